@@ -1,0 +1,5 @@
+"""`python -m logwatch` is the same as the `mail-logwatch` command."""
+
+from logwatch.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The `mail-logwatch` command line: argument parsing and exit codes, nothing else.
+
+Exit codes (DESIGN.md): 0 fine; 1 only with --fail-on-alert when alerts were raised;
+2 bad usage, bad config or unreadable input; 75 alerts wait in the outbox. Diagnostics
+go to stderr so that stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from logwatch import __version__
+from logwatch.commands import parse as parse_cmd
+from logwatch.errors import LogwatchError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ALERTS", "EXIT_USAGE", "EXIT_TEMPFAIL"]
+
+EXIT_OK, EXIT_ALERTS, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its message short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mail-logwatch",
+                description="Postfix, Exim and Sendmail logs as one table; alerts and reports.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parse_cmd.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except LogwatchError as exc:
+        print(f"mail-logwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `mail-logwatch parse x - | head`
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""One module per subcommand: its arguments (`register`) and what it does (`run`)."""

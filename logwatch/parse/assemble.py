@@ -1,0 +1,153 @@
+"""Build the events table of a block from line-level columns and the patterns' pieces.
+
+A line normally gives one row; a `split` pattern (Sendmail's `to=<a>,<b>`) gives one row
+per value, all sharing the line's source and offset. Every column is assembled with one
+`take` over the concatenated pieces, then typed and normalised (see `fields`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.parse.definitions import ParserSet
+from logwatch.parse.engine import Extraction, Piece
+from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, hms_seconds,
+                                   lower, map_status, normalize_ip, strip_brackets)
+from logwatch.schema import EVENT_SCHEMA, EVENTS, FIELD_TYPES
+
+__all__ = ["assemble_events", "pattern_names", "scatter"]
+
+_ADDRESSES = ("sender", "recipient", "orig_recipient")
+_IPS = ("client_ip", "relay_ip")
+_EVENT_CODE = {e: i for i, e in enumerate(EVENTS)}
+_NULL = pa.scalar(None, pa.string())
+
+
+def pattern_names(parsers: ParserSet) -> list[str]:
+    """The `pattern` column's dictionary: `<mta>:<id>` of every pattern, in file order."""
+    return [f"{pf.mta.name}:{p.id}" for pf in parsers.files for p in pf.pattern]
+
+
+def _dict(codes: np.ndarray, values: list[str], valid: np.ndarray | None = None) -> pa.Array:
+    idx = pa.array(codes.astype(np.int32), mask=None if valid is None else ~valid)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(values, pa.string()))
+
+
+def scatter(total: int, parts: list[tuple[np.ndarray, pa.Array]], typ: pa.DataType) -> pa.Array:
+    """A column of `total` rows: parts' values at their positions, null elsewhere."""
+    if not parts:
+        return pa.nulls(total, typ)
+    values = pa.concat_arrays([a.cast(typ) if a.type != typ else a for _, a in parts])
+    positions = np.concatenate([p for p, _ in parts])
+    inverse = np.full(total, -1, dtype=np.int64)
+    inverse[positions] = np.arange(len(positions))
+    return pc.take(values, pa.array(inverse, mask=inverse < 0))
+
+
+def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Array]:
+    """The piece's captures and constants as typed, normalised columns.
+
+    Done per piece, on the rows the pattern took, rather than on whole scattered columns:
+    a column is mostly null, its non-null values are few.
+    """
+    fields = dict(piece.fields)
+    for name, conv in piece.pattern.convert.items():
+        if name in fields:
+            fields[name] = hms_seconds(fields[name]) if conv == "hms" else lower(fields[name])
+    n = len(piece.rows)
+    for name, value in piece.pattern.set.items():
+        fields[name] = pa.repeat(pa.scalar(value), n)
+    out: dict[str, pa.Array] = {}
+    for name, arr in fields.items():
+        typ = FIELD_TYPES[name]
+        if name in _ADDRESSES:
+            arr = strip_brackets(arr)
+        elif name in _IPS:
+            arr = normalize_ip(arr)
+        elif name == "status":
+            arr = map_status(arr, fields.get("dsn", pa.nulls(n, pa.string())), status_words)
+        elif pa.types.is_string(arr.type):
+            arr = empty_to_null(arr)
+        if not pa.types.is_dictionary(typ) and arr.type != typ:
+            arr = arr.cast(typ)
+        out[name] = arr
+    return out
+
+
+def assemble_events(lines: dict[str, pa.Array | np.ndarray], mail_rows: np.ndarray,
+                    mta_of_row: np.ndarray, extraction: Extraction,
+                    parsers: ParserSet) -> pa.Table:
+    """Build the block's events.
+
+    `lines` holds line-level columns (one value per line of the block); `mail_rows` the
+    lines that belong to a mail program; `mta_of_row` each line's index into
+    `parsers.files` (-1 for none).
+    """
+    n = len(mta_of_row)
+    k = np.zeros(n, np.int64)
+    k[mail_rows] = 1
+    for piece in extraction.pieces:
+        if piece.element is not None:
+            counts = np.bincount(piece.rows, minlength=n)
+            k[counts > 0] = counts[counts > 0]
+    total = int(k.sum())
+    out_start = np.cumsum(k) - k
+    line_of = np.repeat(np.arange(n), k)
+
+    event_idx = np.full(total, _EVENT_CODE["other"], np.int32)
+    names = pattern_names(parsers)
+    offsets = np.cumsum([0] + [len(pf.pattern) for pf in parsers.files])
+    pattern_idx = np.full(total, -1, np.int64)
+    cols: dict[str, list[tuple[np.ndarray, pa.Array]]] = defaultdict(list)
+    for piece in extraction.pieces:
+        pos = out_start[piece.rows] + (piece.element if piece.element is not None else 0)
+        event_idx[pos] = _EVENT_CODE[piece.pattern.event]
+        mta_index = int(mta_of_row[piece.rows[0]])
+        pattern_idx[pos] = offsets[mta_index] + piece.pattern_index
+        status_words = parsers.files[mta_index].status
+        for name, arr in _normalized(piece, status_words).items():
+            cols[name].append((pos, arr))
+
+    identity = total == n
+    take = pa.array(line_of)
+    out: dict[str, pa.Array] = {}
+    for name, arr in lines.items():
+        a = pa.array(arr) if isinstance(arr, np.ndarray) else arr
+        out[name] = a if identity else pc.take(a, take)
+    out["event"] = _dict(event_idx, list(EVENTS))
+    out["pattern"] = _dict(np.maximum(pattern_idx, 0), names, pattern_idx >= 0)
+    for name, parts in cols.items():
+        typ = FIELD_TYPES[name]
+        out[name] = scatter(total, parts, pa.string() if pa.types.is_dictionary(typ) else typ)
+        if name == "status":
+            out[name] = out[name].dictionary_encode()
+    # reject classes, per MTA (each file has its own classification table)
+    if "reason" in out:
+        is_reject = np.isin(event_idx, [_EVENT_CODE["reject"], _EVENT_CODE["reject_warning"]])
+        klass = pa.nulls(total, pa.string())
+        mta_out = mta_of_row[line_of]
+        for m, pf in enumerate(parsers.files):
+            sel = np.flatnonzero(is_reject & (mta_out == m))
+            if len(sel):
+                classes = classify_rejects(pc.take(out["reason"], pa.array(sel)), pf.classify)
+                mask = np.zeros(total, bool)
+                mask[sel] = True
+                klass = pc.replace_with_mask(klass, pa.array(mask), classes)
+        out["reject_class"] = klass.dictionary_encode()
+    if "commands" in out:
+        ok, tried = auth_counts(out["commands"])
+        out["auth_ok"], out["auth_tried"] = ok, tried
+    columns = []
+    for f in EVENT_SCHEMA:
+        arr = out.get(f.name)
+        if arr is None:
+            columns.append(pa.nulls(total, f.type))
+        elif arr.type != f.type:
+            columns.append(arr.cast(f.type))
+        else:
+            columns.append(arr)
+    return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)

@@ -1,0 +1,214 @@
+"""Parse one block of lines of one source into event rows.
+
+The order of work follows the costs: header fields by slicing; program names, hosts and
+timestamps once per distinct value; queue ids and patterns only on the rows of a mail
+program, each pattern behind a literal prefilter (see `engine`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.parse.assemble import assemble_events, scatter
+from logwatch.parse.clock import SourceClock
+from logwatch.parse.definitions import ParserFile, ParserSet
+from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
+from logwatch.parse.header import Header, parse_tags, split_header
+from logwatch.parse.quirks import QuirkState, expand_repeats
+from logwatch.parse.slicing import substrings
+from logwatch.parse.stats import SourceStats
+from logwatch.schema import LINE_NOTES
+from logwatch.sources.blocks import LineBlock
+
+__all__ = ["SourceInfo", "BlockParser"]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What is known of a source before its lines are read."""
+
+    name: str
+    fingerprint: str
+    fmt: str | None
+    host: str | None = None       # replaces (or supplies, for Exim's own logs) the host
+
+
+def _np(arr: pa.Array) -> np.ndarray:
+    return arr.to_numpy(zero_copy_only=False)
+
+
+class _Routing:
+    """Program name -> (MTA file index, instance, daemon), decided once per distinct name."""
+
+    def __init__(self, parsers: ParserSet) -> None:
+        self.parsers = parsers
+        self._cache: dict[str, tuple[int, str | None, str | None]] = {}
+
+    def route(self, program: str) -> tuple[int, str | None, str | None]:
+        hit = self._cache.get(program)
+        if hit is None:
+            hit = (-1, None, None)
+            for i, pf in enumerate(self.parsers.files):
+                if pf.mta.owns(program):
+                    parts = program.split("/")
+                    instance = parts[0] if pf.mta.instance_from == "first" else program
+                    daemon = parts[-1] if pf.mta.daemon_from == "last" else program
+                    hit = (i, instance, daemon)
+                    break
+            self._cache[program] = hit
+        return hit
+
+    def columns(self, programs: pa.Array) -> tuple[np.ndarray, pa.Array, pa.Array]:
+        enc = pc.dictionary_encode(programs)
+        routes = [self.route(p) for p in enc.dictionary.to_pylist()]
+        idx = enc.indices
+        valid = _np(idx.is_valid())
+        codes = _np(idx.fill_null(0)).astype(np.int64)
+        mta = np.array([r[0] for r in routes] or [-1], np.int64)[codes] if routes else \
+            np.full(len(programs), -1)
+        mta = np.where(valid, mta, -1)
+        inst = pc.take(pa.array([r[1] for r in routes], pa.string()), idx)
+        daemon = pc.take(pa.array([r[2] for r in routes], pa.string()), idx)
+        return mta, inst, daemon
+
+
+class BlockParser:
+    """Parses the blocks of one source in order, keeping what must carry between them."""
+
+    def __init__(self, parsers: ParserSet, source: SourceInfo, clock: SourceClock,
+                 stats: SourceStats) -> None:
+        self.parsers = parsers
+        self.source = source
+        self.clock = clock
+        self.stats = stats
+        self.routing = _Routing(parsers)
+        self.quirks = QuirkState()
+
+    def parse(self, block: LineBlock) -> pa.Table:
+        lines = block.lines
+        n = len(lines)
+        h, ok = split_header(lines, self.source.fmt)
+        utc, tvalid = self.clock.to_utc(h)
+        ok &= tvalid
+        program, pid = parse_tags(h.tag)
+        mta, instance, daemon = self.routing.columns(program)
+        mta = np.where(ok, mta, -1)
+        host = h.host
+        if self.source.host is not None:
+            host = pa.repeat(pa.scalar(self.source.host), n)
+        self.stats.count_lines(lines, block.offsets, ok, mta, program)
+        note = np.full(n, -1, np.int64)
+        note[block.repaired] = LINE_NOTES.index("invalid_utf8")
+        rows = np.arange(n)
+        messages = _Messages(h)
+
+        # rsyslog/sysklogd repeat summaries become the rows they stand for
+        heads = h.messages(limit=24)
+        content = {"program": program, "pid": pid, "instance": instance,
+                   "daemon": daemon, "host": host, "mta": pa.array(mta)}
+        rep = expand_repeats(heads, program, ok, self.quirks, content, h)
+        if rep is not None:
+            picked = _pick(content, rep.content, rep.carried)
+            program, pid, instance, daemon, host = (picked[k] for k in (
+                "program", "pid", "instance", "daemon", "host"))
+            mta = _np(picked["mta"]).astype(np.int64)
+            messages = _Messages(h, rep.msg)
+            rows = rep.rows
+            utc, ok = utc[rows], ok[rows]
+            mta = np.where(ok, mta, -1)
+            note = np.where(rep.repeated, LINE_NOTES.index("repeated"), note[rows])
+
+        extraction = Extraction()
+        qid_parts: list[tuple[np.ndarray, pa.Array]] = []
+        for i, pf in enumerate(self.parsers.files):
+            sel = np.flatnonzero(mta == i)
+            if not len(sel):
+                continue
+            q, msgs, has = self._queue_ids(pf, messages, sel)
+            qid_parts.append((sel, q))
+            apply_patterns(pf, msgs, sel, pc.take(daemon, pa.array(sel)), has, extraction)
+
+        m = len(mta)
+        line_cols: dict[str, pa.Array | np.ndarray] = {
+            "ts": pa.array(utc, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            "seq": (block.first_index + rows).astype(np.int64),
+            "host": host,
+            "instance": instance,
+            "daemon": daemon,
+            "program": program,
+            "pid": pid,
+            "queue_id": scatter(m, qid_parts, pa.string()),
+            "source": pa.repeat(pa.scalar(self.source.name), m),
+            "source_fp": pa.repeat(pa.scalar(self.source.fingerprint), m),
+            "offset": block.offsets[rows].astype(np.int64),
+            "mta": pa.DictionaryArray.from_arrays(
+                pa.array(np.maximum(mta, 0).astype(np.int32), mask=mta < 0),
+                pa.array([pf.mta.name for pf in self.parsers.files])),
+            "line_note": pa.DictionaryArray.from_arrays(
+                pa.array(np.maximum(note, 0).astype(np.int32), mask=note < 0),
+                pa.array(list(LINE_NOTES))),
+        }
+        mail_rows = np.flatnonzero(mta >= 0)
+        events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
+        unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
+            else np.empty(0, np.int64)
+        self.stats.count_events(events, messages.get(unmatched))
+        return events
+
+    def _queue_ids(self, pf: ParserFile, messages: _Messages,
+                   rows: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        """Skip the MTA's prefix and queue id; return (queue ids, rest, has-id mask)."""
+        skip = np.zeros(len(rows), np.int64)
+        if pf.mta.strip:
+            head = messages.get(rows, limit=96)
+            m = pc.extract_regex(head, f"^(?P<strip>{pf.mta.strip})")
+            skip = _np(pc.binary_length(pc.fill_null(m.field("strip"), ""))).astype(np.int64)
+        if pf.queue_id is None:
+            return (pa.nulls(len(rows), pa.string()), messages.get(rows, skip),
+                    np.zeros(len(rows), bool))
+        spec = pf.queue_id
+        head = messages.get(rows, skip, limit=spec.max_length + len(spec.separator))
+        q, has, prefix = extract_queue_ids(head, spec.separator, spec.regex, spec.max_length,
+                                           spec.none)
+        return q, messages.get(rows, skip + prefix), has
+
+
+class _Messages:
+    """Messages of a block's rows, cut from the lines only when asked for.
+
+    After repeat expansion some rows carry a message that is not in their line (the text
+    inside `message repeated 3 times: [...]`); those come from `explicit`.
+    """
+
+    def __init__(self, header: Header, explicit: pa.Array | None = None) -> None:
+        self.header = header
+        self.explicit = explicit
+
+    def get(self, rows: np.ndarray, skip: np.ndarray | int = 0,
+            limit: int | None = None) -> pa.Array:
+        if self.explicit is None:
+            return self.header.messages(rows, skip, limit)
+        arr = pc.take(self.explicit, pa.array(rows))
+        total = _np(pc.binary_length(arr)).astype(np.int64)
+        start = np.minimum(np.broadcast_to(np.asarray(skip, np.int64), total.shape), total)
+        length = total - start if limit is None else np.minimum(total - start, limit)
+        return substrings(arr, start, length)
+
+
+def _pick(content: dict[str, pa.Array], rows: np.ndarray,
+          carried: dict[str, object] | None) -> dict[str, pa.Array]:
+    """Take line-level columns at `rows`; row -1 is the previous block's last line."""
+    n = len(content["program"])
+    out = {}
+    for name, arr in content.items():
+        idx = rows
+        if (rows < 0).any():
+            extra = carried.get(name) if carried else None
+            arr = pa.concat_arrays([arr, pa.array([extra], arr.type)])
+            idx = np.where(rows >= 0, rows, n)
+        out[name] = pc.take(arr, pa.array(idx))
+    return out

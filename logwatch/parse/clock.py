@@ -1,0 +1,249 @@
+"""Turn header timestamps into UTC instants: the year of year-less stamps, the zone, DST.
+
+Why a module of its own: a syslog stamp such as `Dec 31 23:59:59` names no year and no
+zone, and a wrong guess moves a burst of failures to another year or an hour away from
+the lines it belongs with. Every choice made here is recorded (`ClockReport`) so that
+`parse --stats` can say which years were inferred and from what.
+
+Year rules, in order of preference (the caller picks the anchor):
+- `--year Y`: Y is the year of the first line; each drop of more than half a year from
+  one line to the next (December to January) starts the next year. A small step back
+  (an NTP correction) is not a new year.
+- an upper bound: an instant the file's lines cannot be later than (a year-bearing
+  line of the next file in rotation order, the gzip header's time, the file's
+  modification time). Each line gets the latest year that keeps it at or before the
+  bound (plus a day of slack for clock skew). For files spanning less than a year this
+  is the same as walking back from the last line; a file that spans more is detected
+  (time jumps back by months) and reported.
+Local times are converted with the source's zone. In the hour repeated when DST ends,
+rows take the first (summer) offset until time steps back, then the second, so time
+never runs backwards within a file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.parse.header import KIND_BSD, KIND_LOCAL, KIND_UTC, Header
+
+__all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone"]
+
+_US_PER_S = 1_000_000
+_DAY_US = 86_400 * _US_PER_S
+_HALF_YEAR_US = 183 * _DAY_US
+_SLACK_US = _DAY_US
+_DST_STEP_US = 60 * _US_PER_S
+
+
+def machine_zone() -> str:
+    """The machine's IANA zone name: $TZ, then /etc/localtime's target, then /etc/timezone."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz or tz in ("UTC", "GMT"):
+        return tz
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+@dataclass(frozen=True)
+class YearAnchor:
+    """Where the year of year-less stamps comes from (see the module docstring)."""
+
+    source: str                 # e.g. "--year", "gzip header", "mtime of mail.log.1"
+    year: int | None = None     # forward walking from this year
+    upper_utc_us: int | None = None
+
+    @classmethod
+    def from_year(cls, year: int) -> YearAnchor:
+        return cls("--year", year=year)
+
+    @classmethod
+    def upper(cls, when: float, source: str) -> YearAnchor:
+        return cls(source, upper_utc_us=int(when * _US_PER_S))
+
+
+@dataclass
+class ClockReport:
+    """What the clock decided for one source, for `parse --stats`."""
+
+    zone: str
+    anchor: str | None = None
+    years: set[int] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"zone": self.zone, "year_from": self.anchor, "years": sorted(self.years),
+                "warnings": self.warnings}
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y.astype(np.int64) - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m.astype(np.int64) + 9) % 12
+    doy = (153 * mp + 2) // 5 + d.astype(np.int64) - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _is_leap(y: np.ndarray) -> np.ndarray:
+    return ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+
+
+def _naive_us(year: np.ndarray, month: np.ndarray, day: np.ndarray, sod: np.ndarray,
+              frac: np.ndarray) -> np.ndarray:
+    days = _days_from_civil(year, month, day)
+    return days * _DAY_US + sod.astype(np.int64) * _US_PER_S + frac.astype(np.int64)
+
+
+def _valid_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    mdays = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month]
+    return (day <= mdays) & ~((month == 2) & (day == 29) & ~_is_leap(year))
+
+
+class SourceClock:
+    """Converts header times of one source to UTC, block after block, keeping its state."""
+
+    def __init__(self, zone: str, anchor: YearAnchor | None) -> None:
+        self.zone = zone
+        self.anchor = anchor
+        self.report = ClockReport(zone, anchor.source if anchor else None)
+        self._year = anchor.year if anchor else None
+        self._prev_bsd: int | None = None      # previous year-less row, as µs in a leap year
+        self._prev_naive: int | None = None
+        self._fold_day: int | None = None
+        self._fold_max: int = 0
+        self._fold_second = False
+        self._warned_span = False
+
+    # -- years --------------------------------------------------------------------
+    def _years_forward(self, month: np.ndarray, day: np.ndarray, sod: np.ndarray) -> np.ndarray:
+        assert self._year is not None
+        pos = _naive_us(np.full(len(month), 2000), month, day, sod, np.zeros(len(month)))
+        prev = np.empty_like(pos)
+        prev[0] = self._prev_bsd if self._prev_bsd is not None else pos[0]
+        prev[1:] = pos[:-1]
+        rollover = pos < prev - _HALF_YEAR_US
+        years = self._year + np.cumsum(rollover)
+        self._year = int(years[-1])
+        self._prev_bsd = int(pos[-1])
+        return years
+
+    def _years_upper(self, month: np.ndarray, day: np.ndarray, sod: np.ndarray,
+                     frac: np.ndarray) -> np.ndarray:
+        assert self.anchor is not None and self.anchor.upper_utc_us is not None
+        # The bound is an instant; compare in local time, so shift it into the zone.
+        bound = self.anchor.upper_utc_us + self._zone_offset_us(self.anchor.upper_utc_us)
+        bound += _SLACK_US
+        base = datetime.fromtimestamp(bound / _US_PER_S, tz=timezone.utc).year
+        years = np.full(len(month), base - 1, dtype=np.int64)
+        chosen = np.zeros(len(month), bool)
+        for cand in (base + 1, base, base - 1):
+            c = np.full(len(month), cand)
+            ok = _valid_date(c, month, day)
+            t = np.where(ok, _naive_us(c, month, np.where(ok, day, 1), sod, frac), 0)
+            take = ~chosen & ok & (t <= bound)
+            years[take] = cand
+            chosen |= take
+        return years
+
+    def _zone_offset_us(self, utc_us: int) -> int:
+        if self.zone == "UTC":
+            return 0
+        from zoneinfo import ZoneInfo
+
+        dt = datetime.fromtimestamp(utc_us / _US_PER_S, tz=ZoneInfo(self.zone))
+        off = dt.utcoffset()
+        return int(off.total_seconds() * _US_PER_S) if off else 0
+
+    # -- zones and DST ------------------------------------------------------------
+    def _localize(self, naive: np.ndarray) -> np.ndarray:
+        if self.zone == "UTC" or len(naive) == 0:
+            return naive
+        ts = pa.array(naive, pa.timestamp("us"))
+        early = pc.assume_timezone(ts, self.zone, ambiguous="earliest",
+                                   nonexistent="earliest").cast(pa.int64()).to_numpy()
+        late = pc.assume_timezone(ts, self.zone, ambiguous="latest",
+                                  nonexistent="earliest").cast(pa.int64()).to_numpy()
+        amb = np.flatnonzero(early != late)
+        if len(amb) == 0:
+            return early
+        out = early.copy()
+        vals = naive[amb]
+        days = vals // _DAY_US
+        for d in np.unique(days):
+            sel = amb[days == d]
+            v = naive[sel]
+            if self._fold_day != d:
+                self._fold_day, self._fold_max, self._fold_second = int(d), int(v[0]), False
+            runmax = np.maximum.accumulate(np.concatenate(([self._fold_max], v)))[:-1]
+            back = v < runmax - _DST_STEP_US
+            second = np.logical_or.accumulate(back) | self._fold_second
+            out[sel] = np.where(second, late[sel], early[sel])
+            self._fold_max = int(max(self._fold_max, v.max()))
+            self._fold_second = bool(second[-1])
+        return out
+
+    # -- the whole block ----------------------------------------------------------
+    def to_utc(self, h: Header) -> tuple[np.ndarray, np.ndarray]:
+        """Return (UTC µs since the epoch, valid mask) for every row of the block."""
+        n = len(h.kind)
+        utc = np.zeros(n, np.int64)
+        valid = np.zeros(n, bool)
+        is_utc = h.kind == KIND_UTC
+        utc[is_utc] = h.utc_us[is_utc]
+        valid |= is_utc
+        bsd = np.flatnonzero(h.kind == KIND_BSD)
+        naive = h.naive_us.copy()
+        local_mask = h.kind == KIND_LOCAL
+        if len(bsd):
+            month, day = h.month[bsd].astype(np.int64), h.day[bsd].astype(np.int64)
+            sod, frac = h.sod[bsd], h.frac_us[bsd]
+            if self._year is not None:
+                years = self._years_forward(month, day, sod)
+            elif self.anchor is not None and self.anchor.upper_utc_us is not None:
+                years = self._years_upper(month, day, sod, frac)
+            else:  # no anchor at all: the caller should have given one
+                years = np.full(len(bsd), datetime.now(timezone.utc).year)
+            ok = _valid_date(years, month, day)
+            naive[bsd] = np.where(ok, _naive_us(years, month, np.where(ok, day, 1), sod, frac),
+                                  0)
+            local_mask = local_mask.copy()
+            local_mask[bsd[ok]] = True
+            self.report.years.update(int(y) for y in np.unique(years[ok]))
+        local = np.flatnonzero(local_mask)
+        if len(local):
+            seq = naive[local]
+            self._check_span(seq)
+            utc[local] = self._localize(seq)
+            valid[local] = True
+        return utc, valid
+
+    def _check_span(self, naive: np.ndarray) -> None:
+        prev = np.concatenate(([self._prev_naive if self._prev_naive is not None
+                                else naive[0]], naive[:-1]))
+        if not self._warned_span and np.any(naive < prev - _HALF_YEAR_US):
+            self._warned_span = True
+            self.report.warnings.append(
+                "time jumps back by more than half a year: the file spans more than a "
+                "year or mixes logs; years before that point may be one too high "
+                "(give --year)")
+        self._prev_naive = int(naive[-1])

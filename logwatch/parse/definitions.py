@@ -1,0 +1,331 @@
+"""The parser definitions (`parsers/*.toml`) as validated models.
+
+Why pydantic and not a dict: a parser file is data that users extend (`parsers.d/`), and
+a wrong group name or an invalid RE2 pattern must be refused when the file is loaded,
+with the file, line and field named, not discovered as a silent null column later.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from logwatch.errors import DefinitionError
+from logwatch.schema import EVENTS, FIELD_TYPES, REJECT_CLASSES, STATUSES
+
+__all__ = ["MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec", "SessionSpec",
+           "ParserFile", "ParserSet", "load_parser_file", "load_parsers", "EXTRACTABLE"]
+
+#: Fields a pattern may capture or set. The header, provenance and correlation columns
+#: are the engine's own.
+_RESERVED = {"ts", "seq", "host", "mta", "instance", "daemon", "program", "pid", "session",
+             "event", "source", "source_fp", "offset", "cursor", "pattern", "line_note",
+             "reject_class", "auth_ok", "auth_tried"}
+EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
+_CONVERTERS = ("hms", "lower", "strip_brackets")
+
+
+def _check_re2(rx: str) -> str:
+    """Compile with RE2 (the engine the kernels use), not Python's re."""
+    try:
+        pc.extract_regex(pa.array([""], pa.string()), rx) if "(?P<" in rx else \
+            pc.match_substring_regex(pa.array([""], pa.string()), rx)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise ValueError(f"not a valid RE2 pattern: {exc}") from None
+    return rx
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MtaSpec(_Model):
+    """Which syslog programs belong to the MTA and how their names split."""
+
+    name: str
+    #: fnmatch patterns on the program name's first path component (`postfix-*` for
+    #: multi-instance Postfix) or on the whole name.
+    programs: list[str]
+    #: `last`: daemon is the last path component (`postfix/submission/smtpd` -> smtpd);
+    #: `program`: the whole program name (`sm-mta`).
+    daemon_from: Literal["last", "program"] = "last"
+    #: `first`: instance is the first component (`postfix-out/smtp` -> postfix-out).
+    instance_from: Literal["first", "program"] = "first"
+    #: File formats whose every line is this MTA's (Exim writes its own log files).
+    native_formats: list[str] = []
+    #: A prefix some setups put in front of the message (Exim's own stamp and pid when
+    #: it logs to syslog); removed before matching.
+    strip: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("strip")
+    @classmethod
+    def _strip_re2(cls, v: str | None) -> str | None:
+        return _check_re2(v) if v else v
+
+    def owns(self, program: str) -> bool:
+        first = program.split("/", 1)[0]
+        return any(fnmatch.fnmatchcase(first, p) or fnmatch.fnmatchcase(program, p)
+                   for p in self.programs)
+
+
+class QueueIdSpec(_Model):
+    """How a queue id leads a message: a token up to `separator` matching `regex`."""
+
+    separator: str = ": "
+    regex: str
+    max_length: int = 24
+    #: Tokens that hold a queue id's place but mean "none yet" (Postfix's NOQUEUE).
+    none: list[str] = []
+
+    @field_validator("regex")
+    @classmethod
+    def _re2(cls, v: str) -> str:
+        return _check_re2(v)
+
+
+class ClassifySpec(_Model):
+    """A reject class and the reason texts that mean it (case-insensitive)."""
+
+    reject_class: str
+    contains: list[str] = []
+    regex: str | None = None
+
+    @field_validator("reject_class")
+    @classmethod
+    def _known_class(cls, v: str) -> str:
+        if v not in REJECT_CLASSES:
+            raise ValueError(f"unknown reject class {v!r}; known: {', '.join(REJECT_CLASSES)}")
+        return v
+
+    @field_validator("regex")
+    @classmethod
+    def _re2(cls, v: str | None) -> str | None:
+        return _check_re2(v) if v else v
+
+    @model_validator(mode="after")
+    def _something(self) -> ClassifySpec:
+        if not self.contains and not self.regex:
+            raise ValueError("give `contains` or `regex`")
+        return self
+
+
+class SessionSpec(_Model):
+    """Which rows make up one SMTP session, and what opens and closes it."""
+
+    daemons: list[str]
+    #: Row fields that identify the session's process or connection.
+    key: list[str] = ["host", "program", "pid"]
+    start: list[str] = ["connect"]
+    end: list[str] = ["disconnect"]
+
+
+class PatternSpec(_Model):
+    """One line shape: a cheap literal prefilter, an RE2 pattern, and what it means."""
+
+    id: str
+    event: str
+    daemons: list[str] | None = None
+    queue_id: Literal["any", "required", "absent"] = "any"
+    starts: str | None = None
+    contains: str | None = None
+    regex: str
+    set: dict[str, str | int | float] = {}
+    convert: dict[str, str] = {}
+    #: A field holding several comma-separated values (Sendmail's `to=<a>,<b>`): one
+    #: row per value.
+    split: str | None = None
+
+    @field_validator("event")
+    @classmethod
+    def _known_event(cls, v: str) -> str:
+        if v not in EVENTS:
+            raise ValueError(f"unknown event {v!r}; known: {', '.join(EVENTS)}")
+        return v
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        _check_re2(v)
+        unknown = sorted(set(re.findall(r"\(\?P<(\w+)>", v)) - EXTRACTABLE)
+        if unknown:
+            raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
+                             f"use one of: {', '.join(sorted(EXTRACTABLE))}")
+        return v
+
+    @field_validator("set")
+    @classmethod
+    def _set(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name, value in v.items():
+            if name not in EXTRACTABLE:
+                raise ValueError(f"cannot set {name!r}: not an event field")
+            if name == "status" and value not in STATUSES:
+                raise ValueError(f"status {value!r} is not one of {', '.join(STATUSES)}")
+        return v
+
+    @field_validator("convert")
+    @classmethod
+    def _convert(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, conv in v.items():
+            if conv not in _CONVERTERS:
+                raise ValueError(f"converter {conv!r} for {name!r} unknown; "
+                                 f"known: {', '.join(_CONVERTERS)}")
+        return v
+
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\(\?P<(\w+)>", self.regex))
+
+    @model_validator(mode="after")
+    def _split_is_group(self) -> PatternSpec:
+        if self.split and self.split not in re.findall(r"\(\?P<(\w+)>", self.regex):
+            raise ValueError(f"split field {self.split!r} is not a group of the regex")
+        return self
+
+
+_VAR = re.compile(r"%\{(\w+)\}")
+
+
+class ParserFile(_Model):
+    """One `parsers/<mta>.toml`."""
+
+    #: Named pieces of regex (`CLIENT = '...'`) that patterns use as `%{CLIENT}`, so that
+    #: the shape of `name[ip]:port` is written once per file.
+    vars: dict[str, str] = {}
+    mta: MtaSpec
+    queue_id: QueueIdSpec | None = None
+    #: Raw status words as logged (lower-cased first word) mapped onto the closed set;
+    #: anything else is judged by its DSN class (2: sent, 4: deferred, 5: bounced).
+    status: dict[str, str] = {}
+    classify: list[ClassifySpec] = []
+    sessions: list[SessionSpec] = []
+    pattern: list[PatternSpec]
+
+    @field_validator("status")
+    @classmethod
+    def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = {k: s for k, s in v.items() if s not in STATUSES}
+        if bad:
+            raise ValueError(f"statuses {bad} not in {', '.join(STATUSES)}")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_vars(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        variables = data.get("vars") or {}
+        if not isinstance(variables, dict):
+            return data
+
+        def expand(rx: str, depth: int = 0) -> str:
+            def one(m: re.Match[str]) -> str:
+                name = m.group(1)
+                if name not in variables:
+                    raise ValueError(f"unknown variable %{{{name}}}; defined: "
+                                     f"{', '.join(sorted(variables)) or 'none'}")
+                return expand(str(variables[name]), depth + 1) if depth < 5 else variables[name]
+            return _VAR.sub(one, rx)
+
+        for section in ("pattern",):
+            for item in data.get(section) or []:
+                if isinstance(item, dict) and isinstance(item.get("regex"), str):
+                    try:
+                        item["regex"] = expand(item["regex"])
+                    except ValueError as exc:
+                        raise ValueError(f"pattern {item.get('id')!r}: {exc}") from None
+        return data
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ParserFile:
+        seen: set[str] = set()
+        for p in self.pattern:
+            if p.id in seen:
+                raise ValueError(f"pattern id {p.id!r} is used twice")
+            seen.add(p.id)
+        return self
+
+
+def _line_of(text: str, loc: tuple[Any, ...], data: dict[str, Any]) -> tuple[int | None, str]:
+    """Best effort: the line of the TOML text where the failing item starts, and its name."""
+    if len(loc) >= 2 and loc[0] == "pattern" and isinstance(loc[1], int):
+        try:
+            pid = data["pattern"][loc[1]]["id"]
+        except (KeyError, IndexError, TypeError):
+            pid = None
+        if pid:
+            m = re.search(rf'^\s*id\s*=\s*["\']{re.escape(pid)}["\']', text, re.M)
+            line = text.count("\n", 0, m.start()) + 1 if m else None
+            return line, f"pattern {pid!r}"
+    if loc:
+        m = re.search(rf"^\s*\[?\[?{re.escape(str(loc[0]))}\b", text, re.M)
+        if m:
+            return text.count("\n", 0, m.start()) + 1, str(loc[0])
+    return None, ""
+
+
+def load_parser_file(path: Path) -> ParserFile:
+    """Read and validate one parser definition; errors name file, line and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return ParserFile.model_validate(data)
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line, what = _line_of(text, loc, data)
+            where = f"{path}" + (f" line {line}" if line else "")
+            fld = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) if what.startswith(
+                "pattern") else ".".join(str(p) for p in loc)
+            msg = err["msg"].removeprefix("Value error, ")
+            msgs.append(f"{where}: {what + ', ' if what else ''}field {fld or '?'}: {msg}")
+        raise DefinitionError("\n".join(msgs)) from None
+
+
+class ParserSet:
+    """All loaded parser files, with the lookups the engine needs."""
+
+    def __init__(self, files: Iterable[ParserFile]) -> None:
+        self.files = list(files)
+        names = [f.mta.name for f in self.files]
+        if len(set(names)) != len(names):
+            raise DefinitionError(f"two parser files define the same MTA: {names}")
+        self.by_name = {f.mta.name: f for f in self.files}
+
+    def mta_of_program(self, program: str) -> ParserFile | None:
+        for f in self.files:
+            if f.mta.owns(program):
+                return f
+        return None
+
+    def native(self, fmt: str | None) -> ParserFile | None:
+        for f in self.files:
+            if fmt and fmt in f.mta.native_formats:
+                return f
+        return None
+
+
+def load_parsers(dirs: Iterable[Path]) -> ParserSet:
+    """Load `*.toml` from each directory; a later directory's file replaces an MTA's."""
+    by_mta: dict[str, ParserFile] = {}
+    for d in dirs:
+        for path in sorted(Path(d).glob("*.toml")):
+            pf = load_parser_file(path)
+            by_mta[pf.mta.name] = pf
+    if not by_mta:
+        raise DefinitionError(f"no parser definitions found in {', '.join(map(str, dirs))}")
+    return ParserSet(by_mta.values())

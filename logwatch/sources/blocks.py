@@ -1,0 +1,125 @@
+"""Cut a byte stream into blocks of whole lines as Arrow string arrays, without a Python loop.
+
+Why this shape: reading ~64 MiB at a time and finding newlines with NumPy is both the
+fastest way we measured and keeps memory bounded whatever the file size (PERF-NOTES.md).
+Line terminators (LF, CRLF) are dropped by compacting the buffer once, so that every
+downstream kernel sees the line exactly as logged. Bytes that are not UTF-8 are replaced
+(U+FFFD) on the few lines that have them; the byte offset of every line is kept, so the
+original bytes stay reachable with `dd` or `tail -c`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.parse.slicing import strings_at
+
+__all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE"]
+
+BLOCK_SIZE = 64 << 20
+
+
+@dataclass
+class LineBlock:
+    """Whole lines of one source, in order.
+
+    `offsets[i]` is the byte offset of line i in the decompressed stream; `first_index` is
+    the number of lines of the source before this block (the row's `seq` base);
+    `repaired` holds the indices of lines whose bytes were not valid UTF-8.
+    """
+
+    lines: pa.StringArray
+    offsets: np.ndarray
+    first_index: int
+    repaired: np.ndarray
+    end_offset: int  # offset just past the last byte consumed (for resuming a tail)
+
+
+def _repair_utf8(data: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 lines: pa.StringArray) -> tuple[pa.StringArray, np.ndarray]:
+    """Replace invalid UTF-8 on the lines that have it; return the repaired rows."""
+    if len(data) == 0 or int(data.max()) < 0x80:
+        return lines, np.empty(0, dtype=np.int64)
+    try:
+        lines.validate(full=True)
+        return lines, np.empty(0, dtype=np.int64)
+    except pa.ArrowInvalid:
+        pass
+    csum = np.concatenate(([0], np.cumsum(data >= 0x80, dtype=np.int64)))
+    suspects = np.flatnonzero(csum[ends] - csum[starts] > 0)
+    bad_rows: list[int] = []
+    fixed: list[str] = []
+    for row in suspects.tolist():  # only lines with non-ASCII bytes: rare, and hostile
+        chunk = data[starts[row]:ends[row]].tobytes()
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            bad_rows.append(row)
+            fixed.append(chunk.decode("utf-8", errors="replace"))
+    mask = np.zeros(len(lines), dtype=bool)
+    mask[bad_rows] = True
+    # The array built from raw bytes is not valid UTF-8, so replace through binary.
+    as_binary = lines.view(pa.binary())
+    repaired = pc.replace_with_mask(as_binary, pa.array(mask), pa.array(fixed, pa.binary()))
+    return repaired.cast(pa.string()), np.asarray(bad_rows, dtype=np.int64)
+
+
+def lines_from_bytes(buf: bytes | bytearray | memoryview, base_offset: int = 0,
+                     first_index: int = 0) -> LineBlock:
+    """Split `buf`, which must end with a newline (or be a final partial line), into lines."""
+    data = np.frombuffer(buf, dtype=np.uint8)
+    nl = np.flatnonzero(data == 10)
+    if len(data) and (len(nl) == 0 or nl[-1] != len(data) - 1):
+        nl = np.append(nl, len(data))  # a last line without terminator
+    n = len(nl)
+    starts = np.empty(n, dtype=np.int64)
+    if n:
+        starts[0] = 0
+        starts[1:] = nl[:-1] + 1
+    ends = nl.astype(np.int64)
+    nonempty = np.flatnonzero(ends > starts)
+    cr = nonempty[data[ends[nonempty] - 1] == 13]
+    ends[cr] -= 1
+    # Views into the read buffer, cast once into a compact string array: the line
+    # terminators drop out in the same copy.
+    lines = strings_at(pa.py_buffer(buf), starts, ends - starts)
+    lines, repaired = _repair_utf8(data, starts, ends, lines)
+    return LineBlock(lines, starts + base_offset, first_index, repaired, base_offset + len(data))
+
+
+def iter_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE, start_offset: int = 0,
+                final_partial: bool = True) -> Iterator[LineBlock]:
+    """Yield blocks of whole lines read from `stream`.
+
+    A last line without a newline is yielded when `final_partial` (archives, stdin) and
+    held back otherwise (a file still being written: the rest of the line is coming).
+    """
+    pending = b""
+    offset = start_offset
+    index = 0
+    eof = False
+    while not eof:
+        chunk = stream.read(block_size)
+        eof = not chunk
+        buf = pending + chunk if pending else chunk
+        if not buf:
+            break
+        cut = buf.rfind(b"\n") + 1
+        if eof:
+            cut = len(buf) if final_partial else cut
+        elif cut == 0:
+            pending = buf  # a line longer than a block: keep reading until it ends
+            continue
+        if cut == 0:
+            break
+        block = lines_from_bytes(memoryview(buf)[:cut], offset, index)
+        yield block
+        offset += cut
+        index += len(block.lines)
+        pending = buf[cut:]

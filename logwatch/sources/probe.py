@@ -1,0 +1,86 @@
+"""Look at the start of a source before reading it: format, fingerprint, a year if it has one.
+
+The first 64 KiB are read once and put back in front of the stream, so stdin works the
+same as a file. The fingerprint (SHA-256 of the first 4 KiB of decompressed text) stays
+the same when logrotate renames or compresses the file, which is what lets a row's
+provenance, and the tailer's offsets, survive rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import BinaryIO
+
+from logwatch.parse.formats import SAMPLE_LINES, detect_format
+from logwatch.sources.opener import OpenedSource, open_source
+
+__all__ = ["Probe", "probe_source", "PrefixedStream", "FINGERPRINT_BYTES"]
+
+FINGERPRINT_BYTES = 4096
+_HEAD_BYTES = 64 * 1024
+_YEAR_STAMP = re.compile(
+    r"(?:^|\s)(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+
+
+class PrefixedStream:
+    """A stream that first returns `head`, then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = head
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n < 0:
+                out, self._head = self._head + self._stream.read(), b""
+                return out
+            # a short read is allowed, and saves copying a whole block behind the head
+            out, self._head = self._head[:n], self._head[n:]
+            return out
+        return self._stream.read(n)
+
+
+@dataclass
+class Probe:
+    """What the head of a source says about it."""
+
+    opened: OpenedSource
+    stream: PrefixedStream
+    fmt: str | None
+    fingerprint: str
+    first_stamp: str | None   # first year-bearing timestamp text, if any
+
+    def first_instant(self) -> float | None:
+        """The first year-bearing stamp as an epoch time (naive stamps taken as UTC)."""
+        if not self.first_stamp:
+            return None
+        try:
+            dt = datetime.fromisoformat(self.first_stamp.replace(" ", "T", 1))
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+
+
+def probe_source(name: str) -> Probe:
+    """Open `name` and read its head; the returned stream still yields every byte."""
+    opened = open_source(name)
+    head = opened.stream.read(_HEAD_BYTES)
+    text = head.decode("utf-8", errors="replace")
+    sample = text.splitlines()[:SAMPLE_LINES]
+    if len(head) == _HEAD_BYTES and sample and not text.endswith("\n"):
+        sample = sample[:-1]  # a cut line can fool detection
+    fmt = detect_format(sample)
+    first = None
+    if fmt in ("rfc3339", "rfc5424", "iso_syslog", "exim", "journal_json"):
+        for line in sample:
+            m = _YEAR_STAMP.search(line[:64])
+            if m:
+                first = m.group(1)
+                break
+    fp = hashlib.sha256(head[:FINGERPRINT_BYTES]).hexdigest()[:16]
+    return Probe(opened, PrefixedStream(head, opened.stream), fmt, fp, first)
