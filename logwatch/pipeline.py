@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from logwatch.correlate.correlator import Correlator
 from logwatch.errors import SourceError
 from logwatch.parse.block import BlockParser, SourceInfo
 from logwatch.parse.clock import SourceClock, YearAnchor, machine_zone
 from logwatch.parse.definitions import ParserSet, load_parsers
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
+from logwatch.schema import EVENT_SCHEMA
 from logwatch.sources.blocks import BLOCK_SIZE, iter_blocks
 from logwatch.sources.probe import Probe, probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
@@ -95,6 +97,13 @@ class ParseRun:
         return (YearAnchor.upper(time.time(), "the clock"),
                 "no year clue for this input (stdin?): years assumed from the clock; "
                 "give --year")
+
+    def correlated(self) -> Iterator[tuple[pa.Table, pa.Table]]:
+        """Yield (events with sessions, messages completed) per block, then the rest."""
+        correlator = Correlator(self.parsers)
+        for table in self.events():
+            yield correlator.process(table)
+        yield EVENT_SCHEMA.empty_table(), correlator.finish()
 
     def events(self) -> Iterator[pa.Table]:
         """Yield the event tables of every source, block by block, in rotation order."""

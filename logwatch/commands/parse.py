@@ -9,7 +9,7 @@ import sys
 from logwatch.output import writer_for
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.parse.formats import FORMATS
-from logwatch.schema import EVENT_SCHEMA
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["register", "run", "add_input_options"]
 
@@ -45,10 +45,11 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
 def run(args: argparse.Namespace) -> int:
     parsers = default_parsers()
     prun = ParseRun(args.files, parsers, options_from(args))
-    writer = writer_for(args.out, EVENT_SCHEMA)
+    messages = args.table == "messages"
+    writer = writer_for(args.out, MESSAGE_SCHEMA if messages else EVENT_SCHEMA)
     try:
-        for table in prun.events():
-            writer.write(table)
+        for events, done in prun.correlated():
+            writer.write(done if messages else events)
     finally:
         writer.close()
     if args.stats:

@@ -1,0 +1,305 @@
+"""Message lifetimes: rows sharing (host, instance, queue id), cut where an id is reused.
+
+A new lifetime starts at a `received` row, after a `removed` row, and after a gap longer
+than a queue lifetime. Every one of those rules looks only at a row and the one before
+it in its key, so the same rows give the same lifetimes whether they arrive in one batch
+or in many: the batch boundary never decides anything. Lifetimes are aggregated with one
+Arrow group-by; parent and child messages (content-filter hand-offs, bounces, forwards,
+Sendmail's submission queue) are linked through the ids their lines name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
+
+__all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "links_of",
+           "LINK_SCHEMA", "QUEUE_LIFETIME_US"]
+
+#: Longer than any MTA keeps a message queued (Postfix and Sendmail: 5 days by default).
+QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
+
+#: The event columns message correlation needs, plus `order` (position in the input) and
+#: `tls` (TLS negotiated in the session so far).
+ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "client_ip",
+               "client_name", "sasl_username", "helo", "sender", "recipient",
+               "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
+               "tls_protocol", "session", "child_queue_id", "parent_queue_id"]
+
+LINK_SCHEMA = pa.schema([("host", pa.string()), ("child", pa.string()),
+                         ("parent", pa.string()), ("kind", pa.string()),
+                         ("ts", pa.timestamp("us", tz="UTC"))])
+
+_DELIVERY_EVENTS = ("delivery", "handoff")
+
+
+def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    return col
+
+
+def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray) -> pa.Table:
+    """The rows of `events` that belong to a message (they carry a queue id)."""
+    has = pc.is_valid(events.column("queue_id")).to_numpy(zero_copy_only=False)
+    sel = np.flatnonzero(has)
+    take = pa.array(sel)
+    cols = {name: _plain(pc.take(events.column(name), take)) for name in ROW_COLUMNS}
+    cols["order"] = pa.array(order[sel], pa.int64())
+    cols["tls"] = pa.array(tls[sel], pa.bool_())
+    return pa.table(cols)
+
+
+@dataclass
+class Segmented:
+    """Rows sorted by key and time, each with its lifetime number."""
+
+    rows: pa.Table
+    lifetime: np.ndarray          # per row
+    starts: np.ndarray            # first row of each lifetime
+    ends: np.ndarray              # last row (inclusive) of each lifetime
+    key_code: np.ndarray          # per row
+
+    @property
+    def count(self) -> int:
+        return len(self.starts)
+
+
+def segment(rows: pa.Table) -> Segmented:
+    """Sort rows by (host, instance, queue id, time, order) and cut them into lifetimes."""
+    n = rows.num_rows
+    if n == 0:
+        empty = np.empty(0, np.int64)
+        return Segmented(rows, empty, empty, empty, empty)
+    key = pc.binary_join_element_wise(
+        pc.fill_null(rows.column("host"), ""), pc.fill_null(rows.column("instance"), ""),
+        rows.column("queue_id"), "\x1f")
+    code = pc.dictionary_encode(key).combine_chunks().indices.to_numpy(zero_copy_only=False)
+    ts = rows.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
+    order = rows.column("order").to_numpy()
+    perm = np.lexsort((order, ts, code))
+    rows = rows.take(pa.array(perm))
+    code, ts = code[perm], ts[perm]
+    ev = _plain(rows.column("event"))
+    received = pc.equal(ev, "received").to_numpy(zero_copy_only=False)
+    removed = pc.equal(ev, "removed").to_numpy(zero_copy_only=False)
+    new_key = np.concatenate(([True], code[1:] != code[:-1]))
+    after_removed = np.concatenate(([False], removed[:-1]))
+    gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
+    boundary = new_key | received | after_removed | gap
+    lifetime = np.cumsum(boundary) - 1
+    starts = np.flatnonzero(boundary)
+    ends = np.concatenate((starts[1:] - 1, [n - 1]))
+    return Segmented(rows, lifetime, starts, ends, code)
+
+
+def links_of(rows: pa.Table) -> pa.Table:
+    """Parent -> child links named on parent lines (`queued as`, bounce notices, forwards)."""
+    child = rows.column("child_queue_id")
+    sel = pc.is_valid(child)
+    t = rows.filter(sel)
+    ev = _plain(t.column("event"))
+    status = _plain(t.column("status"))
+    kind = pc.case_when(
+        pc.make_struct(pc.equal(ev, "handoff"), pc.fill_null(pc.equal(status, "forwarded"), False)),
+        "reinjected", "forward")
+    kind = pc.fill_null(kind, "bounce")
+    return pa.table({"host": t.column("host"), "child": t.column("child_queue_id"),
+                     "parent": t.column("queue_id"), "kind": kind,
+                     "ts": t.column("ts")}, schema=LINK_SCHEMA)
+
+
+def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return _plain(arr).to_numpy(zero_copy_only=False)
+
+
+_NONE = np.iinfo(np.int64).max
+
+
+def _first_where(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per segment, the position of the first row where `mask` holds (-1: none)."""
+    pos = np.where(mask, np.arange(len(mask), dtype=np.int64), _NONE)
+    first = np.minimum.reduceat(pos, starts)
+    return np.where(first == _NONE, -1, first)
+
+
+def _take_at(col: pa.Array, pos: np.ndarray) -> pa.Array:
+    return pc.take(_plain(col), pa.array(pos, mask=pos < 0))
+
+
+def _distinct_lists(values: pa.Array, mask: np.ndarray, seg_of: np.ndarray,
+                    count: int) -> pa.Array:
+    """Per segment, the distinct non-null `values` where `mask`, in order of appearance."""
+    keep = mask & _np(pc.is_valid(values))
+    rows = np.flatnonzero(keep)
+    if not len(rows):
+        return pa.ListArray.from_arrays(pa.array(np.zeros(count + 1, np.int32)),
+                                        pa.array([], pa.string()))
+    enc = pc.dictionary_encode(pc.take(_plain(values), pa.array(rows)))
+    codes = _np(enc.indices).astype(np.int64)
+    combined = seg_of[rows] * (len(enc.dictionary) + 1) + codes
+    _, first = np.unique(combined, return_index=True)
+    first = np.sort(first)
+    owner = seg_of[rows[first]]
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(owner, minlength=count))))
+    items = pc.take(enc.dictionary, pa.array(codes[first]))
+    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), items)
+
+
+def _final_status(ev: pa.Array, status: pa.Array, recipient: pa.Array, seg_of: np.ndarray,
+                  count: int) -> pa.Array:
+    """Each lifetime's outcome from the last status of each of its recipients.
+
+    Precedence, most telling first: expired, still deferred, bounced, verification
+    results, delivered; a lifetime with rejects and no delivery is `rejected`.
+    """
+    is_delivery = _np(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
+    rows = np.flatnonzero(is_delivery & _np(pc.is_valid(status)))
+    out = np.full(count, -1, np.int64)
+    codes = {s: i for i, s in enumerate(STATUSES)}
+    has_reject = np.zeros(count, bool)
+    has_reject[seg_of[_np(pc.equal(ev, "reject"))]] = True
+    if len(rows):
+        rc = _np(pc.dictionary_encode(pc.fill_null(pc.take(recipient, pa.array(rows)), ""))
+                 .indices).astype(np.int64)
+        st = _np(pc.index_in(pc.take(status, pa.array(rows)), value_set=pa.array(STATUSES)))
+        key = seg_of[rows] * (rc.max() + 1) + rc
+        # last row of each (lifetime, recipient): rows are in time order
+        last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
+        owner = seg_of[rows[last]]
+        final = st[last]
+        flag = {s: np.zeros(count, bool) for s in STATUSES}
+        for s, i in codes.items():
+            flag[s][owner[final == i]] = True
+        for s, mask in (("sent", flag["sent"] | flag["forwarded"]),
+                        ("deliverable", flag["deliverable"]),
+                        ("undeliverable", flag["undeliverable"]),
+                        ("bounced", flag["bounced"]), ("deferred", flag["deferred"]),
+                        ("expired", flag["expired"])):
+            out[mask] = codes[s]
+    out[(out < 0) & has_reject] = codes["rejected"]
+    return pa.DictionaryArray.from_arrays(pa.array(out.astype(np.int32), mask=out < 0),
+                                          pa.array(STATUSES))
+
+
+def _parents(host: pa.Array, qid: pa.Array, first_seen: pa.Array,
+             named: pa.Array, links: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Parent id and link kind of each lifetime: a link naming its id on the same host,
+    nearest in time (within a day), else the parent its own line names (Exim's R=)."""
+    count = len(qid)
+    parent = named
+    kind = pc.if_else(pc.is_valid(named), "bounce", pa.scalar(None, pa.string()))
+    if not links.num_rows:
+        return parent, kind
+    probe = pa.table({"lt": pa.array(np.arange(count)), "host": host, "child": qid,
+                      "first": first_seen})
+    j = probe.join(links, keys=["host", "child"], join_type="inner", right_suffix="_l",
+                   use_threads=False)
+    if not j.num_rows:
+        return parent, kind
+    dist = pc.abs(pc.subtract(j.column("ts").cast(pa.int64()), j.column("first").cast(pa.int64())))
+    j = j.append_column("dist", dist).filter(pc.less_equal(dist, 86_400 * 1_000_000))
+    if not j.num_rows:
+        return parent, kind
+    j = j.sort_by([("lt", "ascending"), ("dist", "ascending")])
+    lt = _np(j.column("lt"))
+    first = np.concatenate(([True], lt[1:] != lt[:-1]))
+    pick = np.flatnonzero(first)
+    mask = np.zeros(count, bool)
+    mask[lt[pick]] = True
+    parent = pc.replace_with_mask(parent, pa.array(mask), pc.take(_plain(j.column("parent")),
+                                                                  pa.array(pick)))
+    kind = pc.replace_with_mask(kind, pa.array(mask), pc.take(_plain(j.column("kind")),
+                                                              pa.array(pick)))
+    return parent, kind
+
+
+def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
+    """The messages table rows of the lifetimes `which` (sorted indices into seg's)."""
+    count = len(which)
+    if not count:
+        return MESSAGE_SCHEMA.empty_table()
+    lengths = seg.ends[which] - seg.starts[which] + 1
+    idx = np.concatenate([np.arange(a, b + 1) for a, b in
+                          zip(seg.starts[which], seg.ends[which])]) if count < 64 else \
+        np.flatnonzero(np.isin(seg.lifetime, which))
+    rows = seg.rows.take(pa.array(idx))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    ends = starts + lengths - 1
+    seg_of = np.repeat(np.arange(count), lengths)
+    col = {name: _plain(rows.column(name)) for name in rows.column_names}
+    ev = col["event"]
+    status = col["status"]
+    is_recv = _np(pc.equal(ev, "received"))
+    is_queued = _np(pc.equal(ev, "queued"))
+    is_delivery = _np(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
+    valid = {name: _np(pc.is_valid(col[name])) for name in
+             ("sender", "size", "nrcpt", "message_id", "parent_queue_id", "client_ip",
+              "tls_protocol")}
+    first_recv = _first_where(is_recv, starts)
+    sender_pos = _first_where(is_queued & valid["sender"], starts)
+    for fallback in (_first_where(is_recv & valid["sender"], starts),
+                     _first_where(valid["sender"], starts)):
+        sender_pos = np.where(sender_pos < 0, fallback, sender_pos)
+
+    def counts(mask: np.ndarray) -> pa.Array:
+        return pa.array(np.add.reduceat(mask.astype(np.int64), starts).astype(np.int32))
+
+    def any_of(mask: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(mask.astype(np.int64), starts) > 0
+
+    st = lambda *names: _np(pc.fill_null(pc.is_in(status, pa.array(list(names))), False))  # noqa: E731
+    size = _np(pc.fill_null(col["size"], -1)).astype(np.int64)
+    max_size = np.maximum.reduceat(size, starts)
+    tls_in = any_of(is_recv & (_np(col["tls"]) | valid["tls_protocol"]))
+    recv_smtp = any_of(is_recv & valid["client_ip"])
+    recv_local = any_of(is_recv & ~valid["client_ip"])
+    verify = any_of(st("deliverable", "undeliverable"))
+    first_seen = pc.take(col["ts"], pa.array(starts))
+    host = pc.take(col["host"], pa.array(starts))
+    qid = pc.take(col["queue_id"], pa.array(starts))
+    parent, link_kind = _parents(host, qid, first_seen,
+                                 _take_at(col["parent_queue_id"],
+                                          _first_where(valid["parent_queue_id"], starts)),
+                                 links)
+    received_kind = np.where(recv_smtp, "smtp", np.where(recv_local, "local", None))
+    origin = pc.coalesce(link_kind,
+                         pa.array(np.where(verify, "verify", None), pa.string()),
+                         pa.array(received_kind, pa.string()))
+    out = {
+        "host": host, "instance": pc.take(col["instance"], pa.array(starts)), "queue_id": qid,
+        "mta": pc.take(col["mta"], pa.array(starts)).dictionary_encode(),
+        "first_seen": first_seen, "last_seen": pc.take(col["ts"], pa.array(ends)),
+        "origin": pa.DictionaryArray.from_arrays(pc.index_in(origin, value_set=pa.array(ORIGINS)),
+                                                 pa.array(ORIGINS)),
+        "parent": parent,
+        "client_ip": _take_at(col["client_ip"], first_recv),
+        "client_name": _take_at(col["client_name"], first_recv),
+        "sasl_username": _take_at(col["sasl_username"], first_recv),
+        "sender": _take_at(col["sender"], sender_pos),
+        "size": pa.array(max_size, mask=max_size < 0),
+        "nrcpt": _take_at(col["nrcpt"], _first_where(valid["nrcpt"], starts)),
+        "message_id": _take_at(col["message_id"], _first_where(valid["message_id"], starts)),
+        "recipients": _distinct_lists(col["recipient"], is_delivery, seg_of, count),
+        "orig_recipients": _distinct_lists(col["orig_recipient"], is_delivery, seg_of, count),
+        "delivered": counts(st("sent", "forwarded")),
+        "deferred": counts(st("deferred")),
+        "bounced": counts(st("bounced", "undeliverable")),
+        "expired": counts(st("expired")),
+        "status": _final_status(ev, status, col["recipient"], seg_of, count),
+        "relays": _distinct_lists(col["relay"], is_delivery, seg_of, count),
+        "tls_in": pa.array(tls_in),
+        "session": _take_at(col["session"], first_recv),
+        "helo": _take_at(col["helo"], first_recv),
+        "rejected": counts(_np(pc.equal(ev, "reject"))),
+    }
+    arrays = [out[f.name] if out[f.name].type == f.type else out[f.name].cast(f.type)
+              for f in MESSAGE_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
