@@ -22,6 +22,7 @@ from logwatch.parse.definitions import ParserSet, load_parsers
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
+from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, iter_blocks
 from logwatch.sources.probe import Probe, probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
@@ -106,10 +107,33 @@ class ParseRun:
         yield EVENT_SCHEMA.empty_table(), correlator.finish()
 
     def events(self) -> Iterator[pa.Table]:
-        """Yield the event tables of every source, block by block, in rotation order."""
+        """Yield the event tables of every source, block by block, in rotation order.
+
+        Exim reject and panic logs given together with other logs are read first and
+        held; what the main logs do not repeat comes out at the end (see `secondary`).
+        """
         plans = self._plan()
+        secondary = [i for i, p in enumerate(plans) if is_secondary(p.name)]
+        if secondary and len(secondary) < len(plans):
+            held = SecondaryLogs([t for i in secondary for t in self._source(plans, i)])
+            for i in range(len(plans)):
+                if i not in secondary:
+                    for table in self._source(plans, i):
+                        held.observe(table)
+                        yield table
+            rest = held.remainder()
+            if rest is not None and rest.num_rows:
+                yield rest
+            self.stats[0].warnings.append(
+                f"{held.repeated} reject/panic log entries repeat the main log: counted once")
+            return
+        for i in range(len(plans)):
+            yield from self._source(plans, i)
+
+    def _source(self, plans: list[_Planned], i: int) -> Iterator[pa.Table]:
+        """The event tables of source i."""
         zone = self.options.tz or machine_zone()
-        for i, plan in enumerate(plans):
+        for plan in plans[i:i + 1]:
             try:
                 probe: Probe = probe_source(plan.name)
             except SourceError as exc:

@@ -25,11 +25,12 @@ import pyarrow.compute as pc
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
                                          Segmented, aggregate, links_of, message_rows,
                                          segment)
-from logwatch.correlate.sessions import OpenSessions, assign_sessions
+from logwatch.correlate.sessions import (SESSION_IDLE_US, OpenSessions, SessionResult,
+                                         assign_sessions)
 from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["CorrelationState", "Correlator", "PendingSessions", "GRACE_US"]
+__all__ = ["CorrelationState", "Correlator", "PendingSessions", "SessionPatch", "GRACE_US"]
 
 GRACE_US = 300 * 1_000_000
 
@@ -47,10 +48,64 @@ ROW_SCHEMA = _row_schema()
 
 @dataclass
 class PendingSessions:
-    """Rows of a part whose session depends on the part before it."""
+    """What of a part's sessions depends on the part before it.
+
+    `rows` (positions in the part's events), their `keys` and the TLS seen in the part
+    before them; `continuing`: keys whose rows all continue an earlier session (key ->
+    last time seen, TLS seen); `seen`: keys with rows in the part before the horizon.
+    """
 
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     keys: list[str] = field(default_factory=list)
+    tls: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    continuing: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+
+@dataclass
+@dataclass
+class SessionPatch:
+    """Sessions decided for a part's pending rows once the part before it is known."""
+
+    rows: np.ndarray        # positions in the part's events
+    session: pa.Array
+    tls: np.ndarray
+
+    def apply(self, events: pa.Table, first_row: int) -> pa.Table:
+        """Set the sessions of pending rows in `events`, the part's rows from `first_row`."""
+        sel = np.flatnonzero((self.rows >= first_row) & (self.rows < first_row + events.num_rows))
+        if not len(sel):
+            return events
+        mask = np.zeros(events.num_rows, bool)
+        local = self.rows[sel] - first_row
+        mask[local] = True
+        order = np.argsort(local)
+        values = pc.take(self.session, pa.array(sel[order]))
+        idx = events.schema.get_field_index("session")
+        col = pc.replace_with_mask(events.column("session").combine_chunks(), pa.array(mask),
+                                   values)
+        return events.set_column(idx, EVENT_SCHEMA.field("session"), col)
+
+    def apply_to_rows(self, rows: pa.Table) -> pa.Table:
+        """The same for the part's held message rows (matched by their `order`)."""
+        if not rows.num_rows:
+            return rows
+        order = rows.column("order").to_numpy()
+        pos = np.searchsorted(self.rows, order) if len(self.rows) else np.zeros(len(order), int)
+        hit = (pos < len(self.rows)) & (self.rows[np.minimum(pos, len(self.rows) - 1)] == order) \
+            if len(self.rows) else np.zeros(len(order), bool)
+        pending = rows.column("pending").to_numpy(zero_copy_only=False) & hit
+        if pending.any():
+            which = pos[pending]
+            mask = pa.array(pending)
+            for name, values in (("session", pc.take(self.session, pa.array(which))),
+                                 ("tls", pa.array(self.tls[which]))):
+                i = rows.schema.get_field_index(name)
+                rows = rows.set_column(i, rows.schema.field(name), pc.replace_with_mask(
+                    rows.column(name).combine_chunks(), mask, values))
+        i = rows.schema.get_field_index("pending")
+        return rows.set_column(i, rows.schema.field("pending"),
+                               pa.array(np.zeros(rows.num_rows, bool)))
 
 
 @dataclass
@@ -63,6 +118,7 @@ class CorrelationState:
     max_us: int | None = None
     min_us: int | None = None       # first time seen (unknown parts hold back near it)
     known: bool = True
+    rows_seen: int = 0              # events processed: the `order` of the next row
 
 
 class Correlator:
@@ -73,33 +129,79 @@ class Correlator:
         self.parsers = parsers
         self.state = state or CorrelationState(known=known)
         self.pending = PendingSessions()
-        self._order_base = 0
+        self._resolved: set[str] = set()
 
     def process(self, events: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Fill `session` on `events`; return (events, messages now complete)."""
         st = self.state
         n = events.num_rows
-        sres, st.sessions = assign_sessions(events, self.parsers, st.sessions, st.known)
+        ts = events.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
+        if n:
+            hi, lo = int(ts.max()), int(ts.min())
+            st.max_us = hi if st.max_us is None else max(st.max_us, hi)
+            st.min_us = lo if st.min_us is None else min(st.min_us, lo)
+        horizon = (st.min_us or 0) + SESSION_IDLE_US
+        unknown = not st.known and n and int(ts.min()) < horizon
+        sres, st.sessions = assign_sessions(events, self.parsers, st.sessions,
+                                            self._resolved if unknown else None, horizon)
         idx = events.schema.get_field_index("session")
         events = events.set_column(idx, EVENT_SCHEMA.field("session"), sres.session)
-        order = self._order_base + np.arange(n, dtype=np.int64)
-        if len(sres.pending_rows):
-            self.pending.rows = np.concatenate((self.pending.rows,
-                                                order[sres.pending_rows]))
-            self.pending.keys.extend(sres.pending_keys)
-        self._order_base += n
+        order = st.rows_seen + np.arange(n, dtype=np.int64)
+        if unknown:
+            self._note_pending(sres, order)
+        st.rows_seen += n
         rows = message_rows(events, order, sres.tls_so_far)
         pend = np.zeros(rows.num_rows, bool)
         if len(sres.pending_rows):
             pend = np.isin(rows.column("order").to_numpy(), order[sres.pending_rows])
         rows = rows.append_column("pending", pa.array(pend))
-        if n:
-            ts = events.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
-            hi, lo = int(ts.max()), int(ts.min())
-            st.max_us = hi if st.max_us is None else max(st.max_us, hi)
-            st.min_us = lo if st.min_us is None else min(st.min_us, lo)
         st.links = _prune(pa.concat_tables([st.links, links_of(rows)]), st.max_us)
         return events, self._emit(pa.concat_tables([st.rows, rows.cast(ROW_SCHEMA)]), False)
+
+    def _note_pending(self, sres: SessionResult, order: np.ndarray) -> None:
+        p = self.pending
+        if len(sres.pending_rows):
+            p.rows = np.concatenate((p.rows, order[sres.pending_rows]))
+            p.keys.extend(sres.pending_keys)
+            p.tls = np.concatenate((p.tls, sres.pending_tls))
+        p.seen.update(sres.seen_keys)
+        for key, (last, tls) in sres.continuing.items():
+            before = p.continuing.get(key)
+            p.continuing[key] = (last, tls or bool(before and before[1]))
+        for key in [k for k in p.continuing if k in self._resolved]:
+            del p.continuing[key]
+
+    def absorb(self, part: CorrelationState,
+               pending: PendingSessions) -> tuple[SessionPatch, pa.Table]:
+        """Continue with a part read on its own (`known=False`) that follows our input.
+
+        Returns the sessions its pending rows get (to patch its events) and the
+        messages that can now be completed.
+        """
+        st = self.state
+        open_before = st.sessions.as_dict()
+        order = np.argsort(pending.rows, kind="stable")
+        ids = [open_before.get(pending.keys[i]) for i in order.tolist()]
+        patch = SessionPatch(
+            pending.rows[order],
+            pa.array([x[0] if x else None for x in ids], pa.string()),
+            np.array([bool(x and x[2]) for x in ids], bool) | pending.tls[order])
+        merged = dict(open_before)
+        for key in pending.seen:
+            before = merged.pop(key, None)
+            cont = pending.continuing.get(key)
+            if before is not None and cont is not None:
+                merged[key] = (before[0], max(before[1], cont[0]), before[2] or cont[1])
+        merged.update(part.sessions.as_dict())
+        st.sessions = OpenSessions.from_dict(merged)
+        rows = patch.apply_to_rows(part.rows)
+        i = rows.schema.get_field_index("order")
+        rows = rows.set_column(i, rows.schema.field("order"),
+                               pc.add(rows.column("order"), st.rows_seen))
+        st.rows_seen += part.rows_seen
+        st.max_us = part.max_us if st.max_us is None else max(st.max_us, part.max_us or 0)
+        st.links = _prune(pa.concat_tables([st.links, part.links]), st.max_us)
+        return patch, self._emit(pa.concat_tables([st.rows, rows]), False)
 
     def finish(self) -> pa.Table:
         """Emit every lifetime still held (the end of the input)."""

@@ -63,12 +63,21 @@ class OpenSessions:
 
 @dataclass
 class SessionResult:
-    """Per row of the batch: session id (or null), TLS seen so far in it; pending heads."""
+    """Per row of the batch: session id (or null) and TLS seen so far in it.
+
+    For a batch read without what came before (`known=False`): `pending_rows` (rows whose
+    session is the one open before the batch, if any), their keys and the TLS seen in
+    the batch before them; `seen_keys` (every key with rows here) and `continuing` (keys
+    whose rows here all continue the earlier session: key -> (last time, TLS seen)).
+    """
 
     session: pa.Array
     tls_so_far: np.ndarray
-    pending_rows: np.ndarray          # rows whose session is decided by earlier input
+    pending_rows: np.ndarray
     pending_keys: list[str]
+    pending_tls: np.ndarray
+    seen_keys: list[str] = field(default_factory=list)
+    continuing: dict[str, tuple[int, bool]] = field(default_factory=dict)
 
 
 def _key_strings(events: pa.Table, rows: np.ndarray, key: list[str]) -> pa.Array:
@@ -84,38 +93,32 @@ def _key_strings(events: pa.Table, rows: np.ndarray, key: list[str]) -> pa.Array
 
 
 def _session_ids(events: pa.Table, rows: np.ndarray, key_text: pa.Array) -> pa.Array:
-    """Readable, stable ids for sessions started at `rows`: key and start second.
+    """Readable, stable ids for sessions started at `rows`: key, start second, and the
+    start line's byte offset (two sessions of one key can start in one second).
 
-    Two sessions of one key starting in the same second (a scanner reconnecting) get
-    `#2`, `#3`... in order. Built from casts and joins: no per-row Python.
+    Only what is in the start line itself goes in, so that the id is the same however
+    the input is cut into batches or parts. Built from casts and joins: no per-row Python.
     """
-    ts = pc.take(events.column("ts").combine_chunks(), pa.array(rows))
+    take = pa.array(rows)
+    ts = pc.take(events.column("ts").combine_chunks(), take)
     seconds = pc.divide(ts.cast(pa.int64()), 1_000_000).cast(pa.string())
-    base = pc.binary_join_element_wise(
-        pc.replace_substring(key_text, "\x1f", " "), seconds, "@")
-    enc = pc.dictionary_encode(base)
-    codes = enc.indices.to_numpy(zero_copy_only=False)
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    first = np.concatenate(([True], sorted_codes[1:] != sorted_codes[:-1]))
-    pos = np.arange(len(codes))
-    rank_sorted = pos - np.maximum.accumulate(np.where(first, pos, 0))
-    rank = np.empty_like(rank_sorted)
-    rank[order] = rank_sorted
-    if not (rank > 0).any():
-        return base
-    suffix = pc.if_else(pa.array(rank > 0), pc.binary_join_element_wise(
-        "#", pa.array(rank + 1).cast(pa.string()), ""), "")
-    return pc.binary_join_element_wise(base, suffix, "")
+    where = pc.take(events.column("offset").combine_chunks(), take).cast(pa.string())
+    where = pc.coalesce(where, pc.take(events.column("cursor").combine_chunks(), take), "")
+    key = pc.replace_substring(key_text, "\x1f", " ")
+    return pc.binary_join_element_wise(key, "@", seconds, "#", where, "")
 
 
 def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
-                    known: bool) -> tuple[SessionResult, OpenSessions]:
+                    resolved: set[str] | None = None,
+                    horizon_us: int = 0) -> tuple[SessionResult, OpenSessions]:
     """Sessions for one batch of events (in their order); return them and the new state.
 
-    `known`: whether `state` holds everything before this batch. When False, rows before
-    the first start (and first end) of a key are reported pending instead of being given
-    the state's session.
+    `resolved` is None when `state` holds everything before this batch. Otherwise it is
+    the set of keys whose session is known from this part of the input (they had a start
+    or an end); rows of other keys before their first start and first end are reported
+    pending instead of being given a session, and keys that get one are added to it.
+    Only rows before `horizon_us` can be pending: a session idle longer than
+    SESSION_IDLE_US is dropped from any state, so later rows cannot continue it.
     """
     n = events.num_rows
     tls = np.zeros(n, bool)
@@ -123,6 +126,9 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
     new_state: dict[str, tuple[str, int, bool]] = dict(carried)
     pending_rows: list[np.ndarray] = []
     pending_keys: list[str] = []
+    pending_tls: list[np.ndarray] = []
+    seen_keys: list[str] = []
+    continuing: dict[str, tuple[int, bool]] = {}
     session_parts: list[tuple[np.ndarray, pa.Array]] = []
     event = events.column("event").combine_chunks().cast(pa.string())
     mta = events.column("mta").combine_chunks().cast(pa.string())
@@ -153,9 +159,19 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
             has_carry = carried_at >= 0
             carried_tls = np.zeros(len(names), bool)
             carried_tls[has_carry] = np.asarray(state.tls, bool)[carried_at[has_carry]]
+            # A key silent for longer than SESSION_IDLE_US has no session left open:
+            # the row before such a gap ends it (a row-level rule, so that where batches
+            # happen to be cut changes nothing).
+            t = ts_us[r]
+            gap_after = np.concatenate((t[1:] - t[:-1] > SESSION_IDLE_US, [False]))
+            gap_after &= np.concatenate((~group_start[1:], [False]))
+            is_end = is_end | gap_after
+            carried_last = np.zeros(len(names), np.int64)
+            carried_last[has_carry] = np.asarray(state.last_us, np.int64)[carried_at[has_carry]]
+            fresh = t - carried_last[c] <= SESSION_IDLE_US
             # Rows before a key's first start continue the carried session: give them a
             # virtual start at the group's first row.
-            virtual = group_start & has_carry[c] & ~is_start
+            virtual = group_start & has_carry[c] & ~is_start & fresh
             starts = is_start | virtual
             last_start = np.maximum.accumulate(np.where(starts, idx, -1))
             last_end = np.maximum.accumulate(np.where(is_end, idx, -1))
@@ -177,14 +193,33 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
             which = np.where(in_session, slot[np.maximum(last_start, 0)], -1)
             sid = pc.take(id_table, pa.array(which, mask=which < 0))
             session_parts.append((r, sid))
-            if not known:
+            if resolved is not None:
                 # before the key's first start and first end: decided by what came before
                 first_start = np.full(len(names), m, np.int64)
                 np.minimum.at(first_start, c[is_start], idx[is_start])
-                pend = (idx < first_start[c]) & (prev_end < gstart_pos)
+                unknown_key = np.ones(len(names), bool)
+                if resolved:
+                    unknown_key = ~pc.is_in(enc.dictionary, value_set=pa.array(
+                        list(resolved), pa.string())).to_numpy(zero_copy_only=False)
+                early = ts_us[r] < horizon_us
+                pend = (idx < first_start[c]) & (prev_end < gstart_pos) & unknown_key[c] & early
+                head_tls = tls_pos >= gstart_pos
                 if pend.any():
                     pending_rows.append(r[pend])
                     pending_keys.extend(names[k] for k in c[pend].tolist())
+                    pending_tls.append(head_tls[pend])
+                seen_keys.extend(names)
+                # keys whose every row here is pending: the earlier session goes on
+                group_id = np.cumsum(group_start) - 1
+                all_pend = np.ones(len(names), bool)
+                np.logical_and.at(all_pend, group_id, pend)
+                last_of = np.concatenate((np.flatnonzero(group_start)[1:] - 1, [m - 1]))
+                for g in np.flatnonzero(all_pend).tolist():
+                    p = last_of[g]
+                    continuing[names[c[p]]] = (int(ts_us[r[p]]), bool(head_tls[p]))
+                decided = np.zeros(len(names), bool)
+                decided[c[is_start | is_end]] = True
+                resolved.update(names[g] for g in np.flatnonzero(decided).tolist())
             # new state: per key, the session still open at the group's last row
             last_of_group = np.concatenate((np.flatnonzero(group_start)[1:] - 1, [m - 1]))
             still_open = last_of_group[in_session[last_of_group] & ~is_end[last_of_group]]
@@ -199,5 +234,7 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
     session = scatter(n, session_parts, pa.string())
     result = SessionResult(
         session, tls,
-        np.concatenate(pending_rows) if pending_rows else np.empty(0, np.int64), pending_keys)
+        np.concatenate(pending_rows) if pending_rows else np.empty(0, np.int64), pending_keys,
+        np.concatenate(pending_tls) if pending_tls else np.empty(0, bool),
+        seen_keys, continuing)
     return result, OpenSessions.from_dict(new_state)

@@ -18,7 +18,8 @@ from logwatch.parse.clock import SourceClock
 from logwatch.parse.definitions import ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
-from logwatch.parse.quirks import QuirkState, expand_repeats
+from logwatch.parse.journal import journal_header
+from logwatch.parse.quirks import QuirkState, Rewrite, rewrite_block
 from logwatch.parse.slicing import substrings
 from logwatch.parse.stats import SourceStats
 from logwatch.schema import LINE_NOTES
@@ -87,11 +88,18 @@ class BlockParser:
         self.stats = stats
         self.routing = _Routing(parsers)
         self.quirks = QuirkState()
+        # per MTA index (and -1 for none, last): the length at which syslog cut a message
+        self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
+                                     np.int64)
 
     def parse(self, block: LineBlock) -> pa.Table:
         lines = block.lines
         n = len(lines)
-        h, ok = split_header(lines, self.source.fmt)
+        cursor = None
+        if self.source.fmt == "journal_json":
+            h, ok, cursor = journal_header(lines)
+        else:
+            h, ok = split_header(lines, self.source.fmt)
         utc, tvalid = self.clock.to_utc(h)
         ok &= tvalid
         program, pid = parse_tags(h.tag)
@@ -106,21 +114,22 @@ class BlockParser:
         rows = np.arange(n)
         messages = _Messages(h)
 
-        # rsyslog/sysklogd repeat summaries become the rows they stand for
-        heads = h.messages(limit=24)
+        # repeat summaries and split pieces become the rows they stand for
         content = {"program": program, "pid": pid, "instance": instance,
                    "daemon": daemon, "host": host, "mta": pa.array(mta)}
-        rep = expand_repeats(heads, program, ok, self.quirks, content, h)
-        if rep is not None:
-            picked = _pick(content, rep.content, rep.carried)
+        rw = rewrite_block(h, h.messages(limit=32), program, h.tag, ok, self.quirks, content,
+                           self._max_message[mta])
+        if rw is not None:
+            picked = _pick(content, rw.content, rw.carried)
             program, pid, instance, daemon, host = (picked[k] for k in (
                 "program", "pid", "instance", "daemon", "host"))
             mta = _np(picked["mta"]).astype(np.int64)
-            messages = _Messages(h, rep.msg)
-            rows = rep.rows
+            messages = _Messages(h, rw)
+            rows = rw.rows
             utc, ok = utc[rows], ok[rows]
             mta = np.where(ok, mta, -1)
-            note = np.where(rep.repeated, LINE_NOTES.index("repeated"), note[rows])
+            note = np.where(rw.note >= 0, rw.note, note[rows])
+            self.stats.joined_lines += rw.joined_lines
 
         extraction = Extraction()
         qid_parts: list[tuple[np.ndarray, pa.Array]] = []
@@ -145,6 +154,8 @@ class BlockParser:
             "source": pa.repeat(pa.scalar(self.source.name), m),
             "source_fp": pa.repeat(pa.scalar(self.source.fingerprint), m),
             "offset": block.offsets[rows].astype(np.int64),
+            "cursor": pa.nulls(m, pa.string()) if cursor is None else pc.take(
+                cursor, pa.array(rows)),
             "mta": pa.DictionaryArray.from_arrays(
                 pa.array(np.maximum(mta, 0).astype(np.int32), mask=mta < 0),
                 pa.array([pf.mta.name for pf in self.parsers.files])),
@@ -180,23 +191,33 @@ class BlockParser:
 class _Messages:
     """Messages of a block's rows, cut from the lines only when asked for.
 
-    After repeat expansion some rows carry a message that is not in their line (the text
-    inside `message repeated 3 times: [...]`); those come from `explicit`.
+    After a rewrite (repeats, joined pieces) some rows carry a message that is not in
+    their own line; those come from the rewrite's texts.
     """
 
-    def __init__(self, header: Header, explicit: pa.Array | None = None) -> None:
+    def __init__(self, header: Header, rewrite: Rewrite | None = None) -> None:
         self.header = header
-        self.explicit = explicit
+        self.rewrite = rewrite
+        if rewrite is not None:
+            self._over_rows = np.array(sorted(rewrite.text), np.int64)
+            self._over_text = [rewrite.text[r] for r in self._over_rows.tolist()]
 
     def get(self, rows: np.ndarray, skip: np.ndarray | int = 0,
             limit: int | None = None) -> pa.Array:
-        if self.explicit is None:
+        if self.rewrite is None:
             return self.header.messages(rows, skip, limit)
-        arr = pc.take(self.explicit, pa.array(rows))
-        total = _np(pc.binary_length(arr)).astype(np.int64)
+        src = self.rewrite.content[rows]
+        full = self.header.messages(np.where(src >= 0, src, 0))
+        over = np.isin(rows, self._over_rows)
+        if over.any():
+            pos = np.searchsorted(self._over_rows, rows[over])
+            full = pc.replace_with_mask(full, pa.array(over),
+                                        pa.array([self._over_text[i] for i in pos.tolist()],
+                                                 pa.string()))
+        total = _np(pc.binary_length(full)).astype(np.int64)
         start = np.minimum(np.broadcast_to(np.asarray(skip, np.int64), total.shape), total)
         length = total - start if limit is None else np.minimum(total - start, limit)
-        return substrings(arr, start, length)
+        return substrings(full, start, length)
 
 
 def _pick(content: dict[str, pa.Array], rows: np.ndarray,

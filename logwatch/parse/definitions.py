@@ -65,6 +65,8 @@ class MtaSpec(_Model):
     #: A prefix some setups put in front of the message (Exim's own stamp and pid when
     #: it logs to syslog); removed before matching.
     strip: Annotated[str, Field(min_length=1)] | None = None
+    #: The longest message the MTA writes; one that long was cut (Postfix: 2000).
+    max_message: int | None = None
 
     @field_validator("strip")
     @classmethod

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.parse.formats import Format
-from logwatch.parse.slicing import substrings, value_offsets, words_at
+from logwatch.parse.slicing import strings_at, substrings, value_offsets, words_at
 
 __all__ = ["Header", "split_header", "KIND_NONE", "KIND_BSD", "KIND_LOCAL", "KIND_UTC",
            "parse_tags"]
@@ -72,18 +72,23 @@ class Header:
                  limit: int | None = None) -> pa.Array:
         """The messages of `rows` (all rows by default), `skip` more bytes in.
 
-        Messages are materialised only where needed: copying the text of a block is the
-        largest cost after the regexes.
+        Messages are cut from the lines' buffer only when asked for, in one copy:
+        copying the text of a block is the largest cost after the regexes.
         """
-        lines = self.lines if rows is None else pc.take(self.lines, pa.array(rows))
-        start = self.msg_start if rows is None else self.msg_start[rows]
-        start = start + skip
-        total = _lengths(lines)
-        start = np.minimum(start, total)
-        length = total - start
+        offs = value_offsets(self.lines)
+        data_buf = self.lines.buffers()[2]
+        if rows is None:
+            begin, end, start = offs[:-1], offs[1:], self.msg_start
+        else:
+            begin, end, start = offs[:-1][rows], offs[1:][rows], self.msg_start[rows]
+        if data_buf is None or len(begin) == 0:
+            return pa.array([""] * len(begin), pa.string())
+        length = end - begin
+        start = np.minimum(start + skip, length)
+        take = length - start
         if limit is not None:
-            length = np.minimum(length, limit)
-        return substrings(lines, start, length)
+            take = np.minimum(take, limit)
+        return strings_at(data_buf, begin + start, take)
 
 
 # --- timestamps, parsed once per distinct value ------------------------------------

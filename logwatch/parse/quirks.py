@@ -1,11 +1,16 @@
-"""Syslog's own alterations of the log, undone so that nothing is counted once or twice wrongly.
+"""Syslog's and the MTAs' own alterations of the log, undone so nothing is counted wrongly.
 
 - rsyslog's repeated-message reduction writes `message repeated 3 times: [ <text>]` under
   the original tag: three more occurrences of <text>.
 - sysklogd and busybox write `last message repeated 3 times` with no tag: three more
   occurrences of the line before it.
-Both become the rows they stand for, marked `repeated`, sharing the summary line's
-offset. Ten SASL failures summarised as one line are ten failures to the rules.
+- Exim splits a long entry it sends to syslog into pieces `[1/3] ...`, `[2/3] ...`
+  (`[n\\m]` where it split at a newline); Sendmail's sm_syslog splits a long message into
+  `QID[1]: ... ...`, `QID[2]: ...`.
+Repeats become the rows they stand for, marked `repeated` and sharing the summary line's
+offset (ten SASL failures summarised as one line are ten failures to the rules). Split
+pieces are joined into the first piece's row, marked `joined`; the other pieces are
+counted as joined lines. Only the few lines concerned are handled in Python.
 """
 
 from __future__ import annotations
@@ -18,14 +23,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.parse.header import Header
+from logwatch.schema import LINE_NOTES
 
-__all__ = ["QuirkState", "Expansion", "expand_repeats", "MAX_REPEAT"]
+__all__ = ["QuirkState", "Rewrite", "rewrite_block", "MAX_REPEAT"]
 
 #: A summary claiming more repeats than this is hostile or corrupt; it is capped.
 MAX_REPEAT = 100_000
 
 _RSYSLOG = re.compile(r"^message repeated (\d+) times: \[ ?(.*)\]$", re.S)
 _SYSKLOGD = re.compile(r"^last message repeated (\d+) times?$")
+_EXIM_PIECE = re.compile(r"^\[(\d{1,3})([/\\])(\d{1,3})\] ")
+_SENDMAIL_PIECE = re.compile(r"^([0-9A-Za-z]{6,20})\[(\d{1,3})\]: ")
+_REPEATED = LINE_NOTES.index("repeated")
+_JOINED = LINE_NOTES.index("joined")
+_TRUNCATED = LINE_NOTES.index("truncated")
 
 
 @dataclass
@@ -37,73 +48,127 @@ class QuirkState:
 
 
 @dataclass
-class Expansion:
-    """Rows after expansion.
+class Rewrite:
+    """The block's rows after the rewrite.
 
-    `rows`: the line each output row sits at (time, offset, seq come from there);
-    `content`: the line whose program and message it carries (-1: the previous block's
-    last line, kept in the state); `msg`: the message of each output row; `repeated`:
-    rows that stand for a repeat.
+    `rows`: the line each output row sits at (its time, offset and seq); `content`: the
+    line whose program, host and pid it carries (-1: the previous block's last line,
+    `carried`); `text`: output row -> message, where it is not the line's own; `note`:
+    a LINE_NOTES code per output row (-1: none); `joined_lines`: lines folded into
+    another row.
     """
 
     rows: np.ndarray
     content: np.ndarray
-    msg: pa.Array
-    repeated: np.ndarray
+    text: dict[int, str]
+    note: np.ndarray
+    joined_lines: int
     carried: dict[str, object] | None = field(default=None)
 
 
-def expand_repeats(heads: pa.Array, program: pa.Array, ok: np.ndarray,
-                   state: QuirkState, last_fields: dict[str, pa.Array],
-                   header: Header) -> Expansion | None:
-    """Expand the repeat summaries of a block, or return None when it has none.
+def _candidates(mask: pa.Array, ok: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False) & ok)
 
-    `heads` are the first bytes of each message (enough to recognise a summary);
-    `last_fields` the line-level columns whose last row is remembered for the next block
-    (a summary at the top of a block repeats the previous block's last line).
+
+def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.Pattern[str],
+                 piece: dict[int, tuple[int, str]], dropped: set[int]) -> None:
+    """Group split pieces by key in order and join each complete run into its first row."""
+    open_runs: dict[object, list[tuple[int, int, int, str]]] = {}
+    for row, text, key in zip(rows, texts, keys):
+        m = rx.match(text)
+        if not m:
+            continue
+        if rx is _EXIM_PIECE:
+            n, total, body = int(m.group(1)), int(m.group(3)), text[m.end():]
+            sep = "\n" if m.group(2) == "\\" else ""
+        else:
+            n, total, body = int(m.group(2)), 0, text[m.end():]
+            sep = ""
+            key = (key, m.group(1))
+            body = f"{m.group(1)}: {body}" if n == 1 else body
+        run = open_runs.get(key)
+        if n == 1 or run is None or run[-1][0] != n - 1:
+            run = open_runs[key] = []
+        run.append((n, row, total, body if not run else sep + body))
+        finished = (total and n == total) or (not total and not body.endswith(" ..."))
+        if finished and len(run) > 1:
+            first = run[0][1]
+            parts = [b[:-4] if b.endswith(" ...") and rx is _SENDMAIL_PIECE else b
+                     for _, _, _, b in run]
+            piece[first] = (len(run), "".join(parts))
+            dropped.update(r for _, r, _, _ in run[1:])
+            del open_runs[key]
+
+
+def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Array,
+                  ok: np.ndarray, state: QuirkState, last_fields: dict[str, pa.Array],
+                  max_message: np.ndarray | None = None) -> Rewrite | None:
+    """Undo repeats and splits in a block; None when it has neither (the usual case).
+
+    `heads` are the first bytes of each message; `last_fields` the line-level columns
+    remembered for a repeat summary at the top of the next block; `max_message` a
+    per-line length at which a message counts as cut by a syslog limit.
     """
     n = len(heads)
     carried = state.last_row
     if n:
         state.last_row = {k: v[n - 1].as_py() for k, v in last_fields.items()}
         state.last_row["msg"] = header.messages(np.array([n - 1]))[0].as_py()
-    cand_r = pc.starts_with(heads, "message repeated ")
-    cand_s = pc.and_(pc.starts_with(heads, "last message repeated "), pc.is_null(program))
-    cand = np.flatnonzero(pc.fill_null(pc.or_(cand_r, cand_s), False).to_numpy(
-        zero_copy_only=False) & ok)
-    if not len(cand):
+    repeat_c = _candidates(pc.or_(
+        pc.starts_with(heads, "message repeated "),
+        pc.and_(pc.starts_with(heads, "last message repeated "), pc.is_null(program))), ok)
+    exim_c = _candidates(pc.starts_with(heads, "["), ok)
+    sm_c = _candidates(pc.match_substring(heads, "]: "), ok)
+    truncated = np.zeros(n, bool)
+    if max_message is not None:
+        lengths = pc.binary_length(header.lines).to_numpy(zero_copy_only=False) - \
+            header.msg_start
+        truncated = ok & (lengths >= max_message) & (max_message > 0)
+    if not (len(repeat_c) or len(exim_c) or len(sm_c) or truncated.any()):
         return None
     counts = np.ones(n, np.int64)
     content = np.arange(n)
-    inner: dict[int, str] = {}
-    texts = header.messages(cand).to_pylist()
-    for row, text in zip(cand.tolist(), texts):  # summaries only: a handful per block
+    line_text: dict[int, str] = {}
+    note = np.where(truncated, _TRUNCATED, -1)
+    piece: dict[int, tuple[int, str]] = {}
+    dropped: set[int] = set()
+    tags = tag.to_pylist()
+    for cand, rx in ((exim_c, _EXIM_PIECE), (sm_c, _SENDMAIL_PIECE)):
+        if len(cand):
+            texts = header.messages(cand).to_pylist()
+            _join_pieces(cand.tolist(), texts, [tags[r] for r in cand.tolist()], rx, piece,
+                         dropped)
+    for row, (_, text) in piece.items():
+        line_text[row] = text
+        note[row] = _JOINED
+    for row in dropped:
+        counts[row] = 0
+    texts = header.messages(repeat_c).to_pylist() if len(repeat_c) else []
+    for row, text in zip(repeat_c.tolist(), texts):  # summaries only: a handful
         m = _RSYSLOG.match(text)
         if m:
-            times, inner[row] = int(m.group(1)), m.group(2)
+            times, line_text[row] = int(m.group(1)), m.group(2)
         else:
             m2 = _SYSKLOGD.match(text)
-            if not m2:
+            if not m2 or (row == 0 and carried is None):
                 continue
             times = int(m2.group(1))
             content[row] = row - 1 if row > 0 else -1
-            if content[row] == -1 and carried is None:
-                continue
+            previous = line_text.get(row - 1) if row > 0 else None
+            line_text[row] = previous if previous is not None else (
+                header.messages(np.array([row - 1]))[0].as_py() if row > 0
+                else str(carried.get("msg") if carried else ""))
         if times > MAX_REPEAT:
             state.capped += 1
             times = MAX_REPEAT
         counts[row] = max(times, 1)
-    if (counts == 1).all() and not inner:
-        return None
+        note[row] = _REPEATED
+    if not line_text and (counts == 1).all() and not truncated.any():
+        return None  # candidates that turned out to be ordinary lines
     rows = np.repeat(np.arange(n), counts)
-    repeated = np.repeat(counts > 1, counts) | np.isin(rows, list(inner))
-    content_rows = content[rows]
-    base = header.messages(np.where(content_rows >= 0, content_rows, 0))
-    if inner or (content_rows == -1).any():
-        fix = np.flatnonzero(np.isin(rows, list(inner)) | (content_rows == -1))
-        values = [inner[r] if r in inner else str(carried.get("msg") if carried else "")
-                  for r in rows[fix].tolist()]
-        mask = np.zeros(len(rows), bool)
-        mask[fix] = True
-        base = pc.replace_with_mask(base, pa.array(mask), pa.array(values, pa.string()))
-    return Expansion(rows, content_rows, base, repeated, carried)
+    out_of_line = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    text: dict[int, str] = {}
+    for row, t in line_text.items():
+        for k in range(int(counts[row])):
+            text[int(out_of_line[row]) + k] = t
+    return Rewrite(rows, content[rows], text, note[rows], len(dropped), carried)

@@ -41,6 +41,7 @@ class SourceStats:
     lines: int = 0
     blank: int = 0
     unreadable: int = 0
+    continuation: int = 0
     unreadable_examples: list[dict[str, object]] = field(default_factory=list)
     mail_lines: int = 0
     rows: int = 0
@@ -49,6 +50,7 @@ class SourceStats:
     other_shapes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     other_examples: dict[tuple[str, str, str], dict[str, object]] = field(default_factory=dict)
     repeated_rows: int = 0
+    joined_lines: int = 0
     clock: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -64,10 +66,18 @@ class SourceStats:
                 pc.take(lines, pa.array(unread))), "").to_numpy(zero_copy_only=False)
         self.blank += int(blank.sum())
         bad = np.flatnonzero(~ok & ~blank)
+        if self.format == "exim":
+            # lines without a stamp in Exim's own logs continue the entry above them
+            # (the headers under a reject-log entry, a multi-line panic)
+            self.continuation += len(bad)
+            return self._count_mail(n, ok, mta, program)
         self.unreadable += len(bad)
         for row in bad[: max(0, _EXAMPLES - len(self.unreadable_examples))].tolist():
             self.unreadable_examples.append(
                 {"offset": int(offsets[row]), "line": lines[row].as_py()[:200]})
+        self._count_mail(n, ok, mta, program)
+
+    def _count_mail(self, n: int, ok: np.ndarray, mta: np.ndarray, program: pa.Array) -> None:
         self.mail_lines += int((mta >= 0).sum())
         foreign = np.flatnonzero(ok & (mta < 0))
         if len(foreign):
@@ -109,15 +119,17 @@ class SourceStats:
 
     def unaccounted(self) -> int:
         """Lines neither made into rows nor counted elsewhere (must be 0)."""
-        return self.lines - self.blank - self.unreadable - self.mail_lines - sum(
-            self.foreign.values())
+        return (self.lines - self.blank - self.unreadable - self.continuation
+                - self.mail_lines - sum(self.foreign.values()))
 
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source, "format": self.format, "compression": self.compression,
             "lines": self.lines, "blank": self.blank, "unreadable": self.unreadable,
+            "continuation": self.continuation,
             "unreadable_examples": self.unreadable_examples, "mail_lines": self.mail_lines,
             "rows": self.rows, "repeated_rows": self.repeated_rows,
+            "joined_lines": self.joined_lines,
             "foreign_programs": dict(self.foreign.most_common()),
             "events": [{"mta": m, "event": e, "count": c}
                        for (m, e), c in sorted(self.events.items())],
