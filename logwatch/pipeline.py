@@ -8,6 +8,7 @@ others (exit code 2 at the end, with the file named).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,10 +25,12 @@ from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, iter_blocks
-from logwatch.sources.probe import Probe, probe_source
+from logwatch.sources.opener import READ_ERRORS
+from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
 
-__all__ = ["ParseOptions", "ParseRun", "default_parsers"]
+__all__ = ["ParseOptions", "ParseRun", "SourcePlan", "default_parsers", "plan_sources",
+           "read_source"]
 
 
 def default_parsers() -> ParserSet:
@@ -44,15 +47,126 @@ class ParseOptions:
     fmt: str | None = None
     host: str | None = None
     block_size: int = BLOCK_SIZE
+    jobs: int = 1
+
+    @property
+    def zone(self) -> str:
+        return self.tz or machine_zone()
 
 
 @dataclass
-class _Planned:
+class SourcePlan:
+    """What is known of a source before it is read, and where its years come from."""
+
     name: str
-    fmt: str | None
-    first_instant: float | None
-    gzip_mtime: float | None
-    mtime: float | None
+    fmt: str | None = None
+    fingerprint: str = ""
+    compression: str | None = None
+    size: int | None = None
+    first_instant: float | None = None
+    gzip_mtime: float | None = None
+    mtime: float | None = None
+    anchor: YearAnchor | None = None
+    warning: str | None = None
+
+
+def _anchor(plans: list[SourcePlan], i: int, options: ParseOptions) -> tuple[YearAnchor,
+                                                                           str | None]:
+    """The year clue for source i (see `clock`), and a warning when it is only the clock."""
+    if options.year is not None:
+        return YearAnchor.from_year(options.year), None
+    me = plans[i]
+    group = rotation_key(me.name)[0]
+    for later in plans[i + 1:]:
+        if rotation_key(later.name)[0] == group and later.first_instant is not None:
+            return YearAnchor.upper(later.first_instant,
+                                    f"first dated line of {later.name}"), None
+    if me.gzip_mtime:
+        return YearAnchor.upper(me.gzip_mtime, "gzip header time"), None
+    if me.mtime:
+        return YearAnchor.upper(me.mtime, "file modification time"), None
+    return (YearAnchor.upper(time.time(), "the clock"),
+            "no year clue for this input (stdin?): years assumed from the clock; give --year")
+
+
+def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePlan],
+                                                                   list[str]]:
+    """Probe each source in rotation order; return the plans and the errors met."""
+    plans: list[SourcePlan] = []
+    errors: list[str] = []
+    for name in rotation_order(names):
+        if name == "-":  # probed when read: stdin cannot be read twice
+            plans.append(SourcePlan(name, options.fmt))
+            continue
+        try:
+            probe = probe_source(name)
+        except SourceError as exc:
+            errors.append(str(exc))
+            continue
+        plans.append(SourcePlan(name, options.fmt or probe.fmt, probe.fingerprint,
+                                probe.opened.compression, os.path.getsize(name),
+                                probe.first_instant(), probe.opened.gzip_mtime,
+                                probe.opened.mtime))
+        probe.opened.close()
+    for i, plan in enumerate(plans):
+        plan.anchor, plan.warning = _anchor(plans, i, options)
+    return plans, errors
+
+
+class _Window:
+    """Bytes `start`..`end` of a plain file: one part of a file parsed in parallel."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._fh.seek(start)
+        self._left = end - start
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
+                stats: SourceStats, window: tuple[int, int] | None = None,
+                errors: list[str] | None = None) -> Iterator[pa.Table]:
+    """The event tables of one source (or of a byte window of a plain file), block by block.
+
+    A decompression or read error ends the source with an error recorded in `errors`;
+    what was read before it is kept.
+    """
+    errors = errors if errors is not None else []
+    if window is not None:
+        stream, opened, fmt, fp = _Window(plan.name, *window), None, plan.fmt, plan.fingerprint
+    else:
+        try:
+            probe = probe_source(plan.name)
+        except SourceError as exc:
+            errors.append(str(exc))
+            return
+        stream, opened = probe.stream, probe.opened
+        fmt, fp = options.fmt or probe.fmt, probe.fingerprint
+        stats.compression = probe.opened.compression
+    stats.format = fmt
+    if plan.warning:
+        stats.warnings.append(plan.warning)
+    clock = SourceClock(options.zone, plan.anchor)
+    parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats)
+    start = window[0] if window else 0
+    try:
+        for block in iter_blocks(stream, options.block_size, start_offset=start):  # type: ignore[arg-type]
+            yield parser.parse(block)
+    except READ_ERRORS as exc:
+        errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")
+    finally:
+        (opened or stream).close()
+        stats.clock = clock.report.as_dict()
 
 
 @dataclass
@@ -65,60 +179,41 @@ class ParseRun:
     stats: list[SourceStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def _plan(self) -> list[_Planned]:
-        plans = []
-        for name in rotation_order(self.names):
-            if name == "-":
-                plans.append(_Planned(name, None, None, None, None))
-                continue
-            try:
-                probe = probe_source(name)
-            except SourceError as exc:
-                self.errors.append(str(exc))
-                continue
-            plans.append(_Planned(name, probe.fmt, probe.first_instant(),
-                                  probe.opened.gzip_mtime, probe.opened.mtime))
-            probe.opened.close()
-        return plans
-
-    def _anchor(self, plans: list[_Planned], i: int) -> tuple[YearAnchor, str | None]:
-        """The year clue for source i, and a warning when it is only the clock."""
-        if self.options.year is not None:
-            return YearAnchor.from_year(self.options.year), None
-        me = plans[i]
-        group = rotation_key(me.name)[0]
-        for later in plans[i + 1:]:
-            if rotation_key(later.name)[0] == group and later.first_instant is not None:
-                return YearAnchor.upper(later.first_instant,
-                                        f"first dated line of {later.name}"), None
-        if me.gzip_mtime:
-            return YearAnchor.upper(me.gzip_mtime, "gzip header time"), None
-        if me.mtime:
-            return YearAnchor.upper(me.mtime, "file modification time"), None
-        return (YearAnchor.upper(time.time(), "the clock"),
-                "no year clue for this input (stdin?): years assumed from the clock; "
-                "give --year")
-
     def correlated(self) -> Iterator[tuple[pa.Table, pa.Table]]:
-        """Yield (events with sessions, messages completed) per block, then the rest."""
+        """Yield (events with sessions, messages completed) per block, then the rest.
+
+        With `options.jobs` > 1 and input worth splitting, parts are parsed in other
+        processes and joined through the mergeable correlation state.
+        """
+        plans, errors = plan_sources(self.names, self.options)
+        self.errors.extend(errors)
+        if self.options.jobs > 1 and not any(is_secondary(p.name) for p in plans):
+            from logwatch.parallel import parallel_correlated, plan_units
+
+            units = plan_units(plans, self.options)
+            if len(units) > 1:
+                yield from parallel_correlated(units, self)
+                return
         correlator = Correlator(self.parsers)
-        for table in self.events():
+        for table in self._events(plans):
             yield correlator.process(table)
         yield EVENT_SCHEMA.empty_table(), correlator.finish()
 
     def events(self) -> Iterator[pa.Table]:
-        """Yield the event tables of every source, block by block, in rotation order.
+        """Yield the event tables of every source, block by block, in rotation order."""
+        plans, errors = plan_sources(self.names, self.options)
+        self.errors.extend(errors)
+        yield from self._events(plans)
 
-        Exim reject and panic logs given together with other logs are read first and
-        held; what the main logs do not repeat comes out at the end (see `secondary`).
-        """
-        plans = self._plan()
+    def _events(self, plans: list[SourcePlan]) -> Iterator[pa.Table]:
+        """Exim reject and panic logs given together with other logs are read first and
+        held; what the main logs do not repeat comes out at the end (see `secondary`)."""
         secondary = [i for i, p in enumerate(plans) if is_secondary(p.name)]
         if secondary and len(secondary) < len(plans):
-            held = SecondaryLogs([t for i in secondary for t in self._source(plans, i)])
-            for i in range(len(plans)):
+            held = SecondaryLogs([t for i in secondary for t in self._source(plans[i])])
+            for i, plan in enumerate(plans):
                 if i not in secondary:
-                    for table in self._source(plans, i):
+                    for table in self._source(plan):
                         held.observe(table)
                         yield table
             rest = held.remainder()
@@ -127,32 +222,10 @@ class ParseRun:
             self.stats[0].warnings.append(
                 f"{held.repeated} reject/panic log entries repeat the main log: counted once")
             return
-        for i in range(len(plans)):
-            yield from self._source(plans, i)
+        for plan in plans:
+            yield from self._source(plan)
 
-    def _source(self, plans: list[_Planned], i: int) -> Iterator[pa.Table]:
-        """The event tables of source i."""
-        zone = self.options.tz or machine_zone()
-        for plan in plans[i:i + 1]:
-            try:
-                probe: Probe = probe_source(plan.name)
-            except SourceError as exc:
-                self.errors.append(str(exc))
-                continue
-            fmt = self.options.fmt or probe.fmt
-            anchor, warning = self._anchor(plans, i)
-            stats = SourceStats(plan.name, fmt, probe.opened.compression)
-            if warning:
-                stats.warnings.append(warning)
-            self.stats.append(stats)
-            clock = SourceClock(zone, anchor)
-            info = SourceInfo(plan.name, probe.fingerprint, fmt, self.options.host)
-            parser = BlockParser(self.parsers, info, clock, stats)
-            try:
-                for block in iter_blocks(probe.stream, self.options.block_size):  # type: ignore[arg-type]
-                    yield parser.parse(block)
-            except (OSError, EOFError, ValueError) as exc:
-                self.errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")
-            finally:
-                probe.opened.close()
-                stats.clock = clock.report.as_dict()
+    def _source(self, plan: SourcePlan) -> Iterator[pa.Table]:
+        stats = SourceStats(plan.name, plan.fmt, plan.compression)
+        self.stats.append(stats)
+        yield from read_source(plan, self.parsers, self.options, stats, errors=self.errors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from logwatch.output import writer_for
@@ -23,6 +24,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")
     p.add_argument("--host", help="host name for logs that have none (Exim's own files)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                   help="processes to parse with (default: one per core; 1 = this one)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def options_from(args: argparse.Namespace) -> ParseOptions:
-    return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host)
+    return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host,
+                        jobs=max(1, args.jobs))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ parts are merged.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,8 +137,11 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
     ts_us = events.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
     for pf in parsers.files:
         for spec in pf.sessions:
+            names_here = pc.unique(daemon).drop_null().to_pylist()
+            wanted = [d for d in names_here if any(fnmatch.fnmatchcase(d, p)
+                                                    for p in spec.daemons)]
             sel_mask = pc.and_(pc.equal(mta, pf.mta.name),
-                               pc.is_in(daemon, pa.array(spec.daemons)))
+                               pc.is_in(daemon, pa.array(wanted, pa.string())))
             rows = np.flatnonzero(pc.fill_null(sel_mask, False).to_numpy(zero_copy_only=False))
             if not len(rows):
                 continue

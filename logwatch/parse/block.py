@@ -56,7 +56,8 @@ class _Routing:
             for i, pf in enumerate(self.parsers.files):
                 if pf.mta.owns(program):
                     parts = program.split("/")
-                    instance = parts[0] if pf.mta.instance_from == "first" else program
+                    instance = pf.mta.instance or (
+                        parts[0] if pf.mta.instance_from == "first" else program)
                     daemon = parts[-1] if pf.mta.daemon_from == "last" else program
                     hit = (i, instance, daemon)
                     break

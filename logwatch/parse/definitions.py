@@ -31,7 +31,7 @@ _RESERVED = {"ts", "seq", "host", "mta", "instance", "daemon", "program", "pid",
              "event", "source", "source_fp", "offset", "cursor", "pattern", "line_note",
              "reject_class", "auth_ok", "auth_tried"}
 EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
-_CONVERTERS = ("hms", "lower", "strip_brackets")
+_CONVERTERS = ("hms", "lower")
 
 
 def _check_re2(rx: str) -> str:
@@ -53,13 +53,17 @@ class MtaSpec(_Model):
 
     name: str
     #: fnmatch patterns on the program name's first path component (`postfix-*` for
-    #: multi-instance Postfix) or on the whole name.
+    #: multi-instance Postfix) or on the whole name; `!name` excludes (Linux's NFS
+    #: `sm-notify` is not Sendmail).
     programs: list[str]
     #: `last`: daemon is the last path component (`postfix/submission/smtpd` -> smtpd);
     #: `program`: the whole program name (`sm-mta`).
     daemon_from: Literal["last", "program"] = "last"
     #: `first`: instance is the first component (`postfix-out/smtp` -> postfix-out).
     instance_from: Literal["first", "program"] = "first"
+    #: A fixed instance name instead (Sendmail's submission program and its queue
+    #: runner share one queue under different program names).
+    instance: str | None = None
     #: File formats whose every line is this MTA's (Exim writes its own log files).
     native_formats: list[str] = []
     #: A prefix some setups put in front of the message (Exim's own stamp and pid when
@@ -75,8 +79,13 @@ class MtaSpec(_Model):
 
     def owns(self, program: str) -> bool:
         first = program.split("/", 1)[0]
-        return any(fnmatch.fnmatchcase(first, p) or fnmatch.fnmatchcase(program, p)
-                   for p in self.programs)
+
+        def hit(p: str) -> bool:
+            return fnmatch.fnmatchcase(first, p) or fnmatch.fnmatchcase(program, p)
+
+        if any(hit(p[1:]) for p in self.programs if p.startswith("!")):
+            return False
+        return any(hit(p) for p in self.programs if not p.startswith("!"))
 
 
 class QueueIdSpec(_Model):
@@ -123,7 +132,7 @@ class ClassifySpec(_Model):
 class SessionSpec(_Model):
     """Which rows make up one SMTP session, and what opens and closes it."""
 
-    daemons: list[str]
+    daemons: list[str]   # fnmatch patterns
     #: Row fields that identify the session's process or connection.
     key: list[str] = ["host", "program", "pid"]
     start: list[str] = ["connect"]

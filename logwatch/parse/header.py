@@ -194,6 +194,15 @@ def _host_tag(lines: pa.Array, start: np.ndarray) -> tuple[pa.Array, pa.Array, n
     digits), so it is found on the whole line without slicing it.
     """
     total = _lengths(lines)
+    # FreeBSD's `syslogd -v` puts the facility and level before the host: skip them
+    lead = substrings(lines, start, np.minimum(np.maximum(total - start, 0), 24))
+    pri = np.flatnonzero(pc.starts_with(lead, "<").to_numpy(zero_copy_only=False))
+    if len(pri):
+        sub = pc.take(lead, pa.array(pri))
+        hit = pc.match_substring_regex(sub, r"^<[a-z0-9]+\.[a-z]+> ").to_numpy(
+            zero_copy_only=False)
+        start = start.copy()
+        start[pri[hit]] += _find(pc.filter(sub, pa.array(hit)), "> ") + 2
     avail = np.maximum(total - start, 0)
     head = substrings(lines, start, np.minimum(avail, _HOST_MAX))
     sp = _find(head, " ")
@@ -350,7 +359,7 @@ def _fast_rfc5424(lines: pa.Array, h: Header) -> np.ndarray:
 _FALLBACKS: tuple[str, ...] = (
     # syslog with a year-less stamp; the tag is optional (`last message repeated 3 times`)
     r"^(?P<hdr>(?P<bsd>[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})?)(?: \d{4})?"
-    r" (?P<host>[^ ]+)(?: (?P<tag>[^ :\[\]]+(?:\[\d+\])?):)?(?: |$))",
+    r"(?: <[a-z0-9]+\.[a-z]+>)? (?P<host>[^ ]+)(?: (?P<tag>[^ :\[\]]+(?:\[\d+\])?):)?(?: |$))",
     # syslog with an ISO stamp (RFC 3339, or `2019-10-22 03:39:17 host prog[pid]: `)
     r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:?\d\d)?"
     r" (?P<host>[^ \[\]]+) (?P<tag>[^ :\[\]]+(?:\[\d+\])?):(?: |$))",

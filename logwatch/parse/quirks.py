@@ -71,8 +71,13 @@ def _candidates(mask: pa.Array, ok: np.ndarray) -> np.ndarray:
 
 
 def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.Pattern[str],
-                 piece: dict[int, tuple[int, str]], dropped: set[int]) -> None:
-    """Group split pieces by key in order and join each complete run into its first row."""
+                 piece: dict[int, tuple[int, str]], dropped: set[int],
+                 partial: dict[int, str]) -> None:
+    """Group split pieces by key in order and join each complete run into its first row.
+
+    Pieces of a run that never completes (its other parts are in another block, or were
+    lost) are kept as they are, under their queue id, in `partial`.
+    """
     open_runs: dict[object, list[tuple[int, int, int, str]]] = {}
     for row, text, key in zip(rows, texts, keys):
         m = rx.match(text)
@@ -98,6 +103,12 @@ def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.P
             piece[first] = (len(run), "".join(parts))
             dropped.update(r for _, r, _, _ in run[1:])
             del open_runs[key]
+    for key, run in open_runs.items():
+        for n, row, _, body in run:
+            text = body.lstrip("\n")
+            if rx is _SENDMAIL_PIECE and n > 1:
+                text = f"{key[1]}: {text.lstrip()}"  # type: ignore[index]
+            partial[row] = text
 
 
 def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Array,
@@ -132,15 +143,19 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
     note = np.where(truncated, _TRUNCATED, -1)
     piece: dict[int, tuple[int, str]] = {}
     dropped: set[int] = set()
+    partial: dict[int, str] = {}
     tags = tag.to_pylist()
     for cand, rx in ((exim_c, _EXIM_PIECE), (sm_c, _SENDMAIL_PIECE)):
         if len(cand):
             texts = header.messages(cand).to_pylist()
             _join_pieces(cand.tolist(), texts, [tags[r] for r in cand.tolist()], rx, piece,
-                         dropped)
+                         dropped, partial)
     for row, (_, text) in piece.items():
         line_text[row] = text
         note[row] = _JOINED
+    for row, text in partial.items():
+        line_text[row] = text
+        note[row] = _TRUNCATED
     for row in dropped:
         counts[row] = 0
     texts = header.messages(repeat_c).to_pylist() if len(repeat_c) else []

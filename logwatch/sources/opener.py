@@ -19,9 +19,24 @@ from typing import BinaryIO
 
 from logwatch.errors import SourceError
 
-__all__ = ["OpenedSource", "open_source", "STDIN"]
+__all__ = ["OpenedSource", "open_source", "STDIN", "READ_ERRORS"]
 
 STDIN = "-"
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    return tuple(errors)
+
+
+#: What reading a damaged or truncated archive raises, whatever its compression.
+READ_ERRORS = _read_errors()
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),

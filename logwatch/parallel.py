@@ -1,0 +1,215 @@
+"""Parse one input in several processes and join the parts as if read in one go.
+
+Work units are byte windows of plain files (cut at line ends, never inside the hour a
+DST change repeats) and whole compressed files. Each unit is parsed and correlated in a
+worker with `known=False`: it reports what depends on the input before it (sessions of
+its first rows, message lifetimes that may continue). The parent takes the units in
+order, absorbs each into the running correlation (`Correlator.absorb`), patches the
+pending sessions and the line numbers of the unit's events, and hands them on. Events
+travel through LZ4-compressed Arrow IPC files in a temporary directory, so memory
+stays at a block or two per process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.correlate.correlator import CorrelationState, Correlator, PendingSessions
+from logwatch.parse.stats import SourceStats
+from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+
+if TYPE_CHECKING:
+    from logwatch.pipeline import ParseRun
+
+__all__ = ["Unit", "plan_units", "parallel_correlated"]
+
+#: Plain files are cut into windows of about this size (a block or two each).
+WINDOW = 96 << 20
+_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+_BSD_STAMP = re.compile(rb"^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):\d\d:\d\d ")
+_MONTHS = {m.encode(): i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+
+
+@dataclass
+class Unit:
+    """One piece of work: a source, or a byte window of a plain source."""
+
+    index: int
+    plan: SourcePlan
+    window: tuple[int, int] | None
+
+
+@dataclass
+class UnitResult:
+    index: int
+    events_path: str
+    messages_path: str
+    stats: SourceStats
+    state: CorrelationState
+    pending: PendingSessions
+    errors: list[str]
+
+
+def _in_repeated_hour(line: bytes, zone: str) -> bool:
+    """Whether a year-less stamp could fall in the hour a DST change repeats.
+
+    Such an hour needs the rows before it to be read right, so no window starts in it.
+    """
+    m = _BSD_STAMP.match(line)
+    if not m or zone in ("UTC", "Etc/UTC"):
+        return False
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    month, day, hour = _MONTHS.get(m.group(1), 0), int(m.group(2)), int(m.group(3))
+    if not month:
+        return False
+    for year in (2000, 2001, 2002, 2003, 2004, 2005, 2006):  # all weekday layouts
+        try:
+            local = datetime(year, month, day, hour)
+        except ValueError:
+            continue
+        for minutes in (0, 59):
+            t = local + timedelta(minutes=minutes)
+            if t.replace(tzinfo=tz, fold=0).utcoffset() != t.replace(tzinfo=tz,
+                                                                     fold=1).utcoffset():
+                return True
+    return False
+
+
+def _cut_points(plan: SourcePlan, options: ParseOptions) -> list[int]:
+    """Line-aligned offsets that cut a plain file into windows."""
+    size = plan.size or 0
+    pieces = max(1, round(size / WINDOW))
+    cuts = [0]
+    with open(plan.name, "rb") as fh:
+        for k in range(1, pieces):
+            pos = max(size * k // pieces, cuts[-1])
+            fh.seek(pos)
+            fh.readline()  # to the next line start
+            while True:
+                here = fh.tell()
+                line = fh.readline()
+                if not line or not _in_repeated_hour(line, options.zone):
+                    break
+            if cuts[-1] < here < size:
+                cuts.append(here)
+    cuts.append(size)
+    return cuts
+
+
+def plan_units(plans: list[SourcePlan], options: ParseOptions) -> list[Unit]:
+    """The units of work, in input order. Stdin and `--year` inputs are not split (the
+    year walks forward from the first line)."""
+    units: list[Unit] = []
+    for plan in plans:
+        splittable = (plan.name != "-" and plan.compression is None and plan.size
+                      and plan.size > WINDOW and options.year is None
+                      and plan.fmt != "journal_json")
+        if not splittable:
+            units.append(Unit(len(units), plan, None))
+            continue
+        cuts = _cut_points(plan, options)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            units.append(Unit(len(units), plan, (a, b)))
+    return units
+
+
+def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
+    """Worker: parse and correlate one unit on its own; spill its output to IPC files."""
+    parsers = default_parsers()
+    stats = SourceStats(unit.plan.name, unit.plan.fmt, unit.plan.compression)
+    errors: list[str] = []
+    correlator = Correlator(parsers, known=unit.index == 0)
+    ev_path = os.path.join(tmpdir, f"{unit.index}.events.arrow")
+    msg_path = os.path.join(tmpdir, f"{unit.index}.messages.arrow")
+    with pa.ipc.new_stream(ev_path, EVENT_SCHEMA, options=_IPC) as ev_out, \
+            pa.ipc.new_stream(msg_path, MESSAGE_SCHEMA, options=_IPC) as msg_out:
+        for table in read_source(unit.plan, parsers, options, stats, unit.window, errors):
+            events, messages = correlator.process(table)
+            ev_out.write_table(events)
+            if messages.num_rows:
+                msg_out.write_table(messages)
+    return UnitResult(unit.index, ev_path, msg_path, stats, correlator.state,
+                      correlator.pending, errors)
+
+
+def _read(path: str) -> Iterator[pa.Table]:
+    with pa.ipc.open_stream(path) as reader:
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
+    os.unlink(path)
+
+
+def _merge_stats(into: SourceStats, part: SourceStats) -> None:
+    for name in ("lines", "blank", "unreadable", "continuation", "mail_lines", "rows",
+                 "repeated_rows", "joined_lines"):
+        setattr(into, name, getattr(into, name) + getattr(part, name))
+    into.unreadable_examples.extend(part.unreadable_examples[:5 - len(into.unreadable_examples)])
+    into.foreign.update(part.foreign)
+    into.events.update(part.events)
+    into.other_shapes.update(part.other_shapes)
+    for key, example in part.other_examples.items():
+        into.other_examples.setdefault(key, example)
+    into.warnings.extend(w for w in part.warnings if w not in into.warnings)
+    years = set(into.clock.get("years", [])) | set(part.clock.get("years", []))
+    warnings = list(into.clock.get("warnings", []))
+    warnings += [w for w in part.clock.get("warnings", []) if w not in warnings]
+    into.clock = {**part.clock, "years": sorted(years), "warnings": warnings}
+
+
+def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.Table,
+                                                                            pa.Table]]:
+    """Like `ParseRun.correlated`, with units parsed by `run.options.jobs` processes."""
+    options = run.options
+    head = Correlator(run.parsers)
+    by_source: dict[str, SourceStats] = {}
+    lines_before: dict[str, int] = {}
+    context = multiprocessing.get_context("fork")
+    with tempfile.TemporaryDirectory(prefix="mail-logwatch-") as tmpdir, \
+            ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
+        futures = [pool.submit(_run_unit, unit, options, tmpdir) for unit in units]
+        for unit, future in zip(units, futures):
+            result = future.result()
+            run.errors.extend(result.errors)
+            name = unit.plan.name
+            first_line = lines_before.get(name, 0)
+            lines_before[name] = first_line + result.stats.lines
+            if name not in by_source:
+                by_source[name] = SourceStats(name, result.stats.format,
+                                              result.stats.compression)
+                run.stats.append(by_source[name])
+            _merge_stats(by_source[name], result.stats)
+            if unit.index == 0:
+                head.state = result.state
+                patch = None
+            else:
+                patch, done = head.absorb(result.state, result.pending)
+                if done.num_rows:
+                    yield EVENT_SCHEMA.empty_table(), done
+            row = 0
+            for events in _read(result.events_path):
+                if patch is not None:
+                    events = patch.apply(events, row)
+                row += events.num_rows
+                if first_line:
+                    i = events.schema.get_field_index("seq")
+                    events = events.set_column(i, EVENT_SCHEMA.field("seq"),
+                                               pc.add(events.column("seq"), first_line))
+                yield events, MESSAGE_SCHEMA.empty_table()
+            for messages in _read(result.messages_path):
+                yield EVENT_SCHEMA.empty_table(), messages
+    yield EVENT_SCHEMA.empty_table(), head.finish()

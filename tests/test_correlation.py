@@ -1,0 +1,224 @@
+"""Sessions and message lifetimes, on real-shaped lines of all three MTAs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from logwatch.correlate.correlator import Correlator
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from tests.conftest import ROOT
+
+
+def _write(tmp_path: Path, name: str, text: str, mtime: float | None = None) -> Path:
+    path = tmp_path / name
+    path.write_text(text.lstrip("\n"))
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def _run(paths: list[Path], **options: Any) -> tuple[pa.Table, list[dict[str, Any]]]:
+    opts = {"tz": "UTC", "year": 2025, **options}
+    run = ParseRun([str(p) for p in paths], default_parsers(), ParseOptions(**opts))
+    events, messages = [], []
+    for ev, msg in run.correlated():
+        events.append(ev)
+        messages.append(msg)
+    table = pa.concat_tables(events)
+    rows = pa.concat_tables(messages).to_pylist()
+    return table, sorted(rows, key=lambda r: (r["host"] or "", r["queue_id"], r["first_seen"]))
+
+
+POSTFIX_FILTER = """
+Dec 30 10:00:00 mx1 postfix/smtpd[100]: connect from mail.example.net[198.51.100.7]
+Dec 30 10:00:00 mx1 postfix/smtpd[100]: Anonymous TLS connection established from mail.example.net[198.51.100.7]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Dec 30 10:00:01 mx1 postfix/smtpd[100]: 4A1B2C3D4E: client=mail.example.net[198.51.100.7]
+Dec 30 10:00:01 mx1 postfix/cleanup[101]: 4A1B2C3D4E: message-id=<m1@example.net>
+Dec 30 10:00:01 mx1 postfix/qmgr[50]: 4A1B2C3D4E: from=<alice@example.net>, size=2000, nrcpt=1 (queue active)
+Dec 30 10:00:01 mx1 postfix/smtpd[100]: disconnect from mail.example.net[198.51.100.7] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7
+Dec 30 10:00:02 mx1 postfix/smtpd[200]: connect from localhost[127.0.0.1]
+Dec 30 10:00:02 mx1 postfix/smtpd[200]: 5B6C7D8E9F: client=localhost[127.0.0.1]
+Dec 30 10:00:02 mx1 postfix/cleanup[101]: 5B6C7D8E9F: message-id=<m1@example.net>
+Dec 30 10:00:02 mx1 postfix/qmgr[50]: 5B6C7D8E9F: from=<alice@example.net>, size=2300, nrcpt=1 (queue active)
+Dec 30 10:00:02 mx1 postfix/smtp[102]: 4A1B2C3D4E: to=<bob@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=1.2, delays=0.1/0/0.1/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B6C7D8E9F)
+Dec 30 10:00:02 mx1 postfix/qmgr[50]: 4A1B2C3D4E: removed
+Dec 30 10:00:02 mx1 postfix/smtpd[200]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Dec 30 10:00:03 mx1 postfix/local[103]: 5B6C7D8E9F: to=<bob@example.com>, relay=local, delay=0.3, delays=0.1/0/0/0.2, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 10:00:03 mx1 postfix/qmgr[50]: 5B6C7D8E9F: removed
+"""
+
+
+def test_content_filter_child_is_linked_and_counted_once(tmp_path: Path) -> None:
+    events, msgs = _run([_write(tmp_path, "mail.log", POSTFIX_FILTER)])
+    by_id = {m["queue_id"]: m for m in msgs}
+    parent, child = by_id["4A1B2C3D4E"], by_id["5B6C7D8E9F"]
+    assert parent["origin"] == "smtp" and parent["parent"] is None
+    assert parent["client_ip"] == "198.51.100.7" and parent["tls_in"] is True
+    assert parent["status"] == "sent" and parent["delivered"] == 1
+    assert child["origin"] == "reinjected" and child["parent"] == "4A1B2C3D4E"
+    assert child["recipients"] == ["bob@example.com"] and child["relays"] == ["local"]
+    assert child["tls_in"] is False
+    handoff = [r for r in events.to_pylist() if r["event"] == "handoff"]
+    assert [h["child_queue_id"] for h in handoff] == ["5B6C7D8E9F"]
+
+
+def test_sessions_span_connect_to_disconnect(tmp_path: Path) -> None:
+    events, msgs = _run([_write(tmp_path, "mail.log", POSTFIX_FILTER)])
+    rows = events.to_pylist()
+    pid100 = [r["session"] for r in rows if r["pid"] == 100]
+    assert len(set(pid100)) == 1 and pid100[0] is not None
+    assert pid100[0].startswith("mx1 postfix/smtpd 100@")
+    assert {m["queue_id"]: m["session"] for m in msgs}["4A1B2C3D4E"] == pid100[0]
+    assert all(r["session"] is None for r in rows if r["daemon"] in ("qmgr", "cleanup"))
+
+
+def test_queue_id_reuse_starts_a_new_message(tmp_path: Path) -> None:
+    log = """
+Dec 30 10:00:00 mx1 postfix/pickup[10]: 0AAAA1: uid=0 from=<root>
+Dec 30 10:00:00 mx1 postfix/qmgr[50]: 0AAAA1: from=<root@mx1.example.com>, size=300, nrcpt=1 (queue active)
+Dec 30 10:00:01 mx1 postfix/local[11]: 0AAAA1: to=<root@mx1.example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 10:00:01 mx1 postfix/qmgr[50]: 0AAAA1: removed
+Dec 30 11:00:00 mx1 postfix/pickup[10]: 0AAAA1: uid=33 from=<www-data>
+Dec 30 11:00:00 mx1 postfix/qmgr[50]: 0AAAA1: from=<www-data@mx1.example.com>, size=900, nrcpt=1 (queue active)
+Dec 30 11:00:01 mx1 postfix/smtp[12]: 0AAAA1: to=<x@example.org>, relay=mx.example.org[203.0.113.9]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.example.org[203.0.113.9] said: 550 5.1.1 unknown (in reply to RCPT TO command))
+Dec 30 11:00:01 mx1 postfix/bounce[13]: 0AAAA1: sender non-delivery notification: 0BBBB2
+Dec 30 11:00:01 mx1 postfix/qmgr[50]: 0AAAA1: removed
+Dec 30 11:00:02 mx1 postfix/qmgr[50]: 0BBBB2: from=<>, size=2900, nrcpt=1 (queue active)
+Dec 30 11:00:02 mx1 postfix/local[11]: 0BBBB2: to=<www-data@mx1.example.com>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 11:00:02 mx1 postfix/qmgr[50]: 0BBBB2: removed
+"""
+    _, msgs = _run([_write(tmp_path, "mail.log", log)])
+    first, second, bounce = msgs
+    assert (first["queue_id"], second["queue_id"], bounce["queue_id"]) == ("0AAAA1", "0AAAA1",
+                                                                            "0BBBB2")
+    assert first["origin"] == "local" and first["sender"] == "root@mx1.example.com"
+    assert first["status"] == "sent"
+    assert second["sender"] == "www-data@mx1.example.com" and second["status"] == "bounced"
+    assert bounce["origin"] == "bounce" and bounce["parent"] == "0AAAA1"
+    assert bounce["sender"] == ""
+
+
+def test_same_queue_id_on_two_hosts_is_two_messages(tmp_path: Path) -> None:
+    log = """
+Dec 30 10:00:00 mx1 postfix/qmgr[50]: 0CCCC3: from=<a@example.com>, size=300, nrcpt=1 (queue active)
+Dec 30 10:00:00 mx2 postfix/qmgr[60]: 0CCCC3: from=<b@example.com>, size=400, nrcpt=1 (queue active)
+Dec 30 10:00:01 mx1 postfix/qmgr[50]: 0CCCC3: removed
+Dec 30 10:00:01 mx2 postfix-out/qmgr[61]: 0CCCC3: from=<c@example.com>, size=500, nrcpt=1 (queue active)
+"""
+    _, msgs = _run([_write(tmp_path, "mail.log", log)])
+    keys = sorted((m["host"], m["instance"], m["sender"]) for m in msgs)
+    assert keys == [("mx1", "postfix", "a@example.com"), ("mx2", "postfix", "b@example.com"),
+                    ("mx2", "postfix-out", "c@example.com")]
+
+
+def test_sendmail_submission_hands_off_to_the_mta(tmp_path: Path) -> None:
+    log = """
+Mar  3 10:00:03 mx1 sendmail[2010]: 52SA0003002010: from=root, size=412, class=0, nrcpts=1, msgid=<202503031000.52SA0003002010@mx1.example.com>, relay=root@localhost
+Mar  3 10:00:04 mx1 sm-mta[2011]: 52SA0004002001: from=<root@mx1.example.com>, size=700, class=0, nrcpts=1, msgid=<202503031000.52SA0003002010@mx1.example.com>, proto=ESMTP, daemon=MTA, relay=localhost [127.0.0.1]
+Mar  3 10:00:04 mx1 sendmail[2010]: 52SA0003002010: to=root, ctladdr=root (0/0), delay=00:00:01, xdelay=00:00:01, mailer=relay, pri=30412, relay=[127.0.0.1] [127.0.0.1], dsn=2.0.0, stat=Sent (52SA0004002001 Message accepted for delivery)
+Mar  3 10:00:05 mx1 sm-mta[2013]: 52SA0004002001: to=<ops@example.net>,<dev@example.net>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120412, relay=mx.example.net. [203.0.113.5], dsn=2.0.0, stat=Sent (52SB1234009876 Message accepted for delivery)
+"""
+    _, msgs = _run([_write(tmp_path, "maillog", log)])
+    by_id = {m["queue_id"]: m for m in msgs}
+    msp, mta = by_id["52SA0003002010"], by_id["52SA0004002001"]
+    assert msp["origin"] == "local" and msp["status"] == "sent"
+    assert mta["origin"] == "reinjected" and mta["parent"] == "52SA0003002010"
+    assert mta["recipients"] == ["ops@example.net", "dev@example.net"]
+    assert mta["delivered"] == 2 and mta["instance"] == "sendmail"
+
+
+def test_exim_one_line_records_and_bounce(tmp_path: Path) -> None:
+    log = """
+2025-01-06 08:01:11 [2101] 1tUbK1-00000000Yx2-2AbC <= alice@example.net H=mail.example.net (helo.example.net) [198.51.100.7]:52344 I=[192.0.2.10]:25 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S=4711 id=20250106080110.ABC123@example.net
+2025-01-06 08:01:12 [2102] 1tUbK1-00000000Yx2-2AbC => carol@example.org R=dnslookup T=remote_smtp H=mx.example.org [198.51.100.20]:25 C="250 2.0.0 OK"
+2025-01-06 08:01:12 [2102] 1tUbK1-00000000Yx2-2AbC ** nobody@example.org R=dnslookup T=remote_smtp H=mx.example.org [198.51.100.20]:25 : SMTP error from remote mail server after RCPT TO:<nobody@example.org>: 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown
+2025-01-06 08:01:13 [2103] 1tUbK9-00000000Yz7-3QrS <= <> R=1tUbK1-00000000Yx2-2AbC U=Debian-exim P=local S=2345
+2025-01-06 08:01:13 [2102] 1tUbK1-00000000Yx2-2AbC Completed
+2025-01-06 08:01:14 [2104] 1tUbK9-00000000Yz7-3QrS => alice@example.net R=dnslookup T=remote_smtp H=mail.example.net [198.51.100.7]:25 C="250 OK"
+2025-01-06 08:01:14 [2104] 1tUbK9-00000000Yz7-3QrS Completed
+"""
+    _, msgs = _run([_write(tmp_path, "mainlog", log)], host="mx9")
+    parent, bounce = msgs
+    assert parent["host"] == "mx9" and parent["client_ip"] == "198.51.100.7"
+    assert parent["tls_in"] is True and parent["size"] == 4711
+    assert parent["delivered"] == 1 and parent["bounced"] == 1 and parent["status"] == "bounced"
+    assert parent["recipients"] == ["carol@example.org", "nobody@example.org"]
+    assert bounce["origin"] == "bounce" and bounce["parent"] == parent["queue_id"]
+    assert bounce["sender"] == "" and bounce["status"] == "sent"
+
+
+def test_message_spanning_two_rotated_files_is_one_message(tmp_path: Path) -> None:
+    lines = POSTFIX_FILTER.strip().splitlines()
+    older = _write(tmp_path, "mail.log.1", "\n".join(lines[:6]) + "\n", 1_767_100_000)
+    newer = _write(tmp_path, "mail.log", "\n".join(lines[6:]) + "\n", 1_767_100_100)
+    # given in shell order; read in rotation order
+    _, msgs = _run([newer, older], year=None)
+    assert sorted(m["queue_id"] for m in msgs) == ["4A1B2C3D4E", "5B6C7D8E9F"]
+    parent = next(m for m in msgs if m["queue_id"] == "4A1B2C3D4E")
+    assert parent["status"] == "sent" and parent["client_ip"] == "198.51.100.7"
+    assert parent["first_seen"].year == 2025
+
+
+def _generated(tmp_path: Path, lines: int) -> Path:
+    out = tmp_path / "generated.log"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--lines",
+                    str(lines), "--out", str(out), "--quiet"], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def generated_events(tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    path = _generated(tmp_path_factory.mktemp("gen"), 60_000)
+    run = ParseRun([str(path)], default_parsers(), ParseOptions(tz="UTC"))
+    return pa.concat_tables(list(run.events()))
+
+
+def _messages_key(table: pa.Table) -> list[str]:
+    order = [("host", "ascending"), ("queue_id", "ascending"), ("first_seen", "ascending")]
+    return [str(r) for r in table.sort_by(order).to_pylist()]
+
+
+@pytest.mark.parametrize("parts", [2, 5, 13])
+def test_parts_read_apart_merge_to_the_sequential_result(generated_events: pa.Table,
+                                                         parts: int) -> None:
+    parsers = default_parsers()
+    whole = Correlator(parsers)
+    ev_all, msg_all = whole.process(generated_events)
+    msg_all = pa.concat_tables([msg_all, whole.finish()])
+
+    n = generated_events.num_rows
+    cuts = [n * i // parts for i in range(parts + 1)]
+    head = Correlator(parsers)
+    first_events, first_msgs = head.process(generated_events.slice(0, cuts[1]))
+    events, messages = [first_events], [first_msgs]
+    for a, b in zip(cuts[1:-1], cuts[2:]):
+        part = Correlator(parsers, known=False)
+        part_events, part_msgs = part.process(generated_events.slice(a, b - a))
+        patch, done = head.absorb(part.state, part.pending)
+        events.append(patch.apply(part_events, 0))
+        messages += [part_msgs, done]
+    messages.append(head.finish())
+    merged = pa.concat_tables(messages)
+    assert merged.num_rows == msg_all.num_rows > 1000
+    assert _messages_key(merged) == _messages_key(msg_all)
+    assert pa.concat_tables(events).column("session").to_pylist() == \
+        ev_all.column("session").to_pylist()
+
+
+def test_batch_boundaries_change_nothing(generated_events: pa.Table) -> None:
+    parsers = default_parsers()
+    whole = Correlator(parsers)
+    _, msg_all = whole.process(generated_events)
+    msg_all = pa.concat_tables([msg_all, whole.finish()])
+    stepped = Correlator(parsers)
+    pieces = [stepped.process(generated_events.slice(i, 3001))[1]
+              for i in range(0, generated_events.num_rows, 3001)]
+    pieces.append(stepped.finish())
+    assert _messages_key(pa.concat_tables(pieces)) == _messages_key(msg_all)

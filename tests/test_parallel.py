@@ -1,0 +1,74 @@
+"""Parsing in several processes gives what one process gives."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import logwatch.parallel
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers, plan_sources
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """A generated busy-server log cut into a rotated set: mail.log.2.gz, mail.log.1,
+    mail.log (the middle file large enough to be cut into windows)."""
+    d = tmp_path_factory.mktemp("par")
+    whole = d / "all.log"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--lines",
+                    "90000", "--out", str(whole), "--quiet"], check=True)
+    lines = whole.read_bytes().splitlines(keepends=True)
+    parts = [lines[:20000], lines[20000:70000], lines[70000:]]
+    with gzip.open(d / "mail.log.2.gz", "wb") as fh:
+        fh.writelines(parts[0])
+    (d / "mail.log.1").write_bytes(b"".join(parts[1]))
+    (d / "mail.log").write_bytes(b"".join(parts[2]))
+    whole.unlink()
+    return [d / "mail.log", d / "mail.log.1", d / "mail.log.2.gz"]
+
+
+def _parse(paths: list[Path], jobs: int) -> tuple[pa.Table, pa.Table, ParseRun]:
+    run = ParseRun([str(p) for p in paths], default_parsers(),
+                   ParseOptions(tz="UTC", year=None, jobs=jobs))
+    events, messages = [], []
+    for ev, msg in run.correlated():
+        events.append(ev)
+        messages.append(msg)
+    return pa.concat_tables(events), pa.concat_tables(messages), run
+
+
+def _plain(table: pa.Table) -> list[dict]:
+    return table.to_pylist()
+
+
+def test_windows_and_files_in_parallel_equal_one_process(logs: list[Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logwatch.parallel, "WINDOW", 1 << 20)  # cut mail.log.1 into windows
+    ev1, msg1, run1 = _parse(logs, 1)
+    ev2, msg2, run2 = _parse(logs, 2)
+    plans, _ = plan_sources([str(p) for p in logs], ParseOptions(tz="UTC"))
+    units = logwatch.parallel.plan_units(plans, ParseOptions(tz="UTC"))
+    assert len(units) > 4  # the plain file really was cut
+    assert ev1.num_rows == ev2.num_rows > 80000
+    assert _plain(ev1) == _plain(ev2)
+    order = [("host", "ascending"), ("queue_id", "ascending"), ("first_seen", "ascending")]
+    assert _plain(msg1.sort_by(order)) == _plain(msg2.sort_by(order))
+    assert [s.as_dict() for s in run1.stats] == [s.as_dict() for s in run2.stats]
+
+
+def test_parallel_parse_to_parquet_from_the_command_line(logs: list[Path], tmp_path: Path) -> None:
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"events-{jobs}.parquet"
+        subprocess.run([sys.executable, "-m", "logwatch", "parse", *map(str, logs), "--tz", "UTC",
+                        "-j", jobs, "--out", str(out)], check=True, cwd=ROOT)
+        outs.append(out)
+    a, b = (pq.read_table(o) for o in outs)
+    assert a.num_rows == b.num_rows and a.to_pylist() == b.to_pylist()
