@@ -65,6 +65,12 @@ class TableWriter:
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        try:
+            self._write(table)
+        except OSError as exc:
+            raise UsageError(f"--out {self.path}: cannot write: {exc.strerror or exc}") from exc
+
+    def _write(self, table: pa.Table) -> None:
         self.rows += table.num_rows
         if self.kind == "parquet":
             if self._parquet is None:
@@ -85,6 +91,12 @@ class TableWriter:
                 out.write("\n")
 
     def close(self) -> None:
+        try:
+            self._close()
+        except OSError as exc:
+            raise UsageError(f"--out {self.path}: cannot write: {exc.strerror or exc}") from exc
+
+    def _close(self) -> None:
         if self._parquet is None and self.kind == "parquet":
             pq.write_table(self.schema.empty_table(), self.path)
         if self._parquet is not None:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from logwatch.parse.definitions import ParserSet
 from logwatch.parse.engine import Extraction, Piece
-from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, hms_seconds,
+from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, duration_seconds,
                                    lower, map_status, normalize_ip, strip_brackets)
 from logwatch.schema import EVENT_SCHEMA, EVENTS, FIELD_TYPES
 
@@ -57,7 +57,8 @@ def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Arra
     fields = dict(piece.fields)
     for name, conv in piece.pattern.convert.items():
         if name in fields:
-            fields[name] = hms_seconds(fields[name]) if conv == "hms" else lower(fields[name])
+            fields[name] = duration_seconds(fields[name]) if conv == "duration" else \
+                lower(fields[name])
     n = len(piece.rows)
     for name, value in piece.pattern.set.items():
         fields[name] = pa.repeat(pa.scalar(value), n)

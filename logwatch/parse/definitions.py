@@ -31,7 +31,7 @@ _RESERVED = {"ts", "seq", "host", "mta", "instance", "daemon", "program", "pid",
              "event", "source", "source_fp", "offset", "cursor", "pattern", "line_note",
              "reject_class", "auth_ok", "auth_tried"}
 EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
-_CONVERTERS = ("hms", "lower")
+_CONVERTERS = ("duration", "lower")
 
 
 def _check_re2(rx: str) -> str:
@@ -166,7 +166,12 @@ class PatternSpec(_Model):
     @classmethod
     def _regex(cls, v: str) -> str:
         _check_re2(v)
-        unknown = sorted(set(re.findall(r"\(\?P<(\w+)>", v)) - EXTRACTABLE)
+        names = re.findall(r"\(\?P<(\w+)>", v)
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
+                             "(RE2 keeps only one of them)")
+        unknown = sorted(set(names) - EXTRACTABLE)
         if unknown:
             raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
                              f"use one of: {', '.join(sorted(EXTRACTABLE))}")

@@ -20,7 +20,7 @@ from logwatch.parse.definitions import ClassifySpec
 from logwatch.parse.slicing import substrings
 from logwatch.schema import STATUSES
 
-__all__ = ["normalize_ip", "strip_brackets", "empty_to_null", "by_distinct", "hms_seconds",
+__all__ = ["normalize_ip", "strip_brackets", "empty_to_null", "by_distinct", "duration_seconds",
            "map_status", "classify_rejects", "auth_counts", "lower"]
 
 _NULL = pa.scalar(None, pa.string())
@@ -101,23 +101,29 @@ def normalize_ip(arr: pa.Array) -> pa.Array:
 
 
 _HMS = re.compile(r"^(?:(\d+)\+)?(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
+_UNITS = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
-def _hms(text: str) -> float | None:
+def _duration(text: str) -> float | None:
     m = _HMS.match(text)
-    if not m:
-        try:
-            return float(text)
-        except ValueError:
-            return None
-    days = int(m.group(1) or 0)
-    return float(days * 86400 + int(m.group(2)) * 3600 + int(m.group(3)) * 60
-                 + int(m.group(4)))
+    if m:
+        days = int(m.group(1) or 0)
+        return float(days * 86400 + int(m.group(2)) * 3600 + int(m.group(3)) * 60
+                     + int(m.group(4)))
+    u = _UNITS.match(text)
+    if u and text:
+        w, d, h, mi, sec = (float(g) if g else 0.0 for g in u.groups())
+        return w * 604800 + d * 86400 + h * 3600 + mi * 60 + sec
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
-def hms_seconds(arr: pa.Array) -> pa.Array:
-    """Sendmail's `delay=1+02:03:04` (days+HH:MM:SS) as seconds."""
-    return by_distinct(empty_to_null(arr), _hms, pa.float64())
+def duration_seconds(arr: pa.Array) -> pa.Array:
+    """Sendmail's `delay=1+02:03:04` (days+HH:MM:SS) and Exim's `QT=1d2h3m4s` / `0.123s`
+    as seconds."""
+    return by_distinct(empty_to_null(arr), _duration, pa.float64())
 
 
 def map_status(raw: pa.Array, dsn: pa.Array, mapping: dict[str, str]) -> pa.Array:
@@ -170,4 +176,5 @@ def auth_counts(commands: pa.Array) -> tuple[pa.Array, pa.Array]:
         return ok, int(m.group(2)) if m.group(2) else ok
 
     pairs = by_distinct(commands, pair, pa.struct([("ok", pa.int16()), ("tried", pa.int16())]))
-    return pairs.field("ok"), pairs.field("tried")
+    # struct_field, unlike StructArray.field, keeps the nulls of lines without auth=
+    return pc.struct_field(pairs, "ok"), pc.struct_field(pairs, "tried")

@@ -1,0 +1,129 @@
+"""`make bench`: time `mail-logwatch parse` against pflogsumm on generated busy-server logs.
+
+Prints lines/s and peak RSS (of the whole process tree, sampled from /proc) for
+`parse` to Parquet with correlation on one core (`taskset -c 0`, `-j 1`) and on two
+(`-j 2`), and pflogsumm's time on the same file when it is installed. The figures
+are written to benchmarks/results/parse.json so that a note can quote them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "results"
+SIZES = {"1M": 1_000_000, "5M": 5_000_000}
+
+
+def ensure_log(label: str) -> Path:
+    path = DATA / f"postfix-{label}.log"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), "--lines",
+                        str(SIZES[label]), "--out", str(path), "--quiet"], check=True)
+    return path
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in KiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(cmd: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of `cmd` and its children."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}")
+    return elapsed, peak
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="the 1M-line log only")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per figure (best is kept)")
+    args = ap.parse_args()
+    labels = ["1M"] if args.quick else ["1M", "5M"]
+    exe = shutil.which("mail-logwatch") or str(Path(sys.executable).with_name("mail-logwatch"))
+    taskset = shutil.which("taskset")
+    pflogsumm = shutil.which("pflogsumm")
+    results: dict[str, object] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "runs": [],
+    }
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "events.parquet"
+        for label in labels:
+            log = ensure_log(label)
+            lines = count_lines(log)
+            subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)  # cache
+            cases = [("parse -j 1 (1 core)", ["-j", "1"], "0"),
+                     ("parse -j 2 (2 cores)", ["-j", "2"], "0,1")]
+            for name, extra, cpus in cases:
+                cmd = [exe, "parse", str(log), "--tz", "UTC", "--out", str(out), *extra]
+                if taskset:
+                    cmd = [taskset, "-c", cpus, *cmd]
+                best = min((measure(cmd) for _ in range(args.repeat)), key=lambda r: r[0])
+                rows.append((label, name, lines, *best))
+            if pflogsumm:
+                cmd = [pflogsumm, str(log)]
+                if taskset:
+                    cmd = [taskset, "-c", "0", *cmd]
+                best = min((measure(cmd) for _ in range(args.repeat)), key=lambda r: r[0])
+                rows.append((label, "pflogsumm (1 core)", lines, *best))
+    base: dict[str, float] = {}
+    print(f"{'log':4} {'command':24} {'lines':>9} {'seconds':>8} {'lines/s':>10} "
+          f"{'peak RSS':>9} {'vs pflogsumm':>12}")
+    for label, name, lines, secs, rss in rows:
+        if name.startswith("pflogsumm"):
+            base[label] = secs
+    for label, name, lines, secs, rss in rows:
+        ratio = f"{base[label] / secs:.1f}x" if label in base and not name.startswith("pf") else ""
+        print(f"{label:4} {name:24} {lines:9d} {secs:8.2f} {lines / secs:10,.0f} "
+              f"{rss / 1024:7.0f}MB {ratio:>12}")
+        results["runs"].append({"log": label, "command": name, "lines": lines,
+                                "seconds": round(secs, 3), "lines_per_s": round(lines / secs),
+                                "peak_rss_mib": round(rss / 1024)})
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "parse.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {RESULTS / 'parse.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""The `parse` command as a user runs it: outputs, stats, stdin, errors and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import ROOT
+
+LOG = """\
+Dec 30 10:00:00 mx1 postfix/smtpd[100]: connect from unknown[203.0.113.9]
+Dec 30 10:00:01 mx1 postfix/smtpd[100]: warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6
+Dec 30 10:00:02 mx1 postfix/smtpd[100]: NOQUEUE: reject: RCPT from unknown[203.0.113.9]: 454 4.7.1 <x@example.org>: Relay access denied; from=<spam@example.net> to=<x@example.org> proto=ESMTP helo=<probe>
+Dec 30 10:00:03 mx1 postfix/smtpd[100]: disconnect from unknown[203.0.113.9] ehlo=1 auth=0/1 mail=1 rcpt=0/1 quit=1 commands=3/5
+Dec 30 10:00:04 mx1 kernel: [12.3] eth0: link up
+"""
+
+
+def mlw(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "logwatch", *args], input=stdin,
+                          capture_output=True, cwd=cwd)
+
+
+@pytest.fixture()
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "mail.log"
+    path.write_text(LOG)
+    return path
+
+
+def test_json_lines_on_stdout(log: Path) -> None:
+    r = mlw("parse", str(log), "--year", "2025", "--tz", "UTC")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["event"] for x in rows] == ["connect", "auth_failure", "reject", "disconnect"]
+    assert rows[2]["reject_class"] == "relay_denied" and rows[2]["reject_code"] == 454
+    assert rows[3]["auth_ok"] == 0 and rows[3]["auth_tried"] == 1
+    assert rows[0]["ts"] == "2025-12-30T10:00:00Z"
+    assert len({x["session"] for x in rows}) == 1
+
+
+def test_parquet_and_csv_outputs(log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ev.parquet"
+    assert mlw("parse", str(log), "--year", "2025", "--out", str(out)).returncode == 0
+    table = pq.read_table(out)
+    assert table.num_rows == 4
+    assert str(table.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    out_csv = tmp_path / "ev.csv"
+    assert mlw("parse", str(log), "--year", "2025", "--out", str(out_csv)).returncode == 0
+    with open(out_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["event"] for r in rows][:2] == ["connect", "auth_failure"]
+
+
+def test_messages_table(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(
+        "Dec 30 10:00:00 mx1 postfix/pickup[10]: 0AAAA1: uid=0 from=<root>\n"
+        "Dec 30 10:00:00 mx1 postfix/qmgr[50]: 0AAAA1: from=<root@mx1>, size=300, nrcpt=1 "
+        "(queue active)\n"
+        "Dec 30 10:00:01 mx1 postfix/local[11]: 0AAAA1: to=<root@mx1>, relay=local, delay=1, "
+        "delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+        "Dec 30 10:00:01 mx1 postfix/qmgr[50]: 0AAAA1: removed\n")
+    r = mlw("parse", str(path), "--year", "2025", "--table", "messages")
+    (msg,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert msg["queue_id"] == "0AAAA1" and msg["status"] == "sent" and msg["origin"] == "local"
+
+
+def test_unwritable_output_is_reported(log: Path, tmp_path: Path) -> None:
+    for name in ("x.jsonl", "x.parquet", "x.csv"):
+        r = mlw("parse", str(log), "--year", "2025", "--out", str(tmp_path / "no" / name))
+        assert r.returncode == 2 and b"cannot write" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_stats_say_where_every_line_went(log: Path) -> None:
+    r = mlw("parse", str(log), "--year", "2025", "--stats")
+    stats = json.loads(r.stderr)
+    (src,) = stats["sources"]
+    assert src["format"] == "bsd" and src["lines"] == 5 and src["mail_lines"] == 4
+    assert src["foreign_programs"] == {"kernel": 1}
+    assert src["clock"]["year_from"] == "--year" and src["clock"]["years"] == [2025]
+
+
+def test_stdin(log: Path) -> None:
+    r = mlw("parse", "-", "--year", "2025", stdin=log.read_bytes())
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 4
+    assert json.loads(r.stdout.splitlines()[0])["source"] == "-"
+
+
+def test_one_unreadable_input_does_not_stop_the_others(log: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.log"
+    r = mlw("parse", str(missing), str(log), "--year", "2025")
+    assert r.returncode == 2
+    assert str(missing) in r.stderr.decode()
+    assert len(r.stdout.splitlines()) == 4
+
+
+def test_unknown_output_type_is_a_usage_error(log: Path, tmp_path: Path) -> None:
+    r = mlw("parse", str(log), "--out", str(tmp_path / "x.xlsx"))
+    assert r.returncode == 2 and b"unknown output type .xlsx" in r.stderr
+
+
+def test_version_and_module_entry_point() -> None:
+    r = mlw("--version")
+    assert r.returncode == 0 and r.stdout.startswith(b"mail-logwatch ")
