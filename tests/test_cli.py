@@ -109,3 +109,19 @@ def test_unknown_output_type_is_a_usage_error(log: Path, tmp_path: Path) -> None
 def test_version_and_module_entry_point() -> None:
     r = mlw("--version")
     assert r.returncode == 0 and r.stdout.startswith(b"mail-logwatch ")
+
+
+def test_explain_names_the_pattern_and_the_near_misses(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_bytes(
+        b"Dec 30 10:00:00 mx1 postfix/smtpd[100]: connect from unknown[203.0.113.9]\n"
+        b"Dec 30 10:00:01 mx1 postfix/smtpd[100]: warning: odd \x1b[31mred\x1b[0m\n"
+        b"Dec 30 10:00:02 mx1 postfix/smtpd[100]: connect from a line no pattern knows\n")
+    r = mlw("parse", str(path), "--explain", "--year", "2025")
+    out = r.stdout.decode()
+    assert r.returncode == 0
+    assert "-> postfix:smtpd.connect (connect): client_ip=203.0.113.9" in out
+    assert "\x1b" not in out and "\\x1b[31mred" in out  # escapes shown, not obeyed
+    assert "no pattern took this postfix/smtpd line; prefilters passed, regex failed: " \
+           "smtpd.connect" in out
+    assert "1  (other)" in out

@@ -7,10 +7,13 @@ import json
 import os
 import sys
 
+from logwatch.errors import UsageError
+from logwatch.explain import explain
 from logwatch.output import writer_for
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.parse.formats import FORMATS
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.sources.opener import open_source
 
 __all__ = ["register", "run", "add_input_options"]
 
@@ -38,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--stats", action="store_true",
                    help="print counts per MTA and event, inferred years and unknown lines "
                         "(JSON on stderr)")
+    p.add_argument("--explain", action="store_true",
+                   help="show, line by line, which pattern took each mail line and what it "
+                        "extracted (like fail2ban-regex), instead of writing the table")
     p.set_defaults(run=run)
 
 
@@ -46,9 +52,28 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
                         jobs=max(1, args.jobs))
 
 
+def _raw_lines(sources: list[str]) -> dict[tuple[str, int], str]:
+    """Every line of the (small) inputs by (source, byte offset), for --explain."""
+    out: dict[tuple[str, int], str] = {}
+    for name in sources:
+        opened = open_source(name)
+        offset = 0
+        for raw in opened.stream.read().split(b"\n"):
+            out[(name, offset)] = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+            offset += len(raw) + 1
+        opened.close()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     parsers = default_parsers()
     prun = ParseRun(args.files, parsers, options_from(args))
+    if args.explain:
+        if "-" in args.files:
+            raise UsageError("--explain reads its inputs twice: give files, not -")
+        rows = [r for events, _ in prun.correlated() for r in events.to_pylist()]
+        explain(rows, _raw_lines([s.source for s in prun.stats]), parsers, sys.stdout)
+        return 2 if prun.errors else 0
     messages = args.table == "messages"
     writer = writer_for(args.out, MESSAGE_SCHEMA if messages else EVENT_SCHEMA)
     try:

@@ -1,0 +1,27 @@
+"""Make log-derived text safe for the medium it is shown in.
+
+Log lines are attacker-controlled: a MAIL FROM or a HELO can carry ANSI escape sequences
+that rewrite a terminal, or Unicode bidi overrides that make text read backwards. Every
+renderer escapes for its own medium; this module holds the terminal one (others join it
+with the renderers that need them).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["for_terminal"]
+
+# C0 and C1 controls (tab and newline included: one record is one line), DEL, and the
+# Unicode bidi controls.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def for_terminal(text: str) -> str:
+    """`text` with control and bidi characters shown as escapes (`\\x1b`, `\\u202e`)."""
+    return _UNSAFE.sub(_escape, text)
