@@ -148,7 +148,11 @@ class PatternSpec(_Model):
     queue_id: Literal["any", "required", "absent"] = "any"
     starts: str | None = None
     contains: str | None = None
-    regex: str
+    #: One RE2 pattern, or several tried in order on the rows the previous ones did not
+    #: match: put the shape of most lines first, in a form RE2 can run one-pass (no
+    #: optional part whose first character could also continue what follows it), and
+    #: the general form after it.
+    regex: str | list[str]
     set: dict[str, str | int | float] = {}
     convert: dict[str, str] = {}
     #: A field holding several comma-separated values (Sendmail's `to=<a>,<b>`): one
@@ -164,17 +168,20 @@ class PatternSpec(_Model):
 
     @field_validator("regex")
     @classmethod
-    def _regex(cls, v: str) -> str:
-        _check_re2(v)
-        names = re.findall(r"\(\?P<(\w+)>", v)
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
-                             "(RE2 keeps only one of them)")
-        unknown = sorted(set(names) - EXTRACTABLE)
-        if unknown:
-            raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
-                             f"use one of: {', '.join(sorted(EXTRACTABLE))}")
+    def _regex(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("give at least one regex")
+        for rx in [v] if isinstance(v, str) else v:
+            _check_re2(rx)
+            names = re.findall(r"\(\?P<(\w+)>", rx)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
+                                 "(RE2 keeps only one of them)")
+            unknown = sorted(set(names) - EXTRACTABLE)
+            if unknown:
+                raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
+                                 f"use one of: {', '.join(sorted(EXTRACTABLE))}")
         return v
 
     @field_validator("set")
@@ -196,13 +203,20 @@ class PatternSpec(_Model):
                                  f"known: {', '.join(_CONVERTERS)}")
         return v
 
+    @property
+    def regexes(self) -> list[str]:
+        return [self.regex] if isinstance(self.regex, str) else list(self.regex)
+
     @cached_property
     def groups(self) -> tuple[str, ...]:
-        return tuple(re.findall(r"\(\?P<(\w+)>", self.regex))
+        names: list[str] = []
+        for rx in self.regexes:
+            names += [n for n in re.findall(r"\(\?P<(\w+)>", rx) if n not in names]
+        return tuple(names)
 
     @model_validator(mode="after")
     def _split_is_group(self) -> PatternSpec:
-        if self.split and self.split not in re.findall(r"\(\?P<(\w+)>", self.regex):
+        if self.split and self.split not in self.groups:
             raise ValueError(f"split field {self.split!r} is not a group of the regex")
         return self
 
@@ -253,11 +267,16 @@ class ParserFile(_Model):
 
         for section in ("pattern",):
             for item in data.get(section) or []:
-                if isinstance(item, dict) and isinstance(item.get("regex"), str):
-                    try:
-                        item["regex"] = expand(item["regex"])
-                    except ValueError as exc:
-                        raise ValueError(f"pattern {item.get('id')!r}: {exc}") from None
+                if not isinstance(item, dict):
+                    continue
+                rx = item.get("regex")
+                try:
+                    if isinstance(rx, str):
+                        item["regex"] = expand(rx)
+                    elif isinstance(rx, list):
+                        item["regex"] = [expand(x) if isinstance(x, str) else x for x in rx]
+                except ValueError as exc:
+                    raise ValueError(f"pattern {item.get('id')!r}: {exc}") from None
         return data
 
     @model_validator(mode="after")

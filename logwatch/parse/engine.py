@@ -88,22 +88,31 @@ def _literal_filter(msgs: pa.Array, cand: np.ndarray, kernel, literal: str) -> n
     return cand[_np(kernel(msgs, literal))[cand]]
 
 
-def _run_pattern(p: PatternSpec, msgs: pa.Array, cand: np.ndarray) -> tuple[np.ndarray,
-                                                                            pa.StructArray | None]:
-    """Match pattern `p` on `msgs[cand]`; return the matched subset of cand and captures."""
+def _run_pattern(p: PatternSpec, msgs: pa.Array,
+                 cand: np.ndarray) -> list[tuple[np.ndarray, dict[str, pa.Array]]]:
+    """Match pattern `p` on `msgs[cand]`: the rows each of its regexes took, with captures."""
     if p.starts is not None and len(cand):
         cand = _literal_filter(msgs, cand, pc.starts_with, p.starts)
     if p.contains is not None and len(cand):
         cand = _literal_filter(msgs, cand, pc.match_substring, p.contains)
-    if not len(cand):
-        return cand, None
-    sub = pc.take(msgs, pa.array(cand))
-    if p.groups:
-        m = pc.extract_regex(sub, p.regex)
-        ok = _np(m.is_valid())
-        return cand[ok], m.filter(pa.array(ok))
-    ok = _np(pc.match_substring_regex(sub, p.regex))
-    return cand[ok], None
+    found: list[tuple[np.ndarray, dict[str, pa.Array]]] = []
+    for rx in p.regexes:
+        if not len(cand):
+            break
+        sub = pc.take(msgs, pa.array(cand))
+        if "(?P<" in rx:
+            m = pc.extract_regex(sub, rx)
+            ok = _np(m.is_valid())
+            if ok.any():
+                taken = m.filter(pa.array(ok))
+                found.append((cand[ok], {taken.type.field(i).name: taken.field(i)
+                                         for i in range(taken.type.num_fields)}))
+        else:
+            ok = _np(pc.match_substring_regex(sub, rx))
+            if ok.any():
+                found.append((cand[ok], {}))
+        cand = cand[~ok]
+    return found
 
 
 def _split_piece(p: PatternSpec, index: int, rows: np.ndarray,
@@ -160,16 +169,10 @@ def apply_patterns(pf: ParserFile, msgs: pa.Array, rows: np.ndarray, daemons: pa
             cand = np.flatnonzero(eligible)
             if not len(cand):
                 continue
-            hit, captures = _run_pattern(p, g_msgs, cand)
-            if not len(hit):
-                continue
-            free[hit] = False
-            fields: dict[str, pa.Array] = {}
-            if captures is not None:
-                for i in range(captures.type.num_fields):
-                    fields[captures.type.field(i).name] = captures.field(i)
-            hit_rows = rows[group[hit]]
-            piece = _split_piece(p, index, hit_rows, fields) if p.split else \
-                Piece(p, index, hit_rows, fields)
-            out.pieces.append(piece)
+            for hit, fields in _run_pattern(p, g_msgs, cand):
+                free[hit] = False
+                hit_rows = rows[group[hit]]
+                piece = _split_piece(p, index, hit_rows, fields) if p.split else \
+                    Piece(p, index, hit_rows, fields)
+                out.pieces.append(piece)
         out.unmatched.append(rows[group[free]])
