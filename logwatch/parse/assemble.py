@@ -123,9 +123,10 @@ def assemble_events(lines: dict[str, pa.Array | np.ndarray], mail_rows: np.ndarr
     out["pattern"] = _dict(np.maximum(pattern_idx, 0), names, pattern_idx >= 0)
     for name, parts in cols.items():
         typ = FIELD_TYPES[name]
-        out[name] = scatter(total, parts, pa.string() if pa.types.is_dictionary(typ) else typ)
-        if name == "status":
-            out[name] = out[name].dictionary_encode()
+        captured = scatter(total, parts, pa.string() if pa.types.is_dictionary(typ) else typ)
+        if name in out:  # a line-level column (queue_id): a capture refines, never erases
+            captured = pc.coalesce(captured, out[name])
+        out[name] = captured.dictionary_encode() if name == "status" else captured
     # reject classes, per MTA (each file has its own classification table)
     if "reason" in out:
         is_reject = np.isin(event_idx, [_EVENT_CODE["reject"], _EVENT_CODE["reject_warning"]])
