@@ -156,7 +156,7 @@ def _read(path: str) -> Iterator[pa.Table]:
 
 def _merge_stats(into: SourceStats, part: SourceStats) -> None:
     for name in ("lines", "blank", "unreadable", "continuation", "mail_lines", "rows",
-                 "repeated_rows", "joined_lines"):
+                 "repeated_rows", "joined_lines", "repeats_capped"):
         setattr(into, name, getattr(into, name) + getattr(part, name))
     into.unreadable_examples.extend(part.unreadable_examples[:5 - len(into.unreadable_examples)])
     into.foreign.update(part.foreign)

@@ -24,7 +24,7 @@ from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
-from logwatch.sources.blocks import BLOCK_SIZE, iter_blocks
+from logwatch.sources.blocks import BLOCK_SIZE, SalvagingReader, iter_blocks
 from logwatch.sources.opener import READ_ERRORS
 from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
@@ -135,11 +135,13 @@ class _Window:
 
 def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 stats: SourceStats, window: tuple[int, int] | None = None,
-                errors: list[str] | None = None) -> Iterator[pa.Table]:
+                errors: list[str] | None = None,
+                clock: SourceClock | None = None) -> Iterator[pa.Table]:
     """The event tables of one source (or of a byte window of a plain file), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
-    what was read before it is kept.
+    what was read before it is kept. `clock` continues the clock of the previous source
+    (with `--year`, the year walks on from file to file).
     """
     errors = errors if errors is not None else []
     if window is not None:
@@ -151,19 +153,25 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
             errors.append(str(exc))
             return
         stream, opened = probe.stream, probe.opened
+        if probe.opened.compression:
+            stream = SalvagingReader(stream)  # type: ignore[arg-type,assignment]
         fmt, fp = options.fmt or probe.fmt, probe.fingerprint
         stats.compression = probe.opened.compression
     stats.format = fmt
     if plan.warning:
         stats.warnings.append(plan.warning)
-    clock = SourceClock(options.zone, plan.anchor)
+    clock = clock or SourceClock(options.zone, plan.anchor)
     parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats)
     start = window[0] if window else 0
     try:
-        for block in iter_blocks(stream, options.block_size, start_offset=start):  # type: ignore[arg-type]
-            yield parser.parse(block)
-    except READ_ERRORS as exc:
-        errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")
+        try:
+            for block in iter_blocks(stream, options.block_size, start_offset=start):  # type: ignore[arg-type]
+                yield parser.parse(block)
+        except READ_ERRORS as exc:
+            errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")
+        rest = parser.flush()
+        if rest is not None:
+            yield rest
     finally:
         (opened or stream).close()
         stats.clock = clock.report.as_dict()
@@ -178,6 +186,7 @@ class ParseRun:
     options: ParseOptions = field(default_factory=ParseOptions)
     stats: list[SourceStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    _year_clock: SourceClock | None = field(default=None, repr=False)
 
     def correlated(self) -> Iterator[tuple[pa.Table, pa.Table]]:
         """Yield (events with sessions, messages completed) per block, then the rest.
@@ -187,7 +196,8 @@ class ParseRun:
         """
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
-        if self.options.jobs > 1 and not any(is_secondary(p.name) for p in plans):
+        parallel_ok = self.options.year is None and not any(is_secondary(p.name) for p in plans)
+        if self.options.jobs > 1 and parallel_ok:
             from logwatch.parallel import parallel_correlated, plan_units
 
             units = plan_units(plans, self.options)
@@ -228,4 +238,10 @@ class ParseRun:
     def _source(self, plan: SourcePlan) -> Iterator[pa.Table]:
         stats = SourceStats(plan.name, plan.fmt, plan.compression)
         self.stats.append(stats)
-        yield from read_source(plan, self.parsers, self.options, stats, errors=self.errors)
+        clock = None
+        if self.options.year is not None:  # --year is the first line's: walk on from it
+            if self._year_clock is None:
+                self._year_clock = SourceClock(self.options.zone, plan.anchor)
+            clock = self._year_clock
+        yield from read_source(plan, self.parsers, self.options, stats, errors=self.errors,
+                               clock=clock)

@@ -8,6 +8,7 @@ import os
 import sys
 
 from logwatch.errors import UsageError
+from logwatch.parse.clock import known_zone
 from logwatch.explain import explain
 from logwatch.output import writer_for
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
@@ -48,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def options_from(args: argparse.Namespace) -> ParseOptions:
+    if args.tz is not None and not known_zone(args.tz):
+        raise UsageError(f"--tz {args.tz}: unknown time zone (use an IANA name such as "
+                         "Europe/Berlin or UTC)")
     return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host,
                         jobs=max(1, args.jobs))
 

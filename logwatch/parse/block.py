@@ -19,10 +19,10 @@ from logwatch.parse.definitions import ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
 from logwatch.parse.journal import journal_header
-from logwatch.parse.quirks import QuirkState, Rewrite, rewrite_block
+from logwatch.parse.quirks import SPLIT_LOOKBACK, QuirkState, Rewrite, open_split_at, rewrite_block
 from logwatch.parse.slicing import substrings
 from logwatch.parse.stats import SourceStats
-from logwatch.schema import LINE_NOTES
+from logwatch.schema import EVENT_SCHEMA, LINE_NOTES
 from logwatch.sources.blocks import LineBlock
 
 __all__ = ["SourceInfo", "BlockParser"]
@@ -58,7 +58,11 @@ class _Routing:
                     parts = program.split("/")
                     instance = pf.mta.instance or (
                         parts[0] if pf.mta.instance_from == "first" else program)
-                    daemon = parts[-1] if pf.mta.daemon_from == "last" else program
+                    daemon: str | None = program
+                    if pf.mta.daemon_from == "last":
+                        # `postfix` alone (rsyslog's RFC 5424 APP-NAME) names no daemon:
+                        # unknown, so that every pattern of the MTA may take the line
+                        daemon = parts[-1] if len(parts) > 1 else None
                     hit = (i, instance, daemon)
                     break
             self._cache[program] = hit
@@ -89,11 +93,40 @@ class BlockParser:
         self.stats = stats
         self.routing = _Routing(parsers)
         self.quirks = QuirkState()
+        self._held: LineBlock | None = None
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
                                      np.int64)
 
-    def parse(self, block: LineBlock) -> pa.Table:
+    def parse(self, block: LineBlock, final: bool = False) -> pa.Table:
+        """The events of `block`. Unless `final`, a split entry whose pieces may go on in
+        the next block is held back and read with it (call `flush` at the end)."""
+        if self._held is not None:
+            block, self._held = self._held.then(block), None
+        if not final and self.source.fmt != "journal_json":
+            at = self._split_tail(block)
+            if at == 0:  # the whole block waits for the next one
+                self._held = block
+                return EVENT_SCHEMA.empty_table()
+            if at is not None:
+                block, self._held = block.split(at)
+        return self._parse(block)
+
+    def flush(self) -> pa.Table | None:
+        """The events of lines held back at the end of the source, if any."""
+        if self._held is None:
+            return None
+        held, self._held = self._held, None
+        return self._parse(held)
+
+    def _split_tail(self, block: LineBlock) -> int | None:
+        start = max(0, len(block.lines) - SPLIT_LOOKBACK)
+        tail = block.lines.slice(start)
+        h, ok = split_header(tail, self.source.fmt)
+        at = open_split_at(h, h.messages(limit=32), h.tag, ok)
+        return None if at is None else start + at
+
+    def _parse(self, block: LineBlock) -> pa.Table:
         lines = block.lines
         n = len(lines)
         cursor = None
@@ -131,6 +164,7 @@ class BlockParser:
             mta = np.where(ok, mta, -1)
             note = np.where(rw.note >= 0, rw.note, note[rows])
             self.stats.joined_lines += rw.joined_lines
+            self.stats.repeats_capped = self.quirks.capped
 
         extraction = Extraction()
         qid_parts: list[tuple[np.ndarray, pa.Array]] = []

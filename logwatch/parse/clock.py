@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from logwatch.parse.header import KIND_BSD, KIND_LOCAL, KIND_UTC, Header
 
-__all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone"]
+__all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone", "known_zone"]
 
 _US_PER_S = 1_000_000
 _DAY_US = 86_400 * _US_PER_S
@@ -42,20 +42,46 @@ _SLACK_US = _DAY_US
 _DST_STEP_US = 60 * _US_PER_S
 
 
-def machine_zone() -> str:
-    """The machine's IANA zone name: $TZ, then /etc/localtime's target, then /etc/timezone."""
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if tz and "/" in tz or tz in ("UTC", "GMT"):
-        return tz
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA zone this machine (and Arrow) can convert with."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
-        target = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in target:
-            return target.split("zoneinfo/", 1)[1]
-    except OSError:
-        pass
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    try:
+        pc.assume_timezone(pa.array([0], pa.timestamp("s")), name)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def _zone_of_file(path: str) -> str | None:
+    target = os.path.realpath(path)
+    if "zoneinfo/" in target:
+        name = target.split("zoneinfo/", 1)[1]
+        return name if known_zone(name) else None
+    return None
+
+
+def machine_zone() -> str:
+    """The machine's IANA zone: $TZ (a name, or a file as in `:/etc/localtime`), then
+    /etc/localtime's target, then /etc/timezone; UTC when none of them names a zone."""
+    tz = os.environ.get("TZ", "").strip().lstrip(":")
+    if tz:
+        if tz.startswith("/"):
+            found = _zone_of_file(tz)
+            if found:
+                return found
+        elif known_zone(tz):
+            return tz
+    found = _zone_of_file("/etc/localtime")
+    if found:
+        return found
     try:
         name = Path("/etc/timezone").read_text().strip()
-        if name:
+        if name and known_zone(name):
             return name
     except OSError:
         pass
@@ -141,8 +167,12 @@ class SourceClock:
         prev = np.empty_like(pos)
         prev[0] = self._prev_bsd if self._prev_bsd is not None else pos[0]
         prev[1:] = pos[:-1]
-        rollover = pos < prev - _HALF_YEAR_US
-        years = self._year + np.cumsum(rollover)
+        # a drop of months is the next year; a jump forward that is, read in the year
+        # before, a step back of less than a day is an NTP correction across midnight
+        # on New Year's Eve (positions are in a leap year: 366 days)
+        back = pos - prev - 366 * _DAY_US
+        change = (pos < prev - _HALF_YEAR_US).astype(np.int64) - ((back < 0) & (back > -_DAY_US))
+        years = self._year + np.cumsum(change)
         self._year = int(years[-1])
         self._prev_bsd = int(pos[-1])
         return years

@@ -247,46 +247,53 @@ class ParserFile(_Model):
             raise ValueError(f"statuses {bad} not in {', '.join(STATUSES)}")
         return v
 
-    @model_validator(mode="before")
-    @classmethod
-    def _expand_vars(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        variables = data.get("vars") or {}
-        if not isinstance(variables, dict):
-            return data
+
+def _id_line(text: str, pid: str, nth: int = 1) -> int | None:
+    """The line of the nth `id = "pid"` in the TOML text."""
+    found = list(re.finditer(rf'^[ \t]*id\s*=\s*["\']{re.escape(pid)}["\']', text, re.M))
+    if len(found) < nth:
+        return None
+    return text.count("\n", 0, found[nth - 1].start()) + 1
+
+
+def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
+    """What the model cannot say with a line: duplicate ids and undefined variables.
+
+    Expands `%{VAR}` in the patterns' regexes in place.
+    """
+    variables = data.get("vars") or {}
+    if not isinstance(variables, dict):
+        return
+    seen: set[str] = set()
+    for item in data.get("pattern") or []:
+        if not isinstance(item, dict):
+            continue
+        pid = str(item.get("id"))
+        if pid in seen:
+            line = _id_line(text, pid, 2)
+            raise DefinitionError(f"{path}" + (f" line {line}" if line else "") +
+                                  f": pattern {pid!r}, field id: pattern id {pid!r} is used "
+                                  "twice")
+        seen.add(pid)
 
         def expand(rx: str, depth: int = 0) -> str:
             def one(m: re.Match[str]) -> str:
                 name = m.group(1)
                 if name not in variables:
-                    raise ValueError(f"unknown variable %{{{name}}}; defined: "
-                                     f"{', '.join(sorted(variables)) or 'none'}")
-                return expand(str(variables[name]), depth + 1) if depth < 5 else variables[name]
+                    line = _id_line(text, pid)
+                    raise DefinitionError(
+                        f"{path}" + (f" line {line}" if line else "") + f": pattern {pid!r}, "
+                        f"field regex: unknown variable %{{{name}}}; defined: "
+                        f"{', '.join(sorted(variables)) or 'none'}")
+                value = str(variables[name])
+                return expand(value, depth + 1) if depth < 5 else value
             return _VAR.sub(one, rx)
 
-        for section in ("pattern",):
-            for item in data.get(section) or []:
-                if not isinstance(item, dict):
-                    continue
-                rx = item.get("regex")
-                try:
-                    if isinstance(rx, str):
-                        item["regex"] = expand(rx)
-                    elif isinstance(rx, list):
-                        item["regex"] = [expand(x) if isinstance(x, str) else x for x in rx]
-                except ValueError as exc:
-                    raise ValueError(f"pattern {item.get('id')!r}: {exc}") from None
-        return data
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> ParserFile:
-        seen: set[str] = set()
-        for p in self.pattern:
-            if p.id in seen:
-                raise ValueError(f"pattern id {p.id!r} is used twice")
-            seen.add(p.id)
-        return self
+        rx = item.get("regex")
+        if isinstance(rx, str):
+            item["regex"] = expand(rx)
+        elif isinstance(rx, list):
+            item["regex"] = [expand(x) if isinstance(x, str) else x for x in rx]
 
 
 def _line_of(text: str, loc: tuple[Any, ...], data: dict[str, Any]) -> tuple[int | None, str]:
@@ -297,11 +304,9 @@ def _line_of(text: str, loc: tuple[Any, ...], data: dict[str, Any]) -> tuple[int
         except (KeyError, IndexError, TypeError):
             pid = None
         if pid:
-            m = re.search(rf'^\s*id\s*=\s*["\']{re.escape(pid)}["\']', text, re.M)
-            line = text.count("\n", 0, m.start()) + 1 if m else None
-            return line, f"pattern {pid!r}"
+            return _id_line(text, str(pid)), f"pattern {pid!r}"
     if loc:
-        m = re.search(rf"^\s*\[?\[?{re.escape(str(loc[0]))}\b", text, re.M)
+        m = re.search(rf"^[ \t]*\[?\[?{re.escape(str(loc[0]))}\b", text, re.M)
         if m:
             return text.count("\n", 0, m.start()) + 1, str(loc[0])
     return None, ""
@@ -314,8 +319,12 @@ def load_parser_file(path: Path) -> ParserFile:
         data = tomllib.loads(text)
     except OSError as exc:
         raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise DefinitionError(f"{path} line {line}: not UTF-8 text ({exc.reason})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError(f"{path}: not valid TOML: {exc}") from exc
+    _prepare(data, text, path)
     try:
         return ParserFile.model_validate(data)
     except ValidationError as exc:

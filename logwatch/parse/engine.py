@@ -131,7 +131,9 @@ def _split_piece(p: PatternSpec, index: int, rows: np.ndarray,
 
 
 def _patterns_for(pf: ParserFile, daemon: str) -> list[tuple[int, PatternSpec]]:
-    return [(i, p) for i, p in enumerate(pf.pattern) if p.daemons is None or daemon in p.daemons]
+    """The patterns a daemon's lines meet; all of the MTA's when the daemon is unknown."""
+    return [(i, p) for i, p in enumerate(pf.pattern)
+            if p.daemons is None or not daemon or daemon in p.daemons]
 
 
 def apply_patterns(pf: ParserFile, msgs: pa.Array, rows: np.ndarray, daemons: pa.Array,

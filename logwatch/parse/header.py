@@ -242,12 +242,12 @@ def _fixed_bsd(lines: pa.Array, h: Header) -> np.ndarray:
     k = len(uniq)
     offs = value_offsets(uniq)
     data_buf = uniq.buffers()[2]
-    if k == 0 or data_buf is None:
+    if k == 0 or data_buf is None or len(data_buf) == 0:
         return np.zeros(n, bool)
-    data = np.frombuffer(data_buf, np.uint8)
+    # padded, so that short or empty distinct stamps can be read as 16 bytes too
+    data = np.concatenate((np.frombuffer(data_buf, np.uint8), np.zeros(16, np.uint8)))
     lengths = offs[1:] - offs[:-1]
-    idx = np.minimum(offs[:-1, None] + np.arange(16), max(len(data) - 1, 0))
-    b = data[idx].astype(np.int32)
+    b = data[offs[:-1, None] + np.arange(16)].astype(np.int32)
     digit = (b >= 48) & (b <= 57)
     val = b - 48
     key = ((b[:, 0] << 16) | (b[:, 1] << 8) | b[:, 2]).astype(np.int64)
@@ -297,17 +297,18 @@ def _fast_iso_syslog(lines: pa.Array, h: Header) -> np.ndarray:
     return ok & has_host & pc.is_valid(h.tag).to_numpy(zero_copy_only=False)
 
 
-_EXIM_HEAD = (r"^(?P<hdr>(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?)"
-              r"(?: (?P<tz>[-+]\d{4}))?(?: \[(?P<pid>\d+)(?:/\d+)?\])? ?)")
+# Exim's own log: `2024-01-02 03:04:05[.mmm][ +hhmm][ [pid]] ...`
+_EXIM_NATIVE = (r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?)"
+                r"(?: (?P<zone>[-+]\d{4}))?(?: \[(?P<pid>\d+)(?:/\d+)?\])? ?)")
 
 
 def _fast_exim(lines: pa.Array, h: Header) -> np.ndarray:
     n = len(lines)
     head = pc.utf8_slice_codeunits(lines, 0, 48)
-    m = pc.extract_regex(head, _EXIM_HEAD)
+    m = pc.extract_regex(head, _EXIM_NATIVE)
     ok = pc.is_valid(m).to_numpy(zero_copy_only=False)
-    ts = m.field("ts")
-    tz = m.field("tz")
+    ts = m.field("iso")
+    tz = m.field("zone")
     zoned = pc.fill_null(pc.not_equal(tz, ""), False).to_numpy(zero_copy_only=False)
     rows = np.arange(n)
     ok_l = np.zeros(n, bool)
@@ -345,7 +346,11 @@ def _fast_rfc5424(lines: pa.Array, h: Header) -> np.ndarray:
     ok = pc.is_valid(m).to_numpy(zero_copy_only=False)
     ts = pc.fill_null(m.field("ts"), "")
     ok &= _fill_iso(h, np.arange(n), ts, zoned=True)
-    h.msg_start = _lengths(pc.fill_null(m.field("hdr"), ""))
+    start = _lengths(pc.fill_null(m.field("hdr"), ""))
+    # rsyslog's RSYSLOG_SyslogProtocol23Format writes its MSG property, which keeps the
+    # space that followed the tag: `- -  connect from ...`
+    lead = substrings(lines, start, np.ones(n, np.int64))
+    h.msg_start = start + pc.equal(lead, " ").to_numpy(zero_copy_only=False)
     h.host = pc.fill_null(m.field("host"), "")
     app = pc.fill_null(m.field("app"), "")
     procid = pc.fill_null(m.field("procid"), "-")
@@ -363,14 +368,17 @@ _FALLBACKS: tuple[str, ...] = (
     # syslog with an ISO stamp (RFC 3339, or `2019-10-22 03:39:17 host prog[pid]: `)
     r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:?\d\d)?"
     r" (?P<host>[^ \[\]]+) (?P<tag>[^ :\[\]]+(?:\[\d+\])?):(?: |$))",
-    # Exim's own log: `2024-01-02 03:04:05[.mmm][ +hhmm][ [pid]] ...`
-    r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?)(?: (?P<zone>[-+]\d{4}))?"
-    r"(?: \[(?P<pid>\d+)(?:/\d+)?\])? ?)",
+    _EXIM_NATIVE,
     # journald's text without a time (`host exim[1]: 2021-07-17 23:20:49 ...`): the
     # message carries Exim's own stamp, which becomes the row's time.
     r"^(?P<hdr>(?P<host>[^ \[\]:]+) (?P<tag>[^ :\[\]]+(?:\[\d+\])?): )"
     r"(?P<iso>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ",
 )
+# In a syslog file with ISO stamps, a line without a tag (`-- MARK --`) is syslog's own,
+# not Exim's: read it so before Exim's shape gets a chance.
+_ISO_UNTAGGED = (r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)"
+                 r"(?P<zone>Z|[+-]\d\d:?\d\d)? (?P<host>[^ \[\]]+)(?: |$))")
+_SYSLOG_FIRST = ("iso_syslog", "rfc3339", "rfc5424")
 
 
 def _group(m: pa.StructArray, name: str) -> pa.Array:
@@ -380,11 +388,14 @@ def _group(m: pa.StructArray, name: str) -> pa.Array:
     return pa.array([""] * len(m), pa.string())
 
 
-def _fallback(lines: pa.Array, rows: np.ndarray, h: Header, host: list,
-              tag: list) -> np.ndarray:
+def _fallback(lines: pa.Array, rows: np.ndarray, h: Header, host: list, tag: list,
+              fmt: Format | None) -> np.ndarray:
     """Read `rows` with the fallback regexes; return the mask (over rows) now read."""
     done = np.zeros(len(rows), bool)
-    for rx in _FALLBACKS:
+    order = _FALLBACKS
+    if fmt in _SYSLOG_FIRST:
+        order = (*_FALLBACKS[:2], _ISO_UNTAGGED, *_FALLBACKS[2:])
+    for rx in order:
         todo = np.flatnonzero(~done)
         if not len(todo):
             break
@@ -412,11 +423,12 @@ def _fallback(lines: pa.Array, rows: np.ndarray, h: Header, host: list,
                     pc.replace_substring(stamp, " ", "T", max_replacements=1),
                     pc.take(zone, pa.array(sel)), "")
             got[sel] = _fill_iso(h, target, stamp, zoned=kind == "zoned")
-        pid = _group(m, "pid")
-        exim_tag = pc.if_else(pc.equal(pid, ""), pa.scalar("exim"),
+        if rx is _EXIM_NATIVE:  # Exim's own log names no program: it is Exim's
+            pid = _group(m, "pid")
+            tags = pc.if_else(pc.equal(pid, ""), pa.scalar("exim"),
                               pc.binary_join_element_wise("exim[", pid, "]", ""))
-        has_tag_group = "tag" in [m.type.field(i).name for i in range(m.type.num_fields)]
-        tags = _group(m, "tag") if has_tag_group else exim_tag
+        else:
+            tags = _group(m, "tag")
         _collect(_group(m, "hdr"), _group(m, "host"), tags, got, h, host, tag, rows[todo])
         done[todo] |= got
     return done
@@ -471,7 +483,7 @@ def split_header(lines: pa.Array, fmt: Format | None) -> tuple[Header, np.ndarra
     if len(bad):
         host: list = []
         tag: list = []
-        got = _fallback(lines, bad, h, host, tag)
+        got = _fallback(lines, bad, h, host, tag, fmt)
         ok[bad[got]] = True
         h.host = _scatter(h.host, host)
         h.tag = _scatter(h.tag, tag)

@@ -25,7 +25,12 @@ import pyarrow.compute as pc
 from logwatch.parse.header import Header
 from logwatch.schema import LINE_NOTES
 
-__all__ = ["QuirkState", "Rewrite", "rewrite_block", "MAX_REPEAT"]
+__all__ = ["QuirkState", "Rewrite", "rewrite_block", "open_split_at", "MAX_REPEAT",
+           "SPLIT_LOOKBACK"]
+
+#: How far from the end of a block split pieces are looked for (a split entry's pieces
+#: are written together: they are never far apart).
+SPLIT_LOOKBACK = 1000
 
 #: A summary claiming more repeats than this is hostile or corrupt; it is capped.
 MAX_REPEAT = 100_000
@@ -78,37 +83,60 @@ def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.P
     Pieces of a run that never completes (its other parts are in another block, or were
     lost) are kept as they are, under their queue id, in `partial`.
     """
-    open_runs: dict[object, list[tuple[int, int, int, str]]] = {}
+    open_runs: dict[object, list[tuple[int, int, int, str, bool]]] = {}
     for row, text, key in zip(rows, texts, keys):
         m = rx.match(text)
         if not m:
             continue
         if rx is _EXIM_PIECE:
             n, total, body = int(m.group(1)), int(m.group(3)), text[m.end():]
-            sep = "\n" if m.group(2) == "\\" else ""
+            # `[n\m]`: this piece ended where the entry had a newline
+            ends_line = m.group(2) == "\\"
         else:
             n, total, body = int(m.group(2)), 0, text[m.end():]
-            sep = ""
+            ends_line = False
             key = (key, m.group(1))
             body = f"{m.group(1)}: {body}" if n == 1 else body
         run = open_runs.get(key)
         if n == 1 or run is None or run[-1][0] != n - 1:
             run = open_runs[key] = []
-        run.append((n, row, total, body if not run else sep + body))
+        sep = "\n" if run and run[-1][4] else ""
+        run.append((n, row, total, body if not run else sep + body, ends_line))
         finished = (total and n == total) or (not total and not body.endswith(" ..."))
         if finished and len(run) > 1:
             first = run[0][1]
             parts = [b[:-4] if b.endswith(" ...") and rx is _SENDMAIL_PIECE else b
-                     for _, _, _, b in run]
+                     for _, _, _, b, _ in run]
             piece[first] = (len(run), "".join(parts))
-            dropped.update(r for _, r, _, _ in run[1:])
+            dropped.update(r for _, r, _, _, _ in run[1:])
             del open_runs[key]
     for key, run in open_runs.items():
-        for n, row, _, body in run:
+        for n, row, _, body, _ in run:
             text = body.lstrip("\n")
             if rx is _SENDMAIL_PIECE and n > 1:
                 text = f"{key[1]}: {text.lstrip()}"  # type: ignore[index]
             partial[row] = text
+
+
+def open_split_at(header: Header, heads: pa.Array, tag: pa.Array, ok: np.ndarray) -> int | None:
+    """The first row of a split entry whose remaining pieces may be in the next block.
+
+    Called on the last SPLIT_LOOKBACK rows of a block; the block is cut there and the
+    rows from it on are read with the next block, so that the pieces meet.
+    """
+    tags = tag.to_pylist()
+    first: int | None = None
+    for cand, rx in ((_candidates(pc.starts_with(heads, "["), ok), _EXIM_PIECE),
+                     (_candidates(pc.match_substring(heads, "]: "), ok), _SENDMAIL_PIECE)):
+        if not len(cand):
+            continue
+        partial: dict[int, str] = {}
+        _join_pieces(cand.tolist(), header.messages(cand).to_pylist(),
+                     [tags[r] for r in cand.tolist()], rx, {}, set(), partial)
+        if partial:
+            low = min(partial)
+            first = low if first is None else min(first, low)
+    return first
 
 
 def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Array,
@@ -168,7 +196,8 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
             if not m2 or (row == 0 and carried is None):
                 continue
             times = int(m2.group(1))
-            content[row] = row - 1 if row > 0 else -1
+            # the line before, or what it stood for when it was a summary itself
+            content[row] = content[row - 1] if row > 0 else -1
             previous = line_text.get(row - 1) if row > 0 else None
             line_text[row] = previous if previous is not None else (
                 header.messages(np.array([row - 1]))[0].as_py() if row > 0

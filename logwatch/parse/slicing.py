@@ -33,8 +33,40 @@ def words_at(data: np.ndarray) -> np.ndarray:
     return wins.view("<u4").reshape(-1)
 
 
-def strings_at(data_buf: pa.Buffer, absolute: np.ndarray, length: np.ndarray) -> pa.StringArray:
-    """Strings `data_buf[absolute[i]:absolute[i]+length[i]]`, one per row (one memcpy)."""
+def _on_boundaries(data: np.ndarray, absolute: np.ndarray,
+                   length: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Move cuts that fall inside a UTF-8 character to the character's edge.
+
+    A cut at a fixed width (a host of at most 64 bytes, the first 32 bytes of a message)
+    can land inside a multi-byte character on a line that is not what the cut expects;
+    the start moves forward and the end back, so the result is always valid UTF-8.
+    """
+    size = len(data)
+    for _ in range(3):
+        inside = (absolute < size) & (length > 0)
+        inside[inside] = (data[absolute[inside]] & 0xC0) == 0x80
+        if not inside.any():
+            break
+        absolute = absolute + inside
+        length = length - inside
+    for _ in range(3):
+        end = absolute + length
+        inside = (end < size) & (length > 0)
+        inside[inside] = (data[end[inside]] & 0xC0) == 0x80
+        if not inside.any():
+            break
+        length = length - inside
+    return absolute, length
+
+
+def strings_at(data_buf: pa.Buffer, absolute: np.ndarray, length: np.ndarray,
+               whole_lines: bool = False) -> pa.StringArray:
+    """Strings `data_buf[absolute[i]:absolute[i]+length[i]]`, one per row (one memcpy).
+
+    Cuts inside a UTF-8 character are moved to its edge (`_on_boundaries`), unless the
+    pieces are `whole_lines` of raw input, whose bytes must stay as read (invalid UTF-8
+    is repaired afterwards, on the lines that have it).
+    """
     n = len(absolute)
     if n == 0:
         return pa.array([], pa.string())
@@ -45,6 +77,8 @@ def strings_at(data_buf: pa.Buffer, absolute: np.ndarray, length: np.ndarray) ->
     length = np.maximum(np.asarray(length, dtype=np.int64), 0)
     absolute = np.asarray(absolute, dtype=np.int64)
     data = np.frombuffer(data_buf, dtype=np.uint8)
+    if not whole_lines:
+        absolute, length = _on_boundaries(data, absolute, length)
     words = words_at(data)
     last = len(words) - 1
     views = np.empty((n, 4), dtype=np.uint32)

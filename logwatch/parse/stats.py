@@ -51,6 +51,7 @@ class SourceStats:
     other_examples: dict[tuple[str, str, str], dict[str, object]] = field(default_factory=dict)
     repeated_rows: int = 0
     joined_lines: int = 0
+    repeats_capped: int = 0   # summaries claiming more than quirks.MAX_REPEAT repeats
     clock: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -129,7 +130,7 @@ class SourceStats:
             "continuation": self.continuation,
             "unreadable_examples": self.unreadable_examples, "mail_lines": self.mail_lines,
             "rows": self.rows, "repeated_rows": self.repeated_rows,
-            "joined_lines": self.joined_lines,
+            "joined_lines": self.joined_lines, "repeats_capped": self.repeats_capped,
             "foreign_programs": dict(self.foreign.most_common()),
             "events": [{"mta": m, "event": e, "count": c}
                        for (m, e), c in sorted(self.events.items())],

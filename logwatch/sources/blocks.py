@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from logwatch.parse.slicing import strings_at
 
-__all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE"]
+__all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE", "SalvagingReader"]
 
 BLOCK_SIZE = 64 << 20
 
@@ -39,6 +39,21 @@ class LineBlock:
     first_index: int
     repaired: np.ndarray
     end_offset: int  # offset just past the last byte consumed (for resuming a tail)
+
+    def split(self, at: int) -> tuple[LineBlock, LineBlock]:
+        """The lines before `at` and those from it on."""
+        head = LineBlock(self.lines.slice(0, at), self.offsets[:at], self.first_index,
+                         self.repaired[self.repaired < at], int(self.offsets[at]))
+        tail = LineBlock(self.lines.slice(at), self.offsets[at:], self.first_index + at,
+                         self.repaired[self.repaired >= at] - at, self.end_offset)
+        return head, tail
+
+    def then(self, other: LineBlock) -> LineBlock:
+        """This block's lines followed by `other`'s (the next block of the source)."""
+        return LineBlock(pa.concat_arrays([self.lines, other.lines]),
+                         np.concatenate((self.offsets, other.offsets)), self.first_index,
+                         np.concatenate((self.repaired, other.repaired + len(self.lines))),
+                         other.end_offset)
 
 
 def _repair_utf8(data: np.ndarray, starts: np.ndarray, ends: np.ndarray,
@@ -88,9 +103,48 @@ def lines_from_bytes(buf: bytes | bytearray | memoryview, base_offset: int = 0,
     ends[cr] -= 1
     # Views into the read buffer, cast once into a compact string array: the line
     # terminators drop out in the same copy.
-    lines = strings_at(pa.py_buffer(buf), starts, ends - starts)
+    lines = strings_at(pa.py_buffer(buf), starts, ends - starts, whole_lines=True)
     lines, repaired = _repair_utf8(data, starts, ends, lines)
     return LineBlock(lines, starts + base_offset, first_index, repaired, base_offset + len(data))
+
+
+class SalvagingReader:
+    """Reads a decompressing stream in small pieces, so that damage loses only itself.
+
+    A decompressor that hits a corrupt or truncated spot raises and throws away what it
+    produced in that call; reading a megabyte at a time keeps everything before the
+    damage, and the error is raised on the next read, after that data was handed on.
+    """
+
+    def __init__(self, stream: BinaryIO, piece: int = 1 << 20) -> None:
+        self._stream = stream
+        # read1: one decompression step per call, so an error loses only that step
+        self._read = getattr(stream, "read1", stream.read)
+        self._piece = piece
+        self._error: BaseException | None = None
+
+    def read(self, n: int) -> bytes:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            try:
+                chunk = self._read(min(self._piece, n - got))
+            except Exception as exc:  # noqa: BLE001 - re-raised on the next read
+                if not parts:
+                    raise
+                self._error = exc
+                break
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._stream.close()
 
 
 def iter_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE, start_offset: int = 0,

@@ -86,9 +86,49 @@ def _decompressor(kind: str | None, raw: io.BufferedReader) -> BinaryIO:
         return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
     if kind == "xz":
         return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
-    import zstandard  # imported here: only archives compressed with zstd pay for it
+    return _ZstdReader(raw)  # type: ignore[return-value]
 
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
+
+class _ZstdReader:
+    """Zstandard frames one after another, with a truncated last frame as an error.
+
+    zstandard's own stream reader ends quietly at the end of the input even inside a
+    frame; a cut archive must be reported, not read as shorter.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        import zstandard  # imported here: only archives compressed with zstd pay for it
+
+        self._zstd = zstandard
+        self._raw = raw
+        self._dobj = zstandard.ZstdDecompressor().decompressobj()
+        self._in_frame = False
+        self._out = b""
+
+    def read(self, n: int = -1) -> bytes:
+        want = n if n >= 0 else 1 << 62
+        while len(self._out) < want:
+            chunk = self._raw.read(1 << 20)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("zstd archive ends inside a frame (truncated)")
+                break
+            while chunk:
+                self._in_frame = True
+                self._out += self._dobj.decompress(chunk)
+                if self._dobj.eof:  # frame complete: the rest belongs to the next one
+                    chunk = self._dobj.unused_data
+                    self._dobj = self._zstd.ZstdDecompressor().decompressobj()
+                    self._in_frame = False
+                else:
+                    chunk = b""
+        out, self._out = self._out[:want], self._out[want:]
+        return out
+
+    read1 = read
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def open_source(name: str) -> OpenedSource:

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 
 from logwatch.parse.formats import SAMPLE_LINES, detect_format
-from logwatch.sources.opener import OpenedSource, open_source
+from logwatch.errors import SourceError
+from logwatch.sources.opener import READ_ERRORS, OpenedSource, open_source
 
 __all__ = ["Probe", "probe_source", "PrefixedStream", "FINGERPRINT_BYTES"]
 
@@ -41,6 +42,13 @@ class PrefixedStream:
             out, self._head = self._head[:n], self._head[n:]
             return out
         return self._stream.read(n)
+
+    def read1(self, n: int = -1) -> bytes:
+        """At most one read of the underlying stream (see blocks.SalvagingReader)."""
+        if self._head:
+            return self.read(n)
+        read1 = getattr(self._stream, "read1", self._stream.read)
+        return read1(n)
 
 
 @dataclass
@@ -69,7 +77,12 @@ class Probe:
 def probe_source(name: str) -> Probe:
     """Open `name` and read its head; the returned stream still yields every byte."""
     opened = open_source(name)
-    head = opened.stream.read(_HEAD_BYTES)
+    try:
+        head = opened.stream.read(_HEAD_BYTES)
+    except READ_ERRORS as exc:
+        opened.close()
+        raise SourceError(f"{name}: damaged {opened.compression or ''} data at its start: "
+                          f"{exc}") from exc
     text = head.decode("utf-8", errors="replace")
     sample = text.splitlines()[:SAMPLE_LINES]
     if len(head) == _HEAD_BYTES and sample and not text.endswith("\n"):

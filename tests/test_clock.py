@@ -1,0 +1,466 @@
+"""Header times to UTC instants (`parse.clock`): the year of year-less stamps, the zone, DST.
+
+Every test names its year or its anchor: nothing here depends on today's date.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from logwatch.parse.clock import ClockReport, SourceClock, YearAnchor, machine_zone
+from logwatch.parse.header import split_header
+from logwatch.pipeline import ParseOptions
+from tests.conftest import ROOT, parse_events
+
+
+def line(stamp: str, text: str = "ABCDE12345: removed") -> str:
+    return f"{stamp} mx1 postfix/qmgr[1]: {text}"
+
+
+def utc(clock: SourceClock, stamps: list[str], fmt: str = "bsd",
+        raw: bool = False) -> list[str | None]:
+    lines = stamps if raw else [line(s) for s in stamps]
+    h, ok = split_header(pa.array(lines, pa.string()), fmt)
+    assert ok.all()
+    us, valid = clock.to_utc(h)
+    return [datetime.fromtimestamp(u / 1e6, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            .removesuffix(".000000") + "Z" if v else None for u, v in zip(us.tolist(), valid)]
+
+
+def epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+# --- --year: walking forward ---------------------------------------------------------------
+
+def test_year_given_dec_to_jan_starts_the_next_year() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Dec 31 23:59:58", "Jan  1 00:00:01", "Jan  1 00:00:05"]) == [
+        "2024-12-31T23:59:58Z", "2025-01-01T00:00:01Z", "2025-01-01T00:00:05Z"]
+    assert c.report.years == {2024, 2025}
+    assert c.report.anchor == "--year"
+
+
+def test_year_given_ntp_step_back_is_not_a_new_year() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Jun 10 12:00:05", "Jun 10 12:00:01", "Jun 10 12:00:03"]) == [
+        "2024-06-10T12:00:05Z", "2024-06-10T12:00:01Z", "2024-06-10T12:00:03Z"]
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Dec 31 23:59:58", "Dec 31 23:59:55", "Jan  1 00:00:02"]) == [
+        "2024-12-31T23:59:58Z", "2024-12-31T23:59:55Z", "2025-01-01T00:00:02Z"]
+    assert c.report.warnings == []
+
+
+def test_year_given_ntp_step_back_across_new_year() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Dec 31 23:59:58", "Jan  1 00:00:01", "Dec 31 23:59:59",
+                   "Jan  1 00:00:02", "Jan  1 00:10:00"]) == [
+        "2024-12-31T23:59:58Z", "2025-01-01T00:00:01Z", "2024-12-31T23:59:59Z",
+        "2025-01-01T00:00:02Z", "2025-01-01T00:10:00Z"]
+
+
+def test_year_given_carries_across_blocks() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2023))
+    assert utc(c, ["Nov 30 10:00:00", "Dec 31 23:00:00"]) == [
+        "2023-11-30T10:00:00Z", "2023-12-31T23:00:00Z"]
+    assert utc(c, ["Jan  1 01:00:00"]) == ["2024-01-01T01:00:00Z"]
+    assert utc(c, ["Feb 29 12:00:00", "Dec 31 00:00:00"]) == [
+        "2024-02-29T12:00:00Z", "2024-12-31T00:00:00Z"]
+    assert utc(c, ["Jan  2 00:00:00"]) == ["2025-01-02T00:00:00Z"]
+    assert c.report.years == {2023, 2024, 2025}
+
+
+def test_year_given_several_years_forward() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2021))
+    stamps = ["Mar  1 00:00:00", "Sep  1 00:00:00", "Jan  1 00:00:00", "Jun  1 00:00:00",
+              "Dec  1 00:00:00", "Mar  1 00:00:00"]
+    assert utc(c, stamps) == ["2021-03-01T00:00:00Z", "2021-09-01T00:00:00Z",
+                              "2022-01-01T00:00:00Z", "2022-06-01T00:00:00Z",
+                              "2022-12-01T00:00:00Z", "2023-03-01T00:00:00Z"]
+
+
+def test_feb_29_with_year() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Feb 29 10:00:00", "Mar  1 00:00:00"]) == [
+        "2024-02-29T10:00:00Z", "2024-03-01T00:00:00Z"]
+    c = SourceClock("UTC", YearAnchor.from_year(2025))
+    # no Feb 29 in 2025: the row has no valid time (it is not moved to Mar 1)
+    assert utc(c, ["Feb 28 10:00:00", "Feb 29 10:00:00", "Mar  1 00:00:00"]) == [
+        "2025-02-28T10:00:00Z", None, "2025-03-01T00:00:00Z"]
+
+
+def test_impossible_dates_are_invalid() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Apr 31 10:00:00", "Feb 30 10:00:00", "Apr 30 10:00:00"]) == [
+        None, None, "2024-04-30T10:00:00Z"]
+
+
+def test_fractional_seconds_kept() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2024))
+    assert utc(c, ["Jun 10 12:00:05.250000", "Jun 10 12:00:05.5"]) == [
+        "2024-06-10T12:00:05.250000Z", "2024-06-10T12:00:05.500000Z"]
+
+
+# --- an upper anchor: the latest year that keeps the line before it -----------------------
+
+def test_upper_anchor_file_spanning_new_year() -> None:
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2025-01-02T12:00:00+00:00"), "mtime"))
+    assert utc(c, ["Dec 30 10:00:00", "Dec 31 23:59:59", "Jan  1 00:00:01",
+                   "Jan  2 11:00:00"]) == [
+        "2024-12-30T10:00:00Z", "2024-12-31T23:59:59Z", "2025-01-01T00:00:01Z",
+        "2025-01-02T11:00:00Z"]
+    assert c.report.anchor == "mtime"
+    assert c.report.years == {2024, 2025}
+    assert c.report.warnings == []
+
+
+def test_upper_anchor_allows_a_day_of_clock_skew() -> None:
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2025-01-02T12:00:00+00:00"), "mtime"))
+    # a line stamped a few hours after the bound is still this year, not last year
+    assert utc(c, ["Jan  2 20:00:00"]) == ["2025-01-02T20:00:00Z"]
+    # more than a day after: it must be last year's
+    assert utc(c, ["Jan  4 00:00:00"]) == ["2024-01-04T00:00:00Z"]
+
+
+def test_upper_anchor_feb_29() -> None:
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2025-03-01T12:00:00+00:00"), "mtime"))
+    # 2025 has no Feb 29: the latest year before the bound that has one
+    assert utc(c, ["Feb 29 10:00:00"]) == ["2024-02-29T10:00:00Z"]
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2024-03-01T12:00:00+00:00"), "mtime"))
+    assert utc(c, ["Feb 29 10:00:00", "Mar  1 00:00:01"]) == [
+        "2024-02-29T10:00:00Z", "2024-03-01T00:00:01Z"]
+
+
+def test_upper_anchor_in_a_zone() -> None:
+    # bound 2025-01-01T00:30Z is 01:30 in Berlin: Dec 31 23:59 local is 2024
+    c = SourceClock("Europe/Berlin",
+                    YearAnchor.upper(epoch("2025-01-01T00:30:00+00:00"), "gzip header time"))
+    assert utc(c, ["Dec 31 23:59:00", "Jan  1 01:20:00"]) == [
+        "2024-12-31T22:59:00Z", "2025-01-01T00:20:00Z"]
+
+
+def test_file_spanning_more_than_a_year_is_reported() -> None:
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2025-12-31T12:00:00+00:00"), "mtime"))
+    got = utc(c, ["Jan 10 00:00:00", "Jun  1 00:00:00", "Dec 20 00:00:00", "Jan  5 00:00:00",
+                  "Jun  1 00:00:00", "Dec 20 00:00:00"])
+    assert got[3:] == ["2025-01-05T00:00:00Z", "2025-06-01T00:00:00Z", "2025-12-20T00:00:00Z"]
+    assert len(c.report.warnings) == 1
+    assert "more than half a year" in c.report.warnings[0]
+    assert "--year" in c.report.warnings[0]
+
+
+def test_span_warning_given_once_and_across_blocks() -> None:
+    c = SourceClock("UTC", YearAnchor.upper(epoch("2025-12-31T12:00:00+00:00"), "mtime"))
+    utc(c, ["Jan 10 00:00:00", "Dec 20 00:00:00"])
+    assert c.report.warnings == []
+    utc(c, ["Jan  5 00:00:00"])           # the drop is between two blocks
+    utc(c, ["Dec 20 00:00:00", "Jan  6 00:00:00"])
+    assert len(c.report.warnings) == 1
+
+
+def test_report_as_dict() -> None:
+    r = ClockReport("UTC", "--year", {2025, 2024}, ["w"])
+    assert r.as_dict() == {"zone": "UTC", "year_from": "--year", "years": [2024, 2025],
+                           "warnings": ["w"]}
+
+
+# --- zones and DST ---------------------------------------------------------------------
+
+def test_berlin_winter_and_summer() -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.from_year(2025))
+    assert utc(c, ["Jan 15 12:00:00", "Jul 15 12:00:00"]) == [
+        "2025-01-15T11:00:00Z", "2025-07-15T10:00:00Z"]
+
+
+def test_zone_applies_to_naive_iso_but_not_to_zoned_stamps() -> None:
+    c = SourceClock("Europe/Berlin", None)
+    lines = ["2025-07-15 12:00:00 mx1 postfix/qmgr[1]: ABCDE12345: removed",
+             "2025-07-15T12:00:00+00:00 mx1 postfix/qmgr[1]: ABCDE12345: removed",
+             "2025-07-15 12:00:00 +0000 [1] 1tUbK1-00000000Yx2-2AbC Completed"]
+    assert utc(c, lines[:1], "iso_syslog", raw=True) == ["2025-07-15T10:00:00Z"]
+    assert utc(c, lines[1:2], "rfc3339", raw=True) == ["2025-07-15T12:00:00Z"]
+    assert utc(c, lines[2:], "exim", raw=True) == ["2025-07-15T12:00:00Z"]
+
+
+FALL_BACK = ["Oct 27 01:59:00", "Oct 27 02:10:00", "Oct 27 02:50:00",
+             "Oct 27 02:05:00",  # the clock went back at 03:00 CEST: second pass
+             "Oct 27 02:40:00", "Oct 27 03:01:00"]
+FALL_BACK_UTC = ["2024-10-26T23:59:00Z", "2024-10-27T00:10:00Z", "2024-10-27T00:50:00Z",
+                 "2024-10-27T01:05:00Z", "2024-10-27T01:40:00Z", "2024-10-27T02:01:00Z"]
+
+
+def test_dst_fall_back_hour_in_one_block() -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.from_year(2024))
+    got = utc(c, FALL_BACK)
+    assert got == FALL_BACK_UTC
+    assert got == sorted(got)
+
+
+@pytest.mark.parametrize("cut", range(1, len(FALL_BACK)))
+def test_dst_fall_back_hour_split_over_two_blocks(cut: int) -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.from_year(2024))
+    got = utc(c, FALL_BACK[:cut]) + utc(c, FALL_BACK[cut:])
+    assert got == FALL_BACK_UTC
+
+
+def test_dst_fall_back_with_upper_anchor_and_small_step_back() -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.upper(epoch("2024-10-28T00:00:00+00:00"), "m"))
+    # 02:30:10 -> 02:30:05 is an NTP step inside the first pass, not the DST change
+    got = utc(c, ["Oct 27 02:30:10", "Oct 27 02:30:05", "Oct 27 02:59:59", "Oct 27 02:00:01",
+                  "Oct 27 02:59:00", "Oct 27 03:00:00"])
+    assert got == ["2024-10-27T00:30:10Z", "2024-10-27T00:30:05Z", "2024-10-27T00:59:59Z",
+                   "2024-10-27T01:00:01Z", "2024-10-27T01:59:00Z", "2024-10-27T02:00:00Z"]
+
+
+def test_dst_fall_back_in_naive_iso_lines() -> None:
+    c = SourceClock("Europe/Berlin", None)
+    lines = [f"2024-10-27 {t} [1] 1tUbK1-00000000Yx2-2AbC Completed"
+             for t in ("02:10:00", "02:50:00", "02:05:00", "03:30:00")]
+    assert utc(c, lines, "exim", raw=True) == [
+        "2024-10-27T00:10:00Z", "2024-10-27T00:50:00Z", "2024-10-27T01:05:00Z",
+        "2024-10-27T02:30:00Z"]
+
+
+def test_dst_spring_forward_never_runs_backwards() -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.from_year(2024))
+    got = utc(c, ["Mar 31 01:59:00", "Mar 31 02:30:00", "Mar 31 03:00:00", "Mar 31 03:01:00"])
+    assert got[0] == "2024-03-31T00:59:00Z"
+    assert got[2:] == ["2024-03-31T01:00:00Z", "2024-03-31T01:01:00Z"]
+    assert got == sorted(got)
+
+
+def test_two_fall_backs_a_year_apart() -> None:
+    c = SourceClock("Europe/Berlin", YearAnchor.from_year(2023))
+    got = utc(c, ["Oct 29 02:30:00", "Oct 29 02:10:00", "Jan  5 12:00:00", "Oct 27 02:30:00",
+                  "Oct 27 02:40:00", "Oct 27 02:20:00"])
+    # a year later the first pass starts again with the summer offset
+    assert got == ["2023-10-29T00:30:00Z", "2023-10-29T01:10:00Z", "2024-01-05T11:00:00Z",
+                   "2024-10-27T00:30:00Z", "2024-10-27T00:40:00Z", "2024-10-27T01:20:00Z"]
+
+
+def test_a_step_back_of_days_is_not_a_new_year() -> None:
+    c = SourceClock("UTC", YearAnchor.from_year(2023))
+    assert utc(c, ["Oct 29 02:30:00", "Oct 27 02:30:00"]) == [
+        "2023-10-29T02:30:00Z", "2023-10-27T02:30:00Z"]
+
+
+# --- the machine's zone -------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,zone", [("Europe/Berlin", "Europe/Berlin"),
+                                        (":Europe/Berlin", "Europe/Berlin"),
+                                        ("America/Argentina/Buenos_Aires",
+                                         "America/Argentina/Buenos_Aires"),
+                                        ("UTC", "UTC"), ("GMT", "GMT")])
+def test_machine_zone_honours_tz(monkeypatch: pytest.MonkeyPatch, value: str,
+                                 zone: str) -> None:
+    monkeypatch.setenv("TZ", value)
+    assert machine_zone() == zone
+    assert ParseOptions().zone == zone
+    assert ParseOptions(tz="Asia/Tokyo").zone == "Asia/Tokyo"
+
+
+def test_machine_zone_without_tz_is_a_zone_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TZ", raising=False)
+    ZoneInfo(machine_zone())  # whatever this machine says, it is a usable IANA name
+
+
+@pytest.mark.parametrize("value", [":/etc/localtime", "/usr/share/zoneinfo/Asia/Tokyo"])
+def test_machine_zone_tz_as_a_file_path(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("TZ", value)
+    ZoneInfo(machine_zone())
+    pc.assume_timezone(pa.array([0], pa.timestamp("us")), machine_zone())
+
+
+def test_machine_zone_tz_without_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Japan")
+    assert machine_zone() == "Japan"
+
+
+# --- end to end: real files, real mtimes ------------------------------------------------------
+
+SPAN = ("Dec 30 10:00:00 mx1 postfix/qmgr[1]: ABCDE12345: removed\n"
+        "Dec 31 23:59:59 mx1 postfix/qmgr[1]: ABCDE12346: removed\n"
+        "Jan  1 00:00:01 mx1 postfix/qmgr[1]: ABCDE12347: removed\n"
+        "Jan  2 11:00:00 mx1 postfix/qmgr[1]: ABCDE12348: removed\n")
+SPAN_UTC = ["2024-12-30T10:00:00+00:00", "2024-12-31T23:59:59+00:00",
+            "2025-01-01T00:00:01+00:00", "2025-01-02T11:00:00+00:00"]
+
+
+def _ts(events: pa.Table) -> list[str]:
+    return [t.isoformat() for t in events.column("ts").to_pylist()]
+
+
+def test_years_from_file_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(SPAN)
+    when = epoch("2025-01-02T12:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    assert _ts(events) == SPAN_UTC
+    clock = run.stats[0].clock
+    assert clock["year_from"] == "file modification time"
+    assert clock["years"] == [2024, 2025]
+    assert run.stats[0].warnings == []
+
+
+def test_years_from_file_mtime_years_ago(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(SPAN)
+    when = epoch("2019-01-03T00:00:00+00:00")
+    os.utime(path, (when, when))
+    events, _ = parse_events([path], tz="UTC")
+    assert _ts(events) == [t.replace("2024", "2018").replace("2025", "2019") for t in SPAN_UTC]
+
+
+def test_gzip_header_time_wins_over_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log.2.gz"
+    path.write_bytes(gzip.compress(SPAN.encode(), mtime=int(epoch("2021-01-03T00:00:00+00:00"))))
+    when = epoch("2025-06-01T00:00:00+00:00")   # copied later: the mtime is misleading
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    assert _ts(events)[0] == "2020-12-30T10:00:00+00:00"
+    assert run.stats[0].clock["year_from"] == "gzip header time"
+
+
+def test_next_rotated_file_with_a_year_bounds_the_previous(tmp_path: Path) -> None:
+    old = tmp_path / "mail.log.1"
+    old.write_text(SPAN)
+    new = tmp_path / "mail.log"
+    new.write_text("2022-01-02T12:00:00+00:00 mx1 postfix/qmgr[1]: ABCDE12349: removed\n")
+    when = epoch("2025-06-01T00:00:00+00:00")
+    os.utime(old, (when, when))
+    events, run = parse_events([new, old], tz="UTC")
+    assert _ts(events) == [
+        "2021-12-30T10:00:00+00:00", "2021-12-31T23:59:59+00:00",
+        "2022-01-01T00:00:01+00:00", "2022-01-02T11:00:00+00:00",
+        "2022-01-02T12:00:00+00:00"]
+    assert run.stats[0].clock["year_from"] == f"first dated line of {new}"
+
+
+def test_year_option_beats_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(SPAN)
+    when = epoch("2025-01-02T12:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC", year=2010)
+    assert _ts(events)[0] == "2010-12-30T10:00:00+00:00"
+    assert _ts(events)[-1] == "2011-01-02T11:00:00+00:00"
+    assert run.stats[0].clock["year_from"] == "--year"
+
+
+@pytest.mark.parametrize("block_size", [60, 120, 1 << 20])
+def test_year_roll_over_across_blocks_end_to_end(tmp_path: Path, block_size: int) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(SPAN)
+    events, _ = parse_events([path], tz="UTC", year=2024, block_size=block_size)
+    assert _ts(events) == SPAN_UTC
+
+
+def test_span_warning_end_to_end(tmp_path: Path) -> None:
+    """A log from 2024-01-10 to 2025-03-01 (a line every two weeks), last written in March
+    2025: its first weeks cannot be told from 2025's and are put there; the jump back is
+    reported."""
+    path = tmp_path / "mail.log"
+    days = np.arange(np.datetime64("2024-01-10"), np.datetime64("2025-03-02"), 14)
+    stamps = [datetime.fromisoformat(str(d)).strftime("%b %e 10:00:00") for d in days]
+    path.write_text("".join(line(s) + "\n" for s in stamps))
+    when = epoch("2025-03-02T00:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    warnings = run.stats[0].clock["warnings"]
+    assert len(warnings) == 1 and "more than half a year" in warnings[0]
+    ts = _ts(events)
+    assert ts[-1] == f"{days[-1]}T10:00:00+00:00"
+    assert ts[0] == "2025-01-10T10:00:00+00:00"   # one too high, as the warning says
+
+
+def test_no_span_warning_for_a_year_of_logs(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    days = np.arange(np.datetime64("2024-03-10"), np.datetime64("2025-03-02"), 3)
+    stamps = [datetime.fromisoformat(str(d)).strftime("%b %e 10:00:00") for d in days]
+    path.write_text("".join(line(s) + "\n" for s in stamps))
+    when = epoch("2025-03-02T00:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC", block_size=500)
+    assert run.stats[0].clock["warnings"] == []
+    assert run.stats[0].clock["years"] == [2024, 2025]
+    ts = _ts(events)
+    assert ts == sorted(ts)
+    assert ts[0] == "2024-03-10T10:00:00+00:00"
+
+
+def test_feb_29_end_to_end(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(line("Feb 29 10:00:00") + "\n" + line("Mar  1 10:00:00") + "\n")
+    events, run = parse_events([path], tz="UTC", year=2024)
+    assert _ts(events) == ["2024-02-29T10:00:00+00:00", "2024-03-01T10:00:00+00:00"]
+    events, run = parse_events([path], tz="UTC", year=2023)
+    # no such day in 2023: the line is unreadable, not silently moved
+    assert _ts(events) == ["2023-03-01T10:00:00+00:00"]
+    assert run.stats[0].unreadable == 1
+    assert run.stats[0].unaccounted() == 0
+
+
+@pytest.mark.parametrize("block_size", [70, 150, 1 << 20])
+def test_berlin_fall_back_end_to_end(tmp_path: Path, block_size: int) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text("".join(line(s) + "\n" for s in FALL_BACK))
+    events, run = parse_events([path], tz="Europe/Berlin", year=2024, block_size=block_size)
+    got = [t.astimezone(timezone.utc).isoformat() for t in events.column("ts").to_pylist()]
+    assert got == [t.replace("Z", "+00:00") for t in FALL_BACK_UTC]
+    assert np.all(np.diff(events.column("ts").cast(pa.int64()).to_numpy()) > 0)
+    assert run.stats[0].clock["zone"] == "Europe/Berlin"
+
+
+def test_tz_option_overrides_the_machine_zone(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(line("Jul 15 12:00:00") + "\n")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    events, run = parse_events([path], year=2025)
+    assert _ts(events) == ["2025-07-15T10:00:00+00:00"]
+    assert run.stats[0].clock["zone"] == "Europe/Berlin"
+    events, run = parse_events([path], year=2025, tz="Asia/Tokyo")
+    assert _ts(events) == ["2025-07-15T03:00:00+00:00"]
+    assert run.stats[0].clock["zone"] == "Asia/Tokyo"
+    events, _ = parse_events([path], year=2025, tz="UTC")
+    assert _ts(events) == ["2025-07-15T12:00:00+00:00"]
+
+
+def test_tz_does_not_move_stamps_that_carry_a_zone(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text("2025-07-15T12:00:00.5+02:00 mx1 postfix/qmgr[1]: ABCDE12345: removed\n")
+    for tz in ("UTC", "Asia/Tokyo", "America/New_York"):
+        events, _ = parse_events([path], tz=tz)
+        assert _ts(events) == ["2025-07-15T10:00:00.500000+00:00"]
+
+
+def test_year_option_carries_across_rotated_files(tmp_path: Path) -> None:
+    old = tmp_path / "mail.log.1"
+    old.write_text(line("Dec 31 23:59:00") + "\n")
+    new = tmp_path / "mail.log"
+    new.write_text(line("Jan  1 00:01:00") + "\n")
+    events, _ = parse_events([new, old], tz="UTC", year=2024)
+    assert _ts(events) == ["2024-12-31T23:59:00+00:00", "2025-01-01T00:01:00+00:00"]
+
+
+def test_unknown_zone_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "mail.log"
+    path.write_text(line("Jul 15 12:00:00") + "\n")
+    r = subprocess.run([sys.executable, "-m", "logwatch", "parse", str(path), "--year", "2025",
+                        "--tz", "Europe/Berln", "-j", "1"], capture_output=True, cwd=ROOT,
+                       timeout=120)
+    assert r.returncode == 2, r.stderr.decode()[-300:]
+    assert "Europe/Berln" in r.stderr.decode()
+    assert "Traceback" not in r.stderr.decode()
