@@ -67,3 +67,43 @@ def test_every_pattern_has_a_sample(toml: Path) -> None:
     used = set(_rows_of(sample).column("pattern").to_pylist())
     missing = [p.id for p in pf.pattern if f"{pf.mta.name}:{p.id}" not in used]
     assert not missing, f"patterns without a sample line in {sample.name}: {missing}"
+
+
+def _messages_after_queue_id(path: Path, pf) -> list[str]:  # type: ignore[no-untyped-def]
+    from logwatch.parse.engine import extract_queue_ids
+    from logwatch.parse.header import split_header
+
+    lines = [s.text for s in read_sample_file(path).samples]
+    h, _ = split_header(pa.array(lines), None)
+    msgs = h.messages()
+    if pf.queue_id is None:
+        return msgs.to_pylist()
+    q = pf.queue_id
+    _, has, prefix = extract_queue_ids(msgs, q.separator, q.regex, q.max_length, q.none)
+    return [m[int(p):] if ok else m for m, p, ok in zip(msgs.to_pylist(), prefix, has)]
+
+
+@pytest.mark.parametrize("toml", sorted(PARSERS.glob("*.toml")), ids=lambda p: p.stem)
+def test_a_patterns_regexes_agree_where_they_overlap(toml: Path) -> None:
+    """A pattern's first, faster regexes must read a line as its general form does."""
+    import pyarrow.compute as pc
+
+    from logwatch.parse.definitions import load_parser_file
+
+    pf = load_parser_file(toml)
+    msgs = pa.array(_messages_after_queue_id(PARSERS / "samples" / f"{toml.stem}.log", pf))
+    checked = 0
+    for p in pf.pattern:
+        if len(p.regexes) < 2:
+            continue
+        general = pc.extract_regex(msgs, p.regexes[-1])
+        for rx in p.regexes[:-1]:
+            fast = pc.extract_regex(msgs, rx)
+            both = pc.and_(fast.is_valid(), general.is_valid()).to_numpy(zero_copy_only=False)
+            for i in both.nonzero()[0].tolist():
+                a, b = fast[i].as_py(), general[i].as_py()
+                assert {k: a[k] for k in a if k in b} == {k: b[k] for k in a if k in b}, \
+                    f"{p.id}: {msgs[i]}"
+                checked += 1
+    if any(len(p.regexes) > 1 for p in pf.pattern):
+        assert checked, f"no sample line of {toml.name} is read by two regexes of a pattern"
