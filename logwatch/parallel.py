@@ -6,8 +6,8 @@ worker with `known=False`: it reports what depends on the input before it (sessi
 its first rows, message lifetimes that may continue). The parent takes the units in
 order, absorbs each into the running correlation (`Correlator.absorb`), patches the
 pending sessions and the line numbers of the unit's events, and hands them on. Events
-travel through LZ4-compressed Arrow IPC files in a temporary directory, so memory
-stays at a block or two per process.
+travel through Arrow IPC files in a temporary directory, read back memory-mapped, so
+memory stays at a block or two per process.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ __all__ = ["Unit", "plan_units", "parallel_correlated"]
 
 #: Plain files are cut into windows of about this size (a block or two each).
 WINDOW = 96 << 20
-_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+# uncompressed: the files live in the page cache and are read back memory-mapped
+_IPC = pa.ipc.IpcWriteOptions()
 _BSD_STAMP = re.compile(rb"^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):\d\d:\d\d ")
 _MONTHS = {m.encode(): i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
@@ -148,15 +149,16 @@ def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
 
 
 def _read(path: str) -> Iterator[pa.Table]:
-    with pa.ipc.open_stream(path) as reader:
-        for batch in reader:
-            yield pa.Table.from_batches([batch])
+    # The map stays alive as long as a table made from it does; the name can go now.
+    source = pa.memory_map(path)
     os.unlink(path)
+    for batch in pa.ipc.open_stream(source):
+        yield pa.Table.from_batches([batch])
 
 
 def _merge_stats(into: SourceStats, part: SourceStats) -> None:
     for name in ("lines", "blank", "unreadable", "continuation", "mail_lines", "rows",
-                 "repeated_rows", "joined_lines", "repeats_capped"):
+                 "repeated_rows", "joined_lines", "repeats_capped", "syslog_doubles"):
         setattr(into, name, getattr(into, name) + getattr(part, name))
     into.unreadable_examples.extend(part.unreadable_examples[:5 - len(into.unreadable_examples)])
     into.foreign.update(part.foreign)

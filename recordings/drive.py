@@ -174,8 +174,6 @@ class Scenario:
         counts.update(fields.pop("counts", {}))
         self.d["counts"] = counts
         self.d.update(fields)
-        if len(ss) > 40:  # keep scenarios.json small: summarise big scenarios
-            self.d["sessions"] = ss[:3] + [{"omitted": len(ss) - 4}] + ss[-1:]
         log("  -> %s" % json.dumps(counts))
         return self.d
 

@@ -105,6 +105,15 @@ start_logging() { # outdir
     local out=$1 sock
     rm -rf "$out"; mkdir -p "$out" "$STAGE/rsyslog-work"
     save_devlog
+    # Without systemd as PID 1, systemd-sysctl never set net.unix.max_dgram_qlen
+    # to systemd's 512 (kernel default: 10); with 10, journald's non-blocking
+    # forward to rsyslog drops lines during bursts. Raise it like a real boot does.
+    QLEN_SAVED=$(sysctl -n net.unix.max_dgram_qlen 2>/dev/null || echo)
+    if [ -n "$QLEN_SAVED" ] && [ "$QLEN_SAVED" -lt 512 ]; then
+        sysctl -q -w net.unix.max_dgram_qlen=512 && info "net.unix.max_dgram_qlen: $QLEN_SAVED -> 512 (restored afterwards)"
+    else
+        QLEN_SAVED=
+    fi
     JOURNALD=0
     if [ -x /lib/systemd/systemd-journald ]; then
         mkdir -p /etc/systemd/journald.conf.d
@@ -151,9 +160,23 @@ stop_logging() { # outdir (journal export goes there)
     rmdir /etc/systemd/journald.conf.d 2>/dev/null || true
     rm -f /run/systemd/journal/syslog
     restore_devlog
+    restore_qlen
     # drop our marker line
     local f; for f in "$out"/syslog-*.log; do [ -f "$f" ] && sed -i '/mlw-rec/d' "$f"; done
+    if [ -f "$out/journal.json" ]; then
+        local nj ns
+        nj=$(wc -l < "$out/journal.json"); ns=$(wc -l < "$out/syslog-traditional.log")
+        if [ "$nj" != "$ns" ]; then
+            info "WARNING: journal has $nj mail lines but rsyslog wrote $ns (journald -> rsyslog forwarding lost lines?)"
+        else
+            info "journal and rsyslog agree: $nj mail lines"
+        fi
+    fi
     return 0
+}
+QLEN_SAVED=
+restore_qlen() {
+    if [ -n "$QLEN_SAVED" ]; then sysctl -q -w net.unix.max_dgram_qlen="$QLEN_SAVED"; QLEN_SAVED=; fi
 }
 
 # --- sink -------------------------------------------------------------------
@@ -241,6 +264,7 @@ cleanup() {
     stop_pidfile journald "$STAGE/pids/journald.pid"
     rm -f /etc/systemd/journald.conf.d/mlw-rec.conf
     restore_devlog
+    restore_qlen
     if [ -n "$CURRENT_MTA" ] && [ -z "${MLW_KEEP_MTA:-}" ] && declare -f mta_purge >/dev/null; then mta_purge; fi
     [ -z "${MLW_KEEP_MTA:-}" ] && remove_users
     exit $rc
@@ -293,7 +317,7 @@ record_mta() { # mta
     CURRENT_MTA=$mta
     # the three MTAs conflict: purge the others (and leftovers of this one)
     apt_purge postfix postfix-pcre dovecot-core exim4 exim4-base exim4-config exim4-daemon-light exim4-daemon-heavy \
-        sendmail sendmail-bin sendmail-cf sensible-mda
+        sendmail sendmail-bin sendmail-cf sendmail-base sensible-mda
     mta_purge_files
     apt_install rsyslog swaks libnet-ssleay-perl libio-socket-ssl-perl ssl-cert
     ensure_snakeoil
@@ -310,9 +334,14 @@ record_mta() { # mta
     say "copying recordings to $dest"
     rm -rf "$dest"; mkdir -p "$dest"
     local runjsons=()
+    # every recorded file is stored gzip'ed (gzip -9n: reproducible, no name/time
+    # in the header) to keep the repository small; read them with zcat / gzip.open
+    local f
     for label in $(mta_runs); do
         mkdir -p "$dest/$label"
-        cp -p "$STAGE/$mta/$label"/* "$dest/$label/"
+        for f in "$STAGE/$mta/$label"/*; do
+            gzip -9n < "$f" > "$dest/$label/$(basename "$f").gz"
+        done
         runjsons+=("$STAGE/$mta/$label/.scenarios.json")
     done
     mta_config_dump > "$dest/config.txt" 2>&1 || true
@@ -328,5 +357,9 @@ record_mta() { # mta
 
 for t in "${TARGETS[@]}"; do
     record_mta "$t"
+done
+for t in "${TARGETS[@]}"; do
+    say "checking the $t recordings against scenarios.json (verify.py)"
+    "$PY" "$HERE/verify.py" --mta "$t" || info "WARNING: verify.py found mismatches for $t (see above)"
 done
 say "done: $(cd "$HERE" && find . -type f -newer "$STAGE/hosts" | sort | tr '\n' ' ')"

@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
                                          Segmented, aggregate, links_of, message_rows,
                                          segment)
-from logwatch.correlate.sessions import (SESSION_IDLE_US, OpenSessions, SessionResult,
-                                         assign_sessions)
+from logwatch.correlate.sessions import (SESSION_IDLE_US, Open, OpenSessions,
+                                         SessionResult, assign_sessions)
 from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
@@ -40,7 +40,7 @@ def _row_schema() -> pa.Schema:
     fields = [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
               for f in fields]
     return pa.schema(fields + [pa.field("order", pa.int64()), pa.field("tls", pa.bool_()),
-                               pa.field("pending", pa.bool_())])
+                               pa.field("user", pa.string()), pa.field("pending", pa.bool_())])
 
 
 ROW_SCHEMA = _row_schema()
@@ -50,19 +50,22 @@ ROW_SCHEMA = _row_schema()
 class PendingSessions:
     """What of a part's sessions depends on the part before it.
 
-    `rows` (positions in the part's events), their `keys` and the TLS seen in the part
-    before them; `continuing`: keys whose rows all continue an earlier session (key ->
-    last time seen, TLS seen); `seen`: keys with rows in the part before the horizon.
+    `rows` (positions in the part's events), their `keys`, times, and the TLS and AUTH
+    user seen in the part before them, and the session they get when nothing was open
+    (`fallback`); `continuing`: keys whose rows all continue an earlier session (key ->
+    last time seen, TLS seen, user seen); `seen`: keys with rows before the horizon.
     """
 
     rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     keys: list[str] = field(default_factory=list)
+    ts_us: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     tls: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
-    continuing: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    users: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    fallback: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    continuing: dict[str, tuple[int, bool, str | None]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
 
 
-@dataclass
 @dataclass
 class SessionPatch:
     """Sessions decided for a part's pending rows once the part before it is known."""
@@ -70,6 +73,7 @@ class SessionPatch:
     rows: np.ndarray        # positions in the part's events
     session: pa.Array
     tls: np.ndarray
+    users: pa.Array
 
     def apply(self, events: pa.Table, first_row: int) -> pa.Table:
         """Set the sessions of pending rows in `events`, the part's rows from `first_row`."""
@@ -99,7 +103,8 @@ class SessionPatch:
             which = pos[pending]
             mask = pa.array(pending)
             for name, values in (("session", pc.take(self.session, pa.array(which))),
-                                 ("tls", pa.array(self.tls[which]))):
+                                 ("tls", pa.array(self.tls[which])),
+                                 ("user", pc.take(self.users, pa.array(which)))):
                 i = rows.schema.get_field_index(name)
                 rows = rows.set_column(i, rows.schema.field(name), pc.replace_with_mask(
                     rows.column(name).combine_chunks(), mask, values))
@@ -148,9 +153,9 @@ class Correlator:
         events = events.set_column(idx, EVENT_SCHEMA.field("session"), sres.session)
         order = st.rows_seen + np.arange(n, dtype=np.int64)
         if unknown:
-            self._note_pending(sres, order)
+            self._note_pending(sres, order, ts)
         st.rows_seen += n
-        rows = message_rows(events, order, sres.tls_so_far)
+        rows = message_rows(events, order, sres.tls_so_far, sres.user_so_far)
         pend = np.zeros(rows.num_rows, bool)
         if len(sres.pending_rows):
             pend = np.isin(rows.column("order").to_numpy(), order[sres.pending_rows])
@@ -158,16 +163,20 @@ class Correlator:
         st.links = _prune(pa.concat_tables([st.links, links_of(rows)]), st.max_us)
         return events, self._emit(pa.concat_tables([st.rows, rows.cast(ROW_SCHEMA)]), False)
 
-    def _note_pending(self, sres: SessionResult, order: np.ndarray) -> None:
+    def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
         if len(sres.pending_rows):
             p.rows = np.concatenate((p.rows, order[sres.pending_rows]))
             p.keys.extend(sres.pending_keys)
+            p.ts_us = np.concatenate((p.ts_us, ts[sres.pending_rows]))
             p.tls = np.concatenate((p.tls, sres.pending_tls))
+            p.users = pa.concat_arrays([p.users, sres.pending_user])
+            p.fallback = pa.concat_arrays([p.fallback, sres.pending_fallback])
         p.seen.update(sres.seen_keys)
-        for key, (last, tls) in sres.continuing.items():
+        for key, (last, tls, user) in sres.continuing.items():
             before = p.continuing.get(key)
-            p.continuing[key] = (last, tls or bool(before and before[1]))
+            p.continuing[key] = (last, tls or bool(before and before[1]),
+                                 user or (before[2] if before else None))
         for key in [k for k in p.continuing if k in self._resolved]:
             del p.continuing[key]
 
@@ -181,17 +190,28 @@ class Correlator:
         st = self.state
         open_before = st.sessions.as_dict()
         order = np.argsort(pending.rows, kind="stable")
-        ids = [open_before.get(pending.keys[i]) for i in order.tolist()]
-        patch = SessionPatch(
-            pending.rows[order],
-            pa.array([x[0] if x else None for x in ids], pa.string()),
-            np.array([bool(x and x[2]) for x in ids], bool) | pending.tls[order])
+        ids, tls, users = [], [], []
+        own_users = pending.users.to_pylist()
+        fallback = pending.fallback.to_pylist()
+        assigned: dict[str, Open | None] = {}
+        for i in order.tolist():  # pending rows: the few before each key's first start
+            key = pending.keys[i]
+            before = open_before.get(key)
+            if before is not None and pending.ts_us[i] - before.last_us > SESSION_IDLE_US:
+                before = None  # too long ago: it ended, as a sequential read would say
+            ids.append(before.id if before else fallback[i])
+            tls.append(bool(pending.tls[i] or (before and before.tls)))
+            users.append(own_users[i] or (before.user if before else None))
+            assigned[key] = Open(ids[-1], 0, tls[-1], users[-1]) if ids[-1] else None
+        patch = SessionPatch(pending.rows[order], pa.array(ids, pa.string()),
+                             np.array(tls, bool), pa.array(users, pa.string()))
         merged = dict(open_before)
         for key in pending.seen:
-            before = merged.pop(key, None)
+            merged.pop(key, None)
             cont = pending.continuing.get(key)
-            if before is not None and cont is not None:
-                merged[key] = (before[0], max(before[1], cont[0]), before[2] or cont[1])
+            got = assigned.get(key)
+            if cont is not None and got is not None:  # its session goes on past the part
+                merged[key] = Open(got.id, cont[0], got.tls or cont[1], cont[2] or got.user)
         merged.update(part.sessions.as_dict())
         st.sessions = OpenSessions.from_dict(merged)
         rows = patch.apply_to_rows(part.rows)

@@ -24,8 +24,8 @@ __all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "
 #: Longer than any MTA keeps a message queued (Postfix and Sendmail: 5 days by default).
 QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
 
-#: The event columns message correlation needs, plus `order` (position in the input) and
-#: `tls` (TLS negotiated in the session so far).
+#: The event columns message correlation needs, plus `order` (position in the input),
+#: `tls` (TLS negotiated in the session so far) and `user` (authenticated in it so far).
 ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "client_ip",
                "client_name", "sasl_username", "helo", "sender", "recipient",
                "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
@@ -46,7 +46,8 @@ def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return col
 
 
-def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray) -> pa.Table:
+def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray,
+                 user: pa.Array) -> pa.Table:
     """The rows of `events` that belong to a message (they carry a queue id)."""
     has = pc.is_valid(events.column("queue_id")).to_numpy(zero_copy_only=False)
     sel = np.flatnonzero(has)
@@ -54,6 +55,7 @@ def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray) -> pa.Tab
     cols = {name: _plain(pc.take(events.column(name), take)) for name in ROW_COLUMNS}
     cols["order"] = pa.array(order[sel], pa.int64())
     cols["tls"] = pa.array(tls[sel], pa.bool_())
+    cols["user"] = pc.take(user, take)
     return pa.table(cols)
 
 
@@ -282,7 +284,10 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "parent": parent,
         "client_ip": _take_at(col["client_ip"], first_recv),
         "client_name": _take_at(col["client_name"], first_recv),
-        "sasl_username": _take_at(col["sasl_username"], first_recv),
+        # the user on the received line (Postfix, Exim) or authenticated in its session
+        # before it (Sendmail logs AUTH on a line of its own)
+        "sasl_username": pc.coalesce(_take_at(col["sasl_username"], first_recv),
+                                     _take_at(col["user"], first_recv)),
         "sender": _take_at(col["sender"], sender_pos),
         "size": pa.array(max_size, mask=max_size < 0),
         "nrcpt": _take_at(col["nrcpt"], _first_where(valid["nrcpt"], starts)),

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from logwatch.parse.definitions import ParserSet
 from logwatch.parse.engine import Extraction, Piece
+from logwatch.parse.slicing import value_offsets
 from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, duration_seconds,
                                    lower, map_status, normalize_ip, strip_brackets)
 from logwatch.schema import EVENT_SCHEMA, EVENTS, FIELD_TYPES
@@ -38,11 +39,37 @@ def _dict(codes: np.ndarray, values: list[str], valid: np.ndarray | None = None)
 
 
 def scatter(total: int, parts: list[tuple[np.ndarray, pa.Array]], typ: pa.DataType) -> pa.Array:
-    """A column of `total` rows: parts' values at their positions, null elsewhere."""
+    """A column of `total` rows: parts' values at their positions, null elsewhere.
+
+    Most columns are sparse (a delay only on delivery rows): the values are put in row
+    order with one gather over themselves, and the column's buffers are laid out around
+    them with NumPy, instead of a gather over every row of the block.
+    """
     if not parts:
         return pa.nulls(total, typ)
     values = pa.concat_arrays([a.cast(typ) if a.type != typ else a for _, a in parts])
     positions = np.concatenate([p for p, _ in parts])
+    order = np.argsort(positions, kind="stable")
+    where = positions[order]
+    vals = pc.take(values, pa.array(order))
+    present = vals.is_valid().to_numpy(zero_copy_only=False)
+    valid = np.zeros(total, bool)
+    valid[where] = present
+    mask_buf = pa.array(valid).buffers()[1]
+    if pa.types.is_string(typ):
+        lengths = np.zeros(total, np.int64)
+        lengths[where] = pc.fill_null(pc.binary_length(vals), 0).to_numpy(zero_copy_only=False)
+        offsets = np.zeros(total + 1, np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        data = vals.buffers()[2] or pa.py_buffer(b"")
+        data = data.slice(int(value_offsets(vals)[0]))  # the values' bytes, from the first
+        return pa.Array.from_buffers(pa.string(), total, [mask_buf, pa.py_buffer(offsets), data])
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
+        np_type = typ.to_pandas_dtype()
+        out = np.zeros(total, np_type)
+        out[where] = pc.fill_null(vals, pa.scalar(0, typ) if not pa.types.is_boolean(typ)
+                                  else False).to_numpy(zero_copy_only=False)
+        return pa.array(out, typ, mask=~valid)
     inverse = np.full(total, -1, dtype=np.int64)
     inverse[positions] = np.arange(len(positions))
     return pc.take(values, pa.array(inverse, mask=inverse < 0))

@@ -97,6 +97,7 @@ class BlockParser:
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
                                      np.int64)
+        self._syslog_doubles = np.array([pf.mta.syslog_doubles for pf in parsers.files] + [False])
 
     def parse(self, block: LineBlock, final: bool = False) -> pa.Table:
         """The events of `block`. Unless `final`, a split entry whose pieces may go on in
@@ -151,8 +152,11 @@ class BlockParser:
         # repeat summaries and split pieces become the rows they stand for
         content = {"program": program, "pid": pid, "instance": instance,
                    "daemon": daemon, "host": host, "mta": pa.array(mta)}
+        doubled = None
+        if self.source.fmt not in (None, "exim"):  # Exim's own files have no doubles
+            doubled = self._syslog_doubles[mta]
         rw = rewrite_block(h, h.messages(limit=32), program, h.tag, ok, self.quirks, content,
-                           self._max_message[mta])
+                           self._max_message[mta], doubled)
         if rw is not None:
             picked = _pick(content, rw.content, rw.carried)
             program, pid, instance, daemon, host = (picked[k] for k in (
@@ -165,6 +169,7 @@ class BlockParser:
             note = np.where(rw.note >= 0, rw.note, note[rows])
             self.stats.joined_lines += rw.joined_lines
             self.stats.repeats_capped = self.quirks.capped
+            self.stats.syslog_doubles = self.quirks.doubles
 
         extraction = Extraction()
         qid_parts: list[tuple[np.ndarray, pa.Array]] = []

@@ -184,15 +184,28 @@ class SourceClock:
         bound = self.anchor.upper_utc_us + self._zone_offset_us(self.anchor.upper_utc_us)
         bound += _SLACK_US
         base = datetime.fromtimestamp(bound / _US_PER_S, tz=timezone.utc).year
-        years = np.full(len(month), base - 1, dtype=np.int64)
-        chosen = np.zeros(len(month), bool)
+        # Decided once per calendar day (at most 366 of them): the latest candidate year
+        # whose day does not start after the bound; only the bound's own day compares
+        # the time of day too.
+        m = np.repeat(np.arange(1, 13), 31)
+        d = np.tile(np.arange(1, 32), 12)
+        table = np.full((13, 32), base - 1, dtype=np.int64)
+        on_bound_day = np.zeros((13, 32), bool)
+        chosen = np.zeros(len(m), bool)
+        zeros = np.zeros(len(m), np.int64)
         for cand in (base + 1, base, base - 1):
-            c = np.full(len(month), cand)
-            ok = _valid_date(c, month, day)
-            t = np.where(ok, _naive_us(c, month, np.where(ok, day, 1), sod, frac), 0)
-            take = ~chosen & ok & (t <= bound)
-            years[take] = cand
+            c = np.full(len(m), cand)
+            ok = _valid_date(c, m, d)
+            start = np.where(ok, _naive_us(c, m, np.where(ok, d, 1), zeros, zeros), 0)
+            take = ~chosen & ok & (start <= bound)
+            table[m[take], d[take]] = cand
+            on_bound_day[m[take], d[take]] = start[take] + _DAY_US > bound
             chosen |= take
+        years = table[month, day]
+        edge = np.flatnonzero(on_bound_day[month, day])
+        if len(edge):  # the bound's day: a time after the bound is a year earlier
+            late = _naive_us(years[edge], month[edge], day[edge], sod[edge], frac[edge]) > bound
+            years[edge[late]] -= 1
         return years
 
     def _zone_offset_us(self, utc_us: int) -> int:

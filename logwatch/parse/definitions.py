@@ -71,6 +71,9 @@ class MtaSpec(_Model):
     strip: Annotated[str, Field(min_length=1)] | None = None
     #: The longest message the MTA writes; one that long was cut (Postfix: 2000).
     max_message: int | None = None
+    #: Through syslog, the MTA writes some entries twice in a row (Exim's
+    #: `syslog_duplication` for entries that also go to its reject log): count once.
+    syslog_doubles: bool = False
 
     @field_validator("strip")
     @classmethod

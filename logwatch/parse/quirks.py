@@ -4,6 +4,8 @@
   the original tag: three more occurrences of <text>.
 - sysklogd and busybox write `last message repeated 3 times` with no tag: three more
   occurrences of the line before it.
+- Exim sends an entry that goes to its reject log too to syslog twice
+  (`syslog_duplication`): the second, identical line is dropped and counted.
 - Exim splits a long entry it sends to syslog into pieces `[1/3] ...`, `[2/3] ...`
   (`[n\\m]` where it split at a newline); Sendmail's sm_syslog splits a long message into
   `QID[1]: ... ...`, `QID[2]: ...`.
@@ -50,6 +52,7 @@ class QuirkState:
 
     last_row: dict[str, object] | None = None
     capped: int = 0
+    doubles: int = 0
 
 
 @dataclass
@@ -139,14 +142,32 @@ def open_split_at(header: Header, heads: pa.Array, tag: pa.Array, ok: np.ndarray
     return first
 
 
+def _syslog_doubles(header: Header, tag: pa.Array, ok: np.ndarray,
+                    eligible: np.ndarray) -> np.ndarray:
+    """Rows that repeat the line before them word for word, from the same process.
+
+    Exim sends an entry that goes to both its main and its reject log to syslog twice
+    (`syslog_duplication`, on by default): the second copy is the same event.
+    """
+    rows = np.flatnonzero(eligible[1:] & eligible[:-1] & ok[1:] & ok[:-1]) + 1
+    if not len(rows):
+        return rows
+    same_tag = pc.equal(pc.take(tag, pa.array(rows)), pc.take(tag, pa.array(rows - 1)))
+    same = pc.and_(same_tag, pc.equal(header.messages(rows), header.messages(rows - 1)))
+    return rows[pc.fill_null(same, False).to_numpy(zero_copy_only=False)]
+
+
 def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Array,
                   ok: np.ndarray, state: QuirkState, last_fields: dict[str, pa.Array],
-                  max_message: np.ndarray | None = None) -> Rewrite | None:
-    """Undo repeats and splits in a block; None when it has neither (the usual case).
+                  max_message: np.ndarray | None = None,
+                  doubled: np.ndarray | None = None) -> Rewrite | None:
+    """Undo repeats, splits and syslog doubles in a block; None when it has none (the
+    usual case).
 
     `heads` are the first bytes of each message; `last_fields` the line-level columns
     remembered for a repeat summary at the top of the next block; `max_message` a
-    per-line length at which a message counts as cut by a syslog limit.
+    per-line length at which a message counts as cut by a syslog limit; `doubled` the
+    rows of an MTA that logs some entries to syslog twice.
     """
     n = len(heads)
     carried = state.last_row
@@ -163,9 +184,12 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
         lengths = pc.binary_length(header.lines).to_numpy(zero_copy_only=False) - \
             header.msg_start
         truncated = ok & (lengths >= max_message) & (max_message > 0)
-    if not (len(repeat_c) or len(exim_c) or len(sm_c) or truncated.any()):
+    doubles = _syslog_doubles(header, tag, ok, doubled) if doubled is not None and \
+        doubled.any() else np.empty(0, np.int64)
+    if not (len(repeat_c) or len(exim_c) or len(sm_c) or truncated.any() or len(doubles)):
         return None
     counts = np.ones(n, np.int64)
+    counts[doubles] = 0
     content = np.arange(n)
     line_text: dict[int, str] = {}
     note = np.where(truncated, _TRUNCATED, -1)
@@ -209,6 +233,7 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
         note[row] = _REPEATED
     if not line_text and (counts == 1).all() and not truncated.any():
         return None  # candidates that turned out to be ordinary lines
+    state.doubles += len(doubles)
     rows = np.repeat(np.arange(n), counts)
     out_of_line = np.concatenate(([0], np.cumsum(counts)[:-1]))
     text: dict[int, str] = {}

@@ -40,22 +40,33 @@ def _on_boundaries(data: np.ndarray, absolute: np.ndarray,
     A cut at a fixed width (a host of at most 64 bytes, the first 32 bytes of a message)
     can land inside a multi-byte character on a line that is not what the cut expects;
     the start moves forward and the end back, so the result is always valid UTF-8.
+    One gather per side finds the few rows concerned.
     """
     size = len(data)
-    for _ in range(3):
-        inside = (absolute < size) & (length > 0)
-        inside[inside] = (data[absolute[inside]] & 0xC0) == 0x80
-        if not inside.any():
-            break
-        absolute = absolute + inside
-        length = length - inside
-    for _ in range(3):
-        end = absolute + length
-        inside = (end < size) & (length > 0)
-        inside[inside] = (data[end[inside]] & 0xC0) == 0x80
-        if not inside.any():
-            break
-        length = length - inside
+    if size == 0:
+        return absolute, length
+    last = size - 1
+
+    def inside(pos: np.ndarray) -> np.ndarray:
+        return ((data[np.minimum(pos, last)] & 0xC0) == 0x80) & (pos < size)
+
+    bad = np.flatnonzero(inside(absolute) & (length > 0))
+    if len(bad):
+        absolute, length = absolute.copy(), length.copy()
+        for _ in range(3):
+            step = inside(absolute[bad]) & (length[bad] > 0)
+            if not step.any():
+                break
+            absolute[bad[step]] += 1
+            length[bad[step]] -= 1
+    bad = np.flatnonzero(inside(absolute + length) & (length > 0))
+    if len(bad):
+        length = length.copy()
+        for _ in range(3):
+            step = inside(absolute[bad] + length[bad]) & (length[bad] > 0)
+            if not step.any():
+                break
+            length[bad[step]] -= 1
     return absolute, length
 
 

@@ -52,6 +52,7 @@ class SourceStats:
     repeated_rows: int = 0
     joined_lines: int = 0
     repeats_capped: int = 0   # summaries claiming more than quirks.MAX_REPEAT repeats
+    syslog_doubles: int = 0   # lines an MTA sent to syslog twice, counted once
     clock: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -131,6 +132,7 @@ class SourceStats:
             "unreadable_examples": self.unreadable_examples, "mail_lines": self.mail_lines,
             "rows": self.rows, "repeated_rows": self.repeated_rows,
             "joined_lines": self.joined_lines, "repeats_capped": self.repeats_capped,
+            "syslog_doubles": self.syslog_doubles,
             "foreign_programs": dict(self.foreign.most_common()),
             "events": [{"mta": m, "event": e, "count": c}
                        for (m, e), c in sorted(self.events.items())],

@@ -22,7 +22,7 @@ from logwatch.parse.slicing import strings_at
 
 __all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE", "SalvagingReader"]
 
-BLOCK_SIZE = 64 << 20
+BLOCK_SIZE = 16 << 20
 
 
 @dataclass

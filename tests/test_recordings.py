@@ -1,0 +1,112 @@
+"""Logs recorded from Debian's own Postfix, Exim and Sendmail (recordings/), against what
+the recorder really did (recordings/scenarios.json: counts from the SMTP replies swaks got).
+
+Every format a server wrote must give the same counts: the auth failures of the burst, the
+usernames of the spray, the relay denials of the probe, the messages of the open relay,
+of the forged sender and of the volume burst.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from tests.conftest import ROOT
+
+RECORDINGS = ROOT / "recordings"
+SCENARIOS = json.loads((RECORDINGS / "scenarios.json").read_text())
+# Exim's reject log repeats its main log: it is read together with it, as a user would.
+_MAIN_WITH = {"mainlog.gz": ["rejectlog.gz"]}
+
+
+def _cases() -> list[Any]:
+    out = []
+    for run in SCENARIOS["runs"]:
+        for name in sorted(run["files_line_counts"]):
+            if name.startswith("sink") or name == "rejectlog.gz":
+                continue
+            out.append(pytest.param(run, name, id=f"{run['mta']}/{run['run']}/{name}"))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _parse(directory: str, name: str) -> tuple[pa.Table, pa.Table, tuple[Any, ...]]:
+    paths = [str(Path(directory) / n) for n in [name, *_MAIN_WITH.get(name, [])]]
+    run = ParseRun(paths, default_parsers(), ParseOptions(year=2026, tz="UTC", host="mx1"))
+    events, messages = [], []
+    for ev, msg in run.correlated():
+        events.append(ev)
+        messages.append(msg)
+    assert not run.errors, run.errors
+    return pa.concat_tables(events), pa.concat_tables(messages), tuple(run.stats)
+
+
+def _scenario(run: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in run["scenarios"] if s["name"] == name)
+
+
+def _rows(table: pa.Table, **where: Any) -> list[dict[str, Any]]:
+    return [r for r in table.to_pylist()
+            if all((r[k] in v) if isinstance(v, (set, list)) else r[k] == v
+                   for k, v in where.items())]
+
+
+@pytest.mark.parametrize("run,name", _cases())
+def test_every_line_is_read(run: dict[str, Any], name: str) -> None:
+    _, _, stats = _parse(str(ROOT / run["dir"]), name)
+    for s in stats:
+        assert s.unreadable == 0 and s.unaccounted() == 0, s.as_dict()
+        other = sum(c for (_, e), c in s.events.items() if e == "other")
+        assert other <= 0.01 * s.mail_lines, s.as_dict()["other"]
+
+
+@pytest.mark.parametrize("run,name", _cases())
+def test_credential_scenarios(run: dict[str, Any], name: str) -> None:
+    events, _, _ = _parse(str(ROOT / run["dir"]), name)
+    for scenario in ("auth_burst", "password_spray", "success_after_failures"):
+        sc = _scenario(run, scenario)
+        failures = _rows(events, event="auth_failure", client_ip=set(sc["client_ips"]))
+        assert len(failures) == sc["counts"]["auth_failures"], scenario
+        logged = {r["sasl_username"] for r in failures} - {None}
+        if logged:  # the MTA names the user it refused
+            assert logged <= set(sc["usernames"]), scenario
+    spray = _scenario(run, "password_spray")
+    users = {r["sasl_username"] for r in _rows(events, event="auth_failure",
+                                                client_ip=set(spray["client_ips"]))}
+    if users - {None}:
+        assert users == set(spray["usernames"])
+
+
+@pytest.mark.parametrize("run,name", _cases())
+def test_relay_probe(run: dict[str, Any], name: str) -> None:
+    events, _, _ = _parse(str(ROOT / run["dir"]), name)
+    sc = _scenario(run, "relay_probe")
+    denied = _rows(events, event="reject", reject_class="relay_denied",
+                   client_ip=set(sc["client_ips"]))
+    assert len(denied) == sc["counts"]["rcpts_rejected"]
+
+
+@pytest.mark.parametrize("run,name", _cases())
+def test_messages_of_the_scenarios(run: dict[str, Any], name: str) -> None:
+    _, messages, _ = _parse(str(ROOT / run["dir"]), name)
+    for scenario in ("open_relay", "unknown_sender", "volume_burst", "normal_inbound"):
+        sc = _scenario(run, scenario)
+        got = _rows(messages, client_ip=set(sc["client_ips"]))
+        assert len(got) == sc["counts"]["messages_accepted"], scenario
+        recipients = sum(len(m["recipients"]) for m in got)
+        assert recipients == sc["counts"]["rcpts_accepted"], scenario
+    relay = _rows(messages, client_ip=set(_scenario(run, "open_relay")["client_ips"]))
+    assert all(m["sasl_username"] is None and m["origin"] == "smtp" and m["delivered"] >= 1
+               for m in relay)
+    forged = _rows(messages, sender="ceo@bank.example.org")
+    assert len(forged) == _scenario(run, "unknown_sender")["counts"]["messages_accepted"]
+    assert {m["sasl_username"] for m in forged} == {"carol"}
+    burst = _rows(messages, sasl_username="alice",
+                  client_ip=set(_scenario(run, "volume_burst")["client_ips"]))
+    assert len(burst) == 150
