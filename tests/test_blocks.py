@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logwatch.sources.blocks import BLOCK_SIZE, LineBlock, iter_blocks, lines_from_bytes
+from logwatch.sources.blocks import LineBlock, iter_blocks, lines_from_bytes
 
 
 # --- the reference ------------------------------------------------------------------
@@ -165,10 +165,6 @@ def test_memoryview_input() -> None:
 
 
 # --- iter_blocks --------------------------------------------------------------------------
-
-def test_block_size_constant() -> None:
-    assert BLOCK_SIZE == 64 << 20
-
 
 def test_blocks_cut_at_line_ends_with_offsets_and_first_index() -> None:
     data = b"aaaa\nbb\ncccccccccccc\nd\n"
