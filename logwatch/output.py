@@ -23,6 +23,12 @@ from logwatch.errors import UsageError
 
 __all__ = ["TableWriter", "writer_for", "rows_as_json"]
 
+#: Columns whose values repeat a lot: worth a Parquet dictionary.
+_REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
+              "relay_ip", "client_ip", "client_name", "helo", "sasl_method", "sasl_username",
+              "sender", "recipient", "dsn", "tls_protocol", "tls_cipher", "protocol",
+              "origin", "mta", "status", "commands"}
+
 
 def _plain(table: pa.Table) -> pa.Table:
     """Dictionary columns decoded, for writers that do not take them."""
@@ -74,7 +80,14 @@ class TableWriter:
         self.rows += table.num_rows
         if self.kind == "parquet":
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+                self._parquet = pq.ParquetWriter(
+                    self.path, self.schema, compression="zstd",
+                    # dictionary pages only where values repeat (hashing unique ids and
+                    # reasons costs time for nothing), statistics only on time
+                    use_dictionary=[f.name for f in self.schema if f.name in _REPEATING or
+                                    pa.types.is_dictionary(f.type)],
+                    write_statistics=[f.name for f in self.schema
+                                      if f.name in ("ts", "first_seen", "last_seen")])
             self._parquet.write_table(table)
         elif self.kind == "csv":
             plain = _plain(_lists_as_text(table))

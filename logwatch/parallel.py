@@ -34,8 +34,11 @@ if TYPE_CHECKING:
 
 __all__ = ["Unit", "plan_units", "parallel_correlated"]
 
-#: Plain files are cut into windows of about this size (a block or two each).
+#: Plain files are cut into windows of at most about this size, and into at least two per
+#: process when they are larger than MIN_SPLIT, so that workers stay busy while the
+#: parent writes what the others finished.
 WINDOW = 96 << 20
+MIN_SPLIT = 32 << 20
 # uncompressed: the files live in the page cache and are read back memory-mapped
 _IPC = pa.ipc.IpcWriteOptions()
 _BSD_STAMP = re.compile(rb"^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):\d\d:\d\d ")
@@ -94,7 +97,9 @@ def _in_repeated_hour(line: bytes, zone: str) -> bool:
 def _cut_points(plan: SourcePlan, options: ParseOptions) -> list[int]:
     """Line-aligned offsets that cut a plain file into windows."""
     size = plan.size or 0
-    pieces = max(1, round(size / WINDOW))
+    pieces = max(1, -(-size // WINDOW))
+    if size > MIN_SPLIT:
+        pieces = max(pieces, 2 * options.jobs)
     cuts = [0]
     with open(plan.name, "rb") as fh:
         for k in range(1, pieces):
@@ -118,7 +123,7 @@ def plan_units(plans: list[SourcePlan], options: ParseOptions) -> list[Unit]:
     units: list[Unit] = []
     for plan in plans:
         splittable = (plan.name != "-" and plan.compression is None and plan.size
-                      and plan.size > WINDOW and options.year is None
+                      and plan.size > min(WINDOW, MIN_SPLIT) and options.year is None
                       and plan.fmt != "journal_json")
         if not splittable:
             units.append(Unit(len(units), plan, None))
