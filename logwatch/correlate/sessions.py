@@ -166,8 +166,8 @@ def _spec_rows(events: pa.Table, spec: SessionSpec, mta_name: str, mta: pa.Array
     return np.flatnonzero(pc.fill_null(sel, False).to_numpy(zero_copy_only=False))
 
 
-def _one_spec(events: pa.Table, rows: np.ndarray, spec: SessionSpec, event: pa.Array,
-              state: OpenSessions, new_state: dict[str, Open], out: _Batch,
+def _one_spec(events: pa.Table, rows: np.ndarray, spec: SessionSpec, mta_name: str,
+              event: pa.Array, state: OpenSessions, new_state: dict[str, Open], out: _Batch,
               resolved: set[str] | None, horizon_us: int) -> None:
     """Sessions of the rows of one spec (one daemon kind of one MTA)."""
     code, key_text = _key_codes(events, rows, spec.key)
@@ -204,6 +204,11 @@ def _one_spec(events: pa.Table, rows: np.ndarray, spec: SessionSpec, event: pa.A
     gap_after &= np.concatenate((~group_start[1:], [False]))
     is_end = pc.is_in(ev, pa.array(spec.end)).to_numpy(zero_copy_only=False) if spec.end \
         else np.zeros(m, bool)
+    if spec.end_patterns:
+        pattern = pc.take(events.column("pattern").combine_chunks(), take_r).cast(pa.string())
+        ids = pa.array([f"{mta_name}:{p}" for p in spec.end_patterns], pa.string())
+        is_end |= pc.fill_null(pc.is_in(pattern, value_set=ids), False).to_numpy(
+            zero_copy_only=False)
     is_end = is_end | gap_after
     if spec.start:
         is_start = pc.is_in(ev, pa.array(spec.start)).to_numpy(zero_copy_only=False)
@@ -332,8 +337,8 @@ def assign_sessions(events: pa.Table, parsers: ParserSet, state: OpenSessions,
         for spec in pf.sessions:
             rows = _spec_rows(events, spec, pf.mta.name, mta, daemon)
             if len(rows):
-                _one_spec(events, rows, spec, event, state, new_state, out, resolved,
-                          horizon_us)
+                _one_spec(events, rows, spec, pf.mta.name, event, state, new_state, out,
+                          resolved, horizon_us)
     if n:
         horizon = int(ts_us.max()) - SESSION_IDLE_US
         new_state = {k: v for k, v in new_state.items() if v.last_us >= horizon}

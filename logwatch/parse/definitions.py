@@ -138,8 +138,12 @@ class SessionSpec(_Model):
     daemons: list[str]   # fnmatch patterns
     #: Row fields that identify the session's process or connection.
     key: list[str] = ["host", "program", "pid"]
+    #: Events that open a session; none: a key's first row does (one process per
+    #: connection, as Sendmail).
     start: list[str] = ["connect"]
     end: list[str] = ["disconnect"]
+    #: Patterns (ids of this file) whose lines end a session too.
+    end_patterns: list[str] = []
 
 
 class PatternSpec(_Model):
