@@ -6,16 +6,20 @@ line numbers the peers' expectations use (by byte offset).
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import DATA, parse_events
 
-__all__ = ["CORPORA", "Expectation", "expectations", "rows_by_line", "other_rate"]
+__all__ = ["CORPORA", "Expectation", "expectations", "rows_by_line", "other_rate", "peer_ip",
+           "line_text", "describe", "cases_saying", "known_rows"]
 
 CORPORA = DATA / "corpora"
 
@@ -65,3 +69,43 @@ def other_rate(rows: dict[int, list[dict[str, Any]]], lines: list[int]) -> tuple
     """Share of `lines` that gave no row or only `other` rows, and those lines."""
     bad = [n for n in lines if not rows.get(n) or all(r["event"] == "other" for r in rows[n])]
     return (len(bad) / len(lines) if lines else 0.0), bad
+
+
+def line_text(path: Path, line: int) -> str:
+    """The 1-based `line` of `path`, for failure messages that show what was parsed."""
+    return path.read_bytes().split(b"\n")[line - 1].decode("utf-8", "replace").rstrip("\r")
+
+
+def peer_ip(text: str | None) -> str | None:
+    """A peer's address in our normal form: peers keep brackets, `IPv6:` and long forms."""
+    if text is None:
+        return None
+    t = text.strip().strip("[]")
+    t = t[5:] if t.lower().startswith("ipv6:") else t
+    try:
+        return ipaddress.ip_address(t).compressed
+    except ValueError:
+        return t
+
+
+DESCRIBED = ("event", "pattern", "queue_id", "client_ip", "client_name", "sender", "recipient",
+             "relay", "status", "reason")
+
+
+def describe(rows: list[dict[str, Any]]) -> str:
+    """The telling columns of `rows`, for failure messages."""
+    return "; ".join(str({k: r.get(k) for k in DESCRIBED if r.get(k) is not None})
+                     for r in rows)
+
+
+def cases_saying(exps: Iterable[Expectation], key: str) -> list[Any]:
+    """Test parameters for the expectations in which the peer says `key`, named by line."""
+    return [pytest.param(e, id=f"{Path(e.file).name}:{e.line}") for e in exps
+            if key in e.peer_says]
+
+
+def known_rows(e: Expectation, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of `e`'s line that are not `other`; failing the test if there are none."""
+    known = [r for r in rows if r["event"] != "other"]
+    assert known, f"{e.file}:{e.line} not parsed: {line_text(e.path, e.line)}"
+    return known

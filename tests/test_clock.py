@@ -11,6 +11,7 @@ import sys
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -301,26 +302,21 @@ def _ts(events: pa.Table) -> list[str]:
     return [t.isoformat() for t in events.column("ts").to_pylist()]
 
 
-def test_years_from_file_mtime(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("mtime", "shift"), [("2025-01-02T12:00:00+00:00", 0),
+                                               ("2019-01-03T00:00:00+00:00", -6)],
+                         ids=["recent", "years-ago"])
+def test_years_from_file_mtime(tmp_path: Path, mtime: str, shift: int) -> None:
     path = tmp_path / "mail.log"
     path.write_text(SPAN)
-    when = epoch("2025-01-02T12:00:00+00:00")
+    when = epoch(mtime)
     os.utime(path, (when, when))
     events, run = parse_events([path], tz="UTC")
-    assert _ts(events) == SPAN_UTC
+    assert _ts(events) == [t.replace("2024", str(2024 + shift)).replace("2025", str(2025 + shift))
+                           for t in SPAN_UTC]
     clock = run.stats[0].clock
     assert clock["year_from"] == "file modification time"
-    assert clock["years"] == [2024, 2025]
+    assert clock["years"] == [2024 + shift, 2025 + shift]
     assert run.stats[0].warnings == []
-
-
-def test_years_from_file_mtime_years_ago(tmp_path: Path) -> None:
-    path = tmp_path / "mail.log"
-    path.write_text(SPAN)
-    when = epoch("2019-01-03T00:00:00+00:00")
-    os.utime(path, (when, when))
-    events, _ = parse_events([path], tz="UTC")
-    assert _ts(events) == [t.replace("2024", "2018").replace("2025", "2019") for t in SPAN_UTC]
 
 
 def test_gzip_header_time_wins_over_mtime(tmp_path: Path) -> None:
@@ -367,17 +363,24 @@ def test_year_roll_over_across_blocks_end_to_end(tmp_path: Path, block_size: int
     assert _ts(events) == SPAN_UTC
 
 
-def test_span_warning_end_to_end(tmp_path: Path) -> None:
-    """A log from 2024-01-10 to 2025-03-01 (a line every two weeks), last written in March
-    2025: its first weeks cannot be told from 2025's and are put there; the jump back is
-    reported."""
+def _every_few_days(tmp_path: Path, first: str, step: int,
+                    **options: Any):  # type: ignore[no-untyped-def]
+    """Parse a line at 10:00 every `step` days from `first` to 2025-03-01, last written on
+    2025-03-02, so that the year comes from the file's time. Returns the days and the parse."""
     path = tmp_path / "mail.log"
-    days = np.arange(np.datetime64("2024-01-10"), np.datetime64("2025-03-02"), 14)
+    days = np.arange(np.datetime64(first), np.datetime64("2025-03-02"), step)
     stamps = [datetime.fromisoformat(str(d)).strftime("%b %e 10:00:00") for d in days]
     path.write_text("".join(line(s) + "\n" for s in stamps))
     when = epoch("2025-03-02T00:00:00+00:00")
     os.utime(path, (when, when))
-    events, run = parse_events([path], tz="UTC")
+    return days, *parse_events([path], tz="UTC", **options)
+
+
+def test_span_warning_end_to_end(tmp_path: Path) -> None:
+    """A log from 2024-01-10 to 2025-03-01 (a line every two weeks), last written in March
+    2025: its first weeks cannot be told from 2025's and are put there; the jump back is
+    reported."""
+    days, events, run = _every_few_days(tmp_path, "2024-01-10", 14)
     warnings = run.stats[0].clock["warnings"]
     assert len(warnings) == 1 and "more than half a year" in warnings[0]
     ts = _ts(events)
@@ -386,13 +389,7 @@ def test_span_warning_end_to_end(tmp_path: Path) -> None:
 
 
 def test_no_span_warning_for_a_year_of_logs(tmp_path: Path) -> None:
-    path = tmp_path / "mail.log"
-    days = np.arange(np.datetime64("2024-03-10"), np.datetime64("2025-03-02"), 3)
-    stamps = [datetime.fromisoformat(str(d)).strftime("%b %e 10:00:00") for d in days]
-    path.write_text("".join(line(s) + "\n" for s in stamps))
-    when = epoch("2025-03-02T00:00:00+00:00")
-    os.utime(path, (when, when))
-    events, run = parse_events([path], tz="UTC", block_size=500)
+    _, events, run = _every_few_days(tmp_path, "2024-03-10", 3, block_size=500)
     assert run.stats[0].clock["warnings"] == []
     assert run.stats[0].clock["years"] == [2024, 2025]
     ts = _ts(events)

@@ -19,7 +19,6 @@ read a line differently on purpose, the comment at the mapping says why
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections import Counter
@@ -28,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tests.corpora import CORPORA, Expectation, expectations, other_rate, rows_by_line
+from tests.corpora import (CORPORA, Expectation, cases_saying, describe, expectations,
+                            known_rows, line_text, other_rate, peer_ip, rows_by_line)
 
 MAX_OTHER = 0.01
 # fail2ban's times are CET; its harness infers years from a fixed "now" in 2005
@@ -49,29 +49,14 @@ def _rows(e: Expectation) -> list[dict[str, Any]]:
     return rows_by_line(e.path, **_opts(e)).get(e.line, [])
 
 
-def _text(path: Path, line: int) -> str:
-    return path.read_bytes().split(b"\n")[line - 1].decode("utf-8", "replace").rstrip("\r")
 
 
-def _ip(text: str | None) -> str | None:
-    if text is None:
-        return None
-    t = text.strip().strip("[]")
-    t = t[5:] if t.lower().startswith("ipv6:") else t
-    try:
-        return ipaddress.ip_address(t).compressed
-    except ValueError:
-        return t
 
 
 def _strip(v: str | None) -> str | None:
     return v[1:-1] if v is not None and v.startswith("<") and v.endswith(">") else v
 
 
-def _describe(rows: list[dict[str, Any]]) -> str:
-    keep = ("event", "pattern", "queue_id", "client_ip", "client_name", "sender", "recipient",
-            "relay", "status", "reason")
-    return "; ".join(str({k: r.get(k) for k in keep if r.get(k) is not None}) for r in rows)
 
 
 def _other_report(cases: list[tuple[Path, int, dict[str, Any]]]) -> tuple[float, str]:
@@ -81,7 +66,7 @@ def _other_report(cases: list[tuple[Path, int, dict[str, Any]]]) -> tuple[float,
         rows = rows_by_line(path, **opts).get(line, [])
         if not rows or all(r["event"] == "other" for r in rows):
             bad.append(f"  {path.relative_to(CORPORA) if path.is_relative_to(CORPORA) else path.name}"
-                       f":{line}: {_text(path, line)[:200]}")
+                       f":{line}: {line_text(path, line)[:200]}")
     rate = len(bad) / len(cases) if cases else 0.0
     return rate, f"{len(bad)}/{len(cases)} Postfix lines are `other`:\n" + "\n".join(bad)
 
@@ -103,12 +88,12 @@ def _f2b_cases() -> list[Any]:
 
 @pytest.mark.parametrize("e", _f2b_cases())
 def test_fail2ban_offender_is_the_client(e: Expectation) -> None:
-    want = _ip(e.peer_says["failJSON"]["host"])
+    want = peer_ip(e.peer_says["failJSON"]["host"])
     rows = _rows(e)
     known = [r for r in rows if r["event"] != "other"]
-    assert known, f"line {e.line} gave no known event: {_describe(rows)}\n{_text(e.path, e.line)}"
+    assert known, f"line {e.line} gave no known event: {describe(rows)}\n{line_text(e.path, e.line)}"
     got = [r["client_ip"] for r in known]
-    assert want in got, f"line {e.line}: client_ip {got} != host {want}\n{_text(e.path, e.line)}"
+    assert want in got, f"line {e.line}: client_ip {got} != host {want}\n{line_text(e.path, e.line)}"
 
 
 def test_fail2ban_not_credential_failures() -> None:
@@ -118,7 +103,7 @@ def test_fail2ban_not_credential_failures() -> None:
     the client)."""
     seen = Counter()
     for e in _f2b():
-        text = _text(e.path, e.line)
+        text = line_text(e.path, e.line)
         for phrase, event in (("Connection lost to authentication server", "warning"),
                               ("Invalid authentication mechanism", "protocol_error")):
             if phrase in text:
@@ -174,7 +159,7 @@ def _crowdsec_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str
 
     for key in ("Meta.source_ip", "Parsed.remote_addr"):
         if key in p:
-            check("client_ip", _ip(p[key]))
+            check("client_ip", peer_ip(p[key]))
     for key in ("Parsed.remote_host", "Meta.source_hostname"):
         if key in p:
             check("client_name", p[key])
@@ -225,9 +210,9 @@ def _crowdsec_cases() -> list[Any]:
 @pytest.mark.parametrize("e", _crowdsec_cases())
 def test_crowdsec_parser_fields(e: Expectation) -> None:
     rows = [r for r in _rows(e) if r["event"] != "other"]
-    assert rows, f"{e.file}:{e.line} not parsed: {_text(e.path, e.line)}"
+    assert rows, f"{e.file}:{e.line} not parsed: {line_text(e.path, e.line)}"
     problems = _crowdsec_mismatches(e, rows)
-    assert not problems, f"{e.file}:{e.line}: {problems}\n{_text(e.path, e.line)}"
+    assert not problems, f"{e.file}:{e.line}: {problems}\n{line_text(e.path, e.line)}"
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -244,12 +229,12 @@ def test_crowdsec_scenario_sources_are_our_clients(scenario: dict[str, Any]) -> 
             if r["event"] not in ("other", "info")]
     for overflow in scenario["peer_says"]["overflows"]:
         for source in overflow["sources"]:
-            mine = [r for r in rows if r["client_ip"] == _ip(source)]
+            mine = [r for r in rows if r["client_ip"] == peer_ip(source)]
             assert mine, f"{scenario['file']}: no events from {source}"
             if overflow.get("events_count") is not None:
                 assert len(mine) == overflow["events_count"], (
                     f"{scenario['file']}: {len(mine)} events from {source}, the peer counts "
-                    f"{overflow['events_count']}: {_describe(mine)}")
+                    f"{overflow['events_count']}: {describe(mine)}")
 
 
 def test_crowdsec_every_postfix_line_parses() -> None:
@@ -327,7 +312,7 @@ def _grok_checks(results: dict[str, str], message: str) -> list[tuple[str, Any, 
         if key in plain:
             out.append((plain[key], value, "eq"))
         elif key in ("postfix_client_ip", "postfix_relay_ip"):
-            out.append((key.removeprefix("postfix_"), _ip(value), "eq"))
+            out.append((key.removeprefix("postfix_"), peer_ip(value), "eq"))
         elif key == "postfix_client_port":
             out.append(("client_port", int(value), "eq"))
         elif key == "postfix_queueid" and message.startswith(f"{results.get('postfix_message_level')}: {value}: "):
@@ -360,7 +345,7 @@ def _grok_checks(results: dict[str, str], message: str) -> list[tuple[str, Any, 
             m = re.fullmatch(r"hostname (\S+) does not resolve to address ([0-9a-fA-F:.]+)", value)
             if m:
                 # one text to the peer, the client's claimed name and address to us
-                out.extend([("client_name", m.group(1), "eq"), ("client_ip", _ip(m.group(2)), "eq")])
+                out.extend([("client_name", m.group(1), "eq"), ("client_ip", peer_ip(m.group(2)), "eq")])
             elif re.match(r"(?:header|body|mime-header|nested-header) ", value):
                 # cleanup's header/body actions: the peer keeps `header <line> from client`
                 # in one field, we keep the client apart
@@ -447,7 +432,7 @@ def _grok_kv_checks(data: str) -> list[tuple[str, Any, str]]:
             prefix = "relay" if key == "relay" else "client"
             out.append((prefix if key == "relay" else "client_name", name, "eq"))
             if addr and re.fullmatch(r"[0-9A-Fa-f:.]+", addr):
-                out.append((f"{prefix}_ip", _ip(addr), "eq"))
+                out.append((f"{prefix}_ip", peer_ip(addr), "eq"))
     return out
 
 
@@ -473,7 +458,7 @@ def test_grok_message(e: Expectation, grok_log: tuple[Path, dict[str, int]]) -> 
     path, where = grok_log
     line = where[e.peer_says["source_yaml"]]
     rows = [r for r in rows_by_line(path, **UTC_OPTS).get(line, []) if r["event"] != "other"]
-    text = _text(path, line)
+    text = line_text(path, line)
     assert rows, f"{e.peer_says['source_yaml']} not parsed: {text}"
     problems = [f"{field}: ours {[r.get(field) for r in rows]!r}, peer {value!r} ({how})"
                 for field, value, how in _grok_checks(e.peer_says["results"], text.split(": ", 1)[1])
@@ -504,8 +489,8 @@ def test_wazuh_every_postfix_line_parses() -> None:
     # the postscreen RBL rejects name the client (the peer's decoder takes srcip)
     for e in exps:
         ips = [r["client_ip"] for r in _rows(e)]
-        m = re.search(r"from \[([^\]]+)\]", _text(e.path, e.line))
-        assert m and _ip(m.group(1)) in ips, (e.line, ips)
+        m = re.search(r"from \[([^\]]+)\]", line_text(e.path, e.line))
+        assert m and peer_ip(m.group(1)) in ips, (e.line, ips)
 
 
 # --- Parse-Syslog-Mail ------------------------------------------------------------------------
@@ -547,7 +532,7 @@ def _psm_record_checks(record: dict[str, Any]) -> list[tuple[str, Any]]:
                 # ours is a reject event naming the client.
                 m = re.fullmatch(r"reject: \w+ .* from [^\[]*\[([^\]]+)\]", value)
                 assert m, value
-                out.extend([("event", "reject"), ("client_ip", _ip(m.group(1)))])
+                out.extend([("event", "reject"), ("client_ip", peer_ip(m.group(1)))])
         elif key == "helo":
             # Peer quirk: the module takes everything after `helo=` (`<realmail...>: Message
             # content rejected`); the helo is what is inside the brackets, and the rest is
@@ -561,19 +546,13 @@ def _psm_record_checks(record: dict[str, Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def _psm_record_cases() -> list[Any]:
-    return [pytest.param(e, id=f"{Path(e.file).name}:{e.line}") for e in _psm()
-            if "expected_record" in e.peer_says]
-
-
-@pytest.mark.parametrize("e", _psm_record_cases())
+@pytest.mark.parametrize("e", cases_saying(_psm(), "expected_record"))
 def test_parse_syslog_mail_records(e: Expectation) -> None:
-    rows = [r for r in _rows(e) if r["event"] != "other"]
-    assert rows, f"line {e.line} not parsed: {_text(e.path, e.line)}"
+    rows = known_rows(e, _rows(e))
     problems = [f"{field}: ours {[r[field] for r in rows]!r}, peer {value!r}"
                 for field, value in _psm_record_checks(e.peer_says["expected_record"])
                 if value not in [r[field] for r in rows]]
-    assert not problems, f"{e.file}:{e.line}: {problems}\n{_text(e.path, e.line)}"
+    assert not problems, f"{e.file}:{e.line}: {problems}\n{line_text(e.path, e.line)}"
 
 
 def test_parse_syslog_mail_lifecycles() -> None:

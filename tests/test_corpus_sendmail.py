@@ -14,7 +14,6 @@ says why).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.corpora import CORPORA, Expectation, expectations, other_rate, rows_by_line
+from tests.corpora import (CORPORA, Expectation, cases_saying, describe, expectations,
+                            known_rows, line_text, other_rate, peer_ip, rows_by_line)
 
 F2B_FILES = ("logs/sendmail-auth", "logs/sendmail-reject")
 # fail2ban's times are CET; years per its README (a fixed "now" of 2005-08-14)
@@ -36,25 +36,10 @@ def _rows(e: Expectation) -> list[dict[str, Any]]:
     return rows_by_line(e.path, **opts).get(e.line, [])
 
 
-def _line_text(e: Expectation) -> str:
-    raw = e.path.read_bytes().split(b"\n")[e.line - 1]
-    return raw.decode("utf-8", "replace").rstrip("\r")
 
 
-def _ip(text: str | None) -> str | None:
-    if text is None:
-        return None
-    t = text.strip("[]")
-    t = t[5:] if t.lower().startswith("ipv6:") else t
-    try:
-        return ipaddress.ip_address(t).compressed
-    except ValueError:
-        return t
 
 
-def _describe(rows: list[dict[str, Any]]) -> str:
-    keep = ("event", "pattern", "client_ip", "client_name", "sender", "recipient", "reason")
-    return "; ".join(str({k: r.get(k) for k in keep if r.get(k) is not None}) for r in rows)
 
 
 # --- fail2ban ----------------------------------------------------------------------------
@@ -72,14 +57,14 @@ def test_fail2ban_offender_is_the_client(e: Expectation) -> None:
     fj = e.peer_says["failJSON"]
     rows = _rows(e)
     known = [r for r in rows if r["event"] != "other"]
-    assert known, f"line {e.line} gave no known event: {_describe(rows)}\n{_line_text(e)}"
-    want_ip = _ip(fj["host"])
-    assert any(_ip(r["client_ip"]) == want_ip for r in known), (
+    assert known, f"line {e.line} gave no known event: {describe(rows)}\n{line_text(e.path, e.line)}"
+    want_ip = peer_ip(fj["host"])
+    assert any(peer_ip(r["client_ip"]) == want_ip for r in known), (
         f"line {e.line}: client_ip {[r['client_ip'] for r in known]} != host {fj['host']}\n"
-        f"{_line_text(e)}")
+        f"{line_text(e.path, e.line)}")
     if "user" in fj:
         users = [r["sasl_username"] for r in known if r["sasl_username"] is not None]
-        if users or "user=" in _line_text(e) or "authid=" in _line_text(e):
+        if users or "user=" in line_text(e.path, e.line) or "authid=" in line_text(e.path, e.line):
             assert fj["user"] in users, f"line {e.line}: user {users} != {fj['user']!r}"
 
 
@@ -111,7 +96,7 @@ def _other_report(exps: list[Expectation]) -> tuple[float, str]:
         _, bad_lines = other_rate(rows_by_line(path, **opts), lines)
         bad += [e for e in exps if e.path == path and e.line in bad_lines]
     rate = len(bad) / len(exps) if exps else 0.0
-    shapes = Counter(_line_text(e).split(": ", 1)[-1][:90] for e in bad)
+    shapes = Counter(line_text(e.path, e.line).split(": ", 1)[-1][:90] for e in bad)
     listing = "\n".join(f"  {n} x {s}" for s, n in shapes.most_common())
     return rate, f"{len(bad)}/{len(exps)} lines other ({rate:.2%}):\n{listing}"
 
@@ -134,7 +119,7 @@ def _peer_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str]:
     peer's status (its raw text, ours is a closed set) -> `reject: <reject>` on rejects
     and `done` on the `done;` line (our `removed`). mailer= is not kept.
     """
-    text = _line_text(e)
+    text = line_text(e.path, e.line)
     want = e.peer_says["expected_fields_when_present"]
     problems = []
 
@@ -179,17 +164,11 @@ def _peer_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _values_cases() -> list[Any]:
-    return [pytest.param(e, id=f"{Path(e.file).name}:{e.line}") for e in _psm_sendmail()
-            if "expected_fields_when_present" in e.peer_says]
-
-
-@pytest.mark.parametrize("e", _values_cases())
+@pytest.mark.parametrize("e", cases_saying(_psm_sendmail(), "expected_fields_when_present"))
 def test_parse_syslog_mail_values(e: Expectation) -> None:
-    rows = [r for r in _rows(e) if r["event"] != "other"]
-    assert rows, f"line {e.line} not parsed: {_line_text(e)}"
+    rows = known_rows(e, _rows(e))
     problems = _peer_mismatches(e, rows)
-    assert not problems, f"{e.file}:{e.line}: {problems}\n{_line_text(e)}"
+    assert not problems, f"{e.file}:{e.line}: {problems}\n{line_text(e.path, e.line)}"
 
 
 def test_parse_syslog_mail_handoffs_link_the_mta_copy() -> None:

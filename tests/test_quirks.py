@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +45,17 @@ def check_accounting(run) -> None:  # type: ignore[no-untyped-def]
         assert s.unaccounted() == 0, s.as_dict()
 
 
+def parse_lines(tmp_path: Path, lines: list[str], **options: Any):  # type: ignore[no-untyped-def]
+    """Parse `lines` as one 2025 UTC log whose every line is accounted for.
+
+    Returns the events, the run and the byte offset each line starts at.
+    """
+    path = write(tmp_path, lines)
+    events, run = parse_events([path], year=2025, tz="UTC", **options)
+    check_accounting(run)
+    return events, run, offsets_of(path)
+
+
 # --- rsyslog: `message repeated N times: [ text]` ----------------------------------------
 
 RSYSLOG = [
@@ -57,10 +69,7 @@ RSYSLOG = [
 
 @pytest.mark.parametrize("block_size", [1 << 20, 150, 250])
 def test_rsyslog_repeat_becomes_the_rows_it_stands_for(tmp_path: Path, block_size: int) -> None:
-    path = write(tmp_path, RSYSLOG)
-    starts = offsets_of(path)
-    events, run = parse_events([path], year=2025, tz="UTC", block_size=block_size)
-    check_accounting(run)
+    events, run, starts = parse_lines(tmp_path, RSYSLOG, block_size=block_size)
     got = rows(events, "event", "offset", "seq", "line_note", "client_ip", "pid")
     assert got == [
         ("connect", starts[0], 0, None, "192.0.2.7", 100),
@@ -83,12 +92,10 @@ def test_rsyslog_repeat_of_a_multi_recipient_line(tmp_path: Path) -> None:
                 "xdelay=00:00:01, mailer=esmtp, pri=120412, relay=mx.example.net. "
                 "[203.0.113.5], dsn=4.0.0, stat=Deferred: Connection refused by "
                 "mx.example.net.")
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         f"Mar  3 10:00:06 mx1 sm-mta[2012]: {deferred}",
         f"Mar  3 10:00:36 mx1 sm-mta[2012]: message repeated 2 times: [ {deferred}]",
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     got = Counter(rows(events, "event", "recipient", "status", "line_note", "queue_id"))
     assert got == Counter({
         ("delivery", "ann@example.net", "deferred", None, "52SA0001002001"): 1,
@@ -99,24 +106,20 @@ def test_rsyslog_repeat_of_a_multi_recipient_line(tmp_path: Path) -> None:
 
 
 def test_rsyslog_repeat_of_a_foreign_program_makes_no_mail_rows(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         "Mar  3 10:00:00 mx1 kernel: [12.3] eth0: link up",
         "Mar  3 10:00:05 mx1 kernel: message repeated 5 times: [ [12.3] eth0: link up]",
         RSYSLOG[0],
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     assert rows(events, "event") == [("connect",)]
     assert run.stats[0].foreign["kernel"] == 2
 
 
 def test_hostile_repeat_count_is_capped(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         f"Mar  3 10:00:09 mx1 postfix/smtpd[100]: message repeated 999999999 times: [ {AUTH}]",
         RSYSLOG[0],
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     assert MAX_REPEAT == 100_000
     assert events.num_rows == MAX_REPEAT + 1
     assert run.stats[0].repeated_rows == MAX_REPEAT
@@ -125,13 +128,11 @@ def test_hostile_repeat_count_is_capped(tmp_path: Path) -> None:
 
 def test_repeat_cap_is_read_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(quirks, "MAX_REPEAT", 25)
-    path = write(tmp_path, [
+    events, run, starts = parse_lines(tmp_path, [
         f"Mar  3 10:00:09 mx1 postfix/smtpd[100]: message repeated 4000 times: [ {AUTH}]",
         f"Mar  3 10:00:10 mx1 postfix/smtpd[100]: message repeated 7 times: [ {AUTH}]",
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
-    assert Counter(events["offset"].to_pylist()) == Counter({0: 25, offsets_of(path)[1]: 7})
+    assert Counter(events["offset"].to_pylist()) == Counter({0: 25, starts[1]: 7})
 
 
 # --- sysklogd: `last message repeated N times` ---------------------------------------------
@@ -167,17 +168,15 @@ def test_sysklogd_repeat_repeats_the_previous_line(tmp_path: Path, block_size: i
 
 
 def test_sysklogd_repeat_singular_time(tmp_path: Path) -> None:
-    path = write(tmp_path, [SYSKLOGD[1], "Mar  3 10:00:09 mx1 last message repeated 1 time"])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, _ = parse_lines(
+        tmp_path, [SYSKLOGD[1], "Mar  3 10:00:09 mx1 last message repeated 1 time"])
     assert rows(events, "event", "line_note") == [("auth_failure", None),
                                                   ("auth_failure", "repeated")]
 
 
 def test_sysklogd_repeat_at_the_top_of_the_file_repeats_nothing(tmp_path: Path) -> None:
-    path = write(tmp_path, ["Mar  3 10:00:09 mx1 last message repeated 4 times", SYSKLOGD[0]])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, _ = parse_lines(
+        tmp_path, ["Mar  3 10:00:09 mx1 last message repeated 4 times", SYSKLOGD[0]])
     assert rows(events, "event") == [("connect",)]
     assert run.stats[0].repeated_rows == 0
 
@@ -195,20 +194,17 @@ def test_sysklogd_repeat_of_a_foreign_line_makes_no_mail_rows(tmp_path: Path) ->
 
 
 def test_sysklogd_repeat_of_an_rsyslog_summary_takes_the_inner_text(tmp_path: Path) -> None:
-    path = write(tmp_path, [RSYSLOG[2], "Mar  3 10:00:20 mx1 last message repeated 2 times"])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, _ = parse_lines(
+        tmp_path, [RSYSLOG[2], "Mar  3 10:00:20 mx1 last message repeated 2 times"])
     assert rows(events, "event") == [("auth_failure",)] * 5
 
 
 def test_consecutive_sysklogd_summaries(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         SYSKLOGD[1],
         "Mar  3 10:00:31 mx1 last message repeated 2 times",
         "Mar  3 10:01:31 mx1 last message repeated 3 times",
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     assert rows(events, "event") == [("auth_failure",)] * 6
     assert run.stats[0].repeated_rows == 5
 
@@ -225,10 +221,7 @@ EXIM_SPLIT = [
 
 
 def test_exim_pieces_are_joined_into_the_first(tmp_path: Path) -> None:
-    path = write(tmp_path, EXIM_SPLIT)
-    starts = offsets_of(path)
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, starts = parse_lines(tmp_path, EXIM_SPLIT)
     got = rows(events, "event", "offset", "seq", "line_note", "mta", "queue_id", "recipient",
                "relay", "status", "reason")
     assert got == [
@@ -242,7 +235,7 @@ def test_exim_pieces_are_joined_into_the_first(tmp_path: Path) -> None:
 
 
 def test_exim_pieces_of_two_processes_interleaved(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         "Jan  6 08:05:06 mx1 exim[3006]: [1/2] 2025-01-06 08:05:06 [3006] "
         "1tUbN1-00000000Z21-6BcD => nina@example.org R=dnslookup T=remote_smtp "
         'H=mx.example.org [198.51.100.20] C="250 2.0.0 OK: queued',
@@ -252,8 +245,6 @@ def test_exim_pieces_of_two_processes_interleaved(tmp_path: Path) -> None:
         'Jan  6 08:05:06 mx1 exim[3007]: [2/2]  as 5ZZ9aB1cDeZ"',
         'Jan  6 08:05:06 mx1 exim[3006]: [2/2]  as 4YQ9aB1cDeZ"',
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     assert rows(events, "recipient", "reason", "line_note") == [
         ("nina@example.org", "250 2.0.0 OK: queued as 4YQ9aB1cDeZ", "joined"),
         ("olga@example.org", "250 2.0.0 OK: queued as 5ZZ9aB1cDeZ", "joined"),
@@ -263,9 +254,7 @@ def test_exim_pieces_of_two_processes_interleaved(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("block_size", [200, 300])
 def test_exim_pieces_across_blocks(tmp_path: Path, block_size: int) -> None:
-    path = write(tmp_path, EXIM_SPLIT)
-    events, run = parse_events([path], year=2025, tz="UTC", block_size=block_size)
-    check_accounting(run)
+    events, run, _ = parse_lines(tmp_path, EXIM_SPLIT, block_size=block_size)
     assert rows(events, "event", "line_note", "reason") == [
         ("delivery", "joined", "250 2.0.0 OK: queued as 4YQ9aB1cDeZ"),
         ("connect", None, None)]
@@ -273,9 +262,7 @@ def test_exim_pieces_across_blocks(tmp_path: Path, block_size: int) -> None:
 
 
 def test_exim_lone_piece_is_kept_and_marked(tmp_path: Path) -> None:
-    path = write(tmp_path, [EXIM_SPLIT[0], EXIM_SPLIT[1]])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, _ = parse_lines(tmp_path, [EXIM_SPLIT[0], EXIM_SPLIT[1]])
     got = rows(events, "event", "line_note", "queue_id", "recipient")
     assert got[0] == ("delivery", "truncated", "1tUbN1-00000000Z21-6BcD", "nina@example.org")
     assert run.stats[0].joined_lines == 0
@@ -334,10 +321,7 @@ SENDMAIL_SPLIT = [
 
 
 def test_sendmail_pieces_are_joined(tmp_path: Path) -> None:
-    path = write(tmp_path, SENDMAIL_SPLIT)
-    starts = offsets_of(path)
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, starts = parse_lines(tmp_path, SENDMAIL_SPLIT)
     deliveries = [r for r in events.to_pylist() if r["event"] == "delivery"]
     assert [(r["recipient"], r["queue_id"], r["status"], r["line_note"], r["offset"])
             for r in deliveries] == [
@@ -352,9 +336,7 @@ def test_sendmail_pieces_are_joined(tmp_path: Path) -> None:
 
 
 def test_sendmail_lone_first_piece_keeps_its_queue_id(tmp_path: Path) -> None:
-    path = write(tmp_path, SENDMAIL_SPLIT[:2])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
+    events, run, _ = parse_lines(tmp_path, SENDMAIL_SPLIT[:2])
     got = rows(events, "queue_id", "line_note")
     assert got[0] == ("52SA0001002001", "truncated")
 
@@ -369,14 +351,12 @@ def _reject(n: int) -> str:
 
 
 def test_postfix_message_at_the_limit_is_marked_truncated(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         f"Mar  3 10:00:00 mx1 postfix/smtpd[100]: {_reject(2000)}",
         f"Mar  3 10:00:00 mx1 postfix/smtpd[100]: {_reject(1999)}",
         f"Mar  3 10:00:00 mx1 postfix/smtpd[100]: {_reject(2100)}",
         RSYSLOG[0],
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     got = rows(events, "event", "line_note", "reject_class", "client_ip")
     assert got == [
         ("reject", "truncated", "relay_denied", "192.0.2.9"),
@@ -387,13 +367,11 @@ def test_postfix_message_at_the_limit_is_marked_truncated(tmp_path: Path) -> Non
 
 
 def test_long_lines_of_other_programs_are_not_marked(tmp_path: Path) -> None:
-    path = write(tmp_path, [
+    events, run, _ = parse_lines(tmp_path, [
         "Mar  3 10:00:00 mx1 sm-mta[1]: 52SA0001002001: from=<" + "x" * 2100 + "@example.org>, "
         "size=1, class=0, nrcpts=1, msgid=<a@example.org>, proto=ESMTP, daemon=MTA, "
         "relay=mail.example.org [192.0.2.10]",
     ])
-    events, run = parse_events([path], year=2025, tz="UTC")
-    check_accounting(run)
     assert rows(events, "event", "line_note") == [("received", None)]
 
 

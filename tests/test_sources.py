@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -145,22 +146,19 @@ def test_concatenated_gzip_members_and_zstd_frames(tmp_path: Path) -> None:
             opened.close()
 
 
-def test_missing_file_is_a_source_error_naming_it(tmp_path: Path) -> None:
-    missing = tmp_path / "no-such-mail.log"
-    with pytest.raises(SourceError) as info:
-        open_source(str(missing))
-    assert str(missing) in str(info.value)
-    assert "No such file" in str(info.value)
-
-
-def test_unreadable_path_is_a_source_error_naming_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("make", "says"), [
+    (lambda p: p, "No such file"),
     # a directory cannot be read as a log, even by root (a chmod 000 file can)
-    target = tmp_path / "mail.log.d"
-    target.mkdir()
+    (lambda p: p.mkdir(), "cannot open"),
+], ids=["missing", "directory"])
+def test_unopenable_path_is_a_source_error_naming_it(
+        tmp_path: Path, make: Callable[[Path], object], says: str) -> None:
+    target = tmp_path / "mail.log"
+    make(target)
     with pytest.raises(SourceError) as info:
         open_source(str(target))
     assert str(target) in str(info.value)
-    assert "cannot open" in str(info.value)
+    assert says in str(info.value)
 
 
 def test_unreadable_and_missing_inputs_do_not_stop_the_others(tmp_path: Path) -> None:
