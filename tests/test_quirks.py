@@ -296,14 +296,16 @@ def test_rewrite_block_leaves_ordinary_lines_alone() -> None:
     ]) is None
 
 
-def test_rewrite_block_exim_newline_marker() -> None:
+def test_rewrite_block_exim_reads_an_entry_to_its_first_newline() -> None:
+    """What follows the newline is the reject log's header lines: never parsed."""
     rw = _rewrite([
-        "Jan  6 08:05:06 mx1 exim[3006]: [1\\3] first line",
-        "Jan  6 08:05:06 mx1 exim[3006]: [2/3] second line, cut he",
-        "Jan  6 08:05:06 mx1 exim[3006]: [3/3] re by length",
+        "Jan  6 08:05:06 mx1 exim[3006]: [1/4] first line, cut he",
+        "Jan  6 08:05:06 mx1 exim[3006]: [2\\4] re by length",
+        "Jan  6 08:05:06 mx1 exim[3006]: [3\\4] Envelope-from: <x@example.org>",
+        "Jan  6 08:05:06 mx1 exim[3006]: [4/4]   Subject: H=(x) [192.0.2.9] rejected RCPT",
     ])
     assert rw is not None
-    assert rw.text == {0: "first line\nsecond line, cut here by length"}
+    assert rw.text == {0: "first line, cut here by length"}
 
 
 # --- Sendmail's `QID[n]:` pieces -------------------------------------------------------------

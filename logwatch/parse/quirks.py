@@ -78,6 +78,21 @@ def _candidates(mask: pa.Array, ok: np.ndarray) -> np.ndarray:
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False) & ok)
 
 
+def _joined_text(run: list[tuple[int, int, int, str, bool]], rx: re.Pattern[str]) -> str:
+    """The text of a complete run of pieces, as the patterns read it.
+
+    An Exim entry is read up to its first newline: what follows are the header lines it
+    adds to a reject-log entry, context written by the sender, which must never reach
+    the patterns (a Subject can look like any log line).
+    """
+    parts: list[str] = []
+    for _, _, _, body, ends_line in run:
+        parts.append(body[:-4] if body.endswith(" ...") and rx is _SENDMAIL_PIECE else body)
+        if ends_line:
+            break
+    return "".join(parts)
+
+
 def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.Pattern[str],
                  piece: dict[int, tuple[int, str]], dropped: set[int],
                  partial: dict[int, str]) -> None:
@@ -103,19 +118,16 @@ def _join_pieces(rows: list[int], texts: list[str], keys: list[object], rx: re.P
         run = open_runs.get(key)
         if n == 1 or run is None or run[-1][0] != n - 1:
             run = open_runs[key] = []
-        sep = "\n" if run and run[-1][4] else ""
-        run.append((n, row, total, body if not run else sep + body, ends_line))
+        run.append((n, row, total, body, ends_line))
         finished = (total and n == total) or (not total and not body.endswith(" ..."))
         if finished and len(run) > 1:
             first = run[0][1]
-            parts = [b[:-4] if b.endswith(" ...") and rx is _SENDMAIL_PIECE else b
-                     for _, _, _, b, _ in run]
-            piece[first] = (len(run), "".join(parts))
+            piece[first] = (len(run), _joined_text(run, rx))
             dropped.update(r for _, r, _, _, _ in run[1:])
             del open_runs[key]
     for key, run in open_runs.items():
         for n, row, _, body, _ in run:
-            text = body.lstrip("\n")
+            text = body
             if rx is _SENDMAIL_PIECE and n > 1:
                 text = f"{key[1]}: {text.lstrip()}"  # type: ignore[index]
             partial[row] = text
