@@ -65,6 +65,8 @@ def test_content_filter_child_is_linked_and_counted_once(tmp_path: Path) -> None
     assert child["origin"] == "reinjected" and child["parent"] == "4A1B2C3D4E"
     assert child["recipients"] == ["bob@example.com"] and child["relays"] == ["local"]
     assert child["tls_in"] is False
+    # the child is the remote client's message, not the content filter's (DESIGN.md)
+    assert (child["client_ip"], child["client_name"]) == ("198.51.100.7", "mail.example.net")
     handoff = [r for r in events.to_pylist() if r["event"] == "handoff"]
     assert [h["child_queue_id"] for h in handoff] == ["5B6C7D8E9F"]
 
@@ -96,6 +98,7 @@ Dec 30 11:00:02 mx1 postfix/qmgr[50]: 0BBBB2: removed
 """
     _, msgs = _run([_write(tmp_path, "mail.log", log)])
     first, second, bounce = msgs
+    assert bounce["client_ip"] is None   # the bounce of local mail has no client to inherit
     assert (first["queue_id"], second["queue_id"], bounce["queue_id"]) == ("0AAAA1", "0AAAA1",
                                                                             "0BBBB2")
     assert first["origin"] == "local" and first["sender"] == "root@mx1.example.com"
@@ -231,3 +234,18 @@ def test_batch_boundaries_change_nothing(generated_events: pa.Table) -> None:
               for i in range(0, generated_events.num_rows, 3001)]
     pieces.append(stepped.finish())
     assert _messages_key(pa.concat_tables(pieces)) == _messages_key(msg_all)
+
+
+def test_session_ids_of_unaccepted_transactions_are_not_messages(tmp_path: Path) -> None:
+    """Sendmail names its session's envelope id on AUTH failures and 'did not issue MAIL'
+    (lines from parsers/samples/sendmail.log); no message was ever accepted under it."""
+    log = """
+Mar  3 10:00:00 mx1 sm-mta[3001]: 623A0001003001: AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=admin, relay=[203.0.113.45]
+Mar  3 10:00:02 mx1 sm-mta[3001]: 623A0001003001: [203.0.113.45] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA
+Mar  3 10:00:05 mx1 sm-mta[3002]: 623A0001003002: from=<ann@example.org>, size=1200, class=0, nrcpts=1, msgid=<a1@example.org>, proto=ESMTP, daemon=MTA, relay=mail.example.org [192.0.2.10]
+Mar  3 10:00:06 mx1 sm-mta[3003]: 623A0001003002: to=<bob@example.com>, delay=00:00:01, xdelay=00:00:00, mailer=local, pri=31200, dsn=2.0.0, stat=Sent
+"""
+    events, msgs = _run([_write(tmp_path, "maillog", log)])
+    assert [e for e in events.column("event").to_pylist()] == [
+        "auth_failure", "protocol_error", "received", "delivery"]
+    assert [(m["queue_id"], m["origin"]) for m in msgs] == [("623A0001003002", "smtp")]

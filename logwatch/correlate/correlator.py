@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
-                                         Segmented, aggregate, links_of, message_rows,
-                                         segment)
+                                         Segmented, aggregate, identify, is_message,
+                                         links_of, message_rows, segment)
 from logwatch.correlate.sessions import (SESSION_IDLE_US, Open, OpenSessions,
                                          SessionResult, assign_sessions)
 from logwatch.parse.definitions import ParserSet
@@ -159,9 +159,10 @@ class Correlator:
         pend = np.zeros(rows.num_rows, bool)
         if len(sres.pending_rows):
             pend = np.isin(rows.column("order").to_numpy(), order[sres.pending_rows])
-        rows = rows.append_column("pending", pa.array(pend))
-        st.links = _prune(pa.concat_tables([st.links, links_of(rows)]), st.max_us)
-        return events, self._emit(pa.concat_tables([st.rows, rows.cast(ROW_SCHEMA)]), False)
+        rows = rows.append_column("pending", pa.array(pend)).cast(ROW_SCHEMA)
+        st.links = _prune(pa.concat_tables([st.links, links_of(rows, st.rows, st.links)]),
+                          st.max_us)
+        return events, self._emit(pa.concat_tables([st.rows, rows]), False)
 
     def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
@@ -220,7 +221,9 @@ class Correlator:
                                pc.add(rows.column("order"), st.rows_seen))
         st.rows_seen += part.rows_seen
         st.max_us = part.max_us if st.max_us is None else max(st.max_us, part.max_us or 0)
-        st.links = _prune(pa.concat_tables([st.links, part.links]), st.max_us)
+        st.links = _prune(pa.concat_tables(
+            [st.links, identify(part.links, pa.concat_tables([st.rows, rows]), st.links)]),
+            st.max_us)
         return patch, self._emit(pa.concat_tables([st.rows, rows]), False)
 
     def finish(self) -> pa.Table:
@@ -237,7 +240,7 @@ class Correlator:
         keep = np.flatnonzero(~done)
         st.rows = seg.rows.take(pa.array(np.flatnonzero(np.isin(seg.lifetime, keep)))) \
             if len(keep) else ROW_SCHEMA.empty_table()
-        return aggregate(seg, np.flatnonzero(done), st.links)
+        return aggregate(seg, np.flatnonzero(done & is_message(seg)), st.links)
 
     def _finished(self, seg: Segmented) -> np.ndarray:
         st = self.state
@@ -260,8 +263,20 @@ class Correlator:
             early = first_seen < (st.min_us or 0) + GRACE_US
             has_pending = np.zeros(seg.count, bool)
             has_pending[seg.lifetime[pending]] = True
-            done &= ~head & ~early & ~has_pending
+            done &= ~head & ~early & ~has_pending & ~self._children(seg)
         return done
+
+    def _children(self, seg: Segmented) -> np.ndarray:
+        """Lifetimes that are a link's child: held in a part read apart, because the
+        client they inherit may have been received before the part."""
+        links = self.state.links
+        if not links.num_rows:
+            return np.zeros(seg.count, bool)
+        starts = pa.array(seg.starts)
+        key = pc.binary_join_element_wise(pc.take(seg.rows.column("host"), starts),
+                                          pc.take(seg.rows.column("queue_id"), starts), "\x1f")
+        known = pc.binary_join_element_wise(links.column("host"), links.column("child"), "\x1f")
+        return pc.is_in(key, value_set=known).to_numpy(zero_copy_only=False)
 
 
 def _prune(links: pa.Table, max_us: int | None) -> pa.Table:

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
 __all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "links_of",
-           "LINK_SCHEMA", "QUEUE_LIFETIME_US"]
+           "identify", "is_message", "LINK_SCHEMA", "QUEUE_LIFETIME_US"]
 
 #: Longer than any MTA keeps a message queued (Postfix and Sendmail: 5 days by default).
 QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
@@ -31,9 +31,15 @@ ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "
                "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
                "tls_protocol", "session", "child_queue_id", "parent_queue_id"]
 
+#: A parent -> child link, with the parent's client as it stood when the link was logged:
+#: the child inherits it (DESIGN.md), so a message that came back from a content filter
+#: on 127.0.0.1 is still the remote client's message to the rules.
+IDENTITY = ("client_ip", "client_name", "sasl_username")
 LINK_SCHEMA = pa.schema([("host", pa.string()), ("child", pa.string()),
                          ("parent", pa.string()), ("kind", pa.string()),
-                         ("ts", pa.timestamp("us", tz="UTC"))])
+                         ("ts", pa.timestamp("us", tz="UTC"))]
+                        + [(name, pa.string()) for name in IDENTITY]
+                        + [("identified", pa.bool_())])   # the parent's client was found
 
 _DELIVERY_EVENTS = ("delivery", "handoff")
 
@@ -102,8 +108,14 @@ def segment(rows: pa.Table) -> Segmented:
     return Segmented(rows, lifetime, starts, ends, code)
 
 
-def links_of(rows: pa.Table) -> pa.Table:
-    """Parent -> child links named on parent lines (`queued as`, bounce notices, forwards)."""
+def links_of(rows: pa.Table, held: pa.Table, known: pa.Table) -> pa.Table:
+    """Parent -> child links named on parent lines (`queued as`, bounce notices, forwards).
+
+    `rows` are the new message rows, `held` the rows of lifetimes still open before them
+    (the parent's `received` row is in one or the other: a parent is open while it hands
+    off) and `known` the links already made (a parent that is itself a child passes on
+    what it inherited).
+    """
     child = rows.column("child_queue_id")
     sel = pc.is_valid(child)
     t = rows.filter(sel)
@@ -113,9 +125,72 @@ def links_of(rows: pa.Table) -> pa.Table:
         pc.make_struct(pc.equal(ev, "handoff"), pc.fill_null(pc.equal(status, "forwarded"), False)),
         "reinjected", "forward")
     kind = pc.fill_null(kind, "bounce")
-    return pa.table({"host": t.column("host"), "child": t.column("child_queue_id"),
-                     "parent": t.column("queue_id"), "kind": kind,
-                     "ts": t.column("ts")}, schema=LINK_SCHEMA)
+    n = t.num_rows
+    links = pa.table({"host": t.column("host"), "child": t.column("child_queue_id"),
+                      "parent": t.column("queue_id"), "kind": kind, "ts": t.column("ts"),
+                      **{name: pa.nulls(n, pa.string()) for name in IDENTITY},
+                      "identified": pa.array(np.zeros(n, bool))}, schema=LINK_SCHEMA)
+    return identify(links, pa.concat_tables([held, rows]), known)
+
+
+def identify(links: pa.Table, pool: pa.Table, known: pa.Table) -> pa.Table:
+    """Fill the parent's client on `links`: inherited through `known` links first, else
+    the parent's `received` row in `pool`, else what the links already hold.
+
+    Called again when a part read apart is joined to what came before it: for links
+    whose parent was received in the earlier part, or whose parent's session user was
+    only known there (the part's rows are patched by then).
+    """
+    if not links.num_rows:
+        return links
+    inherited = _inherited_identity(links, known)
+    own = _received_identity(links, pool)
+    held = links.column("identified")
+    cols = {}
+    for name in IDENTITY:
+        cols[name] = pc.if_else(inherited["found"], inherited[name],
+                                pc.if_else(own["found"], own[name], links[name]))
+    cols["identified"] = pc.or_(pc.or_(inherited["found"], held), own["found"])
+    for name, values in cols.items():
+        links = links.set_column(links.schema.get_field_index(name), LINK_SCHEMA.field(name),
+                                 values)
+    return links
+
+
+def _nearest_before(links: pa.Table, pool: pa.Table, keys: list[str],
+                    pool_ts: str) -> pa.Table:
+    """For each link (in order), the `pool` row with equal `keys` latest at or before
+    the link's time (`found` false where there is none)."""
+    probe = pa.table({"link": pa.array(np.arange(links.num_rows)), "host": links["host"],
+                      "qid": links["parent"], "at": links["ts"]})
+    j = probe.join(pool, keys=["host", "qid"], right_keys=keys, join_type="inner",
+                   use_threads=False)
+    j = j.filter(pc.less_equal(j.column(pool_ts), j.column("at")))
+    j = j.sort_by([("link", "ascending"), (pool_ts, "descending")])
+    link = _np(j.column("link"))
+    first = np.flatnonzero(np.concatenate(([True], link[1:] != link[:-1]))) if len(link) else link
+    pos = np.full(links.num_rows, -1, np.int64)
+    pos[link[first]] = first
+    cols = {"found": pa.array(pos >= 0)}
+    for name in IDENTITY:
+        cols[name] = _take_at(_plain(j.column(name)), pos)
+    return pa.table(cols)
+
+
+def _received_identity(links: pa.Table, pool: pa.Table) -> pa.Table:
+    """The client of each link's parent, from the parent's `received` row."""
+    recv = pool.filter(pc.equal(_plain(pool.column("event")), "received"))
+    recv = pa.table({"host": recv["host"], "queue_id": recv["queue_id"], "ts": recv["ts"],
+                     "client_ip": recv["client_ip"], "client_name": recv["client_name"],
+                     "sasl_username": pc.coalesce(recv["sasl_username"], recv["user"])})
+    return _nearest_before(links, recv, ["host", "queue_id"], "ts")
+
+
+def _inherited_identity(links: pa.Table, known: pa.Table) -> pa.Table:
+    """What each link's parent inherited itself, as the child of an earlier link."""
+    pool = known.select(["host", "child", "ts", *IDENTITY]).rename_columns(
+        ["host", "child", "link_ts", *IDENTITY])
+    return _nearest_before(links, pool, ["host", "child"], "link_ts")
 
 
 def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -191,36 +266,67 @@ def _final_status(ev: pa.Array, status: pa.Array, recipient: pa.Array, seg_of: n
                                           pa.array(STATUSES))
 
 
+@dataclass
+class Parentage:
+    """Per lifetime: its parent, how it came from it, and the parent's client (`linked`:
+    a link was found, so the identity columns replace the lifetime's own)."""
+
+    parent: pa.Array
+    kind: pa.Array
+    linked: pa.Array
+    identity: dict[str, pa.Array]
+
+
 def _parents(host: pa.Array, qid: pa.Array, first_seen: pa.Array,
-             named: pa.Array, links: pa.Table) -> tuple[pa.Array, pa.Array]:
+             named: pa.Array, links: pa.Table) -> Parentage:
     """Parent id and link kind of each lifetime: a link naming its id on the same host,
     nearest in time (within a day), else the parent its own line names (Exim's R=)."""
     count = len(qid)
-    parent = named
     kind = pc.if_else(pc.is_valid(named), "bounce", pa.scalar(None, pa.string()))
+    out = Parentage(named, kind, pa.array(np.zeros(count, bool)),
+                    {name: pa.nulls(count, pa.string()) for name in IDENTITY})
     if not links.num_rows:
-        return parent, kind
+        return out
     probe = pa.table({"lt": pa.array(np.arange(count)), "host": host, "child": qid,
                       "first": first_seen})
     j = probe.join(links, keys=["host", "child"], join_type="inner", right_suffix="_l",
                    use_threads=False)
     if not j.num_rows:
-        return parent, kind
+        return out
     dist = pc.abs(pc.subtract(j.column("ts").cast(pa.int64()), j.column("first").cast(pa.int64())))
     j = j.append_column("dist", dist).filter(pc.less_equal(dist, 86_400 * 1_000_000))
     if not j.num_rows:
-        return parent, kind
+        return out
     j = j.sort_by([("lt", "ascending"), ("dist", "ascending")])
     lt = _np(j.column("lt"))
-    first = np.concatenate(([True], lt[1:] != lt[:-1]))
-    pick = np.flatnonzero(first)
+    pick = pa.array(np.flatnonzero(np.concatenate(([True], lt[1:] != lt[:-1]))))
     mask = np.zeros(count, bool)
-    mask[lt[pick]] = True
-    parent = pc.replace_with_mask(parent, pa.array(mask), pc.take(_plain(j.column("parent")),
-                                                                  pa.array(pick)))
-    kind = pc.replace_with_mask(kind, pa.array(mask), pc.take(_plain(j.column("kind")),
-                                                              pa.array(pick)))
-    return parent, kind
+    mask[lt[pick.to_numpy()]] = True
+    linked = pa.array(mask)
+
+    def taken(name: str) -> pa.Array:
+        return pc.take(_plain(j.column(name)), pick)
+
+    return Parentage(
+        pc.replace_with_mask(named, linked, taken("parent")),
+        pc.replace_with_mask(kind, linked, taken("kind")), linked,
+        {name: pc.replace_with_mask(out.identity[name], linked, taken(name))
+         for name in IDENTITY})
+
+
+#: Events that only a message has. Sendmail and Exim give an id to a transaction before
+#: it is accepted, so an id whose lines are only AUTH failures, rejects or a dropped
+#: connection is a session's, not a message's, and gets no row.
+MESSAGE_EVENTS = ("received", "queued", "delivery", "handoff", "removed", "bounce",
+                  "message_id", "hold", "discard")
+
+
+def is_message(seg: Segmented) -> np.ndarray:
+    """Per lifetime: whether any of its rows is a message's event."""
+    if not seg.count:
+        return np.zeros(0, bool)
+    rows = _np(pc.is_in(_plain(seg.rows.column("event")), pa.array(MESSAGE_EVENTS)))
+    return np.add.reduceat(rows.astype(np.int64), seg.starts) > 0
 
 
 def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
@@ -267,12 +373,12 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
     first_seen = pc.take(col["ts"], pa.array(starts))
     host = pc.take(col["host"], pa.array(starts))
     qid = pc.take(col["queue_id"], pa.array(starts))
-    parent, link_kind = _parents(host, qid, first_seen,
-                                 _take_at(col["parent_queue_id"],
-                                          _first_where(valid["parent_queue_id"], starts)),
-                                 links)
+    lineage = _parents(host, qid, first_seen,
+                       _take_at(col["parent_queue_id"],
+                                _first_where(valid["parent_queue_id"], starts)),
+                       links)
     received_kind = np.where(recv_smtp, "smtp", np.where(recv_local, "local", None))
-    origin = pc.coalesce(link_kind,
+    origin = pc.coalesce(lineage.kind,
                          pa.array(np.where(verify, "verify", None), pa.string()),
                          pa.array(received_kind, pa.string()))
     out = {
@@ -281,7 +387,7 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "first_seen": first_seen, "last_seen": pc.take(col["ts"], pa.array(ends)),
         "origin": pa.DictionaryArray.from_arrays(pc.index_in(origin, value_set=pa.array(ORIGINS)),
                                                  pa.array(ORIGINS)),
-        "parent": parent,
+        "parent": lineage.parent,
         "client_ip": _take_at(col["client_ip"], first_recv),
         "client_name": _take_at(col["client_name"], first_recv),
         # the user on the received line (Postfix, Exim) or authenticated in its session
@@ -305,6 +411,8 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "helo": _take_at(col["helo"], first_recv),
         "rejected": counts(_np(pc.equal(ev, "reject"))),
     }
+    for name in IDENTITY:  # a child is its parent's client's message (DESIGN.md)
+        out[name] = pc.if_else(lineage.linked, lineage.identity[name], out[name])
     arrays = [out[f.name] if out[f.name].type == f.type else out[f.name].cast(f.type)
               for f in MESSAGE_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
