@@ -79,12 +79,26 @@ def test_unwritable_output_is_reported(log: Path, tmp_path: Path) -> None:
 
 
 def test_stats_say_where_every_line_went(log: Path) -> None:
-    r = mlw("parse", str(log), "--year", "2025", "--stats")
+    r = mlw("parse", str(log), "--year", "2025", "--stats", "json")
     stats = json.loads(r.stderr)
     (src,) = stats["sources"]
     assert src["format"] == "bsd" and src["lines"] == 5 and src["mail_lines"] == 4
     assert src["foreign_programs"] == {"kernel": 1}
     assert src["clock"]["year_from"] == "--year" and src["clock"]["years"] == [2025]
+
+
+def test_stats_text_leads_with_where_lines_went(log: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.log"
+    hostile.write_text(LOG + "Dec 30 10:00:05 mx1 postfix/smtpd[100]: odd \x1b[2J thing\n")
+    r = mlw("parse", str(hostile), "--year", "2025", "--tz", "UTC", "--stats",
+            "--out", str(tmp_path / "x.jsonl"))
+    assert r.returncode == 0, r.stderr
+    text = r.stderr.decode()
+    assert text.startswith(f"{hostile}: bsd, 6 lines, 5 mail, 5 rows, 1 other, 0 unreadable\n")
+    assert "  years 2025 (from --year)\n" in text
+    assert "  not mail: kernel 1\n" in text
+    assert any(line.split() == ["auth_failure", "1"] for line in text.splitlines())
+    assert "\x1b" not in text and "\\x1b[NJ thing" in text   # shown, not obeyed
 
 
 def test_stdin(log: Path) -> None:

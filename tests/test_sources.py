@@ -418,7 +418,7 @@ def _parse_stdin(path: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_stdin_is_read_and_decompressed(tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"in{SUFFIX[kind]}"
     path.write_bytes(compress(kind, LOG))
-    r = _parse_stdin(path, "--stats")
+    r = _parse_stdin(path, "--stats", "json")
     assert r.returncode == 0, r.stderr.decode()
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 7

@@ -8,12 +8,13 @@ import os
 import sys
 
 from logwatch.errors import UsageError
-from logwatch.parse.clock import known_zone
 from logwatch.explain import explain
 from logwatch.output import writer_for
-from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.stats_text import stats_text
 from logwatch.sources.opener import open_source
 
 __all__ = ["register", "run", "add_input_options"]
@@ -39,9 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--table", choices=("events", "messages"), default="events")
     p.add_argument("--out", default="-",
                    help=".parquet, .jsonl, .csv, or - for JSON lines on stdout (default)")
-    p.add_argument("--stats", action="store_true",
+    p.add_argument("--stats", nargs="?", const="text", choices=("text", "json"),
                    help="print counts per MTA and event, inferred years and unknown lines "
-                        "(JSON on stderr)")
+                        "on stderr (text, or json for machines)")
     p.add_argument("--explain", action="store_true",
                    help="show, line by line, which pattern took each mail line and what it "
                         "extracted (like fail2ban-regex), instead of writing the table")
@@ -85,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
             writer.write(done if messages else events)
     finally:
         writer.close()
-    if args.stats:
+    if args.stats == "json":
         report = {"sources": [s.as_dict() for s in prun.stats], "errors": prun.errors}
         json.dump(report, sys.stderr, indent=2, default=str)
         sys.stderr.write("\n")
+    elif args.stats:
+        sys.stderr.write(stats_text(prun.stats))
     for err in prun.errors:
         print(f"mail-logwatch: {err}", file=sys.stderr)
     return 2 if prun.errors else 0
