@@ -27,8 +27,9 @@ from typing import Any
 
 import pytest
 
-from tests.corpora import (CORPORA, Expectation, cases_saying, describe, expectations,
-                            known_rows, line_text, other_rate, peer_ip, rows_by_line)
+from tests.corpora import (CORPORA, GROK_FRAGMENTS, Expectation, cases_saying, describe, expectations,
+                            grok_messages, grok_pattern, known_rows, line_text, other_rate,
+                            peer_ip, rows_by_line, write_grok_log)
 
 MAX_OTHER = 0.01
 # fail2ban's times are CET; its harness infers years from a fixed "now" in 2005
@@ -246,40 +247,11 @@ def test_crowdsec_every_postfix_line_parses() -> None:
 
 # --- postfix-grok-patterns -----------------------------------------------------------------
 
-GROK = CORPORA / "postfix-grok-patterns"
-#: Grok patterns whose test data is a fragment of a message, not a message: the 12 the
-#: corpora README lists, and relay_0001 (`1.example.com.si[private/dovecot-lmtp]`), which
-#: its yaml describes as derived from the key-value data after expansion.
-GROK_FRAGMENTS = ("POSTFIX_TLS_FEATURES", "POSTFIX_COMMAND_COUNTER_DATA", "POSTFIX_DELAYS",
-                  "POSTFIX_RELAY")
-#: grok pattern name -> Postfix daemon name, where not just the lower-cased name
-GROK_DAEMONS = {"SCRIPT": "postfix-script", "TRIVIAL_REWRITE": "trivial-rewrite"}
-
-
-def _grok_pattern(e: Expectation) -> str:
-    m = re.search(r"%\{(POSTFIX_\w+)\}", e.peer_says["pattern"])
-    assert m, e.peer_says["pattern"]
-    return m.group(1)
-
-
-def _grok_messages() -> list[Expectation]:
-    return [e for e in expectations("postfix-grok-patterns", "postfix")
-            if _grok_pattern(e) not in GROK_FRAGMENTS]
-
-
 @pytest.fixture(scope="session")
 def grok_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     """The peer's messages under a syslog prefix; returns the file and yaml -> line."""
-    messages = (GROK / "messages.log").read_text(encoding="utf-8").split("\n")
-    lines, where = [], {}
-    for e in _grok_messages():
-        name = _grok_pattern(e).removeprefix("POSTFIX_")
-        daemon = GROK_DAEMONS.get(name, name.lower())
-        lines.append(f"Jan  1 00:00:00 mx postfix/{daemon}[1]: {messages[e.line - 1]}")
-        where[e.peer_says["source_yaml"]] = len(lines)
     path = tmp_path_factory.mktemp("grok") / "grok-syslog.log"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path, where
+    return path, write_grok_log(path)
 
 
 def _kv(data: str) -> dict[str, str]:
@@ -450,7 +422,7 @@ def _agree(rows: list[dict[str, Any]], field: str, value: Any, how: str) -> bool
 
 def _grok_cases() -> list[Any]:
     return [pytest.param(e, id=e.peer_says["source_yaml"].removeprefix("test/"))
-            for e in _grok_messages()]
+            for e in grok_messages()]
 
 
 @pytest.mark.parametrize("e", _grok_cases())
@@ -468,7 +440,7 @@ def test_grok_message(e: Expectation, grok_log: tuple[Path, dict[str, int]]) -> 
 
 def test_grok_fragments_are_the_known_ones() -> None:
     fragments = [e for e in expectations("postfix-grok-patterns", "postfix")
-                 if _grok_pattern(e) in GROK_FRAGMENTS]
+                 if grok_pattern(e) in GROK_FRAGMENTS]
     assert len(fragments) == 13, [e.peer_says["source_yaml"] for e in fragments]
 
 
