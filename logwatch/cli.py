@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from logwatch import __version__
+from logwatch.commands import check_config as check_config_cmd
+from logwatch.commands import detect as detect_cmd
 from logwatch.commands import parse as parse_cmd
 from logwatch.errors import LogwatchError
 
@@ -32,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     parse_cmd.register(sub)
+    detect_cmd.register(sub)
+    check_config_cmd.register(sub)
     return p
 
 

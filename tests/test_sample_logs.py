@@ -47,7 +47,7 @@ def _generate(out: Path) -> None:
 
 def _files(base: Path) -> list[str]:
     return sorted(str(p.relative_to(base)) for p in base.rglob("*")
-                  if p.is_file() and p.name not in ("make.py", "README.md")
+                  if p.is_file() and p.name not in ("make.py", "README.md", "config.toml")
                   and "__pycache__" not in p.parts)
 
 

@@ -26,7 +26,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                    help="log files (plain, .gz, .bz2, .xz, .zst) or - for stdin")
     p.add_argument("--year", type=int, help="year of the first line of year-less stamps")
     p.add_argument("--tz", help="time zone of stamps without one (default: the machine's)")
-    p.add_argument("--format", dest="fmt", choices=FORMATS,
+    p.add_argument("--log-format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")
     p.add_argument("--host", help="host name for logs that have none (Exim's own files)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,

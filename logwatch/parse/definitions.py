@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from logwatch.errors import DefinitionError
+from logwatch.tomlfile import Described, load_toml, validation_message
 from logwatch.schema import EVENTS, FIELD_TYPES, REJECT_CLASSES, STATUSES
 
 __all__ = ["MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec", "SessionSpec",
@@ -303,48 +303,25 @@ def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
             item["regex"] = [expand(x) if isinstance(x, str) else x for x in rx]
 
 
-def _line_of(text: str, loc: tuple[Any, ...], data: dict[str, Any]) -> tuple[int | None, str]:
-    """Best effort: the line of the TOML text where the failing item starts, and its name."""
-    if len(loc) >= 2 and loc[0] == "pattern" and isinstance(loc[1], int):
-        try:
-            pid = data["pattern"][loc[1]]["id"]
-        except (KeyError, IndexError, TypeError):
-            pid = None
-        if pid:
-            return _id_line(text, str(pid)), f"pattern {pid!r}"
-    if loc:
-        m = re.search(rf"^[ \t]*\[?\[?{re.escape(str(loc[0]))}\b", text, re.M)
-        if m:
-            return text.count("\n", 0, m.start()) + 1, str(loc[0])
-    return None, ""
-
-
 def load_parser_file(path: Path) -> ParserFile:
     """Read and validate one parser definition; errors name file, line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise DefinitionError(f"{path} line {line}: not UTF-8 text ({exc.reason})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{path}: not valid TOML: {exc}") from exc
+    data, text = load_toml(path, DefinitionError)
     _prepare(data, text, path)
+
+    def describe(loc: tuple[Any, ...]) -> Described | None:
+        if len(loc) >= 2 and loc[0] == "pattern" and isinstance(loc[1], int):
+            try:
+                pid = data["pattern"][loc[1]]["id"]
+            except (KeyError, IndexError, TypeError):
+                return None
+            field = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) or "?"
+            return f"pattern {pid!r}", field, _id_line(text, str(pid))
+        return None
+
     try:
         return ParserFile.model_validate(data)
     except ValidationError as exc:
-        msgs = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            line, what = _line_of(text, loc, data)
-            where = f"{path}" + (f" line {line}" if line else "")
-            fld = ".".join(str(p) for p in loc[2:] if not isinstance(p, int)) if what.startswith(
-                "pattern") else ".".join(str(p) for p in loc)
-            msg = err["msg"].removeprefix("Value error, ")
-            msgs.append(f"{where}: {what + ', ' if what else ''}field {fld or '?'}: {msg}")
-        raise DefinitionError("\n".join(msgs)) from None
+        raise DefinitionError(validation_message(exc, path, text, describe)) from None
 
 
 class ParserSet:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.parse.formats import Format
-from logwatch.parse.slicing import strings_at, substrings, value_offsets, words_at
+from logwatch.parse.slicing import strings_at, substrings, value_offsets
 
 __all__ = ["Header", "split_header", "KIND_NONE", "KIND_BSD", "KIND_LOCAL", "KIND_UTC",
            "parse_tags"]

@@ -1,0 +1,64 @@
+"""`mail-logwatch detect FILE...`: run the rules over log files as one batch.
+
+One JSON object per alert on stdout (DESIGN.md's contract), or text for a person; notes
+(inferred local domains, rules that cannot see something) go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from logwatch.alert_text import alerts_text
+from logwatch.commands.parse import add_input_options, options_from
+from logwatch.config import DEFAULT_PATH, Config, load_config
+from logwatch.detection import detect_files
+from logwatch.sanitize import for_terminal
+
+__all__ = ["register", "run", "config_from"]
+
+EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
+
+
+def config_from(path: str | None) -> Config:
+    """--config, else the default file when there is one, else the built-in defaults."""
+    if path is not None:
+        return load_config(Path(path))
+    if DEFAULT_PATH.is_file():
+        print(f"mail-logwatch: using {DEFAULT_PATH}", file=sys.stderr)
+        return load_config(DEFAULT_PATH)
+    return load_config(None)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("detect", help="run the rules over log files and print alerts",
+                       description=__doc__)
+    add_input_options(p)
+    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH} if present)")
+    p.add_argument("--format", dest="out_format", choices=("jsonl", "text"), default="jsonl")
+    p.add_argument("--fail-on-alert", action="store_true",
+                   help="exit 1 when any alert was raised")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from(args.config)
+    options = options_from(args)
+    if args.tz is None and cfg.site.timezone:
+        options.tz = cfg.site.timezone
+    result = detect_files(args.files, cfg, options)
+    det = result.detection
+    if args.out_format == "text":
+        sys.stdout.write(alerts_text(det.alerts, det.warnings))
+    else:
+        for alert in det.alerts:
+            sys.stdout.write(json.dumps(alert.as_dict(), ensure_ascii=False) + "\n")
+        for w in det.warnings:
+            print(f"mail-logwatch: note: {for_terminal(w)}", file=sys.stderr)
+    for err in result.errors:
+        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_ALERTS if args.fail_on_alert and det.alerts else EXIT_OK

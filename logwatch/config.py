@@ -1,0 +1,158 @@
+"""The site configuration (`/etc/mail-logwatch/config.toml`): validated, with defaults.
+
+Every section refuses keys it does not know (a misspelt `trusted_network` silently doing
+nothing is how an open relay goes unnoticed), and every error names file, line and key.
+Rule overrides are checked against the rules themselves when those are loaded
+(`rules_engine.loader`), because only then is it known which ids exist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from logwatch.errors import ConfigError
+from logwatch.parse.clock import known_zone
+from logwatch.parse.formats import FORMATS
+from logwatch.tomlfile import load_toml, validation_message
+
+__all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "load_config",
+           "DEFAULT_PATH", "Network"]
+
+DEFAULT_PATH = Path("/etc/mail-logwatch/config.toml")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _networks(values: list[str]) -> list[str]:
+    """Addresses or CIDR networks, refused one by one with the value named."""
+    for v in values:
+        try:
+            ipaddress.ip_network(v, strict=False)
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IP address or network (like 192.0.2.0/24 "
+                             "or 2001:db8::/32)") from None
+    return values
+
+
+def _domains(values: list[str]) -> list[str]:
+    out = []
+    for v in values:
+        d = v.strip().lower().lstrip("@").rstrip(".")
+        if not d or "@" in d or " " in d or "." not in d and d != "localhost":
+            raise ValueError(f"{v!r} is not a domain (like example.com)")
+        out.append(d)
+    return out
+
+
+class Allowlist(_Model):
+    """Who is never alerted on nor acted against (fail2ban's `ignoreip`, wider)."""
+
+    networks: list[str] = Field(default_factory=list, description="IPs or CIDR networks")
+    users: list[str] = Field(default_factory=list, description="SASL usernames")
+    senders: list[str] = Field(default_factory=list,
+                               description="envelope sender patterns (`*@partner.example`)")
+
+    _check_networks = field_validator("networks")(_networks)
+
+    def merged(self, other: Allowlist) -> Allowlist:
+        return Allowlist(networks=self.networks + other.networks,
+                         users=self.users + other.users, senders=self.senders + other.senders)
+
+
+class Site(_Model):
+    """The facts about this mail system that turn log rows into judgements."""
+
+    local_domains: list[str] = Field(
+        default_factory=list,
+        description="mail for these (and their subdomains) is local; when empty, inferred "
+                    "from the local deliveries in the input")
+    relay_domains: list[str] = Field(default_factory=list,
+                                     description="domains we relay for (backup MX)")
+    trusted_networks: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="clients allowed to relay without AUTH (Postfix mynetworks)")
+    known_senders: list[str] = Field(
+        default_factory=list,
+        description="envelope sender patterns this site sends as; default: any address "
+                    "in the local domains")
+    timezone: str | None = Field(default=None,
+                                 description="zone of year-less stamps and report buckets")
+
+    _check_local = field_validator("local_domains", "relay_domains")(_domains)
+    _check_trusted = field_validator("trusted_networks")(_networks)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is not None and not known_zone(v):
+            raise ValueError(f"{v!r} is not a time zone (use an IANA name such as "
+                             "Europe/Berlin or UTC)")
+        return v
+
+
+class SourceConfig(_Model):
+    """One log to follow: a file (rotations found beside it) or the journal."""
+
+    path: Path | None = None
+    journald: bool = False
+    host: str | None = None
+    tz: str | None = None
+    format: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceConfig:
+        if (self.path is None) == (not self.journald):
+            raise ValueError("give either path = \"/var/log/mail.log\" or journald = true")
+        if self.format is not None and self.format not in FORMATS:
+            raise ValueError(f"format {self.format!r} unknown; known: {', '.join(FORMATS)}")
+        if self.tz is not None and not known_zone(self.tz):
+            raise ValueError(f"tz {self.tz!r} is not a time zone")
+        return self
+
+
+class NotifyConfig(_Model):
+    """Where alerts go (apprise URLs; they carry tokens, so they are never printed)."""
+
+    urls: list[str] = Field(default_factory=list)
+    secrets_file: Path | None = Field(
+        default=None, description="a root-only file with one apprise URL per line")
+
+
+class Config(_Model):
+    state_dir: Path = Path("/var/lib/mail-logwatch")
+    site: Site = Field(default_factory=Site)
+    allow: Allowlist = Field(default_factory=Allowlist)
+    rule_dirs: list[Path] = Field(default_factory=list,
+                                  description="more rule files, after the built-in ones")
+    sources: list[SourceConfig] = Field(default_factory=list)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    #: per-rule overrides by rule id; checked against the rules when they are loaded
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: where the config came from, for messages that point back into it
+    origin: Path | None = Field(default=None, exclude=True)
+    text: str = Field(default="", exclude=True, repr=False)
+
+
+def load_config(path: Path | None) -> Config:
+    """The config at `path`, or the defaults when `path` is None."""
+    if path is None:
+        return Config()
+    data, text = load_toml(path, ConfigError)
+    for reserved in ("origin", "text"):
+        if reserved in data:
+            raise ConfigError(f"{path}: field {reserved}: not a configuration key")
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, path, text)) from None
+    base = path.parent
+    dirs = [d if d.is_absolute() else base / d for d in cfg.rule_dirs]
+    return cfg.model_copy(update={"origin": path, "text": text, "rule_dirs": dirs})

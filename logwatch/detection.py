@@ -1,0 +1,92 @@
+"""From log files and a config to alerts: parse, correlate, enrich, run the rules.
+
+The one place that knows the order of the stages for a batch of files (`detect`); the
+live modes reuse it with their own sources and state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.config import Config
+from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from logwatch.rules_engine.loader import load_rules
+from logwatch.rules_engine.needs import Needs, needs_of
+from logwatch.rules_engine.runner import Detection, run_rules
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.sitefacts import SiteFacts
+
+__all__ = ["DetectResult", "detect_files", "site_facts"]
+
+
+@dataclass
+class DetectResult:
+    detection: Detection
+    errors: list[str] = field(default_factory=list)
+    lines: int = 0
+
+
+def site_facts(cfg: Config, events: pa.Table, warnings: list[str]) -> SiteFacts:
+    """The config's facts; local domains inferred from local deliveries when it names
+    none (and said so, since every relaying judgement rests on them)."""
+    inferred = None
+    if not cfg.site.local_domains:
+        inferred = infer_local_domains(events)
+        if inferred:
+            warnings.append("no local_domains in the config: inferred from local deliveries: "
+                            + ", ".join(inferred[:10]) + (" ..." if len(inferred) > 10 else ""))
+        else:
+            warnings.append("no local_domains in the config and no local deliveries to infer "
+                            "them from: every recipient domain counts as external")
+    return SiteFacts.from_config(cfg.site, cfg.allow, inferred)
+
+
+def _kept(events: pa.Table, needs: Needs) -> pa.Table:
+    """The rows and columns of a block that the rules can look at."""
+    if needs.rows is not None:
+        names = sorted(t.removeprefix("event:") for t in needs.rows if t.startswith("event:"))
+        keep = pc.is_in(events.column("event").cast(pa.string()), value_set=pa.array(names,
+                                                                                     pa.string()))
+        for token in needs.rows:
+            if token in DERIVED_ROWS:
+                keep = pc.or_(keep, DERIVED_ROWS[token](events))
+        events = events.filter(keep)
+    events = events.select([c for c in events.column_names if c in needs.columns])
+    i = events.schema.get_field_index("source")   # one file name, repeated on every row
+    return events.set_column(i, "source", pc.dictionary_encode(events.column("source")))
+
+
+def _one_table(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
+    """The parts as one contiguous table; the list is emptied, so that the parts' memory
+    is given back as the copy is made rather than held beside it."""
+    if not parts:
+        return empty
+    table = pa.concat_tables(parts).unify_dictionaries()
+    parts.clear()
+    return table.combine_chunks()
+
+
+def detect_files(files: list[str], cfg: Config, options: ParseOptions) -> DetectResult:
+    """Alerts over `files` read as one batch."""
+    rules = load_rules(cfg)
+    needs = needs_of(rules)
+    run = ParseRun(files, default_parsers(), options)
+    events, messages = [], []
+    for ev, done in run.correlated():
+        events.append(_kept(ev, needs))
+        messages.append(done)
+    ev_table = _one_table(events, _kept(EVENT_SCHEMA.empty_table(), needs))
+    msg_table = _one_table(messages, MESSAGE_SCHEMA.empty_table())
+    warnings: list[str] = []
+    facts = site_facts(cfg, ev_table, warnings)
+    ev_rich = enrich_events(ev_table, facts, msg_table)
+    msg_rich = enrich_messages(msg_table, ev_table, facts)
+    detection = run_rules(rules, ev_rich, msg_rich)
+    detection.warnings[:0] = warnings
+    for stats in run.stats:
+        detection.warnings += [f"{stats.source}: {w}" for w in stats.warnings]
+    return DetectResult(detection, run.errors, sum(s.lines for s in run.stats))

@@ -1,0 +1,317 @@
+"""Site facts onto the events and messages tables: the columns the rules select on.
+
+DESIGN.md names them: domains, `client_net`, `authenticated`, `client_trusted`,
+`sender_local`, `recipient_local` (judged on the recipient as accepted, `orig_recipient`
+where present, so an alias or `.forward` to a remote mailbox is not relaying) and
+`relayed_external`. Two more serve the credential rules: `auth_failures` (a session's
+SASL warning and its `auth=0/1` counter are one failure, not two) and `attempt` (the
+SMTP session, or the process for MTAs that fork one per connection, so that a relay
+probe to twenty recipients is one attempt); `logins` (successful AUTHs, counted the same
+way); on messages, `account` (whose mail it is: SASL user, trusted client or local).
+
+Every per-value judgement runs once per distinct value (`per_value`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
+
+__all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
+           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS"]
+
+T = TypeVar("T")
+
+#: Enriched columns and their types, per table (rule files are checked against them).
+EVENT_COLUMNS: dict[str, pa.DataType] = {
+    "sender_domain": pa.string(), "recipient_domain": pa.string(),
+    "client_net": pa.string(), "authenticated": pa.bool_(), "client_trusted": pa.bool_(),
+    "sender_local": pa.bool_(), "recipient_local": pa.bool_(),
+    "relayed_external": pa.bool_(), "allowlisted": pa.bool_(),
+    "auth_failures": pa.int32(), "logins": pa.int32(), "attempt": pa.string(),
+    "message_sender": pa.string(), "message_origin": pa.string(),
+}
+MESSAGE_COLUMNS: dict[str, pa.DataType] = {
+    "sender_domain": pa.string(), "sender_norm": pa.string(), "sender_known": pa.bool_(),
+    "sender_local": pa.bool_(), "recipient_domains": pa.list_(pa.string()),
+    "client_net": pa.string(), "authenticated": pa.bool_(), "client_trusted": pa.bool_(),
+    "recipient_local": pa.bool_(), "relayed_external": pa.bool_(),
+    "external_recipients": pa.int32(), "first_deferred": pa.timestamp("us", tz="UTC"),
+    "account": pa.string(), "allowlisted": pa.bool_(),
+}
+
+#: Events that prove a successful AUTH when they carry a username (a failure line
+#: carries the name that was tried).
+_LOGIN_EVENTS = ("received", "auth_success")
+
+
+def _event_is(table: pa.Table, *names: str) -> pa.Array:
+    return pc.is_in(table.column("event").cast(pa.string()), value_set=pa.array(names))
+
+
+def _counter(table: pa.Table, name: str) -> pa.Array:
+    return pc.and_(_event_is(table, "disconnect"),
+                   pc.fill_null(pc.greater(table.column(name), 0), False))
+
+
+#: Per derived column, the rows where it can be non-zero: what a reader must keep for
+#: it (see rules_engine.needs).
+DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
+    "auth_failures": lambda t: pc.or_(_event_is(t, "auth_failure"), _counter(t, "auth_tried")),
+    "logins": lambda t: pc.or_(pc.and_(_event_is(t, *_LOGIN_EVENTS),
+                                       pc.is_valid(t.column("sasl_username"))),
+                               _counter(t, "auth_ok")),
+    "relayed_external": lambda t: _event_is(t, "delivery"),
+}
+
+
+
+def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[str | None], T],
+              type_: pa.DataType) -> pa.Array:
+    """`fn` of every value of a string column, computed once per distinct value."""
+    enc = pc.dictionary_encode(_plain(col))
+    answers = pa.array([fn(v) for v in enc.dictionary.to_pylist()], type_)
+    out = pc.take(answers, enc.indices)
+    if enc.null_count:
+        none = fn(None)
+        out = pc.fill_null(out, pa.scalar(none, type_)) if none is not None else out
+    return out
+
+
+def _valid(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return pc.is_valid(_plain(col))
+
+
+def _accepted(table: pa.Table) -> pa.Array:
+    """The recipient as the server accepted it: before alias and .forward expansion."""
+    return pc.coalesce(_plain(table.column("orig_recipient")), _plain(table.column("recipient")))
+
+
+def _is_local_delivery(table: pa.Table) -> pa.Array:
+    """Deliveries with no remote address: Postfix's local, virtual, pipe and LMTP over
+    a unix socket, Exim's local transports, Sendmail's local mailer."""
+    return pc.and_(pc.equal(_plain(table.column("event")), "delivery"),
+                   pc.is_null(table.column("relay_ip")))
+
+
+def infer_local_domains(events: pa.Table, limit: int = 50) -> list[str]:
+    """The domains of recipients delivered here (local transports, status sent): what a
+    site with no `local_domains` in its config evidently is. Most frequent first."""
+    sent = pc.fill_null(pc.equal(_plain(events.column("status")), "sent"), False)
+    rows = events.filter(pc.and_(_is_local_delivery(events), sent))
+    if not rows.num_rows:
+        return []
+    domains = per_value(_accepted(rows), domain_of, pa.string()).drop_null()
+    counts = pc.value_counts(domains).to_pylist()
+    counts.sort(key=lambda c: (-c["counts"], c["values"]))
+    return [c["values"] for c in counts[:limit]]
+
+
+def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray) -> pa.Array:
+    """One per line in `lines`, plus, on a disconnect whose `auth=N/M` counter reports
+    `counted` beyond the lines of its session, the difference: the counter and a line
+    are one event, never two, and a counter without lines is not lost."""
+    out = lines.astype(np.int32)
+    session = _plain(events.column("session"))
+    has_session = _valid(session).to_numpy(zero_copy_only=False)
+    disc = (counted > 0) & has_session
+    if disc.any():
+        enc = pc.dictionary_encode(session)
+        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
+        per_session = np.bincount(codes[lines & has_session], minlength=len(enc.dictionary))
+        out[disc] += np.maximum(counted[disc] - per_session[codes[disc]], 0).astype(np.int32)
+    return pa.array(out)
+
+
+def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(authenticated, auth_failures, logins) per row."""
+    ev = _plain(events.column("event"))
+    has_user = _valid(events.column("sasl_username"))
+    authenticated = pc.and_(has_user, pc.is_in(ev, pa.array(_LOGIN_EVENTS)))
+    tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
+    ok = pc.fill_null(events.column("auth_ok"), 0).to_numpy(zero_copy_only=False)
+    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False)
+    return (authenticated,
+            _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0)),
+            _with_counter(events, authenticated.to_numpy(zero_copy_only=False),
+                          ok.astype(np.int32)))
+
+
+def _attempt(events: pa.Table) -> pa.Array:
+    """The session, else host/daemon/pid (Exim and Sendmail fork per connection), else,
+    for Exim's mainlog without `+pid`, the client, sender and second: the RCPTs of one
+    transaction are logged together."""
+    host = pc.fill_null(_plain(events.column("host")), "")
+    by_pid = pc.binary_join_element_wise(
+        host, pc.fill_null(_plain(events.column("daemon")), ""),
+        pc.cast(events.column("pid"), pa.string()), " ")
+    second = pc.cast(pc.divide(events.column("ts").cast(pa.int64()), 1_000_000), pa.string())
+    by_transaction = pc.binary_join_element_wise(
+        host, _plain(events.column("client_ip")),
+        pc.fill_null(_plain(events.column("sender")), ""), second, " ")
+    return pc.coalesce(_plain(events.column("session")), by_pid, by_transaction)
+
+
+def _allowlisted(table: pa.Table, facts: SiteFacts, senders: pa.Array) -> pa.Array:
+    ip = per_value(table.column("client_ip"), facts.allows_ip, pa.bool_())
+    user = per_value(table.column("sasl_username"), facts.allows_user, pa.bool_())
+    sender = per_value(senders, facts.allows_sender, pa.bool_())
+    return pc.or_(pc.or_(ip, user), sender)
+
+
+def _appended(table: pa.Table, columns: dict[str, pa.Array],
+              types: dict[str, pa.DataType]) -> pa.Table:
+    for name, values in columns.items():
+        table = table.append_column(pa.field(name, types[name]), values.cast(types[name]))
+    return table
+
+
+def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Array, pa.Array]:
+    """The sender and origin of the message each event row belongs to (a delivery line
+    does not repeat its envelope sender, and backscatter is told by it)."""
+    n = events.num_rows
+    if messages is None or not messages.num_rows:
+        return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+    keys = ("host", "instance", "queue_id")
+    left = pa.table({**{k: pc.fill_null(_plain(events.column(k)), "") for k in keys},
+                     "i": pa.array(np.arange(n)), "ts": events.column("ts")})
+    left = left.filter(_valid(events.column("queue_id")))
+    right = pa.table({**{k: pc.fill_null(_plain(messages.column(k)), "") for k in keys},
+                      "first": messages.column("first_seen"), "last": messages.column("last_seen"),
+                      "s": _plain(messages.column("sender")), "o": _plain(messages.column("origin"))})
+    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
+    j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
+                         pc.less_equal(j.column("ts"), j.column("last"))))
+    where = np.full(n, -1, np.int64)
+    where[j.column("i").to_numpy()] = np.arange(j.num_rows)
+    at = pa.array(where, mask=where < 0)
+    return pc.take(j.column("s"), at), pc.take(j.column("o"), at)
+
+
+def enrich_events(events: pa.Table, facts: SiteFacts,
+                  messages: pa.Table | None = None) -> pa.Table:
+    """`events` with EVENT_COLUMNS appended (the message columns from `messages`)."""
+    sender_domain = per_value(events.column("sender"), domain_of, pa.string())
+    accepted_domain = per_value(_accepted(events), domain_of, pa.string())
+    external = per_value(accepted_domain, facts.is_external, pa.bool_())
+    is_delivery = pc.equal(_plain(events.column("event")), "delivery")
+    norm = per_value(events.column("sender"), lambda s: normalize_sender(s) if s else None,
+                     pa.string())
+    authenticated, failures, logins = _auth_counts(events)
+    msg_sender, msg_origin = _message_context(events, messages)
+    return _appended(events, {
+        "sender_domain": sender_domain,
+        "recipient_domain": per_value(events.column("recipient"), domain_of, pa.string()),
+        "client_net": per_value(events.column("client_ip"), client_net, pa.string()),
+        "authenticated": authenticated,
+        "client_trusted": per_value(events.column("client_ip"), facts.is_trusted, pa.bool_()),
+        "sender_local": _nullable(sender_domain, facts.is_local),
+        "recipient_local": _nullable(accepted_domain, facts.is_local),
+        "relayed_external": pc.and_(is_delivery, external),
+        "allowlisted": _allowlisted(events, facts, norm),
+        "auth_failures": failures,
+        "logins": logins,
+        "attempt": _attempt(events),
+        "message_sender": msg_sender,
+        "message_origin": msg_origin,
+    }, EVENT_COLUMNS)
+
+
+def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:
+    """`fn` per value, null where the value is null (no sender is neither local nor not)."""
+    return per_value(values, lambda v: None if v is None else fn(v), pa.bool_())
+
+
+def _deliveries(messages: pa.Table, events: pa.Table) -> pa.Table:
+    """The delivery rows of each message (column `m`: its index), by key and time."""
+    rows = events.filter(pc.equal(_plain(events.column("event")), "delivery"))
+    keys = ("host", "instance", "queue_id")
+    left = pa.table({**{k: pc.fill_null(_plain(messages.column(k)), "") for k in keys},
+                     "m": pa.array(np.arange(messages.num_rows)),
+                     "first": messages.column("first_seen"),
+                     "last": messages.column("last_seen")})
+    right = pa.table({**{k: pc.fill_null(_plain(rows.column(k)), "") for k in keys},
+                      "ts": rows.column("ts"), "accepted": _accepted(rows),
+                      "status": _plain(rows.column("status"))})
+    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
+    inside = pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
+                     pc.less_equal(j.column("ts"), j.column("last")))
+    return j.filter(inside).select(["m", "ts", "accepted", "status"])
+
+
+def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> pa.Table:
+    """`messages` with MESSAGE_COLUMNS appended; `events` give the per-recipient facts
+    (delivery status, accepted recipient) that the messages' lists no longer pair."""
+    n = messages.num_rows
+    d = _deliveries(messages, events)
+    m = d.column("m").to_numpy()
+    domain = per_value(d.column("accepted"), domain_of, pa.string())
+    external = per_value(domain, facts.is_external, pa.bool_()).to_numpy(zero_copy_only=False)
+    local = per_value(domain, facts.is_local, pa.bool_()).to_numpy(zero_copy_only=False)
+    status = d.column("status")
+    sent = pc.fill_null(pc.equal(status, "sent"), False).to_numpy(zero_copy_only=False)
+    deferred = pc.fill_null(pc.equal(status, "deferred"), False).to_numpy(zero_copy_only=False)
+
+    has_rcpt = np.bincount(m, minlength=n) > 0
+    all_local = np.bincount(m, weights=(~local).astype(np.int64), minlength=n) == 0
+    ext_sent = pa.table({"m": d.column("m"), "r": pc.utf8_lower(d.column("accepted"))}).filter(
+        pa.array(external & sent)).group_by("m", use_threads=False).aggregate(
+        [("r", "count_distinct")])
+    external_count = np.zeros(n, np.int32)
+    external_count[ext_sent.column("m").to_numpy()] = ext_sent.column("r_count_distinct").to_numpy()
+
+    ts = d.column("ts").cast(pa.int64()).to_numpy()
+    first_def = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_def, m[deferred], ts[deferred])
+
+    domains = pa.table({"m": d.column("m"), "d": domain}).filter(pc.is_valid(domain)).group_by(
+        "m", use_threads=False).aggregate([("d", "distinct")])
+    where = np.full(n, -1, np.int64)
+    where[domains.column("m").to_numpy()] = np.arange(domains.num_rows)
+    rcpt_domains = pc.take(domains.column("d_distinct"), pa.array(where, mask=where < 0))
+
+    norm = per_value(messages.column("sender"),
+                     lambda s: None if s is None else normalize_sender(s), pa.string())
+    sender_domain = per_value(messages.column("sender"), domain_of, pa.string())
+    trusted = per_value(messages.column("client_ip"), facts.is_trusted, pa.bool_())
+    return _appended(messages, {
+        "sender_domain": sender_domain,
+        "sender_norm": norm,
+        "sender_known": _nullable(norm, facts.is_known_sender),
+        "sender_local": _nullable(sender_domain, facts.is_local),
+        "recipient_domains": rcpt_domains,
+        "client_net": per_value(messages.column("client_ip"), client_net, pa.string()),
+        "authenticated": _valid(messages.column("sasl_username")),
+        "client_trusted": trusted,
+        "recipient_local": pa.array(all_local, mask=~has_rcpt),
+        "relayed_external": pa.array(external_count > 0),
+        "external_recipients": pa.array(external_count),
+        "first_deferred": pa.array(first_def, pa.int64(),
+                                   mask=first_def == np.iinfo(np.int64).max).cast(
+            pa.timestamp("us", tz="UTC")),
+        "account": _account(messages, trusted),
+        "allowlisted": _allowlisted(messages, facts, norm),
+    }, MESSAGE_COLUMNS)
+
+
+def _account(messages: pa.Table, trusted: pa.Array) -> pa.Array:
+    """Who sent the message on whose behalf we relay: the SASL user, else the trusted
+    client's address (a web app, a printer), else `local` for mail submitted on this
+    host; null for mail from untrusted strangers (not ours to answer for)."""
+    ip = _plain(messages.column("client_ip"))
+    local = pc.equal(_plain(messages.column("origin")), "local")
+    return pc.coalesce(_plain(messages.column("sasl_username")),
+                       pc.if_else(pc.fill_null(trusted, False), ip, pa.scalar(None, pa.string())),
+                       pc.if_else(pc.fill_null(local, False), "local", pa.scalar(None, pa.string())))

@@ -1,0 +1,119 @@
+"""Load the rule files (built-in, then the config's `rule_dirs`) and apply the overrides.
+
+A rule in a later directory with an id already loaded replaces it (that is how a site
+changes a built-in rule wholesale); `[rules.<id>]` in the config changes single
+parameters, and an id no file defines is refused, as a misspelt id would otherwise
+leave the default in force without a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from logwatch.config import Config
+from logwatch.errors import ConfigError, DefinitionError
+from logwatch.resources import data_dir
+from logwatch.rules_engine.model import Rule, RuleFile
+from logwatch.tomlfile import Described, load_toml, locate, validation_message
+
+__all__ = ["load_rule_file", "load_rules", "apply_overrides"]
+
+_RULE = TypeAdapter(Rule)
+#: what an override may not change: what the rule is
+_FIXED = ("id", "kind")
+
+
+def _id_line(text: str, rule_id: str) -> int | None:
+    idx = text.find(f'"{rule_id}"')
+    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+
+
+def load_rule_file(path: Path) -> list[Any]:
+    """The rules of one file; errors name file, line, rule and field."""
+    data, text = load_toml(path, DefinitionError)
+
+    def describe(loc: tuple[Any, ...]) -> Described | None:
+        if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
+            try:
+                rid = str(data["rule"][loc[1]]["id"])
+            except (KeyError, IndexError, TypeError):
+                return None
+            rest = [p for p in loc[2:] if not isinstance(p, int)]
+            if rest and rest[0] in ("threshold", "distinct", "sequence", "match", "spike",
+                                    "level"):
+                rest = rest[1:]   # pydantic's name for the kind tried
+            line = locate(text[text.find(f'"{rid}"'):], tuple(rest)) if rest else None
+            base = _id_line(text, rid) or 1
+            return f"rule {rid!r}", ".".join(map(str, rest)) or "?", (
+                base + line - 1 if line else base)
+        return None
+
+    try:
+        parsed = RuleFile.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(validation_message(exc, path, text, describe)) from None
+    seen: set[str] = set()
+    for rule in parsed.rule:
+        if rule.id in seen:
+            raise DefinitionError(f"{path}: rule {rule.id!r} is defined twice")
+        seen.add(rule.id)
+    return list(parsed.rule)
+
+
+def _rule_files(dirs: Iterable[Path]) -> list[Path]:
+    out = []
+    for d in dirs:
+        if not d.is_dir():
+            raise ConfigError(f"rule directory {d}: not a directory")
+        out += sorted(d.glob("*.toml"))
+    return out
+
+
+def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
+    """`rules` with the config's `[rules.<id>]` parameters applied and re-validated."""
+    where = cfg.origin or Path("config")
+    out = dict(rules)
+    for rid, changes in cfg.rules.items():
+        line = locate(cfg.text, ("rules", rid)) if cfg.text else None
+        at = f"{where}" + (f" line {line}" if line else "")
+        if rid not in rules:
+            raise ConfigError(f"{at}: [rules.{rid}]: no rule has this id; known: "
+                              f"{', '.join(sorted(rules))}")
+        if not isinstance(changes, dict):
+            raise ConfigError(f"{at}: rules.{rid}: a table of parameters")
+        fixed = [k for k in changes if k in _FIXED]
+        if fixed:
+            raise ConfigError(f"{at}: rules.{rid}.{fixed[0]}: cannot be overridden")
+        merged = {**rules[rid].model_dump(mode="json"), **changes}
+        try:
+            out[rid] = _RULE.validate_python(merged)
+        except ValidationError as exc:
+            msgs = []
+            for err in exc.errors():
+                loc = [p for p in err["loc"][1:] if not isinstance(p, int)]
+                key_line = locate(cfg.text, ("rules", rid, *loc[:1])) if cfg.text else None
+                msgs.append(f"{where}" + (f" line {key_line}" if key_line else "") +
+                            f": rules.{rid}.{'.'.join(map(str, loc)) or '?'}: "
+                            f"{err['msg'].removeprefix('Value error, ')}")
+            raise ConfigError("\n".join(msgs)) from None
+    return out
+
+
+def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
+    """Every enabled rule: built-in ones, the config's directories, then its overrides."""
+    dirs = ([data_dir("rules")] if builtin else []) + list(cfg.rule_dirs)
+    rules: dict[str, Any] = {}
+    for path in _rule_files(dirs):
+        for rule in load_rule_file(path):
+            rules[rule.id] = rule
+    rules = apply_overrides(rules, cfg)
+    for rule in rules.values():
+        unknown = [s for s in rule.superseded_by if s not in rules]
+        if unknown:
+            raise DefinitionError(f"rule {rule.id!r}, field superseded_by: no rule "
+                                  f"{unknown[0]!r}; known: {', '.join(sorted(rules))}")
+    return [r for r in rules.values() if r.enabled]

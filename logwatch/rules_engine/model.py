@@ -1,0 +1,285 @@
+"""What a rule file may say: the rule kinds as pydantic models.
+
+A rule is data, never code: a selection is a set of field conditions checked against the
+table's schema when the file is loaded (a misspelt field is refused with file, line and
+field, not silently matched against nothing), and a summary is a `string.Template`
+(`$count failures from $client_ip`), which cannot reach attributes or call anything.
+"""
+
+from __future__ import annotations
+
+import re
+from string import Template
+from typing import Annotated, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from logwatch.config import Allowlist
+from logwatch.durations import Duration
+from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+
+__all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
+           "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank"]
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+#: Fields a rule may name, per table, with their types.
+TABLE_FIELDS: dict[str, dict[str, pa.DataType]] = {
+    "events": {**{f.name: f.type for f in EVENT_SCHEMA}, **EVENT_COLUMNS},
+    "messages": {**{f.name: f.type for f in MESSAGE_SCHEMA}, **MESSAGE_COLUMNS},
+}
+#: The time a row happened at, per table.
+TIME_FIELD = {"events": "ts", "messages": "first_seen"}
+
+_OPS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "null", "contains",
+        "starts_with", "ends_with", "matches")
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Model):
+    """One field test. Written in a rule as `field = value` (equal), `field = [a, b]`
+    (one of), or `field = { op = value }` with op one of _OPS (`null = true`: missing)."""
+
+    field: str
+    op: str
+    value: Any
+
+    @classmethod
+    def parse(cls, name: str, spec: Any) -> list[Condition]:
+        if isinstance(spec, dict):
+            if not spec:
+                raise ValueError(f"{name}: empty condition")
+            return [cls(field=name, op=op, value=v) for op, v in spec.items()]
+        if isinstance(spec, list):
+            return [cls(field=name, op="in", value=spec)]
+        return [cls(field=name, op="eq", value=spec)]
+
+    @model_validator(mode="after")
+    def _valid(self) -> Condition:
+        if self.op not in _OPS:
+            raise ValueError(f"{self.field}: unknown test {self.op!r}; known: {', '.join(_OPS)}")
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"{self.field}: {self.op} takes a list")
+        if self.op == "null" and not isinstance(self.value, bool):
+            raise ValueError(f"{self.field}: null takes true or false")
+        if self.op == "matches":
+            try:
+                pc.match_substring_regex(pa.array([""]), str(self.value))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise ValueError(f"{self.field}: not a valid RE2 pattern: {exc}") from None
+        return self
+
+
+def _conditions(value: Any) -> list[Condition]:
+    if value is None:
+        return []
+    if isinstance(value, list):  # the model's own form (a rule re-validated with overrides)
+        return [c if isinstance(c, Condition) else Condition.model_validate(c) for c in value]
+    if not isinstance(value, dict):
+        raise ValueError("a table of field conditions, like { event = \"auth_failure\" }")
+    return [c for name, spec in value.items() for c in Condition.parse(name, spec)]
+
+
+Conditions = Annotated[list[Condition], Field(default_factory=list)]
+
+
+class Selection(_Model):
+    """Rows where every `where` condition holds and not every `unless` one does."""
+
+    where: Conditions
+    unless: Conditions
+
+    _parse = field_validator("where", "unless", mode="before")(_conditions)
+
+
+class RuleBase(_Model):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    title: str
+    kind: str
+    severity: Literal["info", "low", "medium", "high", "critical"]
+    description: str
+    false_positives: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    table: Literal["events", "messages"] = "events"
+    where: Conditions
+    unless: Conditions
+    #: skip clients in trusted_networks (webmail, monitoring): the credential rules' default
+    skip_trusted: bool = False
+    group_by: list[str] = Field(default_factory=list)
+    window: Duration = 600
+    #: after an incident, rows of the same key within this time continue it (one alert)
+    cooldown: Duration | None = None
+    summary: str
+    evidence_max: Annotated[int, Field(ge=0, le=1000)] = 20
+    #: never alert on these, for this rule (the config's [allow] holds for every rule)
+    allow: Allowlist = Field(default_factory=Allowlist)
+    #: rules that say the same thing better: an incident of theirs holding at least half
+    #: of this rule's incident's rows replaces it (a spray is also a burst of failures)
+    superseded_by: list[str] = Field(default_factory=list)
+    #: the field this rule counts by; matching rows without it are reported once, as a
+    #: blind spot, instead of being silently ignored
+    blind_without: str | None = None
+
+    _parse = field_validator("where", "unless", mode="before")(_conditions)
+
+    @property
+    def cooldown_s(self) -> int:
+        return self.cooldown if self.cooldown is not None else self.window
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        """(field, what for) of every field the rule names, for the schema check."""
+        out = [(c.field, "where") for c in self.where] + [(c.field, "unless") for c in self.unless]
+        out += [(f, "group_by") for f in self.group_by]
+        return out + ([(self.blind_without, "blind_without")] if self.blind_without else [])
+
+    @field_validator("summary")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        try:
+            Template(v).substitute({k: "" for k in re.findall(r"\$\{?(\w+)", v)})
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"not a valid summary template ($name or ${{name}}): {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> RuleBase:
+        known = TABLE_FIELDS[self.table]
+        for name, what in self.fields_used():
+            if name not in known:
+                near = [k for k in known if k.startswith(name[:4])][:5]
+                raise ValueError(f"{what}: {self.table} have no field {name!r}" +
+                                 (f" (did you mean {', '.join(near)}?)" if near else ""))
+        return self
+
+
+class Threshold(RuleBase):
+    """N matching rows (or N of `weight`) per key within `window`."""
+
+    kind: Literal["threshold"]
+    threshold: Annotated[int, Field(ge=1)]
+    weight: str | None = None
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        return super().fields_used() + ([(self.weight, "weight")] if self.weight else [])
+
+
+class Distinct(RuleBase):
+    """N distinct values of `field` per key within `window` (a list field counts each
+    element)."""
+
+    kind: Literal["distinct"]
+    field: str
+    threshold: Annotated[int, Field(ge=1)]
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        return super().fields_used() + [(self.field, "field")]
+
+
+class Sequence(RuleBase):
+    """At least `min_first` rows of `first`, then a `then` row, for the same key within
+    `window`. `ignore_same`: first-rows equal to the then-row on these fields do not
+    count (a CRAM-MD5 to PLAIN fallback in one session). `unless_before`: no alert when
+    an earlier then-row had the same key and these fields (a phone that has logged in as
+    that user from that address before)."""
+
+    kind: Literal["sequence"]
+    first: Selection
+    then: Selection
+    min_first: Annotated[int, Field(ge=1)] = 3
+    weight: str | None = None
+    ignore_same: list[str] = Field(default_factory=list)
+    unless_before: list[str] = Field(default_factory=list)
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        out = super().fields_used()
+        for part, sel in (("first", self.first), ("then", self.then)):
+            out += [(c.field, part) for c in sel.where + sel.unless]
+        out += [(f, "ignore_same") for f in self.ignore_same]
+        out += [(f, "unless_before") for f in self.unless_before]
+        return out + ([(self.weight, "weight")] if self.weight else [])
+
+
+class Match(RuleBase):
+    """A row that must never happen: every one alerts, one alert per key and cooldown."""
+
+    kind: Literal["match"]
+
+
+class Measure(_Model):
+    """What a spike counts per interval: rows, the sum of a field, or distinct values."""
+
+    name: str
+    sum: str | None = None
+    distinct: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Measure:
+        if self.sum and self.distinct:
+            raise ValueError(f"measure {self.name}: give sum or distinct, not both")
+        return self
+
+
+class Spike(RuleBase):
+    """A count per `interval` against the key's own baseline (median and MAD of earlier
+    intervals only, by hour of week once there are `seasonal_after` of history), with a
+    `floor` (mostly-zero counts have no spread) and a `ceiling` that holds without any
+    history."""
+
+    kind: Literal["spike"]
+    #: key sets evaluated in turn (most specific first); [] is the total
+    keys: list[list[str]] = Field(default_factory=lambda: [[]])
+    measures: list[Measure] = Field(default_factory=lambda: [Measure(name="rows")])
+    interval: Duration = 3600
+    baseline: Duration = 28 * 86_400
+    min_history: Duration = 6 * 3600
+    seasonal_after: Duration = 14 * 86_400
+    floor: Annotated[float, Field(ge=0)] = 20
+    ceiling: Annotated[float, Field(gt=0)] | None = None
+    z: Annotated[float, Field(gt=0)] = 6.0
+    ratio: Annotated[float, Field(ge=1)] = 5.0
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        out = super().fields_used() + [(f, "keys") for ks in self.keys for f in ks]
+        for m in self.measures:
+            out += [(f, f"measure {m.name}") for f in (m.sum, m.distinct) if f]
+        return out
+
+
+class Level(RuleBase):
+    """A running level (rows that entered at `start` and have not left at `end`) that is
+    at least `floor` and has grown over each of the last `rising` intervals."""
+
+    kind: Literal["level"]
+    start: str
+    end: str | None = None
+    #: rows whose `end` counts as leaving only when these conditions hold (a deferred
+    #: message is still queued at its last line unless it was delivered or bounced)
+    ended_when: Conditions
+    interval: Duration = 600
+    floor: Annotated[int, Field(ge=1)] = 20
+    rising: Annotated[int, Field(ge=1)] = 3
+
+    _parse_end = field_validator("ended_when", mode="before")(_conditions)
+
+    def fields_used(self) -> list[tuple[str, str]]:
+        out = super().fields_used() + [(self.start, "start")]
+        out += [(c.field, "ended_when") for c in self.ended_when]
+        return out + ([(self.end, "end")] if self.end else [])
+
+
+Rule = Annotated[Threshold | Distinct | Sequence | Match | Spike | Level,
+                 Field(discriminator="kind")]
+
+
+class RuleFile(_Model):
+    rule: list[Rule]

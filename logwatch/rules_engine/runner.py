@@ -1,0 +1,203 @@
+"""Run the rules over enriched events and messages: incidents to alerts, with evidence.
+
+Every rule sees its table minus the allowlisted rows (the config's `[allow]` and the
+rule's own), minus trusted clients when it says `skip_trusted`; the kind finds
+incidents; each becomes one alert whose evidence is its first lines, read back from
+the sources, and whose summary is the rule's template filled from the incident.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from string import Template
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.alerts import Alert, Evidence, rfc3339
+from logwatch.config import Site
+from logwatch.durations import US, format_duration
+from logwatch.evidence import read_lines
+from logwatch.rules_engine.distinct import find_distinct
+from logwatch.rules_engine.incident import Incident
+from logwatch.rules_engine.level import find_level
+from logwatch.rules_engine.model import severity_rank
+from logwatch.rules_engine.select import plain, selected
+from logwatch.rules_engine.sequence import find_sequence
+from logwatch.rules_engine.spike import find_spike
+from logwatch.rules_engine.threshold import find_match, find_threshold
+from logwatch.sitefacts import SiteFacts
+
+__all__ = ["Detection", "run_rules"]
+
+_FINDERS: dict[str, Callable[[Any, pa.Table, np.ndarray], list[Incident]]] = {
+    "threshold": find_threshold, "match": find_match, "distinct": find_distinct,
+    "sequence": find_sequence, "spike": find_spike, "level": find_level,
+}
+#: values listed in a summary's `$<field>_values`
+_LISTED = 5
+
+
+@dataclass
+class Detection:
+    alerts: list[Alert] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _rule_allows(rule: Any, table: pa.Table) -> np.ndarray:
+    """Rows the rule's own `allow` list exempts."""
+    allow = rule.allow
+    if not (allow.networks or allow.users or allow.senders):
+        return np.zeros(table.num_rows, bool)
+    facts = SiteFacts.from_config(Site(), allow)
+    out = np.zeros(table.num_rows, bool)
+    for column, test in (("client_ip", facts.allows_ip), ("sasl_username", facts.allows_user),
+                         ("sender", lambda s: facts.allows_sender(s.lower() if s else s))):
+        enc = pc.dictionary_encode(plain(table.column(column)))
+        hits = np.array([bool(test(v)) for v in enc.dictionary.to_pylist()] + [False])
+        idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        out |= hits[idx]
+    return out
+
+
+def _base_mask(rule: Any, table: pa.Table) -> np.ndarray:
+    mask = selected(table, rule.where, rule.unless)
+    mask &= ~pc.fill_null(table.column("allowlisted"), False).to_numpy(zero_copy_only=False)
+    if rule.skip_trusted:
+        mask &= ~pc.fill_null(table.column("client_trusted"), False).to_numpy(
+            zero_copy_only=False)
+    return mask & ~_rule_allows(rule, table)
+
+
+def _values(table: pa.Table, column: str, rows: np.ndarray) -> str:
+    vals = plain(table.column(column).take(pa.array(rows))).drop_null()
+    if pa.types.is_list(vals.type):
+        vals = pc.list_flatten(vals)
+    counts = Counter(str(v) for v in vals.to_pylist())
+    top = [v for v, _ in counts.most_common(_LISTED)]
+    more = len(counts) - len(top)
+    return ", ".join(top) + (f" and {more} more" if more > 0 else "") if top else "-"
+
+
+class _Fill(dict[str, str]):
+    """Template values: computed on first use (`$sasl_username_values`), `?` if unknown."""
+
+    def __init__(self, table: pa.Table, rows: np.ndarray, base: dict[str, str]) -> None:
+        super().__init__(base)
+        self.table, self.rows = table, rows
+
+    def __missing__(self, name: str) -> str:
+        column = name.removesuffix("_values")
+        if name.endswith("_values") and column in self.table.column_names:
+            self[name] = _values(self.table, column, self.rows)
+            return self[name]
+        return "?"
+
+
+def _summary(rule: Any, table: pa.Table, inc: Incident) -> str:
+    base = {"count": str(inc.count), "span": format_duration((inc.last_us - inc.first_us) / US),
+            "first": rfc3339(inc.first_us), "last": rfc3339(inc.last_us),
+            "window": format_duration(rule.window), "rule": rule.id}
+    for name in ("threshold", "min_first"):
+        if hasattr(rule, name):
+            base[name] = str(getattr(rule, name))
+    base.update({k: "-" if v is None else str(v) for k, v in inc.key.items()})
+    base.update({k: "no history" if v is None else str(v) for k, v in inc.details.items()
+                 if not isinstance(v, (list, dict))})
+    names = re.findall(r"\$\{?(\w+)", rule.summary)
+    fill = _Fill(table, inc.rows, base)
+    return Template(rule.summary).substitute({n: fill[n] for n in names})
+
+
+def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.ndarray:
+    """The events rows of some messages: their queue id, host and instance, in their
+    lifetime; in time order."""
+    keys = ("host", "instance", "queue_id")
+    m = messages.take(pa.array(rows))
+    ids = pc.unique(plain(m.column("queue_id")))
+    ev_sel = np.flatnonzero(pc.fill_null(pc.is_in(plain(events.column("queue_id")),
+                                                  value_set=ids), False).to_numpy(
+        zero_copy_only=False))
+    left = pa.table({**{k: pc.fill_null(plain(m.column(k)), "") for k in keys},
+                     "first": m.column("first_seen"), "last": m.column("last_seen")})
+    e = events.take(pa.array(ev_sel))
+    right = pa.table({**{k: pc.fill_null(plain(e.column(k)), "") for k in keys},
+                      "ts": e.column("ts"), "i": pa.array(ev_sel)})
+    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
+    j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
+                         pc.less_equal(j.column("ts"), j.column("last"))))
+    idx = np.unique(j.column("i").to_numpy())
+    ts = events.column("ts").take(pa.array(idx)).cast(pa.int64()).to_numpy()
+    return idx[np.argsort(ts, kind="stable")]
+
+
+def _evidence_refs(rule: Any, inc: Incident, events: pa.Table,
+                   messages: pa.Table) -> tuple[list[tuple[str, int]], int]:
+    rows = inc.rows if rule.table == "events" else _event_rows(messages, events, inc.rows)
+    sources = plain(events.column("source").take(pa.array(rows[:rule.evidence_max])))
+    offsets = events.column("offset").take(pa.array(rows[:rule.evidence_max]))
+    return list(zip(sources.to_pylist(), offsets.to_pylist())), len(rows)
+
+
+def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
+    """Say once when the rows a rule needs lack the field it counts by (a Postfix that
+    logs failures without usernames leaves distributed_bruteforce blind)."""
+    need = getattr(rule, "blind_without", None)
+    if not need or not mask.any():
+        return None
+    missing = mask & pc.is_null(plain(table.column(need))).to_numpy(zero_copy_only=False)
+    if not missing.any():
+        return None
+    by_mta = Counter(plain(table.column("mta").take(pa.array(np.flatnonzero(missing))))
+                     .to_pylist())
+    said = ", ".join(f"{n} from {m}" for m, n in by_mta.most_common())
+    return (f"{rule.id}: {int(missing.sum())} of {int(mask.sum())} rows it would count have "
+            f"no {need} ({said}); the rule cannot see them")
+
+
+def _superseded(rule: Any, inc: Incident, found: dict[str, list[Incident]]) -> bool:
+    """An incident of a rule named in `superseded_by` holds half of this one's rows."""
+    mine = set(inc.rows.tolist())
+    for other in rule.superseded_by:
+        for o in found.get(other, []):
+            if len(mine.intersection(o.rows.tolist())) * 2 >= len(mine):
+                return True
+    return False
+
+
+def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table) -> Detection:
+    """Alerts of every rule over enriched `events` and `messages`, most severe first."""
+    out = Detection()
+    found: dict[str, list[Incident]] = {}
+    for rule in rules:
+        table = events if rule.table == "events" else messages
+        mask = _base_mask(rule, table)
+        note = _blind_spots(rule, table, mask)
+        if note:
+            out.warnings.append(note)
+        found[rule.id] = _FINDERS[rule.kind](rule, table, mask)
+    pending: list[tuple[Alert, list[tuple[str, int]]]] = []
+    for rule in rules:
+        table = events if rule.table == "events" else messages
+        for inc in found[rule.id]:
+            if rule.superseded_by and _superseded(rule, inc, found):
+                continue
+            refs, total = _evidence_refs(rule, inc, events, messages)
+            alert = Alert(rule=rule.id, title=rule.title, severity=rule.severity, key=inc.key,
+                          first_us=inc.first_us, last_us=inc.last_us, count=inc.count,
+                          summary=_summary(rule, table, inc), evidence=[],
+                          evidence_total=total, details=inc.details)
+            pending.append((alert, refs))
+    lines = read_lines(ref for _, refs in pending for ref in refs)
+    for alert, refs in pending:
+        alert.evidence = [Evidence(s, o, lines.get((s, o))) for s, o in refs]
+        out.alerts.append(alert)
+    out.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_us, a.rule,
+                                   json.dumps(a.key, sort_keys=True, default=str)))
+    return out

@@ -1,0 +1,73 @@
+"""Field conditions to row masks, with pyarrow kernels (never `eval`, never a loop per row).
+
+A condition on a missing value is false, except the negative tests (`ne`, `not_in`): a
+row without a sender is not equal to any sender. `unless` removes the rows where all of
+its conditions hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.rules_engine.model import Condition
+
+__all__ = ["mask_of", "selected", "plain"]
+
+
+def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def _scalar(value: object, type_: pa.DataType) -> pa.Scalar:
+    if pa.types.is_timestamp(type_):
+        return pa.scalar(value).cast(type_)
+    try:
+        return pa.scalar(value, type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        raise ValueError(f"{value!r} is not a {type_} value") from None
+
+
+def _one(col: pa.Array, c: Condition) -> pa.Array:
+    t = col.type
+    if c.op == "null":
+        return pc.is_null(col) if c.value else pc.is_valid(col)
+    if c.op in ("in", "not_in"):
+        values = pa.array([_scalar(v, t).as_py() for v in c.value], t)
+        hit = pc.is_in(col, value_set=values)
+        return pc.invert(hit) if c.op == "not_in" else hit
+    if c.op in ("contains", "starts_with", "ends_with", "matches"):
+        text = str(c.value)
+        fn = {"contains": lambda a: pc.match_substring(a, text),
+              "starts_with": lambda a: pc.starts_with(a, text),
+              "ends_with": lambda a: pc.ends_with(a, text),
+              "matches": lambda a: pc.match_substring_regex(a, text)}[c.op]
+        return fn(col)
+    fn = {"eq": pc.equal, "ne": pc.not_equal, "gt": pc.greater, "ge": pc.greater_equal,
+          "lt": pc.less, "le": pc.less_equal}[c.op]
+    return fn(col, _scalar(c.value, t))
+
+
+def mask_of(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
+    """Rows where every condition holds (all rows for none)."""
+    out = np.ones(table.num_rows, bool)
+    for c in conditions:
+        col = plain(table.column(c.field))
+        hit = _one(col, c)
+        fill = c.op in ("ne", "not_in")
+        out &= pc.fill_null(hit, fill).to_numpy(zero_copy_only=False)
+    return out
+
+
+def selected(table: pa.Table, where: Sequence[Condition],
+             unless: Sequence[Condition]) -> np.ndarray:
+    """Rows matching `where` and not matching all of `unless`."""
+    keep = mask_of(table, where)
+    if unless:
+        keep &= ~mask_of(table, unless)
+    return keep

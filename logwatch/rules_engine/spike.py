@@ -1,0 +1,161 @@
+"""*spike*: a count per interval against the key's own past.
+
+For each key set (account, sender, client, total: the most specific first) and measure
+(messages, recipients), counts per interval are compared with the same key's earlier
+intervals only (so a spike never teaches itself it is normal): the median and the MAD
+(scaled to a standard deviation) of the last `baseline` of intervals, zeros included,
+or of the same hour of the week once there are `seasonal_after` of history. A count
+fires when it is at least `floor`, `z` spreads above the median and `ratio` times it;
+or, with no history at all, when it reaches the `ceiling` (an account that never sent
+and sends 200 messages in an hour is a spike on its first day).
+
+Only (key, interval) pairs at or above the floor are examined, in Python, one per
+candidate: there are few. A broader key whose rows an earlier, narrower alert already
+explains in the same interval is not alerted again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.durations import US
+from logwatch.rules_engine.incident import Incident, key_values
+from logwatch.rules_engine.model import TIME_FIELD, Measure, Spike
+from logwatch.rules_engine.rows import RuleRows, times_us
+from logwatch.rules_engine.select import plain
+from logwatch.rules_engine.windows import chain
+
+__all__ = ["find_spike", "Baseline", "baseline_of"]
+
+_WEEK = 7 * 86_400
+_MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class Baseline:
+    median: float
+    spread: float
+    intervals: int
+
+
+def baseline_of(history: np.ndarray) -> Baseline:
+    """Median and scaled MAD of past counts (zeros included), spread at least 1."""
+    med = float(np.median(history))
+    mad = float(np.median(np.abs(history - med)))
+    return Baseline(med, max(mad * _MAD_TO_SD, 1.0), len(history))
+
+
+def _values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measure
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(key code, bucket, value) for every pair with rows."""
+    cols = {"k": pa.array(rr.keys), "b": pa.array(bucket)}
+    if m.sum:
+        cols["v"] = pc.fill_null(plain(table.column(m.sum).take(pa.array(rr.rows))), 0)
+        agg = ("v", "sum")
+    elif m.distinct:
+        cols["v"] = plain(table.column(m.distinct).take(pa.array(rr.rows)))
+        agg = ("v", "count_distinct")
+    else:
+        cols["v"] = pa.array(np.ones(len(rr.rows), np.int64))
+        agg = ("v", "sum")
+    g = pa.table(cols).group_by(["k", "b"], use_threads=False).aggregate([agg])
+    return (g.column("k").to_numpy(), g.column("b").to_numpy(),
+            pc.fill_null(g.column(g.column_names[-1]), 0).to_numpy().astype(np.float64))
+
+
+def _history(rule: Spike, lookup: dict[tuple[int, int], float], key: int, b: int,
+             b0: int) -> np.ndarray | None:
+    per = rule.interval
+    lo = max(b0, b - rule.baseline // per)
+    if (b - lo) * per < rule.min_history:
+        return None
+    past = np.arange(lo, b)
+    if (b - b0) * per >= rule.seasonal_after and _WEEK % per == 0:
+        past = past[(b - past) % (_WEEK // per) == 0]
+    return np.array([lookup.get((key, int(p)), 0.0) for p in past])
+
+
+def _fires(rule: Spike, value: float, base: Baseline | None, total: bool) -> bool:
+    """`total`: the key set of everything, whose size is the site's, not a sender's:
+    no ceiling there."""
+    if rule.ceiling is not None and not total and value >= rule.ceiling:
+        return True
+    if base is None or value < max(rule.floor, 1):
+        return False
+    return value >= base.median + rule.z * base.spread and value >= rule.ratio * max(
+        base.median, 1.0)
+
+
+def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray) -> list[Incident]:
+    tf = TIME_FIELD[rule.table]
+    all_ts, has_ts = times_us(table, tf)
+    if not has_ts.any():
+        return []
+    per_us = rule.interval * US
+    b0 = int(all_ts[has_ts].min() // per_us)
+    out: list[Incident] = []
+    explained: dict[int, set[int]] = {}        # bucket -> rows already alerted on
+    for keys in rule.keys:
+        rr = RuleRows.of(table, mask, keys, tf)
+        bucket = rr.ts // per_us
+        fired: list[tuple[int, int, str, float, Baseline | None]] = []
+        for m in rule.measures:
+            k, b, v = _values(table, rr, bucket, m)
+            lookup = {(int(x), int(y)): float(z) for x, y, z in zip(k, b, v)}
+            least = min(max(rule.floor, 1), rule.ceiling or np.inf)
+            for i in np.flatnonzero(v >= least):
+                base_hist = _history(rule, lookup, int(k[i]), int(b[i]), b0)
+                base = baseline_of(base_hist) if base_hist is not None else None
+                if _fires(rule, float(v[i]), base, not keys):
+                    fired.append((int(k[i]), int(b[i]), m.name, float(v[i]), base))
+        out += _incidents(rule, table, rr, bucket, keys, fired, explained, all_ts)
+    return out
+
+
+def _who(table: pa.Table, keys: list[str], row: int) -> str:
+    """`account alice`, `client_ip 192.0.2.7`, `all senders`: for the summary."""
+    if not keys:
+        return "all senders"
+    return ", ".join(f"{k} {v}" for k, v in key_values(table, keys, row).items())
+
+
+def _incidents(rule: Spike, table: pa.Table, rr: RuleRows, bucket: np.ndarray,
+               keys: list[str], fired: list[tuple[int, int, str, float, Baseline | None]],
+               explained: dict[int, set[int]], ts: np.ndarray) -> list[Incident]:
+    """Fired (key, bucket) pairs, merged per key over consecutive intervals, minus those
+    an earlier key set already explains."""
+    kept = []
+    for key, b, name, value, base in sorted(fired, key=lambda f: (f[0], f[1], f[2])):
+        rows = rr.rows[(rr.keys == key) & (bucket == b)]
+        seen = explained.get(b, set())
+        if seen and len(seen.intersection(rows.tolist())) * 2 >= len(rows):
+            continue
+        kept.append((key, b, name, value, base, rows))
+    if not kept:
+        return []
+    ks = np.array([f[0] for f in kept])
+    bs = np.array([f[1] for f in kept])
+    inc_of = chain(ks, bs * rule.interval, max(rule.cooldown_s, rule.interval))
+    out = []
+    for i in np.unique(inc_of):
+        parts = [kept[j] for j in np.flatnonzero(inc_of == i)]
+        rows = np.unique(np.concatenate([p[5] for p in parts]))
+        for p in parts:
+            explained.setdefault(p[1], set()).update(p[5].tolist())
+        rows = rows[np.argsort(ts[rows], kind="stable")]
+        top = max(parts, key=lambda p: p[3])
+        base = top[4]
+        out.append(Incident(
+            key=key_values(table, keys, int(rows[0])), rows=rows,
+            first_us=int(ts[rows[0]]), last_us=int(ts[rows[-1]]), count=int(top[3]),
+            details={"measure": top[2], "interval": rule.interval, "who": _who(table, keys,
+                                                                             int(rows[0])),
+                     "expected": None if base is None else round(base.median, 2),
+                     "spread": None if base is None else round(base.spread, 2),
+                     "history_intervals": 0 if base is None else base.intervals,
+                     "keys": keys or ["total"]}))
+    return out

@@ -1,0 +1,133 @@
+"""Sliding windows per key, vectorized: the sweeps every windowed rule kind shares.
+
+The trick that keeps this to sorts and cumulative sums: sort rows by (key, time) and give
+each key its own stretch of one time axis (`Timeline`), separated from the next key's by
+more than the window. A window looking back from any row then never reaches another key,
+so one `searchsorted` over all rows answers "how many rows of this key in the last ten
+minutes" for every row at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.rules_engine.select import plain
+
+__all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "chain"]
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def key_codes(table: pa.Table, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A code per row for the combination of `fields`, and which rows have them all
+    (a row without a client address cannot count towards an address)."""
+    n = table.num_rows
+    if not fields:
+        return np.zeros(n, np.int64), np.ones(n, bool)
+    valid = np.ones(n, bool)
+    parts = []
+    for f in fields:
+        enc = pc.dictionary_encode(plain(table.column(f)))
+        idx = enc.indices
+        valid &= pc.is_valid(idx).to_numpy(zero_copy_only=False)
+        parts.append(pc.fill_null(idx, 0).to_numpy(zero_copy_only=False).astype(np.int64))
+    codes = parts[0]
+    for p in parts[1:]:   # mixed radix while it fits, else renumber densely first
+        radix = int(p.max(initial=0)) + 1
+        if int(codes.max(initial=0)) + 1 > _INT64_MAX // radix:
+            codes = np.unique(codes, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        codes = codes * radix + p
+    return codes, valid
+
+
+@dataclass
+class Timeline:
+    """Rows sorted by (key, time), on one axis where keys lie more than `gap` apart."""
+
+    order: np.ndarray     # sorted position -> original row
+    keys: np.ndarray      # per sorted row
+    ts: np.ndarray        # per sorted row, µs
+    axis: np.ndarray      # per sorted row: monotone over all rows
+
+    @classmethod
+    def build(cls, keys: np.ndarray, ts: np.ndarray, gap: int,
+              tiebreak: np.ndarray | None = None) -> Timeline:
+        sort_keys = (ts, keys) if tiebreak is None else (tiebreak, ts, keys)
+        order = np.lexsort(sort_keys)
+        k, t = keys[order], ts[order]
+        if not len(k):
+            return cls(order, k, t, t.copy())
+        first = np.concatenate(([True], k[1:] != k[:-1]))
+        starts = np.flatnonzero(first)
+        group = np.cumsum(first) - 1
+        t0 = t[starts]
+        span = np.maximum.reduceat(t, starts) - t0
+        step = span.astype(np.float64) + gap + 1
+        if step.sum() + gap >= _INT64_MAX / 2:
+            raise OverflowError("time span too large for one window axis")
+        offset = np.concatenate(([0], np.cumsum(span + gap + 1)[:-1]))
+        return cls(order, k, t, t - t0[group] + offset[group])
+
+    def back(self, pos: np.ndarray, window: int) -> np.ndarray:
+        """For sorted positions `pos`, the first position of the same key whose time is
+        within `window` before (exclusive of times exactly `window` earlier)."""
+        return np.searchsorted(self.axis, self.axis[pos] - window, side="right")
+
+
+def counts_at(a_keys: np.ndarray, a_ts: np.ndarray, a_weight: np.ndarray,
+              q_keys: np.ndarray, q_ts: np.ndarray, window: int) -> np.ndarray:
+    """For each query, the weight of the A rows with its key and a time in
+    (query - window, query] (an A row at the query's own time counts)."""
+    na = len(a_keys)
+    keys = np.concatenate((a_keys, q_keys))
+    ts = np.concatenate((a_ts, q_ts))
+    is_q = np.concatenate((np.zeros(na, np.int8), np.ones(len(q_keys), np.int8)))
+    line = Timeline.build(keys, ts, window, tiebreak=is_q)
+    w = np.concatenate((a_weight.astype(np.int64), np.zeros(len(q_keys), np.int64)))[line.order]
+    cum = np.concatenate(([0], np.cumsum(w)))
+    qpos = np.flatnonzero(line.order >= na)
+    lo = line.back(qpos, window)
+    out = np.empty(len(q_keys), np.int64)
+    out[line.order[qpos] - na] = cum[qpos + 1] - cum[lo]
+    return out
+
+
+def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
+                       window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the number of distinct values per key within `window` rises, and to what.
+
+    Each value of a key is present from one of its rows until `window` after its last
+    row (rows closer than that join one stretch); the count of present values, swept over
+    the starts and ends, is the distinct count of the window ending at that moment.
+    Returns (row index of each stretch's first row, distinct count right after it).
+    """
+    n = len(keys)
+    if not n:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((ts, values, keys))
+    k, v, t = keys[order], values[order], ts[order]
+    same_pair = np.concatenate(([False], (k[1:] == k[:-1]) & (v[1:] == v[:-1])))
+    joined = same_pair & np.concatenate(([False], np.diff(t) <= window))
+    starts = np.flatnonzero(~joined)
+    ends = np.concatenate((starts[1:] - 1, [n - 1]))
+    # sweep events: +1 at a stretch's first row, -1 at its last row + window
+    ev_key = np.concatenate((k[starts], k[ends]))
+    ev_t = np.concatenate((t[starts], t[ends] + window))
+    ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)))
+    sweep = np.lexsort((ev_d, ev_t, ev_key))          # at one time, ends before starts
+    running = np.cumsum(ev_d[sweep])
+    is_start = sweep < len(starts)
+    return order[starts[sweep[is_start]]], running[is_start]
+
+
+def chain(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
+    """Incident number per point (points sorted by key, time): a new incident at each
+    new key or after a pause longer than `gap`."""
+    if not len(keys):
+        return np.empty(0, np.int64)
+    new = np.concatenate(([True], (keys[1:] != keys[:-1]) | (np.diff(ts) > gap)))
+    return np.cumsum(new) - 1
