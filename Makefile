@@ -14,14 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# sample_logs/ is one day (2026-03-03, UTC) told by each MTA; git does not keep the files'
+# sample_logs/ is one day (2026-03-03, UTC) told by Postfix, Exim and Sendmail, with seven
+# planted incidents; config.toml beside it is the site. git does not keep the files'
 # modification times the year would otherwise come from, hence --year.
-DEMO_LOGS := sample_logs/postfix/mail.log sample_logs/exim/mainlog sample_logs/sendmail/maillog
+DETECT := $(BIN)/mail-logwatch detect --config sample_logs/config.toml --year 2026 --format text
 
 demo: $(STAMP)
-	$(BIN)/mail-logwatch parse --year 2026 --tz UTC --stats \
-		--out /tmp/mail-logwatch-demo.parquet $(DEMO_LOGS)
-	@echo "events written to /tmp/mail-logwatch-demo.parquet"
+	@echo "== sample_logs/postfix/mail.log"
+	@$(DETECT) sample_logs/postfix/mail.log
+	@for f in exim/mainlog sendmail/maillog; do \
+		echo "== the same day in sample_logs/$$f"; \
+		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
 
 # Debian tools the tests compare against (fail2ban-regex, pflogsumm): installed when
 # missing and run as root, else named; a no-op when present.

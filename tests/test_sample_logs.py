@@ -16,23 +16,17 @@ import pytest
 
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from tests.conftest import ROOT, parse_events
+from tests.stories import ROTATED, SAMPLES, STORIES, story_options
 
-SAMPLES = ROOT / "sample_logs"
 GENERATED = [
     "postfix/mail.log", "postfix/mail-rfc3339.log", "postfix/postfix.log",
     "postfix/journal.json.gz", "postfix/rotated/mail.log.2.gz", "postfix/rotated/mail.log.1",
     "postfix/rotated/mail.log", "exim/mainlog", "exim/rejectlog", "exim/exim-syslog.log",
     "sendmail/maillog",
 ]
-ROTATED = ["postfix/rotated/mail.log.2.gz", "postfix/rotated/mail.log.1",
-           "postfix/rotated/mail.log"]
 DAY = datetime(2026, 3, 3, tzinfo=timezone.utc)
 TRUSTED = {"127.0.0.1", "192.0.2.10"}
 
-
-
-def _options(rel: str) -> dict[str, Any]:
-    return {"tz": "UTC"} if "journal" in rel else {"tz": "UTC", "year": 2026}
 
 
 def _content(path: Path) -> bytes:
@@ -88,7 +82,7 @@ def test_rotated_set_is_mail_log_cut_in_three() -> None:
 
 @pytest.mark.parametrize("rel", GENERATED)
 def test_every_line_is_known(rel: str) -> None:
-    events, run = parse_events([SAMPLES / rel], **_options(rel))
+    events, run = parse_events([SAMPLES / rel], **story_options(rel))
     assert not run.errors
     assert events.num_rows > 0
     assert sum(s.unreadable for s in run.stats) == 0
@@ -130,22 +124,9 @@ def test_journal_rows_carry_cursors() -> None:
 
 # -- the story ------------------------------------------------------------------------------
 
-STORIES = {
-    "postfix-bsd": ["postfix/mail.log"],
-    "postfix-rfc3339": ["postfix/mail-rfc3339.log"],
-    "postfix-postlog": ["postfix/postfix.log"],
-    "postfix-journal": ["postfix/journal.json.gz"],
-    "postfix-rotated": ROTATED[::-1],          # shell order; read in rotation order
-    "exim-mainlog": ["exim/mainlog"],
-    "exim-main+reject": ["exim/rejectlog", "exim/mainlog"],
-    "exim-syslog": ["exim/exim-syslog.log"],
-    "sendmail": ["sendmail/maillog"],
-}
-
-
 class Story:
     def __init__(self, rels: list[str]) -> None:
-        opts = _options(rels[0])
+        opts = story_options(rels[0])
         run = ParseRun([str(SAMPLES / r) for r in rels], default_parsers(), ParseOptions(**opts))
         events, messages = [], []
         for ev, msg in run.correlated():

@@ -9,6 +9,7 @@ number and schemes are shown.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
+#: Kinds whose rows are counted over a sliding window (the others use intervals or none).
+_WINDOWED = ("threshold", "distinct", "sequence")
+
+
 def _param(rule: Any, name: str) -> str | None:
+    if name == "window" and rule.kind not in _WINDOWED:
+        return None
     value = getattr(rule, name, None)
     if value is None or value == [] or value == [[]]:
         return None
@@ -56,7 +63,9 @@ def _rules(cfg: Config, rules: list[Any]) -> list[str]:
 
 def explain_config(cfg: Config, rules: list[Any]) -> str:
     s = cfg.site
-    schemes = sorted({u.split("://", 1)[0] for u in cfg.notify.urls})
+    # a URL written without `scheme://` is shown as `?`, never as itself (it is all token)
+    schemes = sorted({m[1].lower() if (m := re.match(r"([A-Za-z][A-Za-z0-9+.-]{0,30})://", u))
+                      else "?" for u in cfg.notify.urls})
     zone = s.timezone or "the machine's"
     lines = [
         f"config {cfg.origin}: valid",

@@ -148,6 +148,13 @@ def assemble_events(lines: dict[str, pa.Array | np.ndarray], mail_rows: np.ndarr
         out[name] = a if identity else pc.take(a, take)
     out["event"] = _dict(event_idx, list(EVENTS))
     out["pattern"] = _dict(np.maximum(pattern_idx, 0), names, pattern_idx >= 0)
+    if "daemon" in out and out["daemon"].null_count:
+        # rsyslog's RFC 5424 APP-NAME is `postfix` alone: the pattern that took the line
+        # names its daemon, which sessions are keyed by
+        sole = pa.array([p.daemons[0] if p.daemons and len(p.daemons) == 1 else None
+                         for pf in parsers.files for p in pf.pattern], pa.string())
+        implied = pc.take(sole, pa.array(np.maximum(pattern_idx, 0), mask=pattern_idx < 0))
+        out["daemon"] = pc.coalesce(out["daemon"], implied)
     for name, parts in cols.items():
         typ = FIELD_TYPES[name]
         captured = scatter(total, parts, pa.string() if pa.types.is_dictionary(typ) else typ)

@@ -68,7 +68,9 @@ def needs_of(rules: list[Any]) -> Needs:
         columns.update(f for f, _ in rule.fields_used())
         columns.update(n.removesuffix("_values")
                        for n in re.findall(r"\$\{?(\w+_values)", rule.summary))
-        if rule.table != "events":
+        if rule.table != "events":   # its evidence: who sent it, as whom, where it went
+            if rows is not None:
+                rows |= {"event:received", "event:queued"}
             continue
         got = _rule_rows(rule)
         if got is None:

@@ -115,11 +115,29 @@ def _summary(rule: Any, table: pa.Table, inc: Incident) -> str:
     return Template(rule.summary).substitute({n: fill[n] for n in names})
 
 
+def _with_parents(messages: pa.Table, rows: np.ndarray) -> np.ndarray:
+    """`rows` and the messages they came from (a content filter's re-injection is told by
+    its parent's lines: the client that really sent it), nearest before each."""
+    child = messages.take(pa.array(rows))
+    if not pc.any(pc.is_valid(child.column("parent"))).as_py():
+        return rows
+    left = pa.table({"host": pc.fill_null(plain(child.column("host")), ""),
+                     "queue_id": plain(child.column("parent")),
+                     "at": child.column("first_seen")}).filter(pc.is_valid(child.column("parent")))
+    right = pa.table({"host": pc.fill_null(plain(messages.column("host")), ""),
+                      "queue_id": plain(messages.column("queue_id")),
+                      "first": messages.column("first_seen"),
+                      "i": pa.array(np.arange(messages.num_rows))})
+    j = left.join(right, keys=["host", "queue_id"], join_type="inner", use_threads=False)
+    j = j.filter(pc.less_equal(j.column("first"), j.column("at")))
+    return np.union1d(rows, j.column("i").to_numpy())
+
+
 def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.ndarray:
-    """The events rows of some messages: their queue id, host and instance, in their
-    lifetime; in time order."""
+    """The events rows of some messages and their parents: their queue id, host and
+    instance, in their lifetime; in time order."""
     keys = ("host", "instance", "queue_id")
-    m = messages.take(pa.array(rows))
+    m = messages.take(pa.array(_with_parents(messages, rows)))
     ids = pc.unique(plain(m.column("queue_id")))
     ev_sel = np.flatnonzero(pc.fill_null(pc.is_in(plain(events.column("queue_id")),
                                                   value_set=ids), False).to_numpy(

@@ -1,0 +1,210 @@
+"""detect on real-shaped and real logs: every planted incident found by the rule meant
+for it, nothing else firing, in every MTA and format; the same alerts whether a day
+comes as one file or as its rotations; the output contract; hostile text escaped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logwatch.config import load_config
+from logwatch.detection import detect_files
+from logwatch.pipeline import ParseOptions
+from tests.conftest import ROOT
+from tests.stories import SAMPLE_CONFIG, SAMPLES, STORIES, story_options
+
+# -- sample_logs: the planted incidents (sample_logs/README.md) ----------------------------
+
+#: (rule, key) -> what the alert counts. The volume spike's 40 recipient domains in ten
+#: minutes is also a fan-out, which volume_spike supersedes (one alert for one incident);
+#: the spray's 15 failures are also a burst, which password_spray supersedes.
+PLANTED: dict[tuple[str, str], int] = {
+    ("auth_failure_burst", '{"client_ip": "203.0.113.45"}'): 12,   # 12 failures, 4 sessions
+    ("password_spray", '{"client_net": "198.51.100.77"}'): 15,     # 15 usernames
+    ("auth_success_after_failures", '{"client_ip": "192.0.2.200"}'): 4,
+    ("relay_probe", '{"client_ip": "203.0.113.99"}'): 3,           # sessions, not RCPTs
+    ("open_relay", '{"client_ip": "198.51.100.23"}'): 3,           # messages
+    ("unknown_sender_relay", '{"account": "carol", "sender_domain": "bank.example.org"}'): 2,
+    ("volume_spike", '{"account": "alice"}'): 150,
+}
+
+
+def _detect(paths: list[Path], config: Path | None, **options: Any) -> Any:
+    result = detect_files([str(p) for p in paths], load_config(config), ParseOptions(**options))
+    assert result.errors == []
+    return result.detection
+
+
+def _found(detection: Any) -> dict[tuple[str, str], int]:
+    return {(a.rule, json.dumps(a.key, sort_keys=True)): a.count for a in detection.alerts}
+
+
+@pytest.fixture(scope="module", params=list(STORIES), ids=list(STORIES))
+def sample_detection(request: pytest.FixtureRequest) -> Any:
+    rels = STORIES[request.param]
+    return _detect([SAMPLES / r for r in rels], SAMPLE_CONFIG, **story_options(rels[0]))
+
+
+def test_every_planted_incident_and_nothing_else(sample_detection: Any) -> None:
+    assert _found(sample_detection) == PLANTED
+
+
+def test_planted_incidents_have_their_times_and_evidence(sample_detection: Any) -> None:
+    by_rule = {a.rule: a for a in sample_detection.alerts}
+    spray = by_rule["password_spray"]
+    # to the second: rsyslog's RFC 3339 stamps and the journal carry microseconds
+    assert spray.as_dict()["first_seen"][:19] == "2026-03-03T04:20:07"
+    assert spray.as_dict()["last_seen"][:19] == "2026-03-03T04:28:45"
+    success = by_rule["auth_success_after_failures"]
+    assert success.severity == "high" and "bob" in success.summary
+    relay = by_rule["open_relay"]
+    assert relay.severity == "critical"
+    # the evidence is the lines themselves, read back from the file by offset
+    for alert in sample_detection.alerts:
+        assert alert.evidence and alert.evidence_total >= len(alert.evidence)
+        for e in alert.evidence:
+            assert e.line is not None and e.offset >= 0
+    assert any("198.51.100.23" in (e.line or "") for e in relay.evidence)
+
+
+def test_sample_config_is_what_silences_the_webmail() -> None:
+    """Without the site's trusted_networks, the webmail host relaying without AUTH is an
+    open relay: the config is what tells them apart (and local domains are inferred)."""
+    det = _detect([SAMPLES / "postfix/mail.log"], None, tz="UTC", year=2026)
+    relays = {a.key["client_ip"] for a in det.alerts if a.rule == "open_relay"}
+    assert relays == {"198.51.100.23", "192.0.2.10"}
+    assert any("inferred from local deliveries: example.com" in w for w in det.warnings)
+
+
+def test_one_file_or_its_rotations_give_the_same_alerts() -> None:
+    whole = _detect([SAMPLES / "postfix/mail.log"], SAMPLE_CONFIG, tz="UTC", year=2026)
+    split = _detect([SAMPLES / r for r in STORIES["postfix-rotated"]], SAMPLE_CONFIG,
+                    tz="UTC", year=2026)
+
+    def same(d: Any) -> list[tuple[Any, ...]]:
+        return [(a.id, a.rule, a.count, a.first_us, a.last_us, a.summary, a.evidence_total)
+                for a in d.alerts]
+    assert same(whole) == same(split)
+
+
+# -- recordings of the real servers ------------------------------------------------------
+
+RECORDINGS = json.loads((ROOT / "recordings/scenarios.json").read_text())
+RECORDED_FILES = {
+    "postfix/run1-syslog": ["syslog-traditional.log.gz", "syslog-rfc3339.log.gz",
+                            "syslog-rfc5424.log.gz", "journal.json.gz"],
+    "postfix/run2-postlog": ["postfix.log.gz"],
+    "exim/run1-default": ["mainlog.gz", "syslog-traditional.log.gz", "journal.json.gz"],
+    "exim/run2-pid-millisec": ["mainlog.gz"],
+    "sendmail/run1-syslog": ["syslog-traditional.log.gz", "syslog-rfc5424.log.gz",
+                             "journal.json.gz"],
+}
+RECORDING_CONFIG = """
+[site]
+local_domains = ["example.com"]
+trusted_networks = ["127.0.0.1/32"]   # the scenarios' clients are other loopback addresses
+timezone = "UTC"
+"""
+
+
+def _expected_from_scenarios(run: dict[str, Any]) -> set[tuple[str, str]]:
+    """What the driver really did (scenarios.json), as the alerts it must raise."""
+    s = {sc["name"]: sc for sc in run["scenarios"]}
+    ip = lambda name: s[name]["client_ips"][0]  # noqa: E731
+    return {
+        ("auth_failure_burst", json.dumps({"client_ip": ip("auth_burst")})),
+        ("password_spray", json.dumps({"client_net": ip("password_spray")})),
+        ("auth_success_after_failures", json.dumps({"client_ip": ip("success_after_failures")})),
+        ("relay_probe", json.dumps({"client_ip": ip("relay_probe")})),
+        ("open_relay", json.dumps({"client_ip": ip("open_relay")})),
+        ("unknown_sender_relay", json.dumps({"account": s["unknown_sender"]["usernames"][0],
+                                             "sender_domain": "bank.example.org"},
+                                            sort_keys=True)),
+        ("volume_spike", json.dumps({"account": s["volume_burst"]["usernames"][0]})),
+    }
+
+
+def _recorded_cases() -> list[Any]:
+    out = []
+    for run in RECORDINGS["runs"]:
+        rel = run["dir"].removeprefix("recordings/")
+        for name in RECORDED_FILES.get(rel, []):
+            out.append(pytest.param(run, ROOT / run["dir"] / name, id=f"{rel}/{name}"))
+    return out
+
+
+@pytest.mark.parametrize(("run", "path"), _recorded_cases())
+def test_recorded_scenarios_are_detected_and_normal_traffic_is_silent(
+        run: dict[str, Any], path: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(RECORDING_CONFIG)
+    found = set(_found(_detect([path], cfg, tz="UTC", year=2026)))
+    expected = _expected_from_scenarios(run)
+    if run["dir"].endswith("exim/run1-default") and path.name == "mainlog.gz":
+        # Exim's default log_selector logs neither connections nor process ids: the four
+        # probe sessions of one client within two seconds cannot be told apart (the
+        # fallback, client+sender+second, makes two of them; the threshold is three).
+        # The same run through syslog carries the pid and is found (the case above).
+        expected.discard(("relay_probe", json.dumps({"client_ip": "127.0.0.51"})))
+    assert found == expected
+
+
+# -- the command line ---------------------------------------------------------------------
+
+def _mlw(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logwatch", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def test_jsonl_is_the_contract() -> None:
+    r = _mlw("detect", "--config", str(SAMPLE_CONFIG), "--year", "2026", "-j", "1",
+             str(SAMPLES / "sendmail/maillog"))
+    assert r.returncode == 0, r.stderr
+    alerts = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(alerts) == len(PLANTED)
+    for a in alerts:
+        assert list(a)[:10] == ["id", "rule", "severity", "key", "first_seen", "last_seen",
+                                "count", "summary", "evidence", "evidence_total"]
+        assert a["first_seen"].endswith("Z") and a["first_seen"] <= a["last_seen"]
+        assert set(a["evidence"][0]) == {"source", "offset", "line"}
+    assert [a["severity"] for a in alerts][0] == "critical"      # most severe first
+    assert len({a["id"] for a in alerts}) == len(alerts)
+
+
+def test_fail_on_alert_and_exit_codes(tmp_path: Path) -> None:
+    args = ["detect", "--config", str(SAMPLE_CONFIG), "--year", "2026", "-j", "1"]
+    assert _mlw(*args, "--fail-on-alert", str(SAMPLES / "exim/mainlog")).returncode == 1
+    quiet = tmp_path / "quiet.log"
+    quiet.write_text("Mar  3 10:00:00 mx1 postfix/smtpd[1]: connect from x[192.0.2.9]\n")
+    assert _mlw(*args, "--fail-on-alert", str(quiet)).returncode == 0
+    missing = _mlw(*args, "--fail-on-alert", str(tmp_path / "gone.log"), str(quiet))
+    assert missing.returncode == 2 and "gone.log" in missing.stderr   # 2 wins over 1
+
+
+def test_hostile_sender_is_escaped_in_text_and_intact_in_json(tmp_path: Path) -> None:
+    """A relayed message whose MAIL FROM carries an escape sequence and Slack markup: the
+    terminal gets the escape shown, not obeyed; JSON keeps the text as it was."""
+    sender = "\x1b[2Jceo<!channel>@evil.example"
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Mar  3 10:00:00 mx1 postfix/smtpd[10]: connect from evil[203.0.113.66]\n"
+        "Mar  3 10:00:01 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=evil[203.0.113.66]\n"
+        f"Mar  3 10:00:01 mx1 postfix/qmgr[11]: 1A2B3C4D5E: from=<{sender}>, size=100, "
+        "nrcpt=1 (queue active)\n"
+        "Mar  3 10:00:02 mx1 postfix/smtp[12]: 1A2B3C4D5E: to=<x@victim.example.org>, "
+        "relay=mx.victim.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+        "status=sent (250 OK)\n"
+        "Mar  3 10:00:02 mx1 postfix/qmgr[11]: 1A2B3C4D5E: removed\n")
+    args = ["detect", "--config", str(SAMPLE_CONFIG), "--year", "2026", "-j", "1", str(log)]
+    text = _mlw(*args, "--format", "text")
+    assert text.returncode == 0, text.stderr
+    assert "Open relay" in text.stdout
+    assert "\x1b" not in text.stdout and "\\x1b[2Jceo" in text.stdout
+    (alert,) = [json.loads(line) for line in _mlw(*args).stdout.splitlines()]
+    assert alert["rule"] == "open_relay" and alert["key"] == {"client_ip": "203.0.113.66"}
+    assert any(sender in e["line"] for e in alert["evidence"])
