@@ -378,15 +378,6 @@ class Pool:
 def fmt_tv(us: int) -> str:
     """Postfix's format_tv() of a duration in microseconds (the benchmark generator's)."""
     return postfix_tv(us // 1000)
-    if usec >= ures:
-        digits = []
-        n = 100000
-        while usec >= ures and n > 0:
-            digits.append("0123456789"[usec // n])
-            usec %= n
-            n //= 10
-        s += "." + "".join(digits)
-    return s
 
 
 def remote_reply(domain: str, t: int) -> str:
