@@ -9,6 +9,7 @@ Rule overrides are checked against the rules themselves when those are loaded
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from logwatch.errors import ConfigError
 from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
-from logwatch.tomlfile import load_toml, validation_message
+from logwatch.tomlfile import load_toml, locate, validation_message
 
 __all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "load_config",
            "DEFAULT_PATH", "Network"]
@@ -46,7 +47,8 @@ def _domains(values: list[str]) -> list[str]:
     out = []
     for v in values:
         d = v.strip().lower().lstrip("@").rstrip(".")
-        if not d or "@" in d or " " in d or "." not in d and d != "localhost":
+        # labels of letters, digits, - and _: a `*.example.com` or a URL would match nothing
+        if not re.fullmatch(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?|localhost", d):
             raise ValueError(f"{v!r} is not a domain (like example.com)")
         out.append(d)
     return out
@@ -148,7 +150,9 @@ def load_config(path: Path | None) -> Config:
     data, text = load_toml(path, ConfigError)
     for reserved in ("origin", "text"):
         if reserved in data:
-            raise ConfigError(f"{path}: field {reserved}: not a configuration key")
+            line = locate(text, (reserved,))
+            raise ConfigError(f"{path}" + (f" line {line}" if line else "") +
+                              f": field {reserved}: not a configuration key")
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:

@@ -61,6 +61,16 @@ def client_net(ip: str | None) -> str | None:
     return str(addr)
 
 
+def _net(network: str) -> Network:
+    """A configured network; an IPv4-mapped one (`::ffff:192.0.2.0/120`, as in Postfix's
+    mynetworks) as the IPv4 network it maps, since addresses are compared unmapped."""
+    net = ipaddress.ip_network(network, strict=False)
+    mapped = net.network_address.ipv4_mapped if net.version == 6 else None
+    if mapped is not None and net.prefixlen >= 96:
+        return ipaddress.ip_network(f"{mapped}/{net.prefixlen - 96}")
+    return net
+
+
 def _in_domains(domain: str | None, domains: tuple[str, ...]) -> bool:
     return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
 
@@ -86,11 +96,9 @@ class SiteFacts:
         known = tuple(s.lower() for s in site.known_senders) or tuple(
             p for d in local for p in (f"*@{d}", f"*@*.{d}"))
         return cls(local=local, relay=tuple(site.relay_domains),
-                   trusted=tuple(ipaddress.ip_network(n, strict=False)
-                                 for n in site.trusted_networks),
+                   trusted=tuple(_net(n) for n in site.trusted_networks),
                    known_senders=known,
-                   allow_nets=tuple(ipaddress.ip_network(n, strict=False)
-                                    for n in allow.networks),
+                   allow_nets=tuple(_net(n) for n in allow.networks),
                    allow_users=frozenset(u.lower() for u in allow.users),
                    allow_senders=tuple(s.lower() for s in allow.senders),
                    inferred=not site.local_domains and bool(inferred_local))

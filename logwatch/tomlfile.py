@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["load_toml", "locate", "validation_message"]
+__all__ = ["load_toml", "locate", "validation_message", "error_loc"]
 
 
 def load_toml(path: Path, error: type[Exception]) -> tuple[dict[str, Any], str]:
@@ -34,7 +34,9 @@ def load_toml(path: Path, error: type[Exception]) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: not valid TOML: {exc}") from exc
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise error(f"{path}" + (f" line {at[1]}" if at else "") +
+                    f": not valid TOML: {exc}") from exc
 
 
 def _header(name: str) -> str:
@@ -61,12 +63,29 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
                 found = text.count("\n", 0, pos) + 1
             continue
         name = str(part)
-        m = re.compile(_header(name) + "|" + rf'^[ \t]*(?:{re.escape(name)}|"{re.escape(name)}")'
+        # `[rules.x]` stands for `rules` too when no `[rules]` header is written
+        parent = _header(name).removesuffix(r"[ \t]*\]\]?") + r"[ \t]*\."
+        m = re.compile(_header(name) + "|" + parent + "|" +
+                       rf'^[ \t]*(?:{re.escape(name)}|"{re.escape(name)}")'
                        r'[ \t]*=', re.M).search(text, pos)
         if not m:
             return found
         pos, found, prev = m.start(), text.count("\n", 0, m.start()) + 1, name
     return found
+
+
+def error_loc(err: Any) -> tuple[Any, ...]:
+    """The path of a pydantic error, completed where pydantic leaves it short: a model
+    validator's error that says its field (an exception with `loc`), a wrong tag of a
+    discriminated union (the tag field)."""
+    loc = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    more = getattr(ctx.get("error"), "loc", None)
+    if more:
+        return loc + tuple(more)
+    if err["type"] == "union_tag_invalid" and "discriminator" in ctx:
+        return loc + (str(ctx["discriminator"]).strip("'"),)
+    return loc
 
 
 #: What a caller may say about an error's path better than `locate` can: the item's name,
@@ -80,7 +99,7 @@ def validation_message(exc: ValidationError, path: Path, text: str,
     """One line per error: `file line N: [item, ]field a.b: message`."""
     msgs = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = error_loc(err)
         said = describe(loc) if describe else None
         if said is None:
             said = ("", ".".join(str(p) for p in loc) or "?",

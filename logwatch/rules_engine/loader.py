@@ -8,6 +8,7 @@ leave the default in force without a word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from logwatch.config import Config
 from logwatch.errors import ConfigError, DefinitionError
 from logwatch.resources import data_dir
 from logwatch.rules_engine.model import Rule, RuleFile
-from logwatch.tomlfile import Described, load_toml, locate, validation_message
+from logwatch.tomlfile import Described, error_loc, load_toml, locate, validation_message
 
 __all__ = ["load_rule_file", "load_rules", "apply_overrides"]
 
@@ -27,9 +28,25 @@ _RULE = TypeAdapter(Rule)
 _FIXED = ("id", "kind")
 
 
+def _id_positions(text: str, rule_id: str) -> list[int]:
+    """Where `id = "rule_id"` is written (not where another rule names it, as in
+    `superseded_by = ["rule_id"]`)."""
+    rx = rf'^[ \t]*id[ \t]*=[ \t]*(?:"{re.escape(rule_id)}"|\'{re.escape(rule_id)}\')'
+    return [m.start() for m in re.finditer(rx, text, re.M)]
+
+
 def _id_line(text: str, rule_id: str) -> int | None:
-    idx = text.find(f'"{rule_id}"')
-    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+    at = _id_positions(text, rule_id)
+    return text.count("\n", 0, at[0]) + 1 if at else None
+
+
+def _field_line(text: str, rule_id: str, field: tuple[Any, ...]) -> int | None:
+    """The line of `field` in the rule `rule_id` (its id line when not found)."""
+    base = _id_line(text, rule_id)
+    if base is None:
+        return None
+    line = locate(text[_id_positions(text, rule_id)[0]:], field) if field else None
+    return base + line - 1 if line else base
 
 
 def load_rule_file(path: Path) -> list[Any]:
@@ -46,10 +63,8 @@ def load_rule_file(path: Path) -> list[Any]:
             if rest and rest[0] in ("threshold", "distinct", "sequence", "match", "spike",
                                     "level"):
                 rest = rest[1:]   # pydantic's name for the kind tried
-            line = locate(text[text.find(f'"{rid}"'):], tuple(rest)) if rest else None
-            base = _id_line(text, rid) or 1
-            return f"rule {rid!r}", ".".join(map(str, rest)) or "?", (
-                base + line - 1 if line else base)
+            return (f"rule {rid!r}", ".".join(map(str, rest)) or "?",
+                    _field_line(text, rid, tuple(rest)) or 1)
         return None
 
     try:
@@ -59,7 +74,10 @@ def load_rule_file(path: Path) -> list[Any]:
     seen: set[str] = set()
     for rule in parsed.rule:
         if rule.id in seen:
-            raise DefinitionError(f"{path}: rule {rule.id!r} is defined twice")
+            at = _id_positions(text, rule.id)[1:2]
+            line = f" line {text.count(chr(10), 0, at[0]) + 1}" if at else ""
+            raise DefinitionError(f"{path}{line}: rule {rule.id!r}, field id: defined twice "
+                                  "in this file")
         seen.add(rule.id)
     return list(parsed.rule)
 
@@ -87,14 +105,16 @@ def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
             raise ConfigError(f"{at}: rules.{rid}: a table of parameters")
         fixed = [k for k in changes if k in _FIXED]
         if fixed:
-            raise ConfigError(f"{at}: rules.{rid}.{fixed[0]}: cannot be overridden")
+            key_line = (locate(cfg.text, ("rules", rid, fixed[0])) if cfg.text else None) or line
+            raise ConfigError(f"{where}" + (f" line {key_line}" if key_line else "") +
+                              f": rules.{rid}.{fixed[0]}: cannot be overridden")
         merged = {**rules[rid].model_dump(mode="json"), **changes}
         try:
             out[rid] = _RULE.validate_python(merged)
         except ValidationError as exc:
             msgs = []
             for err in exc.errors():
-                loc = [p for p in err["loc"][1:] if not isinstance(p, int)]
+                loc = [p for p in error_loc(err)[1:] if not isinstance(p, int)]
                 key_line = locate(cfg.text, ("rules", rid, *loc[:1])) if cfg.text else None
                 msgs.append(f"{where}" + (f" line {key_line}" if key_line else "") +
                             f": rules.{rid}.{'.'.join(map(str, loc)) or '?'}: "
@@ -107,13 +127,23 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
     """Every enabled rule: built-in ones, the config's directories, then its overrides."""
     dirs = ([data_dir("rules")] if builtin else []) + list(cfg.rule_dirs)
     rules: dict[str, Any] = {}
+    origin: dict[str, Path] = {}
     for path in _rule_files(dirs):
         for rule in load_rule_file(path):
             rules[rule.id] = rule
+            origin[rule.id] = path
     rules = apply_overrides(rules, cfg)
     for rule in rules.values():
         unknown = [s for s in rule.superseded_by if s not in rules]
         if unknown:
-            raise DefinitionError(f"rule {rule.id!r}, field superseded_by: no rule "
+            if "superseded_by" in cfg.rules.get(rule.id, {}):
+                where = cfg.origin or Path("config")
+                line = locate(cfg.text, ("rules", rule.id, "superseded_by"))
+            else:
+                where = origin[rule.id]
+                line = _field_line(where.read_text(encoding="utf-8"), rule.id,
+                                   ("superseded_by",))
+            raise DefinitionError(f"{where}" + (f" line {line}" if line else "") +
+                                  f": rule {rule.id!r}, field superseded_by: no rule "
                                   f"{unknown[0]!r}; known: {', '.join(sorted(rules))}")
     return [r for r in rules.values() if r.enabled]

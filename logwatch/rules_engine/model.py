@@ -38,6 +38,33 @@ _OPS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "null", "contains",
         "starts_with", "ends_with", "matches")
 
 
+class FieldError(ValueError):
+    """A model validator's complaint about one field: `loc` is its path in the rule, so
+    that the message names that field and its line (tomlfile.error_loc)."""
+
+    def __init__(self, message: str, loc: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def _check_value(c: Condition, type_: pa.DataType, what: str) -> None:
+    """A comparison's value must be one of the field's type: `auth_failures = { gt =
+    "lots" }` is refused when the file is loaded, not when the rule first runs."""
+    if c.op not in ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in"):
+        return
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    if pa.types.is_list(type_):
+        type_ = type_.value_type
+    for v in (c.value if isinstance(c.value, list) else [c.value]):
+        try:
+            pa.scalar(v).cast(type_) if pa.types.is_timestamp(type_) else pa.scalar(v, type_)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+                OverflowError, ValueError):
+            raise FieldError(f"{what}: {c.field} {c.op} {v!r}: not a {type_} value",
+                             (what, c.field)) from None
+
+
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
@@ -157,9 +184,17 @@ class RuleBase(_Model):
         for name, what in self.fields_used():
             if name not in known:
                 near = [k for k in known if k.startswith(name[:4])][:5]
-                raise ValueError(f"{what}: {self.table} have no field {name!r}" +
-                                 (f" (did you mean {', '.join(near)}?)" if near else ""))
+                loc = ((what, name) if what in ("where", "unless", "ended_when") else
+                       ("measures",) if what.startswith("measure ") else (what,))
+                raise FieldError(f"{what}: {self.table} have no field {name!r}" +
+                                 (f" (did you mean {', '.join(near)}?)" if near else ""), loc)
+        for what, c in self.conditions():
+            _check_value(c, known[c.field], what)
         return self
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        """Every condition of the rule with the part it belongs to."""
+        return [("where", c) for c in self.where] + [("unless", c) for c in self.unless]
 
 
 class Threshold(RuleBase):
@@ -199,6 +234,11 @@ class Sequence(RuleBase):
     weight: str | None = None
     ignore_same: list[str] = Field(default_factory=list)
     unless_before: list[str] = Field(default_factory=list)
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        return super().conditions() + [
+            (part, c) for part, sel in (("first", self.first), ("then", self.then))
+            for c in sel.where + sel.unless]
 
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used()
@@ -270,6 +310,9 @@ class Level(RuleBase):
     rising: Annotated[int, Field(ge=1)] = 3
 
     _parse_end = field_validator("ended_when", mode="before")(_conditions)
+
+    def conditions(self) -> list[tuple[str, Condition]]:
+        return super().conditions() + [("ended_when", c) for c in self.ended_when]
 
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used() + [(self.start, "start")]

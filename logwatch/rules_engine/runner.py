@@ -32,7 +32,7 @@ from logwatch.rules_engine.select import plain, selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
 from logwatch.rules_engine.threshold import find_match, find_threshold
-from logwatch.sitefacts import SiteFacts
+from logwatch.sitefacts import SiteFacts, normalize_sender
 
 __all__ = ["Detection", "run_rules"]
 
@@ -58,7 +58,8 @@ def _rule_allows(rule: Any, table: pa.Table) -> np.ndarray:
     facts = SiteFacts.from_config(Site(), allow)
     out = np.zeros(table.num_rows, bool)
     for column, test in (("client_ip", facts.allows_ip), ("sasl_username", facts.allows_user),
-                         ("sender", lambda s: facts.allows_sender(s.lower() if s else s))):
+                         ("sender", lambda s: facts.allows_sender(normalize_sender(s) if s
+                                                                  else s))):
         enc = pc.dictionary_encode(plain(table.column(column)))
         hits = np.array([bool(test(v)) for v in enc.dictionary.to_pylist()] + [False])
         idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)

@@ -1,0 +1,279 @@
+"""Rule files: the built-in ones, a site's own directory, refusals that name file, line,
+rule and field, values that stay data, and the durations rule files are written in."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from logwatch.config import Config
+from logwatch.durations import parse_duration
+from logwatch.errors import ConfigError, DefinitionError
+from logwatch.resources import data_dir
+from logwatch.rules_engine.loader import load_rule_file, load_rules
+from logwatch.rules_engine.model import SEVERITIES, Condition
+from logwatch.rules_engine.select import mask_of
+from tests.conftest import ROOT
+
+BUILTIN = sorted((ROOT / "rules").glob("*.toml"))
+
+
+def line_of(text: str, needle: str, nth: int = 0) -> int:
+    pos = -1
+    for _ in range(nth + 1):
+        pos = text.index(needle, pos + 1)
+    return text.count("\n", 0, pos) + 1
+
+
+# --- the built-in rules ------------------------------------------------------------------
+
+def test_builtin_rule_files_are_the_three_packs() -> None:
+    assert [p.name for p in BUILTIN] == ["auth.toml", "relay.toml", "volume.toml"]
+    assert sorted(p.name for p in data_dir("rules").glob("*.toml")) == [p.name for p in BUILTIN]
+
+
+@pytest.mark.parametrize("path", BUILTIN, ids=lambda p: p.name)
+def test_every_builtin_rule_is_complete(path: Path) -> None:
+    rules = load_rule_file(path)
+    raw = tomllib.loads(path.read_text())["rule"]
+    assert rules and len(rules) == len(raw)
+    for rule in rules:
+        assert rule.id and rule.title.strip(), rule.id
+        assert rule.severity in SEVERITIES, rule.id
+        assert rule.enabled, rule.id
+        assert rule.false_positives and all(fp.strip() for fp in rule.false_positives), rule.id
+        assert rule.summary.strip(), rule.id
+
+
+def test_builtin_rule_ids_are_unique_across_files() -> None:
+    ids = [r.id for p in BUILTIN for r in load_rule_file(p)]
+    assert len(ids) == len(set(ids)) == len({r.id for r in load_rules(Config())})
+
+
+@pytest.mark.parametrize("path", BUILTIN, ids=lambda p: p.name)
+def test_every_builtin_rule_documents_itself(path: Path) -> None:
+    """Each rule says what it catches and when it fires, in sentences (the README section
+    on the rules is written from these descriptions)."""
+    for rule in load_rule_file(path):
+        words = rule.description.split()
+        assert len(words) >= 20, rule.id
+        assert rule.description.strip().endswith("."), rule.id
+        assert rule.title.strip() and rule.title.strip() != rule.id, rule.id
+
+
+def test_readme_documents_every_builtin_rule() -> None:
+    """README's rule table has a row per rule id, with the kind and severity of its file."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 3:
+            rows[cells[0].strip("`")] = cells
+    rules = [r for p in BUILTIN for r in load_rule_file(p)]
+    for rule in rules:
+        assert rule.id in rows, f"README has no row for {rule.id}"
+        assert rows[rule.id][1:3] == [rule.kind, rule.severity], rule.id
+
+
+def test_builtin_superseded_by_name_builtin_rules() -> None:
+    ids = {r.id for r in load_rules(Config())}
+    for rule in load_rules(Config()):
+        assert set(rule.superseded_by) <= ids - {rule.id}, rule.id
+
+
+# --- a site's rule directory -------------------------------------------------------------
+
+def rule_text(rid: str, *, kind: str = "threshold", extra: str = "",
+              where: str = 'event = "auth_failure"', threshold: str = "threshold = 2",
+              summary: str = "$count from $client_ip", title: str = "A site rule") -> str:
+    params = f"{threshold}\n" if kind in ("threshold", "distinct") else ""
+    if kind == "distinct":
+        params += 'field = "sasl_username"\n'
+    return (f'[[rule]]\nid = "{rid}"\ntitle = "{title}"\nkind = "{kind}"\n'
+            f'severity = "low"\ndescription = "A rule for the tests."\n'
+            f'false_positives = ["none"]\ngroup_by = ["client_ip"]\n{params}'
+            f'window = "5m"\n{extra}summary = "{summary}"\n[rule.where]\n{where}\n')
+
+
+def site_rules(tmp_path: Path, text: str, name: str = "site.toml") -> Path:
+    d = tmp_path / "rules.d"
+    d.mkdir(exist_ok=True)
+    (d / name).write_text(text)
+    return d
+
+
+def test_user_rule_replaces_builtin_with_same_id_and_adds_new(tmp_path: Path) -> None:
+    text = (rule_text("relay_probe", kind="threshold", threshold="threshold = 9",
+                      title="Site relay probe", where='event = "reject"') + "\n" +
+            rule_text("site_logins", where="logins = { gt = 0 }"))
+    d = site_rules(tmp_path, text)
+    rules = {r.id: r for r in load_rules(Config(rule_dirs=[d]))}
+    builtin = {r.id: r for r in load_rules(Config())}
+    assert set(rules) == set(builtin) | {"site_logins"}
+    assert rules["relay_probe"].title == "Site relay probe"
+    assert rules["relay_probe"].kind == "threshold" and rules["relay_probe"].threshold == 9
+    assert builtin["relay_probe"].kind == "distinct"
+    assert rules["site_logins"].threshold == 2 and rules["site_logins"].window == 300
+    assert rules["password_spray"] == builtin["password_spray"]
+
+
+def test_later_directory_wins(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "x.toml").write_text(rule_text("site_rule", threshold="threshold = 4"))
+    (second / "x.toml").write_text(rule_text("site_rule", threshold="threshold = 7"))
+    rules = {r.id: r for r in load_rules(Config(rule_dirs=[first, second]), builtin=False)}
+    assert rules["site_rule"].threshold == 7
+
+
+def test_missing_rule_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a directory") as exc:
+        load_rules(Config(rule_dirs=[tmp_path / "nope"]))
+    assert str(tmp_path / "nope") in str(exc.value)
+
+
+# --- refusals: file, line, rule and field ------------------------------------------------
+
+GOOD = rule_text("first_rule", extra='superseded_by = ["second_rule"]\n')
+
+
+def _refused(tmp_path: Path, text: str) -> tuple[Path, str]:
+    d = site_rules(tmp_path, text)
+    with pytest.raises(DefinitionError) as exc:
+        load_rules(Config(rule_dirs=[d]))
+    return d / "site.toml", str(exc.value)
+
+
+REFUSED = {
+    # name: (second rule's text, text on the offending line, field, more words)
+    "unknown field in a condition table": (
+        rule_text("second_rule").replace("[rule.where]", "[rule.wehre]"),
+        "[rule.wehre]", "wehre", []),
+    "a comparison value of the wrong type": (
+        rule_text("second_rule", where='auth_failures = { gt = "lots" }'), "auth_failures",
+        "where.auth_failures", ["not a int32 value"]),
+    "field not in the schema": (
+        rule_text("second_rule", where='event_type = "x"'), "event_type",
+        "where.event_type", ["did you mean event"]),
+    "group_by field not in the schema": (
+        rule_text("second_rule").replace('group_by = ["client_ip"]',
+                                         'group_by = ["client_addr"]'),
+        "client_addr", "group_by", ["client_addr", "client_ip"]),
+    "distinct field not in the schema": (
+        rule_text("second_rule", kind="distinct").replace('field = "sasl_username"',
+                                                          'field = "username"'),
+        'field = "username"', "field", ["username"]),
+    "unknown operator": (
+        rule_text("second_rule", where='event = { like = "auth%" }'), None, "where",
+        ["like", "matches"]),
+    "invalid RE2 pattern": (
+        rule_text("second_rule", where='sender = { matches = "(?<=x)@example" }'), None,
+        "where", ["RE2", "sender"]),
+    "unbalanced RE2 pattern": (
+        rule_text("second_rule", where='sender = { matches = "a(b" }'), None, "where",
+        ["RE2"]),
+    "invalid summary template": (
+        rule_text("second_rule", summary="costs 5$"), 'summary = "costs', "summary", ["template"]),
+    "lone dollar in summary": (
+        rule_text("second_rule", summary="$"), 'summary = "$"', "summary", ["template"]),
+    "superseded_by an unknown rule": (
+        rule_text("second_rule", extra='superseded_by = ["no_such_rule"]\n'),
+        'superseded_by = ["no_such_rule"]', "superseded_by", ["no_such_rule", "first_rule"]),
+    "threshold of zero": (
+        rule_text("second_rule", threshold="threshold = 0"), "threshold = 0", "threshold", []),
+    "unknown kind": (
+        rule_text("second_rule", kind="thresold"), 'kind = "thresold"', "kind",
+        ["thresold", "threshold"]),
+    "unknown severity": (
+        rule_text("second_rule").replace('severity = "low"', 'severity = "urgent"'),
+        'severity = "urgent"', "severity", ["critical"]),
+    "unknown rule key": (
+        rule_text("second_rule", extra="treshold = 3\n"), "treshold", "treshold", []),
+    "bad window": (
+        rule_text("second_rule").replace('window = "5m"', 'window = "ten minutes"'),
+        'window = "ten', "window", ["ten minutes"]),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_refused_with_file_line_rule_and_field(tmp_path: Path, name: str) -> None:
+    second, on_line, field, words = REFUSED[name]
+    text = GOOD + "\n" + second
+    path, msg = _refused(tmp_path, text)
+    if on_line is None:   # a condition's own check: the condition table's line or its own
+        header = line_of(text, "[rule.where]", 1)
+        assert any(msg.startswith(f"{path} line {n}: ") for n in (header, header + 1)), msg
+    else:
+        assert msg.startswith(f"{path} line {line_of(text, on_line)}: "), msg
+    assert "rule 'second_rule'" in msg, msg
+    assert f"field {field}:" in msg, msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_duplicate_ids_in_one_file(tmp_path: Path) -> None:
+    text = GOOD + "\n" + rule_text("second_rule") + "\n" + rule_text("first_rule")
+    path, msg = _refused(tmp_path, text)
+    line = line_of(text, 'id = "first_rule"', 1)
+    assert msg.startswith(f"{path} line {line}: "), msg
+    assert "rule 'first_rule'" in msg and "field id" in msg and "twice" in msg
+
+
+def test_error_line_is_in_the_rule_not_where_another_names_it(tmp_path: Path) -> None:
+    """first_rule names second_rule in superseded_by before second_rule is defined: the
+    error in second_rule must point into second_rule."""
+    text = GOOD + "\n" + rule_text("second_rule", threshold="threshold = -1")
+    path, msg = _refused(tmp_path, text)
+    assert msg.startswith(f"{path} line {line_of(text, 'threshold = -1')}: "), msg
+
+
+def test_refused_builtin_copy_points_at_the_right_rule(tmp_path: Path) -> None:
+    """A site's copy of auth.toml with a mistake in password_spray, which an earlier rule
+    names in its superseded_by."""
+    text = (ROOT / "rules" / "auth.toml").read_text()
+    bad = text.replace('field = "sasl_username"', 'field = "sasl_user"', 1)
+    assert bad != text
+    path, msg = _refused(tmp_path, bad)
+    line = line_of(bad, 'field = "sasl_user"')
+    assert msg.startswith(f"{path} line {line}: "), msg
+    assert "rule 'password_spray'" in msg and "sasl_username" in msg
+
+
+# --- values are data ---------------------------------------------------------------------
+
+def test_condition_value_is_never_evaluated(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = f"__import__('os').system('touch {marker}')"
+    text = rule_text("evil_rule", where=f'sender = "{payload}"\nhelo = {{ matches = "{payload}" }}',
+                     summary="${payload} $count")
+    d = site_rules(tmp_path, text)
+    rules = {r.id: r for r in load_rules(Config(rule_dirs=[d]), builtin=False)}
+    rule = rules["evil_rule"]
+    assert not marker.exists()
+    assert Condition(field="sender", op="eq", value=payload) in rule.where
+    table = pa.table({"sender": [payload, "alice@example.com", None],
+                      "helo": ["x", "y", None]})
+    eq = [c for c in rule.where if c.field == "sender"]
+    assert mask_of(table, eq).tolist() == [True, False, False]
+    assert not marker.exists()
+
+
+# --- durations ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, seconds", [
+    ("10m", 600), ("1h30m", 5400), ("7d", 604_800), ("90s", 90), ("2w", 1_209_600),
+    (90, 90), ("90", 90), (" 1h 30m ", 5400), ("1H", 3600),
+])
+def test_parse_duration(value: object, seconds: int) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", [0, -5, "0", "0m", "-5", "ten", "10 minutes", "", "m",
+                                   True, False, 1.5, None, "1h30"])
+def test_parse_duration_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)
