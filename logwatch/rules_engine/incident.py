@@ -59,7 +59,9 @@ def incidents_from_points(table: pa.Table, rows: np.ndarray, keys: np.ndarray,
     for a, b in zip(bounds[:-1], bounds[1:]):
         first, last = pts[a], pts[b - 1]
         lo = min(int(line.back(np.array([first]), window)[0]), int(first))
-        span = line.order[lo:last + 1]
+        # to the last row at the last point's time: rows of one moment are not cut in two
+        hi = int(np.searchsorted(line.axis, line.axis[last], side="right"))
+        span = line.order[lo:hi]
         out.append(Incident(key=key_values(table, group_by, int(rows[span[0]])),
                             rows=rows[span], first_us=int(line.ts[lo]),
                             last_us=int(line.ts[last]), count=int(w[span].sum())))

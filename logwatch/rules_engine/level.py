@@ -35,7 +35,9 @@ def find_level(rule: Level, table: pa.Table, mask: np.ndarray) -> list[Incident]
         end = np.where(left[rr.rows], ends[rr.rows], _NEVER)
     all_ts, has_ts = times_us(table, TIME_FIELD[rule.table])
     per = rule.interval * US
-    grid = np.arange(rr.ts.min() // per + 1, all_ts[has_ts].max() // per + 2) * per
+    # from the start of the first interval with an entry (empty then), so that the growth
+    # over that interval counts as one of the `rising`
+    grid = np.arange(rr.ts.min() // per, all_ts[has_ts].max() // per + 2) * per
     out = []
     for key in np.unique(rr.keys):
         sel = rr.keys == key

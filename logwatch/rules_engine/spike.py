@@ -75,7 +75,8 @@ def _history(rule: Spike, lookup: dict[tuple[int, int], float], key: int, b: int
         return None
     past = np.arange(lo, b)
     if (b - b0) * per >= rule.seasonal_after and _WEEK % per == 0:
-        past = past[(b - past) % (_WEEK // per) == 0]
+        weekly = past[(b - past) % (_WEEK // per) == 0]
+        past = weekly if len(weekly) else past   # a baseline shorter than a week has none
     return np.array([lookup.get((key, int(p)), 0.0) for p in past])
 
 

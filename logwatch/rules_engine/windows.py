@@ -120,6 +120,12 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)))
     sweep = np.lexsort((ev_d, ev_t, ev_key))          # at one time, ends before starts
     running = np.cumsum(ev_d[sweep])
+    # a start reports the count after every event of its key at its time (ties are one
+    # moment: the window ending then holds all of them)
+    sk, st = ev_key[sweep], ev_t[sweep]
+    moment = np.cumsum(np.concatenate(([True], (sk[1:] != sk[:-1]) | (st[1:] != st[:-1])))) - 1
+    last = np.flatnonzero(np.diff(np.append(moment, moment[-1] + 1)))   # per moment
+    running = running[last[moment]]
     is_start = sweep < len(starts)
     return order[starts[sweep[is_start]]], running[is_start]
 
