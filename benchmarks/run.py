@@ -1,7 +1,7 @@
 """`make bench`: time `mail-logwatch parse` and `detect` against pflogsumm on generated
 busy-server logs.
 
-Prints lines/s and peak RSS (of the whole process tree, sampled from /proc) for `parse`
+Prints lines/s and peak memory (Pss summed over the process tree, sampled from /proc) for `parse`
 to Parquet with correlation and for `detect` with the built-in rules, each on one core
 (`taskset -c 0`, `-j 1`) and on two (`-j 2`), and pflogsumm's time on the same file when
 it is installed. The figures are written to benchmarks/results/parse.json so that a note
@@ -37,14 +37,16 @@ def ensure_log(label: str) -> Path:
 
 
 def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB."""
+    """Memory of a process and all its descendants, in KiB: the sum of their proportional
+    set sizes (Pss), so that pages a forked worker shares with its parent (the
+    interpreter, the libraries) count once, not once per process as summed RSS would."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
                 for line in fh:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1])
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:

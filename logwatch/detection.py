@@ -6,7 +6,7 @@ live modes reuse it with their own sources and state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,7 +15,7 @@ from logwatch.config import Config
 from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
-from logwatch.rules_engine.needs import Needs, needs_of
+from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
 from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
@@ -45,6 +45,18 @@ def site_facts(cfg: Config, events: pa.Table, warnings: list[str]) -> SiteFacts:
     return SiteFacts.from_config(cfg.site, cfg.allow, inferred)
 
 
+def _lines(events: pa.Table, needs: Needs) -> pa.Table:
+    """The narrow rows kept only as evidence of message alerts."""
+    names = pa.array(sorted(needs.line_events), pa.string())
+    rows = events.filter(pc.is_in(events.column("event").cast(pa.string()), value_set=names))
+    return _encoded_source(rows.select(list(LINE_COLUMNS)))
+
+
+def _encoded_source(events: pa.Table) -> pa.Table:
+    i = events.schema.get_field_index("source")   # one file name, repeated on every row
+    return events.set_column(i, "source", pc.dictionary_encode(events.column("source")))
+
+
 def _kept(events: pa.Table, needs: Needs) -> pa.Table:
     """The rows and columns of a block that the rules can look at."""
     if needs.rows is not None:
@@ -55,9 +67,8 @@ def _kept(events: pa.Table, needs: Needs) -> pa.Table:
             if token in DERIVED_ROWS:
                 keep = pc.or_(keep, DERIVED_ROWS[token](events))
         events = events.filter(keep)
-    events = events.select([c for c in events.column_names if c in needs.columns])
-    i = events.schema.get_field_index("source")   # one file name, repeated on every row
-    return events.set_column(i, "source", pc.dictionary_encode(events.column("source")))
+    return _encoded_source(events.select([c for c in events.column_names
+                                          if c in needs.columns]))
 
 
 def _one_table(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
@@ -74,18 +85,23 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions) -> Detect
     """Alerts over `files` read as one batch."""
     rules = load_rules(cfg)
     needs = needs_of(rules)
+    options = replace(options, columns=needs.columns)
     run = ParseRun(files, default_parsers(), options)
-    events, messages = [], []
+    events, lines, messages = [], [], []
     for ev, done in run.correlated():
         events.append(_kept(ev, needs))
+        lines.append(_lines(ev, needs))
         messages.append(done)
     ev_table = _one_table(events, _kept(EVENT_SCHEMA.empty_table(), needs))
+    line_table = _one_table(lines, _lines(EVENT_SCHEMA.empty_table(), needs))
     msg_table = _one_table(messages, MESSAGE_SCHEMA.empty_table())
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)
     msg_rich = enrich_messages(msg_table, ev_table, facts)
-    detection = run_rules(rules, ev_rich, msg_rich)
+    line_table = pa.concat_tables([ev_table.select(list(LINE_COLUMNS)), line_table],
+                                  promote_options="permissive")
+    detection = run_rules(rules, ev_rich, msg_rich, line_table)
     detection.warnings[:0] = warnings
     for stats in run.stats:
         detection.warnings += [f"{stats.source}: {w}" for w in stats.warnings]

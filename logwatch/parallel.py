@@ -134,6 +134,15 @@ def plan_units(plans: list[SourcePlan], options: ParseOptions) -> list[Unit]:
     return units
 
 
+def _unit_schema(options: ParseOptions) -> pa.Schema:
+    """The event columns a worker sends back: what the caller asked for, and what the
+    parent needs to join the units (`seq` to renumber, `session` to patch)."""
+    if options.columns is None:
+        return EVENT_SCHEMA
+    keep = options.columns | {"seq", "session"}
+    return pa.schema([f for f in EVENT_SCHEMA if f.name in keep])
+
+
 def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
     """Worker: parse and correlate one unit on its own; spill its output to IPC files."""
     parsers = default_parsers()
@@ -142,11 +151,12 @@ def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
     correlator = Correlator(parsers, known=unit.index == 0)
     ev_path = os.path.join(tmpdir, f"{unit.index}.events.arrow")
     msg_path = os.path.join(tmpdir, f"{unit.index}.messages.arrow")
-    with pa.ipc.new_stream(ev_path, EVENT_SCHEMA, options=_IPC) as ev_out, \
+    schema = _unit_schema(options)
+    with pa.ipc.new_stream(ev_path, schema, options=_IPC) as ev_out, \
             pa.ipc.new_stream(msg_path, MESSAGE_SCHEMA, options=_IPC) as msg_out:
         for table in read_source(unit.plan, parsers, options, stats, unit.window, errors):
             events, messages = correlator.process(table)
-            ev_out.write_table(events)
+            ev_out.write_table(events.select(schema.names))
             if messages.num_rows:
                 msg_out.write_table(messages)
     return UnitResult(unit.index, ev_path, msg_path, stats, correlator.state,
@@ -154,11 +164,12 @@ def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
 
 
 def _read(path: str) -> Iterator[pa.Table]:
-    # The map stays alive as long as a table made from it does; the name can go now.
-    source = pa.memory_map(path)
-    os.unlink(path)
-    for batch in pa.ipc.open_stream(source):
-        yield pa.Table.from_batches([batch])
+    """Batch by batch into ordinary memory, each freed when its table goes: a memory map
+    would keep every page it touched resident until the whole unit is read."""
+    with pa.OSFile(path) as source:
+        os.unlink(path)
+        for batch in pa.ipc.open_stream(source):
+            yield pa.Table.from_batches([batch])
 
 
 def _merge_stats(into: SourceStats, part: SourceStats) -> None:

@@ -48,6 +48,8 @@ class ParseOptions:
     host: str | None = None
     block_size: int = BLOCK_SIZE
     jobs: int = 1
+    #: only these event columns leave a worker process (detect needs a few; None: all)
+    columns: frozenset[str] | None = None
 
     @property
     def zone(self) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from logwatch.enrich import DERIVED_ROWS
 from logwatch.rules_engine.model import Condition
 
-__all__ = ["Needs", "needs_of", "BASE_COLUMNS"]
+__all__ = ["Needs", "needs_of", "BASE_COLUMNS", "LINE_COLUMNS"]
 
 #: Raw columns the enrichment and the evidence read.
 BASE_COLUMNS = frozenset({
@@ -31,10 +31,17 @@ BASE_COLUMNS = frozenset({
 })
 
 
+#: What a message's evidence needs of its lines: which message, when, and where the line is.
+LINE_COLUMNS = ("host", "instance", "queue_id", "ts", "source", "offset")
+
+
 @dataclass(frozen=True)
 class Needs:
     rows: frozenset[str] | None       # tokens; None: every row
     columns: frozenset[str]
+    #: events kept only as evidence of message alerts, in LINE_COLUMNS (who sent it, as
+    #: whom): a narrow table, not rows of the wide one
+    line_events: frozenset[str] = frozenset()
 
 
 def _tokens(c: Condition) -> frozenset[str] | None:
@@ -64,17 +71,18 @@ def needs_of(rules: list[Any]) -> Needs:
     """Rows and columns of the events table that `rules` (and their messages) need."""
     rows: set[str] | None = {"event:delivery"}   # the messages' recipients, and inference
     columns = set(BASE_COLUMNS)
+    lines = False
     for rule in rules:
         columns.update(f for f, _ in rule.fields_used())
         columns.update(n.removesuffix("_values")
                        for n in re.findall(r"\$\{?(\w+_values)", rule.summary))
-        if rule.table != "events":   # its evidence: who sent it, as whom, where it went
-            if rows is not None:
-                rows |= {"event:received", "event:queued"}
+        if rule.table != "events":
+            lines = True
             continue
         got = _rule_rows(rule)
         if got is None:
             rows = None
         elif rows is not None:
             rows |= got
-    return Needs(None if rows is None else frozenset(rows), frozenset(columns))
+    return Needs(None if rows is None else frozenset(rows), frozenset(columns),
+                 frozenset({"received", "queued"}) if lines else frozenset())

@@ -135,8 +135,8 @@ def _with_parents(messages: pa.Table, rows: np.ndarray) -> np.ndarray:
 
 
 def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.ndarray:
-    """The events rows of some messages and their parents: their queue id, host and
-    instance, in their lifetime; in time order."""
+    """The rows of `events` (any table with host, instance, queue_id and ts) that belong
+    to some messages and their parents: in their lifetime; in time order."""
     keys = ("host", "instance", "queue_id")
     m = messages.take(pa.array(_with_parents(messages, rows)))
     ids = pc.unique(plain(m.column("queue_id")))
@@ -156,11 +156,14 @@ def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.nd
     return idx[np.argsort(ts, kind="stable")]
 
 
-def _evidence_refs(rule: Any, inc: Incident, events: pa.Table,
-                   messages: pa.Table) -> tuple[list[tuple[str, int]], int]:
-    rows = inc.rows if rule.table == "events" else _event_rows(messages, events, inc.rows)
-    sources = plain(events.column("source").take(pa.array(rows[:rule.evidence_max])))
-    offsets = events.column("offset").take(pa.array(rows[:rule.evidence_max]))
+def _evidence_refs(rule: Any, inc: Incident, events: pa.Table, messages: pa.Table,
+                   lines: pa.Table) -> tuple[list[tuple[str, int]], int]:
+    """(source, offset) of the incident's first lines, and how many it has: its rows, or
+    for a messages rule the lines of its messages (`lines`: key, time, source, offset)."""
+    table = events if rule.table == "events" else lines
+    rows = inc.rows if rule.table == "events" else _event_rows(messages, lines, inc.rows)
+    sources = plain(table.column("source").take(pa.array(rows[:rule.evidence_max])))
+    offsets = table.column("offset").take(pa.array(rows[:rule.evidence_max]))
     return list(zip(sources.to_pylist(), offsets.to_pylist())), len(rows)
 
 
@@ -190,8 +193,11 @@ def _superseded(rule: Any, inc: Incident, found: dict[str, list[Incident]]) -> b
     return False
 
 
-def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table) -> Detection:
-    """Alerts of every rule over enriched `events` and `messages`, most severe first."""
+def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
+              lines: pa.Table | None = None) -> Detection:
+    """Alerts of every rule over enriched `events` and `messages`, most severe first;
+    `lines` (default: the events) locate the lines of messages for their evidence."""
+    lines = events if lines is None else lines
     out = Detection()
     found: dict[str, list[Incident]] = {}
     for rule in rules:
@@ -207,7 +213,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table) -> Detecti
         for inc in found[rule.id]:
             if rule.superseded_by and _superseded(rule, inc, found):
                 continue
-            refs, total = _evidence_refs(rule, inc, events, messages)
+            refs, total = _evidence_refs(rule, inc, events, messages, lines)
             alert = Alert(rule=rule.id, title=rule.title, severity=rule.severity, key=inc.key,
                           first_us=inc.first_us, last_us=inc.last_us, count=inc.count,
                           summary=_summary(rule, table, inc), evidence=[],
