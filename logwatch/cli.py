@@ -12,9 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from logwatch import __version__
+from logwatch.commands import alerts as alerts_cmd
 from logwatch.commands import check_config as check_config_cmd
 from logwatch.commands import detect as detect_cmd
 from logwatch.commands import parse as parse_cmd
+from logwatch.commands import run as run_cmd
 from logwatch.errors import LogwatchError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ALERTS", "EXIT_USAGE", "EXIT_TEMPFAIL"]
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parse_cmd.register(sub)
     detect_cmd.register(sub)
     check_config_cmd.register(sub)
+    run_cmd.register(sub)
+    alerts_cmd.register(sub)
     return p
 
 

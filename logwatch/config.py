@@ -20,8 +20,8 @@ from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
 from logwatch.tomlfile import load_toml, locate, validation_message
 
-__all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "load_config",
-           "DEFAULT_PATH", "Network"]
+__all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "Route",
+           "load_config", "DEFAULT_PATH", "Network", "SEVERITIES"]
 
 DEFAULT_PATH = Path("/etc/mail-logwatch/config.toml")
 
@@ -120,12 +120,38 @@ class SourceConfig(_Model):
         return self
 
 
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+class Route(_Model):
+    """An apprise URL and the least severe alert it receives."""
+
+    url: str
+    min_severity: str = "info"
+
+    @field_validator("min_severity")
+    @classmethod
+    def _severity(cls, v: str) -> str:
+        if v not in SEVERITIES:
+            raise ValueError(f"{v!r} is not a severity; known: {', '.join(SEVERITIES)}")
+        return v
+
+
 class NotifyConfig(_Model):
     """Where alerts go (apprise URLs; they carry tokens, so they are never printed)."""
 
-    urls: list[str] = Field(default_factory=list)
+    urls: list[str | Route] = Field(
+        default_factory=list,
+        description="apprise URLs, or { url = ..., min_severity = \"high\" } tables")
     secrets_file: Path | None = Field(
-        default=None, description="a root-only file with one apprise URL per line")
+        default=None, description="a root-only file: one apprise URL per line, optionally "
+                                  "followed by a minimum severity")
+    #: when a run raises more than this many alerts below `medium`, they go as one digest
+    digest_after: int = Field(default=5, ge=0)
+    #: an incident that keeps growing is alerted again when its count has grown this much
+    realert_factor: float = Field(default=4.0, gt=1)
+    #: seconds before the first retry of a failed delivery; doubles up to an hour
+    retry_after: float = Field(default=30.0, gt=0)
 
 
 class Config(_Model):

@@ -25,7 +25,7 @@ from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, SalvagingReader, iter_blocks
-from logwatch.sources.opener import READ_ERRORS
+from logwatch.sources.opener import READ_ERRORS, open_source
 from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
 
@@ -115,39 +115,60 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
     return plans, errors
 
 
-class _Window:
-    """Bytes `start`..`end` of a plain file: one part of a file parsed in parallel."""
+class _Range:
+    """Bytes `start`..`end` (None: to the end) of a source's content, decompressed: a part
+    of a file parsed in parallel, or what a tailer has not read yet."""
 
-    def __init__(self, path: str, start: int, end: int) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._fh.seek(start)
-        self._left = end - start
+    def __init__(self, path: str, start: int, end: int | None) -> None:
+        self._opened = open_source(path)
+        stream = self._opened.stream
+        if self._opened.compression is None and stream.seekable():
+            stream.seek(start)
+        else:  # an archive: decompress up to where the reading stopped
+            stream = SalvagingReader(stream)  # type: ignore[arg-type,assignment]
+            skip = start
+            while skip > 0:
+                got = stream.read(min(skip, 1 << 20))
+                if not got:
+                    break
+                skip -= len(got)
+        self._stream = stream
+        self._left = None if end is None else end - start
 
     def read(self, n: int = -1) -> bytes:
+        if self._left is None:
+            return self._stream.read(n)
         if self._left <= 0:
             return b""
         n = self._left if n < 0 else min(n, self._left)
-        data = self._fh.read(n)
+        data = self._stream.read(n)
         self._left -= len(data)
         return data
 
     def close(self) -> None:
-        self._fh.close()
+        self._opened.close()
 
 
 def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
-                stats: SourceStats, window: tuple[int, int] | None = None,
+                stats: SourceStats, window: tuple[int, int | None] | None = None,
                 errors: list[str] | None = None,
-                clock: SourceClock | None = None) -> Iterator[pa.Table]:
-    """The event tables of one source (or of a byte window of a plain file), block by block.
+                clock: SourceClock | None = None,
+                final_partial: bool = True) -> Iterator[pa.Table]:
+    """The event tables of one source (or of a byte window of it), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
     what was read before it is kept. `clock` continues the clock of the previous source
-    (with `--year`, the year walks on from file to file).
+    (with `--year`, the year walks on from file to file). `final_partial`: a last line
+    without a newline is a line (false for a file still being written).
     """
     errors = errors if errors is not None else []
     if window is not None:
-        stream, opened, fmt, fp = _Window(plan.name, *window), None, plan.fmt, plan.fingerprint
+        try:
+            stream, opened = _Range(plan.name, *window), None
+        except SourceError as exc:
+            errors.append(str(exc))
+            return
+        fmt, fp = plan.fmt, plan.fingerprint
     else:
         try:
             probe = probe_source(plan.name)
@@ -167,7 +188,8 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
     start = window[0] if window else 0
     try:
         try:
-            for block in iter_blocks(stream, options.block_size, start_offset=start):  # type: ignore[arg-type]
+            for block in iter_blocks(stream, options.block_size, start_offset=start,  # type: ignore[arg-type]
+                                     final_partial=final_partial):
                 yield parser.parse(block)
         except READ_ERRORS as exc:
             errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")

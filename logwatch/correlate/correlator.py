@@ -230,6 +230,12 @@ class Correlator:
         """Emit every lifetime still held (the end of the input)."""
         return self._emit(self.state.rows, True)
 
+    def provisional(self) -> pa.Table:
+        """The lifetimes still held, as they stand now, leaving the state as it is: what a
+        live run shows the rules of the messages still in the queue."""
+        seg = segment(self.state.rows)
+        return aggregate(seg, np.flatnonzero(is_message(seg)), self.state.links)
+
     def _emit(self, rows: pa.Table, flush: bool) -> pa.Table:
         st = self.state
         seg = segment(rows)

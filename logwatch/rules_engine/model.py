@@ -16,15 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from logwatch.config import Allowlist
+from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
 from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
            "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank"]
-
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 #: Fields a rule may name, per table, with their types.
 TABLE_FIELDS: dict[str, dict[str, pa.DataType]] = {

@@ -1,0 +1,63 @@
+"""`mail-logwatch alerts --config CFG`: the outbox: recent, pending and failed alerts.
+
+One line per alert and destination (destinations by scheme and a hash of their URL,
+never the URL: it carries tokens). Exit 75 when some are still waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+
+from logwatch.commands.detect import config_from
+from logwatch.config import DEFAULT_PATH
+from logwatch.notify.deliver import destinations, route_of
+from logwatch.sanitize import for_terminal
+from logwatch.state import OutboxItem, State
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("alerts", help="recent, pending and failed alert deliveries",
+                       description=__doc__)
+    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=run)
+
+
+def _when(t: float | None) -> str:
+    return "-" if t is None else datetime.fromtimestamp(t, timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _line(item: OutboxItem, dest_name: str) -> str:
+    alert = item.payload["alert"]
+    if item.delivered_at is not None and item.last_error is None:
+        status = f"sent {_when(item.delivered_at)}"
+    elif item.delivered_at is not None:
+        status = f"dropped: {item.last_error}"
+    elif item.attempts:
+        status = f"failing ({item.attempts} tries): {item.last_error}"
+    else:
+        status = "pending"
+    return (f"{_when(item.created)}  {item.severity:<8} {alert['rule']:<28} {dest_name:<22} "
+            f"{for_terminal(status)}\n    {for_terminal(alert['summary'])}")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from(args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None))
+    dests = destinations(cfg.notify)
+    state = State(cfg.state_dir)
+    try:
+        items = state.recent(args.limit)
+        pending = state.pending_count()
+    finally:
+        state.close()
+    for item in items:
+        dest = route_of(dests, item.payload["route"])
+        sys.stdout.write(_line(item, dest.name if dest else "(removed)") + "\n")
+    print(f"{pending} waiting, as of {_when(time.time())}")
+    return 75 if pending else 0

@@ -1,0 +1,88 @@
+"""`mail-logwatch run --config CFG`: cron mode. Read what is new since the last run
+(through any rotation), raise alerts, deliver them, remember.
+
+Prints each alert it raises as one JSON line (the detect format, plus `notice`: new,
+grown or digest) unless --quiet. Exit codes (DESIGN.md): 2 bad config or unreadable
+source, then 75 when alerts wait in the outbox, then 1 with --fail-on-alert; 0 else,
+including when another run holds the lock (said on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from logwatch.commands.detect import config_from
+from logwatch.config import DEFAULT_PATH, Config
+from logwatch.errors import ConfigError
+from logwatch.live import deliver_outbox, run_pass
+from logwatch.sanitize import for_terminal
+from logwatch.state import State
+
+__all__ = ["register", "run", "run_lock"]
+
+EXIT_OK, EXIT_ALERTS, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
+
+
+@contextmanager
+def run_lock(cfg: Config) -> Iterator[bool]:
+    """Hold `state_dir/run.lock` for the run; yields False when another run holds it."""
+    cfg.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = cfg.state_dir / "run.lock"
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="cron mode: read what is new, alert, remember",
+                       description=__doc__)
+    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
+    p.add_argument("--dry-run", action="store_true",
+                   help="read and report, but send nothing and move no offset")
+    p.add_argument("--quiet", action="store_true", help="print no alerts on stdout")
+    p.add_argument("--fail-on-alert", action="store_true",
+                   help="exit 1 when this run raised alerts")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from(args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None))
+    if not cfg.sources:
+        raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
+    with run_lock(cfg) as held:
+        if not held:
+            print(f"mail-logwatch: another run holds {Path(cfg.state_dir) / 'run.lock'}; "
+                  "nothing done", file=sys.stderr)
+            return EXIT_OK
+        state = State(cfg.state_dir)
+        try:
+            result = run_pass(cfg, state, dry_run=args.dry_run)
+            pending = 0 if args.dry_run else deliver_outbox(cfg, state)
+        finally:
+            state.close()
+    if not args.quiet:
+        for alert in result.alerts:
+            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    for note in result.warnings:
+        print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
+    for err in result.errors:
+        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
+    if result.errors:
+        return EXIT_USAGE
+    if pending:
+        print(f"mail-logwatch: {pending} alerts wait in the outbox", file=sys.stderr)
+        return EXIT_TEMPFAIL
+    return EXIT_ALERTS if args.fail_on_alert and result.alerts else EXIT_OK

@@ -1,0 +1,241 @@
+"""One pass of the live pipeline: what is new in the sources, through the rules, into the
+outbox; shared by `run` (cron) and `follow`.
+
+The run keeps, between passes, what the rules need and nothing else (DESIGN.md): the
+correlation state (sessions, messages not yet finished), the rows the rules select from
+within the longest rule window (`history`), and the alert ledger. Rules see history plus
+what is new, so a burst spread over three one-minute runs is the burst it would be in one
+batch; the ledger makes an incident alert once, again only when it has grown by
+`notify.realert_factor`, and a new incident only after the rule's cooldown.
+
+Offsets move in the same transaction that puts the alerts their lines caused into the
+outbox: a crash before it reads the same lines again next time, a crash after it finds
+the alerts in the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.alerts import Alert
+from logwatch.config import Config, SourceConfig
+from logwatch.correlate.correlator import Correlator
+from logwatch.detection import _kept, _lines, _one_table, site_facts
+from logwatch.durations import US
+from logwatch.enrich import enrich_events, enrich_messages
+from logwatch.notify.deliver import destinations, route_of, send
+from logwatch.parse.stats import SourceStats
+from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
+from logwatch.rules_engine.loader import load_rules
+from logwatch.rules_engine.model import severity_rank
+from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
+from logwatch.rules_engine.runner import run_rules
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.sources.tail import Mark, mark_after, plan_reads
+from logwatch.state import LedgerEntry, State, table_bytes, table_of
+
+__all__ = ["PassResult", "run_pass", "deliver_outbox"]
+
+#: Retry delays double from `notify.retry_after` up to this.
+MAX_RETRY = 3600.0
+
+
+@dataclass
+class PassResult:
+    alerts: list[dict[str, Any]] = field(default_factory=list)   # raised by this pass
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lines: int = 0
+    pending: int = 0                                               # outbox after delivery
+
+
+@dataclass
+class _Read:
+    events: list[pa.Table] = field(default_factory=list)
+    lines: list[pa.Table] = field(default_factory=list)
+    messages: list[pa.Table] = field(default_factory=list)
+    marks: dict[str, Mark | None] = field(default_factory=dict)
+    stats: list[SourceStats] = field(default_factory=list)
+
+
+def _options(cfg: Config, src: SourceConfig) -> ParseOptions:
+    return ParseOptions(tz=src.tz or cfg.site.timezone, fmt=src.format, host=src.host)
+
+
+def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Needs,
+                  out: PassResult) -> _Read:
+    parsers = default_parsers()
+    got = _Read()
+    marks = state.marks()
+    for src in cfg.sources:
+        if src.path is None:
+            continue      # journald: read by its own source (not in this pass yet)
+        path = str(src.path)
+        plan = plan_reads(path, marks.get(path))
+        out.warnings += plan.warnings
+        options = _options(cfg, src)
+        for seg in plan.segments:
+            plans, errors = plan_sources([seg.path], options)
+            out.errors += errors
+            if not plans:
+                continue
+            stats = SourceStats(seg.path)
+            got.stats.append(stats)
+            for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
+                                     out.errors, final_partial=seg.final):
+                events, done = correlator.process(table)
+                got.events.append(_kept(events, needs))
+                got.lines.append(_lines(events, needs))
+                got.messages.append(done)
+        got.marks[path] = mark_after(path, plan, marks.get(path))
+    return got
+
+
+def _horizon_us(rules: list[Any]) -> int:
+    """How far back the rules look: the longest window or interval, at least an hour."""
+    spans = [getattr(r, "window", 0) for r in rules if r.kind in ("threshold", "distinct",
+                                                                   "sequence")]
+    spans += [getattr(r, "interval", 0) * 2 for r in rules if r.kind in ("spike", "level")]
+    return max(spans + [3600]) * US
+
+
+def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
+    if not table.num_rows:
+        return table
+    ts = table.column(column).cast(pa.int64())
+    return table.filter(pc.greater_equal(pc.fill_null(ts, 0), since_us))
+
+
+def _history(state: State, name: str, empty: pa.Table) -> pa.Table:
+    raw = state.blob(f"history.{name}")
+    return empty if raw is None else table_of(raw).cast(empty.schema)
+
+
+def _ledger_decision(state: State, alert: Alert, cooldown_us: int, factor: float
+                     ) -> tuple[LedgerEntry, str | None]:
+    """The ledger entry after this alert, and why to notify (None: already told)."""
+    key = json.dumps(alert.key, sort_keys=True, default=str)
+    old = state.ledger(alert.rule, key)
+    if old is not None and alert.first_us <= old.last_us + cooldown_us:
+        entry = LedgerEntry(alert.rule, key, old.alert_id, old.first_us,
+                            max(old.last_us, alert.last_us), max(old.count, alert.count),
+                            old.alerted_count, old.alerted_at)
+        if alert.count >= old.alerted_count * factor and alert.last_us > old.last_us:
+            entry.alerted_count, entry.alerted_at = alert.count, time.time()
+            return entry, "grown"
+        return entry, None
+    entry = LedgerEntry(alert.rule, key, alert.id, alert.first_us, alert.last_us,
+                        alert.count, alert.count, time.time())
+    return entry, "new"
+
+
+def _payload(alert: Alert, entry: LedgerEntry, why: str) -> dict[str, Any]:
+    out = alert.as_dict()
+    out["id"] = entry.alert_id          # one id per incident, across runs
+    out["notice"] = why
+    return out
+
+
+def _digest(payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Many low-severity alerts of one pass as one message."""
+    first = min(p["first_seen"] for p in payloads)
+    last = max(p["last_seen"] for p in payloads)
+    ids = ",".join(sorted(p["id"] for p in payloads))
+    return {"id": "digest-" + hashlib.sha256(ids.encode()).hexdigest()[:16], "rule": "digest",
+            "severity": max((p["severity"] for p in payloads), key=severity_rank),
+            "key": {}, "first_seen": first, "last_seen": last, "count": len(payloads),
+            "summary": f"{len(payloads)} low-severity alerts (the internet's background)",
+            "evidence": [{"source": p["rule"], "offset": 0,
+                          "line": f"{p['first_seen']} {p['rule']}: {p['summary']}"}
+                         for p in payloads],
+            "evidence_total": len(payloads), "title": "Digest", "details": {},
+            "notice": "digest", "alerts": [p["id"] for p in payloads]}
+
+
+def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
+    """Read what is new, run the rules, and (unless `dry_run`) commit and queue alerts."""
+    out = PassResult()
+    rules = load_rules(cfg)
+    rule_of = {r.id: r for r in rules}
+    needs = needs_of(rules)
+    correlator = Correlator(default_parsers(), state.correlation())
+    got = _read_sources(cfg, state, correlator, needs, out)
+    out.lines = sum(s.lines for s in got.stats)
+    empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
+    empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
+    events = pa.concat_tables([_history(state, "events", empty_events),
+                               _one_table(got.events, empty_events)],
+                              promote_options="permissive").unify_dictionaries()
+    lines = pa.concat_tables([_history(state, "lines", empty_lines),
+                              _one_table(got.lines, empty_lines)],
+                             promote_options="permissive").unify_dictionaries()
+    finished = pa.concat_tables([_history(state, "messages", MESSAGE_SCHEMA.empty_table()),
+                                 _one_table(got.messages, MESSAGE_SCHEMA.empty_table())])
+    messages = pa.concat_tables([finished, correlator.provisional()])
+    facts = site_facts(cfg, events, out.warnings)
+    detection = run_rules(rules, enrich_events(events.combine_chunks(), facts, messages),
+                          enrich_messages(messages, events, facts),
+                          pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
+                                           promote_options="permissive"))
+    out.warnings += detection.warnings
+
+    decided: list[tuple[LedgerEntry, dict[str, Any] | None]] = []
+    for alert in detection.alerts:
+        rule = rule_of[alert.rule]
+        entry, why = _ledger_decision(state, alert, rule.cooldown_s * US,
+                                      cfg.notify.realert_factor)
+        decided.append((entry, _payload(alert, entry, why) if why else None))
+    raised = [p for _, p in decided if p is not None]
+    low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
+    to_send = raised
+    if len(low) > cfg.notify.digest_after:
+        to_send = [p for p in raised if p not in low] + [_digest(low)]
+    out.alerts = raised
+    if dry_run:
+        return out
+
+    max_us = int(pc.max(events.column("ts").cast(pa.int64())).as_py() or 0) \
+        if events.num_rows else 0
+    since = max_us - _horizon_us(rules)
+    dests = destinations(cfg.notify)
+    with state.commit() as db:
+        for path, mark in got.marks.items():
+            State.put_mark(db, path, mark)
+        State.put_correlation(db, correlator.state)
+        State.put_blob(db, "history.events", table_bytes(_recent(events, "ts", since)))
+        State.put_blob(db, "history.lines", table_bytes(_recent(lines, "ts", since)))
+        State.put_blob(db, "history.messages",
+                       table_bytes(_recent(finished, "last_seen", since)))
+        for entry, _ in decided:
+            State.put_ledger(db, entry)
+        for payload in to_send:
+            for dest in dests:
+                if dest.wants(payload["severity"]):
+                    State.enqueue(db, payload["id"], payload["severity"],
+                                  {"route": dest.route_id, "alert": payload})
+    return out
+
+
+def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) -> int:
+    """Send what is due in the outbox; returns how many items are still waiting."""
+    dests = destinations(cfg.notify)
+    base = retry_after if retry_after is not None else cfg.notify.retry_after
+    for item in state.due(time.time()):
+        dest = route_of(dests, item.payload["route"])
+        if dest is None:      # the destination left the config: nothing to retry
+            state.dropped(item.id, "destination no longer configured")
+            continue
+        error = send(dest, item.payload["alert"])
+        if error is None:
+            state.delivered(item.id)
+        else:
+            state.failed(item.id, error, min(MAX_RETRY, base * 2 ** item.attempts))
+    return state.pending_count()
+

@@ -1,0 +1,112 @@
+"""Send rendered alerts through apprise, one destination at a time.
+
+Each destination (an apprise URL with its minimum severity) gets its own outbox item per
+alert, so that a Slack outage does not resend the email that already went. URLs carry
+tokens: outside this module a destination is named by a short hash of its URL and its
+redacted form (`Destination.name`), never by the URL itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apprise
+
+from logwatch.config import SEVERITIES, NotifyConfig
+from logwatch.errors import ConfigError
+from logwatch.notify.render import Rendered, render_email, render_json, render_slack, render_text
+
+__all__ = ["Destination", "destinations", "send", "route_of"]
+
+_EMAIL = ("mailto", "mailtos")
+_JSON = ("json", "jsons")
+_SLACK = ("slack",)
+
+
+@dataclass(frozen=True)
+class Destination:
+    url: str
+    min_severity: str
+
+    @property
+    def route_id(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()[:12]
+
+    @property
+    def scheme(self) -> str:
+        return self.url.split("://", 1)[0].lower() if "://" in self.url else "?"
+
+    @property
+    def name(self) -> str:
+        """`slack (3f2a9c01b2d4)`: enough to tell destinations apart, nothing secret."""
+        return f"{self.scheme} ({self.route_id})"
+
+    def wants(self, severity: str) -> bool:
+        return SEVERITIES.index(severity) >= SEVERITIES.index(self.min_severity)
+
+
+def _secrets(path: Path) -> list[Destination]:
+    """One URL per line (`#` comments), optionally followed by a minimum severity. The
+    file must be readable by its owner only: it holds tokens."""
+    try:
+        st = path.stat()
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"notify.secrets_file {path}: cannot read: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"notify.secrets_file {path}: readable by others "
+                          f"(mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
+    out = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        parts = raw.split("#", 1)[0].split()
+        if not parts:
+            continue
+        severity = parts[1] if len(parts) > 1 else "info"
+        if severity not in SEVERITIES or len(parts) > 2:
+            raise ConfigError(f"notify.secrets_file {path} line {n}: expected a URL and "
+                              f"optionally one of {', '.join(SEVERITIES)}")
+        out.append(Destination(parts[0], severity))
+    return out
+
+
+def destinations(cfg: NotifyConfig) -> list[Destination]:
+    out = [Destination(u, "info") if isinstance(u, str) else Destination(u.url, u.min_severity)
+           for u in cfg.urls]
+    if cfg.secrets_file is not None:
+        out += _secrets(cfg.secrets_file)
+    for d in out:
+        if apprise.Apprise.instantiate(d.url) is None:
+            raise ConfigError(f"notify: {d.name}: apprise does not accept this URL")
+    return out
+
+
+def _rendered(dest: Destination, payload: dict[str, Any]) -> tuple[Rendered, Any]:
+    if dest.scheme in _SLACK:
+        return render_slack(payload), apprise.NotifyFormat.TEXT
+    if dest.scheme in _EMAIL:
+        return render_email(payload), apprise.NotifyFormat.HTML
+    if dest.scheme in _JSON:
+        return render_json(payload), apprise.NotifyFormat.TEXT
+    return render_text(payload), apprise.NotifyFormat.TEXT
+
+
+def send(dest: Destination, payload: dict[str, Any]) -> str | None:
+    """Deliver one alert (or digest) payload; None when it went, else why not."""
+    notifier = apprise.Apprise()
+    if not notifier.add(dest.url):
+        return f"{dest.name}: URL refused by apprise"
+    rendered, body_format = _rendered(dest, payload)
+    result = notifier.notify(title=rendered.title, body=rendered.body, body_format=body_format)
+    if result:
+        return None
+    status = getattr(getattr(result, "status", None), "name", "failure").lower()
+    return f"{dest.name}: delivery failed ({status})"
+
+
+def route_of(dests: list[Destination], route_id: str) -> Destination | None:
+    return next((d for d in dests if d.route_id == route_id), None)
+

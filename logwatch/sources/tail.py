@@ -1,0 +1,213 @@
+"""Where to go on reading a log since the last time: through any rotation, losing nothing.
+
+What is remembered of a file (`Mark`) is where reading stopped and what the file looked
+like: a hash of its first bytes (its identity, which survives rename, `gzip` and
+copytruncate's copy, where an inode does not: gzip writes a new inode, and inodes are
+reused within minutes) and a hash of the bytes just before the offset (which tells a
+file rewritten in place, Plesk's copy-then-clear, from one that only grew: pygtail#65).
+
+`plan_reads` finds the file that was being read, wherever rotation put it (`mail.log`,
+`mail.log.1`, `mail.log.1.gz`, `mail.log.2.gz` after two rotations, `mail.log-20261129`),
+and returns its unread rest, every file rotated after it, and the live file, in order.
+A live file is read up to its last complete line; the rest of a line being written is
+read next time. A rotated file is complete: its last line is read even without a newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logwatch.errors import SourceError
+from logwatch.sources.opener import READ_ERRORS, open_source
+from logwatch.sources.rotation import rotation_key, rotation_order
+
+__all__ = ["Mark", "Segment", "plan_reads", "mark_after", "HEAD_BYTES"]
+
+#: The identity of a file is the hash of its first bytes (fewer while it is shorter).
+HEAD_BYTES = 1024
+#: The bytes before the offset that must be unchanged for a file to have only grown.
+PROBE_BYTES = 256
+#: How far back a live file's last newline is looked for (a longer line waits).
+LAST_LINE_SEARCH = 1 << 20
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where reading of one log stopped, and how to recognise the file again."""
+
+    path: str
+    offset: int
+    head_len: int
+    head: str
+    probe: str
+    dev: int
+    ino: int
+    seen_at: float
+
+    @property
+    def weak(self) -> bool:
+        """A short head identifies a file badly (an empty new log matches anything): the
+        inode must match too."""
+        return self.head_len < HEAD_BYTES
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Bytes `start`..`end` of `path` (end None: to its end, last line included)."""
+
+    path: str
+    start: int
+    end: int | None
+
+    @property
+    def final(self) -> bool:
+        return self.end is None
+
+
+@dataclass
+class Plan:
+    segments: list[Segment] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_at(path: str, start: int, n: int) -> bytes | None:
+    """Content bytes start..start+n (decompressed); None if the file cannot be read."""
+    try:
+        opened = open_source(path)
+    except SourceError:
+        return None
+    try:
+        stream = opened.stream
+        if opened.compression is None and stream.seekable():
+            stream.seek(start)
+        else:
+            skip = start
+            while skip > 0:
+                got = stream.read(min(skip, 1 << 20))
+                if not got:
+                    return b""
+                skip -= len(got)
+        out = b""
+        while len(out) < n:
+            got = stream.read(n - len(out))
+            if not got:
+                break
+            out += got
+        return out
+    except READ_ERRORS:
+        return None
+    finally:
+        opened.close()
+
+
+def _matches(path: str, mark: Mark) -> bool:
+    """Whether `path` is the file `mark` was taken of, with everything before the offset
+    as it was."""
+    head = _read_at(path, 0, mark.head_len)
+    if head is None or len(head) < mark.head_len or _hash(head) != mark.head:
+        return False
+    if mark.weak:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) != (mark.dev, mark.ino):
+            return False
+    if mark.offset:
+        start = max(0, mark.offset - PROBE_BYTES)
+        probe = _read_at(path, start, mark.offset - start)
+        if probe is None or _hash(probe) != mark.probe:
+            return False
+    return True
+
+
+def rotated_names(path: str) -> list[str]:
+    """Files beside `path` that rotation could have made of it, oldest first."""
+    p = Path(path)
+    try:
+        names = [str(q) for q in p.parent.iterdir()
+                 if q.name != p.name and q.name.startswith(p.name) and q.is_file()]
+    except OSError:
+        return []
+    mine = [n for n in names if rotation_key(n)[0] == str(p)]
+    return [n for n in rotation_order(mine) if n != path]
+
+
+def _live_end(path: str, start: int) -> int:
+    """The offset just after the last complete line at or after `start` (start: none)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return start
+    if size <= start:
+        return start
+    look = max(start, size - LAST_LINE_SEARCH)
+    tail = _read_at(path, look, size - look) or b""
+    cut = tail.rfind(b"\n")
+    return look + cut + 1 if cut >= 0 else start
+
+
+def _live(path: str, start: int) -> list[Segment]:
+    end = _live_end(path, start)
+    return [Segment(path, start, end)] if end > start else []
+
+
+def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
+    """What to read of `path` (and of its rotations) since `mark`, in order.
+
+    With no mark, the live file from its start (or, `from_end`, nothing: the next run
+    starts where the file ends now).
+    """
+    plan = Plan()
+    live = os.path.exists(path)
+    if mark is None:
+        if live and not from_end:
+            plan.segments = _live(path, 0)
+        return plan
+    if live and _matches(path, mark):
+        plan.segments = _live(path, mark.offset)
+        return plan
+    rotated = rotated_names(path)
+    found = next((i for i in range(len(rotated) - 1, -1, -1)
+                  if _matches(rotated[i], mark)), None)
+    if found is None:
+        plan.warnings.append(
+            f"{path}: the file read up to byte {mark.offset} was not found again (rotated "
+            "elsewhere, or rewritten): its lines after that are lost; reading on from "
+            "the files rotated since")
+        newer = [r for r in rotated if os.path.getmtime(r) > mark.seen_at]
+        plan.segments = [Segment(r, 0, None) for r in newer]
+    else:
+        plan.segments = [Segment(rotated[found], mark.offset, None)]
+        plan.segments += [Segment(r, 0, None) for r in rotated[found + 1:]]
+    if live:
+        plan.segments += _live(path, 0)
+    return plan
+
+
+def mark_after(path: str, plan: Plan, mark: Mark | None) -> Mark | None:
+    """The mark once `plan` has been read: at the end of its last live segment, or at the
+    start of the live file when all that was read was rotated files."""
+    live_segments = [s for s in plan.segments if s.path == path]
+    if live_segments:
+        offset = live_segments[-1].end or 0
+    elif plan.segments or mark is None or not os.path.exists(path):
+        offset = 0 if os.path.exists(path) else -1
+    else:
+        return mark
+    if offset < 0:
+        return None   # the live file is gone (nocreate); the next run finds the rotations
+    head = _read_at(path, 0, HEAD_BYTES) or b""
+    start = max(0, offset - PROBE_BYTES)
+    probe = _read_at(path, start, offset - start) or b""
+    st = os.stat(path)
+    return Mark(path, offset, len(head), _hash(head), _hash(probe), st.st_dev, st.st_ino,
+                time.time())

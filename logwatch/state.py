@@ -1,0 +1,206 @@
+"""What cron and follow modes remember: one SQLite database in `state_dir`, WAL mode.
+
+Everything a run changes is written in one transaction (`State.commit`): the sources'
+marks, the correlation state, the rule history, the alert ledger and the outbox. A run
+killed at any moment before the commit leaves the previous state whole, and the next run
+reads the same lines again and reaches the same alerts; after it, the lines are never
+read again and the alerts are in the outbox, delivered or retried later. Tables travel
+as Arrow IPC; nothing is pickled (state is data, never code).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from logwatch.correlate.correlator import ROW_SCHEMA, CorrelationState
+from logwatch.correlate.messages import LINK_SCHEMA
+from logwatch.correlate.sessions import OpenSessions
+from logwatch.errors import ConfigError
+from logwatch.sources.tail import Mark
+
+__all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
+CREATE TABLE IF NOT EXISTS marks (source TEXT PRIMARY KEY, mark TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger (
+    rule TEXT NOT NULL, key TEXT NOT NULL, alert_id TEXT NOT NULL,
+    first_us INTEGER NOT NULL, last_us INTEGER NOT NULL, count INTEGER NOT NULL,
+    alerted_count INTEGER NOT NULL, alerted_at REAL NOT NULL,
+    PRIMARY KEY (rule, key));
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, severity TEXT NOT NULL,
+    payload TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_try REAL NOT NULL, last_error TEXT, delivered_at REAL);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_try);
+"""
+
+
+def table_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as out:
+        out.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def table_of(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+@dataclass
+class LedgerEntry:
+    """The last alert of one (rule, key): an incident that continues within the rule's
+    cooldown is the same incident, re-alerted only when it has grown enough."""
+
+    rule: str
+    key: str
+    alert_id: str
+    first_us: int
+    last_us: int
+    count: int
+    alerted_count: int
+    alerted_at: float
+
+
+@dataclass
+class OutboxItem:
+    id: int
+    alert_id: str
+    severity: str
+    payload: dict[str, Any]
+    attempts: int
+    last_error: str | None
+    created: float
+    delivered_at: float | None
+
+
+class State:
+    """The state database; one per `state_dir`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError(f"state_dir {state_dir}: cannot create: {exc.strerror}") from exc
+        self.path = state_dir / "state.sqlite"
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def commit(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it is written, or none of it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- marks ---------------------------------------------------------------------------
+    def marks(self) -> dict[str, Mark]:
+        return {src: Mark(**json.loads(m))
+                for src, m in self.db.execute("SELECT source, mark FROM marks")}
+
+    @staticmethod
+    def put_mark(db: sqlite3.Connection, source: str, mark: Mark | None) -> None:
+        if mark is None:
+            db.execute("DELETE FROM marks WHERE source = ?", (source,))
+        else:
+            db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)",
+                       (source, json.dumps(dataclasses.asdict(mark))))
+
+    # -- blobs: correlation state and rule history -------------------------------------------
+    def blob(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    @staticmethod
+    def put_blob(db: sqlite3.Connection, key: str, value: bytes) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def correlation(self) -> CorrelationState | None:
+        raw = self.blob("correlation")
+        if raw is None:
+            return None
+        head = json.loads(self.blob("correlation.meta") or b"{}")
+        rows, links = table_of(raw), table_of(self.blob("correlation.links") or b"")
+        return CorrelationState(sessions=OpenSessions(**head["sessions"]),
+                                rows=rows.cast(ROW_SCHEMA), links=links.cast(LINK_SCHEMA),
+                                max_us=head["max_us"], min_us=head["min_us"],
+                                rows_seen=head["rows_seen"])
+
+    @classmethod
+    def put_correlation(cls, db: sqlite3.Connection, st: CorrelationState) -> None:
+        cls.put_blob(db, "correlation", table_bytes(st.rows))
+        cls.put_blob(db, "correlation.links", table_bytes(st.links))
+        cls.put_blob(db, "correlation.meta", json.dumps({
+            "sessions": dataclasses.asdict(st.sessions), "max_us": st.max_us,
+            "min_us": st.min_us, "rows_seen": st.rows_seen}).encode())
+
+    # -- ledger -----------------------------------------------------------------------------
+    def ledger(self, rule: str, key: str) -> LedgerEntry | None:
+        row = self.db.execute("SELECT * FROM ledger WHERE rule = ? AND key = ?",
+                              (rule, key)).fetchone()
+        return None if row is None else LedgerEntry(*row)
+
+    @staticmethod
+    def put_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
+        db.execute("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   dataclasses.astuple(e))
+
+    # -- outbox -----------------------------------------------------------------------------
+    @staticmethod
+    def enqueue(db: sqlite3.Connection, alert_id: str, severity: str,
+                payload: dict[str, Any]) -> None:
+        now = time.time()
+        db.execute("INSERT INTO outbox (alert_id, severity, payload, created, next_try) "
+                   "VALUES (?, ?, ?, ?, ?)", (alert_id, severity, json.dumps(payload), now, now))
+
+    def due(self, now: float) -> list[OutboxItem]:
+        rows = self.db.execute(
+            "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
+            "delivered_at FROM outbox WHERE delivered_at IS NULL AND next_try <= ? "
+            "ORDER BY id", (now,)).fetchall()
+        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d) for i, a, s, p, n, e, c, d in rows]
+
+    def pending_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
+                               ).fetchone()[0]
+
+    def recent(self, limit: int = 50) -> list[OutboxItem]:
+        rows = self.db.execute(
+            "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
+            "delivered_at FROM outbox ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d) for i, a, s, p, n, e, c, d in rows]
+
+    def delivered(self, item_id: int) -> None:
+        with self.commit() as db:
+            db.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 "
+                       "WHERE id = ?", (time.time(), item_id))
+
+    def failed(self, item_id: int, error: str, retry_in: float) -> None:
+        with self.commit() as db:
+            db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
+                       "next_try = ? WHERE id = ?", (error, time.time() + retry_in, item_id))
+
+    def dropped(self, item_id: int, reason: str) -> None:
+        """Given up on for good (its destination is gone): no longer pending."""
+        with self.commit() as db:
+            db.execute("UPDATE outbox SET delivered_at = ?, last_error = ? WHERE id = ?",
+                       (time.time(), reason, item_id))
