@@ -25,7 +25,7 @@ from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, SalvagingReader, iter_blocks
-from logwatch.sources.opener import READ_ERRORS, open_source
+from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
 
@@ -121,18 +121,9 @@ class _Range:
 
     def __init__(self, path: str, start: int, end: int | None) -> None:
         self._opened = open_source(path)
-        stream = self._opened.stream
-        if self._opened.compression is None and stream.seekable():
-            stream.seek(start)
-        else:  # an archive: decompress up to where the reading stopped
-            stream = SalvagingReader(stream)  # type: ignore[arg-type,assignment]
-            skip = start
-            while skip > 0:
-                got = stream.read(min(skip, 1 << 20))
-                if not got:
-                    break
-                skip -= len(got)
-        self._stream = stream
+        stream = positioned(self._opened, start)
+        # a damaged archive gives what it has
+        self._stream = SalvagingReader(stream) if self._opened.compression else stream
         self._left = None if end is None else end - start
 
     def read(self, n: int = -1) -> bytes:

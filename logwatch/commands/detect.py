@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from logwatch.alert_text import alerts_text
 from logwatch.commands.parse import add_input_options, options_from
@@ -17,9 +18,22 @@ from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.detection import detect_files
 from logwatch.sanitize import for_terminal
 
-__all__ = ["register", "run", "config_from"]
+__all__ = ["register", "run", "config_from", "print_alerts", "print_errors"]
 
 EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
+
+
+def print_alerts(alerts: list[dict[str, Any]], notes: list[str]) -> None:
+    """Alerts as JSON lines on stdout (the contract), notes on stderr."""
+    for alert in alerts:
+        sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    for note in notes:
+        print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
+
+
+def print_errors(errors: list[str]) -> None:
+    for err in errors:
+        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
 
 
 def config_from(path: str | None) -> Config:
@@ -53,12 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out_format == "text":
         sys.stdout.write(alerts_text(det.alerts, det.warnings))
     else:
-        for alert in det.alerts:
-            sys.stdout.write(json.dumps(alert.as_dict(), ensure_ascii=False) + "\n")
-        for w in det.warnings:
-            print(f"mail-logwatch: note: {for_terminal(w)}", file=sys.stderr)
-    for err in result.errors:
-        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
+        print_alerts([a.as_dict() for a in det.alerts], det.warnings)
+    print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE
     return EXIT_ALERTS if args.fail_on_alert and det.alerts else EXIT_OK

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from logwatch.commands.detect import config_from
+from logwatch.commands.detect import config_from, print_alerts, print_errors
 from logwatch.config import DEFAULT_PATH, Config
 from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
-from logwatch.sanitize import for_terminal
 from logwatch.state import State
 
 __all__ = ["register", "run", "run_lock"]
@@ -73,13 +71,8 @@ def run(args: argparse.Namespace) -> int:
             pending = 0 if args.dry_run else deliver_outbox(cfg, state)
         finally:
             state.close()
-    if not args.quiet:
-        for alert in result.alerts:
-            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
-    for note in result.warnings:
-        print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
-    for err in result.errors:
-        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
+    print_alerts([] if args.quiet else result.alerts, result.warnings)
+    print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE
     if pending:

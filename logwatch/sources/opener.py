@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from logwatch.errors import SourceError
 
-__all__ = ["OpenedSource", "open_source", "STDIN", "READ_ERRORS"]
+__all__ = ["OpenedSource", "open_source", "STDIN", "READ_ERRORS", "positioned"]
 
 STDIN = "-"
 
@@ -146,3 +146,19 @@ def open_source(name: str) -> OpenedSource:
         return OpenedSource(name, _decompressor(kind, raw), kind, mtime, gz_mtime)
     except OSError as exc:
         raise SourceError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+
+
+def positioned(opened: OpenedSource, start: int) -> BinaryIO:
+    """The source's stream at content offset `start`: a seek for a plain file, and for
+    an archive the decompressed bytes before it read and dropped (gzip cannot seek)."""
+    stream = opened.stream
+    if opened.compression is None and stream.seekable():
+        stream.seek(start)
+        return stream
+    skip = start
+    while skip > 0:
+        got = stream.read(min(skip, 1 << 20))
+        if not got:
+            break
+        skip -= len(got)
+    return stream

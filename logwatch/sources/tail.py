@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logwatch.errors import SourceError
-from logwatch.sources.opener import READ_ERRORS, open_source
+from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
 __all__ = ["Mark", "Segment", "plan_reads", "mark_after", "HEAD_BYTES"]
@@ -85,16 +85,7 @@ def _read_at(path: str, start: int, n: int) -> bytes | None:
     except SourceError:
         return None
     try:
-        stream = opened.stream
-        if opened.compression is None and stream.seekable():
-            stream.seek(start)
-        else:
-            skip = start
-            while skip > 0:
-                got = stream.read(min(skip, 1 << 20))
-                if not got:
-                    return b""
-                skip -= len(got)
+        stream = positioned(opened, start)
         out = b""
         while len(out) < n:
             got = stream.read(n - len(out))
