@@ -191,8 +191,8 @@ class State:
 
     def delivered(self, item_id: int) -> None:
         with self.commit() as db:
-            db.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 "
-                       "WHERE id = ?", (time.time(), item_id))
+            db.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, "
+                       "last_error = NULL WHERE id = ?", (time.time(), item_id))
 
     def failed(self, item_id: int, error: str, retry_in: float) -> None:
         with self.commit() as db:

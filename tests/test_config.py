@@ -360,9 +360,17 @@ def _rule_lines(stdout: str) -> dict[str, str]:
     return out
 
 
+def _with_secrets(tmp_path: Path) -> str:
+    """FULL, its secrets file made real (check-config reads it, as run does)."""
+    secrets = tmp_path / "secrets"
+    secrets.write_text("json://localhost/SecretHookToken high\n")
+    secrets.chmod(0o600)
+    return FULL.replace("/etc/mail-logwatch/secrets", str(secrets))
+
+
 def test_check_config_explains(tmp_path: Path) -> None:
     (tmp_path / "rules.d").mkdir()
-    path = write(tmp_path, FULL)
+    path = write(tmp_path, _with_secrets(tmp_path))
     r = mlw("check-config", str(path))
     assert r.returncode == 0, r.stderr
     out = r.stdout
@@ -412,12 +420,13 @@ def test_check_config_bad_override_exits_2(tmp_path: Path) -> None:
 
 def test_check_config_never_prints_notify_urls(tmp_path: Path) -> None:
     (tmp_path / "rules.d").mkdir()
-    r = mlw("check-config", str(write(tmp_path, FULL)))
+    r = mlw("check-config", str(write(tmp_path, _with_secrets(tmp_path))))
     assert r.returncode == 0, r.stderr
-    for secret in SECRETS:
+    for secret in (*SECRETS, "SecretHookToken"):
         assert secret not in r.stdout and secret not in r.stderr, secret
     notify = next(line for line in r.stdout.splitlines() if line.startswith("notify"))
-    assert "2 URLs" in notify and "slack" in notify and "mailto" in notify
+    assert "3 destinations" in notify and "slack from info" in notify
+    assert "mailto from info" in notify and "json from high" in notify
 
 
 def test_check_config_never_prints_a_url_without_scheme(tmp_path: Path) -> None:
@@ -425,10 +434,9 @@ def test_check_config_never_prints_a_url_without_scheme(tmp_path: Path) -> None:
                  'urls = ["TokenAOnlyNoScheme", "mailto:user:secretpass@example.com", '
                  '"slack://TokenB/TokenC"]')
     r = mlw("check-config", str(write(tmp_path, text)))
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 2 and "apprise does not accept this URL" in r.stderr, r.stderr
     for secret in (*SECRETS, "TokenAOnlyNoScheme"):
         assert secret not in r.stdout and secret not in r.stderr, secret
-    assert "3 URLs" in r.stdout
 
 
 @pytest.mark.parametrize("notify", [

@@ -31,3 +31,11 @@ def test_the_rule_table_names_every_built_in_rule() -> None:
     shipped = {r.id for f in sorted((ROOT / "rules").glob("*.toml")) for r in load_rule_file(f)}
     table = set(re.findall(r"^\| `([a-z_]+)` \|", README, re.M))
     assert table == shipped
+
+
+def test_the_cron_config_example_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(TOML_BLOCKS[2])
+    cfg = load_config(path)
+    assert [str(s.path) for s in cfg.sources] == ["/var/log/mail.log"]
+    assert cfg.notify.urls[1].min_severity == "high"   # type: ignore[union-attr]

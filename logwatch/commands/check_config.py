@@ -1,21 +1,21 @@
 """`mail-logwatch check-config CFG`: validate a configuration and say what it means.
 
-Loads the config, the built-in and configured rule files and the overrides exactly as
-`detect` and `run` would, so that a config that passes here is one they accept; then
-explains the site as the rules will see it. Notification URLs carry tokens: only their
-number and schemes are shown.
+Loads the config, the built-in and configured rule files, the overrides and the
+notification destinations (the secrets file included) exactly as `detect` and `run`
+would, so that a config that passes here is one they accept; then explains the site as
+the rules will see it. Notification URLs carry tokens: only their schemes are shown.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from logwatch.config import Config, load_config
 from logwatch.durations import format_duration
+from logwatch.notify.deliver import Destination, destinations
 from logwatch.rules_engine.loader import load_rules
 from logwatch.sanitize import for_terminal
 
@@ -61,11 +61,9 @@ def _rules(cfg: Config, rules: list[Any]) -> list[str]:
     return lines
 
 
-def explain_config(cfg: Config, rules: list[Any]) -> str:
+def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> str:
     s = cfg.site
-    # a URL written without `scheme://` is shown as `?`, never as itself (it is all token)
-    schemes = sorted({m[1].lower() if (m := re.match(r"([A-Za-z][A-Za-z0-9+.-]{0,30})://", u))
-                      else "?" for u in cfg.notify.urls})
+    by_scheme = sorted({f"{d.scheme} from {d.min_severity}" for d in dests})
     zone = s.timezone or "the machine's"
     lines = [
         f"config {cfg.origin}: valid",
@@ -79,8 +77,8 @@ def explain_config(cfg: Config, rules: list[Any]) -> str:
         f"{len(cfg.allow.senders)} sender patterns",
         f"sources: {len(cfg.sources)}",
         *[f"  {src.path or 'journald'}" for src in cfg.sources],
-        f"notify: {len(cfg.notify.urls)} URLs ({', '.join(schemes) or 'none'})"
-        + (f", secrets in {cfg.notify.secrets_file}" if cfg.notify.secrets_file else ""),
+        f"notify: {len(dests)} destinations ({'; '.join(by_scheme) or 'none'})"
+        + (f", {cfg.notify.secrets_file} included" if cfg.notify.secrets_file else ""),
         f"state: {cfg.state_dir}",
         *_rules(cfg, rules),
     ]
@@ -89,5 +87,5 @@ def explain_config(cfg: Config, rules: list[Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(Path(args.config))
-    sys.stdout.write(explain_config(cfg, load_rules(cfg)))
+    sys.stdout.write(explain_config(cfg, load_rules(cfg), destinations(cfg.notify)))
     return 0

@@ -85,8 +85,8 @@ def destinations(cfg: NotifyConfig) -> list[Destination]:
 
 
 def _rendered(dest: Destination, payload: dict[str, Any]) -> tuple[Rendered, Any]:
-    if dest.scheme in _SLACK:
-        return render_slack(payload), apprise.NotifyFormat.TEXT
+    if dest.scheme in _SLACK:   # apprise escapes &<> for Slack in TEXT format
+        return render_slack(payload, entities=False), apprise.NotifyFormat.TEXT
     if dest.scheme in _EMAIL:
         return render_email(payload), apprise.NotifyFormat.HTML
     if dest.scheme in _JSON:

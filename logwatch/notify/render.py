@@ -34,11 +34,14 @@ class Rendered:
     body: str
 
 
-def for_slack(text: str) -> str:
+def for_slack(text: str, entities: bool = True) -> str:
     """`text` made inert in Slack mrkdwn: control characters shown as escapes, `&<>`
-    entity-escaped, and mention, link and formatting syntax broken with a zero-width space."""
+    entity-escaped (unless the sender does it: apprise does in TEXT format, and twice
+    shows `&lt;`), and mention, link and formatting syntax broken with a zero-width
+    space, which holds even where a layer unescapes the entities."""
     text = for_terminal(text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if entities:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _SLACK_MENTION.sub(lambda m: m.group(1) + _ZWSP, text)
     return _MRKDWN.sub(lambda m: _ZWSP + m.group(1), text)
 
@@ -61,11 +64,13 @@ def _facts(alert: dict[str, Any]) -> list[tuple[str, str]]:
             ("count", str(alert["count"])), ("id", alert["id"])]
 
 
-def render_slack(alert: dict[str, Any], evidence: int = 5) -> Rendered:
-    body = [for_slack(alert["summary"])]
-    body += [f"{name}: {for_slack(value)}" for name, value in _facts(alert)]
-    body += [for_slack(line) for line in _lines(alert, evidence)]
-    return Rendered(for_slack(title_of(alert)), "\n".join(body))
+def render_slack(alert: dict[str, Any], evidence: int = 5, entities: bool = True) -> Rendered:
+    """`entities`: see for_slack (false for apprise's TEXT format, which escapes them)."""
+    inert = lambda s: for_slack(s, entities)  # noqa: E731
+    body = [inert(alert["summary"])]
+    body += [f"{name}: {inert(value)}" for name, value in _facts(alert)]
+    body += [inert(line) for line in _lines(alert, evidence)]
+    return Rendered(inert(title_of(alert)), "\n".join(body))
 
 
 def render_email(alert: dict[str, Any], evidence: int = 20) -> Rendered:

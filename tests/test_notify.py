@@ -1,0 +1,515 @@
+"""Alerts really delivered through apprise to servers on loopback (no mock of apprise):
+email to an SMTP server (aiosmtpd), a `json://` webhook, the Slack payload captured at the
+HTTP layer; hostile log text inert in each; a notifier that is down (outbox, backoff,
+exit 75, delivered once when it is back); routing by severity; digest; re-alert on
+growth; the secrets file and URL privacy."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.server
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from apprise.plugins.slack import NotifySlack
+
+import logwatch.live as live
+from logwatch.config import load_config
+from logwatch.errors import ConfigError
+from logwatch.live import deliver_outbox, run_pass
+from logwatch.notify.deliver import destinations, send
+from logwatch.notify.render import for_slack, render_email, render_json, render_slack, render_text
+from logwatch.state import State
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# -- the log ------------------------------------------------------------------------------
+
+HOSTILE = ("\x1b[31m<!channel>@x <http://evil|click here> <@U123> *bold* "
+           "<script>alert(1)</script>@x &lt;!here&gt;")
+
+
+def _stamp(minute: int, second: int) -> str:
+    return f"2026-03-03T10:{minute:02d}:{second:02d}+00:00"
+
+
+def failures(ip: str, n: int, minute: int = 0) -> str:
+    """`n` SASL failures from `ip`: auth_failure_burst (low) from 5 on."""
+    return "".join(f"{_stamp(minute, s)} mx1 postfix/smtpd[1]: warning: unknown[{ip}]: "
+                   "SASL LOGIN authentication failed: UGFzc3dvcmQ6\n" for s in range(n))
+
+
+def relayed(sender: str = HOSTILE, ip: str = "203.0.113.66", minute: int = 30,
+            qid: str = "1A2B3C4D5E") -> str:
+    """A message from an untrusted, unauthenticated client to a remote domain:
+    open_relay (critical), its MAIL FROM chosen by the attacker."""
+    t = lambda s: _stamp(minute, s)  # noqa: E731
+    return (f"{t(0)} mx1 postfix/smtpd[10]: connect from evil[{ip}]\n"
+            f"{t(1)} mx1 postfix/smtpd[10]: {qid}: client=evil[{ip}]\n"
+            f"{t(1)} mx1 postfix/qmgr[11]: {qid}: from=<{sender}>, size=100, nrcpt=1 "
+            "(queue active)\n"
+            f"{t(2)} mx1 postfix/smtp[12]: {qid}: to=<x@victim.example.org>, "
+            "relay=mx.victim.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, "
+            "dsn=2.0.0, status=sent (250 OK)\n"
+            f"{t(2)} mx1 postfix/qmgr[11]: {qid}: removed\n")
+
+
+def _toml_url(u: str | tuple[str, str]) -> str:
+    if isinstance(u, tuple):
+        return f"{{url = {json.dumps(u[0])}, min_severity = {json.dumps(u[1])}}}"
+    return json.dumps(u)
+
+
+def write_config(tmp_path: Path, urls: list[str | tuple[str, str]], log: str = "",
+                 **notify: Any) -> Path:
+    """A config reading `tmp_path/mail.log` (written with `log`), state in tmp_path."""
+    (tmp_path / "mail.log").write_text(log, encoding="utf-8")
+    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in notify.items())
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"state_dir = {json.dumps(str(tmp_path / 'state'))}\n"
+        f"[[sources]]\npath = {json.dumps(str(tmp_path / 'mail.log'))}\n"
+        "[site]\nlocal_domains = [\"example.com\"]\ntrusted_networks = [\"127.0.0.1/32\"]\n"
+        "timezone = \"UTC\"\n"
+        f"[notify]\nurls = [{', '.join(_toml_url(u) for u in urls)}]\n{extra}",
+        encoding="utf-8")
+    return path
+
+
+def append(tmp_path: Path, text: str) -> None:
+    with open(tmp_path / "mail.log", "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def one_pass(cfg_path: Path, retry_after: float | None = None) -> tuple[list[dict], int]:
+    """run_pass then deliver_outbox, as `run` does: (alerts raised, still pending)."""
+    cfg = load_config(cfg_path)
+    state = State(cfg.state_dir)
+    try:
+        result = run_pass(cfg, state)
+        assert not result.errors, result.errors
+        return result.alerts, deliver_outbox(cfg, state, retry_after=retry_after)
+    finally:
+        state.close()
+
+
+def outbox(cfg_path: Path) -> list[Any]:
+    state = State(load_config(cfg_path).state_dir)
+    try:
+        return state.recent(1000)
+    finally:
+        state.close()
+
+
+def mlw(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logwatch", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+
+
+# -- servers on loopback ------------------------------------------------------------------
+
+def free_port() -> int:
+    """A port nobody listens on (aiosmtpd cannot bind port 0 itself)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        posts = self.server.posts  # type: ignore[attr-defined]
+        posts.append((self.path, dict(self.headers), body))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")           # what Slack answers, and all apprise needs
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def http_sink(port: int = 0) -> Iterator[tuple[int, list[tuple[str, dict, bytes]]]]:
+    """An HTTP server on loopback recording every POST (path, headers, body)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Hook)
+    server.posts = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_address[1], server.posts  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_sink(port: int) -> Iterator[_Inbox]:
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def json_posts(posts: list[tuple[str, dict, bytes]]) -> list[tuple[str, dict]]:
+    """apprise's json:// payloads: (path, our alert parsed from `message`)."""
+    out = []
+    for path, headers, body in posts:
+        outer = json.loads(body)
+        assert outer["version"] == "1.0" and headers["Content-Type"].startswith(
+            "application/json")
+        out.append((path, json.loads(outer["message"])))
+    return out
+
+
+CONTRACT = ["id", "rule", "severity", "key", "first_seen", "last_seen", "count", "summary",
+            "evidence", "evidence_total"]
+
+
+# -- email --------------------------------------------------------------------------------
+
+def test_email_arrives_once_multipart_with_hostile_sender_escaped(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = write_config(tmp_path, [f"mailto://127.0.0.1:{port}?from=alerts@example.com"
+                                  "&to=ops@example.com"], relayed())
+    with smtp_sink(port) as inbox:
+        alerts, pending = one_pass(cfg)
+        assert [a["rule"] for a in alerts] == ["open_relay"] and pending == 0
+        assert one_pass(cfg) == ([], 0)                   # nothing new: nothing sent
+    assert len(inbox.messages) == 1
+    mail_from, rcpts, raw = inbox.messages[0]
+    assert (mail_from, rcpts) == ("alerts@example.com", ["ops@example.com"])
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert "Open relay" in msg["Subject"]
+    html = msg.get_body(("html",)).get_content()
+    plain = msg.get_body(("plain",)).get_content()
+    # the attacker's MAIL FROM is text in the HTML, never a tag or a Slack mention
+    assert "<script" not in html.lower() and "<!channel>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;@x" in html
+    assert "&lt;!channel&gt;@x" in html
+    assert "\x1b" not in html and "\\x1b[31m" in html
+    assert "203.0.113.66" in plain and "open_relay" in plain
+    assert "\x1b" not in plain
+
+
+# -- webhook ------------------------------------------------------------------------------
+
+def test_json_webhook_message_is_the_alert_contract(tmp_path: Path) -> None:
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"],
+                           failures("203.0.113.45", 6) + relayed())
+        alerts, pending = one_pass(cfg)
+        assert pending == 0
+    got = json_posts(posts)
+    assert [p for p, _ in got] == ["/hook", "/hook"]
+    by_rule = {a["rule"]: a for _, a in got}
+    assert set(by_rule) == {"open_relay", "auth_failure_burst"}
+    for sent in by_rule.values():
+        assert list(sent)[:10] == CONTRACT
+        assert sent["notice"] == "new"
+        raised = next(a for a in alerts if a["rule"] == sent["rule"])
+        assert sent["id"] == raised["id"]
+    relay = by_rule["open_relay"]
+    assert relay["severity"] == "critical" and relay["key"] == {"client_ip": "203.0.113.66"}
+    # JSON carries the text as it was: consumers escape for themselves
+    assert any(HOSTILE in e["line"] for e in relay["evidence"])
+    burst = by_rule["auth_failure_burst"]
+    assert burst["count"] == 6 and burst["evidence_total"] == 6
+    assert burst["first_seen"] == "2026-03-03T10:00:00Z"
+
+
+# -- Slack --------------------------------------------------------------------------------
+
+SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+
+
+def test_slack_payload_renders_hostile_strings_inert(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    with http_sink() as (port, posts):
+        monkeypatch.setattr(NotifySlack, "webhook_url", f"http://127.0.0.1:{port}/services")
+        cfg = write_config(tmp_path, [SLACK], relayed())
+        alerts, pending = one_pass(cfg)
+        assert len(alerts) == 1 and pending == 0
+    ((path, _, body),) = posts
+    assert path == "/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+    payload = json.loads(body)
+    texts = [payload.get("text", "")] + [v for att in payload.get("attachments", [])
+                                         for v in (att.get("title", ""), att.get("text", ""))]
+    posted = "\n".join(texts)
+    assert "203.0.113.66" in posted and "Open relay" in posted
+    for live_syntax in ("<!channel>", "<!", "<http", "<@U123>", "<@", "|click here>",
+                        "<script", "*bold*"):
+        assert live_syntax not in posted, live_syntax
+    assert "\x1b" not in posted and "\x1b" not in body.decode()
+    assert "\\x1b[31m" in posted                        # shown, not obeyed
+    assert "click here" in posted and "U123" in posted  # the text itself is still there
+    # escaped once (apprise escapes `&<>` for Slack TEXT itself): Slack shows `from=<`
+    # and the attacker's own `&lt;` as typed, never as a mention
+    assert "<" not in posted and ">" not in posted
+    assert "from=&lt;" in posted and "&amp;lt;!" in posted
+    assert posted.count("&amp;") == posted.count("&amp;lt;") + posted.count("&amp;gt;") == 2
+
+
+def test_renderers_make_hostile_text_inert() -> None:
+    alert = {"id": "abc", "rule": "open_relay", "severity": "critical",
+             "title": "Open relay <b>", "key": {"client_ip": "203.0.113.66"},
+             "first_seen": "2026-03-03T10:01:01Z", "last_seen": "2026-03-03T10:01:01Z",
+             "count": 1, "summary": f"from {HOSTILE}",
+             "evidence": [{"source": "m", "offset": 0, "line": HOSTILE}],
+             "evidence_total": 3, "details": {}}
+    slack = render_slack(alert)
+    for text in (slack.title, slack.body):
+        assert "<" not in text and ">" not in text and "\x1b" not in text
+        assert "*bold*" not in text
+    assert "... 2 more lines" in slack.body
+    assert for_slack("a & b") == "a &amp; b"
+    mail = render_email(alert)
+    assert "<script" not in mail.body and "<b>" not in mail.body and "\x1b" not in mail.body
+    assert "&lt;script&gt;" in mail.body and "\x1b" not in mail.title
+    term = render_text(alert)
+    assert "\x1b" not in term.title + term.body and "\\x1b[31m" in term.body
+    assert json.loads(render_json(alert).body) == alert
+
+
+# -- a notifier that is down ----------------------------------------------------------------
+
+def test_notifier_down_then_back_delivers_once(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port()                                   # nobody listens there yet
+    cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"], relayed(),
+                       retry_after=60)
+    alerts, pending = one_pass(cfg)
+    assert len(alerts) == 1 and pending == 1
+    (item,) = outbox(cfg)
+    assert item.delivered_at is None and item.attempts == 1
+    assert "delivery failed" in item.last_error
+
+    shown = mlw("alerts", "--config", str(cfg))
+    assert shown.returncode == 75, shown.stderr
+    assert "open_relay" in shown.stdout and "failing (1 tries)" in shown.stdout
+    assert "1 waiting" in shown.stdout
+
+    before = time.time()
+    ran = mlw("run", "--config", str(cfg))               # not due yet: nothing tried
+    assert ran.returncode == 75, ran.stderr
+    assert ran.stdout == "" and "1 alerts wait in the outbox" in ran.stderr
+    (item,) = outbox(cfg)
+    assert item.attempts == 1
+
+    # due (an hour later): still down, so the retry fails and the backoff doubles
+    real = time.time
+    monkeypatch.setattr(live, "time", types.SimpleNamespace(time=lambda: real() + 3600))
+    assert one_pass(cfg) == ([], 1)
+    state = State(load_config(cfg).state_dir)
+    ((attempts, next_try),) = state.db.execute("SELECT attempts, next_try FROM outbox")
+    state.close()
+    assert attempts == 2 and before + 120 - 5 <= next_try <= time.time() + 120
+
+    with http_sink(port) as (_, posts):
+        monkeypatch.setattr(live, "time", types.SimpleNamespace(time=lambda: real()))
+        assert one_pass(cfg) == ([], 1)                   # back, but not due yet: waits
+        assert posts == []
+        monkeypatch.setattr(live, "time", types.SimpleNamespace(time=lambda: real() + 3600))
+        assert one_pass(cfg) == ([], 0)                   # due: sent
+        assert one_pass(cfg) == ([], 0)                   # and never again
+        again = mlw("run", "--config", str(cfg))
+        assert again.returncode == 0, again.stderr
+    got = json_posts(posts)
+    assert len(got) == 1 and got[0][1]["id"] == alerts[0]["id"]
+    shown = mlw("alerts", "--config", str(cfg))
+    assert shown.returncode == 0 and "sent " in shown.stdout and "0 waiting" in shown.stdout
+
+
+def test_retry_after_zero_makes_the_next_delivery_due_at_once(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"], relayed())
+    assert one_pass(cfg, retry_after=0)[1] == 1
+    with http_sink(port) as (_, posts):
+        assert one_pass(cfg, retry_after=0) == ([], 0)
+        assert one_pass(cfg, retry_after=0) == ([], 0)
+    assert len(posts) == 1
+
+
+# -- routing, digest, re-alert ----------------------------------------------------------------
+
+def test_routing_by_min_severity(tmp_path: Path) -> None:
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/all",
+                                      (f"json://127.0.0.1:{port}/pager", "high")],
+                           failures("203.0.113.45", 6) + relayed())
+        alerts, pending = one_pass(cfg)
+        assert pending == 0
+    assert {a["severity"] for a in alerts} == {"low", "critical"}
+    got = json_posts(posts)
+    assert sorted((p, a["rule"]) for p, a in got) == [
+        ("/all", "auth_failure_burst"), ("/all", "open_relay"), ("/pager", "open_relay")]
+
+
+def test_many_low_alerts_in_one_pass_become_one_digest(tmp_path: Path) -> None:
+    ips = ["203.0.113.11", "203.0.113.12", "203.0.113.13"]
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"],
+                           "".join(failures(ip, 5, minute=i) for i, ip in enumerate(ips))
+                           + relayed(), digest_after=2)
+        alerts, pending = one_pass(cfg)
+        assert pending == 0
+    assert sorted(a["rule"] for a in alerts) == ["auth_failure_burst"] * 3 + ["open_relay"]
+    got = [a for _, a in json_posts(posts)]
+    assert sorted(a["rule"] for a in got) == ["digest", "open_relay"]
+    digest = next(a for a in got if a["rule"] == "digest")
+    assert digest["notice"] == "digest" and digest["count"] == 3
+    assert digest["severity"] == "low"
+    assert sorted(digest["alerts"]) == sorted(a["id"] for a in alerts
+                                              if a["rule"] == "auth_failure_burst")
+    assert all(any(ip in e["line"] for e in digest["evidence"]) for ip in ips)
+
+
+def test_digest_not_used_at_or_below_digest_after(tmp_path: Path) -> None:
+    ips = ["203.0.113.11", "203.0.113.12"]
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"],
+                           "".join(failures(ip, 5, minute=i) for i, ip in enumerate(ips)),
+                           digest_after=2)
+        one_pass(cfg)
+    assert sorted(a["rule"] for _, a in json_posts(posts)) == ["auth_failure_burst"] * 2
+
+
+def test_realert_only_when_the_incident_grows_by_the_factor(tmp_path: Path) -> None:
+    ip = "203.0.113.45"
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"], failures(ip, 6),
+                           realert_factor=2.0)
+        alerts, _ = one_pass(cfg)
+        assert [(a["notice"], a["count"]) for a in alerts] == [("new", 6)]
+        first_id = alerts[0]["id"]
+        append(tmp_path, failures(ip, 4, minute=1))       # 10 < 6 x 2: the same incident
+        assert one_pass(cfg) == ([], 0)
+        append(tmp_path, failures(ip, 3, minute=2))       # 13 >= 12: grown
+        alerts, _ = one_pass(cfg)
+        assert [(a["notice"], a["count"], a["id"]) for a in alerts] == [("grown", 13, first_id)]
+        assert one_pass(cfg) == ([], 0)                   # nothing new: quiet
+    got = [a for _, a in json_posts(posts)]
+    assert [(a["notice"], a["count"]) for a in got] == [("new", 6), ("grown", 13)]
+    assert len({a["id"] for a in got}) == 1
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+TOKEN, PASSWORD = "Tok3nSecretValue", "Passw0rdSecret"
+
+
+def _secret_urls(port: int) -> list[str]:
+    return [f"json://hookuser:{PASSWORD}@127.0.0.1:{port}/{TOKEN}/hook",
+            f"mailto://mailuser:{PASSWORD}@127.0.0.1:{port}?from=alerts@example.com"
+            "&to=ops@example.com",
+            f"slack://T1JJ3T3L2/A1BRTD4JD/{TOKEN}"]
+
+
+def _secret_free(*texts: str) -> None:
+    for text in texts:
+        assert TOKEN not in text and PASSWORD not in text, text
+
+
+def test_secrets_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    secrets = tmp_path / "notify.secrets"
+    secrets.write_text(f"json://127.0.0.1:9/{TOKEN}\n")
+    cfg = write_config(tmp_path, [], relayed(), secrets_file=str(secrets))
+    for mode in (0o640, 0o604, 0o644):
+        secrets.chmod(mode)
+        with pytest.raises(ConfigError, match="secrets_file .*notify.secrets.*readable"):
+            destinations(load_config(cfg).notify)
+    r = mlw("run", "--config", str(cfg))
+    assert r.returncode == 2 and "notify.secrets" in r.stderr and "chmod 600" in r.stderr
+    _secret_free(r.stdout, r.stderr)
+    r = mlw("alerts", "--config", str(cfg))
+    assert r.returncode == 2 and "notify.secrets" in r.stderr
+    _secret_free(r.stdout, r.stderr)
+    r = mlw("check-config", str(cfg))      # (it does not read the secrets file)
+    _secret_free(r.stdout, r.stderr)
+
+
+def test_secrets_file_mode_600_delivers_and_routes(tmp_path: Path) -> None:
+    with http_sink() as (port, posts):
+        secrets = tmp_path / "notify.secrets"
+        secrets.write_text(f"# ops\njson://127.0.0.1:{port}/{TOKEN}/all\n"
+                           f"json://127.0.0.1:{port}/{TOKEN}/pager  high   # pages\n")
+        secrets.chmod(0o600)
+        cfg = write_config(tmp_path, [], failures("203.0.113.45", 6) + relayed(),
+                           secrets_file=str(secrets))
+        dests = destinations(load_config(cfg).notify)
+        assert [d.min_severity for d in dests] == ["info", "high"]
+        _secret_free(*(d.name for d in dests))
+        alerts, pending = one_pass(cfg)
+        assert pending == 0
+    got = json_posts(posts)
+    assert sorted((p.rsplit("/", 1)[1], a["rule"]) for p, a in got) == [
+        ("all", "auth_failure_burst"), ("all", "open_relay"), ("pager", "open_relay")]
+
+
+def test_no_url_secret_reaches_output_even_when_delivery_fails(tmp_path: Path) -> None:
+    port = free_port()                                   # nobody listens: every send fails
+    secrets = tmp_path / "notify.secrets"
+    secrets.write_text(f"json://hookuser:{PASSWORD}@127.0.0.1:{port}/{TOKEN}/s?"
+                       f"+X-Token={TOKEN}\n")
+    secrets.chmod(0o600)
+    cfg = write_config(tmp_path, _secret_urls(port) + [(f"json://127.0.0.1:{port}/{TOKEN}"
+                                                        f"?+X-Token={TOKEN}", "high")],
+                       relayed(), secrets_file=str(secrets))
+    c = load_config(cfg)
+    for dest in destinations(c.notify):
+        error = send(dest, {"id": "x", "rule": "r", "severity": "high", "title": "t",
+                            "key": {}, "first_seen": "a", "last_seen": "b", "count": 1,
+                            "summary": "s", "evidence": [], "evidence_total": 0})
+        assert error is not None and dest.name in error
+        _secret_free(error, dest.name)
+    outputs = []
+    for args in (("check-config", str(cfg)), ("run", "--config", str(cfg)),
+                 ("alerts", "--config", str(cfg))):
+        r = mlw(*args)
+        outputs += [r.stdout, r.stderr]
+        assert r.returncode == (0 if args[0] == "check-config" else 75), (args, r.stderr)
+    assert "failing (1 tries)" in outputs[4]
+    _secret_free(*outputs)
+    _secret_free(*(json.dumps(i.payload) + str(i.last_error) for i in outbox(cfg)))
+    assert len(outbox(cfg)) == 5                          # one alert, five destinations
+
+
+def test_refused_urls_and_bad_secret_lines_are_not_echoed(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [f"slack://lower/{TOKEN}"])          # apprise refuses it
+    with pytest.raises(ConfigError, match="apprise does not accept") as err:
+        destinations(load_config(cfg).notify)
+    _secret_free(str(err.value))
+    secrets = tmp_path / "notify.secrets"
+    secrets.write_text(f"json://127.0.0.1:9/{TOKEN} urgent\n")
+    secrets.chmod(0o600)
+    cfg = write_config(tmp_path, [], secrets_file=str(secrets))
+    with pytest.raises(ConfigError, match="notify.secrets line 1") as err:
+        destinations(load_config(cfg).notify)
+    _secret_free(str(err.value))
