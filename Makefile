@@ -26,12 +26,13 @@ demo: $(STAMP)
 		echo "== the same day in sample_logs/$$f"; \
 		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
 
-# Debian tools the tests compare against (fail2ban-regex, pflogsumm): installed when
-# missing and run as root, else named; a no-op when present.
+# Debian tools the tests compare against (fail2ban-regex, pflogsumm) or rotate logs with
+# (logrotate): installed when missing and run as root, else named; a no-op when present.
 debs:
 	@missing=""; \
 	command -v fail2ban-regex >/dev/null || missing="$$missing fail2ban"; \
 	{ command -v pflogsumm || test -x /usr/sbin/pflogsumm; } >/dev/null || missing="$$missing pflogsumm"; \
+	{ command -v logrotate || test -x /usr/sbin/logrotate; } >/dev/null || missing="$$missing logrotate"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \

@@ -16,7 +16,7 @@ __all__ = ["rotation_order", "rotation_key"]
 
 _COMPRESSION = re.compile(r"\.(?:gz|bz2|xz|zst|zstd|lz4|Z)$")
 _NUMBER = re.compile(r"\.(\d{1,4})$")
-_DATEEXT = re.compile(r"[-_.](\d{8}(?:\d{2})?(?:[-_]?\d{4,6})?)$")
+_DATEEXT = re.compile(r"[-_.](\d{8}(?:\d{2})?(?:[-_]?\d{4,6}|[-_]\d{10})?)$")
 
 
 def rotation_key(name: str) -> tuple[str, int, str]:

@@ -50,8 +50,9 @@ class Mark:
 
     @property
     def weak(self) -> bool:
-        """A short head identifies a file badly (an empty new log matches anything): the
-        inode must match too."""
+        """The head is all the file had (every line read is in it, so it still identifies
+        the file; an inode would not: gzip and copytruncate's copy change it, and a freed
+        one is reused); an empty head identifies nothing (see `plan_reads`)."""
         return self.head_len < HEAD_BYTES
 
 
@@ -72,6 +73,9 @@ class Segment:
 class Plan:
     segments: list[Segment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the mark of the live file's last segment, taken when planning: a rotation while
+    #: the segments are read must not give the mark of the file that replaced it
+    live_mark: Mark | None = None
 
 
 def _hash(data: bytes) -> str:
@@ -105,17 +109,10 @@ def _matches(path: str, mark: Mark) -> bool:
     head = _read_at(path, 0, mark.head_len)
     if head is None or len(head) < mark.head_len or _hash(head) != mark.head:
         return False
-    if mark.weak:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return False
-        if (st.st_dev, st.st_ino) != (mark.dev, mark.ino):
-            return False
     if mark.offset:
         start = max(0, mark.offset - PROBE_BYTES)
         probe = _read_at(path, start, mark.offset - start)
-        if probe is None or _hash(probe) != mark.probe:
+        if probe is None or len(probe) < mark.offset - start or _hash(probe) != mark.probe:
             return False
     return True
 
@@ -157,11 +154,30 @@ def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
     With no mark, the live file from its start (or, `from_end`, nothing: the next run
     starts where the file ends now).
     """
+    plan = _plan(path, mark, from_end)
+    live = [s for s in plan.segments if s.path == path]
+    if live:
+        plan.live_mark = _mark_of(path, live[-1].end or 0)
+    return plan
+
+
+def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
     plan = Plan()
     live = os.path.exists(path)
     if mark is None:
         if live and not from_end:
             plan.segments = _live(path, 0)
+        elif live:
+            end = _live_end(path, 0)
+            plan.segments = [Segment(path, end, end)]
+        return plan
+    if mark.head_len == 0:
+        # the file was empty (or missing): nothing read, nothing to know it by (its inode
+        # may be another file's by now): every file written since, then the live one
+        plan.segments = [Segment(r, 0, None) for r in rotated_names(path)
+                         if os.path.getmtime(r) > mark.seen_at]
+        if live:
+            plan.segments += _live(path, 0)
         return plan
     if live and _matches(path, mark):
         plan.segments = _live(path, mark.offset)
@@ -184,21 +200,58 @@ def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
     return plan
 
 
-def mark_after(path: str, plan: Plan, mark: Mark | None) -> Mark | None:
-    """The mark once `plan` has been read: at the end of its last live segment, or at the
-    start of the live file when all that was read was rotated files."""
+def mark_after(path: str, plan: Plan, mark: Mark | None) -> Mark:
+    """The mark once `plan` has been read: at the last byte read. That is the end of the
+    live file's last segment (as planned), or, when only rotated files were read (the
+    live one empty, half a line or missing), the end of the last of them, so that what
+    its writer still adds (syslog until its HUP) is read next time. With nothing read,
+    the live file's start (or, when there is none, "whatever is written from now on")."""
     live_segments = [s for s in plan.segments if s.path == path]
+    if live_segments and plan.live_mark is not None:
+        return plan.live_mark
     if live_segments:
-        offset = live_segments[-1].end or 0
-    elif plan.segments or mark is None or not os.path.exists(path):
-        offset = 0 if os.path.exists(path) else -1
-    else:
+        return _mark_of(path, live_segments[-1].end or 0) or _nothing(path)
+    if plan.segments:
+        return _mark_at_end(plan.segments[-1].path) or _mark_of(path, 0) or _nothing(path)
+    if mark is not None and os.path.exists(path):
         return mark
-    if offset < 0:
-        return None   # the live file is gone (nocreate); the next run finds the rotations
+    return _mark_of(path, 0) or _nothing(path)
+
+
+def _nothing(path: str) -> Mark:
+    """No file to remember (the log is missing): the files written after now are new."""
+    return Mark(path, 0, 0, _hash(b""), _hash(b""), 0, 0, time.time())
+
+
+def _mark_at_end(name: str) -> Mark | None:
+    """The mark of a (rotated, maybe compressed) file read to its end."""
+    try:
+        st = os.stat(name)
+        opened = open_source(name)
+    except (OSError, SourceError):
+        return None
+    head, tail, size = b"", b"", 0
+    try:
+        while chunk := opened.stream.read(1 << 20):
+            head += chunk[:HEAD_BYTES - len(head)]
+            tail = (tail + chunk[-PROBE_BYTES:])[-PROBE_BYTES:]
+            size += len(chunk)
+    except READ_ERRORS:
+        return None
+    finally:
+        opened.close()
+    return Mark(name, size, len(head), _hash(head), _hash(tail), st.st_dev, st.st_ino,
+                time.time())
+
+
+def _mark_of(path: str, offset: int) -> Mark | None:
+    """The mark of the file at `path` read up to `offset`; None if it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
     head = _read_at(path, 0, HEAD_BYTES) or b""
     start = max(0, offset - PROBE_BYTES)
     probe = _read_at(path, start, offset - start) or b""
-    st = os.stat(path)
     return Mark(path, offset, len(head), _hash(head), _hash(probe), st.st_dev, st.st_ino,
                 time.time())
