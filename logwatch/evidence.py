@@ -1,30 +1,66 @@
 """The log lines behind an alert, read back from their sources by byte offset.
 
-Events keep `source` and `offset` rather than the line (a million copies of the text
-would double the memory of a run); the few lines an alert shows are read again here, in
-one pass per source: seeks for plain files, one decompressing read for archives. Stdin
-cannot be read twice, so its lines come back as None, and the alert still says where.
+Events keep `source`, `source_fp` and `offset` rather than the line (a million copies of
+the text would double the memory of a run); the few lines an alert shows are read again
+here, in one pass per file: seeks for plain files, one decompressing read for archives.
+A line read in an earlier cron run may since have been rotated away: the file whose
+fingerprint (the hash of its first 4 KiB, `probe`) is the line's is looked for among the
+rotations beside the name, and the evidence names the file the line is in now. Stdin
+cannot be read twice: its lines come back as None, and the alert still says where.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
 
 from logwatch.errors import SourceError
 from logwatch.sources.opener import READ_ERRORS, STDIN, open_source
+from logwatch.sources.probe import probe_source
+from logwatch.sources.tail import rotated_names
 
-__all__ = ["read_lines", "MAX_LINE"]
+__all__ = ["LineRef", "read_lines", "MAX_LINE"]
 
 #: Longer lines are cut in evidence (an alert is not the place for a 64 KiB header).
 MAX_LINE = 2000
+
+
+class LineRef(NamedTuple):
+    """Where a line was read: the file's name then, its offset, its fingerprint."""
+
+    source: str
+    offset: int
+    fingerprint: str | None = None
 
 
 def _decode(raw: bytes) -> str:
     return raw.rstrip(b"\r\n")[:MAX_LINE].decode("utf-8", "replace")
 
 
-def _from_source(name: str, offsets: list[int]) -> dict[int, str]:
+@lru_cache(maxsize=256)
+def _fingerprint(path: str) -> str | None:
+    try:
+        probe = probe_source(path)
+    except SourceError:
+        return None
+    probe.opened.close()
+    return probe.fingerprint
+
+
+def _where_now(source: str, fingerprint: str | None) -> str:
+    """The file that holds the content read as `source` (itself, or one of its rotations);
+    the name itself when no file has that fingerprint (a file then shorter than 4 KiB)."""
+    if fingerprint is None or _fingerprint(source) == fingerprint:
+        return source
+    for candidate in reversed(rotated_names(source)):
+        if _fingerprint(candidate) == fingerprint:
+            return candidate
+    return source
+
+
+def _from_file(name: str, offsets: list[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     try:
         src = open_source(name)
@@ -56,14 +92,15 @@ def _from_source(name: str, offsets: list[int]) -> dict[int, str]:
     return out
 
 
-def read_lines(refs: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str | None]:
-    """The line at each (source, offset); None where it cannot be read again."""
-    by_source: dict[str, set[int]] = defaultdict(set)
-    for source, offset in refs:
-        by_source[source].add(offset)
-    out: dict[tuple[str, int], str | None] = {}
-    for source, offsets in by_source.items():
-        got = {} if source == STDIN else _from_source(source, sorted(offsets))
-        for off in offsets:
-            out[(source, off)] = got.get(off)
-    return out
+def read_lines(refs: Iterable[LineRef]) -> dict[LineRef, tuple[str, str | None]]:
+    """Per reference: the file the line is in now, and the line (None: not readable)."""
+    refs = list(refs)
+    _fingerprint.cache_clear()   # files change between runs
+    where = {r: r.source if r.source == STDIN else _where_now(r.source, r.fingerprint)
+             for r in set(refs)}
+    by_file: dict[str, set[int]] = defaultdict(set)
+    for r, path in where.items():
+        by_file[path].add(r.offset)
+    lines = {path: ({} if path == STDIN else _from_file(path, sorted(offsets)))
+             for path, offsets in by_file.items()}
+    return {r: (path, lines[path].get(r.offset)) for r, path in where.items()}

@@ -15,6 +15,7 @@ the alerts in the outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -26,7 +27,8 @@ import pyarrow.compute as pc
 
 from logwatch.alerts import Alert
 from logwatch.config import Config, SourceConfig
-from logwatch.correlate.correlator import Correlator
+from logwatch.correlate.correlator import CorrelationState, Correlator
+from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import _kept, _lines, _one_table, site_facts
 from logwatch.durations import US
 from logwatch.enrich import enrich_events, enrich_messages
@@ -38,7 +40,7 @@ from logwatch.rules_engine.model import severity_rank
 from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
 from logwatch.rules_engine.runner import run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
-from logwatch.sources.tail import Mark, mark_after, plan_reads
+from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
 __all__ = ["PassResult", "run_pass", "deliver_outbox"]
@@ -81,6 +83,7 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
         plan = plan_reads(path, marks.get(path))
         out.warnings += plan.warnings
         options = _options(cfg, src)
+        before = (_copied(correlator.state), len(got.events), len(got.stats))
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
             out.errors += errors
@@ -94,8 +97,19 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
                 got.events.append(_kept(events, needs))
                 got.lines.append(_lines(events, needs))
                 got.messages.append(done)
+        if not still_valid(path, plan):   # undone: read again, from the rotation, next time
+            correlator.state, n, s = before
+            del got.events[n:], got.lines[n:], got.messages[n:], got.stats[s:]
+            out.warnings.append(f"{path}: rotated while it was read; read again next time")
+            continue
         got.marks[path] = mark_after(path, plan, marks.get(path))
     return got
+
+
+def _copied(st: CorrelationState) -> CorrelationState:
+    """A copy to go back to (the tables are immutable; the session lists are not)."""
+    return dataclasses.replace(st, sessions=OpenSessions(
+        *(list(v) for v in dataclasses.astuple(st.sessions))))
 
 
 def _horizon_us(rules: list[Any]) -> int:

@@ -27,12 +27,12 @@ __all__ = ["Needs", "needs_of", "BASE_COLUMNS", "LINE_COLUMNS"]
 BASE_COLUMNS = frozenset({
     "ts", "host", "instance", "mta", "daemon", "pid", "queue_id", "session", "event",
     "client_ip", "sasl_username", "sender", "recipient", "orig_recipient", "relay_ip",
-    "status", "auth_ok", "auth_tried", "source", "offset",
+    "status", "auth_ok", "auth_tried", "source", "source_fp", "offset",
 })
 
 
 #: What a message's evidence needs of its lines: which message, when, and where the line is.
-LINE_COLUMNS = ("host", "instance", "queue_id", "ts", "source", "offset")
+LINE_COLUMNS = ("host", "instance", "queue_id", "ts", "source", "source_fp", "offset")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from logwatch.alerts import Alert, Evidence, rfc3339
 from logwatch.config import Site
 from logwatch.durations import US, format_duration
-from logwatch.evidence import read_lines
+from logwatch.evidence import LineRef, read_lines
 from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
@@ -157,14 +157,17 @@ def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.nd
 
 
 def _evidence_refs(rule: Any, inc: Incident, events: pa.Table, messages: pa.Table,
-                   lines: pa.Table) -> tuple[list[tuple[str, int]], int]:
-    """(source, offset) of the incident's first lines, and how many it has: its rows, or
-    for a messages rule the lines of its messages (`lines`: key, time, source, offset)."""
+                   lines: pa.Table) -> tuple[list[LineRef], int]:
+    """Where the incident's first lines are, and how many it has: its rows, or for a
+    messages rule the lines of its messages (`lines`: key, time, source, offset)."""
     table = events if rule.table == "events" else lines
     rows = inc.rows if rule.table == "events" else _event_rows(messages, lines, inc.rows)
-    sources = plain(table.column("source").take(pa.array(rows[:rule.evidence_max])))
-    offsets = table.column("offset").take(pa.array(rows[:rule.evidence_max]))
-    return list(zip(sources.to_pylist(), offsets.to_pylist())), len(rows)
+    take = pa.array(rows[:rule.evidence_max])
+    sources = plain(table.column("source").take(take)).to_pylist()
+    prints = plain(table.column("source_fp").take(take)).to_pylist() \
+        if "source_fp" in table.column_names else [None] * len(sources)
+    offsets = table.column("offset").take(take).to_pylist()
+    return [LineRef(s, o, f) for s, o, f in zip(sources, offsets, prints)], len(rows)
 
 
 def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
@@ -207,7 +210,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
         if note:
             out.warnings.append(note)
         found[rule.id] = _FINDERS[rule.kind](rule, table, mask)
-    pending: list[tuple[Alert, list[tuple[str, int]]]] = []
+    pending: list[tuple[Alert, list[LineRef]]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages
         for inc in found[rule.id]:
@@ -219,9 +222,9 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
                           summary=_summary(rule, table, inc), evidence=[],
                           evidence_total=total, details=inc.details)
             pending.append((alert, refs))
-    lines = read_lines(ref for _, refs in pending for ref in refs)
+    found = read_lines(ref for _, refs in pending for ref in refs)
     for alert, refs in pending:
-        alert.evidence = [Evidence(s, o, lines.get((s, o))) for s, o in refs]
+        alert.evidence = [Evidence(found[r][0], r.offset, found[r][1]) for r in refs]
         out.alerts.append(alert)
     out.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_us, a.rule,
                                    json.dumps(a.key, sort_keys=True, default=str)))

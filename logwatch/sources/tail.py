@@ -25,7 +25,7 @@ from logwatch.errors import SourceError
 from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
-__all__ = ["Mark", "Segment", "plan_reads", "mark_after", "HEAD_BYTES"]
+__all__ = ["Mark", "Segment", "plan_reads", "mark_after", "still_valid", "HEAD_BYTES"]
 
 #: The identity of a file is the hash of its first bytes (fewer while it is shorter).
 HEAD_BYTES = 1024
@@ -198,6 +198,16 @@ def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
     if live:
         plan.segments += _live(path, 0)
     return plan
+
+
+def still_valid(path: str, plan: Plan) -> bool:
+    """Whether the live file still holds what the plan was made of (its bytes up to the
+    planned end unchanged). After reading, a false means a rotation or a truncation came
+    between the plan and the read: what was read may not be what was planned, so it is
+    dropped and read again, from wherever the rotation put it, next time."""
+    if plan.live_mark is None:
+        return True
+    return _matches(path, plan.live_mark)
 
 
 def mark_after(path: str, plan: Plan, mark: Mark | None) -> Mark:
