@@ -26,13 +26,16 @@ demo: $(STAMP)
 		echo "== the same day in sample_logs/$$f"; \
 		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
 
-# Debian tools the tests compare against (fail2ban-regex, pflogsumm) or rotate logs with
-# (logrotate): installed when missing and run as root, else named; a no-op when present.
+# Debian tools the tests compare against (fail2ban-regex, pflogsumm), rotate logs with
+# (logrotate) or write journal files with (systemd-journal-remote): installed when missing
+# and run as root, else named; a no-op when present.
 debs:
 	@missing=""; \
 	command -v fail2ban-regex >/dev/null || missing="$$missing fail2ban"; \
 	{ command -v pflogsumm || test -x /usr/sbin/pflogsumm; } >/dev/null || missing="$$missing pflogsumm"; \
 	{ command -v logrotate || test -x /usr/sbin/logrotate; } >/dev/null || missing="$$missing logrotate"; \
+	{ test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } \
+		|| missing="$$missing systemd-journal-remote"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \

@@ -100,6 +100,34 @@ class Site(_Model):
         return v
 
 
+#: journalctl options a journald source may give (`--name=value`, or a flag alone): which
+#: journal and which entries; never how they are printed, where reading starts, or a
+#: command (`--vacuum-time=` would delete the journal, `--follow` never end a cron run)
+JOURNAL_OPTIONS = ("--directory=", "--file=", "--root=", "--image=", "--machine=",
+                   "--namespace=", "--unit=", "--user-unit=", "--identifier=",
+                   "--priority=", "--facility=", "--grep=", "--case-sensitive=", "--merge",
+                   "--system", "--user")
+
+
+def _journal_args(values: list[str]) -> list[str]:
+    for v in values:
+        name, eq, value = v.partition("=")
+        if not v.startswith("--") or name + eq not in JOURNAL_OPTIONS or (eq and not value):
+            raise ValueError(f"{v!r} is not a journalctl option a source may give (one "
+                             "argument each, like \"--directory=/var/log/journal\"; known: "
+                             + " ".join(o + ("..." if o.endswith("=") else "")
+                                        for o in JOURNAL_OPTIONS) + ")")
+    return values
+
+
+def _journal_match(values: list[str]) -> list[str]:
+    for v in values:
+        if v != "+" and not re.fullmatch(r"[A-Z0-9_]+=.*", v, re.S):
+            raise ValueError(f"{v!r} is not a journal match (FIELD=value, like "
+                             "SYSLOG_FACILITY=2, or + between alternatives)")
+    return values
+
+
 class SourceConfig(_Model):
     """One log to follow: a file (rotations found beside it) or the journal."""
 
@@ -108,11 +136,25 @@ class SourceConfig(_Model):
     host: str | None = None
     tz: str | None = None
     format: str | None = None
+    journal_args: list[str] = Field(
+        default_factory=list,
+        description="journalctl options choosing the journal, one argument each "
+                    "(`--directory=/var/log/journal`, `--file=...`, `--machine=...`); "
+                    "default: the system's journal")
+    journal_match: list[str] = Field(
+        default_factory=lambda: ["SYSLOG_FACILITY=2"],
+        description="journalctl matches (FIELD=value; `+` between alternatives); default: "
+                    "the mail facility, where Postfix, Exim, Sendmail and Dovecot log")
+
+    _check_args = field_validator("journal_args")(_journal_args)
+    _check_match = field_validator("journal_match")(_journal_match)
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:
         if (self.path is None) == (not self.journald):
             raise ValueError("give either path = \"/var/log/mail.log\" or journald = true")
+        if self.path is not None and {"journal_args", "journal_match"} & self.model_fields_set:
+            raise ValueError("journal_args and journal_match are for journald = true sources")
         if self.format is not None and self.format not in FORMATS:
             raise ValueError(f"format {self.format!r} unknown; known: {', '.join(FORMATS)}")
         if self.tz is not None and not known_zone(self.tz):
@@ -167,6 +209,15 @@ class Config(_Model):
     #: where the config came from, for messages that point back into it
     origin: Path | None = Field(default=None, exclude=True)
     text: str = Field(default="", exclude=True, repr=False)
+
+    @field_validator("sources")
+    @classmethod
+    def _journals_once(cls, v: list[SourceConfig]) -> list[SourceConfig]:
+        seen = [tuple(s.journal_args) for s in v if s.journald]
+        if len(seen) != len(set(seen)):   # one cursor per journal
+            raise ValueError("two journald sources read the same journal (the same "
+                             "journal_args): give one, their journal_match joined by \"+\"")
+        return v
 
 
 def load_config(path: Path | None) -> Config:

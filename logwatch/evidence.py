@@ -7,6 +7,8 @@ A line read in an earlier cron run may since have been rotated away: the file wh
 fingerprint (the hash of its first 4 KiB, `probe`) is the line's is looked for among the
 rotations beside the name, and the evidence names the file the line is in now. Stdin
 cannot be read twice: its lines come back as None, and the alert still says where.
+A journald source is not a file: its lines are read back from the temporary file of the
+pass that read them, while it exists (`stand_in`), and come back as None after.
 """
 
 from __future__ import annotations
@@ -21,10 +23,20 @@ from logwatch.sources.opener import READ_ERRORS, STDIN, open_source
 from logwatch.sources.probe import probe_source
 from logwatch.sources.tail import rotated_names
 
-__all__ = ["LineRef", "read_lines", "MAX_LINE"]
+__all__ = ["LineRef", "read_lines", "stand_in", "MAX_LINE"]
 
 #: Longer lines are cut in evidence (an alert is not the place for a 64 KiB header).
 MAX_LINE = 2000
+
+
+#: Sources that are not files, by the name in their events (`journald`): the file that
+#: holds what the current pass read from one, and that file's fingerprint.
+_STAND_INS: dict[str, tuple[str | None, str | None]] = {}
+
+
+def stand_in(name: str, path: str | None, fingerprint: str | None) -> None:
+    """Lines of source `name` with this fingerprint are in `path` (None: nowhere)."""
+    _STAND_INS[name] = (path, fingerprint)
 
 
 class LineRef(NamedTuple):
@@ -96,11 +108,18 @@ def read_lines(refs: Iterable[LineRef]) -> dict[LineRef, tuple[str, str | None]]
     """Per reference: the file the line is in now, and the line (None: not readable)."""
     refs = list(refs)
     _fingerprint.cache_clear()   # files change between runs
+    stood_in = {r for r in refs if r.source in _STAND_INS}
     where = {r: r.source if r.source == STDIN else _where_now(r.source, r.fingerprint)
-             for r in set(refs)}
+             for r in set(refs) - stood_in}
     by_file: dict[str, set[int]] = defaultdict(set)
     for r, path in where.items():
         by_file[path].add(r.offset)
+    for r in stood_in:
+        path, fingerprint = _STAND_INS[r.source]
+        if path is not None and r.fingerprint == fingerprint:
+            by_file[path].add(r.offset)
+            where[r] = path
     lines = {path: ({} if path == STDIN else _from_file(path, sorted(offsets)))
              for path, offsets in by_file.items()}
-    return {r: (path, lines[path].get(r.offset)) for r, path in where.items()}
+    found = {r: (path, lines[path].get(r.offset)) for r, path in where.items()}
+    return found | {r: (r.source, found[r][1] if r in found else None) for r in stood_in}

@@ -32,7 +32,10 @@ from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import _kept, _lines, _one_table, site_facts
 from logwatch.durations import US
 from logwatch.enrich import enrich_events, enrich_messages
+from logwatch.errors import SourceError
+from logwatch.evidence import stand_in
 from logwatch.notify.deliver import destinations, route_of, send
+from logwatch.parse.definitions import ParserSet
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
 from logwatch.rules_engine.loader import load_rules
@@ -40,6 +43,7 @@ from logwatch.rules_engine.model import severity_rank
 from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
 from logwatch.rules_engine.runner import run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
@@ -56,6 +60,9 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     lines: int = 0
     pending: int = 0                                               # outbox after delivery
+    events: dict[str, int] = field(default_factory=dict)         # new rows by event
+    unknown: int = 0                                               # new `other` rows
+    newest_us: int | None = None                                   # newest row read
 
 
 @dataclass
@@ -64,7 +71,10 @@ class _Read:
     lines: list[pa.Table] = field(default_factory=list)
     messages: list[pa.Table] = field(default_factory=list)
     marks: dict[str, Mark | None] = field(default_factory=dict)
+    cursors: dict[str, JournalMark] = field(default_factory=dict)
     stats: list[SourceStats] = field(default_factory=list)
+    #: the journal entries read, in temporary files that live as long as the pass
+    journals: list[JournalRead] = field(default_factory=list)
 
 
 def _options(cfg: Config, src: SourceConfig) -> ParseOptions:
@@ -75,10 +85,11 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
                   out: PassResult) -> _Read:
     parsers = default_parsers()
     got = _Read()
-    marks = state.marks()
+    marks, cursors = state.marks(), state.cursors()
     for src in cfg.sources:
         if src.path is None:
-            continue      # journald: read by its own source (not in this pass yet)
+            _read_journal(cfg, src, cursors, parsers, correlator, needs, got, out)
+            continue
         path = str(src.path)
         plan = plan_reads(path, marks.get(path))
         out.warnings += plan.warnings
@@ -104,6 +115,46 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
             continue
         got.marks[path] = mark_after(path, plan, marks.get(path))
     return got
+
+
+def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark],
+                  parsers: ParserSet, correlator: Correlator, needs: Needs, got: _Read,
+                  out: PassResult) -> None:
+    """The journal's entries since its cursor, through the same path as a file's lines;
+    the events name the source `journald` (evidence is read back while the pass lasts)."""
+    name = journal_source_name(src.journal_args)
+    stand_in(name, None, None)
+    try:
+        read = read_journal(src.journal_args, src.journal_match, cursors.get(name))
+    except SourceError as exc:
+        out.errors.append(str(exc))
+        return
+    out.warnings += read.warnings
+    if read.path is None or read.mark is None:
+        return
+    got.journals.append(read)
+    options = dataclasses.replace(_options(cfg, src), fmt="journal_json")
+    plans, errors = plan_sources([read.path], options)
+    if errors or not plans:
+        out.errors += [e.replace(read.path, name) for e in errors]
+        return
+    before, errors = (_copied(correlator.state), len(got.events), len(got.stats)), []
+    stats = SourceStats(name)
+    got.stats.append(stats)
+    for table in read_source(plans[0], parsers, options, stats, errors=errors):
+        table = table.set_column(table.schema.get_field_index("source"), "source",
+                                 pa.array([name] * table.num_rows, pa.string()))
+        events, done = correlator.process(table)
+        got.events.append(_kept(events, needs))
+        got.lines.append(_lines(events, needs))
+        got.messages.append(done)
+    if errors:            # undone: the cursor stays, read again next time
+        correlator.state, n, s = before
+        del got.events[n:], got.lines[n:], got.messages[n:], got.stats[s:]
+        out.errors += [e.replace(read.path, name) for e in errors]
+        return
+    stand_in(name, read.path, plans[0].fingerprint)
+    got.cursors[name] = read.mark
 
 
 def _copied(st: CorrelationState) -> CorrelationState:
@@ -182,6 +233,13 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
     correlator = Correlator(default_parsers(), state.correlation())
     got = _read_sources(cfg, state, correlator, needs, out)
     out.lines = sum(s.lines for s in got.stats)
+    for s in got.stats:
+        for (_, event), n in s.events.items():
+            out.events[event] = out.events.get(event, 0) + n
+    out.unknown = out.events.get("other", 0)
+    newest = [int(pc.max(t.column("ts").cast(pa.int64())).as_py() or 0)
+              for t in got.events if t.num_rows]
+    out.newest_us = max(newest) if newest else None
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
     events = pa.concat_tables([_history(state, "events", empty_events),
@@ -222,6 +280,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
     with state.commit() as db:
         for path, mark in got.marks.items():
             State.put_mark(db, path, mark)
+        for name, cursor in got.cursors.items():
+            State.put_cursor(db, name, cursor)
         State.put_correlation(db, correlator.state)
         State.put_blob(db, "history.events", table_bytes(_recent(events, "ts", since)))
         State.put_blob(db, "history.lines", table_bytes(_recent(lines, "ts", since)))

@@ -26,6 +26,7 @@ from logwatch.correlate.correlator import ROW_SCHEMA, CorrelationState
 from logwatch.correlate.messages import LINK_SCHEMA
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.errors import ConfigError
+from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
 
 __all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of"]
@@ -112,10 +113,22 @@ class State:
             raise
         self.db.execute("COMMIT")
 
-    # -- marks ---------------------------------------------------------------------------
+    # -- marks: files' offsets, and journals' cursors (told apart by `journal_cursor`) ---
     def marks(self) -> dict[str, Mark]:
-        return {src: Mark(**json.loads(m))
-                for src, m in self.db.execute("SELECT source, mark FROM marks")}
+        rows = ((src, json.loads(m)) for src, m in self.db.execute(
+            "SELECT source, mark FROM marks"))
+        return {src: Mark(**m) for src, m in rows if "journal_cursor" not in m}
+
+    def cursors(self) -> dict[str, JournalMark]:
+        rows = ((src, json.loads(m)) for src, m in self.db.execute(
+            "SELECT source, mark FROM marks"))
+        return {src: JournalMark(m["journal_cursor"], m.get("realtime_us"))
+                for src, m in rows if "journal_cursor" in m}
+
+    @staticmethod
+    def put_cursor(db: sqlite3.Connection, source: str, mark: JournalMark) -> None:
+        db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (source, json.dumps(
+            {"journal_cursor": mark.cursor, "realtime_us": mark.realtime_us})))
 
     @staticmethod
     def put_mark(db: sqlite3.Connection, source: str, mark: Mark | None) -> None:

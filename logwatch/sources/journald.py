@@ -1,0 +1,180 @@
+"""The systemd journal as a cron-mode source: the entries since the last run's cursor.
+
+`journalctl -o json` is run without a shell (an argv list) on the journal the source's
+`journal_args` choose (default: the system's), with its `journal_match` filters (default
+`SYSLOG_FACILITY=2`, the mail facility) and `--after-cursor` the saved cursor. Its output
+goes to a temporary file that the ordinary pipeline parses as `journal_json`, so an entry
+is read exactly as `mail-logwatch parse journal.json` reads it; the file lives as long as
+the `JournalRead` (the pass), because alert evidence is read back from it. The new cursor
+is the `__CURSOR` of the last complete line; the caller saves it with the rest of the pass.
+
+journalctl seeks an unknown but well-formed cursor (its file vacuumed away) by the time in
+it, by itself. A cursor it cannot parse (`Failed to seek to cursor`, exit 1) is not a
+reason to lose everything: the read starts again just after the time of the last entry
+read (`--since`), or, with no time saved, at the start of the journal, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from logwatch.errors import SourceError
+
+__all__ = ["JournalMark", "JournalRead", "journal_source_name", "read_journal", "JOURNALCTL"]
+
+JOURNALCTL = "journalctl"
+
+#: The fields `logwatch.parse.journal` reads (journalctl adds __CURSOR, __REALTIME_TIMESTAMP,
+#: __MONOTONIC_TIMESTAMP and _BOOT_ID to any selection): a fraction of an entry's size.
+OUTPUT_FIELDS = ("_SOURCE_REALTIME_TIMESTAMP", "_HOSTNAME", "SYSLOG_IDENTIFIER",
+                 "SYSLOG_PID", "_PID", "_COMM", "MESSAGE")
+
+#: How much of the end of the output is searched for the last whole entry at a time.
+_TAIL = 1 << 16
+
+
+@dataclass(frozen=True)
+class JournalMark:
+    """Where reading a journal stopped: the last entry's cursor and its time (µs since
+    the epoch), to go on from if the cursor cannot be used."""
+
+    cursor: str
+    realtime_us: int | None = None
+
+
+@dataclass
+class JournalRead:
+    """The new entries of one pass: journalctl's JSON lines in `path` (None: nothing new),
+    and the mark after them (None: nothing new, the old mark stands)."""
+
+    name: str
+    path: str | None = None
+    mark: JournalMark | None = None
+    warnings: list[str] = field(default_factory=list)
+    _file: IO[bytes] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Remove the temporary file (also done when the object is collected)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def journal_source_name(args: list[str]) -> str:
+    """The source's name in events, evidence and the state: `journald`, with its
+    journalctl options after a colon when it has any (`journald:--directory=/x`)."""
+    return "journald" + (":" + shlex.join(args) if args else "")
+
+
+def _argv(journalctl: str, args: list[str], match: list[str], where: list[str]) -> list[str]:
+    return [journalctl, "--output=json", "--all", "--no-pager",
+            "--output-fields=" + ",".join(OUTPUT_FIELDS), *args, *where, "--", *match]
+
+
+def _run(name: str, argv: list[str], out: IO[bytes]) -> subprocess.CompletedProcess[bytes]:
+    out.seek(0)
+    out.truncate()
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.PIPE, check=False)
+    except FileNotFoundError:
+        raise SourceError(f"{name}: {argv[0]} not found: the journald source needs "
+                          "journalctl (Debian package systemd)") from None
+    except OSError as exc:
+        raise SourceError(f"{name}: cannot run {argv[0]}: {exc.strerror}") from None
+
+
+def _said(proc: subprocess.CompletedProcess[bytes]) -> str:
+    text = proc.stderr.decode("utf-8", "replace").strip()
+    return " / ".join(text.splitlines()[-3:]) or f"exit status {proc.returncode}"
+
+
+def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
+                 journalctl: str | None = None, tmp_dir: str | None = None) -> JournalRead:
+    """The entries after `mark` (all of them without one); raises `SourceError` when
+    journalctl cannot be run or fails, with the source named."""
+    name = journal_source_name(args)
+    journalctl = journalctl or JOURNALCTL
+    got = JournalRead(name)
+    out = tempfile.NamedTemporaryFile(prefix="mail-logwatch-journal-", suffix=".json",
+                                      dir=tmp_dir)
+    got._file = out
+    try:
+        where = [f"--after-cursor={mark.cursor}"] if mark else []
+        proc = _run(name, _argv(journalctl, args, match, where), out)
+        if proc.returncode != 0 and mark and "cursor" in _said(proc).lower():
+            if mark.realtime_us is not None:
+                since = mark.realtime_us + 1
+                where = [f"--since=@{since // 1_000_000}.{since % 1_000_000:06d}"]
+                got.warnings.append(
+                    f"{name}: journalctl cannot use the saved cursor ({_said(proc)}): read "
+                    "again from just after the time of the last entry read (an entry of "
+                    "that same microsecond, or one that arrived late with an older time, "
+                    "is missed)")
+            else:
+                where = []
+                got.warnings.append(
+                    f"{name}: journalctl cannot use the saved cursor ({_said(proc)}) and no "
+                    "time was saved: read again from the start of the journal (entries read "
+                    "before are read again)")
+            proc = _run(name, _argv(journalctl, args, match, where), out)
+        if proc.returncode != 0:
+            raise SourceError(f"{name}: journalctl failed: {_said(proc)}")
+        if proc.stderr.strip():    # a file ignored as corrupt; not allowed to read it all
+            got.warnings.append(f"{name}: journalctl: {_said(proc)}")
+        out.flush()
+        last = _last_entry(out)
+        if last is not None:
+            end, entry = last
+            out.truncate(end)      # a line cut short is not an entry (journalctl died)
+            got.path = out.name
+            got.mark = JournalMark(str(entry["__CURSOR"]), _int(entry.get("__REALTIME_TIMESTAMP")))
+            return got
+    except BaseException:
+        got.close()
+        raise
+    got.close()
+    return got
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _last_entry(fh: IO[bytes]) -> tuple[int, dict[str, Any]] | None:
+    """The end of the last whole line that is an entry with a cursor, and that entry."""
+    end = os.fstat(fh.fileno()).st_size
+    pos, buf = end, b""
+    while True:
+        cut = buf.rfind(b"\n")
+        while cut >= 0:                              # whole lines in buf, last first
+            start = buf.rfind(b"\n", 0, cut) + 1
+            if start == 0 and pos > 0:
+                break                                # its start is further back
+            entry = _entry(buf[start:cut])
+            if entry is not None:
+                return pos + cut + 1, entry
+            buf, cut = buf[:start], start - 1
+        if pos == 0:
+            return None
+        n = min(_TAIL, pos)
+        pos -= n
+        fh.seek(pos)
+        buf = fh.read(n) + buf
+
+
+def _entry(line: bytes) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) and isinstance(obj.get("__CURSOR"), str) else None
