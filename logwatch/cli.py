@@ -15,6 +15,7 @@ from logwatch import __version__
 from logwatch.commands import alerts as alerts_cmd
 from logwatch.commands import check_config as check_config_cmd
 from logwatch.commands import detect as detect_cmd
+from logwatch.commands import follow as follow_cmd
 from logwatch.commands import parse as parse_cmd
 from logwatch.commands import run as run_cmd
 from logwatch.errors import LogwatchError
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     detect_cmd.register(sub)
     check_config_cmd.register(sub)
     run_cmd.register(sub)
+    follow_cmd.register(sub)
     alerts_cmd.register(sub)
     return p
 

@@ -1,0 +1,79 @@
+"""`mail-logwatch follow --config CFG`: the cron pass about once a second, until stopped.
+
+Prints each alert it raises as one JSON line (the detect format) unless --quiet.
+SIGTERM finishes the pass in hand and exits 0; SIGHUP re-reads the config.
+`--metrics 127.0.0.1:9163` serves Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from logwatch.commands.detect import config_from, print_alerts, print_errors
+from logwatch.commands.run import run_lock
+from logwatch.config import DEFAULT_PATH, load_config
+from logwatch.errors import ConfigError, UsageError
+from logwatch.follow import Follower
+from logwatch.live import PassResult
+
+__all__ = ["register", "run"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("follow", help="follow mode: read, alert and remember continuously",
+                       description=__doc__)
+    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    p.add_argument("--metrics", metavar="ADDRESS:PORT",
+                   help="serve Prometheus metrics there (e.g. 127.0.0.1:9163)")
+    p.add_argument("--quiet", action="store_true", help="print no alerts on stdout")
+    p.set_defaults(run=run)
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--metrics {text}: give ADDRESS:PORT, like 127.0.0.1:9163")
+    return host.strip("[]"), int(port)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None)
+    cfg = config_from(path)
+    if not cfg.sources:
+        raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
+    if args.interval <= 0:
+        raise UsageError("--interval must be more than zero")
+
+    said: set[str] = set()
+
+    def on_pass(result: PassResult) -> None:
+        """Alerts as they come; a note only the first time (passes repeat them)."""
+        notes = [n for n in result.warnings if n not in said]
+        said.update(notes)
+        print_alerts([] if args.quiet else result.alerts, notes)
+        print_errors(result.errors)
+        sys.stdout.flush()
+
+    metrics = None
+    if args.metrics:
+        from logwatch.metrics import Metrics
+        metrics = Metrics()
+        port = metrics.serve(*_address(args.metrics))
+        print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
+    follower = Follower(Path(path) if path else None, load_config, args.interval, metrics,
+                        on_pass)
+    follower.install_signals()
+    try:
+        with run_lock(cfg) as held:
+            if not held:
+                print(f"mail-logwatch: another run holds {cfg.state_dir / 'run.lock'}",
+                      file=sys.stderr)
+                return 0
+            follower.run(cfg)
+    finally:
+        if metrics is not None:
+            metrics.close()
+    return 0

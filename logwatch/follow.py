@@ -1,0 +1,86 @@
+"""Follow mode: the cron pass, again and again, about once a second.
+
+Each pass is a whole cron pass (read what is new, rules, ledger, outbox, commit, then
+delivery), so what holds for `run` after a crash holds here after a SIGKILL. SIGTERM and
+SIGINT let the pass in hand finish and commit, then stop; SIGHUP re-reads the config
+(a broken one is reported and the old one kept). The run lock is held for the whole
+life of the follower, so a cron `run` left in the crontab stands aside.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from logwatch.config import Config, load_config
+from logwatch.errors import LogwatchError
+from logwatch.live import PassResult, deliver_outbox, run_pass
+from logwatch.metrics import Metrics
+from logwatch.state import State
+
+__all__ = ["Follower"]
+
+
+@dataclass
+class Follower:
+    """`load` gives the config (again, on SIGHUP); `on_pass` sees each pass's result."""
+
+    config_path: Path | None
+    load: Callable[[Path | None], Config] = load_config
+    interval: float = 1.0
+    metrics: Metrics | None = None
+    on_pass: Callable[[PassResult], None] = lambda _: None
+    stop: bool = False
+    reload: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def _signal(self, signum: int, _: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload = True
+        else:
+            self.stop = True
+
+    def install_signals(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._signal)
+
+    def _reloaded(self, cfg: Config) -> Config:
+        self.reload = False
+        try:
+            new = self.load(self.config_path)
+        except LogwatchError as exc:
+            print(f"mail-logwatch: config not reloaded: {exc}", file=sys.stderr)
+            return cfg
+        if new.state_dir != cfg.state_dir:
+            print("mail-logwatch: state_dir cannot change while following; restart",
+                  file=sys.stderr)
+            return cfg
+        print("mail-logwatch: config reloaded", file=sys.stderr)
+        return new
+
+    def run(self, cfg: Config, passes: int | None = None) -> None:
+        """Pass after pass until stopped (or `passes` done); the caller holds the lock."""
+        state = State(cfg.state_dir)
+        try:
+            done = 0
+            while not self.stop and (passes is None or done < passes):
+                started = time.monotonic()
+                if self.reload:
+                    cfg = self._reloaded(cfg)
+                result = run_pass(cfg, state)
+                result.pending = deliver_outbox(cfg, state)
+                if self.metrics is not None:
+                    self.metrics.observe(result)
+                self.on_pass(result)
+                done += 1
+                rest = self.interval - (time.monotonic() - started)
+                while rest > 0 and not self.stop and (passes is None or done < passes):
+                    time.sleep(min(rest, 0.1))
+                    rest -= 0.1
+        finally:
+            state.close()

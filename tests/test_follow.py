@@ -1,0 +1,174 @@
+"""`mail-logwatch follow` as a user runs it: a real process on a real file, alerts within
+seconds of the line that completes them, metrics over HTTP, SIGHUP and SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CONFIG = """\
+state_dir = "{dir}/state"
+[site]
+local_domains = ["example.com"]
+trusted_networks = ["127.0.0.1/32"]
+timezone = "UTC"
+[[sources]]
+path = "{dir}/mail.log"
+{extra}
+"""
+
+
+def _failure(ip: str, second: int) -> str:
+    return (f"2026-03-03T10:{second // 60:02d}:{second % 60:02d}+00:00 mx1 postfix/smtpd[7]: "
+            f"warning: unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n")
+
+
+class Follow:
+    """A follower process and what it printed, read as it comes."""
+
+    def __init__(self, tmp: Path, extra: str = "") -> None:
+        self.dir = tmp
+        self.log = tmp / "mail.log"
+        self.log.touch()
+        self.config = tmp / "config.toml"
+        self.config.write_text(CONFIG.format(dir=tmp, extra=extra))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "logwatch", "follow", "--config", str(self.config),
+             "--interval", "0.3", "--metrics", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self.alerts: list[tuple[float, dict]] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._read_out, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        self.port = int(self.wait_for_stderr("metrics on port").rsplit(" ", 1)[1])
+
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.alerts.append((time.monotonic(), json.loads(line)))
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line.rstrip("\n"))
+
+    def wait_for_stderr(self, text: str, timeout: float = 30) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            hit = next((line for line in self.stderr if text in line), None)
+            if hit:
+                return hit
+            time.sleep(0.05)
+        raise AssertionError(f"no {text!r} on stderr: {self.stderr}")
+
+    def wait_for_alerts(self, n: int, timeout: float = 10) -> list[tuple[float, dict]]:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and len(self.alerts) < n:
+            time.sleep(0.02)
+        return self.alerts
+
+    def append(self, text: str) -> float:
+        with open(self.log, "a") as fh:
+            fh.write(text)
+        return time.monotonic()
+
+    def metrics(self) -> dict[str, float]:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5).read()
+        out = {}
+        for line in body.decode().splitlines():
+            if line.startswith("mail_logwatch") and "_created" not in line:
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def follow(tmp_path: Path):  # type: ignore[no-untyped-def]
+    f = Follow(tmp_path)
+    yield f
+    if f.proc.poll() is None:
+        f.proc.kill()
+        f.proc.wait()
+
+
+def test_an_alert_leaves_within_seconds_and_once(follow: Follow) -> None:
+    follow.append("".join(_failure("203.0.113.45", s) for s in range(4)))
+    time.sleep(1.0)
+    assert follow.alerts == []                               # four are no burst
+    written = follow.append(_failure("203.0.113.45", 4))     # the fifth completes it
+    (at, alert), = follow.wait_for_alerts(1)
+    assert alert["rule"] == "auth_failure_burst" and alert["count"] == 5
+    assert at - written < 5.0
+    follow.append("".join(_failure("203.0.113.45", s) for s in range(5, 8)))
+    time.sleep(1.5)
+    assert len(follow.alerts) == 1                           # the same incident goes on
+
+
+def test_metrics_count_what_was_read(follow: Follow) -> None:
+    follow.append("".join(_failure("203.0.113.46", s) for s in range(6)))
+    follow.append("2026-03-03T10:00:09+00:00 mx1 postfix/smtpd[7]: something new entirely\n")
+    follow.wait_for_alerts(1)
+    time.sleep(0.8)
+    m = follow.metrics()
+    assert m["mail_logwatch_lines_read_total"] == 7
+    assert m['mail_logwatch_events_total{event="auth_failure"}'] == 6
+    assert m["mail_logwatch_unknown_lines_total"] == 1
+    assert m['mail_logwatch_alerts_total{rule="auth_failure_burst",severity="low"}'] == 1
+    assert m["mail_logwatch_outbox_pending"] == 0 and m["mail_logwatch_passes_total"] >= 2
+
+
+def test_sigterm_finishes_and_commits_then_a_cron_run_reads_nothing_again(
+        follow: Follow) -> None:
+    follow.append("".join(_failure("203.0.113.47", s) for s in range(6)))
+    follow.wait_for_alerts(1)
+    assert follow.stop() == 0
+    run = subprocess.run([sys.executable, "-m", "logwatch", "run", "--config",
+                          str(follow.config)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert run.returncode == 0 and run.stdout == "", run.stderr
+
+
+def test_sighup_reloads_the_config(follow: Follow) -> None:
+    follow.config.write_text(CONFIG.format(dir=follow.dir, extra=(
+        "[rules.auth_failure_burst]\nthreshold = 2\n")))
+    follow.proc.send_signal(signal.SIGHUP)
+    follow.wait_for_stderr("config reloaded")
+    follow.append("".join(_failure("203.0.113.48", s) for s in range(2)))
+    (_, alert), = follow.wait_for_alerts(1)
+    assert alert["count"] == 2
+
+
+def test_a_broken_config_on_sighup_keeps_the_old_one(follow: Follow) -> None:
+    follow.config.write_text("state_dir = [\n")
+    follow.proc.send_signal(signal.SIGHUP)
+    follow.wait_for_stderr("config not reloaded")
+    follow.append("".join(_failure("203.0.113.49", s) for s in range(5)))
+    assert len(follow.wait_for_alerts(1)) == 1 and follow.proc.poll() is None
+
+
+def test_truncation_while_following_loses_nothing(follow: Follow) -> None:
+    """copytruncate under a running follower: the lines written before the truncation
+    that it had not read yet come from the copy; the burst spans both files."""
+    follow.append("".join(_failure("203.0.113.50", s) for s in range(2)))
+    time.sleep(0.8)
+    copy = follow.log.with_name("mail.log.1")
+    copy.write_bytes(follow.log.read_bytes() + _failure("203.0.113.50", 2).encode())
+    os.truncate(follow.log, 0)
+    follow.append("".join(_failure("203.0.113.50", s) for s in range(3, 5)))
+    (_, alert), = follow.wait_for_alerts(1)
+    assert alert["count"] == 5
