@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -32,6 +33,15 @@ def _burst(n: int, stamp: str) -> bytes:
     return b"".join(
         f"{stamp} mx1 postfix/smtpd[9{n:04d}]: warning: unknown[{ip}]: SASL LOGIN "
         f"authentication failed: UGFzc3dvcmQ6\n".encode() for _ in range(5))
+
+
+def _next_line(source: BinaryIO) -> bytes:
+    """The benchmark log's next line, from its start again when it runs out."""
+    line = source.readline()
+    if not line:
+        source.seek(0)
+        line = source.readline()
+    return line
 
 
 def _zone() -> str:
@@ -56,7 +66,7 @@ def main() -> int:
         cmd = [exe, "follow", "--config", str(cfg)]
         if shutil.which("taskset"):
             cmd = ["taskset", "-c", "0", *cmd]
-        follower = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        follower = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(Path(tmp) / "err", "w"),
                                     text=True)
         seen: dict[str, float] = {}
 
@@ -79,7 +89,7 @@ def main() -> int:
                 # the benchmark log's lines, stamped now: the rules' history then holds
                 # what a live server's would (an old stamp would fall out of it at once)
                 now = time.strftime("%b %e %H:%M:%S", time.localtime()).encode()
-                chunk = b"".join(now + source.readline()[15:] for _ in range(args.rate // 10))
+                chunk = b"".join(now + _next_line(source)[15:] for _ in range(args.rate // 10))
                 out.write(chunk)
                 written += args.rate // 10
                 if time.time() >= next_burst:
@@ -98,6 +108,12 @@ def main() -> int:
         caught_up = time.time() - stopped
         follower.terminate()
         follower.wait(timeout=60)
+        missing = sorted(set(planted) - set(seen))
+        if missing:   # what the follower said, and the lines of the bursts it missed
+            print((Path(tmp) / "err").read_text()[-2000:], file=sys.stderr)
+            with open(log, "rb") as fh:
+                print([line for line in fh if any(ip.encode() in line for ip in missing)],
+                      file=sys.stderr)
     latencies = [seen[ip] - t for ip, t in planted.items() if ip in seen]
     result = {"rate": args.rate, "seconds": args.seconds, "lines": written,
               "achieved_rate": round(written / (stopped - start)),

@@ -30,12 +30,15 @@ class DetectResult:
     lines: int = 0
 
 
-def site_facts(cfg: Config, events: pa.Table, warnings: list[str]) -> SiteFacts:
+def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
+               known: list[str] | None = None) -> SiteFacts:
     """The config's facts; local domains inferred from local deliveries when it names
-    none (and said so, since every relaying judgement rests on them)."""
+    none (and said so, since every relaying judgement rests on them). `known`: domains
+    inferred before (live mode, whose earlier deliveries are gone)."""
     inferred = None
     if not cfg.site.local_domains:
-        inferred = infer_local_domains(events)
+        new = infer_local_domains(events)
+        inferred = list(dict.fromkeys([*new, *(known or [])]))
         if inferred:
             warnings.append("no local_domains in the config: inferred from local deliveries: "
                             + ", ".join(inferred[:10]) + (" ..." if len(inferred) > 10 else ""))

@@ -21,10 +21,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
-           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS"]
+           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES"]
 
 T = TypeVar("T")
 
@@ -45,6 +46,10 @@ MESSAGE_COLUMNS: dict[str, pa.DataType] = {
     "external_recipients": pa.int32(), "first_deferred": pa.timestamp("us", tz="UTC"),
     "account": pa.string(), "allowlisted": pa.bool_(),
 }
+
+#: The messages table with its enriched columns (what live mode keeps between passes).
+ENRICHED_MESSAGES = pa.schema(list(MESSAGE_SCHEMA) + [pa.field(n, ty)
+                                                      for n, ty in MESSAGE_COLUMNS.items()])
 
 #: Events that prove a successful AUTH when they carry a username (a failure line
 #: carries the name that was tried).

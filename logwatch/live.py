@@ -31,7 +31,7 @@ from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import _kept, _lines, _one_table, site_facts
 from logwatch.durations import US
-from logwatch.enrich import enrich_events, enrich_messages
+from logwatch.enrich import ENRICHED_MESSAGES, enrich_events, enrich_messages
 from logwatch.errors import SourceError
 from logwatch.evidence import stand_in
 from logwatch.notify.deliver import destinations, route_of, send
@@ -41,7 +41,7 @@ from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_
 from logwatch.rules_engine.loader import load_rules
 from logwatch.rules_engine.model import severity_rank
 from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
-from logwatch.rules_engine.runner import run_rules
+from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
@@ -163,12 +163,33 @@ def _copied(st: CorrelationState) -> CorrelationState:
         *(list(v) for v in dataclasses.astuple(st.sessions))))
 
 
-def _horizon_us(rules: list[Any]) -> int:
-    """How far back the rules look: the longest window or interval, at least an hour."""
-    spans = [getattr(r, "window", 0) for r in rules if r.kind in ("threshold", "distinct",
-                                                                   "sequence")]
-    spans += [getattr(r, "interval", 0) * 2 for r in rules if r.kind in ("spike", "level")]
-    return max(spans + [3600]) * US
+def _newest(table: pa.Table) -> int:
+    if not table.num_rows:
+        return 0
+    return int(pc.max(table.column("ts").cast(pa.int64())).as_py() or 0)
+
+
+def _still_needed_events(rules: list[Any], events: pa.Table, rich: pa.Table,
+                         correlator: Correlator) -> pa.Table:
+    """The events the next pass needs: those a rule may still count, and the deliveries
+    of messages not finished yet (their recipients are judged when they finish)."""
+    keep = still_needed(rules, rich, "events", "ts")
+    open_rows = correlator.state.rows
+    if open_rows.num_rows and events.num_rows:
+        key = lambda t: pc.binary_join_element_wise(  # noqa: E731
+            pc.fill_null(t.column("host").cast(pa.string()), ""),
+            t.column("queue_id").cast(pa.string()), "\x1f")
+        is_open = pc.fill_null(pc.is_in(key(events), value_set=pc.unique(key(open_rows))),
+                               False)
+        is_delivery = pc.equal(events.column("event").cast(pa.string()), "delivery")
+        keep |= pc.and_(is_open, is_delivery).to_numpy(zero_copy_only=False)
+    return events.filter(pa.array(keep))
+
+
+def _inferred(state: State) -> list[str]:
+    """Local domains inferred in earlier passes: the deliveries they came from are gone."""
+    raw = state.blob("site.inferred")
+    return json.loads(raw) if raw else []
 
 
 def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
@@ -248,23 +269,31 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
     lines = pa.concat_tables([_history(state, "lines", empty_lines),
                               _one_table(got.lines, empty_lines)],
                              promote_options="permissive").unify_dictionaries()
-    finished = pa.concat_tables([_history(state, "messages", MESSAGE_SCHEMA.empty_table()),
-                                 _one_table(got.messages, MESSAGE_SCHEMA.empty_table())])
-    messages = pa.concat_tables([finished, correlator.provisional()])
-    facts = site_facts(cfg, events, out.warnings)
-    detection = run_rules(rules, enrich_events(events.combine_chunks(), facts, messages),
-                          enrich_messages(messages, events, facts),
-                          pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
-                                           promote_options="permissive"))
-    out.warnings += detection.warnings
+    # messages kept from earlier passes are kept enriched: their delivery lines are gone
+    earlier = _history(state, "messages", ENRICHED_MESSAGES.empty_table())
+    finished = _one_table(got.messages, MESSAGE_SCHEMA.empty_table())
+    fresh = pa.concat_tables([finished, correlator.provisional()])
+    facts = site_facts(cfg, events, out.warnings, _inferred(state))
+    ev_rich = enrich_events(events.combine_chunks(), facts,
+                            pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh]))
+    fresh_rich = enrich_messages(fresh, events, facts)
+    decided: list[tuple[LedgerEntry, str | None]] = []
+    told: dict[int, tuple[LedgerEntry, str]] = {}
 
-    decided: list[tuple[LedgerEntry, dict[str, Any] | None]] = []
-    for alert in detection.alerts:
-        rule = rule_of[alert.rule]
-        entry, why = _ledger_decision(state, alert, rule.cooldown_s * US,
+    def wanted(alert: Alert) -> bool:
+        """The ledger decides; only what will be told gets its evidence read."""
+        entry, why = _ledger_decision(state, alert, rule_of[alert.rule].cooldown_s * US,
                                       cfg.notify.realert_factor)
-        decided.append((entry, _payload(alert, entry, why) if why else None))
-    raised = [p for _, p in decided if p is not None]
+        decided.append((entry, why))
+        if why:
+            told[id(alert)] = (entry, why)
+        return why is not None
+
+    detection = run_rules(rules, ev_rich, pa.concat_tables([earlier, fresh_rich]),
+                          pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
+                                           promote_options="permissive"), wanted)
+    out.warnings += detection.warnings
+    raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
     to_send = raised
     if len(low) > cfg.notify.digest_after:
@@ -273,9 +302,11 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
     if dry_run:
         return out
 
-    max_us = int(pc.max(events.column("ts").cast(pa.int64())).as_py() or 0) \
-        if events.num_rows else 0
-    since = max_us - _horizon_us(rules)
+    kept = _still_needed_events(rules, events, ev_rich, correlator)
+    messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
+    messages_kept = messages_kept.filter(still_needed(rules, messages_kept, "messages",
+                                                      "first_seen"))
+    since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     with state.commit() as db:
         for path, mark in got.marks.items():
@@ -283,10 +314,11 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
         for name, cursor in got.cursors.items():
             State.put_cursor(db, name, cursor)
         State.put_correlation(db, correlator.state)
-        State.put_blob(db, "history.events", table_bytes(_recent(events, "ts", since)))
+        State.put_blob(db, "history.events", table_bytes(kept))
         State.put_blob(db, "history.lines", table_bytes(_recent(lines, "ts", since)))
-        State.put_blob(db, "history.messages",
-                       table_bytes(_recent(finished, "last_seen", since)))
+        State.put_blob(db, "history.messages", table_bytes(messages_kept))
+        State.put_blob(db, "site.inferred", json.dumps(sorted(facts.local)).encode()
+                       if facts.inferred else b"[]")
         for entry, _ in decided:
             State.put_ledger(db, entry)
         for payload in to_send:

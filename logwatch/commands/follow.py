@@ -50,9 +50,10 @@ def run(args: argparse.Namespace) -> int:
     said: set[str] = set()
 
     def on_pass(result: PassResult) -> None:
-        """Alerts as they come; a note only the first time (passes repeat them)."""
-        notes = [n for n in result.warnings if n not in said]
-        said.update(notes)
+        """Alerts as they come; a note only the first time its subject comes up (passes
+        repeat them, with counts that grow)."""
+        notes = [n for n in result.warnings if n.split(":", 1)[0] not in said]
+        said.update(n.split(":", 1)[0] for n in notes)
         print_alerts([] if args.quiet else result.alerts, notes)
         print_errors(result.errors)
         sys.stdout.flush()

@@ -34,7 +34,7 @@ from logwatch.rules_engine.spike import find_spike
 from logwatch.rules_engine.threshold import find_match, find_threshold
 from logwatch.sitefacts import SiteFacts, normalize_sender
 
-__all__ = ["Detection", "run_rules"]
+__all__ = ["Detection", "run_rules", "still_needed", "rule_span_us"]
 
 _FINDERS: dict[str, Callable[[Any, pa.Table, np.ndarray], list[Incident]]] = {
     "threshold": find_threshold, "match": find_match, "distinct": find_distinct,
@@ -65,6 +65,32 @@ def _rule_allows(rule: Any, table: pa.Table) -> np.ndarray:
         idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
         out |= hits[idx]
     return out
+
+
+def rule_span_us(rule: Any) -> int:
+    """How far back from the newest row a rule can look: its window, or two intervals
+    (the one running and the last whole one); a match rule only at new rows."""
+    if rule.kind in ("threshold", "distinct", "sequence"):
+        return rule.window * US
+    if rule.kind in ("spike", "level"):
+        return 2 * rule.interval * US
+    return 0
+
+
+def still_needed(rules: list[Any], table: pa.Table, table_name: str,
+                 time_field: str) -> np.ndarray:
+    """Rows of `table` that some rule on it may still count on the next pass: selected
+    by the rule and within its span of the newest row."""
+    keep = np.zeros(table.num_rows, bool)
+    if not table.num_rows:
+        return keep
+    ts = pc.fill_null(table.column(time_field).cast(pa.int64()), 0).to_numpy(
+        zero_copy_only=False)
+    newest = int(ts.max())
+    for rule in rules:
+        if rule.table == table_name and rule_span_us(rule):
+            keep |= _base_mask(rule, table) & (ts >= newest - rule_span_us(rule))
+    return keep
 
 
 def _base_mask(rule: Any, table: pa.Table) -> np.ndarray:
@@ -197,9 +223,14 @@ def _superseded(rule: Any, inc: Incident, found: dict[str, list[Incident]]) -> b
 
 
 def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
-              lines: pa.Table | None = None) -> Detection:
+              lines: pa.Table | None = None,
+              wanted: Callable[[Alert], bool] = lambda _: True) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
-    `lines` (default: the events) locate the lines of messages for their evidence."""
+    `lines` (default: the events) locate the lines of messages for their evidence.
+
+    `wanted` sees each alert before its evidence is looked up and read (the costly part):
+    live mode answers no for incidents already told, which are then left out.
+    """
     lines = events if lines is None else lines
     out = Detection()
     found: dict[str, list[Incident]] = {}
@@ -216,15 +247,17 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
         for inc in found[rule.id]:
             if rule.superseded_by and _superseded(rule, inc, found):
                 continue
-            refs, total = _evidence_refs(rule, inc, events, messages, lines)
             alert = Alert(rule=rule.id, title=rule.title, severity=rule.severity, key=inc.key,
                           first_us=inc.first_us, last_us=inc.last_us, count=inc.count,
-                          summary=_summary(rule, table, inc), evidence=[],
-                          evidence_total=total, details=inc.details)
+                          summary="", evidence=[], evidence_total=0, details=inc.details)
+            if not wanted(alert):
+                continue
+            alert.summary = _summary(rule, table, inc)
+            refs, alert.evidence_total = _evidence_refs(rule, inc, events, messages, lines)
             pending.append((alert, refs))
-    found = read_lines(ref for _, refs in pending for ref in refs)
+    read = read_lines(ref for _, refs in pending for ref in refs)
     for alert, refs in pending:
-        alert.evidence = [Evidence(found[r][0], r.offset, found[r][1]) for r in refs]
+        alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in refs]
         out.alerts.append(alert)
     out.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_us, a.rule,
                                    json.dumps(a.key, sort_keys=True, default=str)))
