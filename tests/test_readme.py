@@ -39,3 +39,10 @@ def test_the_cron_config_example_loads(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert [str(s.path) for s in cfg.sources] == ["/var/log/mail.log"]
     assert cfg.notify.urls[1].min_severity == "high"   # type: ignore[union-attr]
+
+
+def test_the_journald_source_example_loads(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(TOML_BLOCKS[3])
+    (src,) = load_config(path).sources
+    assert src.journald and src.path is None
