@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
 from logwatch.tomlfile import load_toml, locate, validation_message
 
-__all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "Route",
+__all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "Route", "ActionConfig",
            "load_config", "DEFAULT_PATH", "Network", "SEVERITIES"]
 
 DEFAULT_PATH = Path("/etc/mail-logwatch/config.toml")
@@ -196,6 +197,46 @@ class NotifyConfig(_Model):
     retry_after: float = Field(default=30.0, gt=0)
 
 
+class ActionConfig(_Model):
+    """A command run for each new incident of some rules (notify.actions)."""
+
+    command: list[str] = Field(min_length=1, description="argv, run without a shell; "
+                               "{client_ip}-style placeholders take validated key values")
+    rules: list[str] = Field(min_length=1, description="rule ids that trigger it")
+    min_severity: str = "info"
+    timeout: float = Field(default=30.0, gt=0)
+
+    @staticmethod
+    def fields_of(arg: str) -> list[str]:
+        """The placeholders of one argument (`{{` is a literal brace, not one)."""
+        return [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+
+    def placeholders(self) -> set[str]:
+        return {f for arg in self.command for f in self.fields_of(arg)}
+
+    @field_validator("command")
+    @classmethod
+    def _placeholders(cls, v: list[str]) -> list[str]:
+        from logwatch.notify.actions import PLACEHOLDERS
+        for arg in v:
+            try:
+                fields = cls.fields_of(arg)
+            except ValueError as exc:
+                raise ValueError(f"{arg!r}: {exc}") from None
+            for f in fields:
+                if f not in PLACEHOLDERS:
+                    raise ValueError(f"{arg!r}: unknown placeholder {{{f}}}; known: "
+                                     f"{', '.join(sorted(PLACEHOLDERS))}")
+        return v
+
+    @field_validator("min_severity")
+    @classmethod
+    def _severity(cls, v: str) -> str:
+        if v not in SEVERITIES:
+            raise ValueError(f"{v!r} is not a severity; known: {', '.join(SEVERITIES)}")
+        return v
+
+
 class Config(_Model):
     state_dir: Path = Path("/var/lib/mail-logwatch")
     site: Site = Field(default_factory=Site)
@@ -206,6 +247,8 @@ class Config(_Model):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     #: per-rule overrides by rule id; checked against the rules when they are loaded
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: commands run per new incident, by name
+    actions: dict[str, ActionConfig] = Field(default_factory=dict)
     #: where the config came from, for messages that point back into it
     origin: Path | None = Field(default=None, exclude=True)
     text: str = Field(default="", exclude=True, repr=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from logwatch.durations import US
 from logwatch.enrich import ENRICHED_MESSAGES, enrich_events, enrich_messages
 from logwatch.errors import SourceError
 from logwatch.evidence import stand_in
+from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
 from logwatch.parse.definitions import ParserSet
 from logwatch.parse.stats import SourceStats
@@ -44,6 +46,7 @@ from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
 from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
+from logwatch.sitefacts import SiteFacts
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
@@ -326,7 +329,40 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
                 if dest.wants(payload["severity"]):
                     State.enqueue(db, payload["id"], payload["severity"],
                                   {"route": dest.route_id, "alert": payload})
+        for payload in raised:
+            _enqueue_actions(db, cfg, facts, payload)
     return out
+
+
+def _enqueue_actions(db: sqlite3.Connection, cfg: Config, facts: SiteFacts,
+                     payload: dict[str, Any]) -> None:
+    """A new incident's actions, planned (validated) now and run with the deliveries; a
+    refused one is recorded as such, and `alerts` shows it."""
+    if payload.get("notice") != "new":
+        return
+    for name, action in cfg.actions.items():
+        if payload["rule"] not in action.rules or \
+                severity_rank(payload["severity"]) < severity_rank(action.min_severity):
+            continue
+        planned = plan_action(name, action, payload, facts)
+        item = {"route": f"action:{name}", "alert": payload, "argv": planned.argv,
+                "refused": planned.refused}
+        State.enqueue(db, payload["id"], payload["severity"], item)
+
+
+def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any]) -> str | None:
+    """Run one queued action; None when it ran and succeeded (or is over for good)."""
+    name = item["route"].removeprefix("action:")
+    action = cfg.actions.get(name)
+    if action is None or item["refused"]:
+        state.dropped(item_id, f"action {name}: " + (item["refused"] or "no longer configured"))
+        return None
+    done = run_action(Outcome(name, item["argv"], None, ""), action.timeout)
+    if done.returncode == 0:
+        state.delivered(item_id, f"action {name}: exit 0 {done.output.strip()[:200]}")
+        return None
+    return f"action {name}: " + (done.refused or f"exit {done.returncode}: "
+                                  f"{done.output.strip()[:500]}")
 
 
 def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) -> int:
@@ -334,7 +370,13 @@ def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) 
     dests = destinations(cfg.notify)
     base = retry_after if retry_after is not None else cfg.notify.retry_after
     for item in state.due(time.time()):
-        dest = route_of(dests, item.payload["route"])
+        route = item.payload["route"]
+        if route.startswith("action:"):
+            error = _act(cfg, state, item.id, item.payload)
+            if error is not None:
+                state.failed(item.id, error, min(MAX_RETRY, base * 2 ** item.attempts))
+            continue
+        dest = route_of(dests, route)
         if dest is None:      # the destination left the config: nothing to retry
             state.dropped(item.id, "destination no longer configured")
             continue

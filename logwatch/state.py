@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, severity TEXT NOT NULL,
     payload TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL, last_error TEXT, delivered_at REAL);
+    next_try REAL NOT NULL, last_error TEXT, delivered_at REAL, note TEXT);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_try);
 """
 
@@ -83,6 +83,7 @@ class OutboxItem:
     last_error: str | None
     created: float
     delivered_at: float | None
+    note: str | None = None
 
 
 class State:
@@ -98,6 +99,9 @@ class State:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
+        if "note" not in columns:   # a state from before actions
+            self.db.execute("ALTER TABLE outbox ADD COLUMN note TEXT")
 
     def close(self) -> None:
         self.db.close()
@@ -199,13 +203,16 @@ class State:
     def recent(self, limit: int = 50) -> list[OutboxItem]:
         rows = self.db.execute(
             "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
-            "delivered_at FROM outbox ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d) for i, a, s, p, n, e, c, d in rows]
+            "delivered_at, note FROM outbox ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d, o)
+                for i, a, s, p, n, e, c, d, o in rows]
 
-    def delivered(self, item_id: int) -> None:
+    def delivered(self, item_id: int, note: str | None = None) -> None:
+        """Done; `note` keeps what an action printed (its outcome, for `alerts`)."""
         with self.commit() as db:
             db.execute("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, "
-                       "last_error = NULL WHERE id = ?", (time.time(), item_id))
+                       "last_error = NULL, note = ? WHERE id = ?",
+                       (time.time(), note, item_id))
 
     def failed(self, item_id: int, error: str, retry_in: float) -> None:
         with self.commit() as db:

@@ -46,3 +46,17 @@ def test_the_journald_source_example_loads(tmp_path: Path) -> None:
     path.write_text(TOML_BLOCKS[3])
     (src,) = load_config(path).sources
     assert src.journald and src.path is None
+
+
+def test_the_actions_example_loads_and_plans(tmp_path: Path) -> None:
+    from logwatch.notify.actions import plan_action
+    from logwatch.sitefacts import SiteFacts
+    path = tmp_path / "config.toml"
+    path.write_text(TOML_BLOCKS[4])
+    cfg = load_config(path)
+    load_rules(cfg)                                  # every rule it names exists
+    facts = SiteFacts.from_config(cfg.site, cfg.allow)
+    alert = {"key": {"client_ip": "203.0.113.7"}, "rule": "open_relay", "id": "ab",
+             "severity": "high"}
+    assert plan_action("nft", cfg.actions["nft"], alert, facts).argv == [
+        "nft", "add", "element", "inet", "filter", "banned", "{", "203.0.113.7", "}"]

@@ -34,9 +34,10 @@ def _when(t: float | None) -> str:
 
 
 def _line(item: OutboxItem, dest_name: str) -> str:
+    """One delivery or action: when, what, where, and how it went."""
     alert = item.payload["alert"]
     if item.delivered_at is not None and item.last_error is None:
-        status = f"sent {_when(item.delivered_at)}"
+        status = f"sent {_when(item.delivered_at)}" + (f": {item.note}" if item.note else "")
     elif item.delivered_at is not None:
         status = f"dropped: {item.last_error}"
     elif item.attempts:
@@ -57,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         state.close()
     for item in items:
-        dest = route_of(dests, item.payload["route"])
-        sys.stdout.write(_line(item, dest.name if dest else "(removed)") + "\n")
+        route = item.payload["route"]
+        dest = route_of(dests, route)
+        name = route if route.startswith("action:") else dest.name if dest else "(removed)"
+        sys.stdout.write(_line(item, name) + "\n")
     print(f"{pending} waiting, as of {_when(time.time())}")
     return 75 if pending else 0

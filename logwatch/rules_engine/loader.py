@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from logwatch.config import Config
+from logwatch.config import ActionConfig, Config
 from logwatch.errors import ConfigError, DefinitionError
+from logwatch.notify.actions import ALERT_VALUES
 from logwatch.resources import data_dir
 from logwatch.rules_engine.model import Rule, RuleFile
 from logwatch.tomlfile import Described, error_loc, load_toml, locate, validation_message
@@ -146,4 +147,26 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
             raise DefinitionError(f"{where}" + (f" line {line}" if line else "") +
                                   f": rule {rule.id!r}, field superseded_by: no rule "
                                   f"{unknown[0]!r}; known: {', '.join(sorted(rules))}")
+    for name, action in cfg.actions.items():
+        _check_action(cfg, name, action, rules)
     return [r for r in rules.values() if r.enabled]
+
+
+def _check_action(cfg: Config, name: str, action: ActionConfig, rules: dict[str, Rule]) -> None:
+    """An action must name known rules, and use only values every one of them keys its
+    alerts by: otherwise it would be refused at every incident, long after the config
+    was accepted."""
+    def fail(field: str, why: str) -> None:
+        line = locate(cfg.text, ("actions", name, field)) if cfg.text else None
+        raise ConfigError(f"{cfg.origin or 'config'}" + (f" line {line}" if line else "")
+                          + f": actions.{name}.{field}: {why}")
+
+    unknown = [r for r in action.rules if r not in rules]
+    if unknown:
+        fail("rules", f"no rule {unknown[0]!r}")
+    used = action.placeholders() - ALERT_VALUES
+    for rid in action.rules:
+        missing = used - rules[rid].key_fields()
+        if missing:
+            fail("command", f"rule {rid!r} has no {{{sorted(missing)[0]}}} in its alerts "
+                 f"(its key: {', '.join(sorted(rules[rid].key_fields())) or 'none'})")

@@ -161,6 +161,10 @@ class RuleBase(_Model):
     def cooldown_s(self) -> int:
         return self.cooldown if self.cooldown is not None else self.window
 
+    def key_fields(self) -> set[str]:
+        """Fields an alert of this rule can carry in its key (what actions may use)."""
+        return set(self.group_by)
+
     def fields_used(self) -> list[tuple[str, str]]:
         """(field, what for) of every field the rule names, for the schema check."""
         out = [(c.field, "where") for c in self.where] + [(c.field, "unless") for c in self.unless]
@@ -285,6 +289,9 @@ class Spike(RuleBase):
     ceiling: Annotated[float, Field(gt=0)] | None = None
     z: Annotated[float, Field(gt=0)] = 6.0
     ratio: Annotated[float, Field(ge=1)] = 5.0
+
+    def key_fields(self) -> set[str]:
+        return super().key_fields().union(*self.keys)
 
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used() + [(f, "keys") for ks in self.keys for f in ks]

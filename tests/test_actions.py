@@ -1,0 +1,173 @@
+"""Actions: a real command run per new incident, without a shell, with validated
+arguments only; trusted and allowlisted clients never acted on; outcomes recorded."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from logwatch.config import ActionConfig, Allowlist, Site, load_config
+from logwatch.errors import ConfigError
+from logwatch.live import deliver_outbox, run_pass
+from logwatch.notify.actions import plan_action
+from logwatch.rules_engine.loader import load_rules
+from logwatch.sitefacts import SiteFacts
+from logwatch.state import State
+from tests.conftest import ROOT
+
+#: A stand-in for fail2ban-client: records its argv, one JSON list per line.
+RECORDER = """#!{python}
+import json, sys
+with open({out!r}, "a") as fh:
+    fh.write(json.dumps(sys.argv[1:]) + "\\n")
+sys.exit(int({code!r}))
+"""
+
+
+def _failures(ip: str, n: int, start: int = 0) -> str:
+    return "".join(f"2026-03-03T10:00:{start + s:02d}+00:00 mx1 postfix/smtpd[7]: warning: "
+                   f"unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
+                   for s in range(n))
+
+
+def _site(tmp: Path, code: int = 0, extra: str = "") -> tuple[Path, Path]:
+    out = tmp / "argv.jsonl"
+    script = tmp / "ban"
+    script.write_text(RECORDER.format(python=sys.executable, out=str(out), code=code))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    cfg = tmp / "config.toml"
+    cfg.write_text(f"""\
+state_dir = "{tmp}/state"
+[site]
+local_domains = ["example.com"]
+trusted_networks = ["127.0.0.1/32", "192.0.2.0/24"]
+timezone = "UTC"
+[allow]
+networks = ["198.51.100.9"]
+[[sources]]
+path = "{tmp}/mail.log"
+[actions.ban]
+command = ["{script}", "set", "postfix-sasl", "banip", "{{client_ip}}"]
+rules = ["auth_failure_burst"]
+{extra}
+""")
+    return cfg, out
+
+
+def _pass(cfg_path: Path) -> list[dict]:
+    cfg = load_config(cfg_path)
+    state = State(cfg.state_dir)
+    try:
+        result = run_pass(cfg, state)
+        deliver_outbox(cfg, state, retry_after=0)
+    finally:
+        state.close()
+    return result.alerts
+
+
+def _argvs(out: Path) -> list[list[str]]:
+    return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+
+def test_a_new_incident_runs_the_command_once(tmp_path: Path) -> None:
+    cfg, out = _site(tmp_path)
+    log = tmp_path / "mail.log"
+    log.write_text(_failures("203.0.113.45", 5))
+    assert [a["rule"] for a in _pass(cfg)] == ["auth_failure_burst"]
+    log.write_text(log.read_text() + _failures("203.0.113.45", 5, start=10))
+    _pass(cfg)                                         # the same incident, grown
+    assert _argvs(out) == [["set", "postfix-sasl", "banip", "203.0.113.45"]]
+    shown = subprocess.run([sys.executable, "-m", "logwatch", "alerts", "--config", str(cfg)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "action:ban" in shown.stdout and "exit 0" in shown.stdout, shown.stdout
+
+
+def test_trusted_and_allowlisted_clients_are_never_acted_on() -> None:
+    facts = SiteFacts.from_config(Site(trusted_networks=["192.0.2.0/24"]),
+                                  Allowlist(networks=["198.51.100.9"]))
+    action = ActionConfig(command=["ban", "{client_ip}"], rules=["auth_failure_burst"])
+    for ip in ("192.0.2.7", "198.51.100.9"):
+        alert = {"key": {"client_ip": ip}, "rule": "auth_failure_burst", "id": "ab12",
+                 "severity": "low"}
+        planned = plan_action("ban", action, alert, facts)
+        assert planned.argv is None and "trusted or allowlisted" in (planned.refused or "")
+
+
+@pytest.mark.parametrize(("key", "placeholder", "why"), [
+    ({"client_ip": "1.2.3.4; rm -rf /"}, "{client_ip}", "client_ip refused"),
+    ({"client_ip": "$(reboot)"}, "{client_ip}", "client_ip refused"),
+    ({"sasl_username": "bob --banall"}, "{sasl_username}", "sasl_username refused"),
+    ({"sasl_username": "-rf"}, "{sasl_username}", "sasl_username refused"),
+    ({"sender_domain": "x.example\nset banip 0.0.0.0/0"}, "{sender_domain}",
+     "sender_domain refused"),
+    ({"account": None}, "{account}", "the alert has no account"),
+])
+def test_hostile_values_never_reach_the_command_line(key: dict, placeholder: str,
+                                                     why: str) -> None:
+    facts = SiteFacts.from_config(Site(), Allowlist())
+    action = ActionConfig(command=["ban", placeholder], rules=["x"])
+    planned = plan_action("ban", action, {"key": key, "rule": "x", "id": "ab",
+                                          "severity": "low"}, facts)
+    assert planned.argv is None and why in (planned.refused or ""), planned
+
+
+def test_values_are_normalised_before_they_are_passed() -> None:
+    facts = SiteFacts.from_config(Site(), Allowlist())
+    action = ActionConfig(command=["nft", "add", "element", "inet", "f", "bad",
+                                   "{{ {client_net} }}"], rules=["x"])
+    planned = plan_action("nft", action, {"key": {"client_net": "2001:db8:0:1::/64"},
+                                          "rule": "x", "id": "ab", "severity": "low"}, facts)
+    assert planned.argv is not None and planned.argv[-1] == "{ 2001:db8:0:1::/64 }"
+
+
+def test_a_failing_command_is_retried_and_shown(tmp_path: Path) -> None:
+    cfg, out = _site(tmp_path, code=3)
+    (tmp_path / "mail.log").write_text(_failures("203.0.113.46", 5))
+    _pass(cfg)
+    assert len(_argvs(out)) == 1
+    shown = subprocess.run([sys.executable, "-m", "logwatch", "alerts", "--config", str(cfg)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert shown.returncode == 75 and "action ban: exit 3" in shown.stdout, shown.stdout
+    state = State(load_config(cfg).state_dir)
+    try:
+        deliver_outbox(load_config(cfg), state, retry_after=0)
+    finally:
+        state.close()
+    assert len(_argvs(out)) == 2                        # retried, still failing
+
+
+def test_a_placeholder_that_does_not_exist_is_refused_when_the_config_loads(
+        tmp_path: Path) -> None:
+    cfg, _ = _site(tmp_path)
+    cfg.write_text(cfg.read_text().replace("{client_ip}", "{client}"))
+    with pytest.raises(ConfigError, match="unknown placeholder {client}"):
+        load_config(cfg)
+
+
+def test_an_action_for_an_unknown_rule_is_refused(tmp_path: Path) -> None:
+    cfg, _ = _site(tmp_path)
+    cfg.write_text(cfg.read_text().replace('rules = ["auth_failure_burst"]',
+                                           'rules = ["auth_failure_brust"]'))
+    with pytest.raises(ConfigError, match="actions.ban.rules: no rule 'auth_failure_brust'"):
+        load_rules(load_config(cfg))
+
+
+@pytest.mark.parametrize("arg", ["{}", "{client_ip.__class__}", "{client_ip[0]}", "{0}"])
+def test_positional_and_attribute_placeholders_are_refused(arg: str) -> None:
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        ActionConfig(command=["ban", arg], rules=["x"])
+
+
+def test_an_action_needing_a_value_its_rule_never_has_is_refused(tmp_path: Path) -> None:
+    cfg, _ = _site(tmp_path)
+    cfg.write_text(cfg.read_text().replace('rules = ["auth_failure_burst"]',
+                                           'rules = ["auth_failure_burst", "password_spray"]'))
+    with pytest.raises(ConfigError, match=r"line 1[0-9]: actions.ban.command: rule "
+                       r"'password_spray' has no \{client_ip\} in its alerts \(its key: "
+                       r"client_net\)"):
+        load_rules(load_config(cfg))
