@@ -17,6 +17,7 @@ from logwatch.commands import check_config as check_config_cmd
 from logwatch.commands import detect as detect_cmd
 from logwatch.commands import follow as follow_cmd
 from logwatch.commands import parse as parse_cmd
+from logwatch.commands import report as report_cmd
 from logwatch.commands import run as run_cmd
 from logwatch.errors import LogwatchError
 
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     parse_cmd.register(sub)
     detect_cmd.register(sub)
+    report_cmd.register(sub)
     check_config_cmd.register(sub)
     run_cmd.register(sub)
     follow_cmd.register(sub)

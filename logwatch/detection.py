@@ -6,6 +6,7 @@ live modes reuse it with their own sources and state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
@@ -13,6 +14,7 @@ import pyarrow.compute as pc
 
 from logwatch.config import Config
 from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
+from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
 from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
@@ -20,7 +22,11 @@ from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
 
-__all__ = ["DetectResult", "detect_files", "site_facts"]
+__all__ = ["DetectResult", "Observer", "detect_files", "site_facts"]
+
+
+#: Sees each block of events and of finished messages as they are read.
+Observer = Callable[[pa.Table, pa.Table], None]
 
 
 @dataclass
@@ -28,6 +34,7 @@ class DetectResult:
     detection: Detection
     errors: list[str] = field(default_factory=list)
     lines: int = 0
+    stats: list[SourceStats] = field(default_factory=list)
 
 
 def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
@@ -84,14 +91,20 @@ def _one_table(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
     return table.combine_chunks()
 
 
-def detect_files(files: list[str], cfg: Config, options: ParseOptions) -> DetectResult:
-    """Alerts over `files` read as one batch."""
+def detect_files(files: list[str], cfg: Config, options: ParseOptions,
+                 observe: Observer | None = None,
+                 columns: frozenset[str] = frozenset()) -> DetectResult:
+    """Alerts over `files` read as one batch. `observe` sees every block of events (with
+    `columns` besides those the rules need) and of finished messages on the way: a
+    report is made in the same pass as the alerts it shows."""
     rules = load_rules(cfg)
     needs = needs_of(rules)
-    options = replace(options, columns=needs.columns)
+    options = replace(options, columns=needs.columns | columns)
     run = ParseRun(files, default_parsers(), options)
     events, lines, messages = [], [], []
     for ev, done in run.correlated():
+        if observe is not None:
+            observe(ev, done)
         events.append(_kept(ev, needs))
         lines.append(_lines(ev, needs))
         messages.append(done)
@@ -108,4 +121,4 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions) -> Detect
     detection.warnings[:0] = warnings
     for stats in run.stats:
         detection.warnings += [f"{stats.source}: {w}" for w in stats.warnings]
-    return DetectResult(detection, run.errors, sum(s.lines for s in run.stats))
+    return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats)

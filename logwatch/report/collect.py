@@ -1,0 +1,197 @@
+"""What a report keeps of each block: the narrow rows its sections are computed from.
+
+A report reads months of archives, so it never holds the events table. Each block gives
+up only the rows and columns some section needs (deliveries, rejects, auth lines, TLS
+lines, session spans, problems, message lifetimes), strings dictionary-encoded; the
+figures are computed once at the end (`figures`), where deliveries meet the sizes of
+their messages. Per-source time ranges and gaps are followed as the blocks go by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+
+__all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
+
+_DELIVERY = ["ts", "event", "host", "instance", "queue_id", "mta", "daemon", "recipient",
+             "orig_recipient", "status", "delay", "relay", "dsn", "reason"]
+_REJECT = ["ts", "event", "mta", "daemon", "reject_class", "reject_code", "reason",
+           "client_ip", "client_name", "sender", "recipient"]
+_AUTH = ["ts", "event", "mta", "client_ip", "client_name", "sasl_method", "sasl_username",
+         "session"]
+_TLS = ["ts", "mta", "daemon", "session", "tls_protocol", "tls_cipher", "relay"]
+_SESSION = ["ts", "event", "mta", "daemon", "session", "client_ip", "client_name"]
+_PROBLEM = ["ts", "event", "mta", "daemon", "reason"]
+_RECEIVED = ["ts", "mta", "daemon", "host", "instance", "queue_id", "client_name"]
+_MESSAGE = ["host", "instance", "queue_id", "mta", "first_seen", "last_seen", "origin",
+            "parent", "client_ip", "client_name", "sasl_username", "sender", "size",
+            "nrcpt", "message_id", "delivered", "deferred", "bounced", "expired", "status",
+            "tls_in", "session", "rejected"]
+
+#: The event columns a report reads (what a parallel worker must send back).
+REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
+                           + _RECEIVED + ["seq", "source"])
+
+_REJECTS = pa.array(["reject", "reject_warning", "hold", "discard"])
+_AUTHS = pa.array(["auth_failure", "auth_success"])
+_SESSION_EVENTS = pa.array(["connect", "disconnect", "tls", "auth_failure", "auth_success",
+                            "received", "reject", "lost_connection", "protocol_error"])
+_PROBLEMS = pa.array(["warning", "error", "fatal", "panic"])
+#: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm
+_DELIVERIES = pa.array(["delivery", "handoff"])
+
+
+@dataclass
+class SourceSpan:
+    """One input's time range, and the quiet stretches inside it longer than the gap."""
+
+    source: str
+    first: int | None = None          # microseconds since the epoch, UTC
+    last: int | None = None
+    rows: int = 0
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass
+class Collected:
+    """The narrow tables, whole; `figures` turns them into the report."""
+
+    deliveries: pa.Table
+    rejects: pa.Table
+    auth: pa.Table
+    tls: pa.Table
+    sessions: pa.Table
+    problems: pa.Table
+    received: pa.Table
+    messages: pa.Table
+    spans: list[SourceSpan]
+
+
+def iso(us: int | None) -> str | None:
+    """Microseconds since the epoch as RFC 3339, UTC (how the report writes instants)."""
+    return None if us is None else datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat()
+
+
+def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
+def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Table:
+    """The rows of `mask` (all: None), with `columns`; repeated strings dictionary-encoded."""
+    rows = (table if mask is None else table.filter(mask)).select(columns)
+    for i, name in enumerate(rows.column_names):
+        col = rows.column(i)
+        if pa.types.is_string(col.type) and name not in ("queue_id", "session"):
+            rows = rows.set_column(i, name, pc.dictionary_encode(col))
+    return rows
+
+
+def _whole(parts: list[pa.Table], schema: pa.Schema, columns: list[str]) -> pa.Table:
+    if not parts:
+        return pa.schema([schema.field(c) for c in columns]).empty_table()
+    table = pa.concat_tables(parts, promote_options="permissive").unify_dictionaries()
+    parts.clear()
+    return table.combine_chunks()
+
+
+class Collector:
+    """Keeps, block by block, what the report's sections are computed from.
+
+    `since`/`until` (microseconds, UTC) bound the period: events outside it are dropped
+    here, messages by their first line. `gap_us` is the quiet stretch worth reporting.
+    """
+
+    def __init__(self, since: int | None = None, until: int | None = None,
+                 gap_us: int = 3600 * 1_000_000) -> None:
+        self.since, self.until, self.gap_us = since, until, gap_us
+        self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
+            "deliveries", "rejects", "auth", "tls", "sessions", "problems", "received",
+            "messages")}
+        self._spans: dict[str, SourceSpan] = {}
+
+    def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
+        conds = []
+        if self.since is not None:
+            conds.append(pc.greater_equal(ts, pa.scalar(self.since, pa.timestamp("us", "UTC"))))
+        if self.until is not None:
+            conds.append(pc.less(ts, pa.scalar(self.until, pa.timestamp("us", "UTC"))))
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else pc.and_(*conds)
+
+    def observe(self, events: pa.Table, messages: pa.Table) -> None:
+        """Take what the report needs from one block of events and finished messages."""
+        if events.num_rows:
+            period = self._in_period(events.column("ts"))
+            if period is not None:
+                events = events.filter(period)
+            self._observe_events(events)
+        if messages.num_rows:
+            period = self._in_period(messages.column("first_seen"))
+            if period is not None:
+                messages = messages.filter(period)
+            self._parts["messages"].append(_narrow(messages, None, _MESSAGE))
+
+    def _observe_events(self, events: pa.Table) -> None:
+        if not events.num_rows:
+            return
+        self._follow_spans(events)
+        event = _plain(events.column("event"))
+        daemon = _plain(events.column("daemon"))
+        content_warning = pc.and_(pc.and_(pc.equal(event, "warning"),
+                                          pc.equal(daemon, "cleanup")),
+                                  pc.is_valid(events.column("queue_id")))
+        parts = self._parts
+        parts["deliveries"].append(_narrow(events, pc.is_in(event, value_set=_DELIVERIES),
+                                           _DELIVERY))
+        rejects = pc.or_(pc.is_in(event, value_set=_REJECTS), content_warning)
+        parts["rejects"].append(_narrow(events, rejects, _REJECT))
+        parts["auth"].append(_narrow(events, pc.is_in(event, value_set=_AUTHS), _AUTH))
+        parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
+        in_session = pc.and_(pc.is_valid(events.column("session")),
+                             pc.is_in(event, value_set=_SESSION_EVENTS))
+        parts["sessions"].append(_narrow(events, in_session, _SESSION))
+        problems = pc.and_(pc.is_in(event, value_set=_PROBLEMS), pc.invert(content_warning))
+        parts["problems"].append(_narrow(events, problems, _PROBLEM))
+        parts["received"].append(_narrow(events, pc.equal(event, "received"), _RECEIVED))
+
+    def _follow_spans(self, events: pa.Table) -> None:
+        """Per source: first and last instant, and the gaps between consecutive lines."""
+        view = pa.table({"source": _plain(events.column("source")),
+                         "seq": events.column("seq"),
+                         "ts": events.column("ts").cast(pa.int64())})
+        for name in pc.unique(view.column("source")).to_pylist():
+            rows = view.filter(pc.equal(view.column("source"), name)).sort_by("seq")
+            ts = rows.column("ts").to_numpy()
+            span = self._spans.setdefault(name, SourceSpan(name))
+            if span.last is not None:
+                prev = span.last
+            else:
+                prev = int(ts[0])
+                span.first = prev
+            diffs = ts[1:] - ts[:-1]
+            if int(ts[0]) - prev > self.gap_us:
+                span.gaps.append((prev, int(ts[0])))
+            for i in (diffs > self.gap_us).nonzero()[0]:
+                span.gaps.append((int(ts[i]), int(ts[i + 1])))
+            span.last = int(ts[-1])
+            span.rows += len(ts)
+
+    def finish(self) -> Collected:
+        p = self._parts
+        return Collected(
+            deliveries=_whole(p["deliveries"], EVENT_SCHEMA, _DELIVERY),
+            rejects=_whole(p["rejects"], EVENT_SCHEMA, _REJECT),
+            auth=_whole(p["auth"], EVENT_SCHEMA, _AUTH),
+            tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
+            sessions=_whole(p["sessions"], EVENT_SCHEMA, _SESSION),
+            problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
+            received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
+            messages=_whole(p["messages"], MESSAGE_SCHEMA, _MESSAGE),
+            spans=list(self._spans.values()))

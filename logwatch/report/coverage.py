@@ -1,0 +1,67 @@
+"""What the report stands on: each input with its SHA-256 and time range, the holes in
+time (a missing rotation shows between two files), the years that were inferred, and
+the lines no parser knew. A figure nobody can trace back to its input is not evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from logwatch.parse.stats import SourceStats
+from logwatch.report.collect import SourceSpan, iso
+
+__all__ = ["coverage", "sha256_of"]
+
+
+def sha256_of(path: str) -> str | None:
+    """The file's digest as stored (compressed files are hashed as they are on disk)."""
+    if path == "-":
+        return None
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _gap(a: int, b: int) -> dict[str, Any]:
+    return {"from": iso(a), "to": iso(b), "hours": round((b - a) / 3.6e9, 2)}
+
+
+def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float,
+             errors: list[str], shapes: int = 20) -> dict[str, Any]:
+    """The coverage section: per input, between inputs, years and unknown lines."""
+    by_source = {s.source: s for s in spans}
+    files, holes, previous = [], [], None
+    for st in stats:
+        span = by_source.get(st.source, SourceSpan(st.source))
+        other = sum(st.other_shapes.values())
+        files.append({
+            "source": st.source, "sha256": sha256_of(st.source), "format": st.format,
+            "compression": st.compression, "lines": st.lines, "mail_lines": st.mail_lines,
+            "unknown_lines": other, "first": iso(span.first), "last": iso(span.last),
+            "gaps": [_gap(a, b) for a, b in span.gaps],
+            "years": st.clock.get("years", []), "year_from": st.clock.get("year_from"),
+            "warnings": list(st.warnings) + list(st.clock.get("warnings", [])),
+        })
+        if previous is not None and previous.last is not None and span.first is not None \
+                and span.first - previous.last > gap_hours * 3.6e9:
+            holes.append({"after": previous.source, "before": st.source,
+                          **_gap(previous.last, span.first)})
+        if span.first is not None:
+            previous = span
+    unknown: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for st in stats:
+        for (mta, daemon, shape), n in st.other_shapes.items():
+            entry = unknown.setdefault((mta, daemon, shape), {
+                "mta": mta, "daemon": daemon, "shape": shape, "count": 0,
+                "example": st.other_examples.get((mta, daemon, shape), {}).get("line")})
+            entry["count"] += n
+    top = sorted(unknown.values(), key=lambda e: (-e["count"], e["shape"]))[:shapes]
+    return {"files": files, "holes_between_files": holes, "gap_hours": gap_hours,
+            "unknown_lines": sum(e["count"] for e in unknown.values()),
+            "unknown_shapes": top, "errors": list(errors)}

@@ -1,0 +1,76 @@
+"""The collected tables as pandas frames, with the site's clock and pflogsumm's addresses.
+
+Hours and days are bucketed in the site's zone (pflogsumm reads the local stamps as
+written); addresses are compared the way pflogsumm compares them (domain part lower
+case, `--verp-mung` applied), so that counts of senders and recipients can be checked
+against it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+
+from logwatch.report.collect import Collected
+
+__all__ = ["Frames", "frames_of", "address_key", "domain_key", "sender_key"]
+
+_VERP1 = re.compile(r"((?:bounce[ds]?|no(?:list|reply|response)|return|sentto|\d+).*?)"
+                    r"(?:[+_.*-]\d+\b)+", re.I)
+_VERP2 = re.compile(r"[*-](\d+[*-])?[^=*-]+[=*][^@]+@")
+
+
+def address_key(addr: str | None, verp: int = 0) -> str | None:
+    """An address as pflogsumm counts it: domain in lower case; VERP tags folded with
+    --verp-mung (1: numbers, 2: also the encoded recipient)."""
+    if not isinstance(addr, str):     # None, or NaN from a categorical
+        return None
+    local, at, domain = addr.rpartition("@")
+    key = f"{local}@{domain.lower()}" if at else addr
+    if verp:
+        key = _VERP1.sub(r"\1-ID", key, count=1)
+        if verp > 1:
+            key = _VERP2.sub("@", key, count=1)
+    return key
+
+
+def domain_key(addr: str | None) -> str | None:
+    """The domain of an address, lower case."""
+    return addr.rpartition("@")[2].lower() if isinstance(addr, str) else None
+
+
+def sender_key(addr: str | None, verp: int = 0) -> str | None:
+    """pflogsumm writes the null sender as `from=<>`."""
+    return "from=<>" if addr == "" else address_key(addr, verp)
+
+
+@dataclass
+class Frames:
+    deliveries: pd.DataFrame
+    rejects: pd.DataFrame
+    auth: pd.DataFrame
+    tls: pd.DataFrame
+    sessions: pd.DataFrame
+    problems: pd.DataFrame
+    received: pd.DataFrame
+    messages: pd.DataFrame
+    zone: str
+
+
+def _frame(table: pa.Table, zone: str, stamps: tuple[str, ...] = ("ts",)) -> pd.DataFrame:
+    df = table.to_pandas()
+    for col in stamps:
+        df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(zone)
+    return df
+
+
+def frames_of(c: Collected, zone: str) -> Frames:
+    return Frames(
+        deliveries=_frame(c.deliveries, zone), rejects=_frame(c.rejects, zone),
+        auth=_frame(c.auth, zone), tls=_frame(c.tls, zone),
+        sessions=_frame(c.sessions, zone), problems=_frame(c.problems, zone),
+        received=_frame(c.received, zone),
+        messages=_frame(c.messages, zone, ("first_seen", "last_seen")), zone=zone)

@@ -1,0 +1,226 @@
+"""The report as plain text for the cron mail, laid out as pflogsumm lays it out, so that
+its readers find their way; every log-derived string has its control characters shown
+as escapes (a sender can carry ANSI sequences that would rewrite the reader's terminal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from logwatch.sanitize import for_terminal
+
+__all__ = ["render_text", "human_bytes"]
+
+Row = dict[str, Any]
+
+
+def human_bytes(n: int) -> str:
+    """pflogsumm's units (k, m at 512 of the one below), for a reader's eye; the JSON
+    keeps exact bytes."""
+    if n > 512 << 20:
+        return f"{n // (1 << 20)}m"
+    if n > 512 << 10:
+        return f"{n // (1 << 10)}k"
+    return str(n)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return for_terminal(str(v))
+
+
+def _heading(title: str) -> list[str]:
+    return ["", title, "-" * len(title)]
+
+
+def _table(rows: Sequence[Row], columns: list[tuple[str, str]],
+           fmt: dict[str, Callable[[Any], str]] | None = None) -> list[str]:
+    """Right-aligned numbers, then the last column (a name) left-aligned, as pflogsumm."""
+    if not rows:
+        return ["  none"]
+    fmt = fmt or {}
+    cells = [[fmt.get(k, _cell)(r.get(k)) for k, _ in columns] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
+    head = "  ".join(h.rjust(w) if i < len(columns) - 1 else h
+                     for i, ((_, h), w) in enumerate(zip(columns, widths)))
+    out = ["  " + head, "  " + "-" * len(head)]
+    for c in cells:
+        out.append("  " + "  ".join(v.rjust(w) if i < len(c) - 1 else v
+                                    for i, (v, w) in enumerate(zip(c, widths))))
+    return out
+
+
+def _totals(r: dict[str, Any]) -> list[str]:
+    t, u = r["totals"], r["totals_unique"]
+    rejected_pct = 100 * t["rejected"] // max(1, t["delivered"] + t["rejected"] + t["discarded"])
+    lines = _heading("Grand Totals") + ["messages", ""]
+    for key, label in (("received", "received"), ("delivered", "delivered"),
+                       ("forwarded", "forwarded"), ("deferred", "deferred"),
+                       ("bounced", "bounced"), ("rejected", f"rejected ({rejected_pct}%)"),
+                       ("reject_warnings", "reject warnings"), ("held", "held"),
+                       ("discarded", "discarded")):
+        extra = f"  ({t['deferrals']} deferrals)" if key == "deferred" and t["deferrals"] else ""
+        once = f"   [{u[key]} counting each message once]" if u[key] != t[key] else ""
+        lines.append(f"  {t[key]:>8}  {label}{extra}{once}")
+    lines.append("")
+    for key, label in (("bytes_received", "bytes received"),
+                       ("bytes_delivered", "bytes delivered")):
+        lines.append(f"  {human_bytes(t[key]):>8}  {label}")
+    for key, label in (("senders", "senders"), ("sending_domains", "sending hosts/domains"),
+                       ("recipients", "recipients"),
+                       ("recipient_domains", "recipient hosts/domains")):
+        lines.append(f"  {t[key]:>8}  {label}")
+    return lines
+
+
+_TRAFFIC = [("received", "received"), ("delivered", "delivered"), ("deferred", "deferred"),
+            ("bounced", "bounced"), ("rejected", "rejected")]
+
+
+def _traffic(r: dict[str, Any]) -> list[str]:
+    days = len(r["per_day"])
+    hours = [dict(h, time=f"{h['hour']:02d}00-{(h['hour'] + 1) % 24:02d}00")
+             for h in r["per_hour"]]
+    return (_heading("Per-Day Traffic Summary") + _table(r["per_day"], _TRAFFIC + [("day", "date")])
+            + _heading(f"Per-Hour Traffic Summary (zone {r['period']['timezone']}"
+                       + (f", summed over {days} days)" if days > 1 else ")"))
+            + _table(hours, _TRAFFIC + [("time", "time")]))
+
+
+def _domains(r: dict[str, Any]) -> list[str]:
+    size = {"bytes": human_bytes}
+    return (_heading("Host/Domain Summary: Message Delivery")
+            + _table(r["delivery_domains"], [("sent", "sent cnt"), ("bytes", "bytes"),
+                                             ("deferred", "defers"), ("avg_delay", "avg dly"),
+                                             ("max_delay", "max dly"), ("domain", "host/domain")],
+                     size)
+            + _heading("Host/Domain Summary: Messages Received")
+            + _table(r["receipt_domains"], [("messages", "msg cnt"), ("bytes", "bytes"),
+                                            ("domain", "host/domain")], size))
+
+
+def _users(r: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, title, col in (("senders_by_count", "Senders by message count", "messages"),
+                            ("recipients_by_count", "Recipients by message count", "messages"),
+                            ("senders_by_size", "Senders by message size", "bytes"),
+                            ("recipients_by_size", "Recipients by message size", "bytes")):
+        out += _heading(title) + _table(r[key], [(col, col), ("address", "address")],
+                                        {"bytes": human_bytes})
+    return out
+
+
+def _details(r: dict[str, Any]) -> list[str]:
+    out = _heading("Message Deferral Detail") + _table(
+        r["deferrals"], [("count", "count"), ("daemon", "daemon"), ("reason", "reason")])
+    out += _heading("Message Bounce Detail (by relay)") + _table(
+        r["bounces"], [("count", "count"), ("relay", "relay"), ("reason", "reason")])
+    for key, title in (("rejects", "Message Reject Detail"),
+                       ("reject_warnings", "Message Reject Warning Detail"),
+                       ("held", "Message Hold Detail"), ("discarded", "Message Discard Detail")):
+        out += _heading(title) + _table(r[key], [("count", "count"), ("daemon", "daemon"),
+                                                 ("reject_class", "class"),
+                                                 ("reason", "reason")])
+    return out
+
+
+def _connections(r: dict[str, Any]) -> list[str]:
+    c = r["smtp_connections"]
+    cols = [("connections", "connections"), ("total_seconds", "time conn."),
+            ("avg_seconds", "avg./conn."), ("max_seconds", "max. time")]
+    return (_heading("SMTPD Connection Statistics")
+            + [f"  {c['connections']} connections, {c['total_seconds']} s in all, average "
+               f"{_cell(c['avg_seconds'])} s, longest {_cell(c['max_seconds'])} s"]
+            + _heading("Per-Day SMTPD Connection Summary") + _table(c["per_day"],
+                                                                   cols + [("day", "date")])
+            + _heading("Host/Domain Summary: SMTPD Connections")
+            + _table(c["by_domain"], cols + [("domain", "host/domain")]))
+
+
+def _problems(r: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, title in (("warning", "Warnings"), ("error", "Errors"),
+                       ("fatal", "Fatal Errors"), ("panic", "Panics")):
+        out += _heading(title) + _table(r["problems"][key], [
+            ("count", "count"), ("daemon", "daemon"), ("reason", "reason")])
+    return out
+
+
+def _security(r: dict[str, Any]) -> list[str]:
+    s = r["security"]
+    auth, tls = s["auth"], s["tls"]
+    out = _heading("Security: authentication failures") + [
+        f"  {auth['failures']} failures ({auth['failures_without_username']} without a "
+        f"username), {auth['successes']} logins", ""]
+    out += _table(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
+                                  ("first", "first"), ("last", "last"),
+                                  ("client_ip", "client")])
+    out += [""] + _table(auth["by_username"], [("count", "failures"),
+                                               ("distinct_client_ip", "clients"),
+                                               ("first", "first"), ("last", "last"),
+                                               ("sasl_username", "username")])
+    out += _heading("Security: relay attempts") + _table(
+        s["relay_attempts"], [("count", "denials"), ("distinct_rcpt_domain", "domains"),
+                              ("first", "first"), ("last", "last"), ("client_ip", "client")])
+    alerts = s["alerts"]
+    out += _heading("Security: alerts over the period")
+    if not alerts["ran"]:
+        out.append("  rules not run (--no-alerts)")
+    else:
+        out += _table(alerts["timeline"], [("first_seen", "first"), ("severity", "severity"),
+                                           ("rule", "rule"), ("summary", "summary")])
+    i, o = tls["inbound"], tls["outbound"]
+    share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
+    out += _heading("Security: TLS") + [
+        f"  inbound: {i['tls_sessions']} of {i['sessions']} SMTP sessions used TLS ({share}); "
+        f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS",
+        "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in i["protocols"].items())
+                                 or None),
+        f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} SMTP "
+        "deliveries",
+        "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in o["protocols"].items())
+                                 or None)]
+    out += _heading("Security: top client addresses") + _table(
+        s["top_clients"], [("connections", "conns"), ("messages", "msgs"),
+                           ("rejects", "rejects"), ("auth_failures", "auth fail"),
+                           ("client_ip", "client")])
+    return out
+
+
+def _coverage(r: dict[str, Any]) -> list[str]:
+    c = r["coverage"]
+    out = _heading("Coverage: what this report read")
+    for f in c["files"]:
+        out.append(f"  {_cell(f['source'])}  {f['format'] or '?'}"
+                   f"{', ' + f['compression'] if f['compression'] else ''}, {f['lines']} lines, "
+                   f"{f['first'] or '-'} .. {f['last'] or '-'}")
+        out.append(f"    sha256 {f['sha256'] or '-'}; years {f['years'] or '-'} from "
+                   f"{_cell(f['year_from'])}; {f['unknown_lines']} lines no parser knew")
+        for g in f["gaps"]:
+            out.append(f"    quiet {g['hours']} h: {g['from']} .. {g['to']}")
+        out += [f"    warning: {_cell(w)}" for w in f["warnings"]]
+    for h in c["holes_between_files"]:
+        out.append(f"  hole of {h['hours']} h between {_cell(h['after'])} and "
+                   f"{_cell(h['before'])} ({h['from']} .. {h['to']}): a missing rotation?")
+    if c["unknown_shapes"]:
+        out += [""] + _table(c["unknown_shapes"], [("count", "lines"), ("daemon", "daemon"),
+                                                   ("shape", "unknown line shape")])
+    out += [f"  error: {_cell(e)}" for e in c["errors"]]
+    out += [f"  note: {_cell(n)}" for n in r["notes"]]
+    return out
+
+
+def render_text(r: dict[str, Any]) -> str:
+    """The whole report; with problems_first, what went wrong comes before the traffic."""
+    p = r["period"]
+    head = [f"mail-logwatch report: {p['first'] or '-'} .. {p['last'] or '-'} "
+            f"(buckets in {p['timezone']})",
+            "MTAs: " + (", ".join(f"{k} {v} rows" for k, v in p["mtas"].items()) or "none")]
+    trouble = _details(r) + _problems(r) + _security(r)
+    traffic = _traffic(r) + _domains(r) + _users(r) + _connections(r)
+    body = (trouble + traffic) if r["problems_first"] else (traffic + trouble)
+    return "\n".join(head + _totals(r) + body + _coverage(r)) + "\n"

@@ -1,0 +1,131 @@
+"""Grand totals with pflogsumm's meanings (`totals`), and each message once (`totals_unique`).
+
+pflogsumm counts lines: a message re-injected by a content filter is received twice
+and delivered twice (once to the filter), as its FAQ says. `totals` does the same so
+that the two can be compared figure by figure; `totals_unique` follows the lifetimes
+the correlation built and counts each message, and each delivery out of the system,
+once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from logwatch.report.frames import Frames, address_key, domain_key, sender_key
+
+__all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_messages", "received_keys",
+           "totals", "client_domain", "sending_domain"]
+
+#: Origins of messages that entered from outside the queue (pflogsumm's "received":
+#: an smtpd `client=` line or a pickup line); bounces and forwards are made here.
+RECEIVED_ORIGINS = ("smtp", "local", "reinjected")
+_KEY = ["host", "instance", "queue_id"]
+
+
+def _keyed(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for k in _KEY:
+        out[k] = out[k].astype("string").fillna("")
+    return out
+
+
+def sized_deliveries(f: Frames) -> pd.DataFrame:
+    """Each delivery row with the size of its message lifetime (0 when the log does not
+    say, as pflogsumm counts it), and whether a message here continues it (a hand-off to
+    a content filter whose re-injected child was read)."""
+    d = _keyed(f.deliveries).reset_index(drop=True)
+    d["row"] = range(len(d))
+    m = _keyed(f.messages)[_KEY + ["first_seen", "last_seen", "size"]]
+    d["size"] = 0
+    if len(d) and len(m):
+        left = d[_KEY + ["ts", "row"]].sort_values("ts")
+        right = m.sort_values("first_seen")
+        j = pd.merge_asof(left, right, left_on="ts", right_on="first_seen", by=_KEY,
+                          direction="backward")
+        j = j[(j["ts"] <= j["last_seen"]) & j["size"].notna()]
+        d.loc[j["row"].to_numpy(), "size"] = j["size"].to_numpy()
+    children = f.messages[f.messages["origin"].astype("string") == "reinjected"]
+    parents = set(zip(children["host"].astype("string"), children["parent"].astype("string")))
+    d["continued"] = [(h, q) in parents for h, q in zip(d["host"], d["queue_id"])] \
+        if parents else False
+    return d
+
+
+def received_messages(f: Frames, unique: bool) -> pd.DataFrame:
+    """Messages that entered the system; `unique`: not a re-injection of one already
+    counted (a content filter's child, Sendmail's submission queue hop)."""
+    m = f.messages
+    origin = m["origin"].astype("string")
+    keep = origin.isin(RECEIVED_ORIGINS)
+    if unique:
+        keep &= m["parent"].isna() & (origin != "reinjected")
+    return m[keep.fillna(False)]
+
+
+def client_domain(client: str | None) -> str | None:
+    """pflogsumm's `gimme_domain` for `name[ip]`: the IP for unknown clients, else the
+    name's last two labels (three for a two-letter country second level)."""
+    if not isinstance(client, str):
+        return None
+    m = re.match(r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", client)
+    return f"{m.group(2)}.{m.group(3)}".lower() if m else client
+
+
+def sending_domain(sender: str, origin: str | None, client_name: str | None,
+                   client_ip: str | None) -> str | None:
+    """The domain a message is counted under: the sender's, else (null sender, bare
+    local name) the client's, else for local submissions the sender itself."""
+    if "@" in sender:
+        return sender.rsplit("@", 1)[1]
+    if origin == "local":
+        return sender
+    if isinstance(client_name, str) and client_name != "unknown":
+        return client_domain(client_name)
+    return client_ip if isinstance(client_ip, str) else None
+
+
+def received_keys(f: Frames, unique: bool, verp: int = 0) -> pd.DataFrame:
+    """Queued received messages as pflogsumm counts their senders: address (its
+    spelling), sending domain, size. A message refused before it was queued has no
+    size line and is no sender."""
+    msgs = received_messages(f, unique)
+    msgs = msgs[msgs["sender"].notna() & msgs["size"].notna()]
+    keys = msgs["sender"].astype("object").map(lambda s: sender_key(s, verp))
+    domains = [sending_domain(k, o, n, i) for k, o, n, i in zip(
+        keys, msgs["origin"].astype("object"), msgs["client_name"].astype("object"),
+        msgs["client_ip"].astype("object"))]
+    return pd.DataFrame({"address": keys.to_numpy(), "domain": domains,
+                         "size": msgs["size"].to_numpy()})
+
+
+def totals(f: Frames, sized: pd.DataFrame, unique: bool, verp: int = 0) -> dict[str, Any]:
+    """DESIGN.md's `totals` keys, with pflogsumm's meanings (see the module doc)."""
+    status = sized["status"].astype("string")
+    deliveries = sized[~sized["continued"]] if unique else sized
+    dstatus = status[deliveries.index]
+    sent = deliveries[(dstatus == "sent").fillna(False)]
+    deferred = sized[(status == "deferred").fillna(False)]
+    rej = f.rejects["event"].astype("string")
+    senders = received_keys(f, unique, verp)
+    rcpts = sent["recipient"].astype("object").map(lambda r: address_key(r, verp)).dropna()
+    return {
+        "received": int(len(received_messages(f, True))) if unique else int(len(f.received)),
+        "delivered": int(len(sent)),
+        "forwarded": int((dstatus == "forwarded").sum()),
+        "deferred": int(deferred[["host", "queue_id"]].drop_duplicates().shape[0]),
+        "deferrals": int(len(deferred)),
+        "bounced": int((dstatus == "bounced").sum()),
+        "rejected": int((rej == "reject").sum()),
+        "reject_warnings": int(rej.isin(["reject_warning", "warning"]).sum()),
+        "held": int((rej == "hold").sum()),
+        "discarded": int((rej == "discard").sum()),
+        "bytes_received": int(senders["size"].sum()),
+        "bytes_delivered": int(sent["size"].sum()),
+        "senders": int(senders["address"].nunique()),
+        "sending_domains": int(senders["domain"].dropna().nunique()),
+        "recipients": int(rcpts.nunique()),
+        "recipient_domains": int(rcpts.map(domain_key).nunique()),
+    }

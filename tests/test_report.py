@@ -1,0 +1,253 @@
+"""`report`: pflogsumm's grand totals, figure by figure, against Debian's pflogsumm run on
+the same file; the same sections from Exim and Sendmail; pflogsumm's options; the
+security view and the coverage section on real logs."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from argparse import Namespace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logwatch.commands.report import period
+from logwatch.config import load_config
+from logwatch.pipeline import ParseOptions
+from logwatch.report.build import ReportOptions, build_report
+from logwatch.report.render_text import render_text
+from tests.conftest import ROOT
+
+SAMPLE = ROOT / "sample_logs"
+CONFIG = SAMPLE / "config.toml"
+PFLOGSUMM = shutil.which("pflogsumm") or "/usr/sbin/pflogsumm"
+
+#: pflogsumm's grand-total labels, and our keys
+_LABELS = {"received": "received", "delivered": "delivered", "forwarded": "forwarded",
+           "deferred": "deferred", "bounced": "bounced", "rejected": "rejected",
+           "reject warnings": "reject_warnings", "held": "held", "discarded": "discarded",
+           "bytes received": "bytes_received", "bytes delivered": "bytes_delivered",
+           "senders": "senders", "sending hosts/domains": "sending_domains",
+           "recipients": "recipients", "recipient hosts/domains": "recipient_domains"}
+_LINE = re.compile(r"^\s*(\d+)([km ])\s+(" + "|".join(map(re.escape, _LABELS)) + r")\b"
+                   r"(?:\s+\((\d+)([km ])\s*deferrals\))?")
+
+
+def pflogsumm_totals(text: str) -> dict[str, tuple[int, str]]:
+    """pflogsumm's Grand Totals as (number, unit) per our key: it prints k and m units
+    (counts too, above 512k), which the comparison honours."""
+    out: dict[str, tuple[int, str]] = {}
+    for line in text.split("Per-")[0].splitlines():
+        m = _LINE.match(line)
+        if m:
+            out[_LABELS[m.group(3)]] = (int(m.group(1)), m.group(2))
+            if m.group(4):
+                out["deferrals"] = (int(m.group(4)), m.group(5))
+    return out
+
+
+def in_units(value: int, unit: str) -> int:
+    return value // {"m": 1 << 20, "k": 1 << 10}.get(unit, 1)
+
+
+def run_pflogsumm(path: Path) -> dict[str, tuple[int, str]]:
+    assert Path(PFLOGSUMM).exists(), "pflogsumm is missing: `make debs` installs it"
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    done = subprocess.run([PFLOGSUMM], input=data, capture_output=True, timeout=300,
+                          check=True)
+    return pflogsumm_totals(done.stdout.decode())
+
+
+def report_of(*files: Path, cfg: Path | None = CONFIG, year: int | None = 2026,
+              **ropts: Any) -> dict[str, Any]:
+    options = ParseOptions(year=year, tz="UTC", jobs=1)
+    rep, errors = build_report([str(f) for f in files], load_config(cfg), options,
+                               ReportOptions(**ropts))
+    assert not errors
+    return rep
+
+
+def assert_pflogsumm_parity(ours: dict[str, int], theirs: dict[str, tuple[int, str]]) -> None:
+    assert set(theirs) == set(ours), (set(theirs) ^ set(ours))
+    for key, (value, unit) in theirs.items():
+        assert in_units(ours[key], unit) == value, (key, ours[key], value, unit)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark's kind of log (content filter, submission, bounces, attacks), 60k
+    lines across a new year's midnight."""
+    out = tmp_path_factory.mktemp("gen") / "mail.log"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--lines",
+                    "60000", "--out", str(out), "--start", "2025-12-31T18:00:00",
+                    "--quiet"], check=True, timeout=300)
+    return out
+
+
+def test_grand_totals_equal_pflogsumm_on_the_sample_day() -> None:
+    path = SAMPLE / "postfix" / "mail.log"
+    assert_pflogsumm_parity(report_of(path)["totals"], run_pflogsumm(path))
+
+
+def test_grand_totals_equal_pflogsumm_on_the_benchmark_kind_of_log(generated: Path) -> None:
+    rep = report_of(generated, year=2025)
+    theirs = run_pflogsumm(generated)
+    assert_pflogsumm_parity(rep["totals"], theirs)
+    t, u = rep["totals"], rep["totals_unique"]
+    assert t["received"] > 3000 and t["deferrals"] > t["deferred"] > 0
+    # the content filter's second pass is counted by pflogsumm and not by totals_unique
+    assert u["received"] < t["received"] and u["delivered"] < t["delivered"]
+    assert u["bytes_received"] < t["bytes_received"]
+
+
+@pytest.mark.parametrize("name", ["syslog-traditional.log.gz", "syslog-rfc3339.log.gz"])
+def test_grand_totals_equal_pflogsumm_on_a_real_postfix(name: str) -> None:
+    """Debian's Postfix 3.7 recorded (recordings/README.md), in both syslog formats
+    pflogsumm reads."""
+    path = ROOT / "recordings" / "postfix" / "run1-syslog" / name
+    assert_pflogsumm_parity(report_of(path, cfg=None, year=2026)["totals"],
+                            run_pflogsumm(path))
+
+
+def test_exim_and_sendmail_tell_the_same_day_with_the_same_sections() -> None:
+    """sample_logs/ is one day told by the three MTAs: the sections are the same, and
+    counted once per message the day is nearly the same day."""
+    postfix = report_of(SAMPLE / "postfix" / "mail.log")
+    exim = report_of(SAMPLE / "exim" / "mainlog")
+    sendmail = report_of(SAMPLE / "sendmail" / "maillog")
+    for rep, mta in ((exim, "exim"), (sendmail, "sendmail")):
+        assert rep.keys() == postfix.keys()
+        assert list(rep["period"]["mtas"]) == [mta]
+        u, p = rep["totals_unique"], postfix["totals_unique"]
+        assert (u["rejected"], u["deferred"], u["bounced"]) == (p["rejected"], p["deferred"],
+                                                                p["bounced"])
+        assert abs(u["received"] - p["received"]) <= 4, (mta, u, p)
+        assert abs(u["delivered"] - p["delivered"]) <= 2, (mta, u, p)
+        assert {a["rule"] for a in rep["security"]["alerts"]["timeline"]} == \
+            {a["rule"] for a in postfix["security"]["alerts"]["timeline"]}
+    assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 0
+
+
+def test_the_security_view_names_the_planted_attacks() -> None:
+    """sample_logs/README.md: a relay probe from 203.0.113.99, a burst of failures
+    against `admin` from 203.0.113.45, a spray from 198.51.100.77."""
+    sec = report_of(SAMPLE / "postfix" / "mail.log")["security"]
+    probe = sec["relay_attempts"][0]
+    assert (probe["client_ip"], probe["count"]) == ("203.0.113.99", 12)
+    by_ip = {r["client_ip"]: r for r in sec["auth"]["by_ip"]}
+    assert by_ip["203.0.113.45"]["distinct_sasl_username"] == 1
+    assert by_ip["198.51.100.77"]["distinct_sasl_username"] == 15
+    assert sum(h["failures"] for h in sec["auth"]["per_hour"]) == sec["auth"]["failures"]
+    rules = [a["rule"] for a in sec["alerts"]["timeline"]]
+    assert "open_relay" in rules and sec["alerts"]["open_relay"]
+    firsts = [a["first_seen"] for a in sec["alerts"]["timeline"]]
+    assert firsts == sorted(firsts)
+
+
+def test_since_and_until_bound_every_section() -> None:
+    path = SAMPLE / "postfix" / "mail.log"
+    whole = report_of(path)
+    since = datetime(2026, 3, 3, 15, tzinfo=timezone.utc)
+    until = datetime(2026, 3, 3, 16, tzinfo=timezone.utc)
+    part = report_of(path, since=since, until=until)
+    hour15 = whole["per_hour"][15]
+    assert part["totals"]["received"] == hour15["received"]
+    assert part["totals"]["delivered"] == hour15["delivered"]
+    assert [h["hour"] for h in part["per_hour"] if h["received"]] == [15]
+    assert all(since.isoformat() <= a["last_seen"].replace("Z", "+00:00")
+               for a in part["security"]["alerts"]["timeline"])
+
+
+def test_day_options_take_the_sites_zone() -> None:
+    args = Namespace(day="yesterday", since=None, until=None)
+    since, until = period(args, "Europe/Berlin", today=date(2026, 3, 29))
+    assert since.isoformat() == "2026-03-28T00:00:00+01:00"
+    assert until.isoformat() == "2026-03-29T00:00:00+01:00"
+
+
+def test_hours_are_bucketed_in_the_sites_zone() -> None:
+    path = SAMPLE / "postfix" / "mail.log"
+    utc = report_of(path)["per_hour"]
+    tokyo = report_of(path, zone="Asia/Tokyo")["per_hour"]
+    assert [h["received"] for h in tokyo] == [utc[(h - 9) % 24]["received"] for h in range(24)]
+
+
+def test_top_limits_and_verp_mung(tmp_path: Path) -> None:
+    path = SAMPLE / "postfix" / "mail.log"
+    rep = report_of(path, top_hosts=3, top_users=2)
+    assert len(rep["delivery_domains"]) == 3 and len(rep["senders_by_count"]) == 2
+    # a VERP sender: one list, one address per recipient
+    lines = [line for line in path.read_text().splitlines()
+             if "news@lists.example.net" in line]
+    assert lines, "the sample has a list sender"
+    verp = tmp_path / "verp.log"
+    text = path.read_text()
+    for n, line in enumerate(lines):
+        text = text.replace(line, line.replace("news@lists.example.net",
+                                               f"bounces-{1000 + n}@lists.example.net"), 1)
+    verp.write_text(text)
+    plain = {r["address"] for r in report_of(verp)["senders_by_count"]}
+    munged = {r["address"] for r in report_of(verp, verp=1)["senders_by_count"]}
+    assert len([a for a in plain if a.startswith("bounces-")]) > 1
+    assert [a for a in munged if a.startswith("bounces")] == ["bounces-ID@lists.example.net"]
+
+
+def test_coverage_names_inputs_holes_and_unknown_lines(tmp_path: Path) -> None:
+    """A rotated set with mail.log.2 missing shows a hole between mail.log.3 and .1."""
+    lines = (SAMPLE / "postfix" / "mail.log").read_text().splitlines(keepends=True)
+    third = len(lines) // 3
+    (tmp_path / "mail.log.3").write_text("".join(lines[:third // 2]))
+    (tmp_path / "mail.log.1").write_text("".join(lines[2 * third:]) +
+                                         "Mar  3 23:59:00 mx1 postfix/smtpd[1]: "
+                                         "something no parser knows\n")
+    files = [tmp_path / "mail.log.1", tmp_path / "mail.log.3"]
+    cov = report_of(*files)["coverage"]
+    assert [f["source"] for f in cov["files"]] == [str(tmp_path / "mail.log.3"),
+                                                   str(tmp_path / "mail.log.1")]
+    for f in cov["files"]:
+        assert f["sha256"] == hashlib.sha256(Path(f["source"]).read_bytes()).hexdigest()
+        assert f["years"] == [2026]
+    (hole,) = cov["holes_between_files"]
+    assert hole["after"].endswith("mail.log.3") and hole["hours"] > 4
+    assert cov["unknown_lines"] == 1 and cov["unknown_shapes"][0]["daemon"] == "smtpd"
+
+
+def test_text_report_reads_like_pflogsumm_and_escapes_the_log(tmp_path: Path) -> None:
+    src = (SAMPLE / "postfix" / "mail.log").read_text()
+    hostile = tmp_path / "mail.log"
+    hostile.write_text(src.replace("alice@example.com", "\x1b[2Jalice@example.com"))
+    text = render_text(report_of(hostile))
+    assert "\x1b" not in text and "\\x1b[2Jalice@example.com" in text
+    for heading in ("Grand Totals", "Per-Hour Traffic Summary",
+                    "Host/Domain Summary: Message Delivery", "Senders by message count",
+                    "Message Reject Detail", "Security: authentication failures",
+                    "Coverage: what this report read"):
+        assert heading in text
+    first = render_text(report_of(hostile, problems_first=True))
+    assert first.index("Message Reject Detail") < first.index("Per-Day Traffic Summary")
+
+
+def test_the_command_line_writes_json_with_the_contract_keys(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "logwatch", "report", "--config", str(CONFIG),
+                           "--year", "2026", "--format", "json", "--out", str(out),
+                           "-h", "5", str(SAMPLE / "postfix" / "mail.log")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rep = json.loads(out.read_text())
+    assert set(rep["totals"]) == {
+        "received", "delivered", "forwarded", "deferred", "deferrals", "bounced", "rejected",
+        "reject_warnings", "held", "discarded", "bytes_received", "bytes_delivered",
+        "senders", "sending_domains", "recipients", "recipient_domains"}
+    assert len(rep["delivery_domains"]) == 5
+    bad = subprocess.run([sys.executable, "-m", "logwatch", "report", "--since", "yesterday",
+                          str(SAMPLE / "postfix" / "mail.log")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "--since 'yesterday': not an ISO date" in bad.stderr
