@@ -17,7 +17,8 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.correlate.correlator import CorrelationState, Correlator, PendingSessions
+from logwatch.errors import UsageError
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
@@ -57,9 +59,12 @@ class Unit:
 
 @dataclass
 class UnitResult:
+    """A worker's output: IPC files in a shared temporary directory (local processes),
+    or the IPC bytes themselves (Dask workers, which may be on other machines)."""
+
     index: int
-    events_path: str
-    messages_path: str
+    events: str | pa.Buffer
+    messages: str | pa.Buffer
     stats: SourceStats
     state: CorrelationState
     pending: PendingSessions
@@ -143,31 +148,38 @@ def _unit_schema(options: ParseOptions) -> pa.Schema:
     return pa.schema([f for f in EVENT_SCHEMA if f.name in keep])
 
 
-def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str) -> UnitResult:
-    """Worker: parse and correlate one unit on its own; spill its output to IPC files."""
+def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str | None) -> UnitResult:
+    """Worker: parse and correlate one unit on its own; spill its output to IPC files
+    in `tmpdir`, or keep it in memory to send back (None)."""
     parsers = default_parsers()
     stats = SourceStats(unit.plan.name, unit.plan.fmt, unit.plan.compression)
     errors: list[str] = []
     correlator = Correlator(parsers, known=unit.index == 0)
-    ev_path = os.path.join(tmpdir, f"{unit.index}.events.arrow")
-    msg_path = os.path.join(tmpdir, f"{unit.index}.messages.arrow")
+    sinks: list[str | pa.BufferOutputStream] = (
+        [os.path.join(tmpdir, f"{unit.index}.{t}.arrow") for t in ("events", "messages")]
+        if tmpdir else [pa.BufferOutputStream(), pa.BufferOutputStream()])
     schema = _unit_schema(options)
-    with pa.ipc.new_stream(ev_path, schema, options=_IPC) as ev_out, \
-            pa.ipc.new_stream(msg_path, MESSAGE_SCHEMA, options=_IPC) as msg_out:
+    with pa.ipc.new_stream(sinks[0], schema, options=_IPC) as ev_out, \
+            pa.ipc.new_stream(sinks[1], MESSAGE_SCHEMA, options=_IPC) as msg_out:
         for table in read_source(unit.plan, parsers, options, stats, unit.window, errors):
             events, messages = correlator.process(table)
             ev_out.write_table(events.select(schema.names))
             if messages.num_rows:
                 msg_out.write_table(messages)
-    return UnitResult(unit.index, ev_path, msg_path, stats, correlator.state,
-                      correlator.pending, errors)
+    ev, msg = (x if isinstance(x, str) else x.getvalue() for x in sinks)
+    return UnitResult(unit.index, ev, msg, stats, correlator.state, correlator.pending,
+                      errors)
 
 
-def _read(path: str) -> Iterator[pa.Table]:
+def _read(spilled: str | pa.Buffer) -> Iterator[pa.Table]:
     """Batch by batch into ordinary memory, each freed when its table goes: a memory map
     would keep every page it touched resident until the whole unit is read."""
-    with pa.OSFile(path) as source:
-        os.unlink(path)
+    if isinstance(spilled, pa.Buffer):
+        for batch in pa.ipc.open_stream(spilled):
+            yield pa.Table.from_batches([batch])
+        return
+    with pa.OSFile(spilled) as source:
+        os.unlink(spilled)
         for batch in pa.ipc.open_stream(source):
             yield pa.Table.from_batches([batch])
 
@@ -189,6 +201,29 @@ def _merge_stats(into: SourceStats, part: SourceStats) -> None:
     into.clock = {**part.clock, "years": sorted(years), "warnings": warnings}
 
 
+@contextmanager
+def _executor(options: ParseOptions) -> Iterator[Executor]:
+    """Local processes, or a Dask cluster's workers (`--scheduler`): the same units and
+    the same merge, so the output is the same. Dask workers read the input files by
+    the names given here: on several machines, they must see the same paths."""
+    if not options.scheduler:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--executor dask needs the dask extra: "
+                         "pip install 'mail-logwatch[dask]'") from None
+    try:
+        client = Client(options.scheduler, timeout=10)   # distributed retries until then
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"--scheduler {options.scheduler}: {exc}") from None
+    with client, client.get_executor(pure=False) as pool:
+        yield pool
+
+
 def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.Table,
                                                                             pa.Table]]:
     """Like `ParseRun.correlated`, with units parsed by `run.options.jobs` processes."""
@@ -196,10 +231,10 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
     head = Correlator(run.parsers)
     by_source: dict[str, SourceStats] = {}
     lines_before: dict[str, int] = {}
-    context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="mail-logwatch-") as tmpdir, \
-            ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
-        futures = [pool.submit(_run_unit, unit, options, tmpdir) for unit in units]
+            _executor(options) as pool:
+        spill = None if options.scheduler else tmpdir
+        futures = [pool.submit(_run_unit, unit, options, spill) for unit in units]
         for unit, future in zip(units, futures):
             result = future.result()
             run.errors.extend(result.errors)
@@ -219,7 +254,7 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
                 if done.num_rows:
                     yield EVENT_SCHEMA.empty_table(), done
             row = 0
-            for events in _read(result.events_path):
+            for events in _read(result.events):
                 if patch is not None:
                     events = patch.apply(events, row)
                 row += events.num_rows
@@ -228,6 +263,6 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
                     events = events.set_column(i, EVENT_SCHEMA.field("seq"),
                                                pc.add(events.column("seq"), first_line))
                 yield events, MESSAGE_SCHEMA.empty_table()
-            for messages in _read(result.messages_path):
+            for messages in _read(result.messages):
                 yield EVENT_SCHEMA.empty_table(), messages
     yield EVENT_SCHEMA.empty_table(), head.finish()

@@ -50,6 +50,8 @@ class ParseOptions:
     jobs: int = 1
     #: only these event columns leave a worker process (detect needs a few; None: all)
     columns: frozenset[str] | None = None
+    #: a Dask scheduler's address: the parallel units run on its workers
+    scheduler: str | None = None
 
     @property
     def zone(self) -> str:
@@ -212,7 +214,7 @@ class ParseRun:
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
         parallel_ok = self.options.year is None and not any(is_secondary(p.name) for p in plans)
-        if self.options.jobs > 1 and parallel_ok:
+        if (self.options.jobs > 1 or self.options.scheduler) and parallel_ok:
             from logwatch.parallel import parallel_correlated, plan_units
 
             units = plan_units(plans, self.options)

@@ -31,6 +31,11 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="host name for logs that have none (Exim's own files)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                    help="processes to parse with (default: one per core; 1 = this one)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="where files (or parts of large ones) are parsed: local "
+                        "processes, or a Dask cluster's workers (the dask extra)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="the Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,8 +58,10 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
     if args.tz is not None and not known_zone(args.tz):
         raise UsageError(f"--tz {args.tz}: unknown time zone (use an IANA name such as "
                          "Europe/Berlin or UTC)")
+    if (args.executor == "dask") != bool(args.scheduler):
+        raise UsageError("--executor dask and --scheduler ADDRESS go together")
     return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host,
-                        jobs=max(1, args.jobs))
+                        jobs=max(1, args.jobs), scheduler=args.scheduler)
 
 
 def _raw_lines(sources: list[str]) -> dict[tuple[str, int], str]:
