@@ -1,4 +1,4 @@
-"""`make bench`: time `mail-logwatch parse` and `detect` against pflogsumm on generated
+"""`make bench`: time `mail-logwatch parse`, `detect` and `report` against pflogsumm on generated
 busy-server logs.
 
 Prints lines/s and peak memory (Pss summed over the process tree, sampled from /proc) for `parse`
@@ -125,7 +125,11 @@ def main() -> int:
                      ("parse -j 2 (2 cores)", ["parse", "--out", str(out), "-j", "2"], "0,1"),
                      # alerts go to stdout, which measure() discards
                      ("detect -j 1 (1 core)", ["detect", "-j", "1"], "0"),
-                     ("detect -j 2 (2 cores)", ["detect", "-j", "2"], "0,1")]
+                     ("detect -j 2 (2 cores)", ["detect", "-j", "2"], "0,1"),
+                     # the report goes to stdout, which measure() discards
+                     ("report -j 1 (1 core)", ["report", "--format", "json", "-j", "1"], "0"),
+                     ("report -j 2 (2 cores)", ["report", "--format", "json", "-j", "2"],
+                      "0,1")]
             for name, (command, *rest), cpus in cases:
                 cmd = [exe, command, str(log), "--tz", "UTC", *rest]
                 if taskset:

@@ -251,3 +251,27 @@ def test_the_command_line_writes_json_with_the_contract_keys(tmp_path: Path) -> 
                           str(SAMPLE / "postfix" / "mail.log")],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert bad.returncode == 2 and "--since 'yesterday': not an ISO date" in bad.stderr
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(generated: Path) -> None:
+    import os
+    import pty
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-m", "logwatch", "report", "--no-alerts", "-j", "1", "--year",
+           "2025", "--out", os.devnull, str(generated)]
+    done = subprocess.run(cmd, stderr=slave, stdout=subprocess.DEVNULL, cwd=ROOT, timeout=120)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert done.returncode == 0
+    assert b"file 1/1" in shown and b"events" in shown and b"left" in shown, shown
+    piped = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=120)
+    assert piped.returncode == 0 and b"events" not in piped.stderr

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from logwatch.commands.detect import config_from, print_errors
 from logwatch.commands.parse import add_input_options, options_from
 from logwatch.errors import UsageError
+from logwatch.progress import Progress
 from logwatch.report.build import ReportOptions, build_report
 
 __all__ = ["register", "run", "render", "period"]
@@ -103,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
                           top_users=args.top_users, details=args.details,
                           verp=args.verp_mung, problems_first=args.problems_first,
                           alerts=not args.no_alerts, gap_hours=args.gap)
-    report, errors = build_report(args.files, cfg, options, ropts)
+    progress = Progress.for_terminal(args.files)
+    try:
+        report, errors = build_report(args.files, cfg, options, ropts, progress)
+    finally:
+        if progress is not None:
+            progress.close()
     text = render(args.out_format, report)
     if args.out == "-":
         sys.stdout.write(text)

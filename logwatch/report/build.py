@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from logwatch import __version__
 from logwatch.config import Config
-from logwatch.detection import detect_files
+from logwatch.detection import Observer, detect_files
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.report.collect import REPORT_COLUMNS, Collector, iso
@@ -53,12 +55,11 @@ def _us(t: datetime | None) -> int | None:
 
 
 def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOptions,
-          collector: Collector) -> tuple[list[dict[str, Any]] | None, list[SourceStats],
-                                         list[str], list[str]]:
+          observe: Observer) -> tuple[list[dict[str, Any]] | None, list[SourceStats],
+                                      list[str], list[str]]:
     """Read everything once; the alerts (None: rules not run), stats, errors, notes."""
     if ropts.alerts:
-        result = detect_files(files, cfg, options, observe=collector.observe,
-                              columns=REPORT_COLUMNS)
+        result = detect_files(files, cfg, options, observe=observe, columns=REPORT_COLUMNS)
         since, until = _us(ropts.since), _us(ropts.until)
         alerts = [a.as_dict() for a in result.detection.alerts
                   if (since is None or a.last_us >= since)
@@ -66,7 +67,7 @@ def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOpt
         return alerts, result.stats, result.errors, list(result.detection.warnings)
     run = ParseRun(files, default_parsers(), replace(options, columns=REPORT_COLUMNS))
     for events, done in run.correlated():
-        collector.observe(events, done)
+        observe(events, done)
     return None, run.stats, run.errors, []
 
 
@@ -79,11 +80,19 @@ def _mtas(stats: list[SourceStats]) -> dict[str, int]:
 
 
 def build_report(files: list[str], cfg: Config, options: ParseOptions,
-                 ropts: ReportOptions) -> tuple[dict[str, Any], list[str]]:
-    """The report's content, and the errors met reading the inputs."""
+                 ropts: ReportOptions, progress: Observer | None = None
+                 ) -> tuple[dict[str, Any], list[str]]:
+    """The report's content, and the errors met reading the inputs; `progress` sees
+    the blocks go by."""
     collector = Collector(_us(ropts.since), _us(ropts.until),
                           int(ropts.gap_hours * 3600 * 1_000_000))
-    alerts, stats, errors, notes = _read(files, cfg, options, ropts, collector)
+
+    def observe(events: pa.Table, messages: pa.Table) -> None:
+        collector.observe(events, messages)
+        if progress is not None:
+            progress(events, messages)
+
+    alerts, stats, errors, notes = _read(files, cfg, options, ropts, observe)
     collected = collector.finish()
     f = frames_of(collected, ropts.zone)
     sized = sized_deliveries(f)

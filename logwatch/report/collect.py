@@ -36,7 +36,7 @@ _MESSAGE = ["host", "instance", "queue_id", "mta", "first_seen", "last_seen", "o
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + ["seq", "source"])
+                           + _RECEIVED + ["seq", "source", "offset"])
 
 _REJECTS = pa.array(["reject", "reject_warning", "hold", "discard"])
 _AUTHS = pa.array(["auth_failure", "auth_success"])

@@ -9,14 +9,16 @@ against it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from logwatch.report.collect import Collected
 
-__all__ = ["Frames", "frames_of", "address_key", "domain_key", "sender_key"]
+__all__ = ["Frames", "frames_of", "address_key", "domain_key", "sender_key", "per_value"]
 
 _VERP1 = re.compile(r"((?:bounce[ds]?|no(?:list|reply|response)|return|sentto|\d+).*?)"
                     r"(?:[+_.*-]\d+\b)+", re.I)
@@ -45,6 +47,14 @@ def domain_key(addr: str | None) -> str | None:
 def sender_key(addr: str | None, verp: int = 0) -> str | None:
     """pflogsumm writes the null sender as `from=<>`."""
     return "from=<>" if addr == "" else address_key(addr, verp)
+
+
+def per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """`fn` of each distinct string (missing values stay None): a report's columns
+    repeat a few thousand addresses over millions of rows, so never call per row."""
+    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="object")
 
 
 @dataclass

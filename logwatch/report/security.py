@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from logwatch.report.frames import Frames, domain_key
+from logwatch.report.frames import Frames, domain_key, per_value
 
 __all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
 
@@ -51,7 +51,7 @@ def relay_attempts(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Relay denials by client: the probes an open-relay test makes."""
     r = f.rejects
     r = r[(r["reject_class"].astype("string") == "relay_denied").fillna(False)]
-    r = r.assign(rcpt_domain=r["recipient"].astype("object").map(domain_key))
+    r = r.assign(rcpt_domain=per_value(r["recipient"], domain_key))
     return _by(r, "client_ip", "rcpt_domain", limit, "client_ip")
 
 
@@ -65,18 +65,18 @@ def tls_coverage(f: Frames) -> dict[str, Any]:
     s = f.sessions
     # postscreen's sessions are screening, not SMTP; Exim and Sendmail log no connect
     # line by default, so a session is any session id seen
-    sessions = set(s.loc[s["daemon"].astype("string") != "postscreen", "session"])
+    sessions = pd.unique(s.loc[s["daemon"].astype("string") != "postscreen", "session"])
     tls_in = f.tls[f.tls["session"].isin(sessions)]
-    encrypted = set(tls_in["session"])
-    auth_sessions = set(f.auth.loc[f.auth["session"].notna(), "session"])
-    plaintext_auth = auth_sessions - encrypted
+    encrypted = pd.unique(tls_in["session"])
+    auth_sessions = pd.unique(f.auth.loc[f.auth["session"].notna(), "session"])
+    plaintext_auth = int((~pd.Series(auth_sessions).isin(encrypted)).sum())
     out = f.tls[f.tls["session"].isna()]
     smtp_sent = f.deliveries[(f.deliveries["daemon"].astype("string") == "smtp")
                              & (f.deliveries["status"].astype("string") == "sent").fillna(False)]
     return {
         "inbound": {"sessions": len(sessions), "tls_sessions": len(encrypted),
-                    "share": round(len(encrypted) / len(sessions), 4) if sessions else None,
-                    "plaintext_auth_sessions": len(plaintext_auth),
+                    "share": round(len(encrypted) / len(sessions), 4) if len(sessions) else None,
+                    "plaintext_auth_sessions": plaintext_auth,
                     "protocols": _shares(tls_in["tls_protocol"]),
                     "ciphers": _shares(tls_in["tls_cipher"])},
         "outbound": {"tls_connections": int(len(out)), "smtp_deliveries": int(len(smtp_sent)),

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from logwatch.report.frames import Frames, address_key, domain_key, sender_key
+from logwatch.report.frames import Frames, address_key, domain_key, per_value, sender_key
 
 __all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_messages", "received_keys",
-           "totals", "client_domain", "sending_domain"]
+           "totals", "client_domain", "sending_domains"]
 
 #: Origins of messages that entered from outside the queue (pflogsumm's "received":
 #: an smtpd `client=` line or a pickup line); bounces and forwards are made here.
@@ -48,9 +49,9 @@ def sized_deliveries(f: Frames) -> pd.DataFrame:
         j = j[(j["ts"] <= j["last_seen"]) & j["size"].notna()]
         d.loc[j["row"].to_numpy(), "size"] = j["size"].to_numpy()
     children = f.messages[f.messages["origin"].astype("string") == "reinjected"]
-    parents = set(zip(children["host"].astype("string"), children["parent"].astype("string")))
-    d["continued"] = [(h, q) in parents for h, q in zip(d["host"], d["queue_id"])] \
-        if parents else False
+    parents = pd.MultiIndex.from_arrays([children["host"].astype("string"),
+                                         children["parent"].astype("string")])
+    d["continued"] = pd.MultiIndex.from_arrays([d["host"], d["queue_id"]]).isin(parents)
     return d
 
 
@@ -74,17 +75,17 @@ def client_domain(client: str | None) -> str | None:
     return f"{m.group(2)}.{m.group(3)}".lower() if m else client
 
 
-def sending_domain(sender: str, origin: str | None, client_name: str | None,
-                   client_ip: str | None) -> str | None:
-    """The domain a message is counted under: the sender's, else (null sender, bare
-    local name) the client's, else for local submissions the sender itself."""
-    if "@" in sender:
-        return sender.rsplit("@", 1)[1]
-    if origin == "local":
-        return sender
-    if isinstance(client_name, str) and client_name != "unknown":
-        return client_domain(client_name)
-    return client_ip if isinstance(client_ip, str) else None
+def sending_domains(keys: pd.Series, origin: pd.Series, client_name: pd.Series,
+                    client_ip: pd.Series) -> pd.Series:
+    """The domain each message is counted under, as pflogsumm does: the sender's, else
+    (null sender, bare local name) for local submissions the sender itself, else the
+    client's domain (`gimme_domain`), its address when it has no name."""
+    domain = per_value(keys, lambda k: k.rsplit("@", 1)[1] if "@" in k else None)
+    named = per_value(client_name, lambda c: None if c == "unknown" else client_domain(c))
+    client = named.where(named.notna(), client_ip.astype("object"))
+    local = (origin.astype("object") == "local").to_numpy()
+    fallback = np.where(local, keys.to_numpy(dtype=object), client.to_numpy(dtype=object))
+    return domain.where(domain.notna(), pd.Series(fallback, index=keys.index))
 
 
 def received_keys(f: Frames, unique: bool, verp: int = 0) -> pd.DataFrame:
@@ -93,11 +94,9 @@ def received_keys(f: Frames, unique: bool, verp: int = 0) -> pd.DataFrame:
     size line and is no sender."""
     msgs = received_messages(f, unique)
     msgs = msgs[msgs["sender"].notna() & msgs["size"].notna()]
-    keys = msgs["sender"].astype("object").map(lambda s: sender_key(s, verp))
-    domains = [sending_domain(k, o, n, i) for k, o, n, i in zip(
-        keys, msgs["origin"].astype("object"), msgs["client_name"].astype("object"),
-        msgs["client_ip"].astype("object"))]
-    return pd.DataFrame({"address": keys.to_numpy(), "domain": domains,
+    keys = per_value(msgs["sender"], lambda s: sender_key(s, verp))
+    domains = sending_domains(keys, msgs["origin"], msgs["client_name"], msgs["client_ip"])
+    return pd.DataFrame({"address": keys.to_numpy(), "domain": domains.to_numpy(),
                          "size": msgs["size"].to_numpy()})
 
 
@@ -110,7 +109,7 @@ def totals(f: Frames, sized: pd.DataFrame, unique: bool, verp: int = 0) -> dict[
     deferred = sized[(status == "deferred").fillna(False)]
     rej = f.rejects["event"].astype("string")
     senders = received_keys(f, unique, verp)
-    rcpts = sent["recipient"].astype("object").map(lambda r: address_key(r, verp)).dropna()
+    rcpts = per_value(sent["recipient"], lambda r: address_key(r, verp)).dropna()
     return {
         "received": int(len(received_messages(f, True))) if unique else int(len(f.received)),
         "delivered": int(len(sent)),
@@ -127,5 +126,5 @@ def totals(f: Frames, sized: pd.DataFrame, unique: bool, verp: int = 0) -> dict[
         "senders": int(senders["address"].nunique()),
         "sending_domains": int(senders["domain"].dropna().nunique()),
         "recipients": int(rcpts.nunique()),
-        "recipient_domains": int(rcpts.map(domain_key).nunique()),
+        "recipient_domains": int(per_value(rcpts, domain_key).nunique()),
     }

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from logwatch.report.frames import Frames, address_key, domain_key
-from logwatch.report.totals import received_keys, sending_domain
+from logwatch.report.frames import Frames, address_key, domain_key, per_value
+from logwatch.report.totals import client_domain, received_keys
 
 __all__ = ["traffic_per_day", "traffic_per_hour", "delivery_domains", "receipt_domains",
            "top_users", "deferrals", "bounces", "reject_details", "smtp_connections",
@@ -76,8 +76,7 @@ def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, A
     sent = (status == "sent").fillna(False)
     deferred = (status == "deferred").fillna(False)
     d = pd.DataFrame({
-        "domain": sized["recipient"].astype("object").map(
-            domain_key),
+        "domain": per_value(sized["recipient"], domain_key),
         "sent": sent.astype(int), "deferred": deferred.astype(int),
         "bytes": np.where(sent, sized["size"], 0),
         "sent_delay": np.where(sent, sized["delay"].fillna(0), 0.0),
@@ -113,8 +112,8 @@ def top_users(f: Frames, sized: pd.DataFrame, limit: int | None,
     senders = received_keys(f, False, verp).groupby("address", as_index=False).agg(
         messages=("size", "size"), bytes=("size", "sum"))
     sent = sized[(sized["status"].astype("string") == "sent").fillna(False)]
-    rcpt = pd.DataFrame({"address": sent["recipient"].astype("object").map(
-        lambda a: address_key(a, verp)), "size": sent["size"]}).dropna(subset=["address"])
+    rcpt = pd.DataFrame({"address": per_value(sent["recipient"], lambda a: address_key(a, verp)),
+                         "size": sent["size"]}).dropna(subset=["address"])
     rcpts = rcpt.groupby("address", as_index=False).agg(messages=("size", "size"),
                                                         bytes=("size", "sum"))
     return {"senders_by_count": _ranked(senders, "messages", limit),
@@ -134,7 +133,7 @@ def _grouped(df: pd.DataFrame, keys: list[str], limit: int | None) -> list[dict[
 
 def _with_reason(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     out = df[cols].astype("object").copy()
-    out["reason"] = df["reason"].astype("object").map(short_reason)
+    out["reason"] = per_value(df["reason"], short_reason).fillna("(none)")
     return out
 
 
@@ -180,8 +179,8 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
                                       ip=("client_ip", "first"))
     spans = spans[spans["connected"] & spans["closed"]]
     spans["seconds"] = (spans["end"] - spans["start"]).dt.total_seconds()
-    spans["domain"] = [sending_domain("", None, c, i) for c, i in zip(
-        spans["client"].astype("object"), spans["ip"].astype("object"))]
+    named = per_value(spans["client"], lambda c: None if c == "unknown" else client_domain(c))
+    spans["domain"] = named.where(named.notna(), spans["ip"].astype("object"))
 
     def per(key: pd.Series, name: str) -> list[dict[str, Any]]:
         g = spans.groupby(key).agg(connections=("seconds", "size"),
