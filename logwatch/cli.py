@@ -19,6 +19,7 @@ from logwatch.commands import follow as follow_cmd
 from logwatch.commands import parse as parse_cmd
 from logwatch.commands import report as report_cmd
 from logwatch.commands import run as run_cmd
+from logwatch.commands import trace as trace_cmd
 from logwatch.errors import LogwatchError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ALERTS", "EXIT_USAGE", "EXIT_TEMPFAIL"]
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.register(sub)
     follow_cmd.register(sub)
     alerts_cmd.register(sub)
+    trace_cmd.register(sub)
     return p
 
 

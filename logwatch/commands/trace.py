@@ -1,0 +1,142 @@
+"""`mail-logwatch trace QUERY FILE...`: every line and message touching a queue id, an
+address, an IP or a Message-ID, in time order, following `queued as` hand-offs, bounces
+and forwards (what exigrep and collate.pl do, for Postfix, Exim and Sendmail alike).
+
+Text for a person: one block per message, then the lines as `file:offset: line`, with
+control characters shown escaped (log lines are attacker-controlled). `--format jsonl`
+for machines: one object per message (`"record": "message"`, the messages table's row),
+then one per line (`"record": "event"`, the event row and the `line` it came from).
+Exit codes as grep's: 0 something was found, 1 nothing was, 2 bad usage or an unreadable
+input (what the other inputs hold is still printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.alerts import rfc3339
+from logwatch.commands.detect import print_errors
+from logwatch.commands.parse import add_input_options, options_from
+from logwatch.errors import UsageError
+from logwatch.output import rows_as_json
+from logwatch.pipeline import default_parsers
+from logwatch.sanitize import for_terminal
+from logwatch.trace import KINDS, Trace, parse_query, trace_files
+
+__all__ = ["register", "run", "trace_text"]
+
+EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("trace", help="every line and message touching a queue id, "
+                       "address, IP or Message-ID", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", metavar="QUERY",
+                   help="an IP address, an address or Message-ID (local@domain: both are "
+                        "looked for unless --kind says which), or a queue id")
+    add_input_options(p)
+    p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous")
+    p.add_argument("--format", dest="out_format", choices=("text", "jsonl"), default="text")
+    p.set_defaults(run=run)
+
+
+def _when(us: int | None) -> str:
+    return "?" if us is None else rfc3339(us)
+
+
+def _client(m: dict[str, Any]) -> str:
+    if m["client_ip"] is None:   # local submission: a name at most (localhost)
+        return m["client_name"] or "-"
+    text = f"{m['client_name'] or 'unknown'}[{m['client_ip']}]"
+    notes = [f"helo {m['helo']}" if m["helo"] else "",
+             f"user {m['sasl_username']}" if m["sasl_username"] else "",
+             "TLS" if m["tls_in"] else ""]
+    return text + "".join(f", {n}" for n in notes if n)
+
+
+def _status(m: dict[str, Any]) -> str:
+    counts = ", ".join(f"{m[k]} {k}" for k in ("delivered", "deferred", "bounced", "expired",
+                                               "rejected") if m[k])
+    return f"{m['status'] or 'unknown'}" + (f" ({counts})" if counts else "")
+
+
+def _message_block(m: dict[str, Any], children: list[str]) -> list[str]:
+    where = "/".join(p for p in (m["host"], m["instance"]) if p)
+    to = ", ".join(m["recipients"]) or "-"
+    if m["orig_recipients"]:
+        to += f" (originally {', '.join(m['orig_recipients'])})"
+    fields = [("origin", m["origin"] or "-"), ("client", _client(m)),
+              ("from", "-" if m["sender"] is None else f"<{m['sender']}>"), ("to", to),
+              ("status", _status(m)), ("size", "-" if m["size"] is None else str(m["size"])),
+              ("relays", ", ".join(m["relays"]) or "-"),
+              ("message-id", f"<{m['message_id']}>" if m["message_id"] else "-"),
+              ("parent", m["parent"] or "-"), ("children", ", ".join(children) or "-")]
+    head = (f"message {m['queue_id']}  {where}  {_when(m['first_seen'])} .. "
+            f"{_when(m['last_seen'])}")
+    return [for_terminal(head)] + [f"  {k:<11}{for_terminal(v)}" for k, v in fields]
+
+
+def _children(messages: list[dict[str, Any]]) -> dict[tuple[str | None, str], list[str]]:
+    """Each traced message's traced children, by (host, queue id)."""
+    out: dict[tuple[str | None, str], list[str]] = {}
+    for m in messages:
+        if m["parent"] is not None:
+            out.setdefault((m["host"], m["parent"]), []).append(m["queue_id"])
+    return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def trace_text(result: Trace) -> str:
+    """The trace for a terminal or a mail: messages first, then the lines in time order."""
+    table = result.messages
+    for name in ("first_seen", "last_seen"):   # as microseconds, for rfc3339
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 pc.cast(table[name], pa.int64()))
+    messages = table.to_pylist()
+    rows = result.events.select(["source", "offset", "line"]).to_pylist()
+    shown: set[tuple[str, int | None]] = set()
+    lines = []
+    for r in rows:   # a Sendmail line with several recipients is several rows
+        if (r["source"], r["offset"]) in shown:
+            continue
+        shown.add((r["source"], r["offset"]))
+        text = r["line"] if r["line"] is not None else "(not readable again)"
+        lines.append(f"{for_terminal(r['source'])}:{r['offset']}: {for_terminal(text)}")
+    kinds = " or ".join(k.replace("-", " ") for k in result.query.kinds)
+    out = [f"trace {for_terminal(result.query.value)} ({kinds}): "
+           f"{_count(len(messages), 'message')}, {_count(len(lines), 'line')}", ""]
+    children = _children(messages)
+    for m in messages:
+        out += _message_block(m, children.get((m["host"], m["queue_id"]), [])) + [""]
+    return "\n".join(out + lines) + "\n"
+
+
+def _tagged(table: pa.Table, record: str) -> pa.Table:
+    return table.append_column("record", pa.array([record] * table.num_rows, pa.string()))
+
+
+def run(args: argparse.Namespace) -> int:
+    if "-" in args.files:
+        raise UsageError("trace reads its inputs twice: give files, not -")
+    query = parse_query(args.query, args.kind)
+    result = trace_files(args.files, default_parsers(), options_from(args), query)
+    if args.out_format == "jsonl":
+        for table, record in ((result.messages, "message"), (result.events, "event")):
+            for line in rows_as_json(_tagged(table, record)):
+                sys.stdout.write(line + "\n")
+    else:
+        sys.stdout.write(trace_text(result))
+    sys.stdout.flush()
+    print_errors(result.errors)
+    if result.errors:
+        return EXIT_USAGE
+    return EXIT_FOUND if result.found else EXIT_NOTHING

@@ -1,0 +1,379 @@
+"""Every line and message that touches one queue id, address, IP or Message-ID.
+
+What exigrep and collate.pl do, for all three MTAs and across hand-offs: the messages the
+query names are closed over their parents and children (content-filter `queued as`,
+bounces, forwards, Sendmail's submission queue), transitively, and over the SMTP
+sessions they arrived in; then every line of those lifetimes and sessions comes out, in
+time order, with the text read back from its source.
+
+Months of archives do not fit in memory as events, and the lines that link a message to
+what it touches come in any order (a child's lifetime can end before its parent's, a part
+parsed in another process is joined late), so the input is read twice. The first pass
+keeps the key columns of every message (its lifetime, parent and session: a hundred bytes
+or so each), of the lines that match and of the few lines of a message logged in a
+session of their own; the closure is computed from those alone. The second pass keeps
+the full rows of what the closure names. Both filter whole blocks with pyarrow.compute.
+
+A session brings its lines that belong to no other message: a Postfix session that sent
+thirty messages shows its connect, AUTH and disconnect with the traced one, not the other
+twenty-nine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.errors import UsageError
+from logwatch.evidence import LineRef, read_lines
+from logwatch.parse.definitions import ParserSet
+from logwatch.parse.fields import normalize_ip, strip_brackets
+from logwatch.pipeline import ParseOptions, ParseRun
+from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+
+__all__ = ["KINDS", "Query", "Trace", "parse_query", "trace_files"]
+
+KINDS = ("ip", "address", "message-id", "queue-id")
+
+#: Queue ids of the three MTAs (Postfix short and long, Exim old and new, Sendmail) and
+#: of anything shaped like them: letters, digits and dashes.
+_QUEUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+
+#: How far apart in time a child's first line may be from its parent's lifetime (the
+#: correlator links within a day too): an id reused months later is another message.
+_LINK_US = 86_400 * 1_000_000
+
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class Query:
+    """A normalised value and the kinds it is looked for as. A bare `local@domain` can be
+    an address or a Message-ID without its brackets: both, unless the user said which."""
+
+    value: str
+    kinds: tuple[str, ...]
+
+    def event_mask(self, events: pa.Table) -> pa.Array:
+        """Rows of `events` that name the value."""
+        masks = [m for kind in self.kinds for m in self._event_masks(kind, events)]
+        return _any(masks, events.num_rows)
+
+    def message_mask(self, messages: pa.Table) -> pa.Array:
+        """Rows of the messages table that name the value."""
+        masks = [m for kind in self.kinds for m in self._message_masks(kind, messages)]
+        return _any(masks, messages.num_rows)
+
+    def _event_masks(self, kind: str, t: pa.Table) -> list[pa.Array]:
+        if kind == "ip":
+            return [pc.equal(t["client_ip"], self.value), pc.equal(t["relay_ip"], self.value)]
+        if kind == "address":
+            return [self._address(t[c]) for c in ("sender", "recipient", "orig_recipient")]
+        if kind == "message-id":
+            return [pc.equal(t["message_id"], self.value)]
+        return [pc.equal(t[c], self.value)
+                for c in ("queue_id", "child_queue_id", "parent_queue_id")]
+
+    def _message_masks(self, kind: str, t: pa.Table) -> list[pa.Array]:
+        if kind == "ip":
+            return [pc.equal(t["client_ip"], self.value)]
+        if kind == "address":
+            return [self._address(t["sender"]), self._in_list(t["recipients"]),
+                    self._in_list(t["orig_recipients"])]
+        if kind == "message-id":
+            return [pc.equal(t["message_id"], self.value)]
+        return [pc.equal(t["queue_id"], self.value)]
+
+    def _address(self, col: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """The local part as given, the domain in any case (RFC 5321: only the domain is
+        case-insensitive)."""
+        local = self.value.rpartition("@")[0]
+        return pc.and_(pc.starts_with(col, local + "@"),
+                       pc.equal(pc.utf8_lower(col), self.value.lower()))
+
+    def _in_list(self, col: pa.ChunkedArray) -> pa.Array:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        hit = pc.fill_null(self._address(pc.list_flatten(col)), False)
+        rows = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(col), bool)
+        mask[rows[hit.to_numpy(zero_copy_only=False)]] = True
+        return pa.array(mask)
+
+
+def _any(masks: list[pa.Array], n: int) -> pa.Array:
+    out = pa.array(np.zeros(n, bool))
+    for m in masks:
+        out = pc.or_(out, pc.fill_null(m, False))
+    return out
+
+
+def _as_ip(text: str) -> str | None:
+    """The address as `client_ip` holds it, or None when `text` is not one."""
+    bare = text.removeprefix("[").removesuffix("]")
+    bare = bare[5:] if bare[:5].lower() == "ipv6:" else bare
+    try:
+        ipaddress.ip_address(bare)
+    except ValueError:
+        return None
+    return normalize_ip(pa.array([bare]))[0].as_py()
+
+
+def parse_query(text: str, kind: str | None = None) -> Query:
+    """What the user asked for: `kind` when given, else told by the value's shape."""
+    text = text.strip()
+    unbracketed = strip_brackets(pa.array([text]))[0].as_py() or ""
+    ip = _as_ip(text)
+    if kind == "ip" or (kind is None and ip is not None):
+        if ip is None:
+            raise UsageError(f"trace: {text!r} is not an IP address")
+        return Query(ip, ("ip",))
+    if kind == "address" and "@" not in unbracketed:
+        raise UsageError(f"trace: {text!r} is not an address (local@domain)")
+    if kind is not None:
+        if not unbracketed:
+            raise UsageError("trace: the query is empty")
+        return Query(unbracketed if kind != "queue-id" else text, (kind,))
+    if "@" in unbracketed:
+        return Query(unbracketed, ("address", "message-id"))
+    if text.startswith("<") and unbracketed:
+        return Query(unbracketed, ("message-id",))
+    if _QUEUE_ID.fullmatch(text):
+        return Query(text, ("queue-id",))
+    raise UsageError(f"trace: cannot tell what {text!r} is (an IP address, an address, a "
+                     "Message-ID or a queue id?): say it with --kind")
+
+
+def _key(*cols: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """One string per row from key columns (null parts as empty)."""
+    return pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in cols], _SEP)
+
+
+def _lifetime_key(t: pa.Table) -> pa.ChunkedArray | pa.Array:
+    return _key(t["host"], t["instance"], t["queue_id"])
+
+
+def _us(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    return pc.cast(col, pa.int64())
+
+
+def _np(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return col.to_numpy(zero_copy_only=False) if isinstance(col, pa.Array) else \
+        col.combine_chunks().to_numpy(zero_copy_only=False)
+
+
+def _inside(rows: pa.Table, lifetimes: pa.Table) -> pa.Table:
+    """Pairs (`pos` of a row, `lt` of a lifetime) where the row (`lkey`, `ts`) lies in the
+    lifetime (`lkey`, `first_seen` .. `last_seen`): how a line finds its message."""
+    j = rows.join(lifetimes, keys="lkey", join_type="inner", use_threads=False)
+    within = pc.and_(pc.greater_equal(j["ts"], j["first_seen"]),
+                     pc.less_equal(j["ts"], j["last_seen"]))
+    return j.filter(within).select(["pos", "lt"])
+
+
+#: Message columns pass 1 keeps: what the closure needs and nothing else.
+_NARROW_MESSAGES = ["host", "instance", "queue_id", "first_seen", "last_seen", "parent",
+                    "session"]
+_NARROW_EVENTS = ["host", "instance", "queue_id", "session", "ts"]
+
+
+def _concat(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
+    return pa.concat_tables(parts) if parts else empty
+
+
+@dataclass
+class _Index:
+    """Pass 1: the key columns of every message, of the lines that match, and of the
+    lines of a message that are in a session other than its received line's (Sendmail
+    delivers from a process of its own, whose STARTTLS=client line has no queue id)."""
+
+    messages: list[pa.Table] = field(default_factory=list)
+    seeds: list[pa.Table] = field(default_factory=list)
+    sessions: list[pa.Table] = field(default_factory=list)
+
+    def add(self, query: Query, events: pa.Table, done: pa.Table) -> None:
+        if events.num_rows:
+            narrow = events.select(_NARROW_EVENTS)
+            self.seeds.append(narrow.filter(query.event_mask(events)))
+            in_session = pc.and_(pc.and_(pc.is_valid(events["queue_id"]),
+                                         pc.is_valid(events["session"])),
+                                 pc.not_equal(events["event"].cast(pa.string()), "received"))
+            self.sessions.append(narrow.filter(in_session))
+        if done.num_rows:
+            narrow = done.select(_NARROW_MESSAGES)
+            self.messages.append(narrow.append_column("hit", query.message_mask(done)))
+
+    def closure(self) -> _Closure:
+        no_events = EVENT_SCHEMA.empty_table().select(_NARROW_EVENTS)
+        return _close(_concat(self.messages, MESSAGE_SCHEMA.empty_table().select(
+                          _NARROW_MESSAGES).append_column("hit", pa.array([], pa.bool_()))),
+                      _concat(self.seeds, no_events), _concat(self.sessions, no_events))
+
+
+@dataclass
+class _Closure:
+    """What pass 2 keeps: these lifetimes' lines, these sessions' lines (those of no other
+    message), and the lines that match."""
+
+    lifetimes: pa.Table          # lkey, first_seen, last_seen, lt
+    message_keys: pa.Array       # lkey + first_seen: the messages table rows to keep
+    sessions: pa.Array
+    queue_ids: pa.Array          # host + queue id of the messages and of matching lines
+    matching_lines: int
+
+    @property
+    def empty(self) -> bool:
+        return not (len(self.message_keys) or self.matching_lines)
+
+
+def _parent_edges(messages: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(child, parent) row pairs: each child's parent is the lifetime of the id it names,
+    on its host, nearest its first line (within a day: ids are reused)."""
+    n = messages.num_rows
+    pos = pa.array(np.arange(n))
+    has = pc.is_valid(messages["parent"])
+    kids = pa.table({"child": pos, "pkey": _key(messages["host"], messages["parent"]),
+                     "at": _us(messages["first_seen"])}).filter(has)
+    lives = pa.table({"parent": pos, "pkey": _key(messages["host"], messages["queue_id"]),
+                      "first": _us(messages["first_seen"]),
+                      "last": _us(messages["last_seen"])})
+    j = kids.join(lives, keys="pkey", join_type="inner", use_threads=False)
+    dist = pc.max_element_wise(pc.subtract(j["first"], j["at"]),
+                               pc.subtract(j["at"], j["last"]), 0)
+    j = j.append_column("dist", dist).filter(pc.less_equal(dist, _LINK_US))
+    j = j.filter(pc.not_equal(j["child"], j["parent"]))
+    j = j.sort_by([("child", "ascending"), ("dist", "ascending")])
+    child, parent = _np(j["child"]).astype(np.int64), _np(j["parent"]).astype(np.int64)
+    first = np.concatenate(([True], child[1:] != child[:-1])) if len(child) else \
+        np.zeros(0, bool)
+    return child[first], parent[first]
+
+
+def _tree(seed: np.ndarray, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """The messages linked to a seed through any chain of parents and children."""
+    member = seed.copy()
+    while True:   # as many rounds as the tree is deep
+        linked = member[child] | member[parent]
+        grown = member.copy()
+        grown[child[linked]] = True
+        grown[parent[linked]] = True
+        if (grown == member).all():
+            return member
+        member = grown
+
+
+def _located(lines: pa.Table) -> pa.Table:
+    """Lines (narrow) as `_inside` takes them."""
+    return pa.table({"lkey": _lifetime_key(lines), "ts": lines["ts"],
+                     "pos": pa.array(np.arange(lines.num_rows))})
+
+
+def _close(messages: pa.Table, seeds: pa.Table, session_lines: pa.Table) -> _Closure:
+    """The messages the query names or that hold a matching line, with their ancestors
+    and descendants: the message tree; its sessions and ids, and the matching lines'."""
+    lives = pa.table({"lkey": _lifetime_key(messages), "first_seen": messages["first_seen"],
+                      "last_seen": messages["last_seen"],
+                      "lt": pa.array(np.arange(messages.num_rows))})
+    seed = _np(messages["hit"]).astype(bool)
+    seeded = seeds.filter(pc.is_valid(seeds["queue_id"]))
+    seed[_np(_inside(_located(seeded), lives)["lt"]).astype(np.int64)] = True
+    member = _tree(seed, *_parent_edges(messages))
+    which = pa.array(np.flatnonzero(member))
+    chosen = messages.take(which)
+    in_member = _inside(_located(session_lines), lives.take(which))
+    sessions = pa.concat_arrays([
+        pc.drop_null(chosen["session"]).combine_chunks(),
+        pc.drop_null(seeds["session"]).combine_chunks(),
+        session_lines["session"].take(in_member["pos"]).combine_chunks()])
+    queue_ids = pa.concat_arrays([_key(chosen["host"], chosen["queue_id"]).combine_chunks(),
+                                  _key(seeded["host"], seeded["queue_id"]).combine_chunks()])
+    return _Closure(
+        lifetimes=lives.take(which),
+        message_keys=_message_key(chosen).combine_chunks().unique(),
+        sessions=sessions.unique(), queue_ids=queue_ids.unique(),
+        matching_lines=seeds.num_rows)
+
+
+def _message_key(t: pa.Table) -> pa.ChunkedArray | pa.Array:
+    return _key(_lifetime_key(t), pc.cast(_us(t["first_seen"]), pa.string()))
+
+
+def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
+    """The rows of a block that the closure names."""
+    n = events.num_rows
+    lkey = _lifetime_key(events)
+    maybe = pc.fill_null(pc.is_in(lkey, value_set=closure.lifetimes["lkey"]), False)
+    rows = pa.table({"lkey": lkey, "ts": events["ts"], "pos": pa.array(np.arange(n))})
+    in_lifetime = np.zeros(n, bool)
+    in_lifetime[_np(_inside(rows.filter(maybe), closure.lifetimes)["pos"])] = True
+    own_line = pc.or_(pc.is_null(events["queue_id"]),
+                      pc.is_in(_key(events["host"], events["queue_id"]),
+                               value_set=closure.queue_ids))
+    in_session = pc.and_(pc.is_in(events["session"], value_set=closure.sessions), own_line)
+    keep = pc.or_(pc.or_(pa.array(in_lifetime), pc.fill_null(in_session, False)),
+                  query.event_mask(events))
+    return events.filter(keep)
+
+
+@dataclass
+class Trace:
+    """The result: the messages (by first line) and the lines (in time order, with their
+    text in `line`: null where it cannot be read again) of what the query touches."""
+
+    query: Query
+    messages: pa.Table
+    events: pa.Table
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.messages.num_rows or self.events.num_rows)
+
+
+def _with_lines(events: pa.Table) -> pa.Table:
+    """`events` with the text of each row's line, read back from its source."""
+    refs = [LineRef(s, o, f) if o is not None else None for s, o, f in zip(
+        events["source"].to_pylist(), events["offset"].to_pylist(),
+        events["source_fp"].to_pylist())]
+    read = read_lines(r for r in refs if r is not None)
+    lines = [read[r][1] if r is not None else None for r in refs]
+    return events.append_column("line", pa.array(lines, pa.string()))
+
+
+def _passes(names: list[str], parsers: ParserSet,
+            options: ParseOptions, errors: list[str]) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """One correlated read of the input; errors not seen before are added to `errors`."""
+    run = ParseRun(names, parsers, options)
+    yield from run.correlated()
+    errors.extend(e for e in run.errors if e not in errors)
+
+
+def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
+                query: Query) -> Trace:
+    """Read `names` twice (see the module's docstring) and trace `query` through them."""
+    errors: list[str] = []
+    index = _Index()
+    for events, done in _passes(names, parsers, options, errors):
+        index.add(query, events, done)
+    closure = index.closure()
+    del index
+    messages, events = [], []
+    if not closure.empty:
+        for block, done in _passes(names, parsers, options, errors):
+            for found, parts in ((_selected(block, query, closure), events),
+                                 (done.filter(pc.is_in(_message_key(done),
+                                                       value_set=closure.message_keys)),
+                                  messages)):
+                if found.num_rows:
+                    parts.append(found)
+    found_messages = _concat(messages, MESSAGE_SCHEMA.empty_table())
+    found_events = _concat(events, EVENT_SCHEMA.empty_table())
+    # stable: lines of one second stay in the order they were read (source, then seq)
+    found_events = found_events.take(pc.sort_indices(found_events, [("ts", "ascending")]))
+    found_messages = found_messages.sort_by([("first_seen", "ascending")])
+    return Trace(query, found_messages, _with_lines(found_events.combine_chunks()), errors)

@@ -1,0 +1,351 @@
+"""`trace`: what the logs say about one queue id, address, IP or Message-ID, across hand-offs.
+
+Real lines only: the sample day (sample_logs/README.md tells what is planted in it) and the
+recordings of Debian's own Postfix, Exim and Sendmail (recordings/README.md). Each traced
+line is checked against the bytes of its file at its offset, so a trace can only pass by
+finding the lines that are really there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import logwatch.parallel
+from logwatch.errors import UsageError
+from logwatch.parse.definitions import ParserSet
+from logwatch.pipeline import ParseOptions, plan_sources
+from logwatch.trace import Query, Trace, parse_query, trace_files
+from tests.conftest import ROOT
+
+SAMPLES = ROOT / "sample_logs"
+POSTFIX = SAMPLES / "postfix/mail.log"
+EXIM = SAMPLES / "exim/mainlog"
+SENDMAIL = SAMPLES / "sendmail/maillog"
+RECORDINGS = ROOT / "recordings"
+DAY = {"year": 2026, "tz": "UTC"}
+
+
+def _trace(parsers: ParserSet, query: str, *paths: Path, kind: str | None = None) -> Trace:
+    result = trace_files([str(p) for p in paths], parsers, ParseOptions(**DAY, host="mx1"),
+                         parse_query(query, kind))
+    assert result.errors == []
+    _lines_are_real(result)
+    return result
+
+
+def _lines_are_real(result: Trace) -> None:
+    """Every traced row's line is the line of its file at its offset."""
+    files: dict[str, bytes] = {}
+    for row in result.events.select(["source", "offset", "line"]).to_pylist():
+        if row["source"] not in files:
+            opener = gzip.open if row["source"].endswith(".gz") else open
+            with opener(row["source"], "rb") as f:
+                files[row["source"]] = f.read()
+        data = files[row["source"]]
+        end = data.index(b"\n", row["offset"])
+        assert row["line"] == data[row["offset"]:end].decode(), row
+
+
+def _queue_ids(result: Trace) -> list[str]:
+    return result.messages["queue_id"].to_pylist()
+
+
+def _lines(result: Trace) -> list[str]:
+    return result.events["line"].to_pylist()
+
+
+def _in_time_order(result: Trace) -> bool:
+    ts = result.events["ts"].to_pylist()
+    return ts == sorted(ts)
+
+
+def _mlw(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "logwatch", "trace", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+# -- the query ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, value, kinds", [
+    ("203.0.113.99", "203.0.113.99", ("ip",)),
+    ("[203.0.113.99]", "203.0.113.99", ("ip",)),
+    ("2001:DB8:7C:0::25", "2001:db8:7c::25", ("ip",)),
+    ("IPv6:2001:db8:7c::25", "2001:db8:7c::25", ("ip",)),
+    ("::ffff:192.0.2.200", "192.0.2.200", ("ip",)),
+    ("bob@example.com", "bob@example.com", ("address", "message-id")),
+    ("<78abb5d8-cd49-20260303114305@example.com>", "78abb5d8-cd49-20260303114305@example.com",
+     ("address", "message-id")),
+    ("<no-at-sign.12345>", "no-at-sign.12345", ("message-id",)),
+    ("599A71B2F42", "599A71B2F42", ("queue-id",)),                      # Postfix
+    ("1vxNYz-000000000uo-0tUu", "1vxNYz-000000000uo-0tUu", ("queue-id",)),  # Exim 4.98
+    ("1xXepE-0006SV-2f", "1xXepE-0006SV-2f", ("queue-id",)),            # Exim before
+    ("6236P3Mn003794", "6236P3Mn003794", ("queue-id",)),                # Sendmail
+])
+def test_the_kind_of_query_is_told_by_its_shape(text: str, value: str,
+                                                kinds: tuple[str, ...]) -> None:
+    assert parse_query(text) == Query(value, kinds)
+
+
+def test_kind_says_which_when_the_shape_cannot() -> None:
+    assert parse_query("<bob@example.com>", "address") == Query("bob@example.com",
+                                                                ("address",))
+    assert parse_query("x@y", "message-id") == Query("x@y", ("message-id",))
+    assert parse_query("1234", "queue-id") == Query("1234", ("queue-id",))
+    with pytest.raises(UsageError, match="not an IP address"):
+        parse_query("599A71B2F42", "ip")
+    with pytest.raises(UsageError, match="not an address"):
+        parse_query("599A71B2F42", "address")
+    with pytest.raises(UsageError, match="--kind"):
+        parse_query("what is this?")
+
+
+# -- Postfix ---------------------------------------------------------------------------
+
+def test_a_content_filter_hop_gives_both_lifetimes_and_their_smtpd_sessions(
+        parsers: ParserSet) -> None:
+    """599A71B2F42 came in from mx.lists.example.net, went to amavis and came back as
+    E90F31B2F49 (`queued as`): either id gives both messages, the postscreen-passed smtpd
+    session it arrived in and the localhost session it came back in."""
+    result = _trace(parsers, "599A71B2F42", POSTFIX)
+    assert _queue_ids(result) == ["599A71B2F42", "E90F31B2F49"]
+    parent, child = result.messages.to_pylist()
+    assert child["parent"] == "599A71B2F42" and child["origin"] == "reinjected"
+    lines = _lines(result)
+    assert any("smtpd[1411]: connect from mx.lists.example.net[198.51.100.40]" in t
+               for t in lines)
+    assert any("smtpd[1411]: disconnect from mx.lists.example.net" in t for t in lines)
+    assert any("smtpd[1456]: connect from localhost[127.0.0.1]" in t for t in lines)
+    assert any("queued as E90F31B2F49)" in t for t in lines)
+    assert sum("removed" in t for t in lines) == 2
+    assert len(lines) == 15 and _in_time_order(result)
+    # nothing of the other messages those daemons handled
+    assert all("599A71B2F42" in t or "E90F31B2F49" in t or "connect" in t or "TLS" in t
+               for t in lines)
+    assert _trace(parsers, "E90F31B2F49", POSTFIX).events.equals(result.events)
+
+
+def test_a_session_of_many_messages_shows_only_the_traced_one(parsers: ParserSet) -> None:
+    """One of the 30 messages the volume spike sent in one submission session: its own
+    lines and the session's connect, TLS and disconnect, none of the other 29's."""
+    result = _trace(parsers, "733861B2FF9", POSTFIX)
+    assert _queue_ids(result) == ["733861B2FF9"]
+    lines = _lines(result)
+    assert len(lines) == 8
+    assert "submission/smtpd[2822]: connect from unknown[2001:db8:7c::25]" in lines[0]
+    assert "submission/smtpd[2822]: disconnect from unknown[2001:db8:7c::25]" in lines[-1]
+    assert all("733861B2FF9" in t for t in lines[2:-1])
+
+
+def test_a_bounce_brings_its_notice(parsers: ParserSet) -> None:
+    """dave's mail to nobody@example.org bounced; the notice 692071B2FA1 went back to him."""
+    result = _trace(parsers, "341581B2F9E", POSTFIX)
+    assert _queue_ids(result) == ["341581B2F9E", "692071B2FA1"]
+    notice = result.messages.to_pylist()[1]
+    assert notice["origin"] == "bounce" and notice["sender"] == ""
+    assert notice["recipients"] == ["dave@example.com"]
+    lines = _lines(result)
+    assert any("sender non-delivery notification: 692071B2FA1" in t for t in lines)
+    assert any("692071B2FA1: to=<dave@example.com>" in t for t in lines)
+    assert any("submission/smtpd[2297]: connect from" in t for t in lines)
+
+
+def test_a_bounce_in_the_postfix_recording(parsers: ParserSet) -> None:
+    """Tracing the notice finds the message that bounced, and alice's submission."""
+    result = _trace(parsers, "AC4D01844FB",
+                    RECORDINGS / "postfix/run1-syslog/syslog-traditional.log.gz")
+    assert _queue_ids(result) == ["A69E71844F8", "AC4D01844FB"]
+    assert result.messages["status"].to_pylist() == ["bounced", "sent"]
+    lines = _lines(result)
+    assert any("status=bounced" in t and "nosuchuser@example.net" in t for t in lines)
+    assert any("sasl_username=alice" in t for t in lines)
+
+
+def test_an_address_across_rotated_files(parsers: ParserSet) -> None:
+    """bob's deferred mail to ops@slow.example.net starts in mail.log.1 and ends in
+    mail.log: one message, its lines from both files in time order; the domain is
+    matched in any case, the local part as given."""
+    rotated = SAMPLES / "postfix/rotated"
+    files = [rotated / "mail.log.2.gz", rotated / "mail.log.1", rotated / "mail.log"]
+    result = _trace(parsers, "ops@SLOW.Example.NET", *files)
+    (message,) = result.messages.to_pylist()
+    assert message["deferred"] == 2 and message["delivered"] == 1
+    sources = result.events["source"].to_pylist()
+    assert sources[0].endswith("mail.log.1") and sources[-1].endswith("rotated/mail.log")
+    assert sum("status=deferred" in t for t in _lines(result)) == 2
+    assert _in_time_order(result)
+    assert not _trace(parsers, "OPS@slow.example.net", *files).found
+
+
+def test_an_address_that_was_only_refused(parsers: ParserSet) -> None:
+    """The relay probe's sender never got a message in: its refusals, with the connect and
+    disconnect of the three sessions around them."""
+    result = _trace(parsers, "probe@relaycheck.test", POSTFIX)
+    assert result.messages.num_rows == 0
+    lines = _lines(result)
+    assert sum("Relay access denied" in t for t in lines) == 12
+    assert sum("smtpd[1504]: connect from unknown[203.0.113.99]" in t for t in lines) == 3
+    assert sum("disconnect from unknown[203.0.113.99]" in t for t in lines) == 3
+
+
+def test_an_ip(parsers: ParserSet) -> None:
+    """The relay prober (no message, postscreen and smtpd lines) and alice's stolen
+    password used from IPv6, written another way (150 messages, all hers)."""
+    probe = _trace(parsers, "203.0.113.99", POSTFIX)
+    assert probe.messages.num_rows == 0
+    assert sum("postscreen" in t for t in _lines(probe)) == 6
+    spike = _trace(parsers, "2001:DB8:7C:0::25", POSTFIX)
+    assert spike.messages.num_rows == 150
+    assert set(spike.messages["sasl_username"].to_pylist()) == {"alice"}
+    assert set(spike.messages["client_ip"].to_pylist()) == {"2001:db8:7c::25"}
+    assert _in_time_order(spike)
+
+
+def test_a_message_id_with_or_without_brackets(parsers: ParserSet) -> None:
+    """Both lifetimes of the filtered message carry the header's Message-ID."""
+    with_brackets = _trace(parsers, "<20260303011233.876602@lists.example.net>", POSTFIX)
+    assert _queue_ids(with_brackets) == ["599A71B2F42", "E90F31B2F49"]
+    bare = _trace(parsers, "20260303011233.876602@lists.example.net", POSTFIX,
+                  kind="message-id")
+    assert bare.events.equals(with_brackets.events)
+
+
+# -- Exim ------------------------------------------------------------------------------
+
+def test_exim_bounce_named_on_the_child_line(parsers: ParserSet) -> None:
+    """Exim names the parent on the notice's own line (`<= <> R=...`)."""
+    result = _trace(parsers, "1vxNYz-000000000vk-3fFx", EXIM)
+    assert _queue_ids(result) == ["1vxNYz-000000000uo-0tUu", "1vxNYz-000000000vk-3fFx"]
+    lines = _lines(result)
+    assert any("<= dave@example.com" in t for t in lines)
+    assert any("** nobody@example.org" in t for t in lines)
+    assert sum(t.endswith("Completed") for t in lines) == 2
+
+
+def test_exim_recording_and_its_reject_log(parsers: ParserSet) -> None:
+    """The relay prober of the recording, with the reject log beside the main log: each
+    refusal once, though Exim wrote it to both."""
+    run = RECORDINGS / "exim/run1-default"
+    result = _trace(parsers, "127.0.0.51", run / "mainlog.gz", run / "rejectlog.gz")
+    assert result.messages.num_rows == 0
+    assert sum("relay not permitted" in t for t in _lines(result)) == 10
+    bounce = _trace(parsers, "nosuchuser@example.net", run / "mainlog.gz")
+    assert bounce.messages["origin"].to_pylist() == ["smtp", "bounce"]
+
+
+# -- Sendmail --------------------------------------------------------------------------
+
+def test_sendmail_submission_queue_to_the_mta(parsers: ParserSet) -> None:
+    """Cron's mail: `sendmail` (the MSP) hands it to sm-mta over SMTP (`Sent (<id>
+    Message accepted for delivery)`); the MTA's STARTTLS line has no queue id but is in
+    the session the message arrived in."""
+    result = _trace(parsers, "6ATDEMRo019169",
+                    RECORDINGS / "sendmail/run1-syslog/syslog-traditional.log.gz")
+    assert _queue_ids(result) == ["6ATDEMRo019169", "6ATDEMGo019170"]
+    assert result.messages["origin"].to_pylist() == ["local", "reinjected"]
+    lines = _lines(result)
+    assert any("sm-mta[19170]: STARTTLS=server, relay=localhost" in t for t in lines)
+    assert any("6ATDEMGo019170 Message accepted for delivery" in t for t in lines)
+
+
+def test_sendmail_sessions_of_an_ip(parsers: ParserSet) -> None:
+    """192.0.2.200: two sessions of failures (their lines carry the session's queue id),
+    then the login as bob and the mail he sent; the delivering process's STARTTLS=client
+    line comes with it."""
+    result = _trace(parsers, "192.0.2.200", SENDMAIL)
+    assert _queue_ids(result) == ["623Bh5fm004325"]
+    lines = _lines(result)
+    assert sum("AUTH failure" in t for t in lines) == 4
+    assert any("AUTH=server, relay=[192.0.2.200], authid=bob" in t for t in lines)
+    assert any("sm-mta[4329]: STARTTLS=client, relay=mx.example.net." in t for t in lines)
+    assert any("623Bh5fm004325: to=<invoice@example.net>" in t for t in lines)
+
+
+# -- the command -----------------------------------------------------------------------
+
+def test_the_command_prints_messages_then_lines(parsers: ParserSet) -> None:
+    r = _mlw("599A71B2F42", str(POSTFIX.relative_to(ROOT)), "--year", "2026", "-j", "1")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert out[0] == "trace 599A71B2F42 (queue id): 2 messages, 15 lines"
+    assert "message 599A71B2F42  mx1/postfix  2026-03-03T01:12:34Z .. " \
+           "2026-03-03T01:12:36Z" in out
+    assert "  children   E90F31B2F49" in out and "  parent     599A71B2F42" in out
+    assert "  client     mx.lists.example.net[198.51.100.40], TLS" in out
+    assert ("sample_logs/postfix/mail.log:458: Mar  3 01:12:33 mx1 postfix/smtpd[1411]: "
+            "connect from mx.lists.example.net[198.51.100.40]") in out
+
+
+def test_jsonl_gives_messages_then_event_rows_with_their_lines() -> None:
+    r = _mlw("1vxNYz-000000000vk-3fFx", str(EXIM), "--format", "jsonl", "-j", "1")
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["record"] for x in records] == ["message"] * 2 + ["event"] * 6
+    assert records[1]["parent"] == records[0]["queue_id"] == "1vxNYz-000000000uo-0tUu"
+    data = EXIM.read_bytes()
+    for event in records[2:]:
+        line = data[event["offset"]:data.index(b"\n", event["offset"])].decode()
+        assert event["line"] == line and event["source"] == str(EXIM)
+
+
+def test_nothing_found_exits_1_and_bad_input_2(tmp_path: Path) -> None:
+    nothing = _mlw("nobody@nowhere.test", str(SENDMAIL), "--year", "2026", "-j", "1")
+    assert nothing.returncode == 1 and nothing.stderr == ""
+    assert nothing.stdout.startswith("trace nobody@nowhere.test (address or message id): "
+                                     "0 messages, 0 lines")
+    unknown = _mlw("what is this?", str(SENDMAIL))
+    assert unknown.returncode == 2 and "--kind" in unknown.stderr
+    stdin = _mlw("192.0.2.200", "-")
+    assert stdin.returncode == 2 and "give files, not -" in stdin.stderr
+    missing = _mlw("192.0.2.200", str(tmp_path / "gone.log"), str(SENDMAIL), "--year", "2026")
+    assert missing.returncode == 2 and "gone.log" in missing.stderr
+    assert "1 message, 13 lines" in missing.stdout   # the readable file is still traced
+
+
+def test_a_hostile_sender_is_shown_escaped(tmp_path: Path) -> None:
+    """A MAIL FROM carrying an escape sequence: the terminal is shown it, never sent it;
+    JSON keeps it as it was logged."""
+    sender = "\x1b[2Jceo\u202e@evil.example"
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Mar  3 10:00:00 mx1 postfix/smtpd[10]: connect from evil[203.0.113.66]\n"
+        "Mar  3 10:00:01 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=evil[203.0.113.66]\n"
+        f"Mar  3 10:00:01 mx1 postfix/qmgr[11]: 1A2B3C4D5E: from=<{sender}>, size=100, "
+        "nrcpt=1 (queue active)\n"
+        "Mar  3 10:00:02 mx1 postfix/smtp[12]: 1A2B3C4D5E: to=<x@victim.example.org>, "
+        "relay=mx.victim.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+        "status=sent (250 OK)\n"
+        "Mar  3 10:00:02 mx1 postfix/qmgr[11]: 1A2B3C4D5E: removed\n"
+        "Mar  3 10:00:03 mx1 postfix/smtpd[10]: disconnect from evil[203.0.113.66]\n",
+        encoding="utf-8")
+    text = _mlw("203.0.113.66", str(log), "--year", "2026", "-j", "1")
+    assert text.returncode == 0, text.stderr
+    assert "\x1b" not in text.stdout and "\u202e" not in text.stdout
+    assert "  from       <\\x1b[2Jceo\\u202e@evil.example>" in text.stdout
+    assert "from=<\\x1b[2Jceo\\u202e@evil.example>, size=100" in text.stdout
+    assert "6 lines" in text.stdout.splitlines()[0]
+    by_sender = _mlw(sender, str(log), "--year", "2026", "--format", "jsonl", "-j", "1")
+    records = [json.loads(line) for line in by_sender.stdout.splitlines()]
+    assert records[0]["sender"] == sender
+    assert any(sender in r.get("line", "") for r in records)
+
+
+def test_parts_parsed_in_other_processes_trace_the_same(parsers: ParserSet,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The day cut into windows parsed apart and joined late (messages that span a cut
+    come out before the lines of the part they end in): the same trace as one process."""
+    monkeypatch.setattr(logwatch.parallel, "WINDOW", 16 << 10)
+    options = ParseOptions(tz="UTC", jobs=4)
+    plans, _ = plan_sources([str(POSTFIX)], options)
+    assert len(logwatch.parallel.plan_units(plans, options)) > 4
+    for query in ("599A71B2F42", "2001:db8:7c::25", "ops@slow.example.net"):
+        one, four = (trace_files([str(POSTFIX)], parsers, ParseOptions(tz="UTC", jobs=jobs),
+                                 parse_query(query)) for jobs in (1, 4))
+        assert one.found and one.errors == four.errors == []
+        assert one.messages.to_pylist() == four.messages.to_pylist()
+        assert one.events.to_pylist() == four.events.to_pylist()
