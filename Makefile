@@ -27,8 +27,9 @@ demo: $(STAMP)
 		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
 
 # Debian tools the tests compare against (fail2ban-regex, pflogsumm), rotate logs with
-# (logrotate) or write journal files with (systemd-journal-remote): installed when missing
-# and run as root, else named; a no-op when present.
+# (logrotate), write journal files with (systemd-journal-remote) or render the HTML
+# report in (chromium, headless): installed when missing and run as root, else named;
+# a no-op when present.
 debs:
 	@missing=""; \
 	command -v fail2ban-regex >/dev/null || missing="$$missing fail2ban"; \
@@ -36,6 +37,7 @@ debs:
 	{ command -v logrotate || test -x /usr/sbin/logrotate; } >/dev/null || missing="$$missing logrotate"; \
 	{ test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } \
 		|| missing="$$missing systemd-journal-remote"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \

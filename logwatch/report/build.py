@@ -47,7 +47,7 @@ class ReportOptions:
     verp: int = 0
     problems_first: bool = False
     alerts: bool = True
-    gap_hours: float = 1.0
+    gap_hours: float = 4.0
 
 
 def _us(t: datetime | None) -> int | None:

@@ -1,0 +1,363 @@
+"""The HTML and Markdown reports, from real logs: the figures of the report's content are
+on the page, the charts draw them, log text stays text whatever it holds, the same input
+gives the same bytes, and a real browser (headless Chromium) renders the page with its
+charts and runs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import markdown  # Python-Markdown, which apprise depends on: a second, independent reader
+import pytest
+
+from logwatch.config import load_config
+from logwatch.pipeline import ParseOptions
+from logwatch.report.build import ReportOptions, build_report
+from logwatch.report.render_html import SCROLL_ROWS, render_html
+from logwatch.report.render_markdown import render_markdown
+from logwatch.report.svg import Series, bar_chart
+from tests.conftest import ROOT
+
+SAMPLE = ROOT / "sample_logs" / "postfix" / "mail.log"
+CONFIG = ROOT / "sample_logs" / "config.toml"
+ORDER = ["summary", "traffic", "domains", "users", "connections", "deferrals", "rejects",
+         "problems", "security", "coverage"]
+PROBLEMS_FIRST = ["summary", "security", "problems", "rejects", "deferrals", "traffic",
+                  "domains", "users", "connections", "coverage"]
+SCRIPT_SENDER = "<script>alert(1)</script>@x.test"
+PIPE_DOMAIN = "pipe|tick`s`.test"
+ANSI_USER = "\x1b[2J\x1b[31m[x](http://evil.test)*_y_*"
+# Real Postfix line shapes (sample_logs/postfix/mail.log; the header warning from the
+# corpus), carrying what a hostile client can put in a log: a MAIL FROM with markup, a
+# recipient domain with table syntax, a SASL username with terminal escapes and links.
+HOSTILE_LOG = f"""\
+Mar  3 10:00:01 mx1 postfix/smtpd[2001]: connect from mail.x.test[198.51.100.66]
+Mar  3 10:00:02 mx1 postfix/smtpd[2001]: 4A1B2C3D4E: client=mail.x.test[198.51.100.66]
+Mar  3 10:00:02 mx1 postfix/cleanup[2002]: 4A1B2C3D4E: message-id=<hostile1@x.test>
+Mar  3 10:00:02 mx1 postfix/cleanup[2002]: 4A1B2C3D4E: warning: header Subject: \
+<img src=x onerror=alert(2)> | a | b | [c](http://evil.test) from mail.x.test[198.51.100.66]; \
+from=<{SCRIPT_SENDER}> to=<victim@{PIPE_DOMAIN}> proto=ESMTP helo=<mail.x.test>
+Mar  3 10:00:02 mx1 postfix/qmgr[1187]: 4A1B2C3D4E: from=<{SCRIPT_SENDER}>, size=4321, \
+nrcpt=1 (queue active)
+Mar  3 10:00:03 mx1 postfix/smtpd[2001]: disconnect from mail.x.test[198.51.100.66] ehlo=1 \
+mail=1 rcpt=1 data=1 quit=1 commands=5
+Mar  3 10:00:04 mx1 postfix/smtp[2003]: 4A1B2C3D4E: to=<victim@{PIPE_DOMAIN}>, \
+relay=mx.pipe.test[203.0.113.7]:25, delay=2.1, delays=0.1/0/1/1, dsn=2.0.0, status=sent \
+(250 2.0.0 Ok: queued as 123ABC)
+Mar  3 10:00:04 mx1 postfix/qmgr[1187]: 4A1B2C3D4E: removed
+Mar  3 10:05:01 mx1 postfix/smtpd[2004]: connect from unknown[203.0.113.66]
+Mar  3 10:05:02 mx1 postfix/smtpd[2004]: warning: unknown[203.0.113.66]: SASL LOGIN \
+authentication failed: (reason unavailable), sasl_username={ANSI_USER}
+"""
+
+
+def build(files: list[Path], **options: Any) -> dict[str, Any]:
+    report, errors = build_report([str(f) for f in files], load_config(CONFIG),
+                                  ParseOptions(year=2026, tz="UTC"), ReportOptions(**options))
+    assert errors == []
+    return report
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return build([SAMPLE])
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    log = tmp_path_factory.mktemp("hostile") / "mail.log"
+    log.write_text(HOSTILE_LOG)
+    report = build([log])
+    # the hostile strings made it into the content, where the renderers meet them
+    assert report["coverage"]["unknown_lines"] == 0
+    assert report["senders_by_count"][0]["address"] == SCRIPT_SENDER
+    assert report["delivery_domains"][0]["domain"] == PIPE_DOMAIN
+    assert report["security"]["auth"]["by_username"][0]["sasl_username"] == ANSI_USER
+    assert "| a | b |" in report["reject_warnings"][0]["reason"]
+    return report
+
+
+class Page(HTMLParser):
+    """What a reader of the page gets: sections, cards, charts, elements and text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+        self.sections: list[str] = []
+        self.cards: dict[str, tuple[str, str | None]] = {}
+        self.charts: dict[str, list[list[dict[str, str]]]] = {}
+        self.meta: dict[str, str] = {}
+        self.text: list[str] = []
+        self._chart: list[list[dict[str, str]]] | None = None
+        self._span: tuple[str, str | None] | None = None
+        self._label = ""
+        self._buffer: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        cls = a.get("class", "")
+        self.tags[tag] += 1
+        if tag == "section":
+            self.sections.append(a["id"])
+        elif tag == "meta" and "http-equiv" in a:
+            self.meta[a["http-equiv"]] = a["content"]
+        elif tag == "svg":
+            self._chart = self.charts.setdefault(a["aria-label"], [])
+        elif tag == "g" and cls == "group" and self._chart is not None:
+            self._chart.append([])
+        elif tag == "rect" and cls == "bar" and self._chart is not None:
+            self._chart[-1].append(a)
+        elif tag == "span" and cls in ("label", "value"):
+            self._span, self._buffer = (cls, a.get("title")), []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self._chart = None
+        elif tag == "span" and self._span:
+            text = "".join(self._buffer)
+            if self._span[0] == "label":
+                self._label = text
+            else:
+                self.cards[self._label] = (text, self._span[1])
+            self._span = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        self._buffer.append(data)
+
+
+def md_tables(text: str) -> list[list[list[str]]]:
+    """The Markdown's tables as GFM splits them: at pipes no backslash escapes."""
+    tables: list[list[list[str]]] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            assert line.endswith(" |"), line
+            cells, cell, chars = [], "", iter(line[1:-1])
+            for ch in chars:
+                if ch == "\\":
+                    cell += ch + next(chars, "")
+                elif ch == "|":
+                    cells, cell = cells + [cell.strip()], ""
+                else:
+                    cell += ch
+            tables[-1].append(cells + [cell.strip()])
+        previous = line
+    return tables
+
+
+def svgs(text: str) -> list[ET.Element]:
+    """Every inline chart, parsed as the XML an SVG file must be."""
+    return [ET.fromstring(m) for m in re.findall(r"<svg\b.*?</svg>", text, re.S)]
+
+
+# -- the figures ---------------------------------------------------------------------------
+
+def test_grand_totals_sections_and_tables_are_on_the_page(report: dict[str, Any]) -> None:
+    html = render_html(report)
+    page = Page(html)
+    assert page.sections == ORDER
+    totals = report["totals"]
+    assert totals["received"] == 191 and totals["rejected"] == 15   # the sample's story
+    for key, value in totals.items():
+        label = key.replace("_", " ").capitalize()
+        shown, exact = page.cards[label]
+        if key.startswith("bytes_"):
+            assert exact == f"{value:,} bytes", key      # human-readable, exact on hover
+            assert shown.endswith("iB"), shown
+        else:
+            assert shown == f"{value:,}", key
+    # both ways of counting, side by side
+    assert f"<td>Received</td><td class=\"num\">{totals['received']}</td>" \
+           f"<td class=\"num\">{report['totals_unique']['received']}</td>" in html
+    # a top sender's row: the address as text, its figures right-aligned
+    top = report["senders_by_count"][0]
+    assert (f"<td>{top['address']}</td><td class=\"num\">{top['messages']}</td>"
+            f"<td class=\"num\" title=\"{top['bytes']:,} bytes\">") in html
+    text = "".join(page.text)
+    for alert in report["security"]["alerts"]["timeline"]:
+        assert alert["rule"] in text and alert["summary"] in text
+    assert report["coverage"]["files"][0]["sha256"] in text
+    assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["img"] == 0
+    csp = page.meta["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "img-src data:" in csp
+
+
+def test_markdown_has_the_same_figures(report: dict[str, Any]) -> None:
+    text = render_markdown(report)
+    headings = [line[3:] for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:3] == ["Summary", "Traffic", "Domains"] and headings[-1] == "Coverage"
+    for key, value in report["totals"].items():
+        assert f"| {key.replace('_', ' ').capitalize()} | {value:,} |" in text, key
+    for table in md_tables(text):
+        assert len({len(row) for row in table}) == 1, table[0]
+    assert "| alice@example.com | 154 | 388,119 |" in text      # exact bytes: no tooltip here
+
+
+def test_charts_draw_the_figures(report: dict[str, Any]) -> None:
+    page = Page(render_html(report))
+    assert set(page.charts) == {"Traffic per hour", "Rejects by class",
+                                "Auth failures by client address", "Top talkers"}
+    hours = page.charts["Traffic per hour"]
+    assert len(hours) == 24 and all(len(g) == 3 for g in hours)    # one group per hour
+    per_hour = report["per_hour"]
+    peak = max(h["received"] for h in per_hour)
+    tallest = max(float(g[0]["height"]) for g in hours)
+    for group, figures in zip(hours, per_hour):
+        received = float(group[0]["height"])
+        assert received == pytest.approx(tallest * figures["received"] / peak, abs=0.1)
+        assert (float(group[2]["height"]) > 0) == (figures["rejected"] > 0)
+    classes = {r["reject_class"] for r in report["rejects"]}
+    assert len(page.charts["Rejects by class"]) == len(classes) == 4
+    assert len(page.charts["Auth failures by client address"]) == \
+           len(report["security"]["auth"]["by_ip"])
+    talkers = page.charts["Top talkers"]
+    assert len(talkers) == min(15, len(report["security"]["top_clients"]))
+    assert all(len(g) == 4 for g in talkers)
+    assert len(svgs(render_html(report))) == 4                     # each one well-formed XML
+
+
+def test_problems_first_puts_problems_before_traffic(report: dict[str, Any]) -> None:
+    first = report | {"problems_first": True}
+    assert Page(render_html(first)).sections == PROBLEMS_FIRST
+    headings = [line[3:] for line in render_markdown(first).splitlines()
+                if line.startswith("## ")]
+    assert headings[:5] == ["Summary", "Security", "Warnings and errors", "Rejects",
+                            "Deferrals and bounces"]
+
+
+def test_an_empty_log_without_rules_still_renders(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text("")
+    report = build([log], alerts=False)
+    html = render_html(report)
+    assert "no mail lines in the period" in html and "rules were not run" in html
+    page = Page(html)
+    assert page.sections == ORDER and page.cards["Alerts"] == ("–", None)
+    assert len(page.charts["Traffic per hour"]) == 24          # a flat day, still drawn
+    assert "rules were not run" in render_markdown(report)
+
+
+def test_long_tables_scroll_in_a_box(report: dict[str, Any]) -> None:
+    html = render_html(report)
+    assert len(report["recipients_by_count"]) > SCROLL_ROWS
+    assert html.count('<div class="tbl tall">') >= 4
+
+
+# -- hostile input -----------------------------------------------------------------------------
+
+def test_hostile_log_text_stays_text_in_html(hostile: dict[str, Any]) -> None:
+    html = render_html(hostile)
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;@x.test" in html
+    assert "\x1b" not in html and "\\x1b[2J\\x1b[31m" in html      # ANSI shown, not obeyed
+    page = Page(html)
+    assert page.tags["script"] == page.tags["img"] == 0
+    assert page.tags["a"] == len(ORDER)                     # the section links, no other
+    text = "".join(page.text)
+    assert SCRIPT_SENDER in text and f"victim@{PIPE_DOMAIN}" in text
+
+
+def test_hostile_log_text_keeps_markdown_tables_whole(hostile: dict[str, Any]) -> None:
+    text = render_markdown(hostile)
+    assert "<script" not in text.lower() and "<img" not in text.lower() and "\x1b" not in text
+    assert "| &lt;script&gt;alert(1)&lt;/script&gt;@x.test | 1 | 4,321 |" in text
+    assert "| victim@pipe\\|tick\\`s\\`.test | 1 | 4,321 |" in text
+    assert "\\[x\\](http://evil.test)\\*\\_y\\_\\*" in text
+    tables = md_tables(text)
+    assert tables
+    for table in tables:
+        assert len({len(row) for row in table}) == 1, table
+    # and as another Markdown implementation reads it: no markup, no link, no extra cell
+    html = markdown.markdown(text, extensions=["tables"])
+    for tag in ("<script", "<img", "<a ", "<code"):
+        assert tag not in html, tag
+    assert f"<td>{PIPE_DOMAIN}</td>" in html and "[x](http://evil.test)*_y_*" in html
+    for table in re.findall(r"<table>.*?</table>", html, re.S):
+        widths = {len(re.findall(r"<t[dh]\b", row)) for row in
+                  re.findall(r"<tr>.*?</tr>", table, re.S)}
+        assert len(widths) == 1, table
+
+
+def test_svg_labels_are_escaped_and_cut() -> None:
+    label = "<script>alert(1)</script>\x1b[31m" + "x" * 40
+    svg = bar_chart("auth <b>", [Series('"red"', "#f00")], [(label, [3])], "n")
+    assert "<script" not in svg and "\x1b" not in svg
+    root = ET.fromstring(svg)                      # control characters would make it invalid
+    ns = "{http://www.w3.org/2000/svg}"
+    texts = [t.text for t in root.iter(ns + "text")]
+    assert "<script>alert(1)</script>…" in texts                  # cut, and still text
+    titles = [t.text for t in root.iter(ns + "title")]
+    assert titles[0] == "auth <b>" and titles[1].startswith("<script>alert(1)</script>\\x1b")
+
+
+# -- determinism ------------------------------------------------------------------------------
+
+def test_same_input_same_bytes(report: dict[str, Any]) -> None:
+    again = build([SAMPLE])
+    assert render_html(again) == render_html(report)
+    assert render_markdown(again) == render_markdown(report)
+
+
+# -- a real browser ---------------------------------------------------------------------------
+
+def chromium(args: list[str], profile: Path) -> str:
+    exe = shutil.which("chromium")
+    if exe is None:
+        pytest.fail("chromium is not installed: `make debs` installs it (Debian package "
+                    "`chromium`)")
+    command = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               f"--user-data-dir={profile}", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"chromium did not finish in 120 s: {' '.join(command)}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def check_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
+    assert struct.unpack(">II", data[16:24]) == (1280, 2400)
+    assert data[-8:-4] == b"IEND"
+    assert len(data) > 50_000, len(data)     # a blank page of that size is a few KiB
+
+
+def test_chromium_renders_the_page_and_runs_nothing(report: dict[str, Any],
+                                                    hostile: dict[str, Any],
+                                                    tmp_path: Path) -> None:
+    out = Path(os.environ.get("MAIL_LOGWATCH_ARTIFACTS") or tmp_path).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in (("report", report), ("hostile", hostile)):
+        page = out / f"{name}.html"
+        page.write_text(render_html(content), encoding="utf-8")
+        shot = out / f"{name}.png"
+        shot.unlink(missing_ok=True)
+        chromium([f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
+                 tmp_path / f"profile-{name}-shot")
+        check_png(shot)
+        dom = chromium(["--dump-dom", page.as_uri()], tmp_path / f"profile-{name}-dom")
+        (out / f"{name}.dom.html").write_text(dom, encoding="utf-8")
+        seen = Page(dom)
+        assert seen.tags["script"] == 0 and seen.tags["svg"] >= 1
+        assert seen.sections == ORDER
+        if name == "report":
+            assert len(seen.charts) == 4 and len(seen.charts["Traffic per hour"]) == 24
+        else:
+            text = "".join(seen.text)
+            assert SCRIPT_SENDER in text and "\\x1b[2J" in text
