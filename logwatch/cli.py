@@ -15,6 +15,7 @@ from logwatch import __version__
 from logwatch.commands import alerts as alerts_cmd
 from logwatch.commands import check_config as check_config_cmd
 from logwatch.commands import detect as detect_cmd
+from logwatch.commands import export as export_cmd
 from logwatch.commands import follow as follow_cmd
 from logwatch.commands import parse as parse_cmd
 from logwatch.commands import report as report_cmd
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parse_cmd.register(sub)
     detect_cmd.register(sub)
     report_cmd.register(sub)
+    export_cmd.register(sub)
     check_config_cmd.register(sub)
     run_cmd.register(sub)
     follow_cmd.register(sub)

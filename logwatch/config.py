@@ -166,18 +166,19 @@ class SourceConfig(_Model):
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
+def _check_severity(v: str) -> str:
+    if v not in SEVERITIES:
+        raise ValueError(f"{v!r} is not a severity; known: {', '.join(SEVERITIES)}")
+    return v
+
+
 class Route(_Model):
     """An apprise URL and the least severe alert it receives."""
 
     url: str
     min_severity: str = "info"
 
-    @field_validator("min_severity")
-    @classmethod
-    def _severity(cls, v: str) -> str:
-        if v not in SEVERITIES:
-            raise ValueError(f"{v!r} is not a severity; known: {', '.join(SEVERITIES)}")
-        return v
+    _severity = field_validator("min_severity")(_check_severity)
 
 
 class NotifyConfig(_Model):
@@ -229,12 +230,7 @@ class ActionConfig(_Model):
                                      f"{', '.join(sorted(PLACEHOLDERS))}")
         return v
 
-    @field_validator("min_severity")
-    @classmethod
-    def _severity(cls, v: str) -> str:
-        if v not in SEVERITIES:
-            raise ValueError(f"{v!r} is not a severity; known: {', '.join(SEVERITIES)}")
-        return v
+    _severity = field_validator("min_severity")(_check_severity)
 
 
 class Config(_Model):

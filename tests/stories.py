@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 
-__all__ = ["SAMPLES", "ROTATED", "STORIES", "story_options", "SAMPLE_CONFIG"]
+__all__ = ["SAMPLES", "ROTATED", "STORIES", "story_options", "SAMPLE_CONFIG", "relayed_from"]
 
 SAMPLES = ROOT / "sample_logs"
 SAMPLE_CONFIG = SAMPLES / "config.toml"
@@ -34,3 +34,17 @@ STORIES = {
 def story_options(rel: str) -> dict[str, Any]:
     """git does not keep the files' times, so year-less formats get the story's year."""
     return {"tz": "UTC"} if "journal" in rel else {"tz": "UTC", "year": 2026}
+
+
+def relayed_from(sender: str) -> str:
+    """Postfix lines of one message relayed out for an unauthenticated client, its MAIL
+    FROM chosen by the caller (the hostile-input tests put escapes and markup in it)."""
+    return (
+        "Mar  3 10:00:00 mx1 postfix/smtpd[10]: connect from evil[203.0.113.66]\n"
+        "Mar  3 10:00:01 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=evil[203.0.113.66]\n"
+        f"Mar  3 10:00:01 mx1 postfix/qmgr[11]: 1A2B3C4D5E: from=<{sender}>, size=100, "
+        "nrcpt=1 (queue active)\n"
+        "Mar  3 10:00:02 mx1 postfix/smtp[12]: 1A2B3C4D5E: to=<x@victim.example.org>, "
+        "relay=mx.victim.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+        "status=sent (250 OK)\n"
+        "Mar  3 10:00:02 mx1 postfix/qmgr[11]: 1A2B3C4D5E: removed\n")

@@ -16,7 +16,7 @@ from logwatch.config import load_config
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
 from tests.conftest import ROOT
-from tests.stories import SAMPLE_CONFIG, SAMPLES, STORIES, story_options
+from tests.stories import SAMPLE_CONFIG, SAMPLES, STORIES, relayed_from, story_options
 
 # -- sample_logs: the planted incidents (sample_logs/README.md) ----------------------------
 
@@ -191,15 +191,7 @@ def test_hostile_sender_is_escaped_in_text_and_intact_in_json(tmp_path: Path) ->
     terminal gets the escape shown, not obeyed; JSON keeps the text as it was."""
     sender = "\x1b[2Jceo<!channel>@evil.example"
     log = tmp_path / "mail.log"
-    log.write_text(
-        "Mar  3 10:00:00 mx1 postfix/smtpd[10]: connect from evil[203.0.113.66]\n"
-        "Mar  3 10:00:01 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=evil[203.0.113.66]\n"
-        f"Mar  3 10:00:01 mx1 postfix/qmgr[11]: 1A2B3C4D5E: from=<{sender}>, size=100, "
-        "nrcpt=1 (queue active)\n"
-        "Mar  3 10:00:02 mx1 postfix/smtp[12]: 1A2B3C4D5E: to=<x@victim.example.org>, "
-        "relay=mx.victim.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
-        "status=sent (250 OK)\n"
-        "Mar  3 10:00:02 mx1 postfix/qmgr[11]: 1A2B3C4D5E: removed\n")
+    log.write_text(relayed_from(sender))
     args = ["detect", "--config", str(SAMPLE_CONFIG), "--year", "2026", "-j", "1", str(log)]
     text = _mlw(*args, "--format", "text")
     assert text.returncode == 0, text.stderr
