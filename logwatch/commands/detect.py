@@ -16,9 +16,11 @@ from logwatch.alert_text import alerts_text
 from logwatch.commands.parse import add_input_options, options_from
 from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.detection import detect_files
+from logwatch.pipeline import ParseOptions
 from logwatch.sanitize import for_terminal
 
-__all__ = ["register", "run", "config_from", "print_alerts", "print_errors"]
+__all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
+           "add_config_option", "site_and_options"]
 
 EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +29,10 @@ def print_alerts(alerts: list[dict[str, Any]], notes: list[str]) -> None:
     """Alerts as JSON lines on stdout (the contract), notes on stderr."""
     for alert in alerts:
         sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    print_notes(notes)
+
+
+def print_notes(notes: list[str]) -> None:
     for note in notes:
         print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
 
@@ -46,11 +52,26 @@ def config_from(path: str | None) -> Config:
     return load_config(None)
 
 
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH} if "
+                   "present): local domains, zone, rules")
+
+
+def site_and_options(args: argparse.Namespace) -> tuple[Config, ParseOptions]:
+    """The config, and the input options with the site's zone unless --tz says another:
+    what every command that reads logs for a site starts from."""
+    cfg = config_from(args.config)
+    options = options_from(args)
+    if args.tz is None and cfg.site.timezone:
+        options.tz = cfg.site.timezone
+    return cfg, options
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("detect", help="run the rules over log files and print alerts",
                        description=__doc__)
     add_input_options(p)
-    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH} if present)")
+    add_config_option(p)
     p.add_argument("--format", dest="out_format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--fail-on-alert", action="store_true",
                    help="exit 1 when any alert was raised")
@@ -58,10 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(args.config)
-    options = options_from(args)
-    if args.tz is None and cfg.site.timezone:
-        options.tz = cfg.site.timezone
+    cfg, options = site_and_options(args)
     result = detect_files(args.files, cfg, options)
     det = result.detection
     if args.out_format == "text":

@@ -14,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from logwatch.commands.detect import config_from, print_errors
-from logwatch.commands.parse import add_input_options, options_from
-from logwatch.config import DEFAULT_PATH
+from logwatch.commands.detect import (add_config_option, print_errors, print_notes,
+                                      site_and_options)
+from logwatch.commands.parse import add_input_options
 from logwatch.export import export_dataset
 from logwatch.sanitize import for_terminal
 
@@ -33,18 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--overwrite", action="store_true",
                    help="replace DIR when it is not empty (the new dataset takes its place "
                         "only once complete)")
-    p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH} if present)")
+    add_config_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(args.config)
-    options = options_from(args)
-    if args.tz is None and cfg.site.timezone:
-        options.tz = cfg.site.timezone
+    cfg, options = site_and_options(args)
     result = export_dataset(args.files, Path(args.out), cfg, options, args.overwrite)
-    for note in result.warnings:
-        print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
+    print_notes(result.warnings)
     print_errors(result.errors)
     tables = result.meta["tables"]
     days = len(tables["events"]["days"])

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from logwatch.commands.detect import config_from, print_errors
-from logwatch.commands.parse import add_input_options, options_from
+from logwatch.commands.detect import add_config_option, print_errors, site_and_options
+from logwatch.commands.parse import add_input_options
 from logwatch.errors import UsageError
 from logwatch.progress import Progress
 from logwatch.report.build import ReportOptions, build_report
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--help", action="help", help="show this help and exit")
     add_input_options(p)
-    p.add_argument("--config", help="site configuration (zone, local domains, rules)")
+    add_config_option(p)
     p.add_argument("--format", dest="out_format", choices=FORMATS, default="text")
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.add_argument("--since", help="start of the period: ISO date or time (site zone "
@@ -94,10 +94,7 @@ def period(args: argparse.Namespace, zone: str,
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(args.config)
-    options = options_from(args)
-    if args.tz is None and cfg.site.timezone:
-        options.tz = cfg.site.timezone
+    cfg, options = site_and_options(args)
     zone = options.zone
     since, until = period(args, zone)
     ropts = ReportOptions(since=since, until=until, zone=zone, top_hosts=args.top_hosts,
