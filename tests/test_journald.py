@@ -27,13 +27,13 @@ import logwatch.live as live
 from logwatch.config import load_config
 from logwatch.errors import ConfigError
 from logwatch.live import PassResult
-from logwatch.state import State, table_of
+from logwatch.state import State
+from tests.live_checks import ATTACKER, LiveChecks
 
 JOURNAL_REMOTE = next((p for p in ("/lib/systemd/systemd-journal-remote",
                                    "/usr/lib/systemd/systemd-journal-remote")
                        if os.access(p, os.X_OK)), None)
 
-ATTACKER = "203.0.113.45"
 BOOT = "0123456789abcdef0123456789abcdef"   # fixed: see the brief (journalctl -f and boots)
 T0 = 1772532000_000000                       # 2026-03-03T10:00:00Z, in µs
 
@@ -59,7 +59,7 @@ def _export(fields: dict[str, str | bytes]) -> bytes:
     return out + b"\n"
 
 
-class Journal:
+class Journal(LiveChecks):
     """A mail server's journal, a mail-logwatch config and state reading it, and what was
     written and what each pass parsed."""
 
@@ -179,9 +179,6 @@ class Journal:
         return result
 
     # -- checking ------------------------------------------------------------------------
-    def alerts(self) -> list[dict]:
-        return [a for r in self.passes for a in r.alerts]
-
     def cursor(self) -> dict | None:
         db = sqlite3.connect(self.state_dir / "state.sqlite")
         try:
@@ -199,38 +196,6 @@ class Journal:
                            (json.dumps(mark), self.name))
         finally:
             db.close()
-
-    def history_failures(self) -> list[int]:
-        state = State(self.cfg.state_dir)
-        try:
-            raw = state.blob("history.events")
-        finally:
-            state.close()
-        t = table_of(raw) if raw is not None else None
-        if t is None or not t.num_rows:
-            return []
-        return t.filter(pc.equal(t.column("client_ip"), ATTACKER)).column("pid").to_pylist()
-
-    def check_once(self) -> None:
-        assert self.parsed == self.written, _diff(self.parsed, self.written)
-        assert self.rules_saw == self.failures, _diff(self.rules_saw, self.failures)
-        assert sorted(self.history_failures()) == self.failures
-
-    def check_one_alert(self, in_pass: int) -> dict:
-        alerts = self.alerts()
-        assert [(a["rule"], a["notice"]) for a in alerts] == [("auth_failure_burst", "new")], \
-            alerts
-        alert = alerts[0]
-        assert alert["key"] == {"client_ip": ATTACKER} and alert["count"] >= 5
-        assert self.passes[in_pass].alerts == [alert]
-        return alert
-
-
-def _diff(got: list[int], want: list[int]) -> str:
-    dup = sorted({p for p in got if got.count(p) > 1})
-    lost = sorted(set(want) - set(got))
-    return f"read twice: {dup}; never read: {lost}; order: {got} vs {want}"
-
 
 @pytest.fixture
 def journal(tmp_path: Path, journal_remote: str, monkeypatch: pytest.MonkeyPatch) -> Journal:

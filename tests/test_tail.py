@@ -117,6 +117,15 @@ def _size_lines(size: str) -> int:
     return 12 if size == "large" else 3
 
 
+def _read_once(tmp_path: Path, size: str) -> tuple[Log, Tailer]:
+    """A log of `size` lines and a tailer that has read it all: every scenario's start."""
+    log = Log(tmp_path / "mail.log", size)
+    log.write(_size_lines(size))
+    t = Tailer(log.path)
+    t.read()
+    return log, t
+
+
 # --- rotations done by hand, as logrotate does them ---------------------------------------
 
 def rename_create(path: Path, rotated: Path, create: bool = True) -> None:
@@ -225,10 +234,7 @@ def test_empty_and_missing_file_on_first_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_partial_last_line_held_until_its_newline(tmp_path: Path, size: str) -> None:
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     with open(log.path, "ab") as fh:
         fh.write(b"Mar  3 11:00:00 mx1 postfix/smtpd[9]: half a li")
     assert t.read() == []                                  # not yet: no newline
@@ -262,10 +268,7 @@ def test_partial_last_line_of_a_rotated_file_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_rename_create(tmp_path: Path, size: str) -> None:
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)                                           # unread when rotated
     rename_create(log.path, tmp_path / "mail.log.1")
     log.write(3)
@@ -280,10 +283,7 @@ def test_rename_create(tmp_path: Path, size: str) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_rename_then_immediate_gzip(tmp_path: Path, size: str) -> None:
     """pygtail#15: `compress` without `delaycompress` leaves only `.1.gz`, a new inode."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)
     ino = log.path.stat().st_ino
     rename_create(log.path, tmp_path / "mail.log.1")
@@ -298,10 +298,7 @@ def test_rename_then_immediate_gzip(tmp_path: Path, size: str) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_delaycompress_two_rotations_between_reads(tmp_path: Path, size: str) -> None:
     """The file read last is `.2.gz` by now: its rest, then `.1`, then the live file."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)
     shift_numbered(log.path, compress_from=2)              # A -> .1
     log.write(2)
@@ -316,10 +313,7 @@ def test_delaycompress_two_rotations_between_reads(tmp_path: Path, size: str) ->
 
 @pytest.mark.parametrize("size", SIZES)
 def test_immediate_compress_three_rotations_between_reads(tmp_path: Path, size: str) -> None:
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     for _ in range(3):
         log.write(2)
         shift_numbered(log.path, compress_from=1)
@@ -355,10 +349,7 @@ DATEEXT = [
                          ids=["date", "date-gz", "date-epoch", "date-epoch-gz"])
 @pytest.mark.parametrize("size", SIZES)
 def test_dateext(tmp_path: Path, size: str, first: str, second: str, compress: bool) -> None:
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     for stamp in (first, second):                          # two rotations between reads
         log.write(2)
         rotated = tmp_path / f"mail.log{stamp}"
@@ -375,10 +366,7 @@ def test_dateext(tmp_path: Path, size: str, first: str, second: str, compress: b
 @pytest.mark.parametrize("size", SIZES)
 def test_copytruncate(tmp_path: Path, size: str, compress: bool) -> None:
     """The copy (a new inode) in `.1` (or `.1.gz`), the live file truncated in place."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)
     ino = log.path.stat().st_ino
     copytruncate(log.path, tmp_path / "mail.log.1")
@@ -395,10 +383,7 @@ def test_copytruncate(tmp_path: Path, size: str, compress: bool) -> None:
 def test_copytruncate_regrown_past_the_old_offset(tmp_path: Path, size: str) -> None:
     """pygtail#65 (Plesk's copy-then-clear): same inode, the file larger than the old
     offset again, with other lines: found by content, nothing skipped."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     old_offset = t.mark.offset if t.mark else 0
     log.write(2)
     copytruncate(log.path, tmp_path / "mail.log.1")
@@ -413,10 +398,7 @@ def test_copytruncate_regrown_past_the_old_offset(tmp_path: Path, size: str) -> 
 def test_truncated_in_place_without_a_copy(tmp_path: Path, size: str) -> None:
     """`> mail.log` and rewritten past the old offset: the new lines are read from the
     start (the file is another file), and the loss of the old one is said."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     lost = log.write(2)
     with open(log.path, "r+b") as fh:
         fh.truncate(0)
@@ -462,10 +444,7 @@ def test_inode_reuse_by_a_rotated_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("size", SIZES)
 def test_missing_live_file_nocreate(tmp_path: Path, size: str) -> None:
     """Between the rename and the writer's first line there is no live file."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)
     rename_create(log.path, tmp_path / "mail.log.1", create=False)
     t.read()                                               # the rest of .1, no crash
@@ -481,10 +460,7 @@ def test_missing_live_file_nocreate(tmp_path: Path, size: str) -> None:
 def test_missing_live_file_then_created_and_rotated_again(tmp_path: Path, size: str) -> None:
     """nocreate, read while the log is missing, then the writer creates it and it is
     rotated again before the next read: its lines are in `.1` now."""
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     log.write(2)
     rename_create(log.path, tmp_path / "mail.log.1", create=False)
     t.read()
@@ -529,10 +505,7 @@ def test_rotated_to_an_unknown_place(tmp_path: Path, size: str) -> None:
     """`olddir` or a hand-made move: the tail of the old file cannot be found; a warning
     says so, and nothing of the new file is lost."""
     (tmp_path / "archive").mkdir()
-    log = Log(tmp_path / "mail.log", size)
-    log.write(_size_lines(size))
-    t = Tailer(log.path)
-    t.read()
+    log, t = _read_once(tmp_path, size)
     lost = log.write(2)
     rename_create(log.path, tmp_path / "archive" / "mail.log.1")
     log.lose(lost)
