@@ -209,8 +209,19 @@ class ActionConfig(_Model):
 
     @staticmethod
     def fields_of(arg: str) -> list[str]:
-        """The placeholders of one argument (`{{` is a literal brace, not one)."""
-        return [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+        """The placeholders of one argument (`{{` is a literal brace, not one). A format
+        spec or conversion (`{client_ip:>40}`, `{client_ip!r}`) is refused: the value
+        is passed exactly as validated, and a bad spec would fail at every incident."""
+        fields = []
+        for _, f, spec, conv in string.Formatter().parse(arg):
+            if f is None:
+                continue
+            if spec or conv:
+                raise ValueError(f"{{{f}{'!' + conv if conv else ''}"
+                                 f"{':' + spec if spec else ''}}}: placeholders take no "
+                                 "format spec or conversion")
+            fields.append(f)
+        return fields
 
     def placeholders(self) -> set[str]:
         return {f for arg in self.command for f in self.fields_of(arg)}

@@ -54,6 +54,8 @@ __all__ = ["PassResult", "run_pass", "deliver_outbox"]
 
 #: Retry delays double from `notify.retry_after` up to this.
 MAX_RETRY = 3600.0
+#: runs of a failing action before it is given up (and no longer holds exit code 75)
+ACTION_ATTEMPTS = 5
 
 
 @dataclass
@@ -350,7 +352,8 @@ def _enqueue_actions(db: sqlite3.Connection, cfg: Config, facts: SiteFacts,
         State.enqueue(db, payload["id"], payload["severity"], item)
 
 
-def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any]) -> str | None:
+def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any],
+         attempts: int) -> str | None:
     """Run one queued action; None when it ran and succeeded (or is over for good)."""
     name = item["route"].removeprefix("action:")
     action = cfg.actions.get(name)
@@ -361,8 +364,12 @@ def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any]) -> str |
     if done.returncode == 0:
         state.delivered(item_id, f"action {name}: exit 0 {done.output.strip()[:200]}")
         return None
-    return f"action {name}: " + (done.refused or f"exit {done.returncode}: "
-                                  f"{done.output.strip()[:500]}")
+    error = f"action {name}: " + (done.refused or f"exit {done.returncode}: "
+                                   f"{done.output.strip()[:500]}")
+    if attempts + 1 >= ACTION_ATTEMPTS:   # a command that keeps failing will not heal
+        state.dropped(item_id, f"{error} (gave up after {ACTION_ATTEMPTS} attempts)")
+        return None
+    return error
 
 
 def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) -> int:
@@ -372,7 +379,7 @@ def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) 
     for item in state.due(time.time()):
         route = item.payload["route"]
         if route.startswith("action:"):
-            error = _act(cfg, state, item.id, item.payload)
+            error = _act(cfg, state, item.id, item.payload, item.attempts)
             if error is not None:
                 state.failed(item.id, error, min(MAX_RETRY, base * 2 ** item.attempts))
             continue

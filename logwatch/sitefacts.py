@@ -116,6 +116,13 @@ class SiteFacts:
     def is_trusted(self, ip: str | None) -> bool:
         return _ip_in(ip, self.trusted)
 
+    def spares_network(self, network: str) -> bool:
+        """Whether a network touches a trusted or allowlisted one: acting on it (a ban)
+        would reach clients the site never acts on."""
+        net = _net(network)
+        return any(net.version == n.version and net.overlaps(n)
+                   for n in (*self.trusted, *self.allow_nets))
+
     def is_known_sender(self, normalized: str) -> bool:
         """The null sender (bounces) is the MTA's own: known."""
         return normalized == "" or any(fnmatch.fnmatchcase(normalized, p)

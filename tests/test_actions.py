@@ -171,3 +171,54 @@ def test_an_action_needing_a_value_its_rule_never_has_is_refused(tmp_path: Path)
                        r"'password_spray' has no \{client_ip\} in its alerts \(its key: "
                        r"client_net\)"):
         load_rules(load_config(cfg))
+
+
+@pytest.mark.parametrize("arg", ["{client_ip:d}", "{client_ip!r}", "{client_ip:>40}"])
+def test_format_specs_and_conversions_are_refused(arg: str) -> None:
+    """`{client_ip:d}` would raise at every incident, inside the run's commit."""
+    with pytest.raises(ValueError, match="take no format spec or conversion"):
+        ActionConfig(command=["ban", arg], rules=["x"])
+
+
+@pytest.mark.parametrize(("key", "placeholder"), [
+    ({"client_net": "192.0.2.0/24"}, "{client_net}"),        # the trusted network itself
+    ({"client_net": "192.0.0.0/16"}, "{client_net}"),        # a network holding it
+    ({"client_net": "198.51.100.9"}, "{client_net}"),        # an allowlisted address
+    ({"relay_ip": "192.0.2.5"}, "{relay_ip}"),
+])
+def test_trusted_networks_are_spared_whatever_key_names_them(key: dict,
+                                                             placeholder: str) -> None:
+    facts = SiteFacts.from_config(Site(trusted_networks=["192.0.2.0/24"]),
+                                  Allowlist(networks=["198.51.100.9"]))
+    action = ActionConfig(command=["ban", placeholder], rules=["x"])
+    planned = plan_action("ban", action, {"key": key, "rule": "x", "id": "ab",
+                                          "severity": "low"}, facts)
+    assert planned.argv is None and "trusted or allowlisted" in (planned.refused or "")
+
+
+def test_plain_values_must_match_whole() -> None:
+    facts = SiteFacts.from_config(Site(), Allowlist())
+    action = ActionConfig(command=["ban", "{sasl_username}"], rules=["x"])
+    planned = plan_action("ban", action, {"key": {"sasl_username": "bob\n"}, "rule": "x",
+                                          "id": "ab", "severity": "low"}, facts)
+    assert planned.argv is None and "sasl_username refused" in (planned.refused or "")
+
+
+def test_a_command_that_keeps_failing_is_given_up(tmp_path: Path) -> None:
+    """Retried with backoff, then dropped with the reason: a broken command must not
+    hold the run's exit code at 75 for ever."""
+    from logwatch.live import ACTION_ATTEMPTS
+    cfg, out = _site(tmp_path, code=3)
+    (tmp_path / "mail.log").write_text(_failures("203.0.113.47", 5))
+    _pass(cfg)
+    state = State(load_config(cfg).state_dir)
+    try:
+        for _ in range(ACTION_ATTEMPTS + 2):
+            waiting = deliver_outbox(load_config(cfg), state, retry_after=0)
+    finally:
+        state.close()
+    assert len(_argvs(out)) == ACTION_ATTEMPTS and waiting == 0
+    shown = subprocess.run([sys.executable, "-m", "logwatch", "alerts", "--config", str(cfg)],
+                           capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert shown.returncode == 0 and f"gave up after {ACTION_ATTEMPTS}" in shown.stdout, \
+        shown.stdout

@@ -23,9 +23,10 @@ from logwatch.sitefacts import SiteFacts
 
 __all__ = ["ALERT_VALUES", "Outcome", "plan_action", "run_action", "PLACEHOLDERS"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+=-]{0,254}$")
-_DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
-_HEX = re.compile(r"^[0-9a-f]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,254}")
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                     r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})")
+_HEX = re.compile(r"[0-9a-f]{1,64}")
 
 
 def _ip(v: str) -> str:
@@ -38,7 +39,7 @@ def _net(v: str) -> str:
 
 def _matching(rx: re.Pattern[str], what: str) -> Callable[[str], str]:
     def check(v: str) -> str:
-        if not rx.match(v):
+        if not rx.fullmatch(v):
             raise ValueError(f"not a plain {what}")
         return v
     return check
@@ -79,9 +80,19 @@ def plan_action(name: str, action: ActionConfig, alert: dict[str, Any],
                 facts: SiteFacts) -> Outcome:
     """The command line for `alert`, or why there is none (the outcome says so)."""
     values = _values(alert)
-    ip = values.get("client_ip")
-    if ip and (facts.is_trusted(ip) or facts.allows_ip(ip)):
-        return Outcome(name, None, None, "", f"{ip} is trusted or allowlisted")
+    for key in ("client_ip", "relay_ip"):
+        ip = values.get(key)
+        if ip and (facts.is_trusted(ip) or facts.allows_ip(ip)):
+            return Outcome(name, None, None, "", f"{ip} is trusted or allowlisted")
+    net = values.get("client_net")
+    if net:
+        try:
+            spared = facts.spares_network(net)
+        except ValueError:
+            spared = False          # not a network: the placeholder check refuses it
+        if spared:
+            return Outcome(name, None, None, "",
+                           f"{net} holds trusted or allowlisted addresses")
     argv = []
     for arg in action.command:
         checked = {}
