@@ -8,9 +8,10 @@ with the renderers that need them).
 
 from __future__ import annotations
 
+import html
 import re
 
-__all__ = ["for_terminal"]
+__all__ = ["for_terminal", "for_html"]
 
 # C0 and C1 controls (tab and newline included: one record is one line), DEL, and the
 # Unicode bidi controls.
@@ -25,3 +26,9 @@ def _escape(m: re.Match[str]) -> str:
 def for_terminal(text: str) -> str:
     """`text` with control and bidi characters shown as escapes (`\\x1b`, `\\u202e`)."""
     return _UNSAFE.sub(_escape, text)
+
+
+def for_html(text: object) -> str:
+    """Log text made inert in HTML and XML (SVG) alike: control and bidi characters shown
+    as escapes (ESC is not even allowed in XML), then `& < > " '` as entities."""
+    return html.escape(for_terminal(str(text)), quote=True)

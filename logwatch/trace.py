@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from logwatch.errors import UsageError
 from logwatch.evidence import LineRef, read_lines
 from logwatch.parse.definitions import ParserSet
-from logwatch.parse.fields import normalize_ip, strip_brackets
+from logwatch.parse.fields import ip_text, strip_brackets
 from logwatch.pipeline import ParseOptions, ParseRun
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
@@ -115,13 +115,12 @@ def _any(masks: list[pa.Array], n: int) -> pa.Array:
 
 def _as_ip(text: str) -> str | None:
     """The address as `client_ip` holds it, or None when `text` is not one."""
-    bare = text.removeprefix("[").removesuffix("]")
-    bare = bare[5:] if bare[:5].lower() == "ipv6:" else bare
+    norm = ip_text(text)
     try:
-        ipaddress.ip_address(bare)
+        ipaddress.ip_address(norm or "")
     except ValueError:
         return None
-    return normalize_ip(pa.array([bare]))[0].as_py()
+    return norm
 
 
 def parse_query(text: str, kind: str | None = None) -> Query:

@@ -10,13 +10,12 @@ that the text stays inert even where a layer unescapes it.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import for_html, for_terminal
 
 __all__ = ["Rendered", "render_slack", "render_email", "render_text", "render_json",
            "for_slack", "title_of"]
@@ -75,11 +74,10 @@ def render_slack(alert: dict[str, Any], evidence: int = 5, entities: bool = True
 
 def render_email(alert: dict[str, Any], evidence: int = 20) -> Rendered:
     """HTML, every value escaped; apprise derives the plain-text part from it."""
-    esc = lambda s: html.escape(for_terminal(str(s)), quote=True)  # noqa: E731
-    rows = "".join(f"<tr><th align=\"left\">{esc(n)}</th><td>{esc(v)}</td></tr>"
+    rows = "".join(f"<tr><th align=\"left\">{for_html(n)}</th><td>{for_html(v)}</td></tr>"
                    for n, v in _facts(alert))
-    lines = "\n".join(esc(line) for line in _lines(alert, evidence))
-    body = (f"<p>{esc(alert['summary'])}</p><table>{rows}</table>"
+    lines = "\n".join(for_html(line) for line in _lines(alert, evidence))
+    body = (f"<p>{for_html(alert['summary'])}</p><table>{rows}</table>"
             f"<pre>{lines}</pre>")
     return Rendered(for_terminal(title_of(alert)), body)
 

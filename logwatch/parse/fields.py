@@ -21,7 +21,7 @@ from logwatch.parse.definitions import ClassifySpec
 from logwatch.parse.slicing import substrings
 from logwatch.schema import STATUSES
 
-__all__ = ["normalize_ip", "strip_brackets", "empty_to_null", "by_distinct", "duration_seconds",
+__all__ = ["normalize_ip", "ip_text", "strip_brackets", "empty_to_null", "by_distinct", "duration_seconds",
            "map_status", "classify_rejects", "auth_counts", "lower"]
 
 _NULL = pa.scalar(None, pa.string())
@@ -60,7 +60,8 @@ def lower(arr: pa.Array) -> pa.Array:
     return pc.utf8_lower(arr)
 
 
-def _ip(text: str) -> str | None:
+def ip_text(text: str) -> str | None:
+    """One address as `client_ip` holds it (see normalize_ip); not an IP: as logged."""
     t = text.strip()
     if t.startswith("[") and t.endswith("]"):
         t = t[1:-1]
@@ -102,7 +103,7 @@ def normalize_ip(arr: pa.Array) -> pa.Array:
     canonical = pc.match_substring_regex(values, _CANONICAL_V4).to_numpy(zero_copy_only=False)
     todo = np.flatnonzero(~canonical)
     if len(todo):
-        fixed = pa.array([_ip(v) for v in pc.take(values, pa.array(todo)).to_pylist()],
+        fixed = pa.array([ip_text(v) for v in pc.take(values, pa.array(todo)).to_pylist()],
                          pa.string())
         mask = np.zeros(len(values), bool)
         mask[todo] = True

@@ -3,7 +3,7 @@
 The page is mailed, archived and opened offline, perhaps years later as evidence: so it
 holds everything itself (inline CSS, inline SVG charts), loads nothing and runs nothing.
 Every string that came from a log (a sender is whatever the client typed) goes through
-`inert`, and a Content-Security-Policy that forbids scripts and remote loads stands
+`sanitize.for_html`, and a Content-Security-Policy that forbids scripts and remote loads stands
 behind that, should a renderer ever miss one.
 
 `sections` decides what is shown and in which order, as plain parts (facts, tables,
@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from logwatch.report.svg import Series, bar_chart, column_chart, inert
+from logwatch.report.svg import Series, bar_chart, column_chart
+from logwatch.sanitize import for_html
 
 __all__ = ["Column", "Table", "Fact", "Facts", "Chart", "Note", "Section", "sections",
            "period_line", "count", "display", "render_html"]
@@ -534,11 +535,11 @@ footer{color:var(--muted);font-size:12px;padding:0 32px 24px}
 
 
 def _attr(value: str | None, name: str = "title") -> str:
-    return "" if value is None else f' {name}="{inert(value)}"'
+    return "" if value is None else f' {name}="{for_html(value)}"'
 
 
 def _cell(value: Any, kind: str) -> str:
-    text = inert(display(value, kind))
+    text = for_html(display(value, kind))
     if kind == "severity" and value in SEVERITIES:
         text = f'<span class="sev sev-{value}">{text}</span>'
     elif kind == "when" and value:
@@ -552,26 +553,26 @@ def _table(t: Table) -> str:
             or sum(_WIDTH.get(c.kind, 1) for c in t.columns) > HALF_WIDTH)
     classes = " ".join(x for x in ("block", "wide" if wide else "", t.tone) if x)
     if not t.rows:
-        return f'<div class="{classes}"><h3>{inert(t.title)}</h3><p class="empty">None.</p></div>'
+        return f'<div class="{classes}"><h3>{for_html(t.title)}</h3><p class="empty">None.</p></div>'
     head = "".join(f"<th{_attr('num' if c.kind in NUMERIC else None, 'class')}>"
-                   f"{inert(c.heading)}</th>" for c in t.columns)
+                   f"{for_html(c.heading)}</th>" for c in t.columns)
     body = "".join("<tr>" + "".join(_cell(row.get(c.key), c.kind) for c in t.columns) + "</tr>"
                    for row in t.rows)
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     table = f'<div class="tbl{" tall" if len(t.rows) > SCROLL_ROWS else ""}">{table}</div>'
     if t.folded:
-        return (f'<details class="{classes}"><summary>{inert(t.title)} '
+        return (f'<details class="{classes}"><summary>{for_html(t.title)} '
                 f'({len(t.rows):,} rows)</summary>{table}</details>')
-    return f'<div class="{classes}"><h3>{inert(t.title)}</h3>{table}</div>'
+    return f'<div class="{classes}"><h3>{for_html(t.title)}</h3>{table}</div>'
 
 
 def _facts(f: Facts) -> str:
     cards = "".join(
         f'<div class="card{" " + x.tone if x.tone else ""}"><span class="label">'
-        f'{inert(x.label)}</span><span class="value"{_attr(_exact(x.value, x.kind))}>'
-        f'{inert(display(x.value, x.kind))}</span><span class="note">{inert(x.note)}</span></div>'
+        f'{for_html(x.label)}</span><span class="value"{_attr(_exact(x.value, x.kind))}>'
+        f'{for_html(display(x.value, x.kind))}</span><span class="note">{for_html(x.note)}</span></div>'
         for x in f.items)
-    return (f'<div class="block wide"><h3>{inert(f.title)}</h3>'
+    return (f'<div class="block wide"><h3>{for_html(f.title)}</h3>'
             f'<div class="cards">{cards}</div></div>')
 
 
@@ -582,13 +583,13 @@ def _chart(c: Chart) -> str:
         svg = column_chart(c.title, c.series, c.rows, c.x_label, c.y_label)
     else:
         svg = bar_chart(c.title, c.series, c.rows, c.x_label)
-    note = f'<p class="note">{inert(c.note)}</p>' if c.note else ""
+    note = f'<p class="note">{for_html(c.note)}</p>' if c.note else ""
     return (f'<figure class="chart{" wide" if c.kind == "columns" else ""}">'
-            f"<figcaption>{inert(c.title)}</figcaption>{svg}{note}</figure>")
+            f"<figcaption>{for_html(c.title)}</figcaption>{svg}{note}</figure>")
 
 
 def _note(n: Note) -> str:
-    return f'<p class="wide note">{inert(n.text)}</p>'
+    return f'<p class="wide note">{for_html(n.text)}</p>'
 
 
 _WRITERS: dict[type, Callable[[Any], str]] = {Table: _table, Facts: _facts, Chart: _chart,
@@ -598,8 +599,8 @@ _WRITERS: dict[type, Callable[[Any], str]] = {Table: _table, Facts: _facts, Char
 def render_html(report: dict[str, Any]) -> str:
     """The report as one HTML5 page that needs nothing else to be read."""
     parts = sections(report)
-    nav = "".join(f'<a href="#{s.id}">{inert(s.title)}</a>' for s in parts)
-    body = "".join(f'<section id="{s.id}"><h2>{inert(s.title)}</h2><div class="parts">'
+    nav = "".join(f'<a href="#{s.id}">{for_html(s.title)}</a>' for s in parts)
+    body = "".join(f'<section id="{s.id}"><h2>{for_html(s.title)}</h2><div class="parts">'
                    + "".join(_WRITERS[type(p)](p) for p in s.parts) + "</div></section>"
                    for s in parts)
     period = period_line(report)
@@ -610,9 +611,9 @@ def render_html(report: dict[str, Any]) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator"{_attr(generator, "content")}>\n'
-        f"<title>Mail log report: {inert(period)}</title>\n<style>{_CSS}</style>\n</head>\n"
-        f"<body>\n<header><h1>Mail log report</h1><p>{inert(period)}</p></header>\n"
+        f"<title>Mail log report: {for_html(period)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<body>\n<header><h1>Mail log report</h1><p>{for_html(period)}</p></header>\n"
         f"<nav>{nav}</nav>\n<main>{body}</main>\n"
-        f"<footer>Written by {inert(generator)}. Bytes are rounded where shown; hover for the "
+        f"<footer>Written by {for_html(generator)}. Bytes are rounded where shown; hover for the "
         "exact figure. The JSON form of this report has every figure.</footer>\n"
         "</body>\n</html>\n")

@@ -9,14 +9,13 @@ of one period can be compared with `cmp`.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import for_html
 
-__all__ = ["Series", "inert", "column_chart", "bar_chart"]
+__all__ = ["Series", "column_chart", "bar_chart"]
 
 #: Rows: a label and one value per series.
 Rows = Sequence[tuple[str, Sequence[float]]]
@@ -32,12 +31,6 @@ class Series:
 
     name: str
     color: str
-
-
-def inert(text: object) -> str:
-    """Log text made inert in HTML and in XML (SVG) alike: control and bidi characters
-    shown as escapes (ESC is not even allowed in XML), then `& < > " '` as entities."""
-    return html.escape(for_terminal(str(text)), quote=True)
 
 
 def _n(x: float) -> str:
@@ -60,27 +53,27 @@ def _count(v: float) -> str:
 
 def _text(x: float, y: float, label: str, anchor: str = "start", extra: str = "") -> str:
     return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}"{extra}>'
-            f"{inert(label)}</text>")
+            f"{for_html(label)}</text>")
 
 
 def _legend(series: Sequence[Series], x: float, y: float) -> str:
     parts = []
     for s in series:
         parts.append(f'<rect x="{_n(x)}" y="{_n(y - 9)}" width="10" height="10" rx="2" '
-                     f'fill="{inert(s.color)}"/>' + _text(x + 14, y, s.name))
+                     f'fill="{for_html(s.color)}"/>' + _text(x + 14, y, s.name))
         x += 14 + 7 * len(s.name) + 18
     return "".join(parts)
 
 
 def _svg(title: str, width: int, height: int, body: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" role="img" aria-label="{inert(title)}" '
-            f'{_FONT} fill="{_INK}"><title>{inert(title)}</title>{body}</svg>')
+            f'width="{width}" height="{height}" role="img" aria-label="{for_html(title)}" '
+            f'{_FONT} fill="{_INK}"><title>{for_html(title)}</title>{body}</svg>')
 
 
 def _tooltip(label: str, series: Sequence[Series], values: Sequence[float]) -> str:
     figures = ", ".join(f"{s.name} {_count(v)}" for s, v in zip(series, values))
-    return f"<title>{inert(label)}: {inert(figures)}</title>"
+    return f"<title>{for_html(label)}: {for_html(figures)}</title>"
 
 
 def column_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
@@ -107,7 +100,7 @@ def column_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
             h = v * scale
             bars.append(f'<rect class="bar" x="{_n(x0 + group_w * 0.1 + j * bar_w)}" '
                         f'y="{_n(base - h)}" width="{_n(bar_w)}" height="{_n(h)}" '
-                        f'fill="{inert(s.color)}"/>')
+                        f'fill="{for_html(s.color)}"/>')
         out.append(f'<g class="group">{"".join(bars)}</g>')
         if i % every == 0:
             out.append(_text(x0 + group_w / 2, base + 16, label, "middle",
@@ -146,7 +139,7 @@ def bar_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
         for s, v in zip(series, values):
             parts.append(f'<rect class="bar" x="{_n(x)}" y="{_n(y + 3)}" '
                          f'width="{_n(v * scale)}" height="{row_h - 6}" '
-                         f'fill="{inert(s.color)}"/>')
+                         f'fill="{for_html(s.color)}"/>')
             x += v * scale
         parts.append(_text(x + 6, y + row_h / 2 + 4, _count(sum(values))))
         out.append(f'<g class="group">{"".join(parts)}</g>')
