@@ -36,6 +36,12 @@ class DetectResult:
     lines: int = 0
     stats: list[SourceStats] = field(default_factory=list)
 
+    @property
+    def notes(self) -> list[str]:
+        """The detection's notes, then each source's (a year from the clock, ...)."""
+        return self.detection.warnings + [f"{s.source}: {w}" for s in self.stats
+                                          for w in s.warnings]
+
 
 def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
                known: list[str] | None = None) -> SiteFacts:
@@ -119,6 +125,4 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
                                   promote_options="permissive")
     detection = run_rules(rules, ev_rich, msg_rich, line_table)
     detection.warnings[:0] = warnings
-    for stats in run.stats:
-        detection.warnings += [f"{stats.source}: {w}" for w in stats.warnings]
     return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats)

@@ -21,12 +21,9 @@ time range, site facts, tool version): the provenance a forensic finding has to 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
 import shutil
-import stat
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -47,6 +44,7 @@ from logwatch.output import TableWriter, _plain
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.sitefacts import SiteFacts
+from logwatch.sources.digest import file_digest
 
 __all__ = ["ExportResult", "export_dataset", "EXPORTED_EVENTS", "EXPORTED_MESSAGES",
            "META_NAME"]
@@ -183,15 +181,9 @@ def _refuse_mixing(out: Path, overwrite: bool) -> None:
 def _fingerprint(name: str) -> dict[str, Any]:
     """SHA-256 and size of an input as it stood when the export began; none for stdin
     and pipes, which the parser is to read and hashing would drain."""
-    unknown = {"name": name, "sha256": None, "bytes": None}
-    try:
-        if name == "-" or not stat.S_ISREG(os.stat(name).st_mode):
-            return unknown
-        with open(name, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-            return {"name": name, "sha256": digest, "bytes": fh.tell()}
-    except OSError:  # the pipeline reports it, with the reason, where it reports the others
-        return unknown
+    digest = file_digest(name)
+    return {"name": name, "sha256": digest[0] if digest else None,
+            "bytes": digest[1] if digest else None}
 
 
 def _iso(ts: datetime | None) -> str | None:

@@ -9,6 +9,7 @@ others (exit code 2 at the end, with the file named).
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,13 +94,22 @@ def _anchor(plans: list[SourcePlan], i: int, options: ParseOptions) -> tuple[Yea
             "no year clue for this input (stdin?): years assumed from the clock; give --year")
 
 
+def _is_pipe(name: str) -> bool:
+    """A FIFO or character device (`<(zcat mail.log.gz)`): its head, once read to probe
+    it, is gone."""
+    try:
+        return not stat.S_ISREG(os.stat(name).st_mode) and not os.path.isdir(name)
+    except OSError:
+        return False
+
+
 def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePlan],
                                                                    list[str]]:
     """Probe each source in rotation order; return the plans and the errors met."""
     plans: list[SourcePlan] = []
     errors: list[str] = []
     for name in rotation_order(names):
-        if name == "-":  # probed when read: stdin cannot be read twice
+        if name == "-" or _is_pipe(name):  # probed when read: a pipe cannot be read twice
             plans.append(SourcePlan(name, options.fmt))
             continue
         try:

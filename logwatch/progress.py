@@ -2,7 +2,8 @@
 
 Months of archives take minutes; a silent terminal makes people kill the run. The
 estimate comes from bytes: the files' sizes on disk, and how far into the current file
-the rows are (byte offsets of plain files; a compressed file counts when it is done).
+the rows are (byte offsets of plain files; a compressed one, told by its magic bytes,
+counts when it is done).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TextIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.sources.opener import compression_of
+
 __all__ = ["Progress"]
 
 
@@ -25,6 +28,8 @@ class Progress:
                  every: float = 0.5) -> None:
         self.stream = stream or sys.stderr
         self.sizes = {f: os.path.getsize(f) for f in files if f != "-" and os.path.isfile(f)}
+        #: offsets count decompressed bytes: such a file counts only once it is done
+        self.compressed = {f for f in self.sizes if compression_of(f)}
         self.total = sum(self.sizes.values())
         self.done_files: set[str] = set()
         self.current: str | None = None
@@ -39,7 +44,7 @@ class Progress:
 
     def _bytes_done(self) -> int:
         done = sum(self.sizes.get(f, 0) for f in self.done_files)
-        if self.current and not self.current.endswith((".gz", ".bz2", ".xz", ".zst")):
+        if self.current and self.current not in self.compressed:
             done += min(self.offset, self.sizes.get(self.current, 0))
         return done
 

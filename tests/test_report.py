@@ -275,3 +275,52 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(generated: Path) -> None
     assert b"file 1/1" in shown and b"events" in shown and b"left" in shown, shown
     piped = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=120)
     assert piped.returncode == 0 and b"events" not in piped.stderr
+
+
+def test_instants_are_written_one_way_whatever_the_sites_zone() -> None:
+    """The zone decides the buckets; every instant in the JSON is RFC 3339 UTC `Z`,
+    as the alerts write them."""
+    rep = report_of(SAMPLE / "postfix" / "mail.log", zone="Europe/Berlin")
+    stamps = [rep["period"]["first"], rep["period"]["last"]]
+    stamps += [r[k] for r in rep["security"]["auth"]["by_ip"] for k in ("first", "last")]
+    stamps += [f[k] for f in rep["coverage"]["files"] for k in ("first", "last")]
+    stamps += [a["first_seen"] for a in rep["security"]["alerts"]["timeline"]]
+    assert stamps and all(s.endswith("Z") for s in stamps), stamps
+
+
+def test_a_pipe_is_reported_without_a_digest_and_without_hanging(tmp_path: Path) -> None:
+    """A FIFO (`<(zcat ...)`) is read once by the parser; nothing opens it again."""
+    import os
+    import threading
+    fifo = tmp_path / "mail.fifo"
+    os.mkfifo(fifo)
+    data = (SAMPLE / "postfix" / "mail.log").read_bytes()
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    done = subprocess.run([sys.executable, "-m", "logwatch", "report", "--no-alerts",
+                           "--year", "2026", "--format", "json", str(fifo)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    writer.join(5)
+    assert done.returncode == 0, done.stderr
+    rep = json.loads(done.stdout)
+    (f,) = rep["coverage"]["files"]
+    assert f["sha256"] is None and rep["totals"]["received"] == 191
+
+
+def test_an_unwritable_out_is_said_before_reading(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "logwatch", "report", "--out",
+                           str(tmp_path / "no" / "such" / "dir" / "r.txt"),
+                           str(SAMPLE / "postfix" / "mail.log")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "--out" in done.stderr and "No such file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_large_figures_are_not_written_in_exponent_form() -> None:
+    from logwatch.report.render_text import _cell
+    assert _cell(1234567.8) == "1234567.8" and _cell(2.0) == "2" and _cell(0.25) == "0.25"

@@ -13,7 +13,6 @@ import importlib
 import json
 import sys
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,16 +100,17 @@ def run(args: argparse.Namespace) -> int:
                           top_users=args.top_users, details=args.details,
                           verp=args.verp_mung, problems_first=args.problems_first,
                           alerts=not args.no_alerts, gap_hours=args.gap)
+    try:   # a bad --out is said now, not after minutes of reading
+        out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: {exc.strerror}") from None
     progress = Progress.for_terminal(args.files)
     try:
         report, errors = build_report(args.files, cfg, options, ropts, progress)
     finally:
         if progress is not None:
             progress.close()
-    text = render(args.out_format, report)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.out).write_text(text, encoding="utf-8")
+    with out:
+        out.write(render(args.out_format, report))
     print_errors(errors)
     return 2 if errors else 0

@@ -102,8 +102,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",
         "period": {
-            "since": ropts.since.isoformat() if ropts.since else None,
-            "until": ropts.until.isoformat() if ropts.until else None,
+            "since": iso(_us(ropts.since)), "until": iso(_us(ropts.until)),
             "first": iso(min(firsts, default=None)), "last": iso(max(lasts, default=None)),
             "timezone": ropts.zone, "mtas": _mtas(stats),
         },

@@ -10,11 +10,11 @@ their messages. Per-source time ranges and gaps are followed as the blocks go by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.alerts import rfc3339
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
@@ -74,8 +74,9 @@ class Collected:
 
 
 def iso(us: int | None) -> str | None:
-    """Microseconds since the epoch as RFC 3339, UTC (how the report writes instants)."""
-    return None if us is None else datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat()
+    """Microseconds since the epoch as the alerts write instants (RFC 3339, UTC, `Z`):
+    one spelling in a report; the site's zone decides only the day and hour buckets."""
+    return None if us is None else rfc3339(us)
 
 
 def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:

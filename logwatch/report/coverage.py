@@ -5,27 +5,13 @@ the lines no parser knew. A figure nobody can trace back to its input is not evi
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from logwatch.parse.stats import SourceStats
 from logwatch.report.collect import SourceSpan, iso
+from logwatch.sources.digest import file_digest
 
-__all__ = ["coverage", "sha256_of"]
-
-
-def sha256_of(path: str) -> str | None:
-    """The file's digest as stored (compressed files are hashed as they are on disk)."""
-    if path == "-":
-        return None
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
+__all__ = ["coverage"]
 
 
 def _gap(a: int, b: int) -> dict[str, Any]:
@@ -41,7 +27,7 @@ def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float
         span = by_source.get(st.source, SourceSpan(st.source))
         other = sum(st.other_shapes.values())
         files.append({
-            "source": st.source, "sha256": sha256_of(st.source), "format": st.format,
+            "source": st.source, "sha256": (file_digest(st.source) or (None,))[0], "format": st.format,
             "compression": st.compression, "lines": st.lines, "mail_lines": st.mail_lines,
             "unknown_lines": other, "first": iso(span.first), "last": iso(span.last),
             "gaps": [_gap(a, b) for a, b in span.gaps],

@@ -28,8 +28,8 @@ def human_bytes(n: int) -> str:
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
-    if isinstance(v, float):
-        return f"{v:g}"
+    if isinstance(v, float):      # never 1.23457e+06: a month of connection seconds
+        return f"{v:.2f}".rstrip("0").rstrip(".")
     return for_terminal(str(v))
 
 
@@ -146,7 +146,7 @@ def _problems(r: dict[str, Any]) -> list[str]:
     for key, title in (("warning", "Warnings"), ("error", "Errors"),
                        ("fatal", "Fatal Errors"), ("panic", "Panics")):
         out += _heading(title) + _table(r["problems"][key], [
-            ("count", "count"), ("daemon", "daemon"), ("reason", "reason")])
+            ("count", "count"), ("mta", "mta"), ("daemon", "daemon"), ("reason", "reason")])
     return out
 
 

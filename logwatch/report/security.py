@@ -11,13 +11,14 @@ from typing import Any
 
 import pandas as pd
 
+from logwatch.report.collect import iso
 from logwatch.report.frames import Frames, domain_key, per_value
 
 __all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
 
 
 def _iso(ts: pd.Timestamp) -> str:
-    return ts.isoformat()
+    return iso(ts.value // 1000)
 
 
 def _by(df: pd.DataFrame, key: str, other: str, limit: int | None,

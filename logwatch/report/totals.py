@@ -26,32 +26,47 @@ RECEIVED_ORIGINS = ("smtp", "local", "reinjected")
 _KEY = ["host", "instance", "queue_id"]
 
 
-def _keyed(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
+def _keyed(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = df[columns].copy()
     for k in _KEY:
         out[k] = out[k].astype("string").fillna("")
     return out
 
 
+def _lifetime(rows: pd.DataFrame, lifetimes: pd.DataFrame) -> pd.DataFrame:
+    """For each row (`_KEY`, `ts`), the lifetime of its message it lies in: that
+    lifetime's `first_seen` and `size` (missing when it lies in none)."""
+    out = pd.DataFrame({"first_seen": pd.Series(pd.NaT, index=rows.index,
+                                                dtype=lifetimes["first_seen"].dtype),
+                        "size": np.nan}, index=rows.index)
+    if rows.empty or lifetimes.empty:
+        return out
+    left = rows[_KEY + ["ts"]].assign(row=rows.index).sort_values("ts")
+    j = pd.merge_asof(left, lifetimes.sort_values("first_seen"), left_on="ts",
+                      right_on="first_seen", by=_KEY, direction="backward")
+    j = j[j["ts"] <= j["last_seen"]]
+    out.loc[j["row"].to_numpy(), "first_seen"] = j["first_seen"].to_numpy()
+    out.loc[j["row"].to_numpy(), "size"] = j["size"].to_numpy()
+    return out
+
+
 def sized_deliveries(f: Frames) -> pd.DataFrame:
     """Each delivery row with the size of its message lifetime (0 when the log does not
-    say, as pflogsumm counts it), and whether a message here continues it (a hand-off to
-    a content filter whose re-injected child was read)."""
-    d = _keyed(f.deliveries).reset_index(drop=True)
-    d["row"] = range(len(d))
-    m = _keyed(f.messages)[_KEY + ["first_seen", "last_seen", "size"]]
-    d["size"] = 0
-    if len(d) and len(m):
-        left = d[_KEY + ["ts", "row"]].sort_values("ts")
-        right = m.sort_values("first_seen")
-        j = pd.merge_asof(left, right, left_on="ts", right_on="first_seen", by=_KEY,
-                          direction="backward")
-        j = j[(j["ts"] <= j["last_seen"]) & j["size"].notna()]
-        d.loc[j["row"].to_numpy(), "size"] = j["size"].to_numpy()
-    children = f.messages[f.messages["origin"].astype("string") == "reinjected"]
-    parents = pd.MultiIndex.from_arrays([children["host"].astype("string"),
-                                         children["parent"].astype("string")])
-    d["continued"] = pd.MultiIndex.from_arrays([d["host"], d["queue_id"]]).isin(parents)
+    say, as pflogsumm counts it), and whether a message here continues it: a hand-off
+    (to a content filter) out of the very lifetime a re-injected child names as parent;
+    a queue id reused months later is another message."""
+    d = _keyed(f.deliveries, list(f.deliveries.columns)).reset_index(drop=True)
+    m = _keyed(f.messages, _KEY + ["first_seen", "last_seen", "size"])
+    life = _lifetime(d, m)
+    d["size"] = life["size"].fillna(0).astype("int64")
+    children = f.messages[f.messages["origin"] == "reinjected"]
+    kids = _keyed(children.assign(queue_id=children["parent"], ts=children["first_seen"]),
+                  _KEY + ["ts"]).reset_index(drop=True)
+    parents = pd.MultiIndex.from_arrays([kids["host"], kids["queue_id"],
+                                         _lifetime(kids, m)["first_seen"]])
+    handoff = (d["event"] == "handoff").to_numpy()
+    ours = pd.MultiIndex.from_arrays([d["host"], d["queue_id"], life["first_seen"]])
+    d["continued"] = handoff & ours.isin(parents.dropna())
     return d
 
 

@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from logwatch.errors import SourceError
 
-__all__ = ["OpenedSource", "open_source", "STDIN", "READ_ERRORS", "positioned"]
+__all__ = ["OpenedSource", "open_source", "STDIN", "READ_ERRORS", "positioned",
+           "compression_of"]
 
 STDIN = "-"
 
@@ -67,6 +68,15 @@ def _sniff(raw: io.BufferedReader) -> str | None:
         if head.startswith(magic):
             return kind
     return None
+
+
+def compression_of(path: str) -> str | None:
+    """How a file is compressed, by its magic bytes (None: plain, or unreadable)."""
+    try:
+        with open(path, "rb") as raw:
+            return _sniff(raw)
+    except OSError:
+        return None
 
 
 def _gzip_header_mtime(raw: io.BufferedReader) -> float | None:
