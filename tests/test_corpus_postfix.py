@@ -360,7 +360,12 @@ def _grok_checks(results: dict[str, str], message: str) -> list[tuple[str, Any, 
     if action in events:
         out.append(("event", events[action], "eq"))
     level = results.get("postfix_message_level")
-    if level in ("warning", "fatal"):
+    content_check = str(results.get("postfix_message", "")).startswith(("header ", "body "))
+    if level == "warning" and content_check:
+        # a header/body check that only warns: ours is a reject_warning, as pflogsumm
+        # counts it; the peer files it under the line's level
+        out.append(("event", "reject_warning", "eq"))
+    elif level in ("warning", "fatal"):
         out.append(("event", level, "eq"))
     if "postfix_smtpd_lostconn_data" in results:
         kind = results["postfix_smtpd_lostconn_data"]

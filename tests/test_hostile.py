@@ -348,3 +348,24 @@ def test_block_of_only_an_empty_line(tmp_path: Path) -> None:
     path.write_bytes(data)
     events, run = parse(path, year=2025, tz="UTC", block_size=64)
     check(data, events, run)
+
+
+@pytest.mark.parametrize("sender", ["<script>alert(1)</script>@x.test", "a>b@x.test",
+                                    "<<>>@x.test"])
+def test_angle_brackets_inside_an_envelope_address(tmp_path: Path, sender: str) -> None:
+    """A MAIL FROM is whatever the client typed: `>` inside it must not turn a reject or
+    a header warning into an unknown line (the envelope tail is `from=<...> to=<...>`)."""
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Mar  3 02:13:13 mx1 postfix/smtpd[1504]: NOQUEUE: reject: RCPT from unknown"
+        "[203.0.113.99]: 454 4.7.1 <relaytest@example.net>: Relay access denied; "
+        f"from=<{sender}> to=<relaytest@example.net> proto=ESMTP helo=<relaycheck.test>\n"
+        "Mar  3 10:00:02 mx1 postfix/cleanup[2002]: 4A1B2C3D4E: warning: header Subject: "
+        "hi from mail.x.test[198.51.100.66]; "
+        f"from=<{sender}> to=<victim@example.org> proto=ESMTP helo=<mail.x.test>\n")
+    table, _ = parse(log, year=2026)
+    rows = table.select(["event", "sender", "recipient", "reject_class"]).to_pylist()
+    assert [(r["event"], r["sender"], r["recipient"]) for r in rows] == [
+        ("reject", sender, "relaytest@example.net"),
+        ("reject_warning", sender, "victim@example.org")]
+    assert rows[0]["reject_class"] == "relay_denied"
