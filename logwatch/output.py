@@ -21,10 +21,10 @@ import pyarrow.parquet as pq
 
 from logwatch.errors import UsageError
 
-__all__ = ["TableWriter", "writer_for", "rows_as_json"]
+__all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING"]
 
 #: Columns whose values repeat a lot: worth a Parquet dictionary.
-_REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
+REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
               "relay_ip", "client_ip", "client_name", "helo", "sasl_method", "sasl_username",
               "sender", "recipient", "dsn", "tls_protocol", "tls_cipher", "protocol",
               "origin", "mta", "status", "commands"}
@@ -84,7 +84,7 @@ class TableWriter:
                     self.path, self.schema, compression="zstd",
                     # dictionary pages only where values repeat (hashing unique ids and
                     # reasons costs time for nothing), statistics only on time
-                    use_dictionary=[f.name for f in self.schema if f.name in _REPEATING or
+                    use_dictionary=[f.name for f in self.schema if f.name in REPEATING or
                                     pa.types.is_dictionary(f.type)],
                     write_statistics=[f.name for f in self.schema
                                       if f.name in ("ts", "first_seen", "last_seen")])

@@ -25,10 +25,11 @@ from logwatch.report.coverage import coverage
 from logwatch.report.frames import frames_of
 from logwatch.report.security import (alert_view, auth_view, relay_attempts, tls_coverage,
                                       top_clients)
-from logwatch.report.totals import sized_deliveries, totals
-from logwatch.report.traffic import (bounces, deferrals, delivery_domains, problems,
-                                     receipt_domains, reject_details, smtp_connections,
-                                     top_users, traffic_per_day, traffic_per_hour)
+from logwatch.report.totals import received_keys, sized_deliveries, totals
+from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
+                                     problems, receipt_domains, reject_details,
+                                     smtp_connections, top_users, traffic_per_day,
+                                     traffic_per_hour)
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -95,7 +96,9 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     alerts, stats, errors, notes = _read(files, cfg, options, ropts, observe)
     collected = collector.finish()
     f = frames_of(collected, ropts.zone)
-    sized = sized_deliveries(f)
+    sized = sized_deliveries(f, ropts.verp)
+    senders = received_keys(f, ropts.verp)
+    stamps = kind_stamps(f, sized)
     firsts = [s.first for s in collected.spans if s.first is not None]
     lasts = [s.last for s in collected.spans if s.last is not None]
     cover = coverage(stats, collected.spans, ropts.gap_hours, errors)
@@ -106,13 +109,13 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "first": iso(min(firsts, default=None)), "last": iso(max(lasts, default=None)),
             "timezone": ropts.zone, "mtas": _mtas(stats),
         },
-        "totals": totals(f, sized, unique=False, verp=ropts.verp),
-        "totals_unique": totals(f, sized, unique=True, verp=ropts.verp),
-        "per_day": traffic_per_day(f, sized),
-        "per_hour": traffic_per_hour(f, sized),
+        "totals": totals(f, sized, senders, unique=False),
+        "totals_unique": totals(f, sized, senders, unique=True),
+        "per_day": traffic_per_day(stamps),
+        "per_hour": traffic_per_hour(stamps),
         "delivery_domains": delivery_domains(sized, ropts.top_hosts),
-        "receipt_domains": receipt_domains(f, ropts.top_hosts, ropts.verp),
-        **top_users(f, sized, ropts.top_users, ropts.verp),
+        "receipt_domains": receipt_domains(senders, ropts.top_hosts),
+        **top_users(senders, sized, ropts.top_users),
         "deferrals": deferrals(sized, ropts.details),
         "bounces": bounces(sized, ropts.details),
         **reject_details(f, ropts.details),
@@ -122,7 +125,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "auth": auth_view(f, ropts.top_hosts),
             "relay_attempts": relay_attempts(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
-            "tls": tls_coverage(f),
+            "tls": tls_coverage(collected),
             "top_clients": top_clients(f, ropts.top_hosts),
         },
         "coverage": cover,

@@ -2,9 +2,10 @@
 
 A report reads months of archives, so it never holds the events table. Each block gives
 up only the rows and columns some section needs (deliveries, rejects, auth lines, TLS
-lines, session spans, problems, message lifetimes), strings dictionary-encoded; the
-figures are computed once at the end (`figures`), where deliveries meet the sizes of
-their messages. Per-source time ranges and gaps are followed as the blocks go by.
+lines, problems, message lifetimes; sessions already folded to one span each), repeating
+strings dictionary-encoded; the figures are computed once at the end, where deliveries
+meet the sizes of their messages. Per-source time ranges and gaps are followed as the
+blocks go by.
 """
 
 from __future__ import annotations
@@ -15,24 +16,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
+from logwatch.output import REPEATING
+from logwatch.rules_engine.select import plain
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
-_DELIVERY = ["ts", "event", "host", "instance", "queue_id", "mta", "daemon", "recipient",
-             "orig_recipient", "status", "delay", "relay", "dsn", "reason"]
-_REJECT = ["ts", "event", "mta", "daemon", "reject_class", "reject_code", "reason",
-           "client_ip", "client_name", "sender", "recipient"]
-_AUTH = ["ts", "event", "mta", "client_ip", "client_name", "sasl_method", "sasl_username",
-         "session"]
-_TLS = ["ts", "mta", "daemon", "session", "tls_protocol", "tls_cipher", "relay"]
-_SESSION = ["ts", "event", "mta", "daemon", "session", "client_ip", "client_name"]
-_PROBLEM = ["ts", "event", "mta", "daemon", "reason"]
-_RECEIVED = ["ts", "mta", "daemon", "host", "instance", "queue_id", "client_name"]
-_MESSAGE = ["host", "instance", "queue_id", "mta", "first_seen", "last_seen", "origin",
-            "parent", "client_ip", "client_name", "sasl_username", "sender", "size",
-            "nrcpt", "message_id", "delivered", "deferred", "bounced", "expired", "status",
-            "tls_in", "session", "rejected"]
+_DELIVERY = ["ts", "event", "host", "instance", "queue_id", "daemon", "recipient", "status",
+             "delay", "relay", "reason"]
+_REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]
+_AUTH = ["ts", "event", "client_ip", "sasl_username", "session"]
+_TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
+_SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
+_PROBLEM = ["event", "mta", "daemon", "reason"]
+_RECEIVED = ["ts"]
+_MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
+            "client_ip", "client_name", "sender", "size"]
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
@@ -45,6 +44,12 @@ _SESSION_EVENTS = pa.array(["connect", "disconnect", "tls", "auth_failure", "aut
 _PROBLEMS = pa.array(["warning", "error", "fatal", "panic"])
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm
 _DELIVERIES = pa.array(["delivery", "handoff"])
+#: one row per SMTP session: its span, whether it was seen to open and close, its client
+_SPAN_AGGREGATES = [("ts_min", "min"), ("ts_max", "max"), ("connect", "any"),
+                    ("disconnect", "any"), ("daemon", "first"), ("client_ip", "first"),
+                    ("client_name", "first")]
+_SPAN_NAMES = ["session", "start", "end", "connected", "closed", "daemon", "client_ip",
+               "client_name"]
 
 
 @dataclass
@@ -79,18 +84,34 @@ def iso(us: int | None) -> str | None:
     return None if us is None else rfc3339(us)
 
 
-def _plain(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
-
-
 def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Table:
-    """The rows of `mask` (all: None), with `columns`; repeated strings dictionary-encoded."""
+    """The rows of `mask` (all: None), with `columns`; strings that repeat (output's
+    list: names, addresses, not ids or reasons) dictionary-encoded."""
     rows = (table if mask is None else table.filter(mask)).select(columns)
     for i, name in enumerate(rows.column_names):
         col = rows.column(i)
-        if pa.types.is_string(col.type) and name not in ("queue_id", "session"):
+        if name in REPEATING and pa.types.is_string(col.type):
             rows = rows.set_column(i, name, pc.dictionary_encode(col))
     return rows
+
+
+def _session_spans(rows: pa.Table) -> pa.Table:
+    """Session rows (of a block, or partial spans of many) as one span per session."""
+    if "event" in rows.column_names:             # rows of events, not partial spans
+        event = plain(rows.column("event"))
+        rows = pa.table({"session": rows.column("session"),
+                         "ts_min": rows.column("ts"), "ts_max": rows.column("ts"),
+                         "connect": pc.equal(event, "connect"),
+                         "disconnect": pc.equal(event, "disconnect"),
+                         "daemon": plain(rows.column("daemon")),
+                         "client_ip": plain(rows.column("client_ip")),
+                         "client_name": plain(rows.column("client_name"))})
+    else:
+        rows = rows.rename_columns(["session", "ts_min", "ts_max", "connect", "disconnect",
+                                    "daemon", "client_ip", "client_name"])
+    spans = rows.group_by("session", use_threads=False).aggregate(_SPAN_AGGREGATES)
+    return spans.select([f"{c}_{a}" for c, a in _SPAN_AGGREGATES] + ["session"]) \
+        .rename_columns(_SPAN_NAMES[1:] + ["session"]).select(_SPAN_NAMES)
 
 
 def _whole(parts: list[pa.Table], schema: pa.Schema, columns: list[str]) -> pa.Table:
@@ -143,32 +164,30 @@ class Collector:
         if not events.num_rows:
             return
         self._follow_spans(events)
-        event = _plain(events.column("event"))
-        daemon = _plain(events.column("daemon"))
-        content_warning = pc.and_(pc.and_(pc.equal(event, "warning"),
-                                          pc.equal(daemon, "cleanup")),
-                                  pc.is_valid(events.column("queue_id")))
+        event = plain(events.column("event"))
         parts = self._parts
         parts["deliveries"].append(_narrow(events, pc.is_in(event, value_set=_DELIVERIES),
                                            _DELIVERY))
-        rejects = pc.or_(pc.is_in(event, value_set=_REJECTS), content_warning)
-        parts["rejects"].append(_narrow(events, rejects, _REJECT))
+        parts["rejects"].append(_narrow(events, pc.is_in(event, value_set=_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, pc.is_in(event, value_set=_AUTHS), _AUTH))
         parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              pc.is_in(event, value_set=_SESSION_EVENTS))
-        parts["sessions"].append(_narrow(events, in_session, _SESSION))
-        problems = pc.and_(pc.is_in(event, value_set=_PROBLEMS), pc.invert(content_warning))
-        parts["problems"].append(_narrow(events, problems, _PROBLEM))
+        parts["sessions"].append(_session_spans(events.filter(in_session).select(_SESSION)))
+        parts["problems"].append(_narrow(events, pc.is_in(event, value_set=_PROBLEMS),
+                                         _PROBLEM))
         parts["received"].append(_narrow(events, pc.equal(event, "received"), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:
         """Per source: first and last instant, and the gaps between consecutive lines."""
-        view = pa.table({"source": _plain(events.column("source")),
+        view = pa.table({"source": plain(events.column("source")),
                          "seq": events.column("seq"),
                          "ts": events.column("ts").cast(pa.int64())})
         for name in pc.unique(view.column("source")).to_pylist():
-            rows = view.filter(pc.equal(view.column("source"), name)).sort_by("seq")
+            rows = view.filter(pc.equal(view.column("source"), name))
+            seq = rows.column("seq").to_numpy()
+            if len(seq) > 1 and (seq[1:] < seq[:-1]).any():   # blocks come in line order
+                rows = rows.sort_by("seq")
             ts = rows.column("ts").to_numpy()
             span = self._spans.setdefault(name, SourceSpan(name))
             if span.last is not None:
@@ -191,7 +210,8 @@ class Collector:
             rejects=_whole(p["rejects"], EVENT_SCHEMA, _REJECT),
             auth=_whole(p["auth"], EVENT_SCHEMA, _AUTH),
             tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
-            sessions=_whole(p["sessions"], EVENT_SCHEMA, _SESSION),
+            sessions=_session_spans(pa.concat_tables(p["sessions"]) if p["sessions"]
+                                    else EVENT_SCHEMA.empty_table().select(_SESSION)),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=_whole(p["messages"], MESSAGE_SCHEMA, _MESSAGE),

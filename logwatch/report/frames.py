@@ -51,8 +51,12 @@ def sender_key(addr: str | None, verp: int = 0) -> str | None:
 
 def per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """`fn` of each distinct string (missing values stay None): a report's columns
-    repeat a few thousand addresses over millions of rows, so never call per row."""
-    codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
+    repeat a few thousand addresses over millions of rows, so never call per row. A
+    categorical (a dictionary column) is answered from its categories as they are."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.astype("object"), use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype="object")
 
@@ -73,14 +77,14 @@ class Frames:
 def _frame(table: pa.Table, zone: str, stamps: tuple[str, ...] = ("ts",)) -> pd.DataFrame:
     df = table.to_pandas()
     for col in stamps:
-        df[col] = pd.to_datetime(df[col], utc=True).dt.tz_convert(zone)
+        df[col] = df[col].dt.tz_convert(zone)
     return df
 
 
 def frames_of(c: Collected, zone: str) -> Frames:
     return Frames(
         deliveries=_frame(c.deliveries, zone), rejects=_frame(c.rejects, zone),
-        auth=_frame(c.auth, zone), tls=_frame(c.tls, zone),
-        sessions=_frame(c.sessions, zone), problems=_frame(c.problems, zone),
-        received=_frame(c.received, zone),
+        auth=_frame(c.auth, zone), tls=_frame(c.tls, zone, ()),
+        sessions=_frame(c.sessions, zone, ("start", "end")),
+        problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
         messages=_frame(c.messages, zone, ("first_seen", "last_seen")), zone=zone)

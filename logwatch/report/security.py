@@ -10,9 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from logwatch.report.collect import iso
+from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
+from logwatch.rules_engine.select import plain
 
 __all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
 
@@ -36,7 +39,7 @@ def _by(df: pd.DataFrame, key: str, other: str, limit: int | None,
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
     """Auth failures by client address and by username, per hour, and the logins."""
     a = f.auth
-    ev = a["event"].astype("string")
+    ev = a["event"]
     fail = a[ev == "auth_failure"]
     per_hour = fail["ts"].dt.hour.value_counts()
     return {
@@ -51,36 +54,43 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
 def relay_attempts(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Relay denials by client: the probes an open-relay test makes."""
     r = f.rejects
-    r = r[(r["reject_class"].astype("string") == "relay_denied").fillna(False)]
+    r = r[r["reject_class"] == "relay_denied"]
     r = r.assign(rcpt_domain=per_value(r["recipient"], domain_key))
     return _by(r, "client_ip", "rcpt_domain", limit, "client_ip")
 
 
-def _shares(s: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in s.dropna().astype("string").value_counts().items()}
+def _shares(values: pa.ChunkedArray) -> dict[str, int]:
+    """Occurrences of each value, most first (then by name, for a stable report)."""
+    counts = pc.value_counts(plain(values).drop_null()).to_pylist()
+    return {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: (-c["counts"],
+                                                                          c["values"]))}
 
 
-def tls_coverage(f: Frames) -> dict[str, Any]:
+def tls_coverage(c: Collected) -> dict[str, Any]:
     """Inbound: SMTP sessions that started TLS, and AUTH over plaintext (passwords in
-    the clear). Outbound: TLS connections made for deliveries, against SMTP deliveries."""
-    s = f.sessions
+    the clear). Outbound: TLS connections made for deliveries, against SMTP deliveries.
+    Sets of session ids, so done in Arrow: pandas compares such strings one by one."""
+    spans, tls = c.sessions, c.tls
     # postscreen's sessions are screening, not SMTP; Exim and Sendmail log no connect
     # line by default, so a session is any session id seen
-    sessions = pd.unique(s.loc[s["daemon"].astype("string") != "postscreen", "session"])
-    tls_in = f.tls[f.tls["session"].isin(sessions)]
-    encrypted = pd.unique(tls_in["session"])
-    auth_sessions = pd.unique(f.auth.loc[f.auth["session"].notna(), "session"])
-    plaintext_auth = int((~pd.Series(auth_sessions).isin(encrypted)).sum())
-    out = f.tls[f.tls["session"].isna()]
-    smtp_sent = f.deliveries[(f.deliveries["daemon"].astype("string") == "smtp")
-                             & (f.deliveries["status"].astype("string") == "sent").fillna(False)]
+    smtp = pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True)
+    sessions = spans["session"].filter(smtp)
+    tls_in = tls.filter(pc.is_in(tls["session"], value_set=sessions.combine_chunks()))
+    encrypted = pc.unique(tls_in["session"])
+    auth_sessions = pc.unique(c.auth["session"].drop_null())
+    plaintext_auth = int(pc.sum(pc.invert(pc.is_in(auth_sessions, value_set=encrypted)))
+                         .as_py() or 0)
+    out = tls.filter(pc.is_null(tls["session"]))
+    d = c.deliveries
+    smtp_sent = pc.sum(pc.and_(pc.equal(plain(d["daemon"]), "smtp"),
+                               pc.equal(plain(d["status"]), "sent"))).as_py() or 0
     return {
         "inbound": {"sessions": len(sessions), "tls_sessions": len(encrypted),
                     "share": round(len(encrypted) / len(sessions), 4) if len(sessions) else None,
                     "plaintext_auth_sessions": plaintext_auth,
                     "protocols": _shares(tls_in["tls_protocol"]),
                     "ciphers": _shares(tls_in["tls_cipher"])},
-        "outbound": {"tls_connections": int(len(out)), "smtp_deliveries": int(len(smtp_sent)),
+        "outbound": {"tls_connections": out.num_rows, "smtp_deliveries": int(smtp_sent),
                      "protocols": _shares(out["tls_protocol"]),
                      "ciphers": _shares(out["tls_cipher"])},
     }
@@ -90,13 +100,10 @@ def top_clients(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Client addresses by activity: connections, messages, rejects, auth failures."""
     s = f.sessions
     cols = {
-        "connections": s.loc[s["event"].astype("string") == "connect", "client_ip"],
-        "messages": f.messages.loc[f.messages["origin"].astype("string") == "smtp",
-                                   "client_ip"],
-        "rejects": f.rejects.loc[f.rejects["event"].astype("string") == "reject",
-                                 "client_ip"],
-        "auth_failures": f.auth.loc[f.auth["event"].astype("string") == "auth_failure",
-                                    "client_ip"],
+        "connections": s.loc[s["connected"], "client_ip"],
+        "messages": f.messages.loc[f.messages["origin"] == "smtp", "client_ip"],
+        "rejects": f.rejects.loc[f.rejects["event"] == "reject", "client_ip"],
+        "auth_failures": f.auth.loc[f.auth["event"] == "auth_failure", "client_ip"],
     }
     table = pd.DataFrame({k: v.astype("object").value_counts() for k, v in cols.items()})
     if table.empty:

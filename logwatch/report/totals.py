@@ -18,7 +18,7 @@ import pandas as pd
 from logwatch.report.frames import Frames, address_key, domain_key, per_value, sender_key
 
 __all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_messages", "received_keys",
-           "totals", "client_domain", "sending_domains"]
+           "totals", "client_domain", "client_keys"]
 
 #: Origins of messages that entered from outside the queue (pflogsumm's "received":
 #: an smtpd `client=` line or a pickup line); bounces and forwards are made here.
@@ -50,11 +50,12 @@ def _lifetime(rows: pd.DataFrame, lifetimes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def sized_deliveries(f: Frames) -> pd.DataFrame:
+def sized_deliveries(f: Frames, verp: int = 0) -> pd.DataFrame:
     """Each delivery row with the size of its message lifetime (0 when the log does not
-    say, as pflogsumm counts it), and whether a message here continues it: a hand-off
-    (to a content filter) out of the very lifetime a re-injected child names as parent;
-    a queue id reused months later is another message."""
+    say, as pflogsumm counts it), the recipient as pflogsumm counts it (`rcpt_key`),
+    and whether a message here continues it: a hand-off (to a content filter) out of the
+    very lifetime a re-injected child names as parent; a queue id reused months later
+    is another message."""
     d = _keyed(f.deliveries, list(f.deliveries.columns)).reset_index(drop=True)
     m = _keyed(f.messages, _KEY + ["first_seen", "last_seen", "size"])
     life = _lifetime(d, m)
@@ -67,6 +68,7 @@ def sized_deliveries(f: Frames) -> pd.DataFrame:
     handoff = (d["event"] == "handoff").to_numpy()
     ours = pd.MultiIndex.from_arrays([d["host"], d["queue_id"], life["first_seen"]])
     d["continued"] = handoff & ours.isin(parents.dropna())
+    d["rcpt_key"] = per_value(d["recipient"], lambda r: address_key(r, verp))
     return d
 
 
@@ -74,11 +76,10 @@ def received_messages(f: Frames, unique: bool) -> pd.DataFrame:
     """Messages that entered the system; `unique`: not a re-injection of one already
     counted (a content filter's child, Sendmail's submission queue hop)."""
     m = f.messages
-    origin = m["origin"].astype("string")
-    keep = origin.isin(RECEIVED_ORIGINS)
+    keep = m["origin"].isin(RECEIVED_ORIGINS)
     if unique:
-        keep &= m["parent"].isna() & (origin != "reinjected")
-    return m[keep.fillna(False)]
+        keep &= m["parent"].isna() & (m["origin"] != "reinjected")
+    return m[keep]
 
 
 def client_domain(client: str | None) -> str | None:
@@ -90,50 +91,57 @@ def client_domain(client: str | None) -> str | None:
     return f"{m.group(2)}.{m.group(3)}".lower() if m else client
 
 
-def sending_domains(keys: pd.Series, origin: pd.Series, client_name: pd.Series,
-                    client_ip: pd.Series) -> pd.Series:
+def client_keys(client_name: pd.Series, client_ip: pd.Series) -> pd.Series:
+    """The client as pflogsumm names it: its name's domain, its address when the name
+    is `unknown` or missing."""
+    named = per_value(client_name, lambda c: None if c == "unknown" else client_domain(c))
+    return named.where(named.notna(), client_ip.astype("object"))
+
+
+def _sending_domains(keys: pd.Series, origin: pd.Series, client: pd.Series) -> pd.Series:
     """The domain each message is counted under, as pflogsumm does: the sender's, else
     (null sender, bare local name) for local submissions the sender itself, else the
-    client's domain (`gimme_domain`), its address when it has no name."""
+    client's."""
     domain = per_value(keys, lambda k: k.rsplit("@", 1)[1] if "@" in k else None)
-    named = per_value(client_name, lambda c: None if c == "unknown" else client_domain(c))
-    client = named.where(named.notna(), client_ip.astype("object"))
-    local = (origin.astype("object") == "local").to_numpy()
+    local = (origin == "local").to_numpy()
     fallback = np.where(local, keys.to_numpy(dtype=object), client.to_numpy(dtype=object))
     return domain.where(domain.notna(), pd.Series(fallback, index=keys.index))
 
 
-def received_keys(f: Frames, unique: bool, verp: int = 0) -> pd.DataFrame:
+def received_keys(f: Frames, verp: int = 0) -> pd.DataFrame:
     """Queued received messages as pflogsumm counts their senders: address (its
-    spelling), sending domain, size. A message refused before it was queued has no
-    size line and is no sender."""
-    msgs = received_messages(f, unique)
+    spelling), sending domain, size, and `unique` (not a re-injection). A message
+    refused before it was queued has no size line and is no sender."""
+    msgs = received_messages(f, unique=False)
     msgs = msgs[msgs["sender"].notna() & msgs["size"].notna()]
     keys = per_value(msgs["sender"], lambda s: sender_key(s, verp))
-    domains = sending_domains(keys, msgs["origin"], msgs["client_name"], msgs["client_ip"])
+    domains = _sending_domains(keys, msgs["origin"],
+                               client_keys(msgs["client_name"], msgs["client_ip"]))
+    unique = (msgs["parent"].isna() & (msgs["origin"] != "reinjected")).to_numpy()
     return pd.DataFrame({"address": keys.to_numpy(), "domain": domains.to_numpy(),
-                         "size": msgs["size"].to_numpy()})
+                         "size": msgs["size"].to_numpy(), "unique": unique})
 
 
-def totals(f: Frames, sized: pd.DataFrame, unique: bool, verp: int = 0) -> dict[str, Any]:
-    """DESIGN.md's `totals` keys, with pflogsumm's meanings (see the module doc)."""
-    status = sized["status"].astype("string")
+def totals(f: Frames, sized: pd.DataFrame, senders: pd.DataFrame,
+           unique: bool) -> dict[str, Any]:
+    """DESIGN.md's `totals` keys, with pflogsumm's meanings (see the module doc);
+    `sized` and `senders` from sized_deliveries and received_keys."""
     deliveries = sized[~sized["continued"]] if unique else sized
-    dstatus = status[deliveries.index]
-    sent = deliveries[(dstatus == "sent").fillna(False)]
-    deferred = sized[(status == "deferred").fillna(False)]
-    rej = f.rejects["event"].astype("string")
-    senders = received_keys(f, unique, verp)
-    rcpts = per_value(sent["recipient"], lambda r: address_key(r, verp)).dropna()
+    status = deliveries["status"]
+    sent = deliveries[status == "sent"]
+    deferred = sized[sized["status"] == "deferred"]
+    rej = f.rejects["event"]
+    senders = senders[senders["unique"]] if unique else senders
+    rcpts = sent["rcpt_key"].dropna()
     return {
         "received": int(len(received_messages(f, True))) if unique else int(len(f.received)),
         "delivered": int(len(sent)),
-        "forwarded": int((dstatus == "forwarded").sum()),
+        "forwarded": int((status == "forwarded").sum()),
         "deferred": int(deferred[["host", "queue_id"]].drop_duplicates().shape[0]),
         "deferrals": int(len(deferred)),
-        "bounced": int((dstatus == "bounced").sum()),
+        "bounced": int((status == "bounced").sum()),
         "rejected": int((rej == "reject").sum()),
-        "reject_warnings": int(rej.isin(["reject_warning", "warning"]).sum()),
+        "reject_warnings": int((rej == "reject_warning").sum()),
         "held": int((rej == "hold").sum()),
         "discarded": int((rej == "discard").sum()),
         "bytes_received": int(senders["size"].sum()),

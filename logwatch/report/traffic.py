@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from logwatch.report.frames import Frames, address_key, domain_key, per_value
-from logwatch.report.totals import client_domain, received_keys
+from logwatch.report.frames import Frames, domain_key, per_value
+from logwatch.report.totals import client_keys
 
-__all__ = ["traffic_per_day", "traffic_per_hour", "delivery_domains", "receipt_domains",
+__all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains", "receipt_domains",
            "top_users", "deferrals", "bounces", "reject_details", "smtp_connections",
            "problems", "short_reason"]
 
@@ -44,25 +44,31 @@ def short_reason(reason: str | None, limit: int = 100) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _kind_stamps(f: Frames, sized: pd.DataFrame) -> dict[str, pd.Series]:
-    status = sized["status"].astype("string")
-    rejected = f.rejects[f.rejects["event"].astype("string") == "reject"]
+def kind_stamps(f: Frames, sized: pd.DataFrame) -> dict[str, pd.Series]:
+    """When each received, delivered, deferred, bounced and rejected line was written."""
+    status, rejects = sized["status"], f.rejects
     return {"received": f.received["ts"], "delivered": sized.loc[status == "sent", "ts"],
             "deferred": sized.loc[status == "deferred", "ts"],
-            "bounced": sized.loc[status == "bounced", "ts"], "rejected": rejected["ts"]}
+            "bounced": sized.loc[status == "bounced", "ts"],
+            "rejected": rejects.loc[rejects["event"] == "reject", "ts"]}
 
 
-def traffic_per_day(f: Frames, sized: pd.DataFrame) -> list[dict[str, Any]]:
+def _day_counts(stamps: pd.Series) -> dict[str, int]:
+    """Lines per calendar day of the stamps' zone (midnight found, then a few names)."""
+    counts = stamps.dt.normalize().value_counts()
+    return {d.strftime("%Y-%m-%d"): int(n) for d, n in counts.items()}
+
+
+def traffic_per_day(stamps: dict[str, pd.Series]) -> list[dict[str, Any]]:
     """Per calendar day of the site's zone (pflogsumm's Per-Day Traffic Summary)."""
-    counts = {k: s.dt.strftime("%Y-%m-%d").value_counts() for k, s in
-              _kind_stamps(f, sized).items()}
-    days = sorted(set().union(*[c.index for c in counts.values()]))
-    return [{"day": d, **{k: int(counts[k].get(d, 0)) for k in _KINDS}} for d in days]
+    counts = {k: _day_counts(s) for k, s in stamps.items()}
+    days = sorted(set().union(*counts.values()))
+    return [{"day": d, **{k: counts[k].get(d, 0) for k in _KINDS}} for d in days]
 
 
-def traffic_per_hour(f: Frames, sized: pd.DataFrame) -> list[dict[str, Any]]:
+def traffic_per_hour(stamps: dict[str, pd.Series]) -> list[dict[str, Any]]:
     """Per hour of the day, summed over the days (pflogsumm's Per-Hour Summary)."""
-    counts = {k: s.dt.hour.value_counts() for k, s in _kind_stamps(f, sized).items()}
+    counts = {k: s.dt.hour.value_counts() for k, s in stamps.items()}
     return [{"hour": h, **{k: int(counts[k].get(h, 0)) for k in _KINDS}} for h in range(24)]
 
 
@@ -73,11 +79,10 @@ def _delay_stats(g: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
 
 def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     """Host/Domain Summary: Message Delivery, by recipient domain, most mail first."""
-    status = sized["status"].astype("string")
-    sent = (status == "sent").fillna(False)
-    deferred = (status == "deferred").fillna(False)
+    sent = (sized["status"] == "sent").to_numpy()
+    deferred = (sized["status"] == "deferred").to_numpy()
     d = pd.DataFrame({
-        "domain": per_value(sized["recipient"], domain_key),
+        "domain": per_value(sized["rcpt_key"], domain_key),
         "sent": sent.astype(int), "deferred": deferred.astype(int),
         "bytes": np.where(sent, sized["size"], 0),
         "sent_delay": np.where(sent, sized["delay"].fillna(0), 0.0),
@@ -92,10 +97,9 @@ def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, A
             for dom, r in out.iterrows()]
 
 
-def receipt_domains(f: Frames, limit: int | None, verp: int = 0) -> list[dict[str, Any]]:
-    """Host/Domain Summary: Messages Received, by sending domain."""
-    r = received_keys(f, False, verp).groupby("domain").agg(messages=("size", "size"),
-                                                      bytes=("size", "sum"))
+def receipt_domains(senders: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+    """Host/Domain Summary: Messages Received, by sending domain (`received_keys`)."""
+    r = senders.groupby("domain").agg(messages=("size", "size"), bytes=("size", "sum"))
     r = r.sort_values(["messages", "bytes"], ascending=False).head(limit)
     return [{"domain": d, "messages": int(x.messages), "bytes": int(x.bytes)}
             for d, x in r.iterrows()]
@@ -107,18 +111,17 @@ def _ranked(g: pd.DataFrame, by: str, limit: int | None) -> list[dict[str, Any]]
             for a, x in top.set_index("address").iterrows()]
 
 
-def top_users(f: Frames, sized: pd.DataFrame, limit: int | None,
-              verp: int = 0) -> dict[str, list[dict[str, Any]]]:
+def top_users(senders: pd.DataFrame, sized: pd.DataFrame,
+              limit: int | None) -> dict[str, list[dict[str, Any]]]:
     """Senders and recipients by message count and by size (pflogsumm's -u)."""
-    senders = received_keys(f, False, verp).groupby("address", as_index=False).agg(
-        messages=("size", "size"), bytes=("size", "sum"))
-    sent = sized[(sized["status"].astype("string") == "sent").fillna(False)]
-    rcpt = pd.DataFrame({"address": per_value(sent["recipient"], lambda a: address_key(a, verp)),
-                         "size": sent["size"]}).dropna(subset=["address"])
-    rcpts = rcpt.groupby("address", as_index=False).agg(messages=("size", "size"),
-                                                        bytes=("size", "sum"))
-    return {"senders_by_count": _ranked(senders, "messages", limit),
-            "senders_by_size": _ranked(senders, "bytes", limit),
+    by_sender = senders.groupby("address", as_index=False).agg(messages=("size", "size"),
+                                                              bytes=("size", "sum"))
+    sent = sized[sized["status"] == "sent"]
+    rcpts = sent.dropna(subset=["rcpt_key"]).groupby("rcpt_key", as_index=False).agg(
+        messages=("size", "size"), bytes=("size", "sum")).rename(
+        columns={"rcpt_key": "address"})
+    return {"senders_by_count": _ranked(by_sender, "messages", limit),
+            "senders_by_size": _ranked(by_sender, "bytes", limit),
             "recipients_by_count": _ranked(rcpts, "messages", limit),
             "recipients_by_size": _ranked(rcpts, "bytes", limit)}
 
@@ -140,13 +143,13 @@ def _with_reason(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 def deferrals(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     """Message Deferral Detail: by daemon and reason."""
-    rows = sized[(sized["status"].astype("string") == "deferred").fillna(False)]
+    rows = sized[sized["status"] == "deferred"]
     return _grouped(_with_reason(rows, ["daemon"]), ["daemon", "reason"], limit)
 
 
 def bounces(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     """Message Bounce Detail: by relay and reason."""
-    rows = sized[(sized["status"].astype("string") == "bounced").fillna(False)]
+    rows = sized[sized["status"] == "bounced"]
     return _grouped(_with_reason(rows, ["relay"]), ["relay", "reason"], limit)
 
 
@@ -154,10 +157,9 @@ def reject_details(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any
     """Reject, reject warning, hold and discard details: by daemon, class and reason."""
     r = f.rejects
     out = {}
-    for name, events in (("rejects", ("reject",)), ("reject_warnings", ("reject_warning",
-                                                                         "warning")),
-                         ("held", ("hold",)), ("discarded", ("discard",))):
-        rows = r[r["event"].astype("string").isin(events)]
+    for name, event in (("rejects", "reject"), ("reject_warnings", "reject_warning"),
+                        ("held", "hold"), ("discarded", "discard")):
+        rows = r[r["event"] == event]
         out[name] = _grouped(_with_reason(rows, ["daemon", "reject_class"]),
                              ["daemon", "reject_class", "reason"], limit)
     return out
@@ -167,21 +169,12 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     """SMTP connection statistics (pflogsumm's --smtpd-stats): sessions from connect to
     disconnect, their number and length per day, hour and client domain."""
     s = f.sessions
-    s = s[s["daemon"].astype("string") == "smtpd"]
-    if s.empty:
+    spans = s[(s["daemon"] == "smtpd") & s["connected"] & s["closed"]].copy()
+    if spans.empty:
         return {"connections": 0, "total_seconds": 0.0, "avg_seconds": None,
                 "max_seconds": None, "per_day": [], "per_hour": [], "by_domain": []}
-    ev = s["event"].astype("string")
-    spans = s.assign(connect=ev == "connect", disconnect=ev == "disconnect").groupby(
-        "session", observed=True).agg(start=("ts", "min"), end=("ts", "max"),
-                                      connected=("connect", "any"),
-                                      closed=("disconnect", "any"),
-                                      client=("client_name", "first"),
-                                      ip=("client_ip", "first"))
-    spans = spans[spans["connected"] & spans["closed"]]
     spans["seconds"] = (spans["end"] - spans["start"]).dt.total_seconds()
-    named = per_value(spans["client"], lambda c: None if c == "unknown" else client_domain(c))
-    spans["domain"] = named.where(named.notna(), spans["ip"].astype("object"))
+    spans["domain"] = client_keys(spans["client_name"], spans["client_ip"])
 
     def per(key: pd.Series, name: str) -> list[dict[str, Any]]:
         g = spans.groupby(key).agg(connections=("seconds", "size"),
@@ -207,7 +200,6 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
 def problems(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
     """Warnings, errors, fatal errors and panics, by daemon and reason."""
     p = f.problems
-    ev = p["event"].astype("string")
-    return {name: _grouped(_with_reason(p[ev == name], ["mta", "daemon"]),
+    return {name: _grouped(_with_reason(p[p["event"] == name], ["mta", "daemon"]),
                            ["mta", "daemon", "reason"], limit)
             for name in ("warning", "error", "fatal", "panic")}
