@@ -16,9 +16,10 @@ import multiprocessing
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -202,14 +203,15 @@ def _merge_stats(into: SourceStats, part: SourceStats) -> None:
 
 
 @contextmanager
-def _executor(options: ParseOptions) -> Iterator[Executor]:
-    """Local processes, or a Dask cluster's workers (`--scheduler`): the same units and
-    the same merge, so the output is the same. Dask workers read the input files by
-    the names given here: on several machines, they must see the same paths."""
+def _executor(options: ParseOptions) -> Iterator[tuple[Executor, int]]:
+    """Local processes, or a Dask cluster's workers (`--scheduler`), and how many units
+    may be in flight: the same units and the same merge, so the output is the same.
+    Dask workers read the input files by the names given here: on several machines,
+    they must see the same paths."""
     if not options.scheduler:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context) as pool:
-            yield pool
+            yield pool, 2 * options.jobs
         return
     try:
         from distributed import Client
@@ -221,7 +223,11 @@ def _executor(options: ParseOptions) -> Iterator[Executor]:
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"--scheduler {options.scheduler}: {exc}") from None
     with client, client.get_executor(pure=False) as pool:
-        yield pool
+        # a finished unit's bytes come to this process at once: two per worker thread
+        # in flight keep the workers busy without holding the whole input here
+        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"]
+                      .values())
+        yield pool, 2 * max(1, threads)
 
 
 def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.Table,
@@ -231,12 +237,21 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
     head = Correlator(run.parsers)
     by_source: dict[str, SourceStats] = {}
     lines_before: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="mail-logwatch-") as tmpdir, \
-            _executor(options) as pool:
-        spill = None if options.scheduler else tmpdir
-        futures = [pool.submit(_run_unit, unit, options, spill) for unit in units]
-        for unit, future in zip(units, futures):
+    spilling = (nullcontext(None) if options.scheduler
+                else tempfile.TemporaryDirectory(prefix="mail-logwatch-"))
+    with spilling as spill, _executor(options) as (pool, width):
+        todo = iter(units)
+        flight: deque[tuple[Unit, Future[UnitResult]]] = deque()
+
+        def top_up() -> None:
+            while len(flight) < width and (unit := next(todo, None)) is not None:
+                flight.append((unit, pool.submit(_run_unit, unit, options, spill)))
+
+        top_up()
+        while flight:
+            unit, future = flight.popleft()
             result = future.result()
+            top_up()
             run.errors.extend(result.errors)
             name = unit.plan.name
             first_line = lines_before.get(name, 0)

@@ -76,3 +76,10 @@ def test_an_unreachable_scheduler_is_a_usage_error(rotated: list[str]) -> None:
                            "--scheduler", "tcp://127.0.0.1:9", *rotated],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 2 and "--scheduler tcp://127.0.0.1:9" in done.stderr
+
+
+def test_year_and_dask_are_refused_together(rotated: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "logwatch", "report", "--executor", "dask",
+                           "--scheduler", "tcp://127.0.0.1:9", "--year", "2026", *rotated],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2 and "does not go with --executor dask" in done.stderr
