@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.columns import plain
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
 
@@ -77,16 +78,10 @@ DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
 
 
 
-def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
-
-
 def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[str | None], T],
               type_: pa.DataType) -> pa.Array:
     """`fn` of every value of a string column, computed once per distinct value."""
-    enc = pc.dictionary_encode(_plain(col))
+    enc = pc.dictionary_encode(plain(col))
     answers = pa.array([fn(v) for v in enc.dictionary.to_pylist()], type_)
     out = pc.take(answers, enc.indices)
     if enc.null_count:
@@ -96,25 +91,25 @@ def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[str | None], T],
 
 
 def _valid(col: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return pc.is_valid(_plain(col))
+    return pc.is_valid(plain(col))
 
 
 def _accepted(table: pa.Table) -> pa.Array:
     """The recipient as the server accepted it: before alias and .forward expansion."""
-    return pc.coalesce(_plain(table.column("orig_recipient")), _plain(table.column("recipient")))
+    return pc.coalesce(plain(table.column("orig_recipient")), plain(table.column("recipient")))
 
 
 def _is_local_delivery(table: pa.Table) -> pa.Array:
     """Deliveries with no remote address: Postfix's local, virtual, pipe and LMTP over
     a unix socket, Exim's local transports, Sendmail's local mailer."""
-    return pc.and_(pc.equal(_plain(table.column("event")), "delivery"),
+    return pc.and_(pc.equal(plain(table.column("event")), "delivery"),
                    pc.is_null(table.column("relay_ip")))
 
 
 def infer_local_domains(events: pa.Table, limit: int = 50) -> list[str]:
     """The domains of recipients delivered here (local transports, status sent): what a
     site with no `local_domains` in its config evidently is. Most frequent first."""
-    sent = pc.fill_null(pc.equal(_plain(events.column("status")), "sent"), False)
+    sent = pc.fill_null(pc.equal(plain(events.column("status")), "sent"), False)
     rows = events.filter(pc.and_(_is_local_delivery(events), sent))
     if not rows.num_rows:
         return []
@@ -129,7 +124,7 @@ def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray) -> p
     `counted` beyond the lines of its session, the difference: the counter and a line
     are one event, never two, and a counter without lines is not lost."""
     out = lines.astype(np.int32)
-    session = _plain(events.column("session"))
+    session = plain(events.column("session"))
     has_session = _valid(session).to_numpy(zero_copy_only=False)
     disc = (counted > 0) & has_session
     if disc.any():
@@ -142,7 +137,7 @@ def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray) -> p
 
 def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(authenticated, auth_failures, logins) per row."""
-    ev = _plain(events.column("event"))
+    ev = plain(events.column("event"))
     has_user = _valid(events.column("sasl_username"))
     authenticated = pc.and_(has_user, pc.is_in(ev, pa.array(_LOGIN_EVENTS)))
     tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
@@ -158,15 +153,15 @@ def _attempt(events: pa.Table) -> pa.Array:
     """The session, else host/daemon/pid (Exim and Sendmail fork per connection), else,
     for Exim's mainlog without `+pid`, the client, sender and second: the RCPTs of one
     transaction are logged together."""
-    host = pc.fill_null(_plain(events.column("host")), "")
+    host = pc.fill_null(plain(events.column("host")), "")
     by_pid = pc.binary_join_element_wise(
-        host, pc.fill_null(_plain(events.column("daemon")), ""),
+        host, pc.fill_null(plain(events.column("daemon")), ""),
         pc.cast(events.column("pid"), pa.string()), " ")
     second = pc.cast(pc.divide(events.column("ts").cast(pa.int64()), 1_000_000), pa.string())
     by_transaction = pc.binary_join_element_wise(
-        host, _plain(events.column("client_ip")),
-        pc.fill_null(_plain(events.column("sender")), ""), second, " ")
-    return pc.coalesce(_plain(events.column("session")), by_pid, by_transaction)
+        host, plain(events.column("client_ip")),
+        pc.fill_null(plain(events.column("sender")), ""), second, " ")
+    return pc.coalesce(plain(events.column("session")), by_pid, by_transaction)
 
 
 def _allowlisted(table: pa.Table, facts: SiteFacts, senders: pa.Array) -> pa.Array:
@@ -190,12 +185,12 @@ def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Ar
     if messages is None or not messages.num_rows:
         return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
     keys = ("host", "instance", "queue_id")
-    left = pa.table({**{k: pc.fill_null(_plain(events.column(k)), "") for k in keys},
+    left = pa.table({**{k: pc.fill_null(plain(events.column(k)), "") for k in keys},
                      "i": pa.array(np.arange(n)), "ts": events.column("ts")})
     left = left.filter(_valid(events.column("queue_id")))
-    right = pa.table({**{k: pc.fill_null(_plain(messages.column(k)), "") for k in keys},
+    right = pa.table({**{k: pc.fill_null(plain(messages.column(k)), "") for k in keys},
                       "first": messages.column("first_seen"), "last": messages.column("last_seen"),
-                      "s": _plain(messages.column("sender")), "o": _plain(messages.column("origin"))})
+                      "s": plain(messages.column("sender")), "o": plain(messages.column("origin"))})
     j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
     j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
                          pc.less_equal(j.column("ts"), j.column("last"))))
@@ -211,7 +206,7 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
     sender_domain = per_value(events.column("sender"), domain_of, pa.string())
     accepted_domain = per_value(_accepted(events), domain_of, pa.string())
     external = per_value(accepted_domain, facts.is_external, pa.bool_())
-    is_delivery = pc.equal(_plain(events.column("event")), "delivery")
+    is_delivery = pc.equal(plain(events.column("event")), "delivery")
     norm = per_value(events.column("sender"), lambda s: normalize_sender(s) if s else None,
                      pa.string())
     authenticated, failures, logins = _auth_counts(events)
@@ -241,15 +236,15 @@ def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:
 
 def _deliveries(messages: pa.Table, events: pa.Table) -> pa.Table:
     """The delivery rows of each message (column `m`: its index), by key and time."""
-    rows = events.filter(pc.equal(_plain(events.column("event")), "delivery"))
+    rows = events.filter(pc.equal(plain(events.column("event")), "delivery"))
     keys = ("host", "instance", "queue_id")
-    left = pa.table({**{k: pc.fill_null(_plain(messages.column(k)), "") for k in keys},
+    left = pa.table({**{k: pc.fill_null(plain(messages.column(k)), "") for k in keys},
                      "m": pa.array(np.arange(messages.num_rows)),
                      "first": messages.column("first_seen"),
                      "last": messages.column("last_seen")})
-    right = pa.table({**{k: pc.fill_null(_plain(rows.column(k)), "") for k in keys},
+    right = pa.table({**{k: pc.fill_null(plain(rows.column(k)), "") for k in keys},
                       "ts": rows.column("ts"), "accepted": _accepted(rows),
-                      "status": _plain(rows.column("status"))})
+                      "status": plain(rows.column("status"))})
     j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
     inside = pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
                      pc.less_equal(j.column("ts"), j.column("last")))
@@ -315,8 +310,8 @@ def _account(messages: pa.Table, trusted: pa.Array) -> pa.Array:
     """Who sent the message on whose behalf we relay: the SASL user, else the trusted
     client's address (a web app, a printer), else `local` for mail submitted on this
     host; null for mail from untrusted strangers (not ours to answer for)."""
-    ip = _plain(messages.column("client_ip"))
-    local = pc.equal(_plain(messages.column("origin")), "local")
-    return pc.coalesce(_plain(messages.column("sasl_username")),
+    ip = plain(messages.column("client_ip"))
+    local = pc.equal(plain(messages.column("origin")), "local")
+    return pc.coalesce(plain(messages.column("sasl_username")),
                        pc.if_else(pc.fill_null(trusted, False), ip, pa.scalar(None, pa.string())),
                        pc.if_else(pc.fill_null(local, False), "local", pa.scalar(None, pa.string())))

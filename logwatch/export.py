@@ -40,7 +40,7 @@ from logwatch.config import Config
 from logwatch.detection import site_facts
 from logwatch.enrich import ENRICHED_MESSAGES, EVENT_COLUMNS, enrich_events, enrich_messages
 from logwatch.errors import UsageError
-from logwatch.output import TableWriter, _plain
+from logwatch.output import TableWriter, plain_table
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.sitefacts import SiteFacts
@@ -130,11 +130,11 @@ class _Deliveries:
                 "status"]
 
     def __init__(self) -> None:
-        self._held = _plain(EVENT_SCHEMA.empty_table().select(self._COLUMNS))
+        self._held = plain_table(EVENT_SCHEMA.empty_table().select(self._COLUMNS))
 
     def add(self, events: pa.Table) -> None:
         # plain strings: each block has its own dictionaries
-        narrow = _plain(events.select(self._COLUMNS))
+        narrow = plain_table(events.select(self._COLUMNS))
         rows = narrow.filter(pc.equal(narrow.column("event"), "delivery"))
         if rows.num_rows:
             self._held = pa.concat_tables([self._held, rows]).combine_chunks()

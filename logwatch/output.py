@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from logwatch.errors import UsageError
 
-__all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING"]
+__all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING", "plain_table"]
 
 #: Columns whose values repeat a lot: worth a Parquet dictionary.
 REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
@@ -30,7 +30,7 @@ REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "re
               "origin", "mta", "status", "commands"}
 
 
-def _plain(table: pa.Table) -> pa.Table:
+def plain_table(table: pa.Table) -> pa.Table:
     """Dictionary columns decoded, for writers that do not take them."""
     cols = []
     for col in table.columns:
@@ -50,7 +50,7 @@ def _json_default(value: Any) -> Any:
 
 def rows_as_json(table: pa.Table) -> Iterable[str]:
     """One JSON object per row, nulls left out, times as RFC 3339 UTC."""
-    for batch in _plain(table).to_batches(max_chunksize=65536):
+    for batch in plain_table(table).to_batches(max_chunksize=65536):
         for row in batch.to_pylist():
             yield json.dumps({k: v for k, v in row.items() if v is not None},
                              default=_json_default, ensure_ascii=False)
@@ -90,7 +90,7 @@ class TableWriter:
                                       if f.name in ("ts", "first_seen", "last_seen")])
             self._parquet.write_table(table)
         elif self.kind == "csv":
-            plain = _plain(_lists_as_text(table))
+            plain = plain_table(_lists_as_text(table))
             if self._csv is None:
                 self._csv = pacsv.CSVWriter(self.path, plain.schema)
             self._csv.write_table(plain)
@@ -117,7 +117,7 @@ class TableWriter:
         if self._csv is not None:
             self._csv.close()
         elif self.kind == "csv" and self.rows == 0:
-            pacsv.write_csv(_plain(_lists_as_text(self.schema.empty_table())), self.path)
+            pacsv.write_csv(plain_table(_lists_as_text(self.schema.empty_table())), self.path)
         if self._text is not None and self._text is not sys.stdout:
             self._text.close()
         elif self._text is sys.stdout:

@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.columns import to_numpy
 from logwatch.errors import UsageError
 from logwatch.evidence import LineRef, read_lines
 from logwatch.parse.definitions import ParserSet
@@ -161,11 +162,6 @@ def _us(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return pc.cast(col, pa.int64())
 
 
-def _np(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False) if isinstance(col, pa.Array) else \
-        col.combine_chunks().to_numpy(zero_copy_only=False)
-
-
 def _inside(rows: pa.Table, lifetimes: pa.Table) -> pa.Table:
     """Pairs (`pos` of a row, `lt` of a lifetime) where the row (`lkey`, `ts`) lies in the
     lifetime (`lkey`, `first_seen` .. `last_seen`): how a line finds its message."""
@@ -247,7 +243,7 @@ def _parent_edges(messages: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     j = j.append_column("dist", dist).filter(pc.less_equal(dist, _LINK_US))
     j = j.filter(pc.not_equal(j["child"], j["parent"]))
     j = j.sort_by([("child", "ascending"), ("dist", "ascending")])
-    child, parent = _np(j["child"]).astype(np.int64), _np(j["parent"]).astype(np.int64)
+    child, parent = to_numpy(j["child"]).astype(np.int64), to_numpy(j["parent"]).astype(np.int64)
     first = np.concatenate(([True], child[1:] != child[:-1])) if len(child) else \
         np.zeros(0, bool)
     return child[first], parent[first]
@@ -278,9 +274,9 @@ def _close(messages: pa.Table, seeds: pa.Table, session_lines: pa.Table) -> _Clo
     lives = pa.table({"lkey": _lifetime_key(messages), "first_seen": messages["first_seen"],
                       "last_seen": messages["last_seen"],
                       "lt": pa.array(np.arange(messages.num_rows))})
-    seed = _np(messages["hit"]).astype(bool)
+    seed = to_numpy(messages["hit"]).astype(bool)
     seeded = seeds.filter(pc.is_valid(seeds["queue_id"]))
-    seed[_np(_inside(_located(seeded), lives)["lt"]).astype(np.int64)] = True
+    seed[to_numpy(_inside(_located(seeded), lives)["lt"]).astype(np.int64)] = True
     member = _tree(seed, *_parent_edges(messages))
     which = pa.array(np.flatnonzero(member))
     chosen = messages.take(which)
@@ -309,7 +305,7 @@ def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
     maybe = pc.fill_null(pc.is_in(lkey, value_set=closure.lifetimes["lkey"]), False)
     rows = pa.table({"lkey": lkey, "ts": events["ts"], "pos": pa.array(np.arange(n))})
     in_lifetime = np.zeros(n, bool)
-    in_lifetime[_np(_inside(rows.filter(maybe), closure.lifetimes)["pos"])] = True
+    in_lifetime[to_numpy(_inside(rows.filter(maybe), closure.lifetimes)["pos"])] = True
     own_line = pc.or_(pc.is_null(events["queue_id"]),
                       pc.is_in(_key(events["host"], events["queue_id"]),
                                value_set=closure.queue_ids))

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.columns import plain, to_numpy
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
 __all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "links_of",
@@ -44,21 +45,13 @@ LINK_SCHEMA = pa.schema([("host", pa.string()), ("child", pa.string()),
 _DELIVERY_EVENTS = ("delivery", "handoff")
 
 
-def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    return col
-
-
 def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray,
                  user: pa.Array) -> pa.Table:
     """The rows of `events` that belong to a message (they carry a queue id)."""
     has = pc.is_valid(events.column("queue_id")).to_numpy(zero_copy_only=False)
     sel = np.flatnonzero(has)
     take = pa.array(sel)
-    cols = {name: _plain(pc.take(events.column(name), take)) for name in ROW_COLUMNS}
+    cols = {name: plain(pc.take(events.column(name), take)) for name in ROW_COLUMNS}
     cols["order"] = pa.array(order[sel], pa.int64())
     cols["tls"] = pa.array(tls[sel], pa.bool_())
     cols["user"] = pc.take(user, take)
@@ -95,7 +88,7 @@ def segment(rows: pa.Table) -> Segmented:
     perm = np.lexsort((order, ts, code))
     rows = rows.take(pa.array(perm))
     code, ts = code[perm], ts[perm]
-    ev = _plain(rows.column("event"))
+    ev = plain(rows.column("event"))
     received = pc.equal(ev, "received").to_numpy(zero_copy_only=False)
     removed = pc.equal(ev, "removed").to_numpy(zero_copy_only=False)
     new_key = np.concatenate(([True], code[1:] != code[:-1]))
@@ -119,8 +112,8 @@ def links_of(rows: pa.Table, held: pa.Table, known: pa.Table) -> pa.Table:
     child = rows.column("child_queue_id")
     sel = pc.is_valid(child)
     t = rows.filter(sel)
-    ev = _plain(t.column("event"))
-    status = _plain(t.column("status"))
+    ev = plain(t.column("event"))
+    status = plain(t.column("status"))
     kind = pc.case_when(
         pc.make_struct(pc.equal(ev, "handoff"), pc.fill_null(pc.equal(status, "forwarded"), False)),
         "reinjected", "forward")
@@ -167,19 +160,19 @@ def _nearest_before(links: pa.Table, pool: pa.Table, keys: list[str],
                    use_threads=False)
     j = j.filter(pc.less_equal(j.column(pool_ts), j.column("at")))
     j = j.sort_by([("link", "ascending"), (pool_ts, "descending")])
-    link = _np(j.column("link"))
+    link = to_numpy(j.column("link"))
     first = np.flatnonzero(np.concatenate(([True], link[1:] != link[:-1]))) if len(link) else link
     pos = np.full(links.num_rows, -1, np.int64)
     pos[link[first]] = first
     cols = {"found": pa.array(pos >= 0)}
     for name in IDENTITY:
-        cols[name] = _take_at(_plain(j.column(name)), pos)
+        cols[name] = _take_at(plain(j.column(name)), pos)
     return pa.table(cols)
 
 
 def _received_identity(links: pa.Table, pool: pa.Table) -> pa.Table:
     """The client of each link's parent, from the parent's `received` row."""
-    recv = pool.filter(pc.equal(_plain(pool.column("event")), "received"))
+    recv = pool.filter(pc.equal(plain(pool.column("event")), "received"))
     recv = pa.table({"host": recv["host"], "queue_id": recv["queue_id"], "ts": recv["ts"],
                      "client_ip": recv["client_ip"], "client_name": recv["client_name"],
                      "sasl_username": pc.coalesce(recv["sasl_username"], recv["user"])})
@@ -193,10 +186,6 @@ def _inherited_identity(links: pa.Table, known: pa.Table) -> pa.Table:
     return _nearest_before(links, pool, ["host", "child"], "link_ts")
 
 
-def _np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return _plain(arr).to_numpy(zero_copy_only=False)
-
-
 _NONE = np.iinfo(np.int64).max
 
 
@@ -208,19 +197,19 @@ def _first_where(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _take_at(col: pa.Array, pos: np.ndarray) -> pa.Array:
-    return pc.take(_plain(col), pa.array(pos, mask=pos < 0))
+    return pc.take(plain(col), pa.array(pos, mask=pos < 0))
 
 
 def _distinct_lists(values: pa.Array, mask: np.ndarray, seg_of: np.ndarray,
                     count: int) -> pa.Array:
     """Per segment, the distinct non-null `values` where `mask`, in order of appearance."""
-    keep = mask & _np(pc.is_valid(values))
+    keep = mask & to_numpy(pc.is_valid(values))
     rows = np.flatnonzero(keep)
     if not len(rows):
         return pa.ListArray.from_arrays(pa.array(np.zeros(count + 1, np.int32)),
                                         pa.array([], pa.string()))
-    enc = pc.dictionary_encode(pc.take(_plain(values), pa.array(rows)))
-    codes = _np(enc.indices).astype(np.int64)
+    enc = pc.dictionary_encode(pc.take(plain(values), pa.array(rows)))
+    codes = to_numpy(enc.indices).astype(np.int64)
     combined = seg_of[rows] * (len(enc.dictionary) + 1) + codes
     _, first = np.unique(combined, return_index=True)
     first = np.sort(first)
@@ -237,16 +226,16 @@ def _final_status(ev: pa.Array, status: pa.Array, recipient: pa.Array, seg_of: n
     Precedence, most telling first: expired, still deferred, bounced, verification
     results, delivered; a lifetime with rejects and no delivery is `rejected`.
     """
-    is_delivery = _np(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
-    rows = np.flatnonzero(is_delivery & _np(pc.is_valid(status)))
+    is_delivery = to_numpy(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
+    rows = np.flatnonzero(is_delivery & to_numpy(pc.is_valid(status)))
     out = np.full(count, -1, np.int64)
     codes = {s: i for i, s in enumerate(STATUSES)}
     has_reject = np.zeros(count, bool)
-    has_reject[seg_of[_np(pc.equal(ev, "reject"))]] = True
+    has_reject[seg_of[to_numpy(pc.equal(ev, "reject"))]] = True
     if len(rows):
-        rc = _np(pc.dictionary_encode(pc.fill_null(pc.take(recipient, pa.array(rows)), ""))
+        rc = to_numpy(pc.dictionary_encode(pc.fill_null(pc.take(recipient, pa.array(rows)), ""))
                  .indices).astype(np.int64)
-        st = _np(pc.index_in(pc.take(status, pa.array(rows)), value_set=pa.array(STATUSES)))
+        st = to_numpy(pc.index_in(pc.take(status, pa.array(rows)), value_set=pa.array(STATUSES)))
         key = seg_of[rows] * (rc.max() + 1) + rc
         # last row of each (lifetime, recipient): rows are in time order
         last = len(key) - 1 - np.unique(key[::-1], return_index=True)[1]
@@ -298,14 +287,14 @@ def _parents(host: pa.Array, qid: pa.Array, first_seen: pa.Array,
     if not j.num_rows:
         return out
     j = j.sort_by([("lt", "ascending"), ("dist", "ascending")])
-    lt = _np(j.column("lt"))
+    lt = to_numpy(j.column("lt"))
     pick = pa.array(np.flatnonzero(np.concatenate(([True], lt[1:] != lt[:-1]))))
     mask = np.zeros(count, bool)
     mask[lt[pick.to_numpy()]] = True
     linked = pa.array(mask)
 
     def taken(name: str) -> pa.Array:
-        return pc.take(_plain(j.column(name)), pick)
+        return pc.take(plain(j.column(name)), pick)
 
     return Parentage(
         pc.replace_with_mask(named, linked, taken("parent")),
@@ -325,7 +314,7 @@ def is_message(seg: Segmented) -> np.ndarray:
     """Per lifetime: whether any of its rows is a message's event."""
     if not seg.count:
         return np.zeros(0, bool)
-    rows = _np(pc.is_in(_plain(seg.rows.column("event")), pa.array(MESSAGE_EVENTS)))
+    rows = to_numpy(pc.is_in(plain(seg.rows.column("event")), pa.array(MESSAGE_EVENTS)))
     return np.add.reduceat(rows.astype(np.int64), seg.starts) > 0
 
 
@@ -342,13 +331,13 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     ends = starts + lengths - 1
     seg_of = np.repeat(np.arange(count), lengths)
-    col = {name: _plain(rows.column(name)) for name in rows.column_names}
+    col = {name: plain(rows.column(name)) for name in rows.column_names}
     ev = col["event"]
     status = col["status"]
-    is_recv = _np(pc.equal(ev, "received"))
-    is_queued = _np(pc.equal(ev, "queued"))
-    is_delivery = _np(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
-    valid = {name: _np(pc.is_valid(col[name])) for name in
+    is_recv = to_numpy(pc.equal(ev, "received"))
+    is_queued = to_numpy(pc.equal(ev, "queued"))
+    is_delivery = to_numpy(pc.is_in(ev, pa.array(list(_DELIVERY_EVENTS))))
+    valid = {name: to_numpy(pc.is_valid(col[name])) for name in
              ("sender", "size", "nrcpt", "message_id", "parent_queue_id", "client_ip",
               "tls_protocol")}
     first_recv = _first_where(is_recv, starts)
@@ -363,10 +352,10 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
     def any_of(mask: np.ndarray) -> np.ndarray:
         return np.add.reduceat(mask.astype(np.int64), starts) > 0
 
-    st = lambda *names: _np(pc.fill_null(pc.is_in(status, pa.array(list(names))), False))  # noqa: E731
-    size = _np(pc.fill_null(col["size"], -1)).astype(np.int64)
+    st = lambda *names: to_numpy(pc.fill_null(pc.is_in(status, pa.array(list(names))), False))  # noqa: E731
+    size = to_numpy(pc.fill_null(col["size"], -1)).astype(np.int64)
     max_size = np.maximum.reduceat(size, starts)
-    tls_in = any_of(is_recv & (_np(col["tls"]) | valid["tls_protocol"]))
+    tls_in = any_of(is_recv & (to_numpy(col["tls"]) | valid["tls_protocol"]))
     recv_smtp = any_of(is_recv & valid["client_ip"])
     recv_local = any_of(is_recv & ~valid["client_ip"])
     verify = any_of(st("deliverable", "undeliverable"))
@@ -409,7 +398,7 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "tls_in": pa.array(tls_in),
         "session": _take_at(col["session"], first_recv),
         "helo": _take_at(col["helo"], first_recv),
-        "rejected": counts(_np(pc.equal(ev, "reject"))),
+        "rejected": counts(to_numpy(pc.equal(ev, "reject"))),
     }
     for name in IDENTITY:  # a child is its parent's client's message (DESIGN.md)
         out[name] = pc.if_else(lineage.linked, lineage.identity[name], out[name])

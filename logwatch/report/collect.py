@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]

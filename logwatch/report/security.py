@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 
 __all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
 

@@ -14,7 +14,7 @@ from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, incidents_from_points
 from logwatch.rules_engine.model import TIME_FIELD, Distinct
 from logwatch.rules_engine.rows import RuleRows
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 from logwatch.rules_engine.windows import distinct_in_window
 
 __all__ = ["find_distinct", "value_codes"]

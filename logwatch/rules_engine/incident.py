@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 from logwatch.rules_engine.windows import Timeline, chain
 
 __all__ = ["Incident", "incidents_from_points", "key_values"]

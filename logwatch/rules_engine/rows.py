@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 from logwatch.rules_engine.windows import key_codes
 
 __all__ = ["RuleRows", "times_us"]

@@ -28,7 +28,8 @@ from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.model import severity_rank
-from logwatch.rules_engine.select import plain, selected
+from logwatch.columns import plain
+from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
 from logwatch.rules_engine.threshold import find_match, find_threshold

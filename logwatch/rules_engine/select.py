@@ -13,15 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.columns import plain
 from logwatch.rules_engine.model import Condition
 
-__all__ = ["mask_of", "selected", "plain"]
-
-
-def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    return col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col
+__all__ = ["mask_of", "selected"]
 
 
 def _scalar(value: object, type_: pa.DataType) -> pa.Scalar:

@@ -26,7 +26,7 @@ from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, key_values
 from logwatch.rules_engine.model import TIME_FIELD, Measure, Spike
 from logwatch.rules_engine.rows import RuleRows, times_us
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 from logwatch.rules_engine.windows import chain
 
 __all__ = ["find_spike", "Baseline", "baseline_of"]

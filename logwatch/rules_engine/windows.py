@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.rules_engine.select import plain
+from logwatch.columns import plain
 
 __all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "chain"]
 
