@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import plain
+from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
 
@@ -184,20 +185,12 @@ def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Ar
     n = events.num_rows
     if messages is None or not messages.num_rows:
         return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
-    keys = ("host", "instance", "queue_id")
-    left = pa.table({**{k: pc.fill_null(plain(events.column(k)), "") for k in keys},
-                     "i": pa.array(np.arange(n)), "ts": events.column("ts")})
-    left = left.filter(_valid(events.column("queue_id")))
-    right = pa.table({**{k: pc.fill_null(plain(messages.column(k)), "") for k in keys},
-                      "first": messages.column("first_seen"), "last": messages.column("last_seen"),
-                      "s": plain(messages.column("sender")), "o": plain(messages.column("origin"))})
-    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
-    j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
-                         pc.less_equal(j.column("ts"), j.column("last"))))
+    i, m = rows_in_lifetimes(events, messages)
     where = np.full(n, -1, np.int64)
-    where[j.column("i").to_numpy()] = np.arange(j.num_rows)
+    where[i] = m
     at = pa.array(where, mask=where < 0)
-    return pc.take(j.column("s"), at), pc.take(j.column("o"), at)
+    return (pc.take(plain(messages.column("sender")), at),
+            pc.take(plain(messages.column("origin")), at))
 
 
 def enrich_events(events: pa.Table, facts: SiteFacts,
@@ -237,18 +230,11 @@ def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:
 def _deliveries(messages: pa.Table, events: pa.Table) -> pa.Table:
     """The delivery rows of each message (column `m`: its index), by key and time."""
     rows = events.filter(pc.equal(plain(events.column("event")), "delivery"))
-    keys = ("host", "instance", "queue_id")
-    left = pa.table({**{k: pc.fill_null(plain(messages.column(k)), "") for k in keys},
-                     "m": pa.array(np.arange(messages.num_rows)),
-                     "first": messages.column("first_seen"),
-                     "last": messages.column("last_seen")})
-    right = pa.table({**{k: pc.fill_null(plain(rows.column(k)), "") for k in keys},
-                      "ts": rows.column("ts"), "accepted": _accepted(rows),
-                      "status": plain(rows.column("status"))})
-    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
-    inside = pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
-                     pc.less_equal(j.column("ts"), j.column("last")))
-    return j.filter(inside).select(["m", "ts", "accepted", "status"])
+    i, m = rows_in_lifetimes(rows, messages)
+    take = pa.array(i)
+    return pa.table({"m": pa.array(m), "ts": rows.column("ts").take(take),
+                     "accepted": _accepted(rows).take(take),
+                     "status": plain(rows.column("status")).take(take)})
 
 
 def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> pa.Table:

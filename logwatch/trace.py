@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import to_numpy
+from logwatch.correlate.lifetimes import KEY as LIFETIME_KEY
+from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.errors import UsageError
 from logwatch.evidence import LineRef, read_lines
 from logwatch.parse.definitions import ParserSet
@@ -162,15 +164,6 @@ def _us(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return pc.cast(col, pa.int64())
 
 
-def _inside(rows: pa.Table, lifetimes: pa.Table) -> pa.Table:
-    """Pairs (`pos` of a row, `lt` of a lifetime) where the row (`lkey`, `ts`) lies in the
-    lifetime (`lkey`, `first_seen` .. `last_seen`): how a line finds its message."""
-    j = rows.join(lifetimes, keys="lkey", join_type="inner", use_threads=False)
-    within = pc.and_(pc.greater_equal(j["ts"], j["first_seen"]),
-                     pc.less_equal(j["ts"], j["last_seen"]))
-    return j.filter(within).select(["pos", "lt"])
-
-
 #: Message columns pass 1 keeps: what the closure needs and nothing else.
 _NARROW_MESSAGES = ["host", "instance", "queue_id", "first_seen", "last_seen", "parent",
                     "session"]
@@ -215,7 +208,7 @@ class _Closure:
     """What pass 2 keeps: these lifetimes' lines, these sessions' lines (those of no other
     message), and the lines that match."""
 
-    lifetimes: pa.Table          # lkey, first_seen, last_seen, lt
+    lifetimes: pa.Table          # host, instance, queue_id, first_seen, last_seen
     message_keys: pa.Array       # lkey + first_seen: the messages table rows to keep
     sessions: pa.Array
     queue_ids: pa.Array          # host + queue id of the messages and of matching lines
@@ -262,33 +255,24 @@ def _tree(seed: np.ndarray, child: np.ndarray, parent: np.ndarray) -> np.ndarray
         member = grown
 
 
-def _located(lines: pa.Table) -> pa.Table:
-    """Lines (narrow) as `_inside` takes them."""
-    return pa.table({"lkey": _lifetime_key(lines), "ts": lines["ts"],
-                     "pos": pa.array(np.arange(lines.num_rows))})
-
-
 def _close(messages: pa.Table, seeds: pa.Table, session_lines: pa.Table) -> _Closure:
     """The messages the query names or that hold a matching line, with their ancestors
     and descendants: the message tree; its sessions and ids, and the matching lines'."""
-    lives = pa.table({"lkey": _lifetime_key(messages), "first_seen": messages["first_seen"],
-                      "last_seen": messages["last_seen"],
-                      "lt": pa.array(np.arange(messages.num_rows))})
     seed = to_numpy(messages["hit"]).astype(bool)
     seeded = seeds.filter(pc.is_valid(seeds["queue_id"]))
-    seed[to_numpy(_inside(_located(seeded), lives)["lt"]).astype(np.int64)] = True
+    seed[rows_in_lifetimes(seeded, messages)[1]] = True
     member = _tree(seed, *_parent_edges(messages))
     which = pa.array(np.flatnonzero(member))
     chosen = messages.take(which)
-    in_member = _inside(_located(session_lines), lives.take(which))
+    in_member, _ = rows_in_lifetimes(session_lines, chosen)
     sessions = pa.concat_arrays([
         pc.drop_null(chosen["session"]).combine_chunks(),
         pc.drop_null(seeds["session"]).combine_chunks(),
-        session_lines["session"].take(in_member["pos"]).combine_chunks()])
+        session_lines["session"].take(pa.array(in_member)).combine_chunks()])
     queue_ids = pa.concat_arrays([_key(chosen["host"], chosen["queue_id"]).combine_chunks(),
                                   _key(seeded["host"], seeded["queue_id"]).combine_chunks()])
     return _Closure(
-        lifetimes=lives.take(which),
+        lifetimes=chosen.select([*LIFETIME_KEY, "first_seen", "last_seen"]),
         message_keys=_message_key(chosen).combine_chunks().unique(),
         sessions=sessions.unique(), queue_ids=queue_ids.unique(),
         matching_lines=seeds.num_rows)
@@ -301,11 +285,8 @@ def _message_key(t: pa.Table) -> pa.ChunkedArray | pa.Array:
 def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
     """The rows of a block that the closure names."""
     n = events.num_rows
-    lkey = _lifetime_key(events)
-    maybe = pc.fill_null(pc.is_in(lkey, value_set=closure.lifetimes["lkey"]), False)
-    rows = pa.table({"lkey": lkey, "ts": events["ts"], "pos": pa.array(np.arange(n))})
     in_lifetime = np.zeros(n, bool)
-    in_lifetime[to_numpy(_inside(rows.filter(maybe), closure.lifetimes)["pos"])] = True
+    in_lifetime[rows_in_lifetimes(events, closure.lifetimes)[0]] = True
     own_line = pc.or_(pc.is_null(events["queue_id"]),
                       pc.is_in(_key(events["host"], events["queue_id"]),
                                value_set=closure.queue_ids))

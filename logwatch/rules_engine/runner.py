@@ -29,6 +29,7 @@ from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.model import severity_rank
 from logwatch.columns import plain
+from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
@@ -164,21 +165,13 @@ def _with_parents(messages: pa.Table, rows: np.ndarray) -> np.ndarray:
 def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.ndarray:
     """The rows of `events` (any table with host, instance, queue_id and ts) that belong
     to some messages and their parents: in their lifetime; in time order."""
-    keys = ("host", "instance", "queue_id")
     m = messages.take(pa.array(_with_parents(messages, rows)))
     ids = pc.unique(plain(m.column("queue_id")))
     ev_sel = np.flatnonzero(pc.fill_null(pc.is_in(plain(events.column("queue_id")),
                                                   value_set=ids), False).to_numpy(
         zero_copy_only=False))
-    left = pa.table({**{k: pc.fill_null(plain(m.column(k)), "") for k in keys},
-                     "first": m.column("first_seen"), "last": m.column("last_seen")})
-    e = events.take(pa.array(ev_sel))
-    right = pa.table({**{k: pc.fill_null(plain(e.column(k)), "") for k in keys},
-                      "ts": e.column("ts"), "i": pa.array(ev_sel)})
-    j = left.join(right, keys=list(keys), join_type="inner", use_threads=False)
-    j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("first")),
-                         pc.less_equal(j.column("ts"), j.column("last"))))
-    idx = np.unique(j.column("i").to_numpy())
+    inside, _ = rows_in_lifetimes(events.take(pa.array(ev_sel)), m)
+    idx = np.unique(ev_sel[inside])
     ts = events.column("ts").take(pa.array(idx)).cast(pa.int64()).to_numpy()
     return idx[np.argsort(ts, kind="stable")]
 

@@ -1,0 +1,40 @@
+"""Which message lifetime a line belongs to: the same (host, instance, queue id), and a
+time inside the lifetime. Queue ids are reused (Postfix's within hours on a busy
+server), so the id alone names the wrong message; every stage that takes a line to its
+message (enrichment, evidence, trace) asks here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.columns import plain
+
+__all__ = ["KEY", "rows_in_lifetimes"]
+
+KEY = ("host", "instance", "queue_id")
+
+
+def _keyed(table: pa.Table, extra: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
+    return pa.table({**{k: pc.fill_null(plain(table.column(k)), "") for k in KEY}, **extra})
+
+
+def rows_in_lifetimes(rows: pa.Table, lifetimes: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, lifetime index) for each row of `rows` (KEY and `ts`) that lies in a
+    lifetime of `lifetimes` (KEY, `first_seen`, `last_seen`), in the rows' order. Rows
+    without a queue id belong to none."""
+    if not rows.num_rows or not lifetimes.num_rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    with_id = pc.is_valid(rows.column("queue_id"))
+    left = _keyed(rows, {"_r": pa.array(np.arange(rows.num_rows)), "ts": rows.column("ts")})
+    left = left.filter(with_id)
+    right = _keyed(lifetimes, {"_l": pa.array(np.arange(lifetimes.num_rows)),
+                               "_first": lifetimes.column("first_seen"),
+                               "_last": lifetimes.column("last_seen")})
+    j = left.join(right, keys=list(KEY), join_type="inner", use_threads=False)
+    j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("_first")),
+                         pc.less_equal(j.column("ts"), j.column("_last"))))
+    r, life = j.column("_r").to_numpy(), j.column("_l").to_numpy()
+    order = np.argsort(r, kind="stable")     # in the rows' order, whatever the join's
+    return r[order].astype(np.int64), life[order].astype(np.int64)
