@@ -47,8 +47,8 @@ class LineRef(NamedTuple):
     fingerprint: str | None = None
 
 
-def _decode(raw: bytes) -> str:
-    return raw.rstrip(b"\r\n")[:MAX_LINE].decode("utf-8", "replace")
+def _decode(raw: bytes, limit: int | None) -> str:
+    return raw.rstrip(b"\r\n")[:limit].decode("utf-8", "replace")
 
 
 @lru_cache(maxsize=256)
@@ -72,7 +72,7 @@ def _where_now(source: str, fingerprint: str | None) -> str:
     return source
 
 
-def _from_file(name: str, offsets: list[int]) -> dict[int, str]:
+def _from_file(name: str, offsets: list[int], limit: int | None) -> dict[int, str]:
     out: dict[int, str] = {}
     try:
         src = open_source(name)
@@ -83,7 +83,7 @@ def _from_file(name: str, offsets: list[int]) -> dict[int, str]:
         if src.compression is None and stream.seekable():
             for off in offsets:
                 stream.seek(off)
-                out[off] = _decode(stream.readline())
+                out[off] = _decode(stream.readline(), limit)
             return out
         want = iter(offsets)
         target = next(want, None)
@@ -94,7 +94,7 @@ def _from_file(name: str, offsets: list[int]) -> dict[int, str]:
             if target is None:
                 break
             if target == pos:
-                out[pos] = _decode(line)
+                out[pos] = _decode(line, limit)
                 target = next(want, None)
             pos += len(line)
     except READ_ERRORS:
@@ -104,8 +104,10 @@ def _from_file(name: str, offsets: list[int]) -> dict[int, str]:
     return out
 
 
-def read_lines(refs: Iterable[LineRef]) -> dict[LineRef, tuple[str, str | None]]:
-    """Per reference: the file the line is in now, and the line (None: not readable)."""
+def read_lines(refs: Iterable[LineRef], limit: int | None = MAX_LINE
+               ) -> dict[LineRef, tuple[str, str | None]]:
+    """Per reference: the file the line is in now, and the line (None: not readable),
+    cut at `limit` bytes (None: whole, as a forensic trace wants it)."""
     refs = list(refs)
     _fingerprint.cache_clear()   # files change between runs
     stood_in = {r for r in refs if r.source in _STAND_INS}
@@ -119,7 +121,7 @@ def read_lines(refs: Iterable[LineRef]) -> dict[LineRef, tuple[str, str | None]]
         if path is not None and r.fingerprint == fingerprint:
             by_file[path].add(r.offset)
             where[r] = path
-    lines = {path: ({} if path == STDIN else _from_file(path, sorted(offsets)))
+    lines = {path: ({} if path == STDIN else _from_file(path, sorted(offsets), limit))
              for path, offsets in by_file.items()}
     found = {r: (path, lines[path].get(r.offset)) for r, path in where.items()}
     return found | {r: (r.source, found[r][1] if r in found else None) for r in stood_in}

@@ -316,7 +316,7 @@ def _with_lines(events: pa.Table) -> pa.Table:
     refs = [LineRef(s, o, f) if o is not None else None for s, o, f in zip(
         events["source"].to_pylist(), events["offset"].to_pylist(),
         events["source_fp"].to_pylist())]
-    read = read_lines(r for r in refs if r is not None)
+    read = read_lines((r for r in refs if r is not None), limit=None)   # every byte
     lines = [read[r][1] if r is not None else None for r in refs]
     return events.append_column("line", pa.array(lines, pa.string()))
 

@@ -341,3 +341,12 @@ def test_parts_parsed_in_other_processes_trace_the_same(parsers: ParserSet,
         assert one.found and one.errors == four.errors == []
         assert one.messages.to_pylist() == four.messages.to_pylist()
         assert one.events.to_pylist() == four.events.to_pylist()
+
+
+def test_a_long_line_is_traced_whole(tmp_path: Path, parsers: ParserSet) -> None:
+    """Alert evidence cuts lines at 2,000 bytes; a forensic trace gives every byte."""
+    sender = "x" * 3000 + "@evil.example"
+    log = tmp_path / "mail.log"
+    log.write_text(relayed_from(sender))
+    result = _trace(parsers, "203.0.113.66", log)     # _lines_are_real: byte for byte
+    assert any(len(line) > 3000 for line in _lines(result))
