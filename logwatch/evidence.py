@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from logwatch.errors import SourceError
-from logwatch.sources.opener import READ_ERRORS, STDIN, open_source
+from logwatch.sources.opener import READ_ERRORS, STDIN, open_source, positioned
 from logwatch.sources.probe import probe_source
 from logwatch.sources.tail import rotated_names
 
@@ -85,9 +85,10 @@ def _from_file(name: str, offsets: list[int], limit: int | None) -> dict[int, st
                 stream.seek(off)
                 out[off] = _decode(stream.readline(), limit)
             return out
+        pos = offsets[0] if offsets else 0
+        stream = positioned(src, pos)       # the bytes before the first line dropped
         want = iter(offsets)
         target = next(want, None)
-        pos = 0
         for line in stream:
             while target is not None and target < pos:
                 target = next(want, None)   # not at a line start: skip it

@@ -92,6 +92,24 @@ def test_one_file_or_its_rotations_give_the_same_alerts() -> None:
     assert same(whole) == same(split)
 
 
+@pytest.mark.parametrize("kind", ["gz", "zst"])
+def test_evidence_is_read_back_from_compressed_rotations(tmp_path: Path, kind: str) -> None:
+    """logrotate's compresscmd may be zstd: an alert's lines are read back from a .zst
+    rotation as from a .gz one (the zstd reader once had no lines to iterate)."""
+    import gzip
+
+    import zstandard
+    data = (SAMPLES / "postfix/mail.log").read_bytes()
+    packed = gzip.compress(data) if kind == "gz" else zstandard.ZstdCompressor().compress(data)
+    path = tmp_path / f"mail.log.1.{kind}"
+    path.write_bytes(packed)
+    plain = _detect([SAMPLES / "postfix/mail.log"], SAMPLE_CONFIG, tz="UTC", year=2026)
+    packed_run = _detect([path], SAMPLE_CONFIG, tz="UTC", year=2026)
+    want = [[e.line for e in a.evidence] for a in plain.alerts]
+    assert [[e.line for e in a.evidence] for a in packed_run.alerts] == want
+    assert all(line for lines in want for line in lines)
+
+
 # -- recordings of the real servers ------------------------------------------------------
 
 RECORDINGS = json.loads((ROOT / "recordings/scenarios.json").read_text())

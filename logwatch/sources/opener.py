@@ -96,33 +96,38 @@ def _decompressor(kind: str | None, raw: io.BufferedReader) -> BinaryIO:
         return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
     if kind == "xz":
         return lzma.LZMAFile(raw, mode="rb")  # type: ignore[return-value]
-    return _ZstdReader(raw)  # type: ignore[return-value]
+    return io.BufferedReader(_ZstdRaw(raw), buffer_size=1 << 20)  # type: ignore[return-value]
 
 
-class _ZstdReader:
+class _ZstdRaw(io.RawIOBase):
     """Zstandard frames one after another, with a truncated last frame as an error.
 
     zstandard's own stream reader ends quietly at the end of the input even inside a
-    frame; a cut archive must be reported, not read as shorter.
+    frame; a cut archive must be reported, not read as shorter. A raw stream, so that
+    io.BufferedReader gives it lines and iteration like the other decompressors have.
     """
 
     def __init__(self, raw: BinaryIO) -> None:
         import zstandard  # imported here: only archives compressed with zstd pay for it
 
+        super().__init__()
         self._zstd = zstandard
         self._raw = raw
         self._dobj = zstandard.ZstdDecompressor().decompressobj()
         self._in_frame = False
-        self._out = b""
+        self._out = bytearray()
 
-    def read(self, n: int = -1) -> bytes:
-        want = n if n >= 0 else 1 << 62
-        while len(self._out) < want:
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = len(buffer)
+        while not self._out:
             chunk = self._raw.read(1 << 20)
             if not chunk:
                 if self._in_frame:
                     raise EOFError("zstd archive ends inside a frame (truncated)")
-                break
+                return 0
             while chunk:
                 self._in_frame = True
                 self._out += self._dobj.decompress(chunk)
@@ -132,13 +137,14 @@ class _ZstdReader:
                     self._in_frame = False
                 else:
                     chunk = b""
-        out, self._out = self._out[:want], self._out[want:]
-        return out
-
-    read1 = read
+        n = min(want, len(self._out))
+        buffer[:n] = self._out[:n]
+        del self._out[:n]
+        return n
 
     def close(self) -> None:
         self._raw.close()
+        super().close()
 
 
 def open_source(name: str) -> OpenedSource:
