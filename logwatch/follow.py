@@ -72,7 +72,10 @@ class Follower:
                 started = time.monotonic()
                 if self.reload:
                     cfg = self._reloaded(cfg)
-                result = run_pass(cfg, state)
+                try:
+                    result = run_pass(cfg, state)
+                except LogwatchError as exc:   # a rule file saved with a typo: say it, go on
+                    result = PassResult(errors=[str(exc)])
                 result.pending = deliver_outbox(cfg, state)
                 if self.metrics is not None:
                     self.metrics.observe(result)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,7 @@ class _Read:
     marks: dict[str, Mark | None] = field(default_factory=dict)
     cursors: dict[str, JournalMark] = field(default_factory=dict)
     stats: list[SourceStats] = field(default_factory=list)
+    newest: int = 0           # the newest line read (for the lag), whatever rules keep
     #: the journal entries read, in temporary files that live as long as the pass
     journals: list[JournalRead] = field(default_factory=list)
 
@@ -100,23 +102,28 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
         out.warnings += plan.warnings
         options = _options(cfg, src)
         before = (_copied(correlator.state), len(got.events), len(got.stats))
+        unopened = False
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
             out.errors += errors
-            if not plans:
-                continue
+            if not plans:     # cannot open it now: its lines wait, not lost
+                unopened = True
+                break
             stats = SourceStats(seg.path)
             got.stats.append(stats)
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
                                      out.errors, final_partial=seg.final):
+                got.newest = max(got.newest, _newest(table))   # every line: the lag
                 events, done = correlator.process(table)
                 got.events.append(_kept(events, needs))
                 got.lines.append(_lines(events, needs))
                 got.messages.append(done)
-        if not still_valid(path, plan):   # undone: read again, from the rotation, next time
+        if unopened or not still_valid(path, plan):   # undone: read again next time
             correlator.state, n, s = before
             del got.events[n:], got.lines[n:], got.messages[n:], got.stats[s:]
-            out.warnings.append(f"{path}: rotated while it was read; read again next time")
+            if not unopened:
+                out.warnings.append(f"{path}: rotated while it was read; read again next "
+                                    "time")
             continue
         got.marks[path] = mark_after(path, plan, marks.get(path))
     return got
@@ -149,6 +156,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     for table in read_source(plans[0], parsers, options, stats, errors=errors):
         table = table.set_column(table.schema.get_field_index("source"), "source",
                                  pa.array([name] * table.num_rows, pa.string()))
+        got.newest = max(got.newest, _newest(table))
         events, done = correlator.process(table)
         got.events.append(_kept(events, needs))
         got.lines.append(_lines(events, needs))
@@ -234,10 +242,15 @@ def _payload(alert: Alert, entry: LedgerEntry, why: str) -> dict[str, Any]:
     return out
 
 
+def _instant(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def _digest(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """Many low-severity alerts of one pass as one message."""
-    first = min(p["first_seen"] for p in payloads)
-    last = max(p["last_seen"] for p in payloads)
+    # as instants: as text, `10:00:00.5Z` sorts before `10:00:00Z`
+    first = min((p["first_seen"] for p in payloads), key=_instant)
+    last = max((p["last_seen"] for p in payloads), key=_instant)
     ids = ",".join(sorted(p["id"] for p in payloads))
     return {"id": "digest-" + hashlib.sha256(ids.encode()).hexdigest()[:16], "rule": "digest",
             "severity": max((p["severity"] for p in payloads), key=severity_rank),
@@ -263,9 +276,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
         for (_, event), n in s.events.items():
             out.events[event] = out.events.get(event, 0) + n
     out.unknown = out.events.get("other", 0)
-    newest = [int(pc.max(t.column("ts").cast(pa.int64())).as_py() or 0)
-              for t in got.events if t.num_rows]
-    out.newest_us = max(newest) if newest else None
+    out.newest_us = got.newest or None
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
     events = pa.concat_tables([_history(state, "events", empty_events),

@@ -112,10 +112,11 @@ class State:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:   # a failed COMMIT leaves it open: the next BEGIN
+                self.db.execute("ROLLBACK")   # would fail
             raise
-        self.db.execute("COMMIT")
 
     # -- marks: files' offsets, and journals' cursors (told apart by `journal_cursor`) ---
     def marks(self) -> dict[str, Mark]:

@@ -172,3 +172,41 @@ def test_truncation_while_following_loses_nothing(follow: Follow) -> None:
     follow.append("".join(_failure("203.0.113.50", s) for s in range(3, 5)))
     (_, alert), = follow.wait_for_alerts(1)
     assert alert["count"] == 5
+
+
+def test_a_rule_file_saved_broken_is_said_and_the_follower_goes_on(follow: Follow) -> None:
+    """Rules are read each pass: a typo saved in rules.d must not end the follower."""
+    rules = follow.dir / "rules.d"
+    rules.mkdir()
+    follow.config.write_text('rule_dirs = ["rules.d"]\n' + follow.config.read_text())
+    follow.proc.send_signal(signal.SIGHUP)
+    follow.wait_for_stderr("config reloaded")
+    (rules / "local.toml").write_text("[[rule]]\nid = \"oops\"\n")
+    follow.wait_for_stderr("local.toml")
+    assert follow.proc.poll() is None
+    (rules / "local.toml").unlink()
+    follow.append("".join(_failure("203.0.113.51", s) for s in range(5)))
+    (_, alert), = follow.wait_for_alerts(1)
+    assert alert["key"] == {"client_ip": "203.0.113.51"}
+    errors = [line for line in follow.stderr if "local.toml" in line]
+    assert len(errors) == 1, errors                  # said once, not once a pass
+
+
+def test_a_second_follower_stands_aside_before_taking_the_metrics_port(
+        follow: Follow) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "logwatch", "follow", "--config", str(follow.config),
+         "--metrics", f"127.0.0.1:{follow.port}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert second.returncode == 0 and "another run holds" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_every_different_note_is_said_and_repeats_are_not() -> None:
+    from logwatch.commands.follow import _Fresh
+    fresh = _Fresh(again=600)
+    lost = "/var/log/mail.log: the file read up to byte 120 was not found again"
+    assert fresh(["/var/log/mail.log: year from the clock", lost]) == [
+        "/var/log/mail.log: year from the clock", lost]
+    assert fresh([lost.replace("120", "4096"), "journald: cursor refused"]) == [
+        "journald: cursor refused"]

@@ -507,3 +507,50 @@ def test_evidence_lines_are_the_burst(site: Site) -> None:
         assert ev["line"] is not None and "authentication failed" in ev["line"] \
             and ATTACKER in ev["line"], alert["evidence"]
 
+
+
+def test_a_rotation_that_cannot_be_opened_waits_for_the_next_run(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mail.log.1 unreadable for one run (a permission slip, an NFS hiccup): that run
+    says so and keeps its mark; the next run reads it. Nothing is skipped."""
+    site.write(fails=3)
+    site.run_pass()
+    site.write(fails=3)
+    site.rotate()
+    site.write(noise=2)
+    real = live.plan_sources
+
+    def unopenable(names, options):  # type: ignore[no-untyped-def]
+        if names[0].endswith(".1"):
+            return [], [f"{names[0]}: cannot open: Permission denied"]
+        return real(names, options)
+
+    monkeypatch.setattr(live, "plan_sources", unopenable)
+    state = State(site.cfg.state_dir)
+    try:
+        failed = live.run_pass(site.cfg, state)
+    finally:
+        state.close()
+    assert failed.errors and failed.alerts == []
+    monkeypatch.setattr(live, "plan_sources", real)
+    site.run_pass()
+    site.check_once()
+    site.check_one_alert(in_pass=1)
+
+
+def test_the_lag_is_that_of_every_line_not_only_those_the_rules_keep(site: Site) -> None:
+    site.write(noise=3)
+    result = site.run_pass()
+    assert result.lines == 3 and result.newest_us is not None
+
+
+def test_a_digest_spans_its_alerts_as_instants_not_as_text() -> None:
+    payloads = [{"id": "a", "rule": "relay_probe", "severity": "low", "count": 1,
+                 "summary": "s", "first_seen": "2026-03-03T10:00:00.500000Z",
+                 "last_seen": "2026-03-03T10:00:00Z"},
+                {"id": "b", "rule": "relay_probe", "severity": "low", "count": 1,
+                 "summary": "s", "first_seen": "2026-03-03T10:00:00Z",
+                 "last_seen": "2026-03-03T10:00:00.500000Z"}]
+    digest = live._digest(payloads)
+    assert digest["first_seen"] == "2026-03-03T10:00:00Z"
+    assert digest["last_seen"] == "2026-03-03T10:00:00.500000Z"

@@ -8,7 +8,9 @@ SIGTERM finishes the pass in hand and exits 0; SIGHUP re-reads the config.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 from pathlib import Path
 
 from logwatch.commands.detect import config_from, print_alerts, print_errors
@@ -47,34 +49,53 @@ def run(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise UsageError("--interval must be more than zero")
 
-    said: set[str] = set()
+    fresh = _Fresh()
 
     def on_pass(result: PassResult) -> None:
-        """Alerts as they come; a note only the first time its subject comes up (passes
-        repeat them, with counts that grow)."""
-        notes = [n for n in result.warnings if n.split(":", 1)[0] not in said]
-        said.update(n.split(":", 1)[0] for n in notes)
-        print_alerts([] if args.quiet else result.alerts, notes)
-        print_errors(result.errors)
+        """Alerts as they come; notes and errors when they are news (passes repeat them
+        each second, with counts that grow)."""
+        print_alerts([] if args.quiet else result.alerts, fresh(result.warnings))
+        print_errors(fresh(result.errors))
         sys.stdout.flush()
 
-    metrics = None
-    if args.metrics:
-        from logwatch.metrics import Metrics
-        metrics = Metrics()
-        port = metrics.serve(*_address(args.metrics))
-        print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
-    follower = Follower(Path(path) if path else None, load_config, args.interval, metrics,
-                        on_pass)
-    follower.install_signals()
-    try:
-        with run_lock(cfg) as held:
-            if not held:
-                print(f"mail-logwatch: another run holds {cfg.state_dir / 'run.lock'}",
-                      file=sys.stderr)
-                return 0
+    address = _address(args.metrics) if args.metrics else None
+    with run_lock(cfg) as held:
+        if not held:
+            print(f"mail-logwatch: another run holds {cfg.state_dir / 'run.lock'}",
+                  file=sys.stderr)
+            return 0
+        metrics = None
+        if address is not None:   # after the lock: a second follower must not take the port
+            from logwatch.metrics import Metrics
+            metrics = Metrics()
+            port = metrics.serve(*address)
+            print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
+        follower = Follower(Path(path) if path else None, load_config, args.interval,
+                            metrics, on_pass)
+        follower.install_signals()
+        try:
             follower.run(cfg)
-    finally:
-        if metrics is not None:
-            metrics.close()
+        finally:
+            if metrics is not None:
+                metrics.close()
     return 0
+
+
+class _Fresh:
+    """Which messages are news: one not said yet, or not in the last `again` seconds.
+    Messages are compared with their numbers masked (a count that grows is the same
+    message); every different message is said, a data-loss warning included."""
+
+    def __init__(self, again: float = 600.0) -> None:
+        self.again = again
+        self.said: dict[str, float] = {}
+
+    def __call__(self, messages: list[str]) -> list[str]:
+        now = time.monotonic()
+        out = []
+        for m in messages:
+            key = re.sub(r"\d+", "#", m)
+            if now - self.said.get(key, -self.again) >= self.again:
+                self.said[key] = now
+                out.append(m)
+        return out

@@ -148,6 +148,14 @@ def _live(path: str, start: int) -> list[Segment]:
     return [Segment(path, start, end)] if end > start else []
 
 
+def _mtime(path: str) -> float:
+    """A listed rotation's time; one logrotate deleted since it was listed: none."""
+    try:
+        return os.path.getmtime(path)
+    except OSError:
+        return 0.0
+
+
 def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
     """What to read of `path` (and of its rotations) since `mark`, in order.
 
@@ -175,7 +183,7 @@ def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
         # the file was empty (or missing): nothing read, nothing to know it by (its inode
         # may be another file's by now): every file written since, then the live one
         plan.segments = [Segment(r, 0, None) for r in rotated_names(path)
-                         if os.path.getmtime(r) > mark.seen_at]
+                         if _mtime(r) > mark.seen_at]
         if live:
             plan.segments += _live(path, 0)
         return plan
@@ -190,7 +198,7 @@ def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
             f"{path}: the file read up to byte {mark.offset} was not found again (rotated "
             "elsewhere, or rewritten): its lines after that are lost; reading on from "
             "the files rotated since")
-        newer = [r for r in rotated if os.path.getmtime(r) > mark.seen_at]
+        newer = [r for r in rotated if _mtime(r) > mark.seen_at]
         plan.segments = [Segment(r, 0, None) for r in newer]
     else:
         plan.segments = [Segment(rotated[found], mark.offset, None)]
