@@ -277,6 +277,13 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
             out.events[event] = out.events.get(event, 0) + n
     out.unknown = out.events.get("other", 0)
     out.newest_us = got.newest or None
+    if not any(st.rows for st in got.stats):
+        # nothing new: the rules would judge the same rows as last time (their windows
+        # run on the lines' time, not the clock), so only the positions move
+        if not dry_run and (got.marks or got.cursors):
+            with state.commit() as db:
+                _put_positions(db, got)
+        return out
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
     events = pa.concat_tables([_history(state, "events", empty_events),
@@ -325,10 +332,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
     since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     with state.commit() as db:
-        for path, mark in got.marks.items():
-            State.put_mark(db, path, mark)
-        for name, cursor in got.cursors.items():
-            State.put_cursor(db, name, cursor)
+        _put_positions(db, got)
         State.put_correlation(db, correlator.state)
         State.put_blob(db, "history.events", table_bytes(kept))
         State.put_blob(db, "history.lines", table_bytes(_recent(lines, "ts", since)))
@@ -345,6 +349,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
     return out
+
+
+def _put_positions(db: sqlite3.Connection, got: _Read) -> None:
+    """Where each file and journal was read up to."""
+    for path, mark in got.marks.items():
+        State.put_mark(db, path, mark)
+    for name, cursor in got.cursors.items():
+        State.put_cursor(db, name, cursor)
 
 
 def _enqueue_actions(db: sqlite3.Connection, cfg: Config, facts: SiteFacts,
