@@ -39,6 +39,7 @@ from logwatch.evidence import stand_in
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
 from logwatch.parse.definitions import ParserSet
+from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
 from logwatch.rules_engine.loader import load_rules
@@ -102,6 +103,11 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
         out.warnings += plan.warnings
         options = _options(cfg, src)
         before = (_copied(correlator.state), len(got.events), len(got.stats))
+        mark = marks.get(path)
+        # the line before this read, when the read goes on from where the last one ended
+        goes_on = bool(mark and mark.offset and plan.segments
+                       and plan.segments[0].start == mark.offset)
+        quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
         unopened = False
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
@@ -112,7 +118,7 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
             stats = SourceStats(seg.path)
             got.stats.append(stats)
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
-                                     out.errors, final_partial=seg.final):
+                                     out.errors, final_partial=seg.final, quirks=quirks):
                 got.newest = max(got.newest, _newest(table))   # every line: the lag
                 events, done = correlator.process(table)
                 got.events.append(_kept(events, needs))
@@ -125,7 +131,8 @@ def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Need
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
             continue
-        got.marks[path] = mark_after(path, plan, marks.get(path))
+        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark),
+                                              carry=quirks.last_row)
     return got
 
 

@@ -21,6 +21,7 @@ from logwatch.errors import SourceError
 from logwatch.parse.block import BlockParser, SourceInfo
 from logwatch.parse.clock import SourceClock, YearAnchor, machine_zone
 from logwatch.parse.definitions import ParserSet, load_parsers
+from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
 from logwatch.schema import EVENT_SCHEMA
@@ -156,11 +157,14 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 stats: SourceStats, window: tuple[int, int | None] | None = None,
                 errors: list[str] | None = None,
                 clock: SourceClock | None = None,
-                final_partial: bool = True) -> Iterator[pa.Table]:
+                final_partial: bool = True,
+                quirks: QuirkState | None = None) -> Iterator[pa.Table]:
     """The event tables of one source (or of a byte window of it), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
-    what was read before it is kept. `clock` continues the clock of the previous source
+    what was read before it is kept. `quirks` carries the line before (a `last message
+    repeated` at the top repeats it) from an earlier read. `clock` continues the clock of
+    the previous source
     (with `--year`, the year walks on from file to file). `final_partial`: a last line
     without a newline is a line (false for a file still being written).
     """
@@ -187,7 +191,8 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
     if plan.warning:
         stats.warnings.append(plan.warning)
     clock = clock or SourceClock(options.zone, plan.anchor)
-    parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats)
+    parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats,
+                         quirks)
     start = window[0] if window else 0
     try:
         try:

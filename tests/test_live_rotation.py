@@ -554,3 +554,17 @@ def test_a_digest_spans_its_alerts_as_instants_not_as_text() -> None:
     digest = live._digest(payloads)
     assert digest["first_seen"] == "2026-03-03T10:00:00Z"
     assert digest["last_seen"] == "2026-03-03T10:00:00.500000Z"
+
+
+def test_a_repeat_summary_at_the_top_of_a_run_repeats_the_last_line_of_the_one_before(
+        site: Site) -> None:
+    """sysklogd writes `last message repeated N times` only when the next message comes,
+    so in cron or follow mode it is often the first line a run reads: it stands for the
+    last line of the run before, N more times (five failures: one alert)."""
+    site.write(fails=1)
+    site.run_pass()
+    with open(site.log, "ab") as fh:
+        fh.write(f"{site._stamp()} mx1 last message repeated 4 times\n".encode())
+    site.run_pass()
+    (alert,) = site.alerts()
+    assert alert["rule"] == "auth_failure_burst" and alert["count"] == 5

@@ -86,13 +86,13 @@ class BlockParser:
     """Parses the blocks of one source in order, keeping what must carry between them."""
 
     def __init__(self, parsers: ParserSet, source: SourceInfo, clock: SourceClock,
-                 stats: SourceStats) -> None:
+                 stats: SourceStats, quirks: QuirkState | None = None) -> None:
         self.parsers = parsers
         self.source = source
         self.clock = clock
         self.stats = stats
         self.routing = _Routing(parsers)
-        self.quirks = QuirkState()
+        self.quirks = quirks or QuirkState()
         self._held: LineBlock | None = None
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],

@@ -47,6 +47,8 @@ class Mark:
     dev: int
     ino: int
     seen_at: float
+    #: the last line's fields, for a `last message repeated` at the top of the next read
+    carry: dict[str, object] | None = None
 
     @property
     def weak(self) -> bool:
