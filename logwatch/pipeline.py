@@ -8,6 +8,8 @@ others (exit code 2 at the end, with the file named).
 
 from __future__ import annotations
 
+import functools
+
 import os
 import stat
 import time
@@ -35,8 +37,11 @@ __all__ = ["ParseOptions", "ParseRun", "SourcePlan", "default_parsers", "plan_so
            "read_source"]
 
 
+@functools.cache
 def default_parsers() -> ParserSet:
-    """The built-in parser definitions."""
+    """The built-in parser definitions, read once per process: they ship inside the
+    package and nothing changes them, and a follower would otherwise read and compile
+    them twice a second."""
     return load_parsers([data_dir("parsers")])
 
 
