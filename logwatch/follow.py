@@ -1,7 +1,8 @@
 """Follow mode: the cron pass, again and again, about once a second.
 
-Each pass is a whole cron pass (read what is new, rules, ledger, outbox, commit, then
-delivery), so what holds for `run` after a crash holds here after a SIGKILL. SIGTERM and
+Each pass is a cron pass (read what is new, rules, ledger, outbox, commit, then
+delivery), except that what it hands the next pass stays in memory and is written every
+`CHECKPOINT_S` (live.py says why that loses nothing after a SIGKILL). SIGTERM and
 SIGINT let the pass in hand finish and commit, then stop; SIGHUP re-reads the config
 (a broken one is reported and the old one kept). The run lock is held for the whole
 life of the follower, so a cron `run` left in the crontab stands aside.
@@ -19,7 +20,7 @@ from types import FrameType
 
 from logwatch.config import Config, load_config
 from logwatch.errors import LogwatchError
-from logwatch.live import PassResult, deliver_outbox, run_pass
+from logwatch.live import Memory, PassResult, deliver_outbox, run_pass
 from logwatch.metrics import Metrics
 from logwatch.state import State
 
@@ -66,14 +67,19 @@ class Follower:
     def run(self, cfg: Config, passes: int | None = None) -> None:
         """Pass after pass until stopped (or `passes` done); the caller holds the lock."""
         state = State(cfg.state_dir)
+        memory = Memory()
         try:
             done = 0
             while not self.stop and (passes is None or done < passes):
                 started = time.monotonic()
                 if self.reload:
+                    # what is carried was made under the old rules: written, then read
+                    # back under the new ones as a cron run would
+                    memory.checkpoint(state)
+                    memory = Memory()
                     cfg = self._reloaded(cfg)
                 try:
-                    result = run_pass(cfg, state)
+                    result = run_pass(cfg, state, memory=memory)
                 except LogwatchError as exc:   # a rule file saved with a typo: say it, go on
                     result = PassResult(errors=[str(exc)])
                 result.pending = deliver_outbox(cfg, state)
@@ -85,5 +91,6 @@ class Follower:
                 while rest > 0 and not self.stop and (passes is None or done < passes):
                     time.sleep(min(rest, 0.1))
                     rest -= 0.1
+            memory.checkpoint(state)
         finally:
             state.close()

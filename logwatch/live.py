@@ -11,6 +11,14 @@ batch; the ledger makes an incident alert once, again only when it has grown by
 Offsets move in the same transaction that puts the alerts their lines caused into the
 outbox: a crash before it reads the same lines again next time, a crash after it finds
 the alerts in the outbox.
+
+A follower keeps what one pass hands the next (`Carried`) in memory and writes it only
+every `CHECKPOINT_S` seconds (and when it stops): rewriting the correlation state and
+the history twice a second is what kept it from keeping up with a busy server. Each
+pass still commits its ledger entries and outbox items. A follower killed between two
+checkpoints is followed by a pass that starts from the last one: it reads again the
+lines read since, reaches the same incidents, and the ledger, which has them, tells
+nobody twice.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import sqlite3
 import time
 from datetime import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +61,15 @@ from logwatch.sitefacts import SiteFacts
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
-__all__ = ["PassResult", "run_pass", "deliver_outbox"]
+__all__ = ["PassResult", "Memory", "run_pass", "deliver_outbox"]
 
 #: Retry delays double from `notify.retry_after` up to this.
 MAX_RETRY = 3600.0
 #: runs of a failing action before it is given up (and no longer holds exit code 75)
 ACTION_ATTEMPTS = 5
+#: how often a follower writes what it carries between passes (seconds): the most it
+#: reads again after a crash
+CHECKPOINT_S = 30.0
 
 
 @dataclass
@@ -85,15 +97,84 @@ class _Read:
     journals: list[JournalRead] = field(default_factory=list)
 
 
+@dataclass
+class Carried:
+    """What one pass hands the next: where each source was read up to, the correlation
+    state, what the rules keep of before (`events`, `lines`, `messages`, None until
+    there is some) and the local domains inferred so far."""
+
+    marks: dict[str, Mark | None]
+    cursors: dict[str, JournalMark]
+    correlation: CorrelationState
+    events: pa.Table | None
+    lines: pa.Table | None
+    messages: pa.Table | None
+    inferred: list[str]
+
+    @classmethod
+    def load(cls, state: State) -> Carried:
+        def history(name: str) -> pa.Table | None:
+            raw = state.blob(f"history.{name}")
+            return None if raw is None else table_of(raw)
+
+        raw = state.blob("site.inferred")
+        return cls(dict(state.marks()), state.cursors(),
+                   state.correlation() or CorrelationState(),
+                   history("events"), history("lines"), history("messages"),
+                   json.loads(raw) if raw else [])
+
+    def save(self, db: sqlite3.Connection) -> None:
+        for path, mark in self.marks.items():
+            State.put_mark(db, path, mark)
+        for name, cursor in self.cursors.items():
+            State.put_cursor(db, name, cursor)
+        State.put_correlation(db, self.correlation)
+        for name in ("events", "lines", "messages"):
+            table = getattr(self, name)
+            if table is not None:
+                State.put_blob(db, f"history.{name}", table_bytes(table))
+        State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
+
+    def moved(self, got: _Read) -> Carried:
+        """The same with the positions `got` reached."""
+        return dataclasses.replace(self, marks={**self.marks, **got.marks},
+                                   cursors={**self.cursors, **got.cursors})
+
+
+@dataclass
+class Memory:
+    """A follower's `Carried` between passes, and when it was last written."""
+
+    carried: Carried | None = None
+    saved_at: float = field(default_factory=time.monotonic)
+    unsaved: bool = False
+
+    def due(self) -> bool:
+        return time.monotonic() - self.saved_at >= CHECKPOINT_S
+
+    def keep(self, carried: Carried, saved: bool) -> None:
+        self.carried = carried
+        self.unsaved = not saved
+        if saved:
+            self.saved_at = time.monotonic()
+
+    def checkpoint(self, state: State) -> None:
+        """Write what is carried now (a follower stopping, or about to reload)."""
+        if self.carried is not None and self.unsaved:
+            with state.commit() as db:
+                self.carried.save(db)
+            self.keep(self.carried, True)
+
+
 def _options(cfg: Config, src: SourceConfig) -> ParseOptions:
     return ParseOptions(tz=src.tz or cfg.site.timezone, fmt=src.format, host=src.host)
 
 
-def _read_sources(cfg: Config, state: State, correlator: Correlator, needs: Needs,
+def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: Needs,
                   out: PassResult) -> _Read:
     parsers = default_parsers()
     got = _Read()
-    marks, cursors = state.marks(), state.cursors()
+    marks, cursors = carried.marks, carried.cursors
     for src in cfg.sources:
         if src.path is None:
             _read_journal(cfg, src, cursors, parsers, correlator, needs, got, out)
@@ -180,7 +261,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
 def _copied(st: CorrelationState) -> CorrelationState:
     """A copy to go back to (the tables are immutable; the session lists are not)."""
     return dataclasses.replace(st, sessions=OpenSessions(
-        *(list(v) for v in dataclasses.astuple(st.sessions))))
+        *(list(getattr(st.sessions, f.name)) for f in dataclasses.fields(st.sessions))))
 
 
 def _newest(table: pa.Table) -> int:
@@ -194,7 +275,7 @@ def _still_needed_events(rules: list[Any], events: pa.Table, rich: pa.Table,
     """The events the next pass needs: those a rule may still count, and the deliveries
     of messages not finished yet (their recipients are judged when they finish)."""
     keep = still_needed(rules, rich, "events", "ts")
-    open_rows = correlator.state.rows
+    open_rows = correlator.state.held_rows()
     if open_rows.num_rows and events.num_rows:
         key = lambda t: pc.binary_join_element_wise(  # noqa: E731
             pc.fill_null(t.column("host").cast(pa.string()), ""),
@@ -206,12 +287,6 @@ def _still_needed_events(rules: list[Any], events: pa.Table, rich: pa.Table,
     return events.filter(pa.array(keep))
 
 
-def _inferred(state: State) -> list[str]:
-    """Local domains inferred in earlier passes: the deliveries they came from are gone."""
-    raw = state.blob("site.inferred")
-    return json.loads(raw) if raw else []
-
-
 def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
     if not table.num_rows:
         return table
@@ -219,9 +294,8 @@ def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
     return table.filter(pc.greater_equal(pc.fill_null(ts, 0), since_us))
 
 
-def _history(state: State, name: str, empty: pa.Table) -> pa.Table:
-    raw = state.blob(f"history.{name}")
-    return empty if raw is None else table_of(raw).cast(empty.schema)
+def _history(table: pa.Table | None, empty: pa.Table) -> pa.Table:
+    return empty if table is None else table.cast(empty.schema)
 
 
 def _ledger_decision(state: State, alert: Alert, cooldown_us: int, factor: float
@@ -270,14 +344,20 @@ def _digest(payloads: list[dict[str, Any]]) -> dict[str, Any]:
             "notice": "digest", "alerts": [p["id"] for p in payloads]}
 
 
-def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
-    """Read what is new, run the rules, and (unless `dry_run`) commit and queue alerts."""
+def run_pass(cfg: Config, state: State, dry_run: bool = False,
+             memory: Memory | None = None) -> PassResult:
+    """Read what is new, run the rules, and (unless `dry_run`) commit and queue alerts.
+
+    With `memory` (a follower's), what the last pass carried comes from it rather than
+    from the state, and goes back into it, written to the state only when it is due."""
     out = PassResult()
     rules = load_rules(cfg)
     rule_of = {r.id: r for r in rules}
     needs = needs_of(rules)
-    correlator = Correlator(default_parsers(), state.correlation())
-    got = _read_sources(cfg, state, correlator, needs, out)
+    carried = memory.carried if memory and memory.carried else Carried.load(state)
+    # the pass works on a copy: one that fails leaves the memory as the last one left it
+    correlator = Correlator(default_parsers(), _copied(carried.correlation))
+    got = _read_sources(cfg, carried, correlator, needs, out)
     out.lines = sum(s.lines for s in got.stats)
     for s in got.stats:
         for (_, event), n in s.events.items():
@@ -288,22 +368,21 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
         # nothing new: the rules would judge the same rows as last time (their windows
         # run on the lines' time, not the clock), so only the positions move
         if not dry_run and (got.marks or got.cursors):
-            with state.commit() as db:
-                _put_positions(db, got)
+            _commit(state, memory, carried.moved(got), lambda db: None)
         return out
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
-    events = pa.concat_tables([_history(state, "events", empty_events),
+    events = pa.concat_tables([_history(carried.events, empty_events),
                                _one_table(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
-    lines = pa.concat_tables([_history(state, "lines", empty_lines),
+    lines = pa.concat_tables([_history(carried.lines, empty_lines),
                               _one_table(got.lines, empty_lines)],
                              promote_options="permissive").unify_dictionaries()
     # messages kept from earlier passes are kept enriched: their delivery lines are gone
-    earlier = _history(state, "messages", ENRICHED_MESSAGES.empty_table())
+    earlier = _history(carried.messages, ENRICHED_MESSAGES.empty_table())
     finished = _one_table(got.messages, MESSAGE_SCHEMA.empty_table())
     fresh = pa.concat_tables([finished, correlator.provisional()])
-    facts = site_facts(cfg, events, out.warnings, _inferred(state))
+    facts = site_facts(cfg, events, out.warnings, carried.inferred)
     ev_rich = enrich_events(events.combine_chunks(), facts,
                             pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh]))
     fresh_rich = enrich_messages(fresh, events, facts)
@@ -338,14 +417,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
                                                       "first_seen"))
     since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
-    with state.commit() as db:
-        _put_positions(db, got)
-        State.put_correlation(db, correlator.state)
-        State.put_blob(db, "history.events", table_bytes(kept))
-        State.put_blob(db, "history.lines", table_bytes(_recent(lines, "ts", since)))
-        State.put_blob(db, "history.messages", table_bytes(messages_kept))
-        State.put_blob(db, "site.inferred", json.dumps(sorted(facts.local)).encode()
-                       if facts.inferred else b"[]")
+    handed_on = dataclasses.replace(
+        carried.moved(got), correlation=correlator.state, events=kept,
+        lines=_recent(lines, "ts", since), messages=messages_kept,
+        inferred=sorted(facts.local) if facts.inferred else [])
+
+    def alerts(db: sqlite3.Connection) -> None:
         for entry, _ in decided:
             State.put_ledger(db, entry)
         for payload in to_send:
@@ -355,15 +432,22 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False) -> PassResult:
                                   {"route": dest.route_id, "alert": payload})
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
+
+    _commit(state, memory, handed_on, alerts)
     return out
 
 
-def _put_positions(db: sqlite3.Connection, got: _Read) -> None:
-    """Where each file and journal was read up to."""
-    for path, mark in got.marks.items():
-        State.put_mark(db, path, mark)
-    for name, cursor in got.cursors.items():
-        State.put_cursor(db, name, cursor)
+def _commit(state: State, memory: Memory | None, carried: Carried,
+            alerts: Callable[[sqlite3.Connection], None]) -> None:
+    """One transaction: the pass's alerts, and what it carries on when that is to be
+    written now (always for a cron run; when due for a follower)."""
+    save = memory is None or memory.due()
+    with state.commit() as db:
+        if save:
+            carried.save(db)
+        alerts(db)
+    if memory is not None:
+        memory.keep(carried, save)
 
 
 def _enqueue_actions(db: sqlite3.Connection, cfg: Config, facts: SiteFacts,

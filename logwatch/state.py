@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from logwatch.correlate.correlator import ROW_SCHEMA, CorrelationState
+from logwatch.correlate.correlator import ROW_SCHEMA, SETTLING_SCHEMA, CorrelationState
 from logwatch.correlate.messages import LINK_SCHEMA
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.errors import ConfigError
@@ -158,8 +158,11 @@ class State:
             return None
         head = json.loads(self.blob("correlation.meta") or b"{}")
         rows, links = table_of(raw), table_of(self.blob("correlation.links") or b"")
+        settling = self.blob("correlation.settling")
         return CorrelationState(sessions=OpenSessions(**head["sessions"]),
                                 rows=rows.cast(ROW_SCHEMA), links=links.cast(LINK_SCHEMA),
+                                settling=SETTLING_SCHEMA.empty_table() if settling is None
+                                else table_of(settling).cast(SETTLING_SCHEMA),
                                 max_us=head["max_us"], min_us=head["min_us"],
                                 rows_seen=head["rows_seen"])
 
@@ -167,6 +170,7 @@ class State:
     def put_correlation(cls, db: sqlite3.Connection, st: CorrelationState) -> None:
         cls.put_blob(db, "correlation", table_bytes(st.rows))
         cls.put_blob(db, "correlation.links", table_bytes(st.links))
+        cls.put_blob(db, "correlation.settling", table_bytes(st.settling))
         cls.put_blob(db, "correlation.meta", json.dumps({
             "sessions": dataclasses.asdict(st.sessions), "max_us": st.max_us,
             "min_us": st.min_us, "rows_seen": st.rows_seen}).encode())

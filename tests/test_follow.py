@@ -143,6 +143,34 @@ def test_sigterm_finishes_and_commits_then_a_cron_run_reads_nothing_again(
     assert run.returncode == 0 and run.stdout == "", run.stderr
 
 
+def test_a_follower_killed_between_checkpoints_loses_nothing_and_tells_nothing_twice(
+        follow: Follow) -> None:
+    """The follower writes its state every CHECKPOINT_S only: killed before that, the
+    next run reads again what it had read, and the ledger knows what was told."""
+    follow.append("".join(_failure("203.0.113.60", s) for s in range(6)))
+    (_, told), = follow.wait_for_alerts(1)
+    follow.append("".join(_failure("203.0.113.61", s) for s in range(3)))
+    time.sleep(1.0)                                      # read, judged no burst yet
+    follow.proc.kill()
+    follow.proc.wait()
+    follow.append("".join(_failure("203.0.113.61", s) for s in range(3, 5)))
+    run = subprocess.run([sys.executable, "-m", "logwatch", "run", "--config",
+                          str(follow.config)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    alerts = [json.loads(line) for line in run.stdout.splitlines()]
+    # the burst across the kill is one burst of five; the one told before is not again
+    assert [(a["key"], a["count"], a["notice"]) for a in alerts] == [
+        ({"client_ip": "203.0.113.61"}, 5, "new")]
+    from logwatch.state import State
+    state = State(follow.dir / "state")
+    try:
+        entry = state.ledger("auth_failure_burst", json.dumps({"client_ip": "203.0.113.60"}))
+    finally:
+        state.close()
+    assert entry is not None and (entry.alert_id, entry.alerted_count) == (told["id"], 6)
+
+
 def test_sighup_reloads_the_config(follow: Follow) -> None:
     follow.config.write_text(CONFIG.format(dir=follow.dir, extra=(
         "[rules.auth_failure_burst]\nthreshold = 2\n")))

@@ -5,7 +5,13 @@ filled, together with the messages whose lifetimes are over; `finish` flushes th
 A lifetime is only emitted once nothing later can change it: it ended (`removed`), a
 newer lifetime of the same id began, or it has been idle longer than a queue lifetime,
 and it ended at least `GRACE` before the newest row seen (a child's hand-off line can be
-logged a moment after the child itself). Everything else stays in the state as rows.
+logged a moment after the child itself). Everything else stays in the state as rows:
+open lifetimes in `rows`, ended ones waiting out the grace in `settling`. The two are
+kept apart because on a busy server the grace holds far more than is open, and only
+the open ones change with each batch: settling lifetimes are not sorted again, and
+their messages are aggregated once (`provisional` only links them again). A row of
+a settling lifetime's id brings that lifetime back among the open ones, so a late
+line joins it exactly as it would have.
 
 Parts of the input read without their predecessors (`known=False`: a byte range of a
 file, a file parsed by another process) hold back whatever depends on what came before:
@@ -24,15 +30,22 @@ import pyarrow.compute as pc
 
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
                                          Segmented, aggregate, identify, is_message,
-                                         links_of, message_rows, segment)
+                                         lifetime_key, link_parents, links_of,
+                                         message_rows, segment, unlinked)
 from logwatch.correlate.sessions import (SESSION_IDLE_US, Open, OpenSessions,
                                          SessionResult, assign_sessions)
 from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["CorrelationState", "Correlator", "PendingSessions", "SessionPatch", "GRACE_US"]
+__all__ = ["CorrelationState", "Correlator", "PendingSessions", "SessionPatch", "GRACE_US",
+           "ROW_SCHEMA", "SETTLING_SCHEMA"]
 
-GRACE_US = 300 * 1_000_000
+#: How long an ended lifetime waits for a link naming it. The link line (`queued as`,
+#: a bounce notice) is the parent's and is logged once the child exists; in every log
+#: of the test corpora it comes before the child's last line or in the same second. A
+#: minute leaves wide room for a slow content filter, and holds a busy server's last
+#: minute of mail rather than five.
+GRACE_US = 60 * 1_000_000
 
 
 def _row_schema() -> pa.Schema:
@@ -44,6 +57,11 @@ def _row_schema() -> pa.Schema:
 
 
 ROW_SCHEMA = _row_schema()
+#: settling rows also carry their lifetime's end (`until`: it leaves the grace at
+#: `until + GRACE`), whether a later row could still join it (`open_end`: it did not
+#: end with `removed`) and its `lifetime_key` (a new row with that key brings it back)
+SETTLING_SCHEMA = ROW_SCHEMA.append(pa.field("until", pa.int64())).append(
+    pa.field("open_end", pa.bool_())).append(pa.field("key", pa.string()))
 
 
 @dataclass
@@ -118,12 +136,20 @@ class CorrelationState:
     """Everything correlation carries between batches; merge-able (see `merge`)."""
 
     sessions: OpenSessions = field(default_factory=OpenSessions)
-    rows: pa.Table = field(default_factory=ROW_SCHEMA.empty_table)
+    rows: pa.Table = field(default_factory=ROW_SCHEMA.empty_table)        # open lifetimes
+    settling: pa.Table = field(default_factory=SETTLING_SCHEMA.empty_table)
     links: pa.Table = field(default_factory=LINK_SCHEMA.empty_table)
     max_us: int | None = None
     min_us: int | None = None       # first time seen (unknown parts hold back near it)
     known: bool = True
     rows_seen: int = 0              # events processed: the `order` of the next row
+    #: the settling lifetimes' messages before linking, with their `key`; derived from
+    #: `settling` (None: not derived yet), so never stored
+    settling_messages: pa.Table | None = None
+
+    def held_rows(self) -> pa.Table:
+        """The rows of every lifetime not emitted yet, open or settling."""
+        return pa.concat_tables([self.rows, self.settling.select(ROW_SCHEMA.names)])
 
 
 class Correlator:
@@ -160,9 +186,37 @@ class Correlator:
         if len(sres.pending_rows):
             pend = np.isin(rows.column("order").to_numpy(), order[sres.pending_rows])
         rows = rows.append_column("pending", pa.array(pend)).cast(ROW_SCHEMA)
+        self._bring_back(rows)
         st.links = _prune(pa.concat_tables([st.links, links_of(rows, st.rows, st.links)]),
                           st.max_us)
         return events, self._emit(pa.concat_tables([st.rows, rows]), False)
+
+    def _bring_back(self, rows: pa.Table) -> None:
+        """Settling lifetimes that `rows` share an id with go back among the open ones,
+        so that the rows join them (or follow them) as they would have had they stayed."""
+        st = self.state
+        if not st.settling.num_rows or not rows.num_rows:
+            return
+        # a row joins a lifetime that ended with `removed` only if it sorts before that
+        # line: the few that ended after the new rows' earliest are all worth looking at
+        earliest = int(pc.min(pc.fill_null(rows.column("ts").cast(pa.int64()), 0)).as_py())
+        maybe = np.flatnonzero(
+            (st.settling.column("until").to_numpy() > earliest)
+            | st.settling.column("open_end").to_numpy(zero_copy_only=False))
+        if not len(maybe):
+            return
+        keys = pc.unique(lifetime_key(rows))
+        hit = pc.is_in(st.settling.column("key").take(pa.array(maybe)), value_set=keys)
+        if not pc.any(hit).as_py():
+            return
+        back_rows = np.zeros(st.settling.num_rows, bool)
+        back_rows[maybe[hit.to_numpy(zero_copy_only=False)]] = True
+        back = pa.array(back_rows)
+        st.rows = pa.concat_tables([st.rows, st.settling.filter(back).select(ROW_SCHEMA.names)])
+        st.settling = st.settling.filter(pc.invert(back))
+        if st.settling_messages is not None:
+            st.settling_messages = st.settling_messages.filter(pc.invert(pc.is_in(
+                st.settling_messages.column("key"), value_set=keys)))
 
     def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
@@ -215,12 +269,12 @@ class Correlator:
                 merged[key] = Open(got.id, cont[0], got.tls or cont[1], cont[2] or got.user)
         merged.update(part.sessions.as_dict())
         st.sessions = OpenSessions.from_dict(merged)
-        rows = patch.apply_to_rows(part.rows)
-        i = rows.schema.get_field_index("order")
-        rows = rows.set_column(i, rows.schema.field("order"),
-                               pc.add(rows.column("order"), st.rows_seen))
+        rows = _renumbered(patch.apply_to_rows(part.rows), st.rows_seen)
+        st.settling = pa.concat_tables([st.settling, _renumbered(part.settling, st.rows_seen)])
+        st.settling_messages = None
         st.rows_seen += part.rows_seen
         st.max_us = part.max_us if st.max_us is None else max(st.max_us, part.max_us or 0)
+        self._bring_back(rows)
         st.links = _prune(pa.concat_tables(
             [st.links, identify(part.links, pa.concat_tables([st.rows, rows]), st.links)]),
             st.max_us)
@@ -233,22 +287,73 @@ class Correlator:
     def provisional(self) -> pa.Table:
         """The lifetimes still held, as they stand now, leaving the state as it is: what a
         live run shows the rules of the messages still in the queue."""
-        seg = segment(self.state.rows)
-        return aggregate(seg, np.flatnonzero(is_message(seg)), self.state.links)
+        st = self.state
+        seg = segment(st.rows)
+        if st.settling_messages is None:
+            st.settling_messages = _unlinked_with_keys(segment(
+                st.settling.select(ROW_SCHEMA.names)))
+        return pa.concat_tables([
+            aggregate(seg, np.flatnonzero(is_message(seg)), st.links),
+            link_parents(st.settling_messages.drop_columns(["key"]), st.links)])
 
     def _emit(self, rows: pa.Table, flush: bool) -> pa.Table:
+        """Cut `rows` (the open ones and new ones) into lifetimes: those still open stay
+        in `rows`, ended ones wait out the grace in `settling`; returns the messages of
+        those done, settling ones whose grace is over among them."""
         st = self.state
+        if flush:
+            rows = pa.concat_tables([rows, st.settling.select(ROW_SCHEMA.names)])
+            st.settling, st.settling_messages = SETTLING_SCHEMA.empty_table(), None
+        released = self._release()
         seg = segment(rows)
         if seg.count == 0:
             st.rows = ROW_SCHEMA.empty_table()
-            return MESSAGE_SCHEMA.empty_table()
-        done = np.ones(seg.count, bool) if flush else self._finished(seg)
-        keep = np.flatnonzero(~done)
-        st.rows = seg.rows.take(pa.array(np.flatnonzero(np.isin(seg.lifetime, keep)))) \
-            if len(keep) else ROW_SCHEMA.empty_table()
-        return aggregate(seg, np.flatnonzero(done & is_message(seg)), st.links)
+            return released
+        over = np.ones(seg.count, bool) if flush else self._over(seg)
+        removed_at_end = pc.equal(seg.rows.column("event"), "removed").to_numpy(
+            zero_copy_only=False)[seg.ends]
+        ts = seg.rows.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
+        last_seen = ts[seg.ends]
+        settled = flush | (last_seen <= (st.max_us or 0) - GRACE_US)
+        st.rows = _rows_of(seg, ~over)
+        waiting = over & ~settled
+        if waiting.any():
+            rows_in = np.flatnonzero(waiting[seg.lifetime])
+            life = seg.lifetime[rows_in]
+            entering = seg.rows.take(pa.array(rows_in)).append_column(
+                "until", pa.array(last_seen[life])).append_column(
+                "open_end", pa.array(~removed_at_end[life])).append_column(
+                "key", seg.key_of_rows(rows_in))
+            st.settling = pa.concat_tables([st.settling, entering])
+            if st.settling_messages is not None:
+                st.settling_messages = pa.concat_tables([
+                    st.settling_messages,
+                    _unlinked_with_keys(seg, np.flatnonzero(waiting & is_message(seg)))])
+        done = aggregate(seg, np.flatnonzero(over & settled & is_message(seg)), st.links)
+        return pa.concat_tables([released, done]) if released.num_rows else done
 
-    def _finished(self, seg: Segmented) -> np.ndarray:
+    def _release(self) -> pa.Table:
+        """The messages of settling lifetimes whose grace is over (in a part read apart,
+        not those a link has made a child since: see `_children`)."""
+        st = self.state
+        if not st.settling.num_rows:
+            return MESSAGE_SCHEMA.empty_table()
+        out = st.settling.column("until").to_numpy() <= (st.max_us or 0) - GRACE_US
+        if not st.known and st.links.num_rows:
+            out &= ~_named_children(st.settling, st.links)
+        if not out.any():
+            return MESSAGE_SCHEMA.empty_table()
+        leaving = st.settling.filter(pa.array(out)).select(ROW_SCHEMA.names)
+        st.settling = st.settling.filter(pa.array(~out))
+        if st.settling_messages is not None:
+            st.settling_messages = st.settling_messages.filter(pc.is_in(
+                st.settling_messages.column("key"),
+                value_set=pc.unique(st.settling.column("key"))))
+        seg = segment(leaving)
+        return aggregate(seg, np.flatnonzero(is_message(seg)), st.links)
+
+    def _over(self, seg: Segmented) -> np.ndarray:
+        """Per lifetime: nothing later can change it but a link (the grace is for that)."""
         st = self.state
         ts = seg.rows.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
         ev = seg.rows.column("event")
@@ -261,28 +366,50 @@ class Correlator:
         superseded = np.concatenate((key_of[1:] == key_of[:-1], [False]))
         ended = removed[seg.ends] | superseded
         idle = last_seen < (st.max_us or 0) - QUEUE_LIFETIME_US
-        settled = last_seen <= (st.max_us or 0) - GRACE_US
-        done = (ended | idle) & settled
+        over = ended | idle
         if not st.known:
             first_of_key = np.concatenate(([True], key_of[1:] != key_of[:-1]))
             head = first_of_key & ~received[seg.starts]
             early = first_seen < (st.min_us or 0) + GRACE_US
             has_pending = np.zeros(seg.count, bool)
             has_pending[seg.lifetime[pending]] = True
-            done &= ~head & ~early & ~has_pending & ~self._children(seg)
-        return done
+            over &= ~head & ~early & ~has_pending & ~self._children(seg)
+        return over
 
     def _children(self, seg: Segmented) -> np.ndarray:
         """Lifetimes that are a link's child: held in a part read apart, because the
         client they inherit may have been received before the part."""
-        links = self.state.links
-        if not links.num_rows:
+        if not self.state.links.num_rows:
             return np.zeros(seg.count, bool)
-        starts = pa.array(seg.starts)
-        key = pc.binary_join_element_wise(pc.take(seg.rows.column("host"), starts),
-                                          pc.take(seg.rows.column("queue_id"), starts), "\x1f")
-        known = pc.binary_join_element_wise(links.column("host"), links.column("child"), "\x1f")
-        return pc.is_in(key, value_set=known).to_numpy(zero_copy_only=False)
+        return _named_children(seg.rows.take(pa.array(seg.starts)), self.state.links)
+
+
+def _rows_of(seg: Segmented, which: np.ndarray) -> pa.Table:
+    """The rows of the lifetimes where `which` (per lifetime) holds."""
+    if not which.any():
+        return ROW_SCHEMA.empty_table()
+    return seg.rows.take(pa.array(np.flatnonzero(which[seg.lifetime])))
+
+
+def _unlinked_with_keys(seg: Segmented, which: np.ndarray | None = None) -> pa.Table:
+    """`unlinked` messages of the lifetimes `which` (default: the message ones), with
+    their `lifetime_key`."""
+    which = np.flatnonzero(is_message(seg)) if which is None else which
+    return unlinked(seg, which).append_column("key", seg.key_of_rows(seg.starts[which]))
+
+
+def _named_children(rows: pa.Table, links: pa.Table) -> np.ndarray:
+    """Per row: whether a link names its id as a child."""
+    key = pc.binary_join_element_wise(rows.column("host"), rows.column("queue_id"),
+                                      "\x1f")
+    known = pc.binary_join_element_wise(links.column("host"), links.column("child"), "\x1f")
+    return pc.is_in(key, value_set=known).to_numpy(zero_copy_only=False)
+
+
+def _renumbered(rows: pa.Table, offset: int) -> pa.Table:
+    """A part's rows with `order` continuing the rows before the part."""
+    i = rows.schema.get_field_index("order")
+    return rows.set_column(i, rows.schema.field("order"), pc.add(rows.column("order"), offset))
 
 
 def _prune(links: pa.Table, max_us: int | None) -> pa.Table:

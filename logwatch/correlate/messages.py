@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from logwatch.columns import plain, to_numpy
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
-__all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "links_of",
+__all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "unlinked",
+           "link_parents", "lifetime_key", "links_of",
            "identify", "is_message", "LINK_SCHEMA", "QUEUE_LIFETIME_US"]
 
 #: Longer than any MTA keeps a message queued (Postfix and Sendmail: 5 days by default).
@@ -67,10 +68,22 @@ class Segmented:
     starts: np.ndarray            # first row of each lifetime
     ends: np.ndarray              # last row (inclusive) of each lifetime
     key_code: np.ndarray          # per row
+    keys: pa.Array                # `lifetime_key` of each key code
+
+    def key_of_rows(self, rows: np.ndarray) -> pa.Array:
+        return pc.take(self.keys, pa.array(self.key_code[rows]))
 
     @property
     def count(self) -> int:
         return len(self.starts)
+
+
+def lifetime_key(rows: pa.Table) -> pa.Array:
+    """(host, instance, queue id) as one string: what a lifetime is cut within."""
+    return pc.binary_join_element_wise(
+        pc.fill_null(plain(rows.column("host")), ""),
+        pc.fill_null(plain(rows.column("instance")), ""), plain(rows.column("queue_id")),
+        "\x1f")
 
 
 def segment(rows: pa.Table) -> Segmented:
@@ -78,11 +91,9 @@ def segment(rows: pa.Table) -> Segmented:
     n = rows.num_rows
     if n == 0:
         empty = np.empty(0, np.int64)
-        return Segmented(rows, empty, empty, empty, empty)
-    key = pc.binary_join_element_wise(
-        pc.fill_null(rows.column("host"), ""), pc.fill_null(rows.column("instance"), ""),
-        rows.column("queue_id"), "\x1f")
-    code = pc.dictionary_encode(key).combine_chunks().indices.to_numpy(zero_copy_only=False)
+        return Segmented(rows, empty, empty, empty, empty, pa.array([], pa.string()))
+    enc = pc.dictionary_encode(lifetime_key(rows))
+    code = enc.indices.to_numpy(zero_copy_only=False)
     ts = rows.column("ts").cast(pa.int64()).fill_null(0).to_numpy()
     order = rows.column("order").to_numpy()
     perm = np.lexsort((order, ts, code))
@@ -98,7 +109,7 @@ def segment(rows: pa.Table) -> Segmented:
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
-    return Segmented(rows, lifetime, starts, ends, code)
+    return Segmented(rows, lifetime, starts, ends, code, enc.dictionary)
 
 
 def links_of(rows: pa.Table, held: pa.Table, known: pa.Table) -> pa.Table:
@@ -255,52 +266,53 @@ def _final_status(ev: pa.Array, status: pa.Array, recipient: pa.Array, seg_of: n
                                           pa.array(STATUSES))
 
 
-@dataclass
-class Parentage:
-    """Per lifetime: its parent, how it came from it, and the parent's client (`linked`:
-    a link was found, so the identity columns replace the lifetime's own)."""
+def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
+    """`messages` with the parent a link names for them: the link naming the message's
+    id on the same host nearest in time (within a day) sets `parent`, `origin` (how it
+    came from it) and the parent's client; without one, the message keeps its own (the
+    parent its own line names, as Exim's R=, is a bounce's).
 
-    parent: pa.Array
-    kind: pa.Array
-    linked: pa.Array
-    identity: dict[str, pa.Array]
-
-
-def _parents(host: pa.Array, qid: pa.Array, first_seen: pa.Array,
-             named: pa.Array, links: pa.Table) -> Parentage:
-    """Parent id and link kind of each lifetime: a link naming its id on the same host,
-    nearest in time (within a day), else the parent its own line names (Exim's R=)."""
-    count = len(qid)
-    kind = pc.if_else(pc.is_valid(named), "bounce", pa.scalar(None, pa.string()))
-    out = Parentage(named, kind, pa.array(np.zeros(count, bool)),
-                    {name: pa.nulls(count, pa.string()) for name in IDENTITY})
-    if not links.num_rows:
-        return out
-    probe = pa.table({"lt": pa.array(np.arange(count)), "host": host, "child": qid,
-                      "first": first_seen})
+    Kept apart from `aggregate` because a link can be logged after its child is over:
+    a lifetime waiting out the grace is aggregated once and linked again as links come.
+    """
+    count = messages.num_rows
+    if not links.num_rows or not count:
+        return messages
+    probe = pa.table({"lt": pa.array(np.arange(count)), "host": messages.column("host"),
+                      "child": messages.column("queue_id"),
+                      "first": messages.column("first_seen")})
     j = probe.join(links, keys=["host", "child"], join_type="inner", right_suffix="_l",
                    use_threads=False)
     if not j.num_rows:
-        return out
+        return messages
     dist = pc.abs(pc.subtract(j.column("ts").cast(pa.int64()), j.column("first").cast(pa.int64())))
     j = j.append_column("dist", dist).filter(pc.less_equal(dist, 86_400 * 1_000_000))
     if not j.num_rows:
-        return out
+        return messages
     j = j.sort_by([("lt", "ascending"), ("dist", "ascending")])
     lt = to_numpy(j.column("lt"))
     pick = pa.array(np.flatnonzero(np.concatenate(([True], lt[1:] != lt[:-1]))))
     mask = np.zeros(count, bool)
     mask[lt[pick.to_numpy()]] = True
     linked = pa.array(mask)
+    order = np.full(count, -1, np.int64)
+    order[lt[pick.to_numpy()]] = np.arange(len(pick))
+    at = pa.array(order, mask=order < 0)
 
     def taken(name: str) -> pa.Array:
-        return pc.take(plain(j.column(name)), pick)
+        return pc.take(pc.take(plain(j.column(name)), pick), at)
 
-    return Parentage(
-        pc.replace_with_mask(named, linked, taken("parent")),
-        pc.replace_with_mask(kind, linked, taken("kind")), linked,
-        {name: pc.replace_with_mask(out.identity[name], linked, taken(name))
-         for name in IDENTITY})
+    origin = pc.if_else(linked, taken("kind"), plain(messages.column("origin")))
+    new = {"parent": pc.if_else(linked, taken("parent"), plain(messages.column("parent"))),
+           "origin": pa.DictionaryArray.from_arrays(
+               pc.index_in(origin, value_set=pa.array(ORIGINS)), pa.array(ORIGINS)),
+           **{name: pc.if_else(linked, taken(name), plain(messages.column(name)))
+              for name in IDENTITY}}
+    for name, values in new.items():
+        i = messages.schema.get_field_index(name)
+        field = messages.schema.field(name)
+        messages = messages.set_column(i, field, values.cast(field.type))
+    return messages
 
 
 #: Events that only a message has. Sendmail and Exim give an id to a transaction before
@@ -320,6 +332,12 @@ def is_message(seg: Segmented) -> np.ndarray:
 
 def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
     """The messages table rows of the lifetimes `which` (sorted indices into seg's)."""
+    return link_parents(unlinked(seg, which), links)
+
+
+def unlinked(seg: Segmented, which: np.ndarray) -> pa.Table:
+    """The messages of the lifetimes `which` from their own lines only: before
+    `link_parents` gives a child its parent and the parent's client."""
     count = len(which)
     if not count:
         return MESSAGE_SCHEMA.empty_table()
@@ -362,12 +380,9 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
     first_seen = pc.take(col["ts"], pa.array(starts))
     host = pc.take(col["host"], pa.array(starts))
     qid = pc.take(col["queue_id"], pa.array(starts))
-    lineage = _parents(host, qid, first_seen,
-                       _take_at(col["parent_queue_id"],
-                                _first_where(valid["parent_queue_id"], starts)),
-                       links)
+    named = _take_at(col["parent_queue_id"], _first_where(valid["parent_queue_id"], starts))
     received_kind = np.where(recv_smtp, "smtp", np.where(recv_local, "local", None))
-    origin = pc.coalesce(lineage.kind,
+    origin = pc.coalesce(pc.if_else(pc.is_valid(named), "bounce", pa.scalar(None, pa.string())),
                          pa.array(np.where(verify, "verify", None), pa.string()),
                          pa.array(received_kind, pa.string()))
     out = {
@@ -376,7 +391,7 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "first_seen": first_seen, "last_seen": pc.take(col["ts"], pa.array(ends)),
         "origin": pa.DictionaryArray.from_arrays(pc.index_in(origin, value_set=pa.array(ORIGINS)),
                                                  pa.array(ORIGINS)),
-        "parent": lineage.parent,
+        "parent": named,
         "client_ip": _take_at(col["client_ip"], first_recv),
         "client_name": _take_at(col["client_name"], first_recv),
         # the user on the received line (Postfix, Exim) or authenticated in its session
@@ -400,8 +415,6 @@ def aggregate(seg: Segmented, which: np.ndarray, links: pa.Table) -> pa.Table:
         "helo": _take_at(col["helo"], first_recv),
         "rejected": counts(to_numpy(pc.equal(ev, "reject"))),
     }
-    for name in IDENTITY:  # a child is its parent's client's message (DESIGN.md)
-        out[name] = pc.if_else(lineage.linked, lineage.identity[name], out[name])
     arrays = [out[f.name] if out[f.name].type == f.type else out[f.name].cast(f.type)
               for f in MESSAGE_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=MESSAGE_SCHEMA)
