@@ -71,6 +71,64 @@ def test_content_filter_child_is_linked_and_counted_once(tmp_path: Path) -> None
     assert [h["child_queue_id"] for h in handoff] == ["5B6C7D8E9F"]
 
 
+def _line_batches(tmp_path: Path, log: str, cut: int) -> tuple[pa.Table, pa.Table]:
+    """The events of `log`, as two batches split before its `cut`th line."""
+    events, _ = _run([_write(tmp_path, "mail.log", log)])
+    return events.slice(0, cut), events.slice(cut)
+
+
+def _by_id(messages: pa.Table) -> dict[str, dict[str, Any]]:
+    return {m["queue_id"]: m for m in messages.to_pylist()}
+
+
+def test_a_link_logged_after_its_child_ended_still_makes_it_a_child(tmp_path: Path) -> None:
+    """The content filter's re-injection is delivered and removed before the parent's
+    smtp client logs `queued as` (ten seconds later, in the next batch): the child waits
+    out the grace, the live view shows it linked as soon as the link comes, and it ends
+    as the remote client's message, as when all arrives at once."""
+    lines = POSTFIX_FILTER.strip().splitlines()
+    link = next(i for i, line in enumerate(lines) if "queued as" in line)
+    late = lines[:link] + lines[link + 3:] + [
+        lines[link].replace("10:00:02", "10:00:13"),
+        lines[link + 1].replace("10:00:02", "10:00:13")]
+    first, second = _line_batches(tmp_path, "\n".join(late) + "\n", len(late) - 2)
+    live = Correlator(default_parsers())
+    _, done = live.process(first)
+    assert done.num_rows == 0                               # the child waits for its link
+    child = _by_id(live.provisional())["5B6C7D8E9F"]
+    assert (child["origin"], child["client_ip"]) == ("smtp", "127.0.0.1")
+    live.process(second)
+    child = _by_id(live.provisional())["5B6C7D8E9F"]
+    assert (child["origin"], child["parent"], child["client_ip"]) == (
+        "reinjected", "4A1B2C3D4E", "198.51.100.7")
+    batched = _by_id(live.finish())
+    whole = Correlator(default_parsers())
+    _, at_once = whole.process(pa.concat_tables([first, second]))
+    assert batched == _by_id(pa.concat_tables([at_once, whole.finish()]))
+    assert batched["5B6C7D8E9F"]["client_name"] == "mail.example.net"
+
+
+def test_a_late_line_joins_the_message_that_waits_out_the_grace(tmp_path: Path) -> None:
+    """A delivery line stamped before its message's `removed` but read in a later batch
+    (two processes writing to syslog) joins that message, not a message of its own."""
+    log = """
+Dec 30 10:00:00 mx1 postfix/pickup[10]: 0CCCC3: uid=0 from=<root>
+Dec 30 10:00:00 mx1 postfix/qmgr[50]: 0CCCC3: from=<root@mx1.example.com>, size=300, nrcpt=2 (queue active)
+Dec 30 10:00:01 mx1 postfix/local[11]: 0CCCC3: to=<root@mx1.example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 10:00:03 mx1 postfix/qmgr[50]: 0CCCC3: removed
+Dec 30 10:00:02 mx1 postfix/smtp[12]: 0CCCC3: to=<ops@example.org>, relay=mx.example.org[203.0.113.9]:25, delay=2, delays=0/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+"""
+    first, second = _line_batches(tmp_path, log, 4)
+    live = Correlator(default_parsers())
+    assert live.process(first)[1].num_rows == 0
+    assert live.state.settling.num_rows == 4 and live.state.rows.num_rows == 0
+    live.process(second)
+    (message,) = pa.concat_tables([live.provisional()]).to_pylist()
+    assert sorted(message["recipients"]) == ["ops@example.org", "root@mx1.example.com"]
+    (done,) = live.finish().to_pylist()
+    assert done["delivered"] == 2 and done["last_seen"] == message["last_seen"]
+
+
 def test_sessions_span_connect_to_disconnect(tmp_path: Path) -> None:
     events, msgs = _run([_write(tmp_path, "mail.log", POSTFIX_FILTER)])
     rows = events.to_pylist()

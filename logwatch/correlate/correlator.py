@@ -209,14 +209,15 @@ class Correlator:
         hit = pc.is_in(st.settling.column("key").take(pa.array(maybe)), value_set=keys)
         if not pc.any(hit).as_py():
             return
-        back_rows = np.zeros(st.settling.num_rows, bool)
-        back_rows[maybe[hit.to_numpy(zero_copy_only=False)]] = True
-        back = pa.array(back_rows)
-        st.rows = pa.concat_tables([st.rows, st.settling.filter(back).select(ROW_SCHEMA.names)])
-        st.settling = st.settling.filter(pc.invert(back))
+        back = np.zeros(st.settling.num_rows, bool)
+        back[maybe[hit.to_numpy(zero_copy_only=False)]] = True
+        st.rows = pa.concat_tables([st.rows, st.settling.filter(pa.array(back)).select(
+            ROW_SCHEMA.names)])
+        st.settling = _without(st.settling, back)
         if st.settling_messages is not None:
-            st.settling_messages = st.settling_messages.filter(pc.invert(pc.is_in(
-                st.settling_messages.column("key"), value_set=keys)))
+            st.settling_messages = _without(st.settling_messages, pc.is_in(
+                st.settling_messages.column("key"), value_set=keys).to_numpy(
+                zero_copy_only=False))
 
     def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
@@ -338,17 +339,19 @@ class Correlator:
         st = self.state
         if not st.settling.num_rows:
             return MESSAGE_SCHEMA.empty_table()
-        out = st.settling.column("until").to_numpy() <= (st.max_us or 0) - GRACE_US
+        horizon = (st.max_us or 0) - GRACE_US
+        out = st.settling.column("until").to_numpy() <= horizon
         if not st.known and st.links.num_rows:
             out &= ~_named_children(st.settling, st.links)
         if not out.any():
             return MESSAGE_SCHEMA.empty_table()
         leaving = st.settling.filter(pa.array(out)).select(ROW_SCHEMA.names)
-        st.settling = st.settling.filter(pa.array(~out))
-        if st.settling_messages is not None:
-            st.settling_messages = st.settling_messages.filter(pc.is_in(
-                st.settling_messages.column("key"),
-                value_set=pc.unique(st.settling.column("key"))))
+        st.settling = _without(st.settling, out)
+        if not st.known:          # (a part read apart is never asked for `provisional`)
+            st.settling_messages = None
+        elif st.settling_messages is not None:   # their lifetimes' ends are their `until`
+            ends = st.settling_messages.column("last_seen").cast(pa.int64()).to_numpy()
+            st.settling_messages = _without(st.settling_messages, ends <= horizon)
         seg = segment(leaving)
         return aggregate(seg, np.flatnonzero(is_message(seg)), st.links)
 
@@ -404,6 +407,19 @@ def _named_children(rows: pa.Table, links: pa.Table) -> np.ndarray:
                                       "\x1f")
     known = pc.binary_join_element_wise(links.column("host"), links.column("child"), "\x1f")
     return pc.is_in(key, value_set=known).to_numpy(zero_copy_only=False)
+
+
+def _without(table: pa.Table, drop: np.ndarray) -> pa.Table:
+    """`table` without the rows where `drop`, copying only the batches that lose some:
+    settling rows leave a few at a time, oldest first, from a table of many batches."""
+    batches, start = [], 0
+    for batch in table.to_batches():
+        end = start + batch.num_rows
+        gone = drop[start:end]
+        if not gone.all():
+            batches.append(batch.filter(pa.array(~gone)) if gone.any() else batch)
+        start = end
+    return pa.Table.from_batches(batches, schema=table.schema)
 
 
 def _renumbered(rows: pa.Table, offset: int) -> pa.Table:
