@@ -23,11 +23,13 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
+from logwatch.correlate.messages import lifetime_key
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
-           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES"]
+           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES",
+           "enrich_events_onto"]
 
 T = TypeVar("T")
 
@@ -220,6 +222,40 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
         "message_sender": msg_sender,
         "message_origin": msg_origin,
     }, EVENT_COLUMNS)
+
+
+def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
+                       messages: pa.Table, changing: pa.Array) -> pa.Table:
+    """`enrich_events(events, facts, messages)`, when its first rows were enriched
+    before, with the same facts, into `rich`: what a follower keeps from pass to pass.
+
+    Only the rows after those are enriched now, each with the earlier rows of its
+    session beside it (a disconnect's AUTH counter counts against its session's
+    lines). An earlier row's own columns cannot change, but the message it belongs to
+    can, while that message is held or has just ended: for rows of the lifetimes
+    `changing` names (`lifetime_key`), the message columns are looked up again.
+    """
+    done = rich.num_rows
+    earlier, new = events.slice(0, done), events.slice(done)
+    sessions = pc.unique(plain(new.column("session"))).drop_null()
+    context = np.flatnonzero(pc.fill_null(pc.is_in(plain(earlier.column("session")),
+                                                   value_set=sessions), False).to_numpy(
+        zero_copy_only=False))
+    part = pa.concat_tables([earlier.take(pa.array(context)), new]).combine_chunks()
+    added = enrich_events(part, facts, messages).slice(len(context))
+    again = np.flatnonzero(pc.fill_null(pc.is_in(lifetime_key(earlier), value_set=changing),
+                                        False).to_numpy(zero_copy_only=False))
+    if len(again):
+        mask = np.zeros(done, bool)
+        mask[again] = True
+        for name, values in zip(("message_sender", "message_origin"),
+                                _message_context(earlier.take(pa.array(again)), messages)):
+            i = rich.schema.get_field_index(name)
+            rich = rich.set_column(i, rich.schema.field(name), pc.replace_with_mask(
+                plain(rich.column(name)), pa.array(mask), values.cast(EVENT_COLUMNS[name])))
+    # one chunk, as `enrich_events` gives: the rules `take` from it, slowly across many
+    return pa.concat_tables([rich, added.cast(rich.schema)]).unify_dictionaries(
+    ).combine_chunks()
 
 
 def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:

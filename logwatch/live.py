@@ -42,7 +42,9 @@ from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import _kept, _lines, _one_table, site_facts
 from logwatch.durations import US
-from logwatch.enrich import ENRICHED_MESSAGES, enrich_events, enrich_messages
+from logwatch.correlate.messages import lifetime_key
+from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, enrich_events,
+                             enrich_events_onto, enrich_messages)
 from logwatch.errors import SourceError
 from logwatch.evidence import stand_in
 from logwatch.notify.actions import Outcome, plan_action, run_action
@@ -101,7 +103,9 @@ class _Read:
 class Carried:
     """What one pass hands the next: where each source was read up to, the correlation
     state, what the rules keep of before (`events`, `lines`, `messages`, None until
-    there is some) and the local domains inferred so far."""
+    there is some) and the local domains inferred so far. In memory, `events` are
+    kept enriched with `facts` (a pass with the same facts enriches only its own
+    rows); they are written without."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
@@ -110,6 +114,7 @@ class Carried:
     lines: pa.Table | None
     messages: pa.Table | None
     inferred: list[str]
+    facts: SiteFacts | None = None
 
     @classmethod
     def load(cls, state: State) -> Carried:
@@ -129,8 +134,8 @@ class Carried:
         for name, cursor in self.cursors.items():
             State.put_cursor(db, name, cursor)
         State.put_correlation(db, self.correlation)
-        for name in ("events", "lines", "messages"):
-            table = getattr(self, name)
+        for name, table in (("events", _unenriched(self.events)), ("lines", self.lines),
+                            ("messages", self.messages)):
             if table is not None:
                 State.put_blob(db, f"history.{name}", table_bytes(table))
         State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
@@ -164,6 +169,12 @@ class Memory:
             with state.commit() as db:
                 self.carried.save(db)
             self.keep(self.carried, True)
+
+
+def _unenriched(events: pa.Table | None) -> pa.Table | None:
+    if events is None:
+        return None
+    return events.select([c for c in events.column_names if c not in EVENT_COLUMNS])
 
 
 def _options(cfg: Config, src: SourceConfig) -> ParseOptions:
@@ -270,21 +281,19 @@ def _newest(table: pa.Table) -> int:
     return int(pc.max(table.column("ts").cast(pa.int64())).as_py() or 0)
 
 
-def _still_needed_events(rules: list[Any], events: pa.Table, rich: pa.Table,
-                         correlator: Correlator) -> pa.Table:
-    """The events the next pass needs: those a rule may still count, and the deliveries
-    of messages not finished yet (their recipients are judged when they finish)."""
+def _still_needed_events(rules: list[Any], rich: pa.Table, correlator: Correlator) -> pa.Table:
+    """The (enriched) events the next pass needs: those a rule may still count, and the
+    deliveries of messages not finished yet (their recipients are judged when they
+    finish)."""
     keep = still_needed(rules, rich, "events", "ts")
-    open_rows = correlator.state.held_rows()
-    if open_rows.num_rows and events.num_rows:
-        key = lambda t: pc.binary_join_element_wise(  # noqa: E731
-            pc.fill_null(t.column("host").cast(pa.string()), ""),
-            t.column("queue_id").cast(pa.string()), "\x1f")
-        is_open = pc.fill_null(pc.is_in(key(events), value_set=pc.unique(key(open_rows))),
-                               False)
-        is_delivery = pc.equal(events.column("event").cast(pa.string()), "delivery")
-        keep |= pc.and_(is_open, is_delivery).to_numpy(zero_copy_only=False)
-    return events.filter(pa.array(keep))
+    st = correlator.state
+    if rich.num_rows and (st.rows.num_rows or st.settling.num_rows):
+        held = pc.unique(pa.chunked_array([lifetime_key(st.rows),
+                                           *st.settling.column("key").chunks], pa.string()))
+        is_held = pc.fill_null(pc.is_in(lifetime_key(rich), value_set=held), False)
+        is_delivery = pc.equal(rich.column("event").cast(pa.string()), "delivery")
+        keep |= pc.and_(is_held, is_delivery).to_numpy(zero_copy_only=False)
+    return rich.filter(pa.array(keep))
 
 
 def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
@@ -372,7 +381,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         return out
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
-    events = pa.concat_tables([_history(carried.events, empty_events),
+    events = pa.concat_tables([_history(_unenriched(carried.events), empty_events),
                                _one_table(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
     lines = pa.concat_tables([_history(carried.lines, empty_lines),
@@ -383,8 +392,11 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     finished = _one_table(got.messages, MESSAGE_SCHEMA.empty_table())
     fresh = pa.concat_tables([finished, correlator.provisional()])
     facts = site_facts(cfg, events, out.warnings, carried.inferred)
-    ev_rich = enrich_events(events.combine_chunks(), facts,
-                            pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh]))
+    known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
+    if carried.facts is facts and carried.events is not None:
+        ev_rich = enrich_events_onto(carried.events, events, facts, known, lifetime_key(fresh))
+    else:
+        ev_rich = enrich_events(events.combine_chunks(), facts, known)
     fresh_rich = enrich_messages(fresh, events, facts)
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
@@ -411,14 +423,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if dry_run:
         return out
 
-    kept = _still_needed_events(rules, events, ev_rich, correlator)
+    kept = _still_needed_events(rules, ev_rich, correlator)
     messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
     messages_kept = messages_kept.filter(still_needed(rules, messages_kept, "messages",
                                                       "first_seen"))
     since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
-        carried.moved(got), correlation=correlator.state, events=kept,
+        carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
         lines=_recent(lines, "ts", since), messages=messages_kept,
         inferred=sorted(facts.local) if facts.inferred else [])
 

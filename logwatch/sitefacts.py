@@ -124,7 +124,9 @@ class SiteFacts:
     @classmethod
     def from_config(cls, site: Site, allow: Allowlist,
                     inferred_local: list[str] | None = None) -> SiteFacts:
-        local = tuple(site.local_domains or inferred_local or ())
+        # inferred ones in a fixed order: they come most frequent first, and facts that
+        # only differ in that order are the same facts (see `_the_same`)
+        local = tuple(site.local_domains or sorted(set(inferred_local or ())))
         known = tuple(s.lower() for s in site.known_senders) or tuple(
             p for d in local for p in (f"*@{d}", f"*@*.{d}"))
         return _the_same(cls(local=local, relay=tuple(site.relay_domains),

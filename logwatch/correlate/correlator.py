@@ -147,10 +147,6 @@ class CorrelationState:
     #: `settling` (None: not derived yet), so never stored
     settling_messages: pa.Table | None = None
 
-    def held_rows(self) -> pa.Table:
-        """The rows of every lifetime not emitted yet, open or settling."""
-        return pa.concat_tables([self.rows, self.settling.select(ROW_SCHEMA.names)])
-
 
 class Correlator:
     """Sessions and messages for a stream of event batches (one input, in order)."""

@@ -1,0 +1,99 @@
+"""A follower's passes, carrying their state in memory (live.py: `Memory`), decide what
+cron passes that read it back from the state database decide over the same lines: the
+same alerts, and the same history handed on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from logwatch.config import Allowlist, Site, load_config
+from logwatch.correlate.correlator import Correlator
+from logwatch.correlate.messages import lifetime_key
+from logwatch.enrich import enrich_events, enrich_events_onto
+from logwatch.live import Memory, run_pass
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from logwatch.sitefacts import SiteFacts
+from logwatch.state import State, table_of
+from tests.conftest import ROOT
+
+#: after the generated log's last line (it crosses New Year 2026 at about 60%)
+MTIME = datetime(2026, 1, 1, 6, 0, tzinfo=UTC).timestamp()
+
+
+def _alerts(alerts: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((a["rule"], str(a["key"]), a["count"], a["notice"], a["first_seen"],
+                   a["last_seen"], a["summary"]) for a in alerts)
+
+
+def _rows(table: pa.Table) -> list[str]:
+    return sorted(str(r) for r in table.to_pylist())
+
+
+def _generated(tmp_path: Path) -> Path:
+    source = tmp_path / "generated.log"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "--lines",
+                    "40000", "--out", str(source), "--quiet"], check=True)
+    return source
+
+
+def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Path) -> None:
+    """Between the two batches messages end (their rows' message columns change), and
+    sessions go on (a disconnect's AUTH counter counts its session's earlier lines)."""
+    run = ParseRun([str(_generated(tmp_path))], default_parsers(),
+                   ParseOptions(tz="UTC", year=2025))
+    events = pa.concat_tables(list(run.events()))
+    facts = SiteFacts.from_config(Site(local_domains=["example.com"]), Allowlist())
+    correlator = Correlator(default_parsers())
+    cut = events.num_rows // 2
+    first, ended = correlator.process(events.slice(0, cut))
+    rich = enrich_events(first, facts, pa.concat_tables([ended, correlator.provisional()]))
+    second, ended_now = correlator.process(events.slice(cut))
+    fresh = pa.concat_tables([ended_now, correlator.provisional()])
+    everything = pa.concat_tables([first, second])
+    known = pa.concat_tables([ended, fresh])
+    want = enrich_events(everything.combine_chunks(), facts, known)
+    got = enrich_events_onto(rich, everything, facts, known, lifetime_key(fresh))
+    assert got.to_pylist() == want.to_pylist()
+    assert rich.column("message_sender").to_pylist() != \
+        want.slice(0, cut).column("message_sender").to_pylist()    # some did change
+
+
+def test_passes_carried_in_memory_decide_what_cron_passes_decide(tmp_path: Path) -> None:
+    lines = _generated(tmp_path).read_bytes().splitlines(keepends=True)
+    log = tmp_path / "mail.log"
+    log.touch()
+    # no local_domains: the facts are inferred, and change as deliveries come
+    configs = []
+    for name in ("cron", "follow"):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'state_dir = "{tmp_path / name}"\n[site]\ntimezone = "UTC"\n'
+                        f'[[sources]]\npath = "{log}"\n')
+        configs.append(load_config(path))
+    cron, follow = (State(cfg.state_dir) for cfg in configs)
+    memory = Memory()
+    raised = 0
+    try:
+        step = len(lines) // 9
+        for start in range(0, len(lines), step):
+            with open(log, "ab") as fh:
+                fh.writelines(lines[start:start + step])
+            os.utime(log, (MTIME, MTIME))
+            by_cron = run_pass(configs[0], cron)
+            by_follower = run_pass(configs[1], follow, memory=memory)
+            assert _alerts(by_follower.alerts) == _alerts(by_cron.alerts)
+            raised += len(by_cron.alerts)
+        assert memory.carried is not None and memory.unsaved   # never written meanwhile
+        memory.checkpoint(follow)
+        for name in ("history.events", "history.lines", "history.messages"):
+            assert _rows(table_of(follow.blob(name))) == _rows(table_of(cron.blob(name))), name
+    finally:
+        cron.close()
+        follow.close()
+    assert raised >= 5
