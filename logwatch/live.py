@@ -103,9 +103,10 @@ class _Read:
 class Carried:
     """What one pass hands the next: where each source was read up to, the correlation
     state, what the rules keep of before (`events`, `lines`, `messages`, None until
-    there is some) and the local domains inferred so far. In memory, `events` are
-    kept enriched with `facts` (a pass with the same facts enriches only its own
-    rows); they are written without."""
+    there is some), the local domains inferred so far and which rules judged them
+    (`rules`: a digest; rules that did not judge the history look at all of it). In
+    memory, `events` are kept enriched with `facts` (a pass with the same facts
+    enriches only its own rows); they are written without."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
@@ -114,6 +115,7 @@ class Carried:
     lines: pa.Table | None
     messages: pa.Table | None
     inferred: list[str]
+    rules: str | None = None
     facts: SiteFacts | None = None
 
     @classmethod
@@ -122,11 +124,11 @@ class Carried:
             raw = state.blob(f"history.{name}")
             return None if raw is None else table_of(raw)
 
-        raw = state.blob("site.inferred")
+        raw, rules = state.blob("site.inferred"), state.blob("rules.digest")
         return cls(dict(state.marks()), state.cursors(),
                    state.correlation() or CorrelationState(),
                    history("events"), history("lines"), history("messages"),
-                   json.loads(raw) if raw else [])
+                   json.loads(raw) if raw else [], rules.decode() if rules else None)
 
     def save(self, db: sqlite3.Connection) -> None:
         for path, mark in self.marks.items():
@@ -139,6 +141,8 @@ class Carried:
             if table is not None:
                 State.put_blob(db, f"history.{name}", table_bytes(table))
         State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
+        if self.rules is not None:
+            State.put_blob(db, "rules.digest", self.rules.encode())
 
     def moved(self, got: _Read) -> Carried:
         """The same with the positions `got` reached."""
@@ -175,6 +179,12 @@ def _unenriched(events: pa.Table | None) -> pa.Table | None:
     if events is None:
         return None
     return events.select([c for c in events.column_names if c not in EVENT_COLUMNS])
+
+
+def _digest_of(rules: list[Any]) -> str:
+    """What the rules are, to tell whether the ones that judged the history are these."""
+    text = json.dumps([r.model_dump(mode="json") for r in rules], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _options(cfg: Config, src: SourceConfig) -> ParseOptions:
@@ -381,8 +391,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         return out
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
-    events = pa.concat_tables([_history(_unenriched(carried.events), empty_events),
-                               _one_table(got.events, empty_events)],
+    earlier_events = _history(_unenriched(carried.events), empty_events)
+    events = pa.concat_tables([earlier_events, _one_table(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
     lines = pa.concat_tables([_history(carried.lines, empty_lines),
                               _one_table(got.lines, empty_lines)],
@@ -410,9 +420,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
             told[id(alert)] = (entry, why)
         return why is not None
 
+    digest = _digest_of(rules)
+    # the rules judged the history on earlier passes: the groups no new row reaches
+    # have what they had then (unless the rules changed since)
+    new_from = {"events": earlier_events.num_rows, "messages": earlier.num_rows} \
+        if carried.rules == digest else None
     detection = run_rules(rules, ev_rich, pa.concat_tables([earlier, fresh_rich]),
                           pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
-                                           promote_options="permissive"), wanted)
+                                           promote_options="permissive"), wanted, new_from)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
@@ -431,6 +446,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
+        rules=digest,
         lines=_recent(lines, "ts", since), messages=messages_kept,
         inferred=sorted(facts.local) if facts.inferred else [])
 

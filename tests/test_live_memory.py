@@ -1,6 +1,6 @@
-"""A follower's passes, carrying their state in memory (live.py: `Memory`), decide what
-cron passes that read it back from the state database decide over the same lines: the
-same alerts, and the same history handed on."""
+"""What live passes skip, and that skipping changes nothing: a follower's passes carry
+their state in memory (live.py: `Memory`) and enrich only their own rows, and every
+live pass judges only the groups its new rows reach (runner.py: `_scopes`)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-from logwatch.config import Allowlist, Site, load_config
+from logwatch.config import Allowlist, Config, Site, load_config
 from logwatch.correlate.correlator import Correlator
 from logwatch.correlate.messages import lifetime_key
-from logwatch.enrich import enrich_events, enrich_events_onto
+from logwatch.enrich import enrich_events, enrich_events_onto, enrich_messages
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from logwatch.rules_engine.loader import load_rules
+from logwatch.rules_engine.runner import run_rules
 from logwatch.sitefacts import SiteFacts
 from logwatch.state import State, table_of
 from tests.conftest import ROOT
@@ -63,6 +66,38 @@ def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Pa
     assert got.to_pylist() == want.to_pylist()
     assert rich.column("message_sender").to_pylist() != \
         want.slice(0, cut).column("message_sender").to_pylist()    # some did change
+
+
+def test_judging_only_the_groups_new_rows_reach_misses_no_incident_they_touch(
+        tmp_path: Path) -> None:
+    """The last third of a generated log as a pass's new rows: what the rules find
+    looking only at the groups those rows reach is what they find looking at all rows,
+    less the incidents that ended before (which the ledger has from earlier passes)."""
+    run = ParseRun([str(_generated(tmp_path))], default_parsers(),
+                   ParseOptions(tz="UTC", year=2025))
+    parts = list(run.correlated())
+    events = pa.concat_tables([e for e, _ in parts]).combine_chunks()
+    messages = pa.concat_tables([m for _, m in parts]).sort_by("last_seen")
+    facts = SiteFacts.from_config(Site(local_domains=["example.com"]), Allowlist())
+    ev_rich = enrich_events(events, facts, messages)
+    msg_rich = enrich_messages(messages, events, facts)
+    rules = load_rules(Config())
+    cut = events.num_rows * 2 // 3
+    since = events.column("ts")[cut].value
+    new_from = {"events": cut,
+                "messages": int(np.searchsorted(
+                    msg_rich.column("last_seen").cast(pa.int64()).to_numpy(), since))}
+
+    def seen(alerts: list[Any]) -> list[tuple[Any, ...]]:
+        return sorted((a.rule, str(a.key), a.count, a.first_us, a.last_us, a.summary)
+                      for a in alerts)
+
+    every = run_rules(rules, ev_rich, msg_rich).alerts
+    scoped = run_rules(rules, ev_rich, msg_rich, new_from=new_from).alerts
+    assert set(seen(scoped)) <= set(seen(every))
+    assert seen([a for a in every if a.last_us >= since]) == \
+        seen([a for a in scoped if a.last_us >= since])
+    assert len([a for a in every if a.last_us >= since]) >= 3 and len(scoped) < len(every)
 
 
 def test_passes_carried_in_memory_decide_what_cron_passes_decide(tmp_path: Path) -> None:

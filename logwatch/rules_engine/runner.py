@@ -34,6 +34,7 @@ from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
 from logwatch.rules_engine.threshold import find_match, find_threshold
+from logwatch.rules_engine.windows import key_codes
 from logwatch.sitefacts import SiteFacts, normalize_sender
 
 __all__ = ["Detection", "run_rules", "still_needed", "rule_span_us"]
@@ -44,6 +45,9 @@ _FINDERS: dict[str, Callable[[Any, pa.Table, np.ndarray], list[Incident]]] = {
 }
 #: values listed in a summary's `$<field>_values`
 _LISTED = 5
+#: Kinds that find incidents in each group (`group_by`) from its rows alone: a group
+#: that no new row reaches has the incidents it had on the last pass.
+_PER_GROUP = ("threshold", "distinct", "sequence", "match")
 
 
 @dataclass
@@ -216,25 +220,72 @@ def _superseded(rule: Any, inc: Incident, found: dict[str, list[Incident]]) -> b
     return False
 
 
+def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.ndarray],
+            new_from: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per rule that finds incidents group by group, the rows of its groups that a new
+    row reaches (rows from `new_from[table]` on), or a row that a rule it supersedes
+    looked at (so that an incident it would supersede is weighed against its incidents,
+    as when all rows are looked at). Rules left out look at every row."""
+    namers = {r.id: [a for a in rules if r.id in a.superseded_by] for r in rules}
+    scopes: dict[str, np.ndarray] = {}
+    waiting = list(rules)
+    while waiting:
+        ready = [r for r in waiting if not any(a in waiting for a in namers[r.id])]
+        if not ready:          # rules that supersede each other: both look at all rows
+            break
+        for rule in ready:
+            waiting.remove(rule)
+            start = new_from.get(rule.table)
+            if rule.kind not in _PER_GROUP or start is None or any(
+                    a.id not in scopes or a.table != rule.table for a in namers[rule.id]):
+                continue
+            table = tables[rule.table]
+            seed = np.zeros(table.num_rows, bool)
+            seed[start:] = True
+            for a in namers[rule.id]:
+                seed[scopes[a.id]] = True
+            codes, has_key = key_codes(table, rule.group_by)
+            base = masks[rule.id] & has_key
+            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, np.unique(codes[seed & base])))
+    return scopes
+
+
+def _found(rule: Any, table: pa.Table, mask: np.ndarray,
+           scope: np.ndarray | None) -> list[Incident]:
+    """The rule's incidents, looking only at the rows `scope` (when given)."""
+    if scope is None:
+        return _FINDERS[rule.kind](rule, table, mask)
+    found = _FINDERS[rule.kind](rule, table.take(pa.array(scope)), mask[scope])
+    for inc in found:
+        inc.rows = scope[inc.rows]
+    return found
+
+
 def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
               lines: pa.Table | None = None,
-              wanted: Callable[[Alert], bool] = lambda _: True) -> Detection:
+              wanted: Callable[[Alert], bool] = lambda _: True,
+              new_from: dict[str, int] | None = None) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
     `lines` (default: the events) locate the lines of messages for their evidence.
 
     `wanted` sees each alert before its evidence is looked up and read (the costly part):
-    live mode answers no for incidents already told, which are then left out.
+    live mode answers no for incidents already told, which are then left out. Live
+    mode also says where each table's rows of this pass begin (`new_from`): rules that
+    judge group by group then look only at the groups those rows reach, as the others
+    hold what they held on the last pass, which the ledger knows.
     """
     lines = events if lines is None else lines
     out = Detection()
     found: dict[str, list[Incident]] = {}
+    tables = {"events": events, "messages": messages}
+    masks = {rule.id: _base_mask(rule, tables[rule.table]) for rule in rules}
+    scopes = _scopes(rules, tables, masks, new_from) if new_from else {}
     for rule in rules:
-        table = events if rule.table == "events" else messages
-        mask = _base_mask(rule, table)
-        note = _blind_spots(rule, table, mask)
+        table = tables[rule.table]
+        note = _blind_spots(rule, table, masks[rule.id])
         if note:
             out.warnings.append(note)
-        found[rule.id] = _FINDERS[rule.kind](rule, table, mask)
+        found[rule.id] = _found(rule, table, masks[rule.id], scopes.get(rule.id))
     pending: list[tuple[Alert, list[LineRef]]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages
