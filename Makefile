@@ -48,6 +48,7 @@ test: $(STAMP) debs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/follow.py --seconds 300
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,8 +55,10 @@ from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
 from logwatch.rules_engine.loader import load_rules
-from logwatch.rules_engine.model import severity_rank
 from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
+from logwatch.rules_engine.baselines import BASELINE_SCHEMA, PastCounts, counted, past_counts
+from logwatch.rules_engine.model import TIME_FIELD, severity_rank
+from logwatch.rules_engine.rows import times_us
 from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
@@ -103,10 +106,11 @@ class _Read:
 class Carried:
     """What one pass hands the next: where each source was read up to, the correlation
     state, what the rules keep of before (`events`, `lines`, `messages`, None until
-    there is some), the local domains inferred so far and which rules judged them
-    (`rules`: a digest; rules that did not judge the history look at all of it). In
-    memory, `events` are kept enriched with `facts` (a pass with the same facts
-    enriches only its own rows); they are written without."""
+    there is some), the spike rules' counts of earlier intervals (`past`), the local
+    domains inferred so far and which rules judged them (`rules`: a digest; rules that
+    did not judge the history look at all of it). In memory, `events` are kept
+    enriched with `facts` (a pass with the same facts enriches only its own rows);
+    they are written without."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
@@ -116,6 +120,7 @@ class Carried:
     messages: pa.Table | None
     inferred: list[str]
     rules: str | None = None
+    past: dict[str, PastCounts] = field(default_factory=dict)
     facts: SiteFacts | None = None
 
     @classmethod
@@ -125,10 +130,13 @@ class Carried:
             return None if raw is None else table_of(raw)
 
         raw, rules = state.blob("site.inferred"), state.blob("rules.digest")
+        counts, since = history("baselines"), state.blob("history.baselines.since")
+        past = past_counts(counts if counts is not None else BASELINE_SCHEMA.empty_table(),
+                           json.loads(since) if since else {})
         return cls(dict(state.marks()), state.cursors(),
                    state.correlation() or CorrelationState(),
                    history("events"), history("lines"), history("messages"),
-                   json.loads(raw) if raw else [], rules.decode() if rules else None)
+                   json.loads(raw) if raw else [], rules.decode() if rules else None, past)
 
     def save(self, db: sqlite3.Connection) -> None:
         for path, mark in self.marks.items():
@@ -141,6 +149,10 @@ class Carried:
             if table is not None:
                 State.put_blob(db, f"history.{name}", table_bytes(table))
         State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
+        State.put_blob(db, "history.baselines", table_bytes(pa.concat_tables(
+            [BASELINE_SCHEMA.empty_table()] + [p.table(r) for r, p in self.past.items()])))
+        State.put_blob(db, "history.baselines.since", json.dumps(
+            {r: p.since for r, p in self.past.items() if p.since is not None}).encode())
         if self.rules is not None:
             State.put_blob(db, "rules.digest", self.rules.encode())
 
@@ -291,11 +303,12 @@ def _newest(table: pa.Table) -> int:
     return int(pc.max(table.column("ts").cast(pa.int64())).as_py() or 0)
 
 
-def _still_needed_events(rules: list[Any], rich: pa.Table, correlator: Correlator) -> pa.Table:
+def _still_needed_events(rules: list[Any], rich: pa.Table, correlator: Correlator,
+                         masks: dict[str, np.ndarray]) -> pa.Table:
     """The (enriched) events the next pass needs: those a rule may still count, and the
     deliveries of messages not finished yet (their recipients are judged when they
     finish)."""
-    keep = still_needed(rules, rich, "events", "ts")
+    keep = still_needed(rules, rich, "events", "ts", masks)
     st = correlator.state
     if rich.num_rows and (st.rows.num_rows or st.settling.num_rows):
         held = pc.unique(pa.chunked_array([lifetime_key(st.rows),
@@ -304,6 +317,41 @@ def _still_needed_events(rules: list[Any], rich: pa.Table, correlator: Correlato
         is_delivery = pc.equal(rich.column("event").cast(pa.string()), "delivery")
         keep |= pc.and_(is_held, is_delivery).to_numpy(zero_copy_only=False)
     return rich.filter(pa.array(keep))
+
+
+def _past_for(rules: list[Any], carried: Carried) -> dict[str, PastCounts]:
+    """Each spike rule's counts of earlier intervals, told which intervals this pass's
+    table holds whole: from the one before the last pass's newest row (the rule keeps
+    two intervals of rows), or all on a first pass."""
+    newest = carried.correlation.max_us
+    past = {}
+    for rule in rules:
+        if rule.kind == "spike":
+            past[rule.id] = carried.past.get(rule.id) or PastCounts()
+            past[rule.id].table_from = None if newest is None else \
+                newest // (rule.interval * US) - 1
+    return past
+
+
+def _count_intervals(rules: list[Any], past: dict[str, PastCounts],
+                     tables: dict[str, pa.Table], masks: dict[str, np.ndarray]) -> None:
+    """Write down the spike rules' counts of the intervals this pass holds whole and
+    that are over, for the passes after it, which will not hold their rows."""
+    for rule in rules:
+        if rule.id not in past:
+            continue
+        table = tables[rule.table]
+        ts, has = times_us(table, TIME_FIELD[rule.table])
+        selected = masks[rule.id] & has
+        if not selected.any():
+            continue
+        per = rule.interval * US
+        first = past[rule.id].table_from
+        first = int(ts[selected].min() // per) if first is None else first
+        last = int(ts[has].max() // per) - 1          # the intervals the log's time is past
+        if last >= first:
+            past[rule.id].record(counted(rule, table, masks[rule.id], first, last), first,
+                                 last, last + 1 - rule.baseline // rule.interval)
 
 
 def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
@@ -425,9 +473,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     # have what they had then (unless the rules changed since)
     new_from = {"events": earlier_events.num_rows, "messages": earlier.num_rows} \
         if carried.rules == digest else None
-    detection = run_rules(rules, ev_rich, pa.concat_tables([earlier, fresh_rich]),
+    messages = pa.concat_tables([earlier, fresh_rich])
+    past = _past_for(rules, carried)
+    detection = run_rules(rules, ev_rich, messages,
                           pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
-                                           promote_options="permissive"), wanted, new_from)
+                                           promote_options="permissive"), wanted, new_from,
+                          past)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
@@ -438,15 +489,17 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if dry_run:
         return out
 
-    kept = _still_needed_events(rules, ev_rich, correlator)
+    kept = _still_needed_events(rules, ev_rich, correlator, detection.masks)
     messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
     messages_kept = messages_kept.filter(still_needed(rules, messages_kept, "messages",
-                                                      "first_seen"))
+                                                      "first_seen", detection.masks))
+    _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
+                     detection.masks)
     since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
-        rules=digest,
+        rules=digest, past=past,
         lines=_recent(lines, "ts", since), messages=messages_kept,
         inferred=sorted(facts.local) if facts.inferred else [])
 

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from logwatch.columns import plain
 from logwatch.rules_engine.windows import key_codes
 
-__all__ = ["RuleRows", "times_us"]
+__all__ = ["RuleRows", "times_us", "key_text"]
 
 
 def times_us(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -42,3 +42,14 @@ class RuleRows:
             return np.ones(len(self.rows), np.int64)
         col = pc.fill_null(plain(table.column(field)), 0)
         return col.to_numpy(zero_copy_only=False)[self.rows].astype(np.int64)
+
+
+def key_text(table: pa.Table, rows: np.ndarray, keys: list[str]) -> pa.Array:
+    """The key of each row as one string (the key set's values joined; '' for the
+    total), which names a key across passes where key codes do not."""
+    if not keys:
+        return pa.array([""] * len(rows), pa.string())
+    take = pa.array(rows)
+    parts = [pc.fill_null(plain(table.column(k).take(take)).cast(pa.string()), "")
+             for k in keys]
+    return pc.binary_join_element_wise(*parts, "\x1f")

@@ -33,6 +33,7 @@ from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
+from logwatch.rules_engine.baselines import PastCounts
 from logwatch.rules_engine.threshold import find_match, find_threshold
 from logwatch.rules_engine.windows import key_codes
 from logwatch.sitefacts import SiteFacts, normalize_sender
@@ -54,6 +55,8 @@ _PER_GROUP = ("threshold", "distinct", "sequence", "match")
 class Detection:
     alerts: list[Alert] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: per rule, the rows of its table it selects (live mode keeps those it still needs)
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _rule_allows(rule: Any, table: pa.Table) -> np.ndarray:
@@ -83,10 +86,11 @@ def rule_span_us(rule: Any) -> int:
     return 0
 
 
-def still_needed(rules: list[Any], table: pa.Table, table_name: str,
-                 time_field: str) -> np.ndarray:
+def still_needed(rules: list[Any], table: pa.Table, table_name: str, time_field: str,
+                 masks: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Rows of `table` that some rule on it may still count on the next pass: selected
-    by the rule and within its span of the newest row."""
+    by the rule (`masks`: the rows a detection found it selects, of a table that
+    begins with this one) and within its span of the newest row."""
     keep = np.zeros(table.num_rows, bool)
     if not table.num_rows:
         return keep
@@ -95,7 +99,8 @@ def still_needed(rules: list[Any], table: pa.Table, table_name: str,
     newest = int(ts.max())
     for rule in rules:
         if rule.table == table_name and rule_span_us(rule):
-            keep |= _base_mask(rule, table) & (ts >= newest - rule_span_us(rule))
+            mask = _base_mask(rule, table) if masks is None else masks[rule.id][:table.num_rows]
+            keep |= mask & (ts >= newest - rule_span_us(rule))
     return keep
 
 
@@ -250,9 +255,12 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
     return scopes
 
 
-def _found(rule: Any, table: pa.Table, mask: np.ndarray,
-           scope: np.ndarray | None) -> list[Incident]:
-    """The rule's incidents, looking only at the rows `scope` (when given)."""
+def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | None,
+           past: PastCounts | None) -> list[Incident]:
+    """The rule's incidents, looking only at the rows `scope` (when given); a spike
+    rule with the counts of `past` intervals."""
+    if rule.kind == "spike":
+        return find_spike(rule, table, mask, past)
     if scope is None:
         return _FINDERS[rule.kind](rule, table, mask)
     found = _FINDERS[rule.kind](rule, table.take(pa.array(scope)), mask[scope])
@@ -264,7 +272,8 @@ def _found(rule: Any, table: pa.Table, mask: np.ndarray,
 def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
               lines: pa.Table | None = None,
               wanted: Callable[[Alert], bool] = lambda _: True,
-              new_from: dict[str, int] | None = None) -> Detection:
+              new_from: dict[str, int] | None = None,
+              past: dict[str, PastCounts] | None = None) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
     `lines` (default: the events) locate the lines of messages for their evidence.
 
@@ -272,20 +281,22 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     live mode answers no for incidents already told, which are then left out. Live
     mode also says where each table's rows of this pass begin (`new_from`): rules that
     judge group by group then look only at the groups those rows reach, as the others
-    hold what they held on the last pass, which the ledger knows.
+    hold what they held on the last pass, which the ledger knows; and it gives the
+    spike rules the counts of intervals its tables no longer hold (`past`).
     """
     lines = events if lines is None else lines
     out = Detection()
     found: dict[str, list[Incident]] = {}
     tables = {"events": events, "messages": messages}
-    masks = {rule.id: _base_mask(rule, tables[rule.table]) for rule in rules}
+    masks = out.masks = {rule.id: _base_mask(rule, tables[rule.table]) for rule in rules}
     scopes = _scopes(rules, tables, masks, new_from) if new_from else {}
     for rule in rules:
         table = tables[rule.table]
         note = _blind_spots(rule, table, masks[rule.id])
         if note:
             out.warnings.append(note)
-        found[rule.id] = _found(rule, table, masks[rule.id], scopes.get(rule.id))
+        found[rule.id] = _found(rule, table, masks[rule.id], scopes.get(rule.id),
+                                (past or {}).get(rule.id))
     pending: list[tuple[Alert, list[LineRef]]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages

@@ -11,12 +11,16 @@ and sends 200 messages in an hour is a spike on its first day).
 
 Only (key, interval) pairs at or above the floor are examined, in Python, one per
 candidate: there are few. A broader key whose rows an earlier, narrower alert already
-explains in the same interval is not alerted again.
+explains in the same interval is not alerted again. In live mode the table holds only
+the last intervals; the earlier ones come from the counts written down on earlier
+passes (`PastCounts`, baselines.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -25,11 +29,14 @@ import pyarrow.compute as pc
 from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, key_values
 from logwatch.rules_engine.model import TIME_FIELD, Measure, Spike
-from logwatch.rules_engine.rows import RuleRows, times_us
+from logwatch.rules_engine.rows import RuleRows, key_text, times_us
 from logwatch.columns import plain
 from logwatch.rules_engine.windows import chain
 
-__all__ = ["find_spike", "Baseline", "baseline_of"]
+if TYPE_CHECKING:
+    from logwatch.rules_engine.baselines import PastCounts
+
+__all__ = ["find_spike", "Baseline", "baseline_of", "interval_values"]
 
 _WEEK = 7 * 86_400
 _MAD_TO_SD = 1.4826
@@ -49,8 +56,8 @@ def baseline_of(history: np.ndarray) -> Baseline:
     return Baseline(med, max(mad * _MAD_TO_SD, 1.0), len(history))
 
 
-def _values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measure
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def interval_values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measure
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(key code, bucket, value) for every pair with rows."""
     cols = {"k": pa.array(rr.keys), "b": pa.array(bucket)}
     if m.sum:
@@ -67,8 +74,7 @@ def _values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measure
             pc.fill_null(g.column(g.column_names[-1]), 0).to_numpy().astype(np.float64))
 
 
-def _history(rule: Spike, lookup: dict[tuple[int, int], float], key: int, b: int,
-             b0: int) -> np.ndarray | None:
+def _history(rule: Spike, count: Callable[[int], float], b: int, b0: int) -> np.ndarray | None:
     per = rule.interval
     lo = max(b0, b - rule.baseline // per)
     if (b - lo) * per < rule.min_history:
@@ -77,7 +83,7 @@ def _history(rule: Spike, lookup: dict[tuple[int, int], float], key: int, b: int
     if (b - b0) * per >= rule.seasonal_after and _WEEK % per == 0:
         weekly = past[(b - past) % (_WEEK // per) == 0]
         past = weekly if len(weekly) else past   # a baseline shorter than a week has none
-    return np.array([lookup.get((key, int(p)), 0.0) for p in past])
+    return np.array([count(int(p)) for p in past])
 
 
 def _fires(rule: Spike, value: float, base: Baseline | None, total: bool) -> bool:
@@ -91,30 +97,57 @@ def _fires(rule: Spike, value: float, base: Baseline | None, total: bool) -> boo
         base.median, 1.0)
 
 
-def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray) -> list[Incident]:
+def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
+               past: PastCounts | None = None) -> list[Incident]:
+    """`past`: counts of earlier intervals, read for those before the first one the
+    table holds whole (`past.table_from`)."""
     tf = TIME_FIELD[rule.table]
     all_ts, has_ts = times_us(table, tf)
     if not has_ts.any():
         return []
     per_us = rule.interval * US
     b0 = int(all_ts[has_ts].min() // per_us)
+    if past is not None and past.since is not None:
+        b0 = min(b0, past.since)
     out: list[Incident] = []
     explained: dict[int, set[int]] = {}        # bucket -> rows already alerted on
-    for keys in rule.keys:
+    for keyset, keys in enumerate(rule.keys):
         rr = RuleRows.of(table, mask, keys, tf)
         bucket = rr.ts // per_us
         fired: list[tuple[int, int, str, float, Baseline | None]] = []
         for m in rule.measures:
-            k, b, v = _values(table, rr, bucket, m)
+            k, b, v = interval_values(table, rr, bucket, m)
             lookup = {(int(x), int(y)): float(z) for x, y, z in zip(k, b, v)}
             least = min(max(rule.floor, 1), rule.ceiling or np.inf)
             for i in np.flatnonzero(v >= least):
-                base_hist = _history(rule, lookup, int(k[i]), int(b[i]), b0)
+                count = _counter(lookup, int(k[i]), past, keyset, m.name,
+                                 lambda key=int(k[i]): _key_of(table, rr, keys, key))
+                base_hist = _history(rule, count, int(b[i]), b0)
                 base = baseline_of(base_hist) if base_hist is not None else None
                 if _fires(rule, float(v[i]), base, not keys):
                     fired.append((int(k[i]), int(b[i]), m.name, float(v[i]), base))
         out += _incidents(rule, table, rr, bucket, keys, fired, explained, all_ts)
     return out
+
+
+def _key_of(table: pa.Table, rr: RuleRows, keys: list[str], code: int) -> str:
+    return str(key_text(table, rr.rows[rr.keys == code][:1], keys)[0].as_py())
+
+
+def _counter(lookup: dict[tuple[int, int], float], code: int, past: PastCounts | None,
+             keyset: int, measure: str, key: Callable[[], str]) -> Callable[[int], float]:
+    """A key's count in an interval: from the table, or for an interval the table no
+    longer holds whole, from the counts written down when it did."""
+    name: list[str] = []
+
+    def count(interval: int) -> float:
+        if past is not None and past.table_from is not None \
+                and interval < past.table_from and interval in past.intervals:
+            if not name:
+                name.append(key())
+            return past.value(keyset, name[0], measure, interval)
+        return lookup.get((code, interval), 0.0)
+    return count
 
 
 def _who(table: pa.Table, keys: list[str], row: int) -> str:

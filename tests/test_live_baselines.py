@@ -1,0 +1,79 @@
+"""Spike baselines across live passes: each pass keeps two hours of rows, yet
+`volume_spike` weighs an hour against days of the same account's hours, written down
+per key and interval as the passes go (rules_engine/baselines.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logwatch.config import Config, load_config
+from logwatch.live import Memory, run_pass
+from logwatch.state import State, table_of
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _hour(hour: int, messages: int, first_id: int) -> str:
+    """`messages` relayed out for the account alice within the hour `hour` after START."""
+    out = []
+    for i in range(messages):
+        t = (START + timedelta(hours=hour, seconds=i * 3600 // max(messages, 1) + 1)).isoformat()
+        qid = f"{first_id + i:010X}"
+        out += [f"{t} mx1 postfix/smtpd[100]: {qid}: client=client.example.net[192.0.2.10], "
+                "sasl_method=PLAIN, sasl_username=alice",
+                f"{t} mx1 postfix/qmgr[11]: {qid}: from=<alice@example.com>, size=100, "
+                "nrcpt=1 (queue active)",
+                f"{t} mx1 postfix/smtp[12]: {qid}: to=<bob@partner.example.org>, "
+                "relay=mx.partner.example.org[198.51.100.5]:25, delay=1, "
+                "delays=0/0/0/1, dsn=2.0.0, status=sent (250 OK)",
+                f"{t} mx1 postfix/qmgr[11]: {qid}: removed"]
+    return "\n".join(out) + "\n"
+
+
+def _config(tmp_path: Path, name: str) -> Config:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'state_dir = "{tmp_path / name}"\n[site]\nlocal_domains = ["example.com"]\n'
+                    f'timezone = "UTC"\n[[sources]]\npath = "{tmp_path / "mail.log"}"\n')
+    return load_config(path)
+
+
+def _spikes(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [a for a in alerts if a["rule"] == "volume_spike"]
+
+
+@pytest.mark.parametrize("follower", [False, True], ids=["cron", "follow"])
+def test_a_spike_is_weighed_against_days_the_passes_no_longer_hold(
+        tmp_path: Path, follower: bool) -> None:
+    """Three days of ten messages an hour, read six hours a pass, then an hour of
+    sixty: against its own median of ten it is a spike; with only the two hours a pass
+    keeps there would be too little history to say (and sixty is under the ceiling)."""
+    cfg = _config(tmp_path, "state")
+    log = Path(cfg.sources[0].path or "")
+    state = State(cfg.state_dir)
+    memory = Memory() if follower else None
+    try:
+        for day_part in range(12):
+            with open(log, "a") as fh:
+                for hour in range(day_part * 6, day_part * 6 + 6):
+                    fh.write(_hour(hour, 10, hour * 100))
+            assert _spikes(run_pass(cfg, state, memory=memory).alerts) == []
+        with open(log, "a") as fh:
+            fh.write(_hour(72, 60, 72 * 100))
+        (alert,) = _spikes(run_pass(cfg, state, memory=memory).alerts)
+        if memory is not None:
+            memory.checkpoint(state)
+        stored = table_of(state.blob("history.baselines") or b"")
+        since = json.loads(state.blob("history.baselines.since") or b"{}")
+    finally:
+        state.close()
+    assert alert["key"] == {"account": "alice"} and alert["count"] == 60
+    assert alert["details"]["expected"] == 10 and alert["details"]["history_intervals"] == 72
+    # per hour and key, not per message: 72 hours over (the spike's is not yet), four
+    # key sets, two measures
+    assert stored.num_rows == 72 * 4 * 2
+    assert since["volume_spike"] == int(START.timestamp()) // 3600
