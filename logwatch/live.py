@@ -27,10 +27,12 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from datetime import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +48,7 @@ from logwatch.durations import US
 from logwatch.correlate.messages import lifetime_key
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, enrich_events,
                              enrich_events_onto, enrich_messages)
-from logwatch.errors import SourceError
+from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
@@ -164,27 +166,56 @@ class Carried:
 
 @dataclass
 class Memory:
-    """A follower's `Carried` between passes, and when it was last written."""
+    """A follower's `Carried` between passes, and when it was last written.
+
+    The checkpoint is written by a thread of its own, on a connection of its own, while
+    the next passes go on: it is hundreds of MB on a busy server, and the pass that
+    waited for it held its alerts back by as long. What it writes is the `Carried` of
+    one pass, which later passes do not change (they work on copies)."""
 
     carried: Carried | None = None
     saved_at: float = field(default_factory=time.monotonic)
     unsaved: bool = False
+    writer: threading.Thread | None = None
+    #: why the last checkpoint failed (said by the next pass, retried when due)
+    failure: str | None = None
 
     def due(self) -> bool:
-        return time.monotonic() - self.saved_at >= CHECKPOINT_S
+        return time.monotonic() - self.saved_at >= CHECKPOINT_S and not (
+            self.writer is not None and self.writer.is_alive())
 
-    def keep(self, carried: Carried, saved: bool) -> None:
-        self.carried = carried
-        self.unsaved = not saved
-        if saved:
+    def keep(self, carried: Carried, state_dir: Path) -> None:
+        """Hold `carried` for the next pass, and start writing it when that is due."""
+        self.carried, self.unsaved = carried, True
+        if self.due():
             self.saved_at = time.monotonic()
+            self.writer = threading.Thread(target=self._write, args=(carried, state_dir),
+                                           name="checkpoint", daemon=True)
+            self.writer.start()
+
+    def _write(self, carried: Carried, state_dir: Path) -> None:
+        try:
+            state = State(state_dir)
+            try:
+                with state.commit() as db:
+                    carried.save(db)
+            finally:
+                state.close()
+        except (OSError, sqlite3.Error, LogwatchError) as exc:
+            self.failure = f"{state_dir}: checkpoint not written: {exc}"
+            self.saved_at = 0.0          # due again at once
+            return
+        if carried is self.carried:
+            self.unsaved = False
 
     def checkpoint(self, state: State) -> None:
         """Write what is carried now (a follower stopping, or about to reload)."""
+        if self.writer is not None:
+            self.writer.join()
         if self.carried is not None and self.unsaved:
             with state.commit() as db:
                 self.carried.save(db)
-            self.keep(self.carried, True)
+            self.unsaved = False
 
 
 def _unenriched(events: pa.Table | None) -> pa.Table | None:
@@ -327,9 +358,12 @@ def _past_for(rules: list[Any], carried: Carried) -> dict[str, PastCounts]:
     past = {}
     for rule in rules:
         if rule.kind == "spike":
-            past[rule.id] = carried.past.get(rule.id) or PastCounts()
-            past[rule.id].table_from = None if newest is None else \
-                newest // (rule.interval * US) - 1
+            # a copy (of the intervals' index; intervals are replaced, never changed):
+            # the carried ones may be on their way to disk (`Memory`)
+            old = carried.past.get(rule.id) or PastCounts()
+            past[rule.id] = dataclasses.replace(
+                old, intervals=dict(old.intervals),
+                table_from=None if newest is None else newest // (rule.interval * US) - 1)
     return past
 
 
@@ -418,6 +452,9 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     With `memory` (a follower's), what the last pass carried comes from it rather than
     from the state, and goes back into it, written to the state only when it is due."""
     out = PassResult()
+    if memory is not None and memory.failure:
+        out.errors.append(memory.failure)
+        memory.failure = None
     rules = load_rules(cfg)
     rule_of = {r.id: r for r in rules}
     needs = needs_of(rules)
@@ -520,15 +557,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
 
 def _commit(state: State, memory: Memory | None, carried: Carried,
             alerts: Callable[[sqlite3.Connection], None]) -> None:
-    """One transaction: the pass's alerts, and what it carries on when that is to be
-    written now (always for a cron run; when due for a follower)."""
-    save = memory is None or memory.due()
+    """One transaction: the pass's alerts, and for a cron run what it carries on; a
+    follower keeps that, and writes it apart when due (`Memory`)."""
     with state.commit() as db:
-        if save:
+        if memory is None:
             carried.save(db)
         alerts(db)
     if memory is not None:
-        memory.keep(carried, save)
+        memory.keep(carried, state.path.parent)
 
 
 def _enqueue_actions(db: sqlite3.Connection, cfg: Config, facts: SiteFacts,

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import pyarrow as pa
 
 from logwatch.config import Allowlist, Config, Site, load_config
 from logwatch.correlate.correlator import Correlator
 from logwatch.correlate.messages import lifetime_key
 from logwatch.enrich import enrich_events, enrich_events_onto, enrich_messages
+from logwatch import live
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
@@ -100,7 +102,12 @@ def test_judging_only_the_groups_new_rows_reach_misses_no_incident_they_touch(
     assert len([a for a in every if a.last_us >= since]) >= 3 and len(scoped) < len(every)
 
 
-def test_passes_carried_in_memory_decide_what_cron_passes_decide(tmp_path: Path) -> None:
+@pytest.mark.parametrize("checkpoint_s", [3600.0, 0.0], ids=["kept", "written-each-pass"])
+def test_passes_carried_in_memory_decide_what_cron_passes_decide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint_s: float) -> None:
+    """Kept in memory throughout, or written by the checkpoint thread after every pass
+    while the next one runs: the same alerts as cron passes, the same history."""
+    monkeypatch.setattr(live, "CHECKPOINT_S", checkpoint_s)
     lines = _generated(tmp_path).read_bytes().splitlines(keepends=True)
     log = tmp_path / "mail.log"
     log.touch()
@@ -124,7 +131,10 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(tmp_path: Path)
             by_follower = run_pass(configs[1], follow, memory=memory)
             assert _alerts(by_follower.alerts) == _alerts(by_cron.alerts)
             raised += len(by_cron.alerts)
-        assert memory.carried is not None and memory.unsaved   # never written meanwhile
+        if memory.writer is not None:
+            memory.writer.join()
+        # written by the thread after the last pass, or not at all (then written now)
+        assert memory.unsaved == (checkpoint_s > 0) and memory.failure is None
         memory.checkpoint(follow)
         for name in ("history.events", "history.lines", "history.messages"):
             assert _rows(table_of(follow.blob(name))) == _rows(table_of(cron.blob(name))), name
