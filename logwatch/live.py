@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.alerts import Alert
+from logwatch.columns import plain
 from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.sessions import OpenSessions
@@ -74,6 +75,9 @@ __all__ = ["PassResult", "Memory", "run_pass", "deliver_outbox"]
 MAX_RETRY = 3600.0
 #: runs of a failing action before it is given up (and no longer holds exit code 75)
 ACTION_ATTEMPTS = 5
+#: what enrichment reads of a message's delivery lines
+_DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
+                     "orig_recipient", "status")
 #: how often a follower writes what it carries between passes (seconds): the most it
 #: reads again after a crash
 CHECKPOINT_S = 30.0
@@ -334,20 +338,15 @@ def _newest(table: pa.Table) -> int:
     return int(pc.max(table.column("ts").cast(pa.int64())).as_py() or 0)
 
 
-def _still_needed_events(rules: list[Any], rich: pa.Table, correlator: Correlator,
-                         masks: dict[str, np.ndarray]) -> pa.Table:
-    """The (enriched) events the next pass needs: those a rule may still count, and the
-    deliveries of messages not finished yet (their recipients are judged when they
-    finish)."""
-    keep = still_needed(rules, rich, "events", "ts", masks)
-    st = correlator.state
-    if rich.num_rows and (st.rows.num_rows or st.settling.num_rows):
-        held = pc.unique(pa.chunked_array([lifetime_key(st.rows),
-                                           *st.settling.column("key").chunks], pa.string()))
-        is_held = pc.fill_null(pc.is_in(lifetime_key(rich), value_set=held), False)
-        is_delivery = pc.equal(rich.column("event").cast(pa.string()), "delivery")
-        keep |= pc.and_(is_held, is_delivery).to_numpy(zero_copy_only=False)
-    return rich.filter(pa.array(keep))
+def _deliveries(before: CorrelationState, new: pa.Table) -> pa.Table:
+    """The delivery lines of every message a pass can finish or show: the messages held
+    when the last pass ended (all their lines are in its correlation state) and this
+    pass's lines. Their recipients are judged when they finish; the rule history need
+    not keep them."""
+    parts = [before.rows, before.settling, new]
+    out = pa.concat_tables([pa.table({c: plain(t.column(c)) for c in _DELIVERY_COLUMNS})
+                            for t in parts])
+    return out.filter(pc.equal(out.column("event"), "delivery"))
 
 
 def _past_for(rules: list[Any], carried: Carried) -> dict[str, PastCounts]:
@@ -492,7 +491,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         ev_rich = enrich_events_onto(carried.events, events, facts, known, lifetime_key(fresh))
     else:
         ev_rich = enrich_events(events.combine_chunks(), facts, known)
-    fresh_rich = enrich_messages(fresh, events, facts)
+    fresh_rich = enrich_messages(
+        fresh, _deliveries(carried.correlation, events.slice(earlier_events.num_rows)), facts)
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
 
@@ -526,7 +526,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if dry_run:
         return out
 
-    kept = _still_needed_events(rules, ev_rich, correlator, detection.masks)
+    kept = ev_rich.filter(still_needed(rules, ev_rich, "events", "ts", detection.masks))
     messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
     messages_kept = messages_kept.filter(still_needed(rules, messages_kept, "messages",
                                                       "first_seen", detection.masks))

@@ -142,3 +142,44 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(
         cron.close()
         follow.close()
     assert raised >= 5
+
+
+def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Path) -> None:
+    """Its first delivery is read by one pass, its second and its end by the next:
+    the message the rules keep has both external recipients (the first delivery line
+    comes from the correlation state, which holds the lines of unfinished messages)."""
+    log = tmp_path / "mail.log"
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
+                        f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
+    cfg = load_config(cfg_path)
+    head = "2026-03-03T10:00:0{} mx1 postfix/"
+    log.write_text(
+        head.format(1) + "smtpd[100]: 7D3F2A1B9C: client=client.example.net[192.0.2.10], "
+        "sasl_method=PLAIN, sasl_username=alice\n"
+        + head.format(1) + "qmgr[11]: 7D3F2A1B9C: from=<alice@example.com>, size=100, "
+        "nrcpt=2 (queue active)\n"
+        + head.format(2) + "smtp[12]: 7D3F2A1B9C: to=<bob@partner.example.org>, "
+        "relay=mx.partner.example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, "
+        "dsn=2.0.0, status=sent (250 OK)\n")
+    state = State(cfg.state_dir)
+    try:
+        run_pass(cfg, state)
+        with open(log, "a") as fh:
+            fh.write(head.format(5) + "smtp[13]: 7D3F2A1B9C: to=<carol@other.example.net>, "
+                     "relay=mx.other.example.net[198.51.100.6]:25, delay=4, "
+                     "delays=0/0/0/4, dsn=2.0.0, status=sent (250 OK)\n"
+                     + head.format(5) + "qmgr[11]: 7D3F2A1B9C: removed\n")
+        run_pass(cfg, state)
+        kept = table_of(state.blob("history.messages") or b"").to_pylist()
+        # settling for a minute first: a later line brings it to its end
+        with open(log, "a") as fh:
+            fh.write("2026-03-03T10:02:00+00:00 mx1 postfix/anvil[9]: statistics: max "
+                     "connection rate 1/60s for (smtp:192.0.2.10) at Mar  3 10:00:01\n")
+        run_pass(cfg, state)
+        kept += table_of(state.blob("history.messages") or b"").to_pylist()
+    finally:
+        state.close()
+    (message,) = {m["queue_id"]: m for m in kept}.values()
+    assert message["queue_id"] == "7D3F2A1B9C" and message["external_recipients"] == 2
+    assert sorted(message["recipient_domains"]) == ["other.example.net", "partner.example.org"]

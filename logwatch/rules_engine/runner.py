@@ -27,7 +27,7 @@ from logwatch.evidence import LineRef, read_lines
 from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
-from logwatch.rules_engine.model import severity_rank
+from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.columns import plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.rules_engine.select import selected
@@ -263,7 +263,10 @@ def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | Non
         return find_spike(rule, table, mask, past)
     if scope is None:
         return _FINDERS[rule.kind](rule, table, mask)
-    found = _FINDERS[rule.kind](rule, table.take(pa.array(scope)), mask[scope])
+    # only the columns the rule reads: the rest would be copied for nothing
+    names = {f for f, _ in rule.fields_used()} | {TIME_FIELD[rule.table]}
+    sub = table.select([c for c in table.column_names if c in names])
+    found = _FINDERS[rule.kind](rule, sub.take(pa.array(scope)), mask[scope])
     for inc in found:
         inc.rows = scope[inc.rows]
     return found
