@@ -550,6 +550,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                                   {"route": dest.route_id, "alert": payload})
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
+        # an incident found later starts within the history (the longest rule span
+        # before the newest row) and continues an entry only within its rule's
+        # cooldown: twice that is past any use
+        back = max([rule_span_us(r) for r in rules] + [0])
+        State.forget(db, {r.id: _newest(events) - 2 * (back + r.cooldown_s * US)
+                          for r in rules}, time.time())
 
     _commit(state, memory, handed_on, alerts)
     return out

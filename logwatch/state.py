@@ -53,6 +53,10 @@ CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_try);
 _IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
+#: days that delivered alerts, and incidents of rules no longer configured, are kept
+KEEP_DAYS = 30
+
+
 def table_bytes(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema, options=_IPC) as out:
@@ -191,6 +195,21 @@ class State:
     def put_ledger(db: sqlite3.Connection, e: LedgerEntry) -> None:
         db.execute("INSERT OR REPLACE INTO ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    dataclasses.astuple(e))
+
+    @staticmethod
+    def forget(db: sqlite3.Connection, before_us: dict[str, int], now: float) -> None:
+        """Drop what can no longer matter, so that years of following do not pile up:
+        ledger entries of each rule that ended before `before_us[rule]` (no incident
+        found later can continue them), those of rules gone for KEEP_DAYS, and
+        deliveries done KEEP_DAYS ago (`alerts` shows the recent ones)."""
+        for rule, horizon in before_us.items():
+            db.execute("DELETE FROM ledger WHERE rule = ? AND last_us < ?", (rule, horizon))
+        gone = now - KEEP_DAYS * 86_400
+        marks = ",".join("?" * len(before_us))
+        db.execute(f"DELETE FROM ledger WHERE rule NOT IN ({marks}) AND alerted_at < ?",
+                   (*before_us, gone))
+        db.execute("DELETE FROM outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?",
+                   (gone,))
 
     # -- outbox -----------------------------------------------------------------------------
     @staticmethod

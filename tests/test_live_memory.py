@@ -4,10 +4,12 @@ live pass judges only the groups its new rows reach (runner.py: `_scopes`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +185,45 @@ def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Pa
     (message,) = {m["queue_id"]: m for m in kept}.values()
     assert message["queue_id"] == "7D3F2A1B9C" and message["external_recipients"] == 2
     assert sorted(message["recipient_domains"]) == ["other.example.net", "partner.example.org"]
+
+
+def _failures(ip: str, at: datetime, n: int) -> str:
+    return "".join(f"{(at + timedelta(seconds=s)).isoformat()} mx1 postfix/smtpd[7]: warning: "
+                   f"unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
+                   for s in range(n))
+
+
+def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) -> None:
+    """Years of following must not pile up: an incident's ledger entry goes once the
+    log is past its rule's history and cooldown (twice over), a delivered alert after
+    thirty days; a recent one stays, and so does what is still waiting."""
+    log = tmp_path / "mail.log"
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
+                        f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
+    cfg = load_config(cfg_path)
+    start = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+    log.write_text(_failures("203.0.113.70", start, 6))
+    state = State(cfg.state_dir)
+    key = json.dumps({"client_ip": "203.0.113.70"})
+    try:
+        assert [a["rule"] for a in run_pass(cfg, state).alerts] == ["auth_failure_burst"]
+        with state.commit() as db:
+            for ago_days, delivered in ((40, True), (2, True), (40, False)):
+                State.enqueue(db, f"old-{ago_days}-{delivered}", "low", {"route": "x"})
+                if delivered:
+                    db.execute("UPDATE outbox SET delivered_at = ? WHERE alert_id = ?",
+                               (time.time() - ago_days * 86_400,
+                                f"old-{ago_days}-{delivered}"))
+        with open(log, "a") as fh:          # six hours on: within twice (6 h + 1 h)
+            fh.write(_failures("203.0.113.71", start + timedelta(hours=6), 1))
+        run_pass(cfg, state)
+        assert state.ledger("auth_failure_burst", key) is not None
+        with open(log, "a") as fh:          # a day on: past it
+            fh.write(_failures("203.0.113.71", start + timedelta(days=1), 1))
+        run_pass(cfg, state)
+        assert state.ledger("auth_failure_burst", key) is None
+        left = {item.alert_id for item in state.recent()}
+    finally:
+        state.close()
+    assert left == {"old-2-True", "old-40-False"}
