@@ -22,14 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import plain
-from logwatch.correlate.lifetimes import rows_in_lifetimes
-from logwatch.correlate.messages import lifetime_key
+from logwatch.correlate.lifetimes import id_on_host, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
            "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES",
-           "enrich_events_onto"]
+           "enrich_events_onto", "changed_messages"]
 
 T = TypeVar("T")
 
@@ -225,15 +224,16 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
 
 
 def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
-                       messages: pa.Table, changing: pa.Array) -> pa.Table:
+                       messages: pa.Table, changed: pa.Array) -> pa.Table:
     """`enrich_events(events, facts, messages)`, when its first rows were enriched
     before, with the same facts, into `rich`: what a follower keeps from pass to pass.
 
     Only the rows after those are enriched now, each with the earlier rows of its
     session beside it (a disconnect's AUTH counter counts against its session's
     lines). An earlier row's own columns cannot change, but the message it belongs to
-    can, while that message is held or has just ended: for rows of the lifetimes
-    `changing` names (`lifetime_key`), the message columns are looked up again.
+    can: for earlier rows of the messages `changed` names (`id_on_host`: those with
+    new lines, kept here or not, or made a child by a new line), the message columns
+    are looked up again.
     """
     done = rich.num_rows
     earlier, new = events.slice(0, done), events.slice(done)
@@ -243,8 +243,9 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
         zero_copy_only=False))
     part = pa.concat_tables([earlier.take(pa.array(context)), new]).combine_chunks()
     added = enrich_events(part, facts, messages).slice(len(context))
-    again = np.flatnonzero(pc.fill_null(pc.is_in(lifetime_key(earlier), value_set=changing),
-                                        False).to_numpy(zero_copy_only=False))
+    again = np.flatnonzero(pc.fill_null(pc.is_in(
+        id_on_host(earlier.column("host"), earlier.column("queue_id")), value_set=changed),
+        False).to_numpy(zero_copy_only=False))
     if len(again):
         mask = np.zeros(done, bool)
         mask[again] = True
@@ -256,6 +257,19 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
     # one chunk, as `enrich_events` gives: the rules `take` from it, slowly across many
     return pa.concat_tables([rich, added.cast(rich.schema)]).unify_dictionaries(
     ).combine_chunks()
+
+
+def changed_messages(ids: list[pa.Array], links: pa.Table, new: pa.Table) -> pa.Array:
+    """The messages (`id_on_host`) that lines changed: those the lines name (`ids`, of
+    every line read, kept by the rules or not), and those made a child by a link one
+    of the lines made (a link's time is its line's; `new` are the kept lines)."""
+    made = links.slice(0, 0)
+    if new.num_rows:
+        earliest = pc.min(new.column("ts")).cast(links.schema.field("ts").type)
+        made = links.filter(pc.greater_equal(links.column("ts"), earliest))
+    return pc.unique(pa.chunked_array(
+        [*ids, id_on_host(made.column("host"), made.column("child"))],
+        pa.string())).drop_null()
 
 
 def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:

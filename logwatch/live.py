@@ -43,12 +43,12 @@ from logwatch.alerts import Alert
 from logwatch.columns import plain
 from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
+from logwatch.correlate.lifetimes import id_on_host
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import _kept, _lines, _one_table, site_facts
 from logwatch.durations import US
-from logwatch.correlate.messages import lifetime_key
-from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, enrich_events,
-                             enrich_events_onto, enrich_messages)
+from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
+                             enrich_events, enrich_events_onto, enrich_messages)
 from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
 from logwatch.notify.actions import Outcome, plan_action, run_action
@@ -100,12 +100,31 @@ class _Read:
     events: list[pa.Table] = field(default_factory=list)
     lines: list[pa.Table] = field(default_factory=list)
     messages: list[pa.Table] = field(default_factory=list)
+    #: the queue ids (`id_on_host`) of every line read, kept by the rules or not: the
+    #: messages this pass changed
+    ids: list[pa.Array] = field(default_factory=list)
     marks: dict[str, Mark | None] = field(default_factory=dict)
     cursors: dict[str, JournalMark] = field(default_factory=dict)
     stats: list[SourceStats] = field(default_factory=list)
     newest: int = 0           # the newest line read (for the lag), whatever rules keep
     #: the journal entries read, in temporary files that live as long as the pass
     journals: list[JournalRead] = field(default_factory=list)
+
+    def add(self, events: pa.Table, done: pa.Table, needs: Needs) -> None:
+        """A batch of correlated lines and the messages it finished."""
+        self.events.append(_kept(events, needs))
+        self.lines.append(_lines(events, needs))
+        self.messages.append(done)
+        self.ids.append(pc.unique(id_on_host(events.column("host"),
+                                             events.column("queue_id"))).drop_null())
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.events), len(self.stats)
+
+    def undo(self, since: tuple[int, int]) -> None:
+        """Forget what was added since `mark()` (a source that is read again next time)."""
+        n, s = since
+        del self.events[n:], self.lines[n:], self.messages[n:], self.ids[n:], self.stats[s:]
 
 
 @dataclass
@@ -251,7 +270,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         plan = plan_reads(path, marks.get(path))
         out.warnings += plan.warnings
         options = _options(cfg, src)
-        before = (_copied(correlator.state), len(got.events), len(got.stats))
+        before, since = _copied(correlator.state), got.mark()
         mark = marks.get(path)
         # the line before this read, when the read goes on from where the last one ended
         goes_on = bool(mark and mark.offset and plan.segments
@@ -269,13 +288,10 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
                                      out.errors, final_partial=seg.final, quirks=quirks):
                 got.newest = max(got.newest, _newest(table))   # every line: the lag
-                events, done = correlator.process(table)
-                got.events.append(_kept(events, needs))
-                got.lines.append(_lines(events, needs))
-                got.messages.append(done)
+                got.add(*correlator.process(table), needs)
         if unopened or not still_valid(path, plan):   # undone: read again next time
-            correlator.state, n, s = before
-            del got.events[n:], got.lines[n:], got.messages[n:], got.stats[s:]
+            correlator.state = before
+            got.undo(since)
             if not unopened:
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
@@ -306,20 +322,17 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     if errors or not plans:
         out.errors += [e.replace(read.path, name) for e in errors]
         return
-    before, errors = (_copied(correlator.state), len(got.events), len(got.stats)), []
+    before, since, errors = _copied(correlator.state), got.mark(), []
     stats = SourceStats(name)
     got.stats.append(stats)
     for table in read_source(plans[0], parsers, options, stats, errors=errors):
         table = table.set_column(table.schema.get_field_index("source"), "source",
                                  pa.array([name] * table.num_rows, pa.string()))
         got.newest = max(got.newest, _newest(table))
-        events, done = correlator.process(table)
-        got.events.append(_kept(events, needs))
-        got.lines.append(_lines(events, needs))
-        got.messages.append(done)
+        got.add(*correlator.process(table), needs)
     if errors:            # undone: the cursor stays, read again next time
-        correlator.state, n, s = before
-        del got.events[n:], got.lines[n:], got.messages[n:], got.stats[s:]
+        correlator.state = before
+        got.undo(since)
         out.errors += [e.replace(read.path, name) for e in errors]
         return
     stand_in(name, read.path, plans[0].fingerprint)
@@ -485,14 +498,16 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     earlier = _history(carried.messages, ENRICHED_MESSAGES.empty_table())
     finished = _one_table(got.messages, MESSAGE_SCHEMA.empty_table())
     fresh = pa.concat_tables([finished, correlator.provisional()])
+    new_events = events.slice(earlier_events.num_rows)
     facts = site_facts(cfg, events, out.warnings, carried.inferred)
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
     if carried.facts is facts and carried.events is not None:
-        ev_rich = enrich_events_onto(carried.events, events, facts, known, lifetime_key(fresh))
+        ev_rich = enrich_events_onto(carried.events, events, facts, known,
+                                     changed_messages(got.ids, correlator.state.links,
+                                                      new_events))
     else:
         ev_rich = enrich_events(events.combine_chunks(), facts, known)
-    fresh_rich = enrich_messages(
-        fresh, _deliveries(carried.correlation, events.slice(earlier_events.num_rows)), facts)
+    fresh_rich = enrich_messages(fresh, _deliveries(carried.correlation, new_events), facts)
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
 

@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from logwatch.config import Allowlist, Config, Site, load_config
 from logwatch.correlate.correlator import Correlator
-from logwatch.correlate.messages import lifetime_key
-from logwatch.enrich import enrich_events, enrich_events_onto, enrich_messages
+from logwatch.correlate.lifetimes import id_on_host
+from logwatch.enrich import (changed_messages, enrich_events, enrich_events_onto,
+                             enrich_messages)
 from logwatch import live
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
@@ -66,7 +67,9 @@ def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Pa
     everything = pa.concat_tables([first, second])
     known = pa.concat_tables([ended, fresh])
     want = enrich_events(everything.combine_chunks(), facts, known)
-    got = enrich_events_onto(rich, everything, facts, known, lifetime_key(fresh))
+    changed = changed_messages([id_on_host(second.column("host"), second.column("queue_id"))],
+                               correlator.state.links, second)
+    got = enrich_events_onto(rich, everything, facts, known, changed)
     assert got.to_pylist() == want.to_pylist()
     assert rich.column("message_sender").to_pylist() != \
         want.slice(0, cut).column("message_sender").to_pylist()    # some did change
@@ -227,3 +230,40 @@ def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) 
     finally:
         state.close()
     assert left == {"old-2-True", "old-40-False"}
+
+
+LATE_LINK = """\
+2026-03-03T10:00:01+00:00 mx1 postfix/smtpd[100]: 4A1B2C3D4E: client=mail.example.net[198.51.100.7]
+2026-03-03T10:00:01+00:00 mx1 postfix/qmgr[50]: 4A1B2C3D4E: from=<alice@example.net>, size=2000, nrcpt=1 (queue active)
+2026-03-03T10:00:02+00:00 mx1 postfix/smtpd[200]: 5B6C7D8E9F: client=localhost[127.0.0.1]
+2026-03-03T10:00:02+00:00 mx1 postfix/qmgr[50]: 5B6C7D8E9F: from=<alice@example.net>, size=2300, nrcpt=1 (queue active)
+2026-03-03T10:00:03+00:00 mx1 postfix/local[103]: 5B6C7D8E9F: to=<bob@example.com>, relay=local, delay=0.3, delays=0.1/0/0/0.2, dsn=2.0.0, status=sent (delivered to mailbox)
+2026-03-03T10:00:03+00:00 mx1 postfix/qmgr[50]: 5B6C7D8E9F: removed
+2026-03-03T10:00:13+00:00 mx1 postfix/smtp[102]: 4A1B2C3D4E: to=<bob@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=12, delays=0.1/0/0.1/12, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B6C7D8E9F)
+2026-03-03T10:00:13+00:00 mx1 postfix/qmgr[50]: 4A1B2C3D4E: removed
+"""
+
+
+def test_a_link_made_by_a_later_pass_changes_its_childs_earlier_lines(tmp_path: Path) -> None:
+    """The content filter's re-injection is over before the `queued as` line comes, in
+    the next pass: the child's lines from the pass before now belong to a re-injected
+    message, and only the new link says so (none of the child's own lines is new)."""
+    path = tmp_path / "mail.log"
+    path.write_text(LATE_LINK)
+    run = ParseRun([str(path)], default_parsers(), ParseOptions(tz="UTC"))
+    events = pa.concat_tables(list(run.events()))
+    facts = SiteFacts.from_config(Site(local_domains=["example.com"]), Allowlist())
+    correlator = Correlator(default_parsers())
+    first, ended = correlator.process(events.slice(0, 6))
+    rich = enrich_events(first, facts, pa.concat_tables([ended, correlator.provisional()]))
+    second, ended_now = correlator.process(events.slice(6))
+    known = pa.concat_tables([ended, ended_now, correlator.provisional()])
+    everything = pa.concat_tables([first, second])
+    changed = changed_messages([id_on_host(second.column("host"), second.column("queue_id"))],
+                               correlator.state.links, second)
+    got = enrich_events_onto(rich, everything, facts, known, changed)
+    assert got.to_pylist() == enrich_events(everything.combine_chunks(), facts,
+                                            known).to_pylist()
+    child = [r["message_origin"] for r in got.to_pylist() if r["queue_id"] == "5B6C7D8E9F"]
+    assert child == ["reinjected"] * 4
+    assert "smtp" in rich.column("message_origin").to_pylist()[2:6]

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain
 
-__all__ = ["KEY", "rows_in_lifetimes"]
+__all__ = ["KEY", "rows_in_lifetimes", "id_on_host"]
 
 KEY = ("host", "instance", "queue_id")
 
@@ -38,3 +38,10 @@ def rows_in_lifetimes(rows: pa.Table, lifetimes: pa.Table) -> tuple[np.ndarray, 
     r, life = j.column("_r").to_numpy(), j.column("_l").to_numpy()
     order = np.argsort(r, kind="stable")     # in the rows' order, whatever the join's
     return r[order].astype(np.int64), life[order].astype(np.int64)
+
+
+def id_on_host(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Array
+               ) -> pa.Array:
+    """A queue id and its host as one string (null without an id): what names a
+    message where its lifetime does not matter, as in a link (which has no instance)."""
+    return pc.binary_join_element_wise(pc.fill_null(plain(host), ""), plain(queue_id), "\x1f")
