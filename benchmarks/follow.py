@@ -5,15 +5,14 @@ A writer appends lines of the benchmark log at RATE lines/s for SECONDS seconds,
 tenth-of-a-second slices, with a planted burst of SASL failures from a fresh address
 every BURST_EVERY seconds; the follower (`mail-logwatch follow`, one core) prints alerts
 as JSON lines. Reported: alert latency per burst (from writing the burst's fifth line to
-the alert on stdout), and how long after the writer stops the follower has read the
-whole file (its mark reaches the end).
+the alert on stdout), how long after the writer stops the follower has alerted on
+every burst, and the follower's peak resident memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,17 @@ def _next_line(source: BinaryIO) -> bytes:
         source.seek(0)
         line = source.readline()
     return line
+
+
+def _peak_rss_mb(pid: int) -> int | None:
+    """The follower's peak resident memory so far (VmHWM), in MB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kb = next((int(line.split()[1]) for line in status.splitlines()
+               if line.startswith("VmHWM:")), None)
+    return None if kb is None else kb // 1024
 
 
 def _zone() -> str:
@@ -106,6 +116,7 @@ def main() -> int:
         while time.time() < deadline and not set(planted) <= set(seen):
             time.sleep(0.2)
         caught_up = time.time() - stopped
+        peak_mb = _peak_rss_mb(follower.pid)
         follower.terminate()
         follower.wait(timeout=60)
         missing = sorted(set(planted) - set(seen))
@@ -121,7 +132,8 @@ def main() -> int:
               "latency_max_s": round(max(latencies), 2) if latencies else None,
               "latency_median_s": round(sorted(latencies)[len(latencies) // 2], 2)
               if latencies else None,
-              "all_alerted_after_writer_stopped_s": round(caught_up, 2)}
+              "all_alerted_after_writer_stopped_s": round(caught_up, 2),
+              "follower_peak_rss_mb": peak_mb}
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "follow.json").write_text(json.dumps(result, indent=2) + "\n")
