@@ -276,7 +276,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
         quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
-        unopened = False
+        unopened, held = False, None
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
             out.errors += errors
@@ -285,10 +285,16 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                 break
             stats = SourceStats(seg.path)
             got.stats.append(stats)
+            # the live file's end: a split entry whose pieces are still being written
+            # is read again next time, whole, rather than in two halves now and then
+            tail = seg is plan.segments[-1] and seg.path == path
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
-                                     out.errors, final_partial=seg.final, quirks=quirks):
+                                     out.errors, final_partial=seg.final, quirks=quirks,
+                                     hold_open=tail):
                 got.newest = max(got.newest, _newest(table))   # every line: the lag
                 got.add(*correlator.process(table), needs)
+            if tail:
+                held = stats.held_from
         if unopened or not still_valid(path, plan):   # undone: read again next time
             correlator.state = before
             got.undo(since)
@@ -296,7 +302,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
             continue
-        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark),
+        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held),
                                               carry=quirks.last_row)
     return got
 

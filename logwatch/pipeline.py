@@ -163,7 +163,8 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 errors: list[str] | None = None,
                 clock: SourceClock | None = None,
                 final_partial: bool = True,
-                quirks: QuirkState | None = None) -> Iterator[pa.Table]:
+                quirks: QuirkState | None = None,
+                hold_open: bool = False) -> Iterator[pa.Table]:
     """The event tables of one source (or of a byte window of it), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
@@ -171,7 +172,9 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
     repeated` at the top repeats it) from an earlier read. `clock` continues the clock of
     the previous source
     (with `--year`, the year walks on from file to file). `final_partial`: a last line
-    without a newline is a line (false for a file still being written).
+    without a newline is a line (false for a file still being written). `hold_open`: a
+    split entry whose last pieces are not written yet is left unparsed at the end, and
+    `stats.held_from` says where it starts (a live read reads it again next time).
     """
     errors = errors if errors is not None else []
     if window is not None:
@@ -206,9 +209,12 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 yield parser.parse(block)
         except READ_ERRORS as exc:
             errors.append(f"{plan.name}: read error after {stats.lines} lines: {exc}")
-        rest = parser.flush()
-        if rest is not None:
-            yield rest
+        if hold_open and parser.held_from is not None:
+            stats.held_from = parser.held_from
+        else:
+            rest = parser.flush()
+            if rest is not None:
+                yield rest
     finally:
         (opened or stream).close()
         stats.clock = clock.report.as_dict()

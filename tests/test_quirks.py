@@ -337,6 +337,33 @@ def test_sendmail_pieces_are_joined(tmp_path: Path) -> None:
     assert run.stats[0].joined_lines == 1
 
 
+def test_pieces_split_across_two_cron_runs_are_joined(tmp_path: Path) -> None:
+    """A run that ends between a split entry's pieces leaves the entry (and what follows
+    it) for the next run, which reads it whole: the rules see three deliveries and a
+    message received, once, and no half-entry."""
+    from logwatch.config import load_config
+    from logwatch.live import run_pass
+    from logwatch.state import State
+
+    log = tmp_path / "mail.log"
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\ntimezone = "UTC"\n'
+                        f'[[sources]]\npath = "{log}"\nformat = "bsd"\n')
+    cfg = load_config(cfg_path)
+    log.write_text("\n".join(SENDMAIL_SPLIT[:2]) + "\n")
+    state = State(cfg.state_dir)
+    try:
+        first = run_pass(cfg, state).events
+        with open(log, "a") as fh:
+            fh.write(SENDMAIL_SPLIT[2] + "\n")
+        second = run_pass(cfg, state).events
+        third = run_pass(cfg, state).events
+    finally:
+        state.close()
+    assert first == {} and third == {}
+    assert second == {"delivery": 3, "received": 1}
+
+
 def test_sendmail_lone_first_piece_keeps_its_queue_id(tmp_path: Path) -> None:
     events, run, _ = parse_lines(tmp_path, SENDMAIL_SPLIT[:2])
     got = rows(events, "queue_id", "line_note")

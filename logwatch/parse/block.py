@@ -113,6 +113,11 @@ class BlockParser:
                 block, self._held = block.split(at)
         return self._parse(block)
 
+    @property
+    def held_from(self) -> int | None:
+        """Where the lines held back for the next block start (None: none are)."""
+        return None if self._held is None else int(self._held.offsets[0])
+
     def flush(self) -> pa.Table | None:
         """The events of lines held back at the end of the source, if any."""
         if self._held is None:

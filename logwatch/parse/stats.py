@@ -53,6 +53,9 @@ class SourceStats:
     joined_lines: int = 0
     repeats_capped: int = 0   # summaries claiming more than quirks.MAX_REPEAT repeats
     syslog_doubles: int = 0   # lines an MTA sent to syslog twice, counted once
+    #: where lines left for the next read start (a split entry whose pieces had not
+    #: all come when a live read ended), None when all were parsed
+    held_from: int | None = None
     clock: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 

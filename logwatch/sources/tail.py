@@ -220,13 +220,19 @@ def still_valid(path: str, plan: Plan) -> bool:
     return _matches(path, plan.live_mark)
 
 
-def mark_after(path: str, plan: Plan, mark: Mark | None) -> Mark:
+def mark_after(path: str, plan: Plan, mark: Mark | None, held_from: int | None = None) -> Mark:
     """The mark once `plan` has been read: at the last byte read. That is the end of the
     live file's last segment (as planned), or, when only rotated files were read (the
     live one empty, half a line or missing), the end of the last of them, so that what
     its writer still adds (syslog until its HUP) is read next time. With nothing read,
-    the live file's start (or, when there is none, "whatever is written from now on")."""
+    the live file's start (or, when there is none, "whatever is written from now on").
+    `held_from`: the live file's lines from there on were left for the next read (a
+    split entry not yet whole), which starts there."""
     live_segments = [s for s in plan.segments if s.path == path]
+    if live_segments and held_from is not None:
+        held = _mark_of(path, held_from)
+        if held is not None:
+            return held
     if live_segments and plan.live_mark is not None:
         return plan.live_mark
     if live_segments:
