@@ -4,8 +4,10 @@ Everything a run changes is written in one transaction (`State.commit`): the sou
 marks, the correlation state, the rule history, the alert ledger and the outbox. A run
 killed at any moment before the commit leaves the previous state whole, and the next run
 reads the same lines again and reaches the same alerts; after it, the lines are never
-read again and the alerts are in the outbox, delivered or retried later. Tables travel
-as Arrow IPC; nothing is pickled (state is data, never code).
+read again and the alerts are in the outbox, delivered or retried later. A follower
+commits its ledger and outbox each pass and the rest at checkpoints (live.py says why
+that too loses nothing). Tables travel as Arrow IPC; nothing is pickled (state is data,
+never code).
 """
 
 from __future__ import annotations
