@@ -553,12 +553,13 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                                                       "first_seen", detection.masks))
     _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
                      detection.masks)
-    since = _newest(events) - max([rule_span_us(r) for r in rules] + [0])
+    # the longest rule span before the newest row: what the history reaches back to
+    newest, back = _newest(events), max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
         rules=digest, past=past,
-        lines=_recent(lines, "ts", since), messages=messages_kept,
+        lines=_recent(lines, "ts", newest - back), messages=messages_kept,
         inferred=sorted(facts.local) if facts.inferred else [])
 
     def alerts(db: sqlite3.Connection) -> None:
@@ -571,12 +572,10 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                                   {"route": dest.route_id, "alert": payload})
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
-        # an incident found later starts within the history (the longest rule span
-        # before the newest row) and continues an entry only within its rule's
-        # cooldown: twice that is past any use
-        back = max([rule_span_us(r) for r in rules] + [0])
-        State.forget(db, {r.id: _newest(events) - 2 * (back + r.cooldown_s * US)
-                          for r in rules}, time.time())
+        # an incident found later starts within the history and continues an entry
+        # only within its rule's cooldown: twice that is past any use
+        State.forget(db, {r.id: newest - 2 * (back + r.cooldown_s * US) for r in rules},
+                     time.time())
 
     _commit(state, memory, handed_on, alerts)
     return out

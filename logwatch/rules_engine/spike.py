@@ -121,7 +121,7 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
             least = min(max(rule.floor, 1), rule.ceiling or np.inf)
             for i in np.flatnonzero(v >= least):
                 count = _counter(lookup, int(k[i]), past, keyset, m.name,
-                                 lambda key=int(k[i]): _key_of(table, rr, keys, key))
+                                 _key_of(table, rr, keys, int(k[i])) if past else "")
                 base_hist = _history(rule, count, int(b[i]), b0)
                 base = baseline_of(base_hist) if base_hist is not None else None
                 if _fires(rule, float(v[i]), base, not keys):
@@ -135,17 +135,13 @@ def _key_of(table: pa.Table, rr: RuleRows, keys: list[str], code: int) -> str:
 
 
 def _counter(lookup: dict[tuple[int, int], float], code: int, past: PastCounts | None,
-             keyset: int, measure: str, key: Callable[[], str]) -> Callable[[int], float]:
+             keyset: int, measure: str, key: str) -> Callable[[int], float]:
     """A key's count in an interval: from the table, or for an interval the table no
-    longer holds whole, from the counts written down when it did."""
-    name: list[str] = []
-
+    longer holds whole, from the counts written down when it did (`key`: its text)."""
     def count(interval: int) -> float:
         if past is not None and past.table_from is not None \
                 and interval < past.table_from and interval in past.intervals:
-            if not name:
-                name.append(key())
-            return past.value(keyset, name[0], measure, interval)
+            return past.value(keyset, key, measure, interval)
         return lookup.get((code, interval), 0.0)
     return count
 
