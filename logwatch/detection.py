@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from logwatch.config import Config
 from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
+from logwatch.kept import joined, kept
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
@@ -61,20 +62,20 @@ def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
     return SiteFacts.from_config(cfg.site, cfg.allow, inferred)
 
 
+#: one file's name and fingerprint, repeated on every row of a block
+_PER_FILE = ("source", "source_fp")
+
+
 def _lines(events: pa.Table, needs: Needs) -> pa.Table:
     """The narrow rows kept only as evidence of message alerts."""
     names = pa.array(sorted(needs.line_events), pa.string())
-    rows = events.filter(pc.is_in(events.column("event").cast(pa.string()), value_set=names))
-    return _encoded_source(rows.select(list(LINE_COLUMNS)))
-
-
-def _encoded_source(events: pa.Table) -> pa.Table:
-    i = events.schema.get_field_index("source")   # one file name, repeated on every row
-    return events.set_column(i, "source", pc.dictionary_encode(events.column("source")))
+    keep = pc.is_in(events.column("event").cast(pa.string()), value_set=names)
+    return kept(events.select(list(LINE_COLUMNS)), keep, _PER_FILE)
 
 
 def _kept(events: pa.Table, needs: Needs) -> pa.Table:
     """The rows and columns of a block that the rules can look at."""
+    keep = None
     if needs.rows is not None:
         names = sorted(t.removeprefix("event:") for t in needs.rows if t.startswith("event:"))
         keep = pc.is_in(events.column("event").cast(pa.string()), value_set=pa.array(names,
@@ -82,19 +83,8 @@ def _kept(events: pa.Table, needs: Needs) -> pa.Table:
         for token in needs.rows:
             if token in DERIVED_ROWS:
                 keep = pc.or_(keep, DERIVED_ROWS[token](events))
-        events = events.filter(keep)
-    return _encoded_source(events.select([c for c in events.column_names
-                                          if c in needs.columns]))
-
-
-def _one_table(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
-    """The parts as one contiguous table; the list is emptied, so that the parts' memory
-    is given back as the copy is made rather than held beside it."""
-    if not parts:
-        return empty
-    table = pa.concat_tables(parts).unify_dictionaries()
-    parts.clear()
-    return table.combine_chunks()
+    return kept(events.select([c for c in events.column_names if c in needs.columns]), keep,
+                _PER_FILE)
 
 
 def detect_files(files: list[str], cfg: Config, options: ParseOptions,
@@ -113,10 +103,10 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
             observe(ev, done)
         events.append(_kept(ev, needs))
         lines.append(_lines(ev, needs))
-        messages.append(done)
-    ev_table = _one_table(events, _kept(EVENT_SCHEMA.empty_table(), needs))
-    line_table = _one_table(lines, _lines(EVENT_SCHEMA.empty_table(), needs))
-    msg_table = _one_table(messages, MESSAGE_SCHEMA.empty_table())
+        messages.append(kept(done))
+    ev_table = joined(events, _kept(EVENT_SCHEMA.empty_table(), needs))
+    line_table = joined(lines, _lines(EVENT_SCHEMA.empty_table(), needs))
+    msg_table = joined(messages, MESSAGE_SCHEMA.empty_table())
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)

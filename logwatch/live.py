@@ -45,12 +45,13 @@ from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host
 from logwatch.correlate.sessions import OpenSessions
-from logwatch.detection import _kept, _lines, _one_table, site_facts
+from logwatch.detection import _kept, _lines, site_facts
 from logwatch.durations import US
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
                              enrich_events, enrich_events_onto, enrich_messages)
 from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
+from logwatch.kept import joined
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
 from logwatch.parse.definitions import ParserSet
@@ -495,14 +496,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     empty_events = _kept(EVENT_SCHEMA.empty_table(), needs)
     empty_lines = _lines(EVENT_SCHEMA.empty_table(), needs)
     earlier_events = _history(_unenriched(carried.events), empty_events)
-    events = pa.concat_tables([earlier_events, _one_table(got.events, empty_events)],
+    events = pa.concat_tables([earlier_events, joined(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
     lines = pa.concat_tables([_history(carried.lines, empty_lines),
-                              _one_table(got.lines, empty_lines)],
+                              joined(got.lines, empty_lines)],
                              promote_options="permissive").unify_dictionaries()
     # messages kept from earlier passes are kept enriched: their delivery lines are gone
     earlier = _history(carried.messages, ENRICHED_MESSAGES.empty_table())
-    finished = _one_table(got.messages, MESSAGE_SCHEMA.empty_table())
+    finished = joined(got.messages, MESSAGE_SCHEMA.empty_table())
     fresh = pa.concat_tables([finished, correlator.provisional()])
     new_events = events.slice(earlier_events.num_rows)
     facts = site_facts(cfg, events, out.warnings, carried.inferred)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
 from logwatch.columns import plain
+from logwatch.kept import joined, kept
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
@@ -87,12 +88,7 @@ def iso(us: int | None) -> str | None:
 def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Table:
     """The rows of `mask` (all: None), with `columns`; strings that repeat (output's
     list: names, addresses, not ids or reasons) dictionary-encoded."""
-    rows = (table if mask is None else table.filter(mask)).select(columns)
-    for i, name in enumerate(rows.column_names):
-        col = rows.column(i)
-        if name in REPEATING and pa.types.is_string(col.type):
-            rows = rows.set_column(i, name, pc.dictionary_encode(col))
-    return rows
+    return kept(table.select(columns), mask, REPEATING)
 
 
 def _session_spans(rows: pa.Table) -> pa.Table:
@@ -115,11 +111,7 @@ def _session_spans(rows: pa.Table) -> pa.Table:
 
 
 def _whole(parts: list[pa.Table], schema: pa.Schema, columns: list[str]) -> pa.Table:
-    if not parts:
-        return pa.schema([schema.field(c) for c in columns]).empty_table()
-    table = pa.concat_tables(parts, promote_options="permissive").unify_dictionaries()
-    parts.clear()
-    return table.combine_chunks()
+    return joined(parts, pa.schema([schema.field(c) for c in columns]).empty_table())
 
 
 class Collector:
@@ -173,7 +165,8 @@ class Collector:
         parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              pc.is_in(event, value_set=_SESSION_EVENTS))
-        parts["sessions"].append(_session_spans(events.filter(in_session).select(_SESSION)))
+        parts["sessions"].append(kept(_session_spans(events.filter(in_session)
+                                                     .select(_SESSION))))
         parts["problems"].append(_narrow(events, pc.is_in(event, value_set=_PROBLEMS),
                                          _PROBLEM))
         parts["received"].append(_narrow(events, pc.equal(event, "received"), _RECEIVED))
