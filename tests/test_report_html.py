@@ -23,7 +23,8 @@ import pytest
 from logwatch.config import load_config
 from logwatch.pipeline import ParseOptions
 from logwatch.report.build import ReportOptions, build_report
-from logwatch.report.render_html import SCROLL_ROWS, render_html
+from logwatch.report.layout import SCROLL_ROWS
+from logwatch.report.render_html import render_html
 from logwatch.report.render_markdown import render_markdown
 from logwatch.report.svg import Series, bar_chart
 from tests.conftest import ROOT

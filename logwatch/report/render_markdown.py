@@ -1,6 +1,6 @@
 """The report as GitHub-flavoured Markdown: for a ticket, a wiki page or a pull request.
 
-The sections, tables and their order are the HTML page's (`render_html.sections`); charts
+The sections, tables and their order are the HTML page's (`layout.sections`); charts
 are left out, their figures are in the tables. Log text is made inert for a table cell:
 a sender `a|b@x` must not add a column, `<img onerror=…>` must stay text, `[x](http://…)`
 must not become a link. Markdown has no single escape that every renderer honours, so
@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from logwatch.report.render_html import (NUMERIC, Chart, Column, Facts, Note, Table,
-                                         count, display, period_line, sections)
+from logwatch.report.figures import count, display
+from logwatch.report.layout import (NUMERIC, Chart, Column, Facts, Note, Table, period_line,
+                                    sections)
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_markdown", "for_markdown"]

@@ -1,0 +1,378 @@
+"""What the report page shows and in which order, as plain parts: facts, tables, charts.
+
+`sections` turns the report's content into these parts; `render_html` and
+`render_markdown` only write them in their medium, so the two forms cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from logwatch.report.figures import count, when
+from logwatch.report.svg import Series
+
+__all__ = ["NUMERIC", "CHART_ROWS", "SCROLL_ROWS", "SEVERITIES", "Column", "Table", "Fact",
+           "Facts", "Chart", "Note", "Section", "Part", "sections", "period_line"]
+
+#: Kinds of figure that are right-aligned.
+NUMERIC = frozenset({"count", "bytes", "seconds", "hours", "share"})
+#: Bars a chart shows; the table beside it has them all.
+CHART_ROWS = 15
+#: Rows a table shows before it scrolls in its box (printed, it shows them all).
+SCROLL_ROWS = 15
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+RECEIVED = Series("received", "#2563eb")
+DELIVERED = Series("delivered", "#16a34a")
+REJECTED = Series("rejected", "#dc2626")
+CONNECTIONS = Series("connections", "#94a3b8")
+MESSAGES = Series("messages", "#16a34a")
+AUTH_FAILURES = Series("auth failures", "#f59e0b")
+
+
+#: A chart's rows: a label and one figure per series.
+ChartRows = list[tuple[str, list[float]]]
+
+
+@dataclass(frozen=True)
+class Column:
+    """`kind`: text, mono, severity, count, bytes, seconds, hours, share or when."""
+
+    key: str
+    heading: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    """`folded`: long detail a reader opens on demand; `tone` "bad": mail got out."""
+
+    title: str
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]]
+    folded: bool = False
+    tone: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: Any
+    kind: str = "count"
+    note: str = ""
+    tone: str = ""
+
+
+@dataclass(frozen=True)
+class Facts:
+    title: str
+    items: list[Fact]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """`kind` "columns": a group of vertical bars per row; "bars": stacked horizontal."""
+
+    title: str
+    kind: str
+    series: tuple[Series, ...]
+    rows: ChartRows
+    x_label: str
+    y_label: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+Part = Table | Facts | Chart | Note
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    parts: list[Part] = field(default_factory=list)
+
+
+def _c(key: str, heading: str | None = None, kind: str = "text") -> Column:
+    return Column(key, heading or key.replace("_", " "), kind)
+
+
+_COUNT = _c("count", kind="count")
+_REASON = _c("reason")
+_ADDRESS = (_c("address"), _c("messages", kind="count"), _c("bytes", kind="bytes"))
+_TRAFFIC = tuple(_c(k, kind="count") for k in ("received", "delivered", "deferred",
+                                                 "bounced", "rejected"))
+_SPANS = (_c("connections", kind="count"), _c("total_seconds", "total time", "seconds"),
+          _c("avg_seconds", "average", "seconds"), _c("max_seconds", "longest", "seconds"))
+_SEEN = (_c("first", kind="when"), _c("last", kind="when"))
+_ALERT = (_c("severity", kind="severity"), _c("rule"), _c("key", kind="mono"),
+          _c("first_seen", "first seen", "when"), _c("last_seen", "last seen", "when"),
+          _COUNT, _c("summary"))
+_GAP = (_c("from", kind="when"), _c("to", kind="when"), _c("hours", kind="hours"))
+
+#: DESIGN.md's `totals` keys, in its order, as a reader calls them.
+TOTALS = {"received": "Received", "delivered": "Delivered", "forwarded": "Forwarded",
+          "deferred": "Deferred", "deferrals": "Deferrals", "bounced": "Bounced",
+          "rejected": "Rejected", "reject_warnings": "Reject warnings", "held": "Held",
+          "discarded": "Discarded", "bytes_received": "Bytes received",
+          "bytes_delivered": "Bytes delivered", "senders": "Senders",
+          "sending_domains": "Sending domains", "recipients": "Recipients",
+          "recipient_domains": "Recipient domains"}
+
+
+def _hourly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r | {"hour": f"{r['hour']:02d}:00"} for r in rows]
+
+
+def _top(rows: ChartRows, what: str) -> tuple[ChartRows, str]:
+    note = f"The top {CHART_ROWS} of {len(rows)} {what}." if len(rows) > CHART_ROWS else ""
+    return rows[:CHART_ROWS], note
+
+
+def _many(n: int, one: str, more: str) -> str:
+    return f"{n:,} {one if n == 1 else more}"
+
+
+def _plaintext_logins(inbound: dict[str, Any]) -> Fact:
+    """Passwords sent in the clear: worth a red card wherever it is shown."""
+    n = inbound["plaintext_auth_sessions"]
+    return Fact("Plaintext logins", n, note="sessions with AUTH before TLS",
+                tone="bad" if n else "")
+
+
+def _summary(r: dict[str, Any]) -> Section:
+    t, u, sec = r["totals"], r["totals_unique"], r["security"]
+    cards = [Fact(label, t[k], "bytes" if k.startswith("bytes_") else "count")
+             for k, label in TOTALS.items()]
+    alerts = sec["alerts"]
+    severities = Counter(a["severity"] for a in alerts["timeline"])
+    urgent = severities["critical"] + severities["high"]
+    inbound = sec["tls"]["inbound"]
+    relay = sum(a["count"] for a in sec["relay_attempts"])
+    glance = [
+        Fact("Alerts", len(alerts["timeline"]) if alerts["ran"] else None,
+             note=", ".join(f"{severities[s]} {s}" for s in SEVERITIES if severities[s])
+             if alerts["ran"] else "rules not run", tone="bad" if urgent else ""),
+        Fact("Open relay", len(alerts["open_relay"]) if alerts["ran"] else None,
+             note="incidents", tone="bad" if alerts["open_relay"] else ""),
+        Fact("Auth failures", sec["auth"]["failures"],
+             note="from " + _many(len(sec["auth"]["by_ip"]), "address", "addresses")),
+        Fact("Relay attempts", relay,
+             note="from " + _many(len(sec["relay_attempts"]), "client", "clients")),
+        Fact("Inbound TLS", inbound["share"], "share",
+             note=f"{inbound['tls_sessions']:,} of {inbound['sessions']:,} sessions"),
+        _plaintext_logins(inbound),
+        Fact("Unknown lines", r["coverage"]["unknown_lines"],
+             tone="warn" if r["coverage"]["unknown_lines"] else ""),
+        Fact("Input errors", len(r["coverage"]["errors"]),
+             tone="bad" if r["coverage"]["errors"] else ""),
+    ]
+    both = [{"figure": label, "lines": t[k], "unique": u[k]} for k, label in TOTALS.items()]
+    return Section("summary", "Summary", [
+        Facts("Grand totals", cards), Facts("Security at a glance", glance),
+        Table("Grand totals, counted two ways",
+              (_c("figure"), _c("lines", "as pflogsumm counts", "count"),
+               _c("unique", "each message once", "count")), both, folded=True)])
+
+
+def _traffic(r: dict[str, Any]) -> Section:
+    rows = [(f"{h['hour']:02d}", [h["received"], h["delivered"], h["rejected"]])
+            for h in r["per_hour"]]
+    zone = r["period"]["timezone"]
+    return Section("traffic", "Traffic", [
+        Chart("Traffic per hour", "columns", (RECEIVED, DELIVERED, REJECTED), rows,
+              f"hour of the day ({zone}), summed over the days", "messages"),
+        Table("Per day", (_c("day"), *_TRAFFIC), r["per_day"]),
+        Table("Per hour", (_c("hour"), *_TRAFFIC), _hourly(r["per_hour"]), folded=True)])
+
+
+def _domains(r: dict[str, Any]) -> Section:
+    return Section("domains", "Domains", [
+        Table("Deliveries by recipient domain",
+              (_c("domain"), _c("sent", kind="count"), _c("bytes", kind="bytes"),
+               _c("deferred", kind="count"), _c("avg_delay", "average delay", "seconds"),
+               _c("max_delay", "longest delay", "seconds")), r["delivery_domains"]),
+        Table("Received by sending domain",
+              (_c("domain"), _c("messages", kind="count"), _c("bytes", kind="bytes")),
+              r["receipt_domains"])])
+
+
+def _users(r: dict[str, Any]) -> Section:
+    return Section("users", "Senders and recipients", [
+        Table("Senders by message count", _ADDRESS, r["senders_by_count"]),
+        Table("Senders by size", _ADDRESS, r["senders_by_size"]),
+        Table("Recipients by message count", _ADDRESS, r["recipients_by_count"]),
+        Table("Recipients by size", _ADDRESS, r["recipients_by_size"])])
+
+
+def _connections(r: dict[str, Any]) -> Section:
+    s = r["smtp_connections"]
+    return Section("connections", "SMTP connections", [
+        Facts("Sessions from connect to disconnect", [
+            Fact("Connections", s["connections"]),
+            Fact("Total time", s["total_seconds"], "seconds"),
+            Fact("Average", s["avg_seconds"], "seconds"),
+            Fact("Longest", s["max_seconds"], "seconds")]),
+        Table("Per day", (_c("day"), *_SPANS), s["per_day"]),
+        Table("By client domain", (_c("domain", "client domain"), *_SPANS), s["by_domain"]),
+        Table("Per hour", (_c("hour"), *_SPANS), _hourly(s["per_hour"]), folded=True)])
+
+
+def _delivery_problems(r: dict[str, Any]) -> Section:
+    return Section("deferrals", "Deferrals and bounces", [
+        Table("Deferrals", (_c("daemon"), _REASON, _COUNT), r["deferrals"]),
+        Table("Bounces", (_c("relay"), _REASON, _COUNT), r["bounces"])])
+
+
+def _rejects(r: dict[str, Any]) -> Section:
+    by_class: Counter[str] = Counter()
+    for row in r["rejects"]:
+        by_class[row["reject_class"] or "unclassified"] += row["count"]
+    rows, note = _top([(k, [n]) for k, n in sorted(by_class.items(),
+                                                   key=lambda kv: (-kv[1], kv[0]))], "classes")
+    outside = r["totals"]["rejected"] - sum(by_class.values())
+    if outside > 0:
+        note += (f" Counted from the {len(r['rejects'])} reject reasons listed; "
+                 f"{outside:,} rejects fall outside them.")
+    columns = (_c("daemon"), _c("reject_class", "class"), _REASON, _COUNT)
+    return Section("rejects", "Rejects", [
+        Chart("Rejects by class", "bars", (REJECTED,), rows, "rejects", note=note.strip()),
+        Table("Rejects", columns, r["rejects"]),
+        Table("Reject warnings", columns, r["reject_warnings"]),
+        Table("Held", columns, r["held"]),
+        Table("Discarded", columns, r["discarded"])])
+
+
+def _problems(r: dict[str, Any]) -> Section:
+    columns = (_c("mta"), _c("daemon"), _REASON, _COUNT)
+    return Section("problems", "Warnings and errors", [
+        Table(title, columns, r["problems"][kind])
+        for kind, title in (("warning", "Warnings"), ("error", "Errors"),
+                            ("fatal", "Fatal errors"), ("panic", "Panics"))])
+
+
+def _alert_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [a | {"key": ", ".join(f"{k}={v}" for k, v in a["key"].items())} for a in alerts]
+
+
+def _alerts(a: dict[str, Any]) -> list[Part]:
+    if not a["ran"]:
+        return [Note("The rules were not run for this report, so there is no alert "
+                     "timeline.")]
+    return [Table("Alerts", _ALERT, _alert_rows(a["timeline"])),
+            Table("Mail relayed for strangers (open relay)", _ALERT,
+                  _alert_rows(a["open_relay"]), tone="bad"),
+            Table("Foreign senders through local accounts", _ALERT,
+                  _alert_rows(a["unknown_sender"]), tone="bad")]
+
+
+def _tls(tls: dict[str, Any]) -> list[Part]:
+    i, o = tls["inbound"], tls["outbound"]
+    shares = [{"direction": way, "what": what, "name": name, "count": n}
+              for way, d in (("inbound", i), ("outbound", o))
+              for what in ("protocols", "ciphers") for name, n in d[what].items()]
+    return [Facts("TLS", [
+        Fact("Inbound sessions", i["sessions"]),
+        Fact("With TLS", i["tls_sessions"], note=f"{i['share']:.1%}" if i["share"] is not None
+             else ""),
+        _plaintext_logins(i),
+        Fact("Outbound TLS connections", o["tls_connections"]),
+        Fact("SMTP deliveries", o["smtp_deliveries"])]),
+        Table("TLS protocols and ciphers", (_c("direction"), _c("what"), _c("name", kind="mono"),
+                                            _COUNT), shares)]
+
+
+def _security(r: dict[str, Any]) -> Section:
+    sec = r["security"]
+    auth = sec["auth"]
+    by_ip, ip_note = _top([(a["client_ip"] or "unknown", [a["count"]]) for a in auth["by_ip"]],
+                          "addresses")
+    talkers, talk_note = _top([(c["client_ip"] or "unknown",
+                                [c["connections"], c["messages"], c["rejects"],
+                                 c["auth_failures"]]) for c in sec["top_clients"]], "clients")
+    clients = (_c("client_ip", "client", "mono"), _COUNT)
+    return Section("security", "Security", [
+        *_alerts(sec["alerts"]),
+        Facts("Logins", [Fact("Auth failures", auth["failures"]),
+                         Fact("Auth successes", auth["successes"]),
+                         Fact("Failures without a username",
+                              auth["failures_without_username"])]),
+        Chart("Auth failures by client address", "bars", (AUTH_FAILURES,), by_ip,
+              "failed logins", note=ip_note),
+        Chart("Top talkers", "bars", (CONNECTIONS, MESSAGES, REJECTED, AUTH_FAILURES),
+              talkers, "connections, messages, rejects and failed logins", note=talk_note),
+        Table("Auth failures by client address",
+              (*clients, _c("distinct_sasl_username", "usernames", "count"), *_SEEN),
+              auth["by_ip"]),
+        Table("Auth failures by username",
+              (_c("sasl_username", "username"), _COUNT,
+               _c("distinct_client_ip", "addresses", "count"), *_SEEN), auth["by_username"]),
+        Table("Relay attempts (relay access denied)",
+              (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
+              sec["relay_attempts"]),
+        *_tls(sec["tls"]),
+        Table("Top talkers", (_c("client_ip", "client", "mono"),
+                              *(_c(k, kind="count") for k in ("connections", "messages",
+                                                              "rejects", "auth_failures"))),
+              sec["top_clients"])])
+
+
+def _coverage(r: dict[str, Any]) -> Section:
+    cov = r["coverage"]
+    files = [f | {"years": ", ".join(map(str, f["years"]))
+                  + (f" ({f['year_from']})" if f["year_from"] else ""),
+                  "warnings": "; ".join(f["warnings"])} for f in cov["files"]]
+    gaps = [{"source": f["source"], **g} for f in cov["files"] for g in f["gaps"]]
+    return Section("coverage", "Coverage", [
+        Note(f"What the figures stand on. A gap is a quiet stretch longer than "
+             f"{cov['gap_hours']:g} h inside one input; a hole lies between two inputs "
+             f"(a missing rotation shows as one)."),
+        Table("Inputs", (_c("source", kind="mono"), _c("format"), _c("compression"),
+                         _c("lines", kind="count"), _c("mail_lines", "mail lines", "count"),
+                         _c("unknown_lines", "unknown", "count"), *_SEEN,
+                         _c("years", "years (from)"), _c("warnings")), files),
+        Table("SHA-256 of the inputs", (_c("source", kind="mono"), _c("sha256", "SHA-256", "mono")),
+              cov["files"]),
+        Table("Gaps inside an input", (_c("source", kind="mono"), *_GAP), gaps),
+        Table("Holes between inputs", (_c("after", kind="mono"), _c("before", kind="mono"),
+                                       *_GAP), cov["holes_between_files"]),
+        Table("Lines no parser knew", (_c("mta"), _c("daemon"), _c("shape", kind="mono"),
+                                       _COUNT, _c("example", kind="mono")),
+              cov["unknown_shapes"]),
+        Table("Errors reading the inputs", (_c("error"),), [{"error": e} for e in cov["errors"]]),
+        Table("Notes", (_c("note"),), [{"note": n} for n in r["notes"]])])
+
+
+_BUILDERS: dict[str, Callable[[dict[str, Any]], Section]] = {
+    "summary": _summary, "traffic": _traffic, "domains": _domains, "users": _users,
+    "connections": _connections, "deferrals": _delivery_problems, "rejects": _rejects,
+    "problems": _problems, "security": _security, "coverage": _coverage}
+_ORDER = ("summary", "traffic", "domains", "users", "connections", "deferrals", "rejects",
+          "problems", "security", "coverage")
+#: pflogsumm's --problems-first: what needs someone before the traffic figures.
+_PROBLEMS_FIRST = ("summary", "security", "problems", "rejects", "deferrals", "traffic",
+                   "domains", "users", "connections", "coverage")
+
+
+def sections(report: dict[str, Any]) -> list[Section]:
+    """The report's sections in reading order (problems first when it asks for that)."""
+    order = _PROBLEMS_FIRST if report.get("problems_first") else _ORDER
+    return [_BUILDERS[name](report) for name in order]
+
+
+def period_line(report: dict[str, Any]) -> str:
+    """What the report covers, in one line."""
+    p = report["period"]
+    span = (f"{when(p['first'])} to {when(p['last'])}" if p["first"]
+            else "no mail lines in the period")
+    chosen = " ".join(f"{k} {when(p[k])}" for k in ("since", "until") if p[k])
+    mtas = ", ".join(f"{m} {count(n)} rows" for m, n in p["mtas"].items())
+    return "; ".join(x for x in (span, chosen and f"asked for {chosen}",
+                                 f"hours and days in {p['timezone']}", mtas,
+                                 report.get("generator", "")) if x)
