@@ -199,6 +199,19 @@ def test_top_limits_and_verp_mung(tmp_path: Path) -> None:
     assert [a for a in munged if a.startswith("bounces")] == ["bounces-ID@lists.example.net"]
 
 
+def test_reject_classes_count_every_reject_whatever_the_detail_limit(generated: Path) -> None:
+    whole = report_of(generated, year=2025)
+    short = report_of(generated, year=2025, details=1)
+    classes = {c["reject_class"]: c["count"] for c in short["reject_classes"]}
+    assert short["reject_classes"] == whole["reject_classes"]
+    assert sum(classes.values()) == whole["totals"]["rejected"] > 0
+    assert {"rbl", "unknown_recipient", "relay_denied"} <= set(classes), classes
+    # the limited detail list names one reason; the classes still cover all the rejects
+    assert len(short["rejects"]) == 1 and len(classes) > 1
+    counts = [c["count"] for c in whole["reject_classes"]]
+    assert counts == sorted(counts, reverse=True)
+
+
 def test_coverage_names_inputs_holes_and_unknown_lines(tmp_path: Path) -> None:
     """A rotated set with mail.log.2 missing shows a hole between mail.log.3 and .1."""
     lines = (SAMPLE / "postfix" / "mail.log").read_text().splitlines(keepends=True)

@@ -27,9 +27,9 @@ from logwatch.report.security import (alert_view, auth_view, relay_attempts, tls
                                       top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
-                                     problems, receipt_domains, reject_details,
-                                     smtp_connections, top_users, traffic_per_day,
-                                     traffic_per_hour)
+                                     problems, receipt_domains, reject_classes,
+                                     reject_details, smtp_connections, top_users,
+                                     traffic_per_day, traffic_per_hour)
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -119,6 +119,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "deferrals": deferrals(sized, ropts.details),
         "bounces": bounces(sized, ropts.details),
         **reject_details(f, ropts.details),
+        "reject_classes": reject_classes(f),
         "smtp_connections": smtp_connections(f, ropts.top_hosts),
         "problems": problems(f, ropts.details),
         "security": {

@@ -231,18 +231,11 @@ def _delivery_problems(r: dict[str, Any]) -> Section:
 
 
 def _rejects(r: dict[str, Any]) -> Section:
-    by_class: Counter[str] = Counter()
-    for row in r["rejects"]:
-        by_class[row["reject_class"] or "unclassified"] += row["count"]
-    rows, note = _top([(k, [n]) for k, n in sorted(by_class.items(),
-                                                   key=lambda kv: (-kv[1], kv[0]))], "classes")
-    outside = r["totals"]["rejected"] - sum(by_class.values())
-    if outside > 0:
-        note += (f" Counted from the {len(r['rejects'])} reject reasons listed; "
-                 f"{outside:,} rejects fall outside them.")
+    rows, note = _top([(c["reject_class"], [c["count"]]) for c in r["reject_classes"]],
+                      "classes")
     columns = (_c("daemon"), _c("reject_class", "class"), _REASON, _COUNT)
     return Section("rejects", "Rejects", [
-        Chart("Rejects by class", "bars", (REJECTED,), rows, "rejects", note=note.strip()),
+        Chart("Rejects by class", "bars", (REJECTED,), rows, "rejects", note=note),
         Table("Rejects", columns, r["rejects"]),
         Table("Reject warnings", columns, r["reject_warnings"]),
         Table("Held", columns, r["held"]),

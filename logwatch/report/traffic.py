@@ -165,6 +165,15 @@ def reject_details(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any
     return out
 
 
+def reject_classes(f: Frames) -> list[dict[str, Any]]:
+    """Every reject by class (RBL, client, helo, sender, recipient, ...), counted over all
+    rejects rather than the top reasons listed: the chart's figures, and a JSON reader's."""
+    r = f.rejects[f.rejects["event"] == "reject"]
+    classes = r["reject_class"].astype("object").where(r["reject_class"].notna(),
+                                                       "unclassified")
+    return _grouped(pd.DataFrame({"reject_class": classes}), ["reject_class"], None)
+
+
 def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     """SMTP connection statistics (pflogsumm's --smtpd-stats): sessions from connect to
     disconnect, their number and length per day, hour and client domain."""
