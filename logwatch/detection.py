@@ -104,6 +104,9 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
         events.append(_kept(ev, needs))
         lines.append(_lines(ev, needs))
         messages.append(kept(done))
+    # done with the blocks: what the default pool still holds of them would otherwise
+    # sit under the joins and the enrichment (80 MB of the 5M-line report's peak)
+    pa.default_memory_pool().release_unused()
     ev_table = joined(events, _kept(EVENT_SCHEMA.empty_table(), needs))
     line_table = joined(lines, _lines(EVENT_SCHEMA.empty_table(), needs))
     msg_table = joined(messages, MESSAGE_SCHEMA.empty_table())
