@@ -119,9 +119,11 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
             k, b, v = interval_values(table, rr, bucket, m)
             lookup = {(int(x), int(y)): float(z) for x, y, z in zip(k, b, v)}
             least = min(max(rule.floor, 1), rule.ceiling or np.inf)
-            for i in np.flatnonzero(v >= least):
+            candidates = np.flatnonzero(v >= least)
+            texts = _key_texts(table, rr, keys, k[candidates]) if past else {}
+            for i in candidates:
                 count = _counter(lookup, int(k[i]), past, keyset, m.name,
-                                 _key_of(table, rr, keys, int(k[i])) if past else "")
+                                 texts.get(int(k[i]), ""))
                 base_hist = _history(rule, count, int(b[i]), b0)
                 base = baseline_of(base_hist) if base_hist is not None else None
                 if _fires(rule, float(v[i]), base, not keys):
@@ -130,8 +132,16 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
     return out
 
 
-def _key_of(table: pa.Table, rr: RuleRows, keys: list[str], code: int) -> str:
-    return str(key_text(table, rr.rows[rr.keys == code][:1], keys)[0].as_py())
+def _key_texts(table: pa.Table, rr: RuleRows, keys: list[str],
+               codes: np.ndarray) -> dict[int, str]:
+    """The text of each key code (from its first row), all in one pass over the rows:
+    a follower's table holds hours of them, and hundreds of keys can pass the floor."""
+    codes = np.unique(codes)
+    if not len(codes):
+        return {}
+    known, first = np.unique(rr.keys, return_index=True)
+    rows = rr.rows[first[np.searchsorted(known, codes)]]
+    return dict(zip(codes.tolist(), key_text(table, rows, keys).to_pylist()))
 
 
 def _counter(lookup: dict[tuple[int, int], float], code: int, past: PastCounts | None,
