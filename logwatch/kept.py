@@ -1,13 +1,14 @@
-"""Tables a run keeps beyond the block they came from, in a memory pool of their own.
+"""Tables a batch run keeps until its end, in a memory pool of their own.
 
-`detect` and `report` keep, block by block, the narrow rows their rules and sections need
-(a follower, each pass's new rows of its history), while parsing each block allocates
-and frees several times as much. In one allocator the kept pieces end up scattered among
-freed space that cannot be handed back: on the 5M-line benchmark `report` held about 1 GB
-in pyarrow's default pool (mimalloc) for 0.59 GB of live tables. Kept rows are therefore
-copied into a second pool (jemalloc where this pyarrow has it; else the C library's), and
-the default pool is left to the short-lived work of each block, which reuses the same
-memory block after block."""
+`detect` and `report` keep, block by block, the narrow rows their rules and sections need,
+while parsing each block allocates and frees several times as much. In one allocator the
+kept pieces end up scattered among freed space that cannot be handed back: on the 5M-line
+benchmark `report` held about 1 GB in pyarrow's default pool (mimalloc) for 0.59 GB of live
+tables. Kept rows are therefore copied into a second pool (jemalloc where this pyarrow has
+it, else the C library's), and the default pool is left to the short-lived work of each
+block, which reuses the same memory block after block. (A follower joins each pass's new
+rows here too; the history it carries from pass to pass is rebuilt from the enriched
+tables each pass, in the default pool.)"""
 
 from __future__ import annotations
 
@@ -22,11 +23,7 @@ __all__ = ["POOL", "kept", "joined"]
 
 def _pool() -> pa.MemoryPool:
     try:
-        pool = pa.jemalloc_memory_pool()
-        # freed pages back at once: a join frees each column's pieces as it copies them
-        # (measured: without it, the 5M-line report's peak was 70 MB higher)
-        pa.jemalloc_set_decay_ms(0)
-        return pool
+        return pa.jemalloc_memory_pool()
     except NotImplementedError:       # a pyarrow built without jemalloc
         return pa.system_memory_pool()
 
