@@ -123,10 +123,38 @@ Dec 30 10:00:02 mx1 postfix/smtp[12]: 0CCCC3: to=<ops@example.org>, relay=mx.exa
     assert live.process(first)[1].num_rows == 0
     assert live.state.settling.num_rows == 4 and live.state.rows.num_rows == 0
     live.process(second)
-    (message,) = pa.concat_tables([live.provisional()]).to_pylist()
+    (message,) = live.provisional().to_pylist()
     assert sorted(message["recipients"]) == ["ops@example.org", "root@mx1.example.com"]
     (done,) = live.finish().to_pylist()
     assert done["delivered"] == 2 and done["last_seen"] == message["last_seen"]
+
+
+def test_a_lifetime_brought_back_leaves_the_others_of_its_id_in_the_live_view(
+        tmp_path: Path) -> None:
+    """A late line brings one settling message back among the open ones; an earlier
+    message whose queue id a new message reuses in the same batch stays settled and
+    stays in the live view."""
+    log = """
+Dec 30 10:00:00 mx1 postfix/pickup[10]: 0AAAA1: uid=0 from=<root>
+Dec 30 10:00:00 mx1 postfix/qmgr[50]: 0AAAA1: from=<root@mx1.example.com>, size=300, nrcpt=1 (queue active)
+Dec 30 10:00:01 mx1 postfix/local[11]: 0AAAA1: to=<root@mx1.example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 10:00:02 mx1 postfix/qmgr[50]: 0AAAA1: removed
+Dec 30 10:00:05 mx1 postfix/pickup[10]: 0BBBB2: uid=0 from=<root>
+Dec 30 10:00:05 mx1 postfix/qmgr[50]: 0BBBB2: from=<root@mx1.example.com>, size=300, nrcpt=2 (queue active)
+Dec 30 10:00:06 mx1 postfix/local[11]: 0BBBB2: to=<root@mx1.example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Dec 30 10:00:09 mx1 postfix/qmgr[50]: 0BBBB2: removed
+Dec 30 10:00:08 mx1 postfix/smtp[12]: 0BBBB2: to=<ops@example.org>, relay=mx.example.org[203.0.113.9]:25, delay=2, delays=0/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+Dec 30 10:00:20 mx1 postfix/pickup[10]: 0AAAA1: uid=0 from=<root>
+Dec 30 10:00:20 mx1 postfix/qmgr[50]: 0AAAA1: from=<root@mx1.example.com>, size=900, nrcpt=1 (queue active)
+"""
+    first, second = _line_batches(tmp_path, log, 8)
+    live = Correlator(default_parsers())
+    assert live.process(first)[1].num_rows == 0
+    assert len(live.provisional()) == 2                     # both wait out the grace
+    live.process(second)
+    shown = sorted((m["queue_id"], m["size"], len(m["recipients"]))
+                   for m in live.provisional().to_pylist())
+    assert shown == [("0AAAA1", 300, 1), ("0AAAA1", 900, 0), ("0BBBB2", 300, 2)]
 
 
 def test_sessions_span_connect_to_disconnect(tmp_path: Path) -> None:

@@ -211,10 +211,9 @@ class Correlator:
         st.rows = pa.concat_tables([st.rows, st.settling.filter(pa.array(back)).select(
             ROW_SCHEMA.names)])
         st.settling = _without(st.settling, back)
-        if st.settling_messages is not None:
-            st.settling_messages = _without(st.settling_messages, pc.is_in(
-                st.settling_messages.column("key"), value_set=keys).to_numpy(
-                zero_copy_only=False))
+        # made again when next asked for: a key does not tell which of the lifetimes of a
+        # reused queue id came back, and a new row brings one back only now and then
+        st.settling_messages = None
 
     def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
