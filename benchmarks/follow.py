@@ -43,8 +43,10 @@ def _next_line(source: BinaryIO) -> bytes:
     return line
 
 
-def _peak_rss_mb(pid: int) -> int | None:
-    """The follower's peak resident memory so far (VmHWM), in MB."""
+def _peak_rss_mib(pid: int) -> int | None:
+    """The follower's peak resident memory so far, in MiB: the kernel's high-water mark
+    (VmHWM) of its one process, exact where run.py's sampled Pss of a tree could miss
+    a short peak."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -116,7 +118,7 @@ def main() -> int:
         while time.time() < deadline and not set(planted) <= set(seen):
             time.sleep(0.2)
         caught_up = time.time() - stopped
-        peak_mb = _peak_rss_mb(follower.pid)
+        peak_mib = _peak_rss_mib(follower.pid)
         follower.terminate()
         follower.wait(timeout=60)
         missing = sorted(set(planted) - set(seen))
@@ -133,7 +135,7 @@ def main() -> int:
               "latency_median_s": round(sorted(latencies)[len(latencies) // 2], 2)
               if latencies else None,
               "all_alerted_after_writer_stopped_s": round(caught_up, 2),
-              "follower_peak_rss_mb": peak_mb}
+              "follower_peak_rss_mib": peak_mib}
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "follow.json").write_text(json.dumps(result, indent=2) + "\n")

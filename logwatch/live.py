@@ -507,6 +507,10 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     fresh = pa.concat_tables([finished, correlator.provisional()])
     new_events = events.slice(earlier_events.num_rows)
     facts = site_facts(cfg, events, out.warnings, carried.inferred)
+    if carried.facts == facts:
+        # the same facts (a rule's own allow list may have made another object since):
+        # keep the one that remembers its answers, and enrich only the new rows
+        facts = carried.facts
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
     if carried.facts is facts and carried.events is not None:
         ev_rich = enrich_events_onto(carried.events, events, facts, known,

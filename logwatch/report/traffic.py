@@ -20,8 +20,8 @@ from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.report.totals import client_keys
 
 __all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains", "receipt_domains",
-           "top_users", "deferrals", "bounces", "reject_details", "smtp_connections",
-           "problems", "short_reason"]
+           "top_users", "deferrals", "bounces", "reject_details", "reject_classes",
+           "smtp_connections", "problems", "short_reason"]
 
 _KINDS = ("received", "delivered", "deferred", "bounced", "rejected")
 _REASON_NOISE = [
@@ -169,8 +169,7 @@ def reject_classes(f: Frames) -> list[dict[str, Any]]:
     """Every reject by class (RBL, client, helo, sender, recipient, ...), counted over all
     rejects rather than the top reasons listed: the chart's figures, and a JSON reader's."""
     r = f.rejects[f.rejects["event"] == "reject"]
-    classes = r["reject_class"].astype("object").where(r["reject_class"].notna(),
-                                                       "unclassified")
+    classes = r["reject_class"].astype("object").fillna("unclassified")
     return _grouped(pd.DataFrame({"reject_class": classes}), ["reject_class"], None)
 
 
