@@ -363,10 +363,10 @@ def _deliveries(before: CorrelationState, new: pa.Table) -> pa.Table:
     when the last pass ended (all their lines are in its correlation state) and this
     pass's lines. Their recipients are judged when they finish; the rule history need
     not keep them."""
-    parts = [before.rows, before.settling, new]
-    out = pa.concat_tables([pa.table({c: plain(t.column(c)) for c in _DELIVERY_COLUMNS})
-                            for t in parts])
-    return out.filter(pc.equal(out.column("event"), "delivery"))
+    parts = [t.filter(pc.equal(plain(t.column("event")), "delivery"))
+             for t in (before.rows, before.settling, new)]
+    return pa.concat_tables([pa.table({c: plain(t.column(c)) for c in _DELIVERY_COLUMNS})
+                             for t in parts])
 
 
 def _past_for(rules: list[Any], carried: Carried) -> dict[str, PastCounts]:

@@ -233,6 +233,7 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
     as when all rows are looked at). Rules left out look at every row."""
     namers = {r.id: [a for a in rules if r.id in a.superseded_by] for r in rules}
     scopes: dict[str, np.ndarray] = {}
+    codes_of: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}   # rules share keys
     waiting = list(rules)
     while waiting:
         ready = [r for r in waiting if not any(a in waiting for a in namers[r.id])]
@@ -249,7 +250,10 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
             seed[start:] = True
             for a in namers[rule.id]:
                 seed[scopes[a.id]] = True
-            codes, has_key = key_codes(table, rule.group_by)
+            by = (rule.table, *rule.group_by)
+            if by not in codes_of:
+                codes_of[by] = key_codes(table, rule.group_by)
+            codes, has_key = codes_of[by]
             base = masks[rule.id] & has_key
             scopes[rule.id] = np.flatnonzero(base & np.isin(codes, np.unique(codes[seed & base])))
     return scopes
