@@ -210,10 +210,17 @@ class Correlator:
         back[maybe[hit.to_numpy(zero_copy_only=False)]] = True
         st.rows = pa.concat_tables([st.rows, st.settling.filter(pa.array(back)).select(
             ROW_SCHEMA.names)])
+        if st.settling_messages is not None:
+            # the messages of the lifetimes that came back: by key and end, since a
+            # reused queue id's other lifetimes have the key but not the end
+            came_back = st.settling.filter(pa.array(back))
+            leaving = pc.is_in(_key_and_end(st.settling_messages.column("key"),
+                                            st.settling_messages.column("last_seen")),
+                               value_set=pc.unique(_key_and_end(came_back.column("key"),
+                                                                came_back.column("until"))))
+            st.settling_messages = _without(st.settling_messages,
+                                            leaving.to_numpy(zero_copy_only=False))
         st.settling = _without(st.settling, back)
-        # made again when next asked for: a key does not tell which of the lifetimes of a
-        # reused queue id came back, and a new row brings one back only now and then
-        st.settling_messages = None
 
     def _note_pending(self, sres: SessionResult, order: np.ndarray, ts: np.ndarray) -> None:
         p = self.pending
@@ -402,6 +409,12 @@ def _named_children(rows: pa.Table, links: pa.Table) -> np.ndarray:
     known = id_on_host(links.column("host"), links.column("child"))
     return pc.fill_null(pc.is_in(id_on_host(rows.column("host"), rows.column("queue_id")),
                                  value_set=known), False).to_numpy(zero_copy_only=False)
+
+
+def _key_and_end(keys: pa.ChunkedArray, ends: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A lifetime's key and its last instant (µs) as one string: which lifetime of a
+    queue id it is."""
+    return pc.binary_join_element_wise(keys, ends.cast(pa.int64()).cast(pa.string()), "\x1f")
 
 
 def _without(table: pa.Table, drop: np.ndarray) -> pa.Table:
