@@ -29,7 +29,7 @@ from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.columns import plain
-from logwatch.correlate.lifetimes import rows_in_lifetimes
+from logwatch.rules_engine.message_lines import MessageLines
 from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
@@ -153,50 +153,40 @@ def _summary(rule: Any, table: pa.Table, inc: Incident) -> str:
     return Template(rule.summary).substitute({n: fill[n] for n in names})
 
 
-def _with_parents(messages: pa.Table, rows: np.ndarray) -> np.ndarray:
-    """`rows` and the messages they came from (a content filter's re-injection is told by
-    its parent's lines: the client that really sent it), nearest before each."""
-    child = messages.take(pa.array(rows))
-    if not pc.any(pc.is_valid(child.column("parent"))).as_py():
-        return rows
-    left = pa.table({"host": pc.fill_null(plain(child.column("host")), ""),
-                     "queue_id": plain(child.column("parent")),
-                     "at": child.column("first_seen")}).filter(pc.is_valid(child.column("parent")))
-    right = pa.table({"host": pc.fill_null(plain(messages.column("host")), ""),
-                      "queue_id": plain(messages.column("queue_id")),
-                      "first": messages.column("first_seen"),
-                      "i": pa.array(np.arange(messages.num_rows))})
-    j = left.join(right, keys=["host", "queue_id"], join_type="inner", use_threads=False)
-    j = j.filter(pc.less_equal(j.column("first"), j.column("at")))
-    return np.union1d(rows, j.column("i").to_numpy())
-
-
-def _event_rows(messages: pa.Table, events: pa.Table, rows: np.ndarray) -> np.ndarray:
-    """The rows of `events` (any table with host, instance, queue_id and ts) that belong
-    to some messages and their parents: in their lifetime; in time order."""
-    m = messages.take(pa.array(_with_parents(messages, rows)))
-    ids = pc.unique(plain(m.column("queue_id")))
-    ev_sel = np.flatnonzero(pc.fill_null(pc.is_in(plain(events.column("queue_id")),
-                                                  value_set=ids), False).to_numpy(
-        zero_copy_only=False))
-    inside, _ = rows_in_lifetimes(events.take(pa.array(ev_sel)), m)
-    idx = np.unique(ev_sel[inside])
-    ts = events.column("ts").take(pa.array(idx)).cast(pa.int64()).to_numpy()
-    return idx[np.argsort(ts, kind="stable")]
-
-
-def _evidence_refs(rule: Any, inc: Incident, events: pa.Table, messages: pa.Table,
-                   lines: pa.Table) -> tuple[list[LineRef], int]:
-    """Where the incident's first lines are, and how many it has: its rows, or for a
-    messages rule the lines of its messages (`lines`: key, time, source, offset)."""
-    table = events if rule.table == "events" else lines
-    rows = inc.rows if rule.table == "events" else _event_rows(messages, lines, inc.rows)
-    take = pa.array(rows[:rule.evidence_max])
+def _evidence_refs(table: pa.Table, rows: list[np.ndarray]) -> list[list[LineRef]]:
+    """Where each alert's lines (`rows` of `table`, one array per alert) are: one take
+    per column for all the alerts, not one per alert (a day's log can raise thousands)."""
+    counts = [len(r) for r in rows]
+    take = pa.array(np.concatenate(rows) if rows else np.zeros(0, np.int64))
     sources = plain(table.column("source").take(take)).to_pylist()
     prints = plain(table.column("source_fp").take(take)).to_pylist() \
         if "source_fp" in table.column_names else [None] * len(sources)
     offsets = table.column("offset").take(take).to_pylist()
-    return [LineRef(s, o, f) for s, o, f in zip(sources, offsets, prints)], len(rows)
+    refs = [LineRef(s, o, f) for s, o, f in zip(sources, offsets, prints)]
+    ends = np.cumsum(counts).tolist()
+    return [refs[e - c:e] for c, e in zip(counts, ends)]
+
+
+def _add_evidence(told: list[tuple[Any, Alert, np.ndarray]], events: pa.Table,
+                  messages: pa.Table, lines: pa.Table) -> None:
+    """Each alert's evidence: its first rows, or for a messages rule the first lines of
+    its messages (`lines`: key, time, source, offset), found for all such alerts at
+    once; then the lines read from their files in one go."""
+    rows = [r for _, _, r in told]
+    of_messages = [i for i, (rule, _, _) in enumerate(told) if rule.table == "messages"]
+    for i, found in zip(of_messages, MessageLines(messages, lines).rows(
+            [rows[i] for i in of_messages])):
+        rows[i] = found
+    refs: list[list[LineRef]] = [[] for _ in told]
+    for name, table in (("events", events), ("messages", lines)):
+        at = [i for i, (rule, _, _) in enumerate(told) if rule.table == name]
+        for i, found_refs in zip(at, _evidence_refs(
+                table, [rows[i][:told[i][0].evidence_max] for i in at])):
+            refs[i] = found_refs
+    read = read_lines(r for alert_refs in refs for r in alert_refs)
+    for (_, alert, _), alert_rows, alert_refs in zip(told, rows, refs):
+        alert.evidence_total = len(alert_rows)
+        alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in alert_refs]
 
 
 def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
@@ -304,7 +294,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
             out.warnings.append(note)
         found[rule.id] = _found(rule, table, masks[rule.id], scopes.get(rule.id),
                                 (past or {}).get(rule.id))
-    pending: list[tuple[Alert, list[LineRef]]] = []
+    told: list[tuple[Any, Alert, np.ndarray]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages
         for inc in found[rule.id]:
@@ -316,12 +306,9 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
             if not wanted(alert):
                 continue
             alert.summary = _summary(rule, table, inc)
-            refs, alert.evidence_total = _evidence_refs(rule, inc, events, messages, lines)
-            pending.append((alert, refs))
-    read = read_lines(ref for _, refs in pending for ref in refs)
-    for alert, refs in pending:
-        alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in refs]
-        out.alerts.append(alert)
+            told.append((rule, alert, inc.rows))
+    _add_evidence(told, events, messages, lines)
+    out.alerts = [alert for _, alert, _ in told]
     out.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_us, a.rule,
                                    json.dumps(a.key, sort_keys=True, default=str)))
     return out
