@@ -15,7 +15,7 @@ Every per-value judgement runs once per distinct value (`per_value`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -24,13 +24,11 @@ import pyarrow.compute as pc
 from logwatch.columns import plain
 from logwatch.correlate.lifetimes import id_on_host, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
-from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
+from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
 
-__all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
-           "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES",
+__all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value", "each",
+           "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES",
            "enrich_events_onto", "changed_messages"]
-
-T = TypeVar("T")
 
 #: Enriched columns and their types, per table (rule files are checked against them).
 EVENT_COLUMNS: dict[str, pa.DataType] = {
@@ -80,16 +78,18 @@ DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
 
 
 
-def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[str | None], T],
-              type_: pa.DataType) -> pa.Array:
-    """`fn` of every value of a string column, computed once per distinct value."""
-    enc = pc.dictionary_encode(plain(col))
-    answers = pa.array([fn(v) for v in enc.dictionary.to_pylist()], type_)
-    out = pc.take(answers, enc.indices)
-    if enc.null_count:
-        none = fn(None)
-        out = pc.fill_null(out, pa.scalar(none, type_)) if none is not None else out
-    return out
+def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array]
+              ) -> pa.Array:
+    """`fn` (of an array) of every value of a string column: asked of its distinct
+    values, null among them, and taken back to the rows."""
+    enc = pc.dictionary_encode(plain(col), null_encoding="encode")
+    return pc.take(fn(enc.dictionary), enc.indices)
+
+
+def each(fn: Callable[[Any], Any], type_: pa.DataType) -> Callable[[pa.Array], pa.Array]:
+    """A question about one value (a client address, which `ipaddress` reads) as one
+    about an array, for `per_value`."""
+    return lambda values: pa.array([fn(v) for v in values.to_pylist()], type_)
 
 
 def _valid(col: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -115,7 +115,7 @@ def infer_local_domains(events: pa.Table, limit: int = 50) -> list[str]:
     rows = events.filter(pc.and_(_is_local_delivery(events), sent))
     if not rows.num_rows:
         return []
-    domains = per_value(_accepted(rows), domain_of, pa.string()).drop_null()
+    domains = per_value(_accepted(rows), domains_of).drop_null()
     counts = pc.value_counts(domains).to_pylist()
     counts.sort(key=lambda c: (-c["counts"], c["values"]))
     return [c["values"] for c in counts[:limit]]
@@ -166,11 +166,14 @@ def _attempt(events: pa.Table) -> pa.Array:
     return pc.coalesce(plain(events.column("session")), by_pid, by_transaction)
 
 
-def _allowlisted(table: pa.Table, facts: SiteFacts, senders: pa.Array) -> pa.Array:
-    ip = per_value(table.column("client_ip"), facts.allows_ip, pa.bool_())
-    user = per_value(table.column("sasl_username"), facts.allows_user, pa.bool_())
-    sender = per_value(senders, facts.allows_sender, pa.bool_())
-    return pc.or_(pc.or_(ip, user), sender)
+def allowlisted(table: pa.Table, facts: SiteFacts, normalized: pa.Array) -> pa.Array:
+    """Rows an allowlist exempts: by client address, SASL user or (`normalized`)
+    sender."""
+    ip = per_value(table.column("client_ip"), each(facts.allows_ip, pa.bool_()))
+    user = per_value(table.column("sasl_username"), facts.allowed_users)
+    sender = per_value(normalized, facts.allowed_senders)
+    return pc.or_(pc.or_(pc.fill_null(ip, False), pc.fill_null(user, False)),
+                  pc.fill_null(sender, False))
 
 
 def _appended(table: pa.Table, columns: dict[str, pa.Array],
@@ -197,24 +200,24 @@ def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Ar
 def enrich_events(events: pa.Table, facts: SiteFacts,
                   messages: pa.Table | None = None) -> pa.Table:
     """`events` with EVENT_COLUMNS appended (the message columns from `messages`)."""
-    sender_domain = per_value(events.column("sender"), domain_of, pa.string())
-    accepted_domain = per_value(_accepted(events), domain_of, pa.string())
-    external = per_value(accepted_domain, facts.is_external, pa.bool_())
+    sender_domain = per_value(events.column("sender"), domains_of)
+    accepted_domain = per_value(_accepted(events), domains_of)
+    external = pc.fill_null(per_value(accepted_domain, facts.external_domains), False)
     is_delivery = pc.equal(plain(events.column("event")), "delivery")
-    norm = per_value(events.column("sender"), lambda s: normalize_sender(s) if s else None,
-                     pa.string())
+    norm = per_value(events.column("sender"), normalized_senders)
     authenticated, failures, logins = _auth_counts(events)
     msg_sender, msg_origin = _message_context(events, messages)
     return _appended(events, {
         "sender_domain": sender_domain,
-        "recipient_domain": per_value(events.column("recipient"), domain_of, pa.string()),
-        "client_net": per_value(events.column("client_ip"), client_net, pa.string()),
+        "recipient_domain": per_value(events.column("recipient"), domains_of),
+        "client_net": per_value(events.column("client_ip"), each(client_net, pa.string())),
         "authenticated": authenticated,
-        "client_trusted": per_value(events.column("client_ip"), facts.is_trusted, pa.bool_()),
-        "sender_local": _nullable(sender_domain, facts.is_local),
-        "recipient_local": _nullable(accepted_domain, facts.is_local),
+        "client_trusted": per_value(events.column("client_ip"),
+                                    each(facts.is_trusted, pa.bool_())),
+        "sender_local": per_value(sender_domain, facts.local_domains),
+        "recipient_local": per_value(accepted_domain, facts.local_domains),
         "relayed_external": pc.and_(is_delivery, external),
-        "allowlisted": _allowlisted(events, facts, norm),
+        "allowlisted": allowlisted(events, facts, norm),
         "auth_failures": failures,
         "logins": logins,
         "attempt": _attempt(events),
@@ -272,11 +275,6 @@ def changed_messages(ids: list[pa.Array], links: pa.Table, new: pa.Table) -> pa.
         pa.string())).drop_null()
 
 
-def _nullable(values: pa.Array, fn: Callable[[str], bool]) -> pa.Array:
-    """`fn` per value, null where the value is null (no sender is neither local nor not)."""
-    return per_value(values, lambda v: None if v is None else fn(v), pa.bool_())
-
-
 def _deliveries(messages: pa.Table, events: pa.Table) -> pa.Table:
     """The delivery rows of each message (column `m`: its index), by key and time."""
     rows = events.filter(pc.equal(plain(events.column("event")), "delivery"))
@@ -293,9 +291,11 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
     n = messages.num_rows
     d = _deliveries(messages, events)
     m = d.column("m").to_numpy()
-    domain = per_value(d.column("accepted"), domain_of, pa.string())
-    external = per_value(domain, facts.is_external, pa.bool_()).to_numpy(zero_copy_only=False)
-    local = per_value(domain, facts.is_local, pa.bool_()).to_numpy(zero_copy_only=False)
+    domain = per_value(d.column("accepted"), domains_of)
+    external = pc.fill_null(per_value(domain, facts.external_domains), False).to_numpy(
+        zero_copy_only=False)
+    local = pc.fill_null(per_value(domain, facts.local_domains), False).to_numpy(
+        zero_copy_only=False)
     status = d.column("status")
     sent = pc.fill_null(pc.equal(status, "sent"), False).to_numpy(zero_copy_only=False)
     deferred = pc.fill_null(pc.equal(status, "deferred"), False).to_numpy(zero_copy_only=False)
@@ -318,17 +318,16 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
     where[domains.column("m").to_numpy()] = np.arange(domains.num_rows)
     rcpt_domains = pc.take(domains.column("d_distinct"), pa.array(where, mask=where < 0))
 
-    norm = per_value(messages.column("sender"),
-                     lambda s: None if s is None else normalize_sender(s), pa.string())
-    sender_domain = per_value(messages.column("sender"), domain_of, pa.string())
-    trusted = per_value(messages.column("client_ip"), facts.is_trusted, pa.bool_())
+    norm = per_value(messages.column("sender"), normalized_senders)
+    sender_domain = per_value(messages.column("sender"), domains_of)
+    trusted = per_value(messages.column("client_ip"), each(facts.is_trusted, pa.bool_()))
     return _appended(messages, {
         "sender_domain": sender_domain,
         "sender_norm": norm,
-        "sender_known": _nullable(norm, facts.is_known_sender),
-        "sender_local": _nullable(sender_domain, facts.is_local),
+        "sender_known": per_value(norm, facts.known_senders_of),
+        "sender_local": per_value(sender_domain, facts.local_domains),
         "recipient_domains": rcpt_domains,
-        "client_net": per_value(messages.column("client_ip"), client_net, pa.string()),
+        "client_net": per_value(messages.column("client_ip"), each(client_net, pa.string())),
         "authenticated": _valid(messages.column("sasl_username")),
         "client_trusted": trusted,
         "recipient_local": pa.array(all_local, mask=~has_rcpt),
@@ -338,7 +337,7 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
                                    mask=first_def == np.iinfo(np.int64).max).cast(
             pa.timestamp("us", tz="UTC")),
         "account": _account(messages, trusted),
-        "allowlisted": _allowlisted(messages, facts, norm),
+        "allowlisted": allowlisted(messages, facts, norm),
     }, MESSAGE_COLUMNS)
 
 

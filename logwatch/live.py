@@ -509,7 +509,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     facts = site_facts(cfg, events, out.warnings, carried.inferred)
     if carried.facts == facts:
         # the same facts (a rule's own allow list may have made another object since):
-        # keep the one that remembers its answers, and enrich only the new rows
+        # keep the carried one, and enrich only the new rows
         facts = carried.facts
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
     if carried.facts is facts and carried.events is not None:

@@ -1,79 +1,64 @@
 """The site's facts compiled for lookups: which domains are ours, which clients trusted.
 
-Every judgement here is made once per distinct value (a day's log has a million rows but
-a few thousand client addresses and domains): callers dictionary-encode a column, ask
-about its dictionary, and take the answers back to the rows. The answers are also
-remembered (`_ANSWERS` of them per question), because a follower asks about the same
-senders and domains again each second: facts equal to the last ones built are those
-same facts, with what they remember.
+A day's log has a million rows but a few hundred thousand distinct senders and a few
+thousand client addresses: callers ask about a column's distinct values (`per_value` in
+enrich) and take the answers back to the rows. Questions about addresses and domains
+are asked of a whole array at once, as RE2 patterns and string kernels: asked in Python
+one value at a time, they cost seconds on a busy server's day. Questions about client
+addresses need `ipaddress`; they are few, and remembered (`_ANSWERS` per question),
+because a follower asks about the same clients again each second.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import ipaddress
 import re
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, TypeVar
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from logwatch.config import Allowlist, Network, Site
 
-__all__ = ["SiteFacts", "normalize_sender", "domain_of", "client_net"]
+__all__ = ["SiteFacts", "normalized_senders", "domains_of", "client_net"]
 
 #: distinct values remembered per question: bounded, as the values are the log's
 _ANSWERS = 65536
-_remembered = lru_cache(maxsize=_ANSWERS)
-T = TypeVar("T")
+_remembered = functools.lru_cache(maxsize=_ANSWERS)
+
+#: (RE2 pattern, rewrite) in the order applied, each on what the one before left:
+#: SRS0=hash=tt=orig-domain=orig-local@forwarder, SRS1=hash=forwarder==hash=tt=domain=
+#: local@...; BATV prvs=tag=local@domain (the older local=tag form is left alone); VERP
+#: and sub-addresses, list-bounces+user=example.org@lists.example -> list-bounces@...
+_SENDER_REWRITES = (
+    (r"(?i)^srs[01][=+-](?:.*==)?[^=]+=[^=]+=([^=]+)=(.+)@[^@]+$", r"\2@\1"),
+    (r"(?i)^(?:prvs|btv1)=[^=]+=(.+)@([^@]+)$", r"\1@\2"),
+    (r"^([^+@]+)\+[^@]*@([^@]+)$", r"\1@\2"),
+)
 
 
-def _answer_once(question: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
-    """A SiteFacts question remembered per value in the facts' own `answers`."""
-    @functools.wraps(question)
-    def asked(self: SiteFacts, value: Any) -> T:
-        memo = self.answers.setdefault(question.__name__, {})
-        try:
-            return memo[value]
-        except KeyError:
-            if len(memo) >= _ANSWERS:
-                memo.clear()
-            memo[value] = answer = question(self, value)
-            return answer
-    return asked
-
-# SRS0=hash=tt=orig-domain=orig-local@forwarder; SRS1=hash=forwarder==hash=tt=domain=local@...
-_SRS = re.compile(r"^srs[01][=+-](?:.*==)?[^=]+=[^=]+=(?P<domain>[^=]+)=(?P<local>.+)@[^@]+$",
-                  re.I)
-# BATV: prvs=tag=local@domain (and the older local=tag form is left alone)
-_PRVS = re.compile(r"^(?:prvs|btv1)=[^=]+=(?P<local>.+)@(?P<domain>[^@]+)$", re.I)
-# VERP and sub-addresses: list-bounces+user=example.org@lists.example -> list-bounces@...
-_VERP = re.compile(r"^(?P<local>[^+@]+)\+[^@]*@(?P<domain>[^@]+)$")
-
-
-@_remembered
-def normalize_sender(sender: str) -> str:
-    """The address a sender stands for: SRS, BATV and VERP decoded, lower-cased.
+def normalized_senders(senders: pa.Array) -> pa.Array:
+    """The address each sender stands for: SRS, BATV and VERP decoded, trimmed and
+    lower-cased (null stays null).
 
     A mailing list's `list-bounces+bob=example.com@lists.example` is one sender, not one
     per recipient; a forwarder's SRS address is the original sender's.
     """
-    s = sender.strip().lower()
-    for rx in (_SRS, _PRVS, _VERP):
-        m = rx.match(s)
-        if m:
-            s = f"{m.group('local')}@{m.group('domain')}"
-    return s
+    out = pc.utf8_lower(pc.utf8_trim_whitespace(senders))
+    for pattern, rewrite in _SENDER_REWRITES:
+        out = pc.replace_substring_regex(out, pattern, rewrite)
+    return out
 
 
-@_remembered
-def domain_of(address: str | None) -> str | None:
-    """The domain of an address, lower-cased, without a trailing dot (None: no domain)."""
-    if not address or "@" not in address:
-        return None
-    d = address.rsplit("@", 1)[1].strip().strip("[]").rstrip(".").lower()
-    return d or None
+def domains_of(addresses: pa.Array) -> pa.Array:
+    """The domain of each address, lower-cased, without brackets or a trailing dot
+    (null: no `@`, or nothing after it)."""
+    domain = pc.replace_substring_regex(addresses, r"(?s)^.*@", "")
+    domain = pc.utf8_lower(pc.utf8_rtrim(pc.utf8_trim(pc.utf8_trim_whitespace(domain), "[]"),
+                                         "."))
+    found = pc.and_(pc.match_substring(addresses, "@"), pc.not_equal(domain, ""))
+    return pc.if_else(found, domain, pa.scalar(None, pa.string()))
 
 
 @_remembered
@@ -100,14 +85,58 @@ def _net(network: str) -> Network:
     return net
 
 
-def _in_domains(domain: str | None, domains: tuple[str, ...]) -> bool:
-    return bool(domain) and any(domain == d or domain.endswith("." + d) for d in domains)
+def _domains_regex(domains: tuple[str, ...]) -> str | None:
+    """RE2 for a domain or any subdomain of `domains` (None: no domains)."""
+    if not domains:
+        return None
+    return r"^(?:.*\.)?(?:" + "|".join(re.escape(d) for d in domains) + ")$"
+
+
+def _glob_regex(patterns: tuple[str, ...]) -> str | None:
+    """RE2 for shell patterns as `fnmatch.fnmatchcase` reads them: `*`, `?`, `[seq]`,
+    `[!seq]`, the rest literal; one alternation for all (None: no patterns)."""
+    if not patterns:
+        return None
+    return "(?s)^(?:" + "|".join(_glob(p) for p in patterns) + ")$"
+
+
+def _glob(pattern: str) -> str:
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c, i = pattern[i], i + 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = i + (i < n and pattern[i] == "!")
+            j += j < n and pattern[j] == "]"          # a `]` first is a member
+            close = pattern.find("]", j)
+            if close < 0:                             # no end: a literal `[`
+                out.append(r"\[")
+                continue
+            body, i = pattern[i:close], close + 1
+            negated = body.startswith("!")
+            members = "".join("\\" + ch if ch in "\\^[]" else ch
+                              for ch in (body[1:] if negated else body))
+            out.append(("[^" if negated else "[") + members + "]")
+        else:
+            out.append(re.escape(c))
+    return "".join(out)
+
+
+def _matches(values: pa.Array, regex: str | None) -> pa.Array:
+    """Whether each value matches (null stays null); none do without a regex."""
+    if regex is None:
+        return pc.if_else(pc.is_valid(values), False, pa.scalar(None, pa.bool_()))
+    return pc.match_substring_regex(values, regex)
 
 
 @dataclass(frozen=True)
 class SiteFacts:
-    """Site and allowlist, ready to answer per value; `inferred` says the local domains
-    came from the input, not from the config."""
+    """Site and allowlist, ready to answer; `inferred` says the local domains came from
+    the input, not from the config. Questions about domains and senders take an array
+    (null in, null out); those about one client address, a string."""
 
     local: tuple[str, ...]
     relay: tuple[str, ...]
@@ -117,41 +146,54 @@ class SiteFacts:
     allow_users: frozenset[str]
     allow_senders: tuple[str, ...]
     inferred: bool = False
-    #: per question, the answers given so far (see `_answer_once`)
-    answers: dict[str, dict[Any, Any]] = field(default_factory=dict, compare=False,
-                                               repr=False)
 
     @classmethod
     def from_config(cls, site: Site, allow: Allowlist,
                     inferred_local: list[str] | None = None) -> SiteFacts:
         # inferred ones in a fixed order: they come most frequent first, and facts that
-        # only differ in that order are the same facts (see `_the_same`)
+        # only differ in that order are the same facts (a follower keeps what it
+        # enriched with the same facts)
         local = tuple(site.local_domains or sorted(set(inferred_local or ())))
         known = tuple(s.lower() for s in site.known_senders) or tuple(
             p for d in local for p in (f"*@{d}", f"*@*.{d}"))
-        return _the_same(cls(local=local, relay=tuple(site.relay_domains),
-                             trusted=tuple(_net(n) for n in site.trusted_networks),
-                             known_senders=known,
-                             allow_nets=tuple(_net(n) for n in allow.networks),
-                             allow_users=frozenset(u.lower() for u in allow.users),
-                             allow_senders=tuple(s.lower() for s in allow.senders),
-                             inferred=not site.local_domains and bool(inferred_local)))
+        return cls(local=local, relay=tuple(site.relay_domains),
+                   trusted=tuple(_net(n) for n in site.trusted_networks),
+                   known_senders=known,
+                   allow_nets=tuple(_net(n) for n in allow.networks),
+                   allow_users=frozenset(u.lower() for u in allow.users),
+                   allow_senders=tuple(s.lower() for s in allow.senders),
+                   inferred=not site.local_domains and bool(inferred_local))
 
-    @_answer_once
-    def is_local(self, domain: str | None) -> bool:
-        return _in_domains(domain, self.local)
+    def local_domains(self, domains: pa.Array) -> pa.Array:
+        """Whether each domain is ours or a subdomain of one of ours."""
+        return _matches(domains, _domains_regex(self.local))
 
-    def is_relay(self, domain: str | None) -> bool:
-        return _in_domains(domain, self.relay)
+    def external_domains(self, domains: pa.Array) -> pa.Array:
+        """Whether each domain is neither ours nor one we relay for."""
+        return pc.and_(pc.not_equal(domains, ""),
+                       pc.invert(_matches(domains, _domains_regex(self.local + self.relay))))
 
-    @_answer_once
-    def is_external(self, domain: str | None) -> bool:
-        """A domain that is neither ours nor one we relay for (None: not known)."""
-        return bool(domain) and not self.is_local(domain) and not self.is_relay(domain)
+    def known_senders_of(self, normalized: pa.Array) -> pa.Array:
+        """Whether each (normalized) sender is one this site sends as; the null sender
+        (bounces, `""`) is the MTA's own: known."""
+        return pc.or_(pc.equal(normalized, ""), _matches(normalized,
+                                                          _glob_regex(self.known_senders)))
 
-    @_answer_once
+    def allowed_senders(self, normalized: pa.Array) -> pa.Array:
+        """Whether each (normalized) sender is allowlisted; never the null sender."""
+        return pc.and_(pc.not_equal(normalized, ""),
+                       _matches(normalized, _glob_regex(self.allow_senders)))
+
+    def allowed_users(self, users: pa.Array) -> pa.Array:
+        return pc.is_in(pc.utf8_lower(users), pa.array(sorted(self.allow_users), pa.string()))
+
+    @_remembered
     def is_trusted(self, ip: str | None) -> bool:
         return _ip_in(ip, self.trusted)
+
+    @_remembered
+    def allows_ip(self, ip: str | None) -> bool:
+        return _ip_in(ip, self.allow_nets)
 
     def spares_network(self, network: str) -> bool:
         """Whether a network touches a trusted or allowlisted one: acting on it (a ban)
@@ -159,35 +201,6 @@ class SiteFacts:
         net = _net(network)
         return any(net.version == n.version and net.overlaps(n)
                    for n in (*self.trusted, *self.allow_nets))
-
-    @_answer_once
-    def is_known_sender(self, normalized: str) -> bool:
-        """The null sender (bounces) is the MTA's own: known."""
-        return normalized == "" or any(fnmatch.fnmatchcase(normalized, p)
-                                       for p in self.known_senders)
-
-    @_answer_once
-    def allows_ip(self, ip: str | None) -> bool:
-        return _ip_in(ip, self.allow_nets)
-
-    def allows_user(self, user: str | None) -> bool:
-        return bool(user) and user.lower() in self.allow_users
-
-    @_answer_once
-    def allows_sender(self, normalized: str | None) -> bool:
-        return bool(normalized) and any(fnmatch.fnmatchcase(normalized, p)
-                                        for p in self.allow_senders)
-
-
-_last: list[SiteFacts] = []
-
-
-def _the_same(facts: SiteFacts) -> SiteFacts:
-    """The facts last built when these equal them: they remember their answers."""
-    if _last and _last[0] == facts:
-        return _last[0]
-    _last[:] = [facts]
-    return facts
 
 
 @_remembered

@@ -3,10 +3,22 @@ networks, and the site's judgements (local, relay, trusted, known sender, allowl
 
 from __future__ import annotations
 
+import fnmatch
+
+import pyarrow as pa
 import pytest
 
 from logwatch.config import Allowlist, Site
-from logwatch.sitefacts import SiteFacts, client_net, domain_of, normalize_sender
+from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
+
+
+def _one(question, value: str | None) -> object:
+    """A question about an array, asked of one value (tables below list the values)."""
+    return question(pa.array([value], pa.string()))[0].as_py()
+
+
+def normalize_sender(sender: str) -> str:
+    return _one(normalized_senders, sender)
 
 
 @pytest.mark.parametrize("sender, expected", [
@@ -56,8 +68,8 @@ def test_normalize_sender(sender: str, expected: str) -> None:
     ("", None),
     (None, None),
 ])
-def test_domain_of(address: str | None, expected: str | None) -> None:
-    assert domain_of(address) == expected
+def test_domains_of(address: str | None, expected: str | None) -> None:
+    assert _one(domains_of, address) == expected
 
 
 @pytest.mark.parametrize("ip, expected", [
@@ -116,9 +128,12 @@ def facts() -> SiteFacts:
 ])
 def test_domain_judgements(facts: SiteFacts, domain: str | None, local: bool, relay: bool,
                            external: bool) -> None:
-    assert facts.is_local(domain) is local
-    assert facts.is_relay(domain) is relay
-    assert facts.is_external(domain) is external
+    assert bool(_one(facts.local_domains, domain)) is local
+    assert bool(_one(facts.external_domains, domain)) is external
+    if domain is None:                 # unknown: neither ours nor not
+        assert _one(facts.local_domains, domain) is None
+    # a relay domain is the one neither local nor external
+    assert (not local and not external and domain is not None and domain != "") is relay
 
 
 @pytest.mark.parametrize("ip, trusted", [
@@ -155,7 +170,7 @@ def test_trusted(facts: SiteFacts, ip: str | None, trusted: bool) -> None:
 ])
 def test_default_known_senders_are_the_local_domains(facts: SiteFacts, sender: str,
                                                       known: bool) -> None:
-    assert facts.is_known_sender(sender) is known
+    assert _one(facts.known_senders_of, sender) is known
 
 
 @pytest.mark.parametrize("sender, known", [
@@ -169,23 +184,23 @@ def test_explicit_known_senders(sender: str, known: bool) -> None:
     site = Site(local_domains=["example.com"],
                 known_senders=["Billing@example.com", "*@shop.example"])
     f = SiteFacts.from_config(site, Allowlist())
-    assert f.is_known_sender(sender) is known
+    assert _one(f.known_senders_of, sender) is known
 
 
 def test_no_local_domains_knows_only_the_null_sender() -> None:
     f = SiteFacts.from_config(Site(), Allowlist())
-    assert f.is_known_sender("") and not f.is_known_sender("alice@example.com")
-    assert not f.is_local("example.com") and f.is_external("example.com")
+    assert _one(f.known_senders_of, "") and not _one(f.known_senders_of, "alice@example.com")
+    assert not _one(f.local_domains, "example.com") and _one(f.external_domains, "example.com")
     assert not f.inferred
 
 
 def test_inferred_local_domains() -> None:
     f = SiteFacts.from_config(Site(), Allowlist(), inferred_local=["example.net"])
-    assert f.inferred and f.is_local("mx.example.net")
-    assert f.is_known_sender("bob@example.net")
+    assert f.inferred and _one(f.local_domains, "mx.example.net")
+    assert _one(f.known_senders_of, "bob@example.net")
     configured = SiteFacts.from_config(Site(local_domains=["example.com"]), Allowlist(),
                                        inferred_local=["example.net"])
-    assert not configured.inferred and not configured.is_local("example.net")
+    assert not configured.inferred and not _one(configured.local_domains, "example.net")
 
 
 @pytest.mark.parametrize("ip, allowed", [
@@ -206,7 +221,7 @@ def test_allowlisted_ip(facts: SiteFacts, ip: str | None, allowed: bool) -> None
     ("monitor", True), ("MONITOR", True), ("monitor2", False), ("", False), (None, False),
 ])
 def test_allowlisted_user(facts: SiteFacts, user: str | None, allowed: bool) -> None:
-    assert facts.allows_user(user) is allowed
+    assert _one(facts.allowed_users, user) is allowed
 
 
 @pytest.mark.parametrize("sender, allowed", [
@@ -218,10 +233,30 @@ def test_allowlisted_user(facts: SiteFacts, user: str | None, allowed: bool) -> 
     (None, False),
 ])
 def test_allowlisted_sender(facts: SiteFacts, sender: str | None, allowed: bool) -> None:
-    assert facts.allows_sender(sender) is allowed
+    assert bool(_one(facts.allowed_senders, sender)) is allowed
 
 
 def test_empty_allowlist_allows_nothing() -> None:
     f = SiteFacts.from_config(Site(), Allowlist())
-    assert not f.allows_ip("127.0.0.1") and not f.allows_user("root")
-    assert not f.allows_sender("root@localhost")
+    assert not f.allows_ip("127.0.0.1") and not _one(f.allowed_users, "root")
+    assert not _one(f.allowed_senders, "root@localhost")
+
+
+PATTERNS = ["*@example.com", "*@*.example.com", "bob?@x.org", "[abc]*@x.org", "[!a]*@x.org",
+            "[]]@x.org", "[a-c]d@x.org", "a[@x.org", "a.b+c(d)@x.org", "*", "x^y$@z",
+            "[^a]@x.org", "a\\b@x.org", "list-*@lists.example"]
+SENDERS = ["bob@example.com", "bob@mx.example.com", "bob@example.com.evil", "bob1@x.org",
+           "bob12@x.org", "abc@x.org", "zed@x.org", "]@x.org", "bd@x.org", "dd@x.org",
+           "a[@x.org", "a.b+c(d)@x.org", "aXb+c(d)@x.org", "", "x^y$@z", "^@x.org", "b@x.org",
+           "a\\b@x.org", "list-bounces@lists.example", "multi\nline@example.com"]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_sender_patterns_match_as_fnmatch_reads_them(pattern: str) -> None:
+    """Patterns are matched as RE2 over whole arrays: the same answers as fnmatchcase,
+    the shell-pattern reading the configuration documents."""
+    f = SiteFacts.from_config(Site(known_senders=[pattern]), Allowlist(senders=[pattern]))
+    got = f.allowed_senders(pa.array(SENDERS)).to_pylist()
+    assert got == [s != "" and fnmatch.fnmatchcase(s, pattern) for s in SENDERS]
+    known = f.known_senders_of(pa.array(SENDERS)).to_pylist()
+    assert known == [s == "" or fnmatch.fnmatchcase(s, pattern) for s in SENDERS]

@@ -36,7 +36,8 @@ from logwatch.rules_engine.spike import find_spike
 from logwatch.rules_engine.baselines import PastCounts
 from logwatch.rules_engine.threshold import find_match, find_threshold
 from logwatch.rules_engine.windows import key_codes
-from logwatch.sitefacts import SiteFacts, normalize_sender
+from logwatch.enrich import allowlisted, per_value
+from logwatch.sitefacts import SiteFacts, normalized_senders
 
 __all__ = ["Detection", "run_rules", "still_needed", "rule_span_us"]
 
@@ -65,15 +66,8 @@ def _rule_allows(rule: Any, table: pa.Table) -> np.ndarray:
     if not (allow.networks or allow.users or allow.senders):
         return np.zeros(table.num_rows, bool)
     facts = SiteFacts.from_config(Site(), allow)
-    out = np.zeros(table.num_rows, bool)
-    for column, test in (("client_ip", facts.allows_ip), ("sasl_username", facts.allows_user),
-                         ("sender", lambda s: facts.allows_sender(normalize_sender(s) if s
-                                                                  else s))):
-        enc = pc.dictionary_encode(plain(table.column(column)))
-        hits = np.array([bool(test(v)) for v in enc.dictionary.to_pylist()] + [False])
-        idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
-        out |= hits[idx]
-    return out
+    normalized = per_value(table.column("sender"), normalized_senders)
+    return allowlisted(table, facts, normalized).to_numpy(zero_copy_only=False)
 
 
 def rule_span_us(rule: Any) -> int:
