@@ -72,6 +72,27 @@ def test_planted_incidents_have_their_times_and_evidence(sample_detection: Any) 
     assert any("198.51.100.23" in (e.line or "") for e in relay.evidence)
 
 
+def test_a_spray_that_cycles_its_usernames_is_one_alert_for_all_its_lines(
+        tmp_path: Path) -> None:
+    """Five usernames tried four times over half an hour: the window holds five names at
+    every failure after the fifth, so the spray goes on to its last line, and its burst of
+    twenty failures is the same incident (superseded), not a second alert."""
+    line = ("Mar  3 10:{m:02d}:{s:02d} mx1 postfix/submission/smtpd[{pid}]: warning: "
+            "unknown[198.51.100.200]: SASL LOGIN authentication failed: (reason unavailable)"
+            ", sasl_username={user}\n")
+    users = ["info", "sales", "test", "admin", "office"]
+    log = tmp_path / "mail.log"
+    log.write_text("".join(line.format(m=10 * r + i // 2, s=30 * (i % 2), pid=500 + 5 * r + i,
+                                       user=u)
+                           for r in range(4) for i, u in enumerate(users)))
+    det = _detect([log], SAMPLE_CONFIG, tz="UTC", year=2026)
+    assert [a.rule for a in det.alerts] == ["password_spray"]
+    spray = det.alerts[0].as_dict()
+    assert (spray["first_seen"], spray["last_seen"]) == ("2026-03-03T10:00:00Z",
+                                                         "2026-03-03T10:32:00Z")
+    assert spray["count"] == 5 and spray["evidence_total"] == 20
+
+
 def test_sample_config_is_what_silences_the_webmail() -> None:
     """Without the site's trusted_networks, the webmail host relaying without AUTH is an
     open relay: the config is what tells them apart (and local domains are inferred)."""

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logwatch.rules_engine.windows import Timeline, chain, counts_at, distinct_in_window, key_codes
+from logwatch.rules_engine.windows import (Timeline, chain, counts_at, distinct_in_window,
+                                          key_codes, since_same)
 
 S = 1_000_000   # µs
 
@@ -130,29 +131,10 @@ def test_distinct_in_window_equals_brute_force(rows, window) -> None:
     keys = arr([r[0] for r in rows])
     values = arr([r[1] for r in rows])
     ts = arr([r[2] * S for r in rows])
-    first_rows, counts = distinct_in_window(keys, values, ts, window)
-    assert len(first_rows) == len(counts)
-
-    # each reported count is the distinct count of the window ending at its row's time
-    for r, c in zip(first_rows.tolist(), counts.tolist()):
-        assert c == brute_distinct(keys, values, ts, keys[r], ts[r], window), (r, c)
-
-    # the most distinct values per key over any window is the sweep's maximum
-    best: dict[int, int] = {}
-    for k, t in zip(keys.tolist(), ts.tolist()):
-        best[k] = max(best.get(k, 0), brute_distinct(keys, values, ts, k, t, window))
-    swept: dict[int, int] = {}
-    for r, c in zip(first_rows.tolist(), counts.tolist()):
-        swept[int(keys[r])] = max(swept.get(int(keys[r]), 0), c)
-    assert swept == best
-
-    # the rows reported are where a value (re)appears: none of its rows in the window
-    # before (the row exactly a window earlier has left it), one row per such moment
-    fresh = {(k, v, t) for k, v, t in zip(keys.tolist(), values.tolist(), ts.tolist())
-             if not any(k2 == k and v2 == v and t - window <= t2 < t
-                        for k2, v2, t2 in zip(keys.tolist(), values.tolist(), ts.tolist()))}
-    reported = [(int(keys[r]), int(values[r]), int(ts[r])) for r in first_rows.tolist()]
-    assert sorted(reported) == sorted(fresh)
+    counts = distinct_in_window(keys, values, ts, window)
+    # every row's count is the distinct count of the window ending at its time
+    assert counts.tolist() == [brute_distinct(keys, values, ts, k, t, window)
+                               for k, t in zip(keys.tolist(), ts.tolist())]
 
 
 def test_distinct_boundaries() -> None:
@@ -160,24 +142,52 @@ def test_distinct_boundaries() -> None:
     keys = arr([0, 0, 0, 0])
     values = arr([1, 2, 1, 3])
     ts = arr([0, 10 * S, 10 * S, 10 * S])
-    rows, counts = distinct_in_window(keys, values, ts, w)
     # value 1 at 0 s is gone at 10 s, but it is back at 10 s: {1, 2, 3}
-    assert dict(zip(rows.tolist(), counts.tolist())) == {0: 1, 1: 3, 3: 3}
+    assert distinct_in_window(keys, values, ts, w).tolist() == [1, 3, 3, 3]
 
 
 def test_distinct_ties_report_the_count_of_the_whole_moment() -> None:
-    """Rows at one time (a BSD stamp has whole seconds) are one moment: every value
-    that appears then reports the count after all of them, not a partial one."""
+    """Rows at one time (a BSD stamp has whole seconds) are one moment: every row then
+    reads the count after all of them, not a partial one."""
     keys = arr([0, 0, 0])
     values = arr([1, 0, 1])
     ts = arr([10 * S, 10 * S, 10 * S])
-    rows, counts = distinct_in_window(keys, values, ts, 5 * S)
-    assert sorted(zip(rows.tolist(), counts.tolist())) == [(0, 2), (1, 2)]
+    assert distinct_in_window(keys, values, ts, 5 * S).tolist() == [2, 2, 2]
+
+
+def test_distinct_goes_on_while_values_repeat_and_stops_when_they_leave() -> None:
+    """Five names, then the same five again: the count stays five at every row of the
+    second round (the attack goes on), and falls once the first round has left."""
+    m = 60 * S
+    keys = arr([0] * 11)
+    values = arr([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0])
+    ts = arr([0, m, 2 * m, 3 * m, 4 * m, 10 * m, 11 * m, 12 * m, 13 * m, 14 * m, 200 * m])
+    got = distinct_in_window(keys, values, ts, 60 * m).tolist()
+    assert got == [1, 2, 3, 4, 5, 5, 5, 5, 5, 5, 1]
 
 
 def test_distinct_empty() -> None:
-    rows, counts = distinct_in_window(arr([]), arr([]), arr([]), S)
-    assert rows.tolist() == [] and counts.tolist() == []
+    assert distinct_in_window(arr([]), arr([]), arr([]), S).tolist() == []
+
+
+@SETTINGS
+@given(rows=d_rows)
+def test_since_same_equals_brute_force(rows) -> None:
+    """Time since the key's previous row of the same value, and rows of the key between
+    (rows of one second in the order given)."""
+    keys = arr([r[0] for r in rows])
+    values = arr([r[1] for r in rows])
+    ts = arr([r[2] * S for r in rows])
+    since, between = since_same(keys, values, ts)
+    none = np.iinfo(np.int64).max
+    for i in range(len(rows)):
+        mine = sorted((j for j in range(len(rows)) if keys[j] == keys[i]),
+                      key=lambda j: (ts[j], j))
+        at = mine.index(i)
+        earlier = [p for p in range(at) if values[mine[p]] == values[i]]
+        want = (none, none) if not earlier else (int(ts[i] - ts[mine[earlier[-1]]]),
+                                                 at - earlier[-1] - 1)
+        assert (int(since[i]), int(between[i])) == want, i
 
 
 # -- key_codes -----------------------------------------------------------------------------

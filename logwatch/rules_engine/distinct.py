@@ -1,7 +1,11 @@
 """*distinct*: N distinct values of a field per key within a window (a password spray is
 many usernames from one address; a distributed brute force many addresses for one name).
 
-A list field (a message's recipient domains) counts each of its elements.
+A list field (a message's recipient domains) counts each of its elements. The rule fires
+at a value new to the window, or at one tried again after as many rows of others as the
+threshold: a spray that goes round its list of names again is one incident to its last
+line, and swallows the burst it also is; a spray that settles on one name ends there,
+and the burst rule tells the brute force that follows.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from logwatch.rules_engine.incident import Incident, incidents_from_points
 from logwatch.rules_engine.model import TIME_FIELD, Distinct
 from logwatch.rules_engine.rows import RuleRows
 from logwatch.columns import plain
-from logwatch.rules_engine.windows import distinct_in_window
+from logwatch.rules_engine.windows import distinct_in_window, since_same
 
 __all__ = ["find_distinct", "value_codes"]
 
@@ -40,8 +44,11 @@ def find_distinct(rule: Distinct, table: pa.Table, mask: np.ndarray) -> list[Inc
     rr = RuleRows.of(table, mask, rule.group_by, TIME_FIELD[rule.table])
     owner, vals = value_codes(table, rule.field, rr.rows)
     window = rule.window * US
-    first_rows, counts = distinct_in_window(rr.keys[owner], vals, rr.ts[owner], window)
-    points = np.unique(owner[first_rows[counts >= rule.threshold]])
+    keys, ts = rr.keys[owner], rr.ts[owner]
+    counts = distinct_in_window(keys, vals, ts, window)
+    since, between = since_same(keys, vals, ts)
+    fires = (counts >= rule.threshold) & ((since > window) | (between >= rule.threshold - 1))
+    points = np.unique(owner[fires])
     found = incidents_from_points(table, rr.rows, rr.keys, rr.ts, points, window,
                                   max(rule.cooldown_s * US, window), rule.group_by)
     for inc in found:

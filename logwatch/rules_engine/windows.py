@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain
 
-__all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "chain"]
+__all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "since_same", "chain"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -97,37 +97,62 @@ def counts_at(a_keys: np.ndarray, a_ts: np.ndarray, a_weight: np.ndarray,
 
 
 def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
-                       window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where the number of distinct values per key within `window` rises, and to what.
+                       window: int) -> np.ndarray:
+    """For every row, the number of distinct values of its key within the window that
+    ends at its time.
 
     Each value of a key is present from one of its rows until `window` after its last
     row (rows closer than that join one stretch); the count of present values, swept over
-    the starts and ends, is the distinct count of the window ending at that moment.
-    Returns (row index of each stretch's first row, distinct count right after it).
+    the starts and ends, is the distinct count of the window ending at that moment, and
+    each row reads it at its own time. Rows at one time are one moment (a BSD stamp has
+    whole seconds): each reads the count after all of them.
     """
     n = len(keys)
     if not n:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.empty(0, np.int64)
     order = np.lexsort((ts, values, keys))
     k, v, t = keys[order], values[order], ts[order]
     same_pair = np.concatenate(([False], (k[1:] == k[:-1]) & (v[1:] == v[:-1])))
     joined = same_pair & np.concatenate(([False], np.diff(t) <= window))
     starts = np.flatnonzero(~joined)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
-    # sweep events: +1 at a stretch's first row, -1 at its last row + window
-    ev_key = np.concatenate((k[starts], k[ends]))
-    ev_t = np.concatenate((t[starts], t[ends] + window))
-    ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64)))
-    sweep = np.lexsort((ev_d, ev_t, ev_key))          # at one time, ends before starts
+    # sweep events: +1 at a stretch's first row, -1 at its last row + window, and a
+    # reading (0) at every row
+    ev_key = np.concatenate((k[starts], k[ends], keys))
+    ev_t = np.concatenate((t[starts], t[ends] + window, ts))
+    ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64),
+                           np.zeros(n, np.int64)))
+    sweep = np.lexsort((ev_d, ev_t, ev_key))
     running = np.cumsum(ev_d[sweep])
-    # a start reports the count after every event of its key at its time (ties are one
-    # moment: the window ending then holds all of them)
     sk, st = ev_key[sweep], ev_t[sweep]
     moment = np.cumsum(np.concatenate(([True], (sk[1:] != sk[:-1]) | (st[1:] != st[:-1])))) - 1
     last = np.flatnonzero(np.diff(np.append(moment, moment[-1] + 1)))   # per moment
     running = running[last[moment]]
-    is_start = sweep < len(starts)
-    return order[starts[sweep[is_start]]], running[is_start]
+    reading = sweep >= len(starts) + len(ends)
+    out = np.empty(n, np.int64)
+    out[sweep[reading] - len(starts) - len(ends)] = running[reading]
+    return out
+
+
+def since_same(keys: np.ndarray, values: np.ndarray, ts: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """For every row, the time since the previous row of its key with the same value,
+    and how many rows of its key came in between (both the int64 maximum for a value's
+    first row)."""
+    n = len(keys)
+    since = np.full(n, _INT64_MAX, np.int64)
+    between = np.full(n, _INT64_MAX, np.int64)
+    if not n:
+        return since, between
+    rank = np.empty(n, np.int64)           # place in time order; a key's rows are together
+    rank[np.lexsort((ts, keys))] = np.arange(n)
+    order = np.lexsort((rank, values, keys))
+    k, v = keys[order], values[order]
+    again = np.flatnonzero((k[1:] == k[:-1]) & (v[1:] == v[:-1]))
+    now, before = order[again + 1], order[again]
+    since[now] = ts[now] - ts[before]
+    between[now] = rank[now] - rank[before] - 1
+    return since, between
 
 
 def chain(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
