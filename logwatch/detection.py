@@ -23,7 +23,8 @@ from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
 
-__all__ = ["DetectResult", "Observer", "detect_files", "site_facts"]
+__all__ = ["DetectResult", "Observer", "detect_files", "site_facts", "rule_rows",
+           "evidence_lines"]
 
 
 #: Sees each block of events and of finished messages as they are read.
@@ -66,25 +67,34 @@ def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
 _PER_FILE = ("source", "source_fp")
 
 
-def _lines(events: pa.Table, needs: Needs) -> pa.Table:
-    """The narrow rows kept only as evidence of message alerts."""
+def _rule_mask(events: pa.Table, needs: Needs) -> pa.Array | None:
+    """The rows of a block the rules can look at (None: all)."""
+    if needs.rows is None:
+        return None
+    names = sorted(t.removeprefix("event:") for t in needs.rows if t.startswith("event:"))
+    keep = pc.is_in(events.column("event").cast(pa.string()), value_set=pa.array(names,
+                                                                                 pa.string()))
+    for token in needs.rows:
+        if token in DERIVED_ROWS:
+            keep = pc.or_(keep, DERIVED_ROWS[token](events))
+    return keep
+
+
+def rule_rows(events: pa.Table, needs: Needs) -> pa.Table:
+    """The rows and columns of a block that the rules can look at."""
+    return kept(events.select([c for c in events.column_names if c in needs.columns]),
+                _rule_mask(events, needs), _PER_FILE)
+
+
+def evidence_lines(events: pa.Table, needs: Needs) -> pa.Table:
+    """The narrow rows kept only as evidence of message alerts: those of the lines
+    messages are told by that `rule_rows` does not keep already (which join them as
+    evidence, so that no line is evidence twice)."""
     names = pa.array(sorted(needs.line_events), pa.string())
     keep = pc.is_in(events.column("event").cast(pa.string()), value_set=names)
+    ruled = _rule_mask(events, needs)
+    keep = pc.and_(keep, pa.scalar(False) if ruled is None else pc.invert(ruled))
     return kept(events.select(list(LINE_COLUMNS)), keep, _PER_FILE)
-
-
-def _kept(events: pa.Table, needs: Needs) -> pa.Table:
-    """The rows and columns of a block that the rules can look at."""
-    keep = None
-    if needs.rows is not None:
-        names = sorted(t.removeprefix("event:") for t in needs.rows if t.startswith("event:"))
-        keep = pc.is_in(events.column("event").cast(pa.string()), value_set=pa.array(names,
-                                                                                     pa.string()))
-        for token in needs.rows:
-            if token in DERIVED_ROWS:
-                keep = pc.or_(keep, DERIVED_ROWS[token](events))
-    return kept(events.select([c for c in events.column_names if c in needs.columns]), keep,
-                _PER_FILE)
 
 
 def detect_files(files: list[str], cfg: Config, options: ParseOptions,
@@ -101,14 +111,14 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     for ev, done in run.correlated():
         if observe is not None:
             observe(ev, done)
-        events.append(_kept(ev, needs))
-        lines.append(_lines(ev, needs))
+        events.append(rule_rows(ev, needs))
+        lines.append(evidence_lines(ev, needs))
         messages.append(kept(done))
     # done with the blocks: what the default pool still holds of them would otherwise
     # sit under the joins and the enrichment (80 MB of the 5M-line report's peak)
     pa.default_memory_pool().release_unused()
-    ev_table = joined(events, _kept(EVENT_SCHEMA.empty_table(), needs))
-    line_table = joined(lines, _lines(EVENT_SCHEMA.empty_table(), needs))
+    ev_table = joined(events, rule_rows(EVENT_SCHEMA.empty_table(), needs))
+    line_table = joined(lines, evidence_lines(EVENT_SCHEMA.empty_table(), needs))
     msg_table = joined(messages, MESSAGE_SCHEMA.empty_table())
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)

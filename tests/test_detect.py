@@ -69,6 +69,9 @@ def test_planted_incidents_have_their_times_and_evidence(sample_detection: Any) 
         assert alert.evidence and alert.evidence_total >= len(alert.evidence)
         for e in alert.evidence:
             assert e.line is not None and e.offset >= 0
+        # a line that both the rules and the message evidence keep is shown once
+        places = [(e.source, e.offset) for e in alert.evidence]
+        assert len(set(places)) == len(places), alert.rule
     assert any("198.51.100.23" in (e.line or "") for e in relay.evidence)
 
 
