@@ -132,7 +132,13 @@ def test_exim_and_sendmail_tell_the_same_day_with_the_same_sections() -> None:
         assert abs(u["delivered"] - p["delivered"]) <= 2, (mta, u, p)
         assert {a["rule"] for a in rep["security"]["alerts"]["timeline"]} == \
             {a["rule"] for a in postfix["security"]["alerts"]["timeline"]}
+        # logins: Sendmail's AUTH=server lines; Postfix's disconnect counters and the
+        # users on the messages; Exim's users on the messages, one per process
+        assert rep["security"]["auth"]["successes"] == postfix["security"]["auth"]["successes"]
     assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 0
+    logins = sum(1 for line in (SAMPLE / "sendmail" / "maillog").read_text().splitlines()
+                 if "AUTH=server" in line)
+    assert postfix["security"]["auth"]["successes"] == logins > 10
 
 
 def test_the_security_view_names_the_planted_attacks() -> None:

@@ -26,7 +26,10 @@ __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 _DELIVERY = ["ts", "event", "host", "instance", "queue_id", "daemon", "recipient", "status",
              "delay", "relay", "reason"]
 _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]
-_AUTH = ["ts", "event", "client_ip", "sasl_username", "session"]
+#: auth lines, and what tells a successful AUTH where no line says it: a message
+#: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
+_AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
+         "auth_tried"]
 _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
 _SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
@@ -89,6 +92,14 @@ def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Ta
     """The rows of `mask` (all: None), with `columns`; strings that repeat (output's
     list: names, addresses, not ids or reasons) dictionary-encoded."""
     return kept(table.select(columns), mask, REPEATING)
+
+
+def _auth_rows(events: pa.Table, event: pa.Array) -> pa.Array:
+    """Auth lines, messages received after AUTH, and disconnects that counted AUTHs."""
+    received = pc.and_(pc.equal(event, "received"), pc.is_valid(events.column("sasl_username")))
+    counted = pc.and_(pc.equal(event, "disconnect"),
+                      pc.fill_null(pc.greater(events.column("auth_tried"), 0), False))
+    return pc.or_(pc.is_in(event, value_set=_AUTHS), pc.or_(received, counted))
 
 
 def _session_spans(rows: pa.Table) -> pa.Table:
@@ -161,7 +172,7 @@ class Collector:
         parts["deliveries"].append(_narrow(events, pc.is_in(event, value_set=_DELIVERIES),
                                            _DELIVERY))
         parts["rejects"].append(_narrow(events, pc.is_in(event, value_set=_REJECTS), _REJECT))
-        parts["auth"].append(_narrow(events, pc.is_in(event, value_set=_AUTHS), _AUTH))
+        parts["auth"].append(_narrow(events, _auth_rows(events, event), _AUTH))
         parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              pc.is_in(event, value_set=_SESSION_EVENTS))
