@@ -136,6 +136,14 @@ def test_exim_and_sendmail_tell_the_same_day_with_the_same_sections() -> None:
         # users on the messages; Exim's users on the messages, one per process
         assert rep["security"]["auth"]["successes"] == postfix["security"]["auth"]["successes"]
     assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 0
+    # Exim's local deliveries name the user reached (`=> carol <carol@example.com>`):
+    # counted under the address accepted, as Postfix's to= is
+    assert all("@" in r["address"] for r in exim["recipients_by_count"])
+    assert {"carol", "dave"}.isdisjoint(d["domain"] for d in exim["delivery_domains"])
+    # the relay probe's transactions, all refused, are Sendmail from= lines with
+    # nrcpts=0: no message, no sender
+    assert "probe@relaycheck.test" not in {s["address"] for s in sendmail["senders_by_count"]}
+    assert sendmail["totals_unique"]["received"] == exim["totals_unique"]["received"]
     logins = sum(1 for line in (SAMPLE / "sendmail" / "maillog").read_text().splitlines()
                  if "AUTH=server" in line)
     assert postfix["security"]["auth"]["successes"] == logins > 10

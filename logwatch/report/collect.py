@@ -25,6 +25,8 @@ __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "host", "instance", "queue_id", "daemon", "recipient", "status",
              "delay", "relay", "reason"]
+#: a local delivery's bare user takes its accepted address's domain (see `_qualified`)
+_QUALIFIER = "orig_recipient"
 _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]
 #: auth lines, and what tells a successful AUTH where no line says it: a message
 #: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
@@ -39,7 +41,7 @@ _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin",
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + ["seq", "source", "offset"])
+                           + _RECEIVED + ["seq", "source", "offset", "nrcpt", _QUALIFIER])
 
 _REJECTS = pa.array(["reject", "reject_warning", "hold", "discard"])
 _AUTHS = pa.array(["auth_failure", "auth_success"])
@@ -92,6 +94,26 @@ def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Ta
     """The rows of `mask` (all: None), with `columns`; strings that repeat (output's
     list: names, addresses, not ids or reasons) dictionary-encoded."""
     return kept(table.select(columns), mask, REPEATING)
+
+
+def _qualified(events: pa.Table) -> pa.Table:
+    """Recipients as addresses: Exim logs a local delivery as the user it reached
+    (`=> carol <carol@example.com>`), which takes the domain of the address accepted,
+    so that the report counts it under example.com as Postfix's `to=` would."""
+    rcpt = plain(events.column("recipient"))
+    orig = plain(events.column(_QUALIFIER))
+    bare = pc.and_(pc.invert(pc.match_substring(rcpt, "@")),
+                   pc.match_substring(orig, "@"))
+    domain = pc.replace_substring_regex(orig, r"(?s)^.*@", "@")
+    at = events.schema.get_field_index("recipient")
+    return events.set_column(at, "recipient", pc.if_else(
+        pc.fill_null(bare, False), pc.binary_join_element_wise(rcpt, domain, ""), rcpt))
+
+
+def _queued(rows: pa.Table) -> pa.Array:
+    """Not a transaction whose recipients were all refused: Sendmail gives it a queue
+    id and logs its `from=` with `nrcpts=0`, but no message entered the queue."""
+    return pc.fill_null(pc.not_equal(rows.column("nrcpt"), 0), True)
 
 
 def _auth_rows(events: pa.Table, event: pa.Array) -> pa.Array:
@@ -161,7 +183,7 @@ class Collector:
             period = self._in_period(messages.column("first_seen"))
             if period is not None:
                 messages = messages.filter(period)
-            self._parts["messages"].append(_narrow(messages, None, _MESSAGE))
+            self._parts["messages"].append(_narrow(messages, _queued(messages), _MESSAGE))
 
     def _observe_events(self, events: pa.Table) -> None:
         if not events.num_rows:
@@ -169,8 +191,8 @@ class Collector:
         self._follow_spans(events)
         event = plain(events.column("event"))
         parts = self._parts
-        parts["deliveries"].append(_narrow(events, pc.is_in(event, value_set=_DELIVERIES),
-                                           _DELIVERY))
+        parts["deliveries"].append(_narrow(_qualified(events),
+                                           pc.is_in(event, value_set=_DELIVERIES), _DELIVERY))
         parts["rejects"].append(_narrow(events, pc.is_in(event, value_set=_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, _auth_rows(events, event), _AUTH))
         parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
@@ -180,7 +202,8 @@ class Collector:
                                                      .select(_SESSION))))
         parts["problems"].append(_narrow(events, pc.is_in(event, value_set=_PROBLEMS),
                                          _PROBLEM))
-        parts["received"].append(_narrow(events, pc.equal(event, "received"), _RECEIVED))
+        parts["received"].append(_narrow(events, pc.and_(pc.equal(event, "received"),
+                                                         _queued(events)), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:
         """Per source: first and last instant, and the gaps between consecutive lines."""
