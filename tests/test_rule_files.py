@@ -130,6 +130,21 @@ def test_later_directory_wins(tmp_path: Path) -> None:
     assert rules["site_rule"].threshold == 7
 
 
+def test_one_id_in_two_files_of_one_directory_is_refused(tmp_path: Path) -> None:
+    """Which would win is only the files' names' order: refused, naming both."""
+    d = tmp_path / "rules.d"
+    d.mkdir()
+    (d / "a.toml").write_text(rule_text("site_rule", threshold="threshold = 4"))
+    (d / "b.toml").write_text(rule_text("other_rule") + rule_text("site_rule",
+                                                                  threshold="threshold = 7"))
+    with pytest.raises(DefinitionError) as exc:
+        load_rules(Config(rule_dirs=[d]), builtin=False)
+    line = line_of((d / "b.toml").read_text(), 'id = "site_rule"')
+    assert str(exc.value) == (f"{d / 'b.toml'} line {line}: rule 'site_rule', field id: also "
+                              f"defined in {d / 'a.toml'}; in one directory, which would win "
+                              "is only the files' order")
+
+
 def test_missing_rule_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a directory") as exc:
         load_rules(Config(rule_dirs=[tmp_path / "nope"]))
@@ -245,11 +260,37 @@ def test_refused_builtin_copy_points_at_the_right_rule(tmp_path: Path) -> None:
 
 # --- values are data ---------------------------------------------------------------------
 
+@pytest.mark.parametrize("summary, said", [
+    ("$count from $clientip", "$clientip is nothing this rule's alerts have (did you mean "
+                              "$client_ip, $client_ip_values"),
+    ("users ${sasl_usernam_values}", "$sasl_usernam_values is nothing"),
+    ("$count, usual $expected", "$expected is nothing"),         # a spike's, not a threshold's
+])
+def test_a_summary_naming_nothing_is_refused(tmp_path: Path, summary: str, said: str) -> None:
+    """Each would print `?` in every alert of the rule."""
+    path, msg = _refused(tmp_path, rule_text("typo", summary=summary))
+    assert f"{path} line {line_of(path.read_text(), 'summary')}: rule 'typo', field " \
+           f"summary:" in msg and said in msg
+
+
+@pytest.mark.parametrize("where, said", [
+    ('event = "auth_falure"', "event 'auth_falure' is never written; known: connect,"),
+    ('event = ["auth_failure", "auth_sucess"]', "event 'auth_sucess' is never written"),
+    ('reject_class = { ne = "relay-denied" }', "reject_class 'relay-denied' is never"),
+])
+def test_a_condition_on_a_value_never_written_is_refused(tmp_path: Path, where: str,
+                                                         said: str) -> None:
+    """A rule that could never fire, said when it is loaded."""
+    path, msg = _refused(tmp_path, rule_text("typo", where=where))
+    assert f"{path} line {line_of(path.read_text(), where.split()[0])}: rule 'typo'" in msg
+    assert said in msg
+
+
 def test_condition_value_is_never_evaluated(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     payload = f"__import__('os').system('touch {marker}')"
     text = rule_text("evil_rule", where=f'sender = "{payload}"\nhelo = {{ matches = "{payload}" }}',
-                     summary="${payload} $count")
+                     summary="${client_ip} $count")
     d = site_rules(tmp_path, text)
     rules = {r.id: r for r in load_rules(Config(rule_dirs=[d]), builtin=False)}
     rule = rules["evil_rule"]

@@ -172,10 +172,11 @@ def brief(alerts: list[Alert]) -> list[tuple[str, dict[str, Any], int, int, int]
     return [(a.rule, a.key, a.count, a.first_us, a.last_us) for a in alerts]
 
 
-def rule(kind: str, body: str, rid: str = "t", where: str = "") -> str:
+def rule(kind: str, body: str, rid: str = "t", where: str = "",
+         summary: str = "$count from $client_ip") -> str:
     """A rule file with one rule."""
     return (f'[[rule]]\nid = "{rid}"\ntitle = "test"\nkind = "{kind}"\nseverity = "low"\n'
-            f'description = "test"\nsummary = "$count from $client_ip"\n'
+            f'description = "test"\nsummary = "{summary}"\n'
             + textwrap.dedent(body) + ("\n[rule.where]\n" + textwrap.dedent(where) if where
                                        else ""))
 
@@ -626,7 +627,7 @@ def test_relay_probe_counts_sessions_not_recipients(tmp_path) -> None:
 
 def spike_rule(keys: str = '[["client_ip"]]', extra: str = "") -> str:
     """Connections per client address (and whatever `keys` says) per hour."""
-    return rule("spike", f"""\
+    return rule("spike", summary="$count from $who", body=f"""\
     keys = {keys}
     interval = "1h"
     baseline = "28d"
@@ -774,7 +775,7 @@ def test_spike_seasonal_baseline(tmp_path, seasonal_after, days) -> None:
 
 # -- level -----------------------------------------------------------------------------------
 
-QUEUE = rule("level", """\
+QUEUE = rule("level", summary="$count waiting", body="""\
     table = "messages"
     start = "first_deferred"
     end = "last_seen"

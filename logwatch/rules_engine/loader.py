@@ -83,12 +83,13 @@ def load_rule_file(path: Path) -> list[Any]:
     return list(parsed.rule)
 
 
-def _rule_files(dirs: Iterable[Path]) -> list[Path]:
+def _rule_files(dirs: Iterable[Path]) -> list[list[Path]]:
+    """The rule files of each directory, in order."""
     out = []
     for d in dirs:
         if not d.is_dir():
             raise ConfigError(f"rule directory {d}: not a directory")
-        out += sorted(d.glob("*.toml"))
+        out.append(sorted(d.glob("*.toml")))
     return out
 
 
@@ -129,10 +130,18 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
     dirs = ([data_dir("rules")] if builtin else []) + list(cfg.rule_dirs)
     rules: dict[str, Any] = {}
     origin: dict[str, Path] = {}
-    for path in _rule_files(dirs):
-        for rule in load_rule_file(path):
-            rules[rule.id] = rule
-            origin[rule.id] = path
+    for files in _rule_files(dirs):
+        here: dict[str, Path] = {}   # a later directory replaces; one may not repeat
+        for path in files:
+            for rule in load_rule_file(path):
+                if rule.id in here:
+                    line = _id_line(path.read_text(encoding="utf-8"), rule.id)
+                    raise DefinitionError(
+                        f"{path}" + (f" line {line}" if line else "") + f": rule {rule.id!r}, "
+                        f"field id: also defined in {here[rule.id]}; in one directory, "
+                        "which would win is only the files' order")
+                here[rule.id] = origin[rule.id] = path
+                rules[rule.id] = rule
     rules = apply_overrides(rules, cfg)
     for rule in rules.values():
         unknown = [s for s in rule.superseded_by if s not in rules]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from string import Template
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
 from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
-from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.schema import EVENT_SCHEMA, EVENTS, MESSAGE_SCHEMA, ORIGINS, REJECT_CLASSES
 
 __all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
            "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank"]
@@ -31,6 +31,14 @@ TABLE_FIELDS: dict[str, dict[str, pa.DataType]] = {
 }
 #: The time a row happened at, per table.
 TIME_FIELD = {"events": "ts", "messages": "first_seen"}
+#: Fields whose values are a closed vocabulary: a condition on another value (a misspelt
+#: `auth_falure`) could never hold, and is refused.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "event": EVENTS, "reject_class": REJECT_CLASSES, "origin": ORIGINS,
+    "mta": ("postfix", "exim", "sendmail"),
+}
+#: What every summary may name besides the key fields and `<field>_values`.
+_SUMMARY_NAMES = ("count", "span", "first", "last", "window", "rule")
 
 _OPS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "null", "contains",
         "starts_with", "ends_with", "matches")
@@ -61,6 +69,16 @@ def _check_value(c: Condition, type_: pa.DataType, what: str) -> None:
                 OverflowError, ValueError):
             raise FieldError(f"{what}: {c.field} {c.op} {v!r}: not a {type_} value",
                              (what, c.field)) from None
+
+
+def _check_vocabulary(c: Condition, what: str) -> None:
+    known = VOCABULARIES.get(c.field)
+    if known is None or c.op not in ("eq", "ne", "in", "not_in"):
+        return
+    for v in (c.value if isinstance(c.value, list) else [c.value]):
+        if v not in known:
+            raise FieldError(f"{what}: {c.field} {v!r} is never written; known: "
+                             f"{', '.join(known)}", (what, c.field))
 
 
 def severity_rank(severity: str) -> int:
@@ -157,6 +175,9 @@ class RuleBase(_Model):
 
     _parse = field_validator("where", "unless", mode="before")(_conditions)
 
+    #: what the kind's incidents tell besides the count (`$expected` of a spike)
+    DETAILS: ClassVar[tuple[str, ...]] = ()
+
     @property
     def cooldown_s(self) -> int:
         return self.cooldown if self.cooldown is not None else self.window
@@ -192,7 +213,25 @@ class RuleBase(_Model):
                                  (f" (did you mean {', '.join(near)}?)" if near else ""), loc)
         for what, c in self.conditions():
             _check_value(c, known[c.field], what)
+            _check_vocabulary(c, what)
+        self._check_summary()
         return self
+
+    def summary_names(self) -> set[str]:
+        """The `$names` a summary may use: a misspelt one would print `?` in every alert."""
+        return (set(_SUMMARY_NAMES) | self.key_fields() | set(self.DETAILS)
+                | {n for n in ("threshold", "min_first") if n in type(self).model_fields}
+                | {f"{f}_values" for f in TABLE_FIELDS[self.table]})
+
+    def _check_summary(self) -> None:
+        allowed = self.summary_names()
+        for name in re.findall(r"\$\{?(\w+)", self.summary):
+            if name not in allowed:
+                near = sorted(n for n in allowed if n[:4] == name[:4])[:5]
+                raise FieldError(f"${name} is nothing this rule's alerts have" +
+                                 (f" (did you mean {', '.join('$' + n for n in near)}?)"
+                                  if near else "; see the rule kinds in the README"),
+                                 ("summary",))
 
     def conditions(self) -> list[tuple[str, Condition]]:
         """Every condition of the rule with the part it belongs to."""
@@ -228,6 +267,8 @@ class Sequence(RuleBase):
     count (a CRAM-MD5 to PLAIN fallback in one session). `unless_before`: no alert when
     an earlier then-row had the same key and these fields (a phone that has logged in as
     that user from that address before)."""
+
+    DETAILS: ClassVar[tuple[str, ...]] = ("then_rows",)
 
     kind: Literal["sequence"]
     first: Selection
@@ -277,6 +318,9 @@ class Spike(RuleBase):
     `floor` (mostly-zero counts have no spread) and a `ceiling` that holds without any
     history."""
 
+    DETAILS: ClassVar[tuple[str, ...]] = ("measure", "interval", "who", "expected", "spread",
+                                         "history_intervals")
+
     kind: Literal["spike"]
     #: key sets evaluated in turn (most specific first); [] is the total
     keys: list[list[str]] = Field(default_factory=lambda: [[]])
@@ -303,6 +347,8 @@ class Spike(RuleBase):
 class Level(RuleBase):
     """A running level (rows that entered at `start` and have not left at `end`) that is
     at least `floor` and has grown over each of the last `rising` intervals."""
+
+    DETAILS: ClassVar[tuple[str, ...]] = ("interval",)
 
     kind: Literal["level"]
     start: str
