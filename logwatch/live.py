@@ -67,7 +67,7 @@ from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
 from logwatch.sitefacts import SiteFacts
-from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid
+from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid, unreadable
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
 __all__ = ["PassResult", "Memory", "run_pass", "deliver_outbox"]
@@ -268,6 +268,10 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             _read_journal(cfg, src, cursors, parsers, correlator, needs, got, out)
             continue
         path = str(src.path)
+        problem = unreadable(path)
+        if problem:
+            out.errors.append(problem)
+            continue
         plan = plan_reads(path, marks.get(path))
         out.warnings += plan.warnings
         options = _options(cfg, src)

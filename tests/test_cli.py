@@ -139,3 +139,22 @@ def test_explain_names_the_pattern_and_the_near_misses(tmp_path: Path) -> None:
     assert "no pattern took this postfix/smtpd line; prefilters passed, regex failed: " \
            "smtpd.connect" in out
     assert "1  (other)" in out
+
+
+def test_run_names_a_source_that_is_no_log_and_exits_2(tmp_path: Path) -> None:
+    """A misspelt [[sources]] path, or a directory, would otherwise read nothing at every
+    cron run without a word; a live log missing beside its rotations is a rotation under
+    way, and is not an error."""
+    rotating = tmp_path / "mail.log"
+    (tmp_path / "mail.log.1").write_text("")
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n'
+                      f'[[sources]]\npath = "{tmp_path / "mial.log"}"\n'
+                      f'[[sources]]\npath = "{tmp_path}"\n'
+                      f'[[sources]]\npath = "{rotating}"\n')
+    done = mlw("run", "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"mail-logwatch: {tmp_path / 'mial.log'}: no such file, nor rotations of it: "
+        "nothing read",
+        f"mail-logwatch: {tmp_path}: a directory, not a log file"]

@@ -25,7 +25,8 @@ from logwatch.errors import SourceError
 from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
-__all__ = ["Mark", "Segment", "plan_reads", "mark_after", "still_valid", "HEAD_BYTES"]
+__all__ = ["Mark", "Segment", "plan_reads", "mark_after", "still_valid", "unreadable",
+           "HEAD_BYTES"]
 
 #: The identity of a file is the hash of its first bytes (fewer while it is shorter).
 HEAD_BYTES = 1024
@@ -156,6 +157,17 @@ def _mtime(path: str) -> float:
         return os.path.getmtime(path)
     except OSError:
         return 0.0
+
+
+def unreadable(path: str) -> str | None:
+    """Why a configured log can be no log at all: a directory, or a name that neither
+    it nor a rotation of it has (a misspelt path would otherwise read nothing, each run,
+    in silence). A live file missing beside its rotations is a rotation under way."""
+    if os.path.isdir(path):
+        return f"{path}: a directory, not a log file"
+    if not os.path.exists(path) and not rotated_names(path):
+        return f"{path}: no such file, nor rotations of it: nothing read"
+    return None
 
 
 def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
