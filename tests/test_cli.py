@@ -158,3 +158,28 @@ def test_run_names_a_source_that_is_no_log_and_exits_2(tmp_path: Path) -> None:
         f"mail-logwatch: {tmp_path / 'mial.log'}: no such file, nor rotations of it: "
         "nothing read",
         f"mail-logwatch: {tmp_path}: a directory, not a log file"]
+
+
+@pytest.mark.parametrize("args, said", [
+    (["parse", "--year", "20226"], "argument --year: 20226 is not a year of a log (1900 to 9000)"),
+    (["report", "--year", "0"], "argument --year: 0 is not a year of a log"),
+    (["report", "-h", "-1"], "argument -h: '-1': a number of lines, 0 or more"),
+    (["report", "--since", "2026-03-04", "--until", "2026-03-03"],
+     "--since 2026-03-04 is not before --until 2026-03-03: the period would be empty"),
+])
+def test_a_typo_in_an_option_is_said_not_a_traceback(log: Path, args: list[str],
+                                                      said: str) -> None:
+    done = mlw(*args, str(log))
+    assert done.returncode == 2 and said in done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+
+
+def test_report_takes_its_format_from_the_out_suffix(log: Path, tmp_path: Path) -> None:
+    """`--out day.html` is an HTML page, not the text report in an .html file."""
+    for name, start in (("day.html", "<!DOCTYPE html>"), ("day.json", "{"),
+                        ("day.txt", "mail-logwatch report: ")):
+        out = tmp_path / name
+        assert mlw("report", "--year", "2025", "--tz", "UTC", str(log), "--out",
+                   str(out)).returncode == 0
+        assert out.read_text().lstrip().startswith(start), name
+    assert json.loads((tmp_path / "day.json").read_text())["totals"]["rejected"] == 1

@@ -20,11 +20,22 @@ from logwatch.sources.opener import open_source
 __all__ = ["register", "run", "add_input_options"]
 
 
+def _year(text: str) -> int:
+    """A year a log line can have: a typo (20226) would run past what a date can hold."""
+    try:
+        year = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year") from None
+    if not 1900 <= year <= 9000:
+        raise argparse.ArgumentTypeError(f"{year} is not a year of a log (1900 to 9000)")
+    return year
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """Options every command that reads logs shares."""
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="log files (plain, .gz, .bz2, .xz, .zst) or - for stdin")
-    p.add_argument("--year", type=int, help="year of the first line of year-less stamps")
+    p.add_argument("--year", type=_year, help="year of the first line of year-less stamps")
     p.add_argument("--tz", help="time zone of stamps without one (default: the machine's)")
     p.add_argument("--log-format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")

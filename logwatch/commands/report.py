@@ -13,6 +13,7 @@ import importlib
 import json
 import sys
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,9 @@ from logwatch.report.build import ReportOptions, build_report
 __all__ = ["register", "run", "render", "period"]
 
 FORMATS = ("text", "markdown", "html", "json")
+#: the format an --out file's suffix asks for, when --format is not given
+_BY_SUFFIX = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown",
+              ".markdown": "markdown", ".txt": "text"}
 
 
 def render(fmt: str, report: dict[str, Any]) -> str:
@@ -42,18 +46,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--help", action="help", help="show this help and exit")
     add_input_options(p)
     add_config_option(p)
-    p.add_argument("--format", dest="out_format", choices=FORMATS, default="text")
+    p.add_argument("--format", dest="out_format", choices=FORMATS,
+                   help="default: as --out's suffix says (.html, .json, .md), else text")
     p.add_argument("--out", default="-", help="file to write (default: stdout)")
     p.add_argument("--since", help="start of the period: ISO date or time (site zone "
                    "unless it says its own)")
     p.add_argument("--until", help="end of the period (exclusive), as --since")
     p.add_argument("-d", "--day", choices=("today", "yesterday"),
                    help="only this day of the site's zone (pflogsumm's -d)")
-    p.add_argument("-h", dest="top_hosts", type=int, default=50, metavar="N",
+    p.add_argument("-h", dest="top_hosts", type=_lines, default=50, metavar="N",
                    help="host/domain lines per table (pflogsumm's -h; default 50)")
-    p.add_argument("-u", dest="top_users", type=int, default=50, metavar="N",
+    p.add_argument("-u", dest="top_users", type=_lines, default=50, metavar="N",
                    help="sender/recipient lines per table (pflogsumm's -u; default 50)")
-    p.add_argument("--details", type=int, default=50, metavar="N",
+    p.add_argument("--details", type=_lines, default=50, metavar="N",
                    help="lines per deferral/bounce/reject/problem table (default 50)")
     p.add_argument("--verp-mung", type=int, nargs="?", const=1, default=0, choices=(1, 2),
                    help="fold VERP sender addresses (pflogsumm's --verp-mung[=2])")
@@ -64,6 +69,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--gap", type=float, default=4.0, metavar="HOURS",
                    help="report quiet stretches in the input longer than this (default 4)")
     p.set_defaults(run=run)
+
+
+def _lines(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of lines, 0 or more")
+    return n
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.out_format:
+        return str(args.out_format)
+    return _BY_SUFFIX.get(Path(args.out).suffix.lower(), "text") if args.out != "-" else "text"
 
 
 def _instant(text: str, zone: ZoneInfo, what: str) -> datetime:
@@ -89,6 +110,9 @@ def period(args: argparse.Namespace, zone: str,
         return start, datetime.combine(day + timedelta(days=1), time(), tz)
     since = _instant(args.since, tz, "--since") if args.since else None
     until = _instant(args.until, tz, "--until") if args.until else None
+    if since is not None and until is not None and since >= until:
+        raise UsageError(f"--since {args.since} is not before --until {args.until}: "
+                         "the period would be empty")
     return since, until
 
 
@@ -111,6 +135,6 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     with out:
-        out.write(render(args.out_format, report))
+        out.write(render(_format(args), report))
     print_errors(errors)
     return 2 if errors else 0
