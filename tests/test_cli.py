@@ -183,3 +183,23 @@ def test_report_takes_its_format_from_the_out_suffix(log: Path, tmp_path: Path) 
                    str(out)).returncode == 0
         assert out.read_text().lstrip().startswith(start), name
     assert json.loads((tmp_path / "day.json").read_text())["totals"]["rejected"] == 1
+
+
+@pytest.mark.parametrize("command", ["run", "follow", "alerts"])
+def test_site_commands_need_a_config(command: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --config and the default file, `alerts` made a state database under
+    /var/lib and said 0 waiting, `run` that there were no sources: now they say what is
+    missing, and make nothing."""
+    from logwatch.cli import main
+    from logwatch.commands import detect
+
+    absent = tmp_path / "etc" / "config.toml"
+    monkeypatch.setattr(detect, "DEFAULT_PATH", absent)
+    monkeypatch.chdir(tmp_path)
+    assert main([command]) == 2
+    assert capsys.readouterr().err == (
+        f"mail-logwatch: no --config given and no {absent}: this command needs the site's "
+        "configuration (its sources and state_dir)\n")
+    assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from logwatch.commands.detect import config_from
+from logwatch.commands.detect import config_from, site_config_path
 from logwatch.config import DEFAULT_PATH
 from logwatch.notify.deliver import destinations, route_of
 from logwatch.sanitize import for_terminal
@@ -49,7 +49,7 @@ def _line(item: OutboxItem, dest_name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None))
+    cfg = config_from(site_config_path(args.config))
     dests = destinations(cfg.notify)
     state = State(cfg.state_dir)
     try:

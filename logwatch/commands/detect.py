@@ -15,12 +15,13 @@ from typing import Any
 from logwatch.alert_text import alerts_text
 from logwatch.commands.parse import add_input_options, options_from
 from logwatch.config import DEFAULT_PATH, Config, load_config
+from logwatch.errors import ConfigError
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
 from logwatch.sanitize import for_terminal
 
 __all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
-           "add_config_option", "site_and_options"]
+           "add_config_option", "site_and_options", "site_config_path"]
 
 EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
 
@@ -50,6 +51,18 @@ def config_from(path: str | None) -> Config:
         print(f"mail-logwatch: using {DEFAULT_PATH}", file=sys.stderr)
         return load_config(DEFAULT_PATH)
     return load_config(None)
+
+
+def site_config_path(given: str | None) -> str:
+    """The config of a command that acts for a site (run, follow, alerts): --config, or
+    the default file. Without either there are no sources to read and no state to
+    keep, and the built-in defaults would only make that look like a quiet day."""
+    if given is not None:
+        return given
+    if DEFAULT_PATH.is_file():
+        return str(DEFAULT_PATH)
+    raise ConfigError(f"no --config given and no {DEFAULT_PATH}: this command needs the "
+                      "site's configuration (its sources and state_dir)")
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from logwatch.commands.detect import config_from, print_alerts, print_errors
+from logwatch.commands.detect import (config_from, print_alerts, print_errors,
+                                      site_config_path)
 from logwatch.commands.run import run_lock
 from logwatch.config import DEFAULT_PATH, load_config
 from logwatch.errors import ConfigError, UsageError
@@ -42,7 +43,7 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None)
+    path = site_config_path(args.config)
     cfg = config_from(path)
     if not cfg.sources:
         raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             metrics = Metrics()
             port = metrics.serve(*address)
             print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
-        follower = Follower(Path(path) if path else None, load_config, args.interval,
+        follower = Follower(Path(path), load_config, args.interval,
                             metrics, on_pass)
         follower.install_signals()
         try:

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from logwatch.commands.detect import config_from, print_alerts, print_errors
+from logwatch.commands.detect import (config_from, print_alerts, print_errors,
+                                      site_config_path)
 from logwatch.config import DEFAULT_PATH, Config
 from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
@@ -57,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(args.config or (str(DEFAULT_PATH) if DEFAULT_PATH.exists() else None))
+    cfg = config_from(site_config_path(args.config))
     if not cfg.sources:
         raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
     with run_lock(cfg) as held:
