@@ -8,6 +8,7 @@ them, CSV quotes them; nothing here interprets them.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from datetime import datetime
@@ -78,6 +79,8 @@ class TableWriter:
 
     def _write(self, table: pa.Table) -> None:
         self.rows += table.num_rows
+        if self.kind == "none":
+            return
         if self.kind == "parquet":
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(
@@ -110,6 +113,8 @@ class TableWriter:
             raise UsageError(f"--out {self.path}: cannot write: {exc.strerror or exc}") from exc
 
     def _close(self) -> None:
+        if self.kind == "none":
+            return
         if self._parquet is None and self.kind == "parquet":
             pq.write_table(self.schema.empty_table(), self.path)
         if self._parquet is not None:
@@ -134,9 +139,12 @@ def _lists_as_text(table: pa.Table) -> pa.Table:
 
 
 def writer_for(out: str, schema: pa.Schema) -> TableWriter:
-    """A writer chosen by `out`'s suffix: .parquet, .jsonl/.json, .csv, or - (stdout)."""
+    """A writer chosen by `out`'s suffix: .parquet, .jsonl/.json, .csv, - (stdout), or
+    /dev/null (nothing written)."""
     if out == "-":
         return TableWriter("jsonl", out, schema)
+    if out == os.devnull:        # `--stats --out /dev/null`: only where the lines went
+        return TableWriter("none", out, schema)
     suffix = Path(out).suffix.lower()
     kinds = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
              ".ndjson": "jsonl", ".csv": "csv"}

@@ -203,3 +203,11 @@ def test_site_commands_need_a_config(command: str, tmp_path: Path,
         f"mail-logwatch: no --config given and no {absent}: this command needs the site's "
         "configuration (its sources and state_dir)\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stats_alone_with_out_dev_null(log: Path) -> None:
+    """The README's `--stats json --out /dev/null`: where the lines went, nothing else."""
+    done = mlw("parse", str(log), "--year", "2025", "--stats", "json", "--out", "/dev/null")
+    assert done.returncode == 0 and done.stdout == b""
+    stats = json.loads(done.stderr)
+    assert stats["sources"][0]["lines"] == 5 and stats["sources"][0]["mail_lines"] == 4
