@@ -23,6 +23,7 @@ from logwatch.errors import SourceError
 from logwatch.parse.block import BlockParser, SourceInfo
 from logwatch.parse.clock import SourceClock, YearAnchor, machine_zone
 from logwatch.parse.definitions import ParserSet, load_parsers
+from logwatch.parse.formats import YEARLESS
 from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
@@ -196,7 +197,7 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
         fmt, fp = options.fmt or probe.fmt, probe.fingerprint
         stats.compression = probe.opened.compression
     stats.format = fmt
-    if plan.warning:
+    if plan.warning and (fmt is None or fmt in YEARLESS):   # stdin's format: known by now
         stats.warnings.append(plan.warning)
     clock = clock or SourceClock(options.zone, plan.anchor)
     parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats,

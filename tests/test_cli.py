@@ -211,3 +211,13 @@ def test_stats_alone_with_out_dev_null(log: Path) -> None:
     assert done.returncode == 0 and done.stdout == b""
     stats = json.loads(done.stderr)
     assert stats["sources"][0]["lines"] == 5 and stats["sources"][0]["mail_lines"] == 4
+
+
+def test_stdin_is_told_to_give_a_year_only_when_its_stamps_have_none(log: Path) -> None:
+    """A pipe's format is known only once read: Exim's own stamps carry the year."""
+    exim = (ROOT / "sample_logs" / "exim" / "mainlog").read_bytes()[:4000]
+    exim = exim[:exim.rindex(b"\n") + 1]
+    for data, told in ((exim, False), (log.read_bytes(), True)):
+        done = mlw("parse", "-", "--stats", "--out", "/dev/null", stdin=data)
+        assert done.returncode == 0
+        assert ("no year clue for this input" in done.stderr.decode()) is told

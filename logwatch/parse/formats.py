@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-__all__ = ["FORMATS", "detect_format", "SAMPLE_LINES", "Format"]
+__all__ = ["FORMATS", "YEARLESS", "detect_format", "SAMPLE_LINES", "Format"]
 
 Format = str
 
@@ -32,6 +32,8 @@ _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
 )
 
 FORMATS: tuple[Format, ...] = tuple(name for name, _ in _DETECT)
+#: Formats whose stamps have no year (the others' lines need no year clue).
+YEARLESS: tuple[Format, ...] = ("bsd",)
 
 
 def detect_format(sample: Iterable[str]) -> Format | None:
