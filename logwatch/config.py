@@ -184,9 +184,17 @@ class Route(_Model):
 class NotifyConfig(_Model):
     """Where alerts go (apprise URLs; they carry tokens, so they are never printed)."""
 
-    urls: list[str | Route] = Field(
+    urls: list[Route] = Field(
         default_factory=list,
         description="apprise URLs, or { url = ..., min_severity = \"high\" } tables")
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _routes(cls, v: Any) -> Any:
+        """A URL alone is a route for every alert: one model for both spellings, so that
+        a mistake in a table is said once, not again as 'not a string'."""
+        return [{"url": u} if isinstance(u, str) else u for u in v] if isinstance(v, list) \
+            else v
     secrets_file: Path | None = Field(
         default=None, description="a root-only file: one apprise URL per line, optionally "
                                   "followed by a minimum severity")

@@ -129,7 +129,7 @@ def test_full_config_loads(tmp_path: Path) -> None:
     assert file_src.path == Path("/var/log/mail.log") and not file_src.journald
     assert (file_src.host, file_src.tz, file_src.format) == ("mx1", "UTC", "exim")
     assert journal.journald and journal.path is None
-    assert cfg.notify.urls[0].startswith("slack://") and len(cfg.notify.urls) == 2
+    assert cfg.notify.urls[0].url.startswith("slack://") and len(cfg.notify.urls) == 2
     assert cfg.notify.secrets_file == Path("/etc/mail-logwatch/secrets")
     assert cfg.rules == {"auth_failure_burst": {"threshold": 3, "window": "10m"},
                          "queue_growth": {"enabled": False}}
@@ -198,6 +198,11 @@ def _swap(old: str, new: str) -> str:
 
 REFUSED = {
     # name: (config text, text on the offending line, field named, more words in the message)
+    "bad severity in a notify table": (
+        _swap('urls = ["json://localhost/hook"]',
+              'urls = ["json://localhost/hook",\n'
+              '        { url = "json://localhost/b", min_severity = "urgent" }]'),
+        "urls = [", "notify.urls.1.min_severity", ["'urgent' is not a severity"]),
     "unknown top-level key": (
         _swap("\n[site]", 'colour = "blue"\n\n[site]'), 'colour = "blue"', "colour", []),
     "unknown key in site": (

@@ -74,8 +74,7 @@ def _secrets(path: Path) -> list[Destination]:
 
 
 def destinations(cfg: NotifyConfig) -> list[Destination]:
-    out = [Destination(u, "info") if isinstance(u, str) else Destination(u.url, u.min_severity)
-           for u in cfg.urls]
+    out = [Destination(u.url, u.min_severity) for u in cfg.urls]
     if cfg.secrets_file is not None:
         out += _secrets(cfg.secrets_file)
     for d in out:
