@@ -222,3 +222,15 @@ def test_a_command_that_keeps_failing_is_given_up(tmp_path: Path) -> None:
                            capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert shown.returncode == 0 and f"gave up after {ACTION_ATTEMPTS}" in shown.stdout, \
         shown.stdout
+
+
+def test_check_config_lists_the_actions(tmp_path: Path) -> None:
+    """What would run, on what, as it would be typed."""
+    cfg, _ = _site(tmp_path, extra='min_severity = "medium"\ntimeout = 90\n')
+    done = subprocess.run([sys.executable, "-m", "logwatch", "check-config", str(cfg)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    at = lines.index("actions: 1")
+    assert lines[at + 1] == (f"  ban: on auth_failure_burst from medium, timeout 1m30s: "
+                             f"{tmp_path / 'ban'} set postfix-sasl banip '{{client_ip}}'")

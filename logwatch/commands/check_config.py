@@ -9,6 +9,7 @@ the rules will see it. Notification URLs carry tokens: only their schemes are sh
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,16 @@ def _rules(cfg: Config, rules: list[Any]) -> list[str]:
     return lines
 
 
+def _actions(cfg: Config) -> list[str]:
+    """Each action with what starts it and the command it runs (shell-quoted, as it
+    would be typed; placeholders are filled with validated key values)."""
+    lines = [f"actions: {len(cfg.actions) or 'none'}"]
+    for name, a in sorted(cfg.actions.items()):
+        lines.append(f"  {name}: on {', '.join(a.rules)} from {a.min_severity}, "
+                     f"timeout {format_duration(a.timeout)}: {shlex.join(a.command)}")
+    return lines
+
+
 def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> str:
     s = cfg.site
     by_scheme = sorted({f"{d.scheme} from {d.min_severity}" for d in dests})
@@ -80,6 +91,7 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
         f"notify: {len(dests)} destinations ({'; '.join(by_scheme) or 'none'})"
         + (f", {cfg.notify.secrets_file} included" if cfg.notify.secrets_file else ""),
         f"state: {cfg.state_dir}",
+        *_actions(cfg),
         *_rules(cfg, rules),
     ]
     return "".join(for_terminal(line) + "\n" for line in lines)
