@@ -13,7 +13,7 @@ import pytest
 
 from logwatch.correlate.correlator import Correlator
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
-from tests.conftest import ROOT
+from tests.conftest import POSTFIX_FILTER, ROOT
 
 
 def _write(tmp_path: Path, name: str, text: str, mtime: float | None = None) -> Path:
@@ -34,25 +34,6 @@ def _run(paths: list[Path], **options: Any) -> tuple[pa.Table, list[dict[str, An
     table = pa.concat_tables(events)
     rows = pa.concat_tables(messages).to_pylist()
     return table, sorted(rows, key=lambda r: (r["host"] or "", r["queue_id"], r["first_seen"]))
-
-
-POSTFIX_FILTER = """
-Dec 30 10:00:00 mx1 postfix/smtpd[100]: connect from mail.example.net[198.51.100.7]
-Dec 30 10:00:00 mx1 postfix/smtpd[100]: Anonymous TLS connection established from mail.example.net[198.51.100.7]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
-Dec 30 10:00:01 mx1 postfix/smtpd[100]: 4A1B2C3D4E: client=mail.example.net[198.51.100.7]
-Dec 30 10:00:01 mx1 postfix/cleanup[101]: 4A1B2C3D4E: message-id=<m1@example.net>
-Dec 30 10:00:01 mx1 postfix/qmgr[50]: 4A1B2C3D4E: from=<alice@example.net>, size=2000, nrcpt=1 (queue active)
-Dec 30 10:00:01 mx1 postfix/smtpd[100]: disconnect from mail.example.net[198.51.100.7] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7
-Dec 30 10:00:02 mx1 postfix/smtpd[200]: connect from localhost[127.0.0.1]
-Dec 30 10:00:02 mx1 postfix/smtpd[200]: 5B6C7D8E9F: client=localhost[127.0.0.1]
-Dec 30 10:00:02 mx1 postfix/cleanup[101]: 5B6C7D8E9F: message-id=<m1@example.net>
-Dec 30 10:00:02 mx1 postfix/qmgr[50]: 5B6C7D8E9F: from=<alice@example.net>, size=2300, nrcpt=1 (queue active)
-Dec 30 10:00:02 mx1 postfix/smtp[102]: 4A1B2C3D4E: to=<bob@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=1.2, delays=0.1/0/0.1/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B6C7D8E9F)
-Dec 30 10:00:02 mx1 postfix/qmgr[50]: 4A1B2C3D4E: removed
-Dec 30 10:00:02 mx1 postfix/smtpd[200]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
-Dec 30 10:00:03 mx1 postfix/local[103]: 5B6C7D8E9F: to=<bob@example.com>, relay=local, delay=0.3, delays=0.1/0/0/0.2, dsn=2.0.0, status=sent (delivered to mailbox)
-Dec 30 10:00:03 mx1 postfix/qmgr[50]: 5B6C7D8E9F: removed
-"""
 
 
 def test_content_filter_child_is_linked_and_counted_once(tmp_path: Path) -> None:
