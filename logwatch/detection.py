@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from logwatch.config import Config
 from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
+from logwatch.columns import in_values
 from logwatch.kept import joined, kept
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
@@ -23,8 +24,7 @@ from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
 
-__all__ = ["DetectResult", "Observer", "detect_files", "site_facts", "rule_rows",
-           "evidence_lines"]
+__all__ = ["DetectResult", "Observer", "detect_files", "site_facts", "kept_rows"]
 
 
 #: Sees each block of events and of finished messages as they are read.
@@ -72,29 +72,24 @@ def _rule_mask(events: pa.Table, needs: Needs) -> pa.Array | None:
     if needs.rows is None:
         return None
     names = sorted(t.removeprefix("event:") for t in needs.rows if t.startswith("event:"))
-    keep = pc.is_in(events.column("event").cast(pa.string()), value_set=pa.array(names,
-                                                                                 pa.string()))
+    keep = in_values(events.column("event"), pa.array(names, pa.string()))
     for token in needs.rows:
         if token in DERIVED_ROWS:
             keep = pc.or_(keep, DERIVED_ROWS[token](events))
     return keep
 
 
-def rule_rows(events: pa.Table, needs: Needs) -> pa.Table:
-    """The rows and columns of a block that the rules can look at."""
-    return kept(events.select([c for c in events.column_names if c in needs.columns]),
-                _rule_mask(events, needs), _PER_FILE)
-
-
-def evidence_lines(events: pa.Table, needs: Needs) -> pa.Table:
-    """The narrow rows kept only as evidence of message alerts: those of the lines
-    messages are told by that `rule_rows` does not keep already (which join them as
-    evidence, so that no line is evidence twice)."""
-    names = pa.array(sorted(needs.line_events), pa.string())
-    keep = pc.is_in(events.column("event").cast(pa.string()), value_set=names)
+def kept_rows(events: pa.Table, needs: Needs) -> tuple[pa.Table, pa.Table]:
+    """What a block leaves for the rules: the rows and columns they can look at, and
+    the narrow rows kept only as evidence of message alerts (the lines messages are told
+    by that the first do not keep already, which join them as evidence, so that no line
+    is evidence twice)."""
     ruled = _rule_mask(events, needs)
-    keep = pc.and_(keep, pa.scalar(False) if ruled is None else pc.invert(ruled))
-    return kept(events.select(list(LINE_COLUMNS)), keep, _PER_FILE)
+    lines = in_values(events.column("event"), pa.array(sorted(needs.line_events), pa.string()))
+    lines = pc.and_(lines, pa.scalar(False) if ruled is None else pc.invert(ruled))
+    return (kept(events.select([c for c in events.column_names if c in needs.columns]),
+                 ruled, _PER_FILE),
+            kept(events.select(list(LINE_COLUMNS)), lines, _PER_FILE))
 
 
 def detect_files(files: list[str], cfg: Config, options: ParseOptions,
@@ -111,14 +106,16 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     for ev, done in run.correlated():
         if observe is not None:
             observe(ev, done)
-        events.append(rule_rows(ev, needs))
-        lines.append(evidence_lines(ev, needs))
+        rows, evidence = kept_rows(ev, needs)
+        events.append(rows)
+        lines.append(evidence)
         messages.append(kept(done))
     # done with the blocks: what the default pool still holds of them would otherwise
     # sit under the joins and the enrichment (80 MB of the 5M-line report's peak)
     pa.default_memory_pool().release_unused()
-    ev_table = joined(events, rule_rows(EVENT_SCHEMA.empty_table(), needs))
-    line_table = joined(lines, evidence_lines(EVENT_SCHEMA.empty_table(), needs))
+    no_rows, no_lines = kept_rows(EVENT_SCHEMA.empty_table(), needs)
+    ev_table = joined(events, no_rows)
+    line_table = joined(lines, no_lines)
     msg_table = joined(messages, MESSAGE_SCHEMA.empty_table())
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain
+from logwatch.columns import in_values, plain
 from logwatch.correlate.lifetimes import id_on_host, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
@@ -58,7 +58,7 @@ _LOGIN_EVENTS = ("received", "auth_success")
 
 
 def _event_is(table: pa.Table, *names: str) -> pa.Array:
-    return pc.is_in(table.column("event").cast(pa.string()), value_set=pa.array(names))
+    return in_values(table.column("event"), pa.array(names, pa.string()))
 
 
 def _counter(table: pa.Table, name: str) -> pa.Array:

@@ -45,7 +45,7 @@ from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host
 from logwatch.correlate.sessions import OpenSessions
-from logwatch.detection import evidence_lines, rule_rows, site_facts
+from logwatch.detection import kept_rows, site_facts
 from logwatch.durations import US
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
                              enrich_events, enrich_events_onto, enrich_messages)
@@ -113,8 +113,9 @@ class _Read:
 
     def add(self, events: pa.Table, done: pa.Table, needs: Needs) -> None:
         """A batch of correlated lines and the messages it finished."""
-        self.events.append(rule_rows(events, needs))
-        self.lines.append(evidence_lines(events, needs))
+        rows, evidence = kept_rows(events, needs)
+        self.events.append(rows)
+        self.lines.append(evidence)
         self.messages.append(done)
         self.ids.append(pc.unique(id_on_host(events.column("host"),
                                              events.column("queue_id"))).drop_null())
@@ -497,8 +498,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         if not dry_run and (got.marks or got.cursors):
             _commit(state, memory, carried.moved(got), lambda db: None)
         return out
-    empty_events = rule_rows(EVENT_SCHEMA.empty_table(), needs)
-    empty_lines = evidence_lines(EVENT_SCHEMA.empty_table(), needs)
+    empty_events, empty_lines = kept_rows(EVENT_SCHEMA.empty_table(), needs)
     earlier_events = _history(_unenriched(carried.events), empty_events)
     events = pa.concat_tables([earlier_events, joined(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
