@@ -24,7 +24,8 @@ from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
 
-__all__ = ["DetectResult", "Observer", "detect_files", "site_facts", "kept_rows"]
+__all__ = ["DetectResult", "Observer", "detect_files", "site_facts", "kept_rows",
+           "evidence_table"]
 
 
 #: Sees each block of events and of finished messages as they are read.
@@ -80,16 +81,22 @@ def _rule_mask(events: pa.Table, needs: Needs) -> pa.Array | None:
 
 
 def kept_rows(events: pa.Table, needs: Needs) -> tuple[pa.Table, pa.Table]:
-    """What a block leaves for the rules: the rows and columns they can look at, and
-    the narrow rows kept only as evidence of message alerts (the lines messages are told
-    by that the first do not keep already, which join them as evidence, so that no line
-    is evidence twice)."""
-    ruled = _rule_mask(events, needs)
+    """What a block leaves for the rules: the rows and columns they can look at, and the
+    narrow rows of the lines messages are told by (evidence of message alerts)."""
     lines = in_values(events.column("event"), pa.array(sorted(needs.line_events), pa.string()))
-    lines = pc.and_(lines, pa.scalar(False) if ruled is None else pc.invert(ruled))
     return (kept(events.select([c for c in events.column_names if c in needs.columns]),
-                 ruled, _PER_FILE),
+                 _rule_mask(events, needs), _PER_FILE),
             kept(events.select(list(LINE_COLUMNS)), lines, _PER_FILE))
+
+
+def evidence_table(events: pa.Table, lines: pa.Table, needs: Needs) -> pa.Table:
+    """Where the lines of messages are found: the narrow lines, and the rules' rows that
+    are not among them (a row both keep would be evidence twice). The narrow lines are
+    whole: a follower keeps the rules' rows only while a rule may count them."""
+    names = pa.array(sorted(needs.line_events), pa.string())
+    other = pc.invert(in_values(events.column("event"), names))
+    return pa.concat_tables([events.filter(other).select(list(LINE_COLUMNS)), lines],
+                            promote_options="permissive")
 
 
 def detect_files(files: list[str], cfg: Config, options: ParseOptions,
@@ -121,8 +128,6 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)
     msg_rich = enrich_messages(msg_table, ev_table, facts)
-    line_table = pa.concat_tables([ev_table.select(list(LINE_COLUMNS)), line_table],
-                                  promote_options="permissive")
-    detection = run_rules(rules, ev_rich, msg_rich, line_table)
+    detection = run_rules(rules, ev_rich, msg_rich, evidence_table(ev_table, line_table, needs))
     detection.warnings[:0] = warnings
     return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats)

@@ -45,7 +45,7 @@ from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host
 from logwatch.correlate.sessions import OpenSessions
-from logwatch.detection import kept_rows, site_facts
+from logwatch.detection import evidence_table, kept_rows, site_facts
 from logwatch.durations import US
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
                              enrich_events, enrich_events_onto, enrich_messages)
@@ -59,7 +59,7 @@ from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
 from logwatch.rules_engine.loader import load_rules
-from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
+from logwatch.rules_engine.needs import Needs, needs_of
 from logwatch.rules_engine.baselines import BASELINE_SCHEMA, PastCounts, counted, past_counts
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.rules_engine.rows import times_us
@@ -542,10 +542,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         if carried.rules == digest else None
     messages = pa.concat_tables([earlier, fresh_rich])
     past = _past_for(rules, carried)
-    detection = run_rules(rules, ev_rich, messages,
-                          pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
-                                           promote_options="permissive"), wanted, new_from,
-                          past)
+    detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines, needs),
+                          wanted, new_from, past)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]

@@ -267,3 +267,48 @@ def test_a_link_made_by_a_later_pass_changes_its_childs_earlier_lines(tmp_path: 
     child = [r["message_origin"] for r in got.to_pylist() if r["queue_id"] == "5B6C7D8E9F"]
     assert child == ["reinjected"] * 4
     assert "smtp" in rich.column("message_origin").to_pylist()[2:6]
+
+
+WEBMAIL_THEN_DELIVERY = (
+    # a trusted webmail client sends as a foreign sender in one pass; the delivery comes
+    # in the next (the rules keep the client= row only while a rule may count it)
+    """\
+2026-03-03T10:20:00+00:00 mx1 postfix/smtpd[2178]: connect from webmail.example.com[192.0.2.10]
+2026-03-03T10:20:01+00:00 mx1 postfix/smtpd[2178]: 422DF1B2F93: client=webmail.example.com[192.0.2.10], sasl_method=PLAIN, sasl_username=carol
+2026-03-03T10:20:01+00:00 mx1 postfix/cleanup[2179]: 422DF1B2F93: message-id=<x1@example.com>
+2026-03-03T10:20:01+00:00 mx1 postfix/qmgr[1187]: 422DF1B2F93: from=<carol@gmail.invalid>, size=1300, nrcpt=1 (queue active)
+2026-03-03T10:20:01+00:00 mx1 postfix/smtpd[2178]: disconnect from webmail.example.com[192.0.2.10] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6
+""",
+    """\
+2026-03-03T10:25:02+00:00 mx1 postfix/smtp[2180]: 422DF1B2F93: to=<friend@example.net>, relay=mx.example.net[203.0.113.5]:25, delay=1.1, delays=0.34/0.01/0.34/0.44, dsn=2.0.0, status=sent (250 OK)
+2026-03-03T10:25:02+00:00 mx1 postfix/qmgr[1187]: 422DF1B2F93: removed
+""")
+
+
+def test_a_message_alert_in_a_later_pass_has_the_evidence_detect_gives(tmp_path: Path) -> None:
+    """The client= line that names the account is evidence whether the message is read
+    in one go or over two passes, and once (found by a review)."""
+    from logwatch.detection import detect_files
+
+    log = tmp_path / "mail.log"
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\n'
+                      'local_domains = ["example.com"]\n'
+                      'trusted_networks = ["127.0.0.1/32", "192.0.2.10/32"]\n'
+                      f'timezone = "UTC"\n[[sources]]\npath = "{log}"\n')
+    cfg = load_config(config)
+    alerts = []
+    for part in WEBMAIL_THEN_DELIVERY:
+        with log.open("a") as fh:
+            fh.write(part)
+        state = State(cfg.state_dir)
+        try:
+            alerts += run_pass(cfg, state).alerts
+        finally:
+            state.close()
+    followed = {a["rule"]: [e["line"] for e in a["evidence"]] for a in alerts}
+    at_once = {a.rule: [e.line for e in a.evidence]
+               for a in detect_files([str(log)], cfg, ParseOptions()).detection.alerts}
+    assert followed == at_once
+    lines = followed["unknown_sender_relay"]
+    assert len(lines) == 3 and "client=webmail.example.com" in lines[0]
