@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from logwatch.errors import ConfigError
+from logwatch.globs import check_globs
 from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
 from logwatch.tomlfile import load_toml, locate, validation_message
@@ -64,6 +65,7 @@ class Allowlist(_Model):
                                description="envelope sender patterns (`*@partner.example`)")
 
     _check_networks = field_validator("networks")(_networks)
+    _check_senders = field_validator("senders")(check_globs)
 
     def merged(self, other: Allowlist) -> Allowlist:
         return Allowlist(networks=self.networks + other.networks,
@@ -90,6 +92,7 @@ class Site(_Model):
                                  description="zone of year-less stamps and report buckets")
 
     _check_local = field_validator("local_domains", "relay_domains")(_domains)
+    _check_known = field_validator("known_senders")(check_globs)
     _check_trusted = field_validator("trusted_networks")(_networks)
 
     @field_validator("timezone")

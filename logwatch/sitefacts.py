@@ -5,8 +5,8 @@ thousand client addresses: callers ask about a column's distinct values (`per_va
 enrich) and take the answers back to the rows. Questions about addresses and domains
 are asked of a whole array at once, as RE2 patterns and string kernels: asked in Python
 one value at a time, they cost seconds on a busy server's day. Questions about client
-addresses need `ipaddress`; they are few, and remembered (`_ANSWERS` per question),
-because a follower asks about the same clients again each second.
+addresses need `ipaddress`; they are few, and what they parse to is remembered
+(`_ANSWERS` of them), because a follower asks about the same clients again each second.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.config import Allowlist, Network, Site
+from logwatch.globs import glob_regex
 
 __all__ = ["SiteFacts", "normalized_senders", "domains_of", "client_net"]
 
@@ -89,40 +91,13 @@ def _domains_regex(domains: tuple[str, ...]) -> str | None:
     """RE2 for a domain or any subdomain of `domains` (None: no domains)."""
     if not domains:
         return None
-    return r"^(?:.*\.)?(?:" + "|".join(re.escape(d) for d in domains) + ")$"
+    return r"(?s)^(?:.*\.)?(?:" + "|".join(re.escape(d) for d in domains) + r")\z"
 
 
-def _glob_regex(patterns: tuple[str, ...]) -> str | None:
-    """RE2 for shell patterns as `fnmatch.fnmatchcase` reads them: `*`, `?`, `[seq]`,
-    `[!seq]`, the rest literal; one alternation for all (None: no patterns)."""
-    if not patterns:
-        return None
-    return "(?s)^(?:" + "|".join(_glob(p) for p in patterns) + ")$"
-
-
-def _glob(pattern: str) -> str:
-    out, i, n = [], 0, len(pattern)
-    while i < n:
-        c, i = pattern[i], i + 1
-        if c == "*":
-            out.append(".*")
-        elif c == "?":
-            out.append(".")
-        elif c == "[":
-            j = i + (i < n and pattern[i] == "!")
-            j += j < n and pattern[j] == "]"          # a `]` first is a member
-            close = pattern.find("]", j)
-            if close < 0:                             # no end: a literal `[`
-                out.append(r"\[")
-                continue
-            body, i = pattern[i:close], close + 1
-            negated = body.startswith("!")
-            members = "".join("\\" + ch if ch in "\\^[]" else ch
-                              for ch in (body[1:] if negated else body))
-            out.append(("[^" if negated else "[") + members + "]")
-        else:
-            out.append(re.escape(c))
-    return "".join(out)
+def _lowered(values: Iterable[str]) -> tuple[str, ...]:
+    """Config values lowered as the log's values are (Arrow's utf8_lower, which differs
+    from str.lower on a few letters such as İ and final sigma)."""
+    return tuple(pc.utf8_lower(pa.array(list(values), pa.string())).to_pylist())
 
 
 def _matches(values: pa.Array, regex: str | None) -> pa.Array:
@@ -136,7 +111,8 @@ def _matches(values: pa.Array, regex: str | None) -> pa.Array:
 class SiteFacts:
     """Site and allowlist, ready to answer; `inferred` says the local domains came from
     the input, not from the config. Questions about domains and senders take an array
-    (null in, null out); those about one client address, a string."""
+    (null in, null out); those about one client address, a string. `known_senders` are
+    the configured patterns (none: any address in the local domains)."""
 
     local: tuple[str, ...]
     relay: tuple[str, ...]
@@ -153,45 +129,58 @@ class SiteFacts:
         # inferred ones in a fixed order: they come most frequent first, and facts that
         # only differ in that order are the same facts (a follower keeps what it
         # enriched with the same facts)
-        local = tuple(site.local_domains or sorted(set(inferred_local or ())))
-        known = tuple(s.lower() for s in site.known_senders) or tuple(
-            p for d in local for p in (f"*@{d}", f"*@*.{d}"))
-        return cls(local=local, relay=tuple(site.relay_domains),
+        local = _lowered(site.local_domains or sorted(set(inferred_local or ())))
+        return cls(local=local, relay=_lowered(site.relay_domains),
                    trusted=tuple(_net(n) for n in site.trusted_networks),
-                   known_senders=known,
+                   known_senders=_lowered(site.known_senders),
                    allow_nets=tuple(_net(n) for n in allow.networks),
-                   allow_users=frozenset(u.lower() for u in allow.users),
-                   allow_senders=tuple(s.lower() for s in allow.senders),
+                   allow_users=frozenset(_lowered(allow.users)),
+                   allow_senders=_lowered(allow.senders),
                    inferred=not site.local_domains and bool(inferred_local))
+
+    # the regexes, made once per facts (a follower asks every second)
+    @functools.cached_property
+    def _local_rx(self) -> str | None:
+        return _domains_regex(self.local)
+
+    @functools.cached_property
+    def _ours_rx(self) -> str | None:
+        return _domains_regex(self.local + self.relay)
+
+    @functools.cached_property
+    def _known_rx(self) -> str | None:
+        return glob_regex(self.known_senders)
+
+    @functools.cached_property
+    def _allowed_rx(self) -> str | None:
+        return glob_regex(self.allow_senders)
 
     def local_domains(self, domains: pa.Array) -> pa.Array:
         """Whether each domain is ours or a subdomain of one of ours."""
-        return _matches(domains, _domains_regex(self.local))
+        return _matches(domains, self._local_rx)
 
     def external_domains(self, domains: pa.Array) -> pa.Array:
         """Whether each domain is neither ours nor one we relay for."""
-        return pc.and_(pc.not_equal(domains, ""),
-                       pc.invert(_matches(domains, _domains_regex(self.local + self.relay))))
+        return pc.and_(pc.not_equal(domains, ""), pc.invert(_matches(domains, self._ours_rx)))
 
     def known_senders_of(self, normalized: pa.Array) -> pa.Array:
-        """Whether each (normalized) sender is one this site sends as; the null sender
-        (bounces, `""`) is the MTA's own: known."""
-        return pc.or_(pc.equal(normalized, ""), _matches(normalized,
-                                                          _glob_regex(self.known_senders)))
+        """Whether each (normalized) sender is one this site sends as: the configured
+        patterns, else any address in the local domains. The null sender (bounces, `""`)
+        is the MTA's own: known."""
+        mine = _matches(normalized, self._known_rx) if self.known_senders else \
+            pc.fill_null(self.local_domains(domains_of(normalized)), False)
+        return pc.or_(pc.equal(normalized, ""), mine)
 
     def allowed_senders(self, normalized: pa.Array) -> pa.Array:
         """Whether each (normalized) sender is allowlisted; never the null sender."""
-        return pc.and_(pc.not_equal(normalized, ""),
-                       _matches(normalized, _glob_regex(self.allow_senders)))
+        return pc.and_(pc.not_equal(normalized, ""), _matches(normalized, self._allowed_rx))
 
     def allowed_users(self, users: pa.Array) -> pa.Array:
         return pc.is_in(pc.utf8_lower(users), pa.array(sorted(self.allow_users), pa.string()))
 
-    @_remembered
     def is_trusted(self, ip: str | None) -> bool:
         return _ip_in(ip, self.trusted)
 
-    @_remembered
     def allows_ip(self, ip: str | None) -> bool:
         return _ip_in(ip, self.allow_nets)
 

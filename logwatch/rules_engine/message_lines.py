@@ -25,8 +25,6 @@ class ById:
 
     def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
         enc = pc.dictionary_encode(plain(column))
-        if isinstance(enc, pa.ChunkedArray):
-            enc = enc.combine_chunks() if enc.num_chunks != 1 else enc.chunk(0)
         self.values = enc.dictionary
         codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         self.order = np.argsort(codes, kind="stable")  # rows of one value stay in row order
@@ -73,8 +71,11 @@ class MessageLines:
         near = np.sort(near)
         line, life = rows_in_lifetimes(self.lines.take(pa.array(near)), m)
         alert, row = _pairs(label[life], near[line])
-        ts = self.lines.column("ts").take(pa.array(row)).cast(pa.int64()).to_numpy()
-        order = np.lexsort((row, ts, alert))
+        take = pa.array(row)
+        ts = self.lines.column("ts").take(take).cast(pa.int64()).to_numpy()
+        # lines of one second in the order the file has them
+        at = pc.fill_null(self.lines.column("offset").take(take), 0).to_numpy()
+        order = np.lexsort((row, at, ts, alert))
         alert, row = alert[order], row[order]
         bounds = np.searchsorted(alert, np.arange(len(picks) + 1))
         return [row[bounds[i]:bounds[i + 1]] for i in range(len(picks))]
