@@ -265,12 +265,20 @@ def test_refused_builtin_copy_points_at_the_right_rule(tmp_path: Path) -> None:
                               "$client_ip, $client_ip_values"),
     ("users ${sasl_usernam_values}", "$sasl_usernam_values is nothing"),
     ("$count, usual $expected", "$expected is nothing"),         # a spike's, not a threshold's
+    ("$count at $$USD $cost each", "$cost is nothing"),           # $$ is a dollar sign
 ])
 def test_a_summary_naming_nothing_is_refused(tmp_path: Path, summary: str, said: str) -> None:
     """Each would print `?` in every alert of the rule."""
     path, msg = _refused(tmp_path, rule_text("typo", summary=summary))
     assert f"{path} line {line_of(path.read_text(), 'summary')}: rule 'typo', field " \
            f"summary:" in msg and said in msg
+
+
+def test_a_dollar_sign_in_a_summary_is_no_name(tmp_path: Path) -> None:
+    d = site_rules(tmp_path, rule_text("priced", summary="$count rejects from $client_ip "
+                                                         "(costs $$USD each)"))
+    rules = {r.id: r for r in load_rules(Config(rule_dirs=[d]), builtin=False)}
+    assert rules["priced"].summary.endswith("(costs $$USD each)")
 
 
 @pytest.mark.parametrize("where, said", [

@@ -8,7 +8,6 @@ field, not silently matched against nothing), and a summary is a `string.Templat
 
 from __future__ import annotations
 
-import re
 from string import Template
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -22,7 +21,8 @@ from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
 from logwatch.schema import EVENT_SCHEMA, EVENTS, MESSAGE_SCHEMA, ORIGINS, REJECT_CLASSES
 
 __all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
-           "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank"]
+           "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank",
+           "summary_names"]
 
 #: Fields a rule may name, per table, with their types.
 TABLE_FIELDS: dict[str, dict[str, pa.DataType]] = {
@@ -79,6 +79,14 @@ def _check_vocabulary(c: Condition, what: str) -> None:
         if v not in known:
             raise FieldError(f"{what}: {c.field} {v!r} is never written; known: "
                              f"{', '.join(known)}", (what, c.field))
+
+
+def summary_names(summary: str) -> list[str]:
+    """The `$names` a summary template uses, as `string.Template` reads them (`$$` is a
+    dollar sign, not a name)."""
+    return [m.group("named") or m.group("braced")
+            for m in Template.pattern.finditer(summary)
+            if m.group("named") or m.group("braced")]
 
 
 def severity_rank(severity: str) -> int:
@@ -196,7 +204,7 @@ class RuleBase(_Model):
     @classmethod
     def _template(cls, v: str) -> str:
         try:
-            Template(v).substitute({k: "" for k in re.findall(r"\$\{?(\w+)", v)})
+            Template(v).substitute({k: "" for k in summary_names(v)})
         except (ValueError, KeyError) as exc:
             raise ValueError(f"not a valid summary template ($name or ${{name}}): {exc}") from None
         return v
@@ -217,15 +225,15 @@ class RuleBase(_Model):
         self._check_summary()
         return self
 
-    def summary_names(self) -> set[str]:
+    def allowed_names(self) -> set[str]:
         """The `$names` a summary may use: a misspelt one would print `?` in every alert."""
         return (set(_SUMMARY_NAMES) | self.key_fields() | set(self.DETAILS)
                 | {n for n in ("threshold", "min_first") if n in type(self).model_fields}
                 | {f"{f}_values" for f in TABLE_FIELDS[self.table]})
 
     def _check_summary(self) -> None:
-        allowed = self.summary_names()
-        for name in re.findall(r"\$\{?(\w+)", self.summary):
+        allowed = self.allowed_names()
+        for name in summary_names(self.summary):
             if name not in allowed:
                 near = sorted(n for n in allowed if n[:4] == name[:4])[:5]
                 raise FieldError(f"${name} is nothing this rule's alerts have" +

@@ -13,13 +13,12 @@ must hold.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from logwatch.enrich import DERIVED_ROWS
-from logwatch.rules_engine.model import Condition
+from logwatch.rules_engine.model import Condition, summary_names
 
 __all__ = ["Needs", "needs_of", "BASE_COLUMNS", "LINE_COLUMNS"]
 
@@ -75,7 +74,7 @@ def needs_of(rules: list[Any]) -> Needs:
     for rule in rules:
         columns.update(f for f, _ in rule.fields_used())
         columns.update(n.removesuffix("_values")
-                       for n in re.findall(r"\$\{?(\w+_values)", rule.summary))
+                       for n in summary_names(rule.summary) if n.endswith("_values"))
         if rule.table != "events":
             lines = True
             continue

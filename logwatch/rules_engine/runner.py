@@ -9,7 +9,6 @@ the sources, and whose summary is the rule's template filled from the incident.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from logwatch.evidence import LineRef, read_lines
 from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
-from logwatch.rules_engine.model import TIME_FIELD, severity_rank
+from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
 from logwatch.columns import plain
 from logwatch.rules_engine.message_lines import MessageLines
 from logwatch.rules_engine.select import selected
@@ -142,7 +141,7 @@ def _summary(rule: Any, table: pa.Table, inc: Incident) -> str:
     base.update({k: "-" if v is None else str(v) for k, v in inc.key.items()})
     base.update({k: "no history" if v is None else str(v) for k, v in inc.details.items()
                  if not isinstance(v, (list, dict))})
-    names = re.findall(r"\$\{?(\w+)", rule.summary)
+    names = summary_names(rule.summary)
     fill = _Fill(table, inc.rows, base)
     return Template(rule.summary).substitute({n: fill[n] for n in names})
 
