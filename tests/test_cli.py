@@ -141,10 +141,10 @@ def test_explain_names_the_pattern_and_the_near_misses(tmp_path: Path) -> None:
     assert "1  (other)" in out
 
 
-def test_run_names_a_source_that_is_no_log_and_exits_2(tmp_path: Path) -> None:
-    """A misspelt [[sources]] path, or a directory, would otherwise read nothing at every
-    cron run without a word; a live log missing beside its rotations is a rotation under
-    way, and is not an error."""
+def test_run_names_a_source_that_is_no_log(tmp_path: Path) -> None:
+    """A misspelt [[sources]] path would otherwise read nothing at every cron run without
+    a word (a note: it may be a log not written yet); a directory is never a log (an
+    error, exit 2); a live log missing beside its rotations is a rotation under way."""
     rotating = tmp_path / "mail.log"
     (tmp_path / "mail.log.1").write_text("")
     config = tmp_path / "config.toml"
@@ -155,8 +155,8 @@ def test_run_names_a_source_that_is_no_log_and_exits_2(tmp_path: Path) -> None:
     done = mlw("run", "--config", str(config))
     assert done.returncode == 2
     assert done.stderr.decode().splitlines() == [
-        f"mail-logwatch: {tmp_path / 'mial.log'}: no such file, nor rotations of it: "
-        "nothing read",
+        f"mail-logwatch: note: {tmp_path / 'mial.log'}: no such file, nor rotations of it "
+        "beside it: nothing read",
         f"mail-logwatch: {tmp_path}: a directory, not a log file"]
 
 

@@ -351,3 +351,24 @@ def test_an_unwritable_out_is_said_before_reading(tmp_path: Path) -> None:
 def test_large_figures_are_not_written_in_exponent_form() -> None:
     from logwatch.report.render_text import _cell
     assert _cell(1234567.8) == "1234567.8" and _cell(2.0) == "2" and _cell(0.25) == "0.25"
+
+
+def test_exim_local_deliveries_count_under_the_address_accepted(tmp_path: Path) -> None:
+    """A user, a pipe and a file Exim delivered one message to (a .forward keeping a copy
+    and piping one to procmail) are three deliveries to carol@example.com, not to
+    `carol`, `|/usr/bin/procmail@example.com` and `/home/carol/mbox@example.com`."""
+    log = tmp_path / "mainlog"
+    log.write_text(
+        "2026-03-03 10:00:00 1vAbcd-000001-AB <= alice@example.org H=mx.example.org "
+        "[198.51.100.7] P=esmtps S=1234 id=x1@example.org\n"
+        "2026-03-03 10:00:01 1vAbcd-000001-AB => |/usr/bin/procmail <carol@example.com> "
+        "R=userforward T=address_pipe\n"
+        "2026-03-03 10:00:01 1vAbcd-000001-AB => /home/carol/mbox <carol@example.com> "
+        "R=userforward T=address_file\n"
+        "2026-03-03 10:00:01 1vAbcd-000001-AB => carol <carol@example.com> R=localuser "
+        "T=local_delivery\n"
+        "2026-03-03 10:00:01 1vAbcd-000001-AB Completed\n")
+    rep = report_of(log, alerts=False)
+    assert [(r["address"], r["messages"]) for r in rep["recipients_by_count"]] == \
+        [("carol@example.com", 3)]
+    assert [d["domain"] for d in rep["delivery_domains"]] == ["example.com"]

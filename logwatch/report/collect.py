@@ -99,15 +99,18 @@ def _narrow(table: pa.Table, mask: pa.Array | None, columns: list[str]) -> pa.Ta
 def _qualified(events: pa.Table) -> pa.Table:
     """Recipients as addresses: Exim logs a local delivery as the user it reached
     (`=> carol <carol@example.com>`), which takes the domain of the address accepted,
-    so that the report counts it under example.com as Postfix's `to=` would."""
+    so that the report counts it under example.com as Postfix's `to=` would; a pipe or
+    file it delivered to (`=> |/usr/bin/procmail <carol@example.com>`) is counted as the
+    address accepted."""
     rcpt = plain(events.column("recipient"))
     orig = plain(events.column(_QUALIFIER))
-    bare = pc.and_(pc.invert(pc.match_substring(rcpt, "@")),
-                   pc.match_substring(orig, "@"))
+    bare = pc.fill_null(pc.and_(pc.invert(pc.match_substring(rcpt, "@")),
+                                pc.match_substring(orig, "@")), False)
+    target = pc.fill_null(pc.match_substring_regex(rcpt, r"^[|/:]"), False)
     domain = pc.replace_substring_regex(orig, r"(?s)^.*@", "@")
+    user = pc.if_else(target, orig, pc.binary_join_element_wise(rcpt, domain, ""))
     at = events.schema.get_field_index("recipient")
-    return events.set_column(at, "recipient", pc.if_else(
-        pc.fill_null(bare, False), pc.binary_join_element_wise(rcpt, domain, ""), rcpt))
+    return events.set_column(at, "recipient", pc.if_else(bare, user, rcpt))
 
 
 def _queued(rows: pa.Table) -> pa.Array:

@@ -160,14 +160,8 @@ def _mtime(path: str) -> float:
 
 
 def unreadable(path: str) -> str | None:
-    """Why a configured log can be no log at all: a directory, or a name that neither
-    it nor a rotation of it has (a misspelt path would otherwise read nothing, each run,
-    in silence). A live file missing beside its rotations is a rotation under way."""
-    if os.path.isdir(path):
-        return f"{path}: a directory, not a log file"
-    if not os.path.exists(path) and not rotated_names(path):
-        return f"{path}: no such file, nor rotations of it: nothing read"
-    return None
+    """Why a configured log can be no log at all: it is a directory."""
+    return f"{path}: a directory, not a log file" if os.path.isdir(path) else None
 
 
 def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
@@ -186,6 +180,11 @@ def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
 def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
     plan = Plan()
     live = os.path.exists(path)
+    if not live and not rotated_names(path):
+        # a misspelt path would read nothing, each run, in silence; a log not written
+        # yet, or rotated to another directory (logrotate's olddir), is no error
+        plan.warnings.append(f"{path}: no such file, nor rotations of it beside it: "
+                             "nothing read")
     if mark is None:
         if live and not from_end:
             plan.segments = _live(path, 0)
