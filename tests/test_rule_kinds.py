@@ -433,6 +433,19 @@ def test_a_spray_does_not_supersede_a_longer_burst(tmp_path) -> None:
         ("auth_failure_burst", {"client_ip": SPRAYER}, 25, us(times[0]), us(more[-1]))])
 
 
+def test_a_stray_retry_after_a_brute_force_does_not_carry_the_spray_over_it(tmp_path) -> None:
+    """Twenty failures for `admin` between the spray and a retry of `info`: one other
+    name came in between, not a round of the list, so the spray still ends at `admin`'s
+    first try and the burst is its own alert (found by a review)."""
+    log = Log()
+    times = _spray(log, ["info", "sales", "support", "office", "test"])
+    more = _spray(log, ["admin"] * 20 + ["info"], start=times[-1] + timedelta(seconds=30))
+    alerts = detect(tmp_path, log, keep=("password_spray", "auth_failure_burst"))
+    assert sorted(brief(alerts)) == sorted([
+        ("password_spray", {"client_net": SPRAYER}, 6, us(times[0]), us(more[0])),
+        ("auth_failure_burst", {"client_ip": SPRAYER}, 26, us(times[0]), us(more[-1]))])
+
+
 # -- sequence: the built-in auth_success_after_failures --------------------------------------
 
 GUESSER = "192.0.2.200"

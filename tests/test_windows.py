@@ -173,21 +173,18 @@ def test_distinct_empty() -> None:
 @SETTINGS
 @given(rows=d_rows)
 def test_since_same_equals_brute_force(rows) -> None:
-    """Time since the key's previous row of the same value, and rows of the key between
-    (rows of one second in the order given)."""
+    """Time since the key's previous row of the same value (rows of one second in the
+    order given)."""
     keys = arr([r[0] for r in rows])
     values = arr([r[1] for r in rows])
     ts = arr([r[2] * S for r in rows])
-    since, between = since_same(keys, values, ts)
+    since = since_same(keys, values, ts)
     none = np.iinfo(np.int64).max
     for i in range(len(rows)):
-        mine = sorted((j for j in range(len(rows)) if keys[j] == keys[i]),
-                      key=lambda j: (ts[j], j))
-        at = mine.index(i)
-        earlier = [p for p in range(at) if values[mine[p]] == values[i]]
-        want = (none, none) if not earlier else (int(ts[i] - ts[mine[earlier[-1]]]),
-                                                 at - earlier[-1] - 1)
-        assert (int(since[i]), int(between[i])) == want, i
+        earlier = [j for j in range(len(rows)) if keys[j] == keys[i] and values[j] == values[i]
+                   and (ts[j], j) < (ts[i], i)]
+        want = none if not earlier else int(ts[i] - max(ts[j] for j in earlier))
+        assert int(since[i]) == want, i
 
 
 # -- key_codes -----------------------------------------------------------------------------

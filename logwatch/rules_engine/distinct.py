@@ -2,10 +2,11 @@
 many usernames from one address; a distributed brute force many addresses for one name).
 
 A list field (a message's recipient domains) counts each of its elements. The rule fires
-at a value new to the window, or at one tried again after as many rows of others as the
-threshold: a spray that goes round its list of names again is one incident to its last
-line, and swallows the burst it also is; a spray that settles on one name ends there,
-and the burst rule tells the brute force that follows.
+at a value new to the window, and at a value tried again when the window holds the
+threshold's number of values tried again: a spray that goes round its list of names
+again is one incident to its last line, and swallows the burst it also is; a spray that
+settles on one name ends there (a stray retry of another name after it is no second
+round), and the burst rule tells the brute force that follows.
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ def find_distinct(rule: Distinct, table: pa.Table, mask: np.ndarray) -> list[Inc
     window = rule.window * US
     keys, ts = rr.keys[owner], rr.ts[owner]
     counts = distinct_in_window(keys, vals, ts, window)
-    since, between = since_same(keys, vals, ts)
-    fires = (counts >= rule.threshold) & ((since > window) | (between >= rule.threshold - 1))
+    fresh = since_same(keys, vals, ts) > window
+    again = np.flatnonzero(~fresh)
+    round_again = np.zeros(len(keys), bool)
+    round_again[again] = distinct_in_window(keys[again], vals[again], ts[again],
+                                            window) >= rule.threshold
+    fires = (counts >= rule.threshold) & (fresh | round_again)
     points = np.unique(owner[fires])
     found = incidents_from_points(table, rr.rows, rr.keys, rr.ts, points, window,
                                   max(rule.cooldown_s * US, window), rule.group_by)

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain
 
-__all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "since_same", "chain"]
+__all__ = ["key_codes", "Timeline", "counts_at", "distinct_in_window", "since_same",
+           "chain"]
 
 _INT64_MAX = np.iinfo(np.int64).max
 
@@ -134,25 +135,19 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     return out
 
 
-def since_same(keys: np.ndarray, values: np.ndarray, ts: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """For every row, the time since the previous row of its key with the same value,
-    and how many rows of its key came in between (both the int64 maximum for a value's
-    first row)."""
+def since_same(keys: np.ndarray, values: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """For every row, the time since the previous row of its key with the same value
+    (the int64 maximum for a value's first row)."""
     n = len(keys)
     since = np.full(n, _INT64_MAX, np.int64)
-    between = np.full(n, _INT64_MAX, np.int64)
     if not n:
-        return since, between
-    rank = np.empty(n, np.int64)           # place in time order; a key's rows are together
-    rank[np.lexsort((ts, keys))] = np.arange(n)
-    order = np.lexsort((rank, values, keys))
+        return since
+    order = np.lexsort((np.arange(n), ts, values, keys))
     k, v = keys[order], values[order]
     again = np.flatnonzero((k[1:] == k[:-1]) & (v[1:] == v[:-1]))
     now, before = order[again + 1], order[again]
     since[now] = ts[now] - ts[before]
-    between[now] = rank[now] - rank[before] - 1
-    return since, between
+    return since
 
 
 def chain(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
