@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import to_numpy
+from logwatch.columns import plain, to_numpy
 from logwatch.correlate.lifetimes import KEY as LIFETIME_KEY
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.errors import UsageError
@@ -293,7 +293,40 @@ def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
     in_session = pc.and_(pc.is_in(events["session"], value_set=closure.sessions), own_line)
     keep = pc.or_(pc.or_(pa.array(in_lifetime), pc.fill_null(in_session, False)),
                   query.event_mask(events))
+    keep = pc.or_(keep, pa.array(_delivery_tls(events, in_lifetime)))
     return events.filter(keep)
+
+
+#: how long before a delivery line its process's STARTTLS to that relay can be
+_HANDSHAKE_US = 60 * 1_000_000
+_PROCESS = ["host", "program", "pid", "relay"]
+
+
+def _delivery_tls(events: pa.Table, in_lifetime: np.ndarray) -> np.ndarray:
+    """The outbound TLS lines of the traced deliveries: Sendmail's delivering process
+    logs `STARTTLS=client, relay=mx...` without a queue id, just before the `to=` line
+    to that relay; a queue runner's handshakes with other relays are other messages'."""
+    out = np.zeros(events.num_rows, bool)
+    event = plain(events["event"])
+    mine = pc.and_(pa.array(in_lifetime), pc.equal(event, "delivery"))
+    loose = pc.and_(pc.and_(pc.equal(event, "tls"), pc.is_null(events["queue_id"])),
+                    pc.is_null(events["session"]))
+    if not pc.any(mine).as_py() or not pc.any(loose).as_py():
+        return out
+
+    def side(mask: pa.Array, extra: dict[str, pa.Array]) -> pa.Table:
+        rows = events.filter(mask)
+        return pa.table({**{k: pc.fill_null(plain(rows[k]).cast(pa.string()), "")
+                            for k in _PROCESS}, **extra,
+                         "t": rows["ts"].cast(pa.int64())})
+
+    tls_rows = side(loose, {"i": pa.array(np.flatnonzero(loose.to_numpy(zero_copy_only=False)))})
+    sent = side(mine, {}).rename_columns([*_PROCESS, "sent"])
+    j = tls_rows.join(sent, keys=_PROCESS, join_type="inner", use_threads=False)
+    gap = pc.subtract(j["sent"], j["t"])
+    j = j.filter(pc.and_(pc.greater_equal(gap, 0), pc.less_equal(gap, _HANDSHAKE_US)))
+    out[j["i"].to_numpy()] = True
+    return out
 
 
 @dataclass

@@ -136,6 +136,15 @@ def test_exim_and_sendmail_tell_the_same_day_with_the_same_sections() -> None:
         # users on the messages; Exim's users on the messages, one per process
         assert rep["security"]["auth"]["successes"] == postfix["security"]["auth"]["successes"]
     assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 0
+    # TLS from what each MTA logs: Exim has no connection lines (X= on <= and =>),
+    # Sendmail's STARTTLS=client is outbound
+    tls = {name: rep["security"]["tls"] for name, rep in (("postfix", postfix), ("exim", exim),
+                                                           ("sendmail", sendmail))}
+    assert len({t["outbound"]["smtp_deliveries"] for t in tls.values()}) == 1
+    assert tls["exim"]["outbound"]["tls_connections"] == \
+        tls["exim"]["outbound"]["smtp_deliveries"] > 100
+    assert tls["exim"]["inbound"]["tls_messages"] == tls["sendmail"]["inbound"]["tls_messages"]
+    assert tls["exim"]["inbound"]["tls_messages"] > 0.9 * tls["exim"]["inbound"]["messages"]
     # Exim's local deliveries name the user reached (`=> carol <carol@example.com>`):
     # counted under the address accepted, as Postfix's to= is
     assert all("@" in r["address"] for r in exim["recipients_by_count"])

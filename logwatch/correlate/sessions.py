@@ -163,6 +163,8 @@ def _spec_rows(events: pa.Table, spec: SessionSpec, mta_name: str, mta: pa.Array
     names_here = pc.unique(daemon).drop_null().to_pylist()
     wanted = [d for d in names_here if any(fnmatch.fnmatchcase(d, p) for p in spec.daemons)]
     sel = pc.and_(pc.equal(mta, mta_name), pc.is_in(daemon, pa.array(wanted, pa.string())))
+    for name in spec.require:
+        sel = pc.and_(sel, pc.is_valid(events.column(name)))
     return np.flatnonzero(pc.fill_null(sel, False).to_numpy(zero_copy_only=False))
 
 

@@ -144,6 +144,17 @@ class SessionSpec(_Model):
     end: list[str] = ["disconnect"]
     #: Patterns (ids of this file) whose lines end a session too.
     end_patterns: list[str] = []
+    #: Key fields a row must have to be in a session: Sendmail's process logs its
+    #: client on the connection's lines and not on the deliveries and outbound STARTTLS
+    #: it makes itself, and a pid reused by another client is another connection.
+    require: list[str] = []
+
+    @model_validator(mode="after")
+    def _required_in_key(self) -> SessionSpec:
+        extra = [f for f in self.require if f not in self.key]
+        if extra:
+            raise ValueError(f"require: {', '.join(extra)} not in key {self.key}")
+        return self
 
 
 class PatternSpec(_Model):

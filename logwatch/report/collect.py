@@ -24,7 +24,7 @@ from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "host", "instance", "queue_id", "daemon", "recipient", "status",
-             "delay", "relay", "reason"]
+             "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]
 #: a local delivery's bare user takes its accepted address's domain (see `_qualified`)
 _QUALIFIER = "orig_recipient"
 _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]
@@ -37,7 +37,7 @@ _SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 _RECEIVED = ["ts"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
-            "client_ip", "client_name", "sender", "size"]
+            "client_ip", "client_name", "sender", "size", "tls_in"]
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM

@@ -275,6 +275,7 @@ def _tls(tls: dict[str, Any]) -> list[Part]:
         Fact("With TLS", i["tls_sessions"], note=f"{i['share']:.1%}" if i["share"] is not None
              else ""),
         _plaintext_logins(i),
+        Fact("Messages in over TLS", i["tls_messages"], note=f"of {i['messages']:,}"),
         Fact("Outbound TLS connections", o["tls_connections"]),
         Fact("SMTP deliveries", o["smtp_deliveries"])]),
         Table("TLS protocols and ciphers", (_c("direction"), _c("what"), _c("name", kind="mono"),

@@ -177,7 +177,8 @@ def _security(r: dict[str, Any]) -> list[str]:
     share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
     out += _heading("Security: TLS") + [
         f"  inbound: {i['tls_sessions']} of {i['sessions']} SMTP sessions used TLS ({share}); "
-        f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS",
+        f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS; "
+        f"{i['tls_messages']} of {i['messages']} messages came over TLS",
         "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in i["protocols"].items())
                                  or None),
         f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} SMTP "

@@ -19,6 +19,8 @@ from logwatch.columns import plain
 
 __all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
 
+_TLS_NAMES = ["tls_protocol", "tls_cipher"]
+
 
 def _iso(ts: pd.Timestamp) -> str:
     return iso(ts.value // 1000)
@@ -88,9 +90,11 @@ def _shares(values: pa.ChunkedArray) -> dict[str, int]:
 
 
 def tls_coverage(c: Collected) -> dict[str, Any]:
-    """Inbound: SMTP sessions that started TLS, and AUTH over plaintext (passwords in
-    the clear). Outbound: TLS connections made for deliveries, against SMTP deliveries.
-    Sets of session ids, so done in Arrow: pandas compares such strings one by one."""
+    """Inbound: SMTP sessions that started TLS, AUTH over plaintext (passwords in the
+    clear), and messages received over TLS (what Exim, which logs no connection by
+    default, can tell). Outbound: TLS connections made for deliveries (Postfix's and
+    Sendmail's own lines; Exim's X= on the delivery), against SMTP deliveries to another
+    host. Sets of session ids, so done in Arrow: pandas compares such strings one by one."""
     spans, tls = c.sessions, c.tls
     # postscreen's sessions are screening, not SMTP; Exim and Sendmail log no connect
     # line by default, so a session is any session id seen
@@ -101,17 +105,25 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     auth_sessions = pc.unique(c.auth["session"].drop_null())
     plaintext_auth = int(pc.sum(pc.invert(pc.is_in(auth_sessions, value_set=encrypted)))
                          .as_py() or 0)
-    out = tls.filter(pc.is_null(tls["session"]))
+    m = c.messages
+    received = m.filter(pc.and_(pc.equal(plain(m["origin"]), "smtp"), pc.is_null(m["parent"])))
     d = c.deliveries
-    smtp_sent = pc.sum(pc.and_(pc.equal(plain(d["daemon"]), "smtp"),
-                               pc.equal(plain(d["status"]), "sent"))).as_py() or 0
+    remote = d.filter(pc.fill_null(pc.and_(pc.equal(plain(d["event"]), "delivery"),
+                                           pc.is_valid(d["relay_ip"])), False))
+    sent = pc.sum(pc.fill_null(pc.equal(plain(remote["status"]), "sent"), False)).as_py() or 0
+    out = pa.concat_tables([tls.filter(pc.is_null(tls["session"])).select(_TLS_NAMES),
+                            remote.filter(pc.is_valid(remote["tls_protocol"])).select(_TLS_NAMES)],
+                           promote_options="permissive")
     return {
         "inbound": {"sessions": len(sessions), "tls_sessions": len(encrypted),
                     "share": round(len(encrypted) / len(sessions), 4) if len(sessions) else None,
                     "plaintext_auth_sessions": plaintext_auth,
+                    "messages": received.num_rows,
+                    "tls_messages": int(pc.sum(pc.fill_null(received["tls_in"], False))
+                                        .as_py() or 0),
                     "protocols": _shares(tls_in["tls_protocol"]),
                     "ciphers": _shares(tls_in["tls_cipher"])},
-        "outbound": {"tls_connections": out.num_rows, "smtp_deliveries": int(smtp_sent),
+        "outbound": {"tls_connections": out.num_rows, "smtp_deliveries": int(sent),
                      "protocols": _shares(out["tls_protocol"]),
                      "ciphers": _shares(out["tls_cipher"])},
     }
