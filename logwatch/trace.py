@@ -298,17 +298,19 @@ def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
 
 
 #: how long before a delivery line its process's STARTTLS to that relay can be
-_HANDSHAKE_US = 60 * 1_000_000
+_HANDSHAKE_US = 600 * 1_000_000
 _PROCESS = ["host", "program", "pid", "relay"]
 
 
 def _delivery_tls(events: pa.Table, in_lifetime: np.ndarray) -> np.ndarray:
     """The outbound TLS lines of the traced deliveries: Sendmail's delivering process
-    logs `STARTTLS=client, relay=mx...` without a queue id, just before the `to=` line
-    to that relay; a queue runner's handshakes with other relays are other messages'."""
+    logs `STARTTLS=client, relay=mx...` without a queue id before the `to=` line to that
+    relay. Each delivery (or hand-off) takes the last such line of its process to its
+    relay before it: a queue run's handshakes with other relays, or for earlier
+    deliveries to the same one, are other messages'."""
     out = np.zeros(events.num_rows, bool)
     event = plain(events["event"])
-    mine = pc.and_(pa.array(in_lifetime), pc.equal(event, "delivery"))
+    mine = pc.and_(pa.array(in_lifetime), pc.is_in(event, pa.array(["delivery", "handoff"])))
     loose = pc.and_(pc.and_(pc.equal(event, "tls"), pc.is_null(events["queue_id"])),
                     pc.is_null(events["session"]))
     if not pc.any(mine).as_py() or not pc.any(loose).as_py():
@@ -321,11 +323,16 @@ def _delivery_tls(events: pa.Table, in_lifetime: np.ndarray) -> np.ndarray:
                          "t": rows["ts"].cast(pa.int64())})
 
     tls_rows = side(loose, {"i": pa.array(np.flatnonzero(loose.to_numpy(zero_copy_only=False)))})
-    sent = side(mine, {}).rename_columns([*_PROCESS, "sent"])
+    sent = side(mine, {"d": pa.array(np.arange(pc.sum(mine).as_py()))}).rename_columns(
+        [*_PROCESS, "d", "sent"])
     j = tls_rows.join(sent, keys=_PROCESS, join_type="inner", use_threads=False)
     gap = pc.subtract(j["sent"], j["t"])
     j = j.filter(pc.and_(pc.greater_equal(gap, 0), pc.less_equal(gap, _HANDSHAKE_US)))
-    out[j["i"].to_numpy()] = True
+    if not j.num_rows:
+        return out
+    last = j.group_by("d", use_threads=False).aggregate([("t", "max")])
+    j = j.join(last, keys="d", use_threads=False)
+    out[j.filter(pc.equal(j["t"], j["t_max"]))["i"].to_numpy()] = True
     return out
 
 

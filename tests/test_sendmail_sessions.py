@@ -86,3 +86,50 @@ def test_a_queue_runs_starttls_is_outbound_and_goes_with_its_own_delivery(
         "623A01bb003002: from=<bob@example.com>, ",
         "STARTTLS=client, relay=mx.two.example., ",
         "623A01bb003002: to=<b@two.example>, dela"]
+
+
+#: a queue run delivering two messages to one relay, a handshake each; and a slow
+#: delivery (xdelay 1m30s) after its handshake
+SAME_RELAY = """\
+Mar  3 10:00:01 mx1 sm-mta[3001]: 623A01aa003001: from=<alice@example.com>, size=500, class=0, nrcpts=1, msgid=<m1@example.com>, proto=ESMTPSA, daemon=MSA, relay=[192.0.2.10]
+Mar  3 10:00:01 mx1 sm-mta[3002]: 623A01bb003002: from=<bob@example.com>, size=500, class=0, nrcpts=2, msgid=<m2@example.com>, proto=ESMTPSA, daemon=MSA, relay=[192.0.2.10]
+Mar  3 10:30:00 mx1 sm-mta[3100]: STARTTLS=client, relay=mx.one.example., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
+Mar  3 10:30:01 mx1 sm-mta[3100]: 623A01aa003001: to=<a@one.example>, delay=00:30:00, xdelay=00:00:01, mailer=esmtp, pri=120500, relay=mx.one.example. [198.51.100.1], dsn=2.0.0, stat=Sent (ok)
+Mar  3 10:30:02 mx1 sm-mta[3100]: STARTTLS=client, relay=mx.one.example., version=TLSv1.2, verify=FAIL, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256/256
+Mar  3 10:30:03 mx1 sm-mta[3100]: 623A01bb003002: to=<b@one.example>, delay=00:30:02, xdelay=00:00:01, mailer=esmtp, pri=120500, relay=mx.one.example. [198.51.100.1], dsn=2.0.0, stat=Sent (ok)
+Mar  3 10:40:00 mx1 sm-mta[3200]: STARTTLS=client, relay=mx.big.example., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
+Mar  3 10:41:30 mx1 sm-mta[3200]: 623A01bb003002: to=<big@big.example>, delay=00:41:29, xdelay=00:01:30, mailer=esmtp, pri=120500, relay=mx.big.example. [198.51.100.9], dsn=2.0.0, stat=Sent (ok)
+"""
+
+
+def test_each_delivery_takes_the_last_handshake_of_its_process_to_its_relay(
+        tmp_path: Path) -> None:
+    """Not alice's handshake with the same relay a moment before, and not lost when the
+    delivery took a minute and a half (found by a review)."""
+    path = _log(tmp_path, SAME_RELAY)
+    traced = trace_files([str(path)], default_parsers(), ParseOptions(**DAY),
+                         parse_query("623A01bb003002", None))
+    assert [t.split("]: ", 1)[1][:44] for t in traced.events["line"].to_pylist()] == [
+        "623A01bb003002: from=<bob@example.com>, size",
+        "STARTTLS=client, relay=mx.one.example., vers",
+        "623A01bb003002: to=<b@one.example>, delay=00",
+        "STARTTLS=client, relay=mx.big.example., vers",
+        "623A01bb003002: to=<big@big.example>, delay="]
+    assert "version=TLSv1.2" in traced.events["line"][1].as_py()
+
+
+def test_outbound_tls_is_counted_once_per_connection(tmp_path: Path) -> None:
+    """Sendmail can log the TLS version on to= lines too: the handshake is the one
+    count. A handshake with this host's own MTA (the submission queue) is not outbound
+    (found by a review)."""
+    path = _log(tmp_path, """\
+Mar  3 10:00:01 mx1 sm-mta[3001]: 623A01aa003001: from=<alice@example.com>, size=500, class=0, nrcpts=2, msgid=<m1@example.com>, proto=ESMTPSA, daemon=MSA, relay=[192.0.2.10]
+Mar  3 10:00:02 mx1 sendmail[3050]: STARTTLS=client, relay=[127.0.0.1], version=TLSv1.3, verify=FAIL, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
+Mar  3 10:30:00 mx1 sm-mta[3100]: STARTTLS=client, relay=mx.one.example., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
+Mar  3 10:30:01 mx1 sm-mta[3100]: 623A01aa003001: to=<a@one.example>,<b@one.example>, delay=00:30:00, xdelay=00:00:01, mailer=esmtp, tls_verify=OK, tls_version=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, pri=120500, relay=mx.one.example. [198.51.100.1], dsn=2.0.0, stat=Sent (ok)
+""")
+    rep, errors = build_report([str(path)], load_config(SAMPLE_CONFIG), ParseOptions(**DAY),
+                               ReportOptions(alerts=False))
+    assert errors == []
+    out = rep["security"]["tls"]["outbound"]
+    assert (out["tls_connections"], out["smtp_deliveries"]) == (1, 2)

@@ -23,8 +23,8 @@ from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
-_DELIVERY = ["ts", "event", "host", "instance", "queue_id", "daemon", "recipient", "status",
-             "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]
+_DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
+             "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]
 #: a local delivery's bare user takes its accepted address's domain (see `_qualified`)
 _QUALIFIER = "orig_recipient"
 _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]

@@ -89,6 +89,31 @@ def _shares(values: pa.ChunkedArray) -> dict[str, int]:
                                                                           c["values"]))}
 
 
+#: a handshake with this host's own MTA (Sendmail's submission queue handing over)
+_LOOPBACK = r"^\[?(?:127\.|::1\]?$|ipv6:::1|localhost)"
+
+
+def _handshakes_out(tls: pa.Table) -> pa.Table:
+    """TLS lines of no inbound session: Postfix's smtp and Sendmail's STARTTLS=client,
+    to another host."""
+    out = tls.filter(pc.is_null(tls["session"]))
+    local = pc.fill_null(pc.match_substring_regex(plain(out["relay"]), _LOOPBACK), False)
+    out = out.filter(pc.invert(local))
+    return pa.table({c: plain(out[c]) for c in _TLS_NAMES})
+
+
+def _exim_tls_out(remote: pa.Table) -> pa.Table:
+    """Exim's outbound TLS, which it logs on the delivery (`X=`), once per connection:
+    the recipients it delivered together share the message, host and second."""
+    rows = remote.filter(pc.and_(pc.equal(plain(remote["mta"]), "exim"),
+                                 pc.is_valid(remote["tls_protocol"])))
+    once = pa.table({c: plain(rows[c]) for c in ("host", "queue_id", "relay_ip", "ts",
+                                                 *_TLS_NAMES)}).group_by(
+        ["host", "queue_id", "relay_ip", "ts"], use_threads=False).aggregate(
+        [(c, "first") for c in _TLS_NAMES])
+    return once.select([f"{c}_first" for c in _TLS_NAMES]).rename_columns(_TLS_NAMES)
+
+
 def tls_coverage(c: Collected) -> dict[str, Any]:
     """Inbound: SMTP sessions that started TLS, AUTH over plaintext (passwords in the
     clear), and messages received over TLS (what Exim, which logs no connection by
@@ -111,8 +136,7 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     remote = d.filter(pc.fill_null(pc.and_(pc.equal(plain(d["event"]), "delivery"),
                                            pc.is_valid(d["relay_ip"])), False))
     sent = pc.sum(pc.fill_null(pc.equal(plain(remote["status"]), "sent"), False)).as_py() or 0
-    out = pa.concat_tables([tls.filter(pc.is_null(tls["session"])).select(_TLS_NAMES),
-                            remote.filter(pc.is_valid(remote["tls_protocol"])).select(_TLS_NAMES)],
+    out = pa.concat_tables([_handshakes_out(tls), _exim_tls_out(remote)],
                            promote_options="permissive")
     return {
         "inbound": {"sessions": len(sessions), "tls_sessions": len(encrypted),
