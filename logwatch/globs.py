@@ -20,8 +20,31 @@ _NOTHING = r"[^\x00-\x{10FFFF}]"
 
 
 def _re2(pattern: str) -> str:
-    return (fnmatch.translate(pattern).replace("(?>", "(?:").replace("(?!)", _NOTHING)
-            .removesuffix(r"\Z"))
+    """`fnmatch.translate(pattern)` with its three constructs RE2 lacks replaced, outside
+    character classes only (`[(?>]` is a class of three characters)."""
+    rx = fnmatch.translate(pattern)
+    out, i, n = [], 0, len(rx)
+    while i < n:
+        if rx[i] == "\\":
+            out.append(rx[i:i + 2])
+            i += 2
+        elif rx[i] == "[":
+            j = i + 1 + (rx[i + 1:i + 2] == "^")
+            j += rx[j:j + 1] == "]"                  # a `]` first is a member
+            while j < n and rx[j] != "]":
+                j += 2 if rx[j] == "\\" else 1
+            out.append(rx[i:j + 1])
+            i = j + 1
+        elif rx.startswith("(?>", i):
+            out.append("(?:")
+            i += 3
+        elif rx.startswith("(?!)", i):
+            out.append(_NOTHING)
+            i += 4
+        else:
+            out.append(rx[i])
+            i += 1
+    return "".join(out).removesuffix(r"\Z")
 
 
 def glob_regex(patterns: tuple[str, ...] | list[str]) -> str | None:

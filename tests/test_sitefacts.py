@@ -245,11 +245,12 @@ def test_empty_allowlist_allows_nothing() -> None:
 PATTERNS = ["*@example.com", "*@*.example.com", "bob?@x.org", "[abc]*@x.org", "[!a]*@x.org",
             "[]]@x.org", "[a-c]d@x.org", "a[@x.org", "a.b+c(d)@x.org", "*", "x^y$@z",
             "[^a]@x.org", "a\\b@x.org", "list-*@lists.example", "[z-a]*@x.org",
-            "[az-ab]d@x.org", "*a*b*@x.org"]
+            "[az-ab]d@x.org", "*a*b*@x.org", "*@[(?>]x.org", "a[(?!)]b@x.org"]
 SENDERS = ["bob@example.com", "bob@mx.example.com", "bob@example.com.evil", "bob1@x.org",
            "bob12@x.org", "abc@x.org", "zed@x.org", "]@x.org", "bd@x.org", "dd@x.org",
            "a[@x.org", "a.b+c(d)@x.org", "aXb+c(d)@x.org", "", "x^y$@z", "^@x.org", "b@x.org",
-           "a\\b@x.org", "list-bounces@lists.example", "multi\nline@example.com"]
+           "a\\b@x.org", "list-bounces@lists.example", "multi\nline@example.com",
+           "q@:x.org", "q@>x.org", "a(b@x.org"]
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
