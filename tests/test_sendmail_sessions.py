@@ -88,18 +88,17 @@ def test_a_queue_runs_starttls_is_outbound_and_goes_with_its_own_delivery(
         "623A01bb003002: to=<b@two.example>, dela"]
 
 
-#: a queue run delivering two messages to one relay, a handshake each; and a slow
+#: the queue run's first two deliveries, both to one relay, a handshake each; and a slow
 #: delivery (xdelay 1m30s) after its handshake
-SAME_RELAY = """\
-Mar  3 10:00:01 mx1 sm-mta[3001]: 623A01aa003001: from=<alice@example.com>, size=500, class=0, nrcpts=1, msgid=<m1@example.com>, proto=ESMTPSA, daemon=MSA, relay=[192.0.2.10]
-Mar  3 10:00:01 mx1 sm-mta[3002]: 623A01bb003002: from=<bob@example.com>, size=500, class=0, nrcpts=2, msgid=<m2@example.com>, proto=ESMTPSA, daemon=MSA, relay=[192.0.2.10]
-Mar  3 10:30:00 mx1 sm-mta[3100]: STARTTLS=client, relay=mx.one.example., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
-Mar  3 10:30:01 mx1 sm-mta[3100]: 623A01aa003001: to=<a@one.example>, delay=00:30:00, xdelay=00:00:01, mailer=esmtp, pri=120500, relay=mx.one.example. [198.51.100.1], dsn=2.0.0, stat=Sent (ok)
-Mar  3 10:30:02 mx1 sm-mta[3100]: STARTTLS=client, relay=mx.one.example., version=TLSv1.2, verify=FAIL, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256/256
-Mar  3 10:30:03 mx1 sm-mta[3100]: 623A01bb003002: to=<b@one.example>, delay=00:30:02, xdelay=00:00:01, mailer=esmtp, pri=120500, relay=mx.one.example. [198.51.100.1], dsn=2.0.0, stat=Sent (ok)
-Mar  3 10:40:00 mx1 sm-mta[3200]: STARTTLS=client, relay=mx.big.example., version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256
-Mar  3 10:41:30 mx1 sm-mta[3200]: 623A01bb003002: to=<big@big.example>, delay=00:41:29, xdelay=00:01:30, mailer=esmtp, pri=120500, relay=mx.big.example. [198.51.100.9], dsn=2.0.0, stat=Sent (ok)
-"""
+_RUN = QUEUE_RUN.splitlines(keepends=True)
+SAME_RELAY = "".join(
+    _RUN[:2] + _RUN[3:5]
+    + [line.replace("two.example", "one.example").replace(".2]", ".1]") for line in _RUN[5:7]]
+    + ["Mar  3 10:40:00 mx1 sm-mta[3200]: STARTTLS=client, relay=mx.big.example., "
+       "version=TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256\n",
+       "Mar  3 10:41:30 mx1 sm-mta[3200]: 623A01bb003002: to=<big@big.example>, "
+       "delay=00:41:29, xdelay=00:01:30, mailer=esmtp, pri=120500, relay=mx.big.example. "
+       "[198.51.100.9], dsn=2.0.0, stat=Sent (ok)\n"])
 
 
 def test_each_delivery_takes_the_last_handshake_of_its_process_to_its_relay(
