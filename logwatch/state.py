@@ -70,6 +70,13 @@ def table_of(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
+def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A table written by an earlier version, in today's schema: a column it did not
+    have yet is null (an upgrade must not lose the messages a follower was holding)."""
+    return pa.table({f.name: table.column(f.name).cast(f.type) if f.name in table.column_names
+                     else pa.nulls(table.num_rows, f.type) for f in schema}, schema=schema)
+
+
 @dataclass
 class LedgerEntry:
     """The last alert of one (rule, key): an incident that continues within the rule's
@@ -172,9 +179,10 @@ class State:
         rows, links = table_of(raw), table_of(self.blob("correlation.links") or b"")
         settling = self.blob("correlation.settling")
         return CorrelationState(sessions=OpenSessions(**head["sessions"]),
-                                rows=rows.cast(ROW_SCHEMA), links=links.cast(LINK_SCHEMA),
+                                rows=_conformed(rows, ROW_SCHEMA),
+                                links=links.cast(LINK_SCHEMA),
                                 settling=SETTLING_SCHEMA.empty_table() if settling is None
-                                else table_of(settling).cast(SETTLING_SCHEMA),
+                                else _conformed(table_of(settling), SETTLING_SCHEMA),
                                 max_us=head["max_us"], min_us=head["min_us"],
                                 rows_seen=head["rows_seen"])
 

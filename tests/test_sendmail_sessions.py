@@ -132,3 +132,44 @@ Mar  3 10:30:01 mx1 sm-mta[3100]: 623A01aa003001: to=<a@one.example>,<b@one.exam
     assert errors == []
     out = rep["security"]["tls"]["outbound"]
     assert (out["tls_connections"], out["smtp_deliveries"]) == (1, 2)
+
+
+def test_the_same_client_reusing_a_pid_is_told_by_the_protocol(tmp_path: Path) -> None:
+    """Both connections from one address (a NAT): the session cannot tell them apart,
+    but the second from= says proto=ESMTP, neither TLS nor AUTH, so its message is not
+    carol's, and relaying it is an open relay (found by a review)."""
+    path = _log(tmp_path, PID_REUSED.replace("198.51.100.31", "203.0.113.66"))
+    msgs = _messages(path)
+    assert (msgs["623A04g1003000"]["sasl_username"], msgs["623A04g1003000"]["tls_in"]) == \
+        ("carol", True)
+    assert (msgs["623Ae4zz003000"]["sasl_username"], msgs["623Ae4zz003000"]["tls_in"]) == \
+        (None, False)
+    alerts = detect_files([str(path)], load_config(SAMPLE_CONFIG),
+                          ParseOptions(**DAY)).detection.alerts
+    assert [a.key.get("client_ip") for a in alerts if a.rule == "open_relay"] == \
+        ["203.0.113.66"]
+
+
+def test_a_follower_state_saved_before_the_protocol_column_loads(tmp_path: Path) -> None:
+    """The rows a follower holds between passes gained `protocol`: a state written by the
+    version before is read with it null, not refused (which would stop the follower)."""
+    from logwatch.correlate.correlator import ROW_SCHEMA, CorrelationState
+    from logwatch.state import State
+
+    path = _log(tmp_path, PID_REUSED)
+    run = ParseRun([str(path)], default_parsers(), ParseOptions(**DAY))
+    parts = list(run.correlated())
+    rows = pa.concat_tables([e for e, _ in parts])
+    held = pa.table({f.name: rows.column(f.name).cast(f.type) if f.name in rows.column_names
+                     else pa.nulls(rows.num_rows, f.type) for f in ROW_SCHEMA
+                     if f.name != "protocol"})
+    state = State(tmp_path / "state")
+    try:
+        with state.commit() as db:
+            State.put_correlation(db, CorrelationState(rows=held))
+        loaded = state.correlation()
+    finally:
+        state.close()
+    assert loaded is not None and loaded.rows.schema == ROW_SCHEMA
+    assert loaded.rows.num_rows == rows.num_rows and loaded.rows["protocol"].null_count == \
+        rows.num_rows

@@ -31,7 +31,12 @@ QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
 ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "client_ip",
                "client_name", "sasl_username", "helo", "sender", "recipient",
                "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
-               "tls_protocol", "session", "child_queue_id", "parent_queue_id"]
+               "tls_protocol", "protocol", "session", "child_queue_id", "parent_queue_id"]
+
+#: The transmission types of RFC 3848 (ESMTPSA: over TLS, authenticated), as Sendmail's
+#: `proto=` and Exim's `P=` write them: what a received line itself says of its
+#: connection, against what its session carried (a pid reused by a new connection).
+_PROTOCOL = r"(?i)^(?:utf8)?e?smtp(s?)(a?)$"
 
 #: A parent -> child link, with the parent's client as it stood when the link was logged:
 #: the child inherits it (DESIGN.md), so a message that came back from a content filter
@@ -181,12 +186,28 @@ def _nearest_before(links: pa.Table, pool: pa.Table, keys: list[str],
     return pa.table(cols)
 
 
+def _said(rows: pa.Table, group: int) -> pa.Array:
+    """Whether each row's protocol says it was not over TLS (group 1) or not
+    authenticated (group 2); false where it says nothing (Postfix, a local submission)."""
+    proto = plain(rows.column("protocol"))
+    said = pc.match_substring_regex(proto, _PROTOCOL)
+    part = pc.replace_substring_regex(proto, _PROTOCOL, f"\\{group}")
+    return pc.fill_null(pc.and_(said, pc.equal(part, "")), False)
+
+
+def session_user(rows: pa.Table) -> pa.Array:
+    """The user of each row: its own, else its session's, unless its protocol says it
+    did not authenticate (Sendmail logs AUTH on a line of its own, in the session)."""
+    inherited = pc.if_else(_said(rows, 2), pa.scalar(None, pa.string()), plain(rows["user"]))
+    return pc.coalesce(plain(rows["sasl_username"]), inherited)
+
+
 def _received_identity(links: pa.Table, pool: pa.Table) -> pa.Table:
     """The client of each link's parent, from the parent's `received` row."""
     recv = pool.filter(pc.equal(plain(pool.column("event")), "received"))
     recv = pa.table({"host": recv["host"], "queue_id": recv["queue_id"], "ts": recv["ts"],
                      "client_ip": recv["client_ip"], "client_name": recv["client_name"],
-                     "sasl_username": pc.coalesce(recv["sasl_username"], recv["user"])})
+                     "sasl_username": session_user(recv)})
     return _nearest_before(links, recv, ["host", "queue_id"], "ts")
 
 
@@ -373,7 +394,8 @@ def unlinked(seg: Segmented, which: np.ndarray) -> pa.Table:
     st = lambda *names: to_numpy(pc.fill_null(pc.is_in(status, pa.array(list(names))), False))  # noqa: E731
     size = to_numpy(pc.fill_null(col["size"], -1)).astype(np.int64)
     max_size = np.maximum.reduceat(size, starts)
-    tls_in = any_of(is_recv & (to_numpy(col["tls"]) | valid["tls_protocol"]))
+    session_tls = to_numpy(col["tls"]) & ~to_numpy(_said(rows, 1))
+    tls_in = any_of(is_recv & (session_tls | valid["tls_protocol"]))
     recv_smtp = any_of(is_recv & valid["client_ip"])
     recv_local = any_of(is_recv & ~valid["client_ip"])
     verify = any_of(st("deliverable", "undeliverable"))
@@ -396,8 +418,7 @@ def unlinked(seg: Segmented, which: np.ndarray) -> pa.Table:
         "client_name": _take_at(col["client_name"], first_recv),
         # the user on the received line (Postfix, Exim) or authenticated in its session
         # before it (Sendmail logs AUTH on a line of its own)
-        "sasl_username": pc.coalesce(_take_at(col["sasl_username"], first_recv),
-                                     _take_at(col["user"], first_recv)),
+        "sasl_username": _take_at(session_user(rows), first_recv),
         "sender": _take_at(col["sender"], sender_pos),
         "size": pa.array(max_size, mask=max_size < 0),
         "nrcpt": _take_at(col["nrcpt"], _first_where(valid["nrcpt"], starts)),
