@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
-from logwatch.rules_engine.message_lines import ById, MessageLines
+from logwatch.rules_engine.message_lines import MessageLines, rows_with
 from tests.conftest import POSTFIX_FILTER
 
 # The content filter's hand-off of tests/conftest.py (4A1B2C3D4E re-injected as
@@ -45,16 +45,17 @@ def _times(lines: pa.Table, rows: np.ndarray) -> list[str]:
     return [t.strftime("%H:%M:%S") for t in lines.column("ts").take(pa.array(rows)).to_pylist()]
 
 
-def test_by_id_finds_every_row_of_each_id_and_none_for_unknown_or_null(tmp_path: Path) -> None:
+def test_rows_with_finds_every_row_of_each_id_and_none_for_unknown_or_null(
+        tmp_path: Path) -> None:
     events, _ = _tables(tmp_path)
-    index = ById(events.column("queue_id"))
-    ids = pa.array(["5B6C7D8E9F", "NOSUCHID", None, "4A1B2C3D4E"], pa.string())
-    rows, which = index.rows_of(ids)
+    ids = pa.array(["5B6C7D8E9F", "NOSUCHID", None, "4A1B2C3D4E", "5B6C7D8E9F"], pa.string())
+    rows, which = rows_with(events.column("queue_id"), ids)
     qids = events.column("queue_id").to_pylist()
     for i, qid in enumerate(ids.to_pylist()):
         want = [r for r, q in enumerate(qids) if qid is not None and q == qid]
         assert sorted(rows[which == i].tolist()) == want
     assert len(rows[which == 0]) == 5 and len(rows[which == 3]) == 9
+    assert rows[which == 4].tolist() == rows[which == 0].tolist()    # asked twice, found twice
 
 
 def test_a_child_brings_its_own_parent_lines_not_an_older_message_of_the_same_id(

@@ -3,8 +3,10 @@
 Every alert of a messages rule needs the lines of its messages (and of their parents: a
 content filter's re-injection is told by its parent's lines). Finding them by scanning
 every line and every message per alert cost 37 ms an alert on a day of a busy server;
-a run with hundreds of such alerts spent seconds there. So the lines and the messages
-are indexed by queue id once, on first use, and each alert looks up only its own ids.
+a run with hundreds of such alerts spent seconds there. So all the alerts' queue ids are
+looked up together, in one scan of the lines and one of the messages: not an index of
+every id either, which a follower would build over hours of lines in a pass that raises
+one alert.
 """
 
 from __future__ import annotations
@@ -16,32 +18,21 @@ import pyarrow.compute as pc
 from logwatch.columns import plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 
-__all__ = ["ById", "MessageLines"]
+__all__ = ["rows_with", "MessageLines"]
 
 
-class ById:
-    """The rows of a table by the value of one string column: the rows with value v
-    are `order[bounds[c]:bounds[c + 1]]`, c being v's code in `values`."""
-
-    def __init__(self, column: pa.ChunkedArray | pa.Array) -> None:
-        enc = pc.dictionary_encode(plain(column))
-        self.values = enc.dictionary
-        codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        self.order = np.argsort(codes, kind="stable")  # rows of one value stay in row order
-        self.bounds = np.searchsorted(codes[self.order], np.arange(len(self.values) + 1))
-
-    def rows_of(self, ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """(row, position in `ids`) of every row holding one of `ids`; nulls hold none."""
-        at = pc.index_in(ids, value_set=self.values).to_numpy(zero_copy_only=False)
-        known = np.flatnonzero(~np.isnan(at)) if at.dtype.kind == "f" else \
-            np.arange(len(at))
-        codes = at[known].astype(np.int64)
-        starts, ends = self.bounds[codes], self.bounds[codes + 1]
-        sizes = ends - starts
-        which = np.repeat(known, sizes)
-        # positions starts[i] .. ends[i]-1 of `order`, for every id, in one gather
-        first = np.repeat(starts - np.concatenate(([0], np.cumsum(sizes)[:-1])), sizes)
-        return self.order[first + np.arange(len(which))], which
+def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(row, position in `ids`) of every row of `column` holding one of `ids` (an id
+    given twice is found twice); nulls hold none."""
+    col = plain(column)
+    rows = np.flatnonzero(pc.fill_null(pc.is_in(col, value_set=ids), False).to_numpy(
+        zero_copy_only=False))
+    found = pa.table({"id": col.take(pa.array(rows)), "row": pa.array(rows)})
+    wanted = pa.table({"id": ids, "at": pa.array(np.arange(len(ids)))})
+    j = found.join(wanted, keys="id", join_type="inner", use_threads=False)
+    order = np.lexsort((j["row"].to_numpy(), j["at"].to_numpy()))
+    return j["row"].to_numpy()[order], j["at"].to_numpy()[order]
 
 
 def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +57,8 @@ class MessageLines:
         label = np.repeat(np.arange(len(picks)), [len(p) for p in picks])
         label, picked = self._with_parents(label, np.concatenate(picks).astype(np.int64))
         m = self.messages.take(pa.array(picked))
-        near, _ = ById(self.lines.column("queue_id")).rows_of(
-            pc.unique(plain(m.column("queue_id"))))
+        near, _ = rows_with(self.lines.column("queue_id"),
+                            pc.unique(plain(m.column("queue_id"))))
         near = np.sort(near)
         line, life = rows_in_lifetimes(self.lines.take(pa.array(near)), m)
         alert, row = _pairs(label[life], near[line])
@@ -91,8 +82,8 @@ class MessageLines:
         if not len(has):
             return _pairs(label, picked)
         child = child.take(pa.array(has))
-        cand, which = ById(self.messages.column("queue_id")).rows_of(
-            plain(child.column("parent")))
+        cand, which = rows_with(self.messages.column("queue_id"),
+                                plain(child.column("parent")))
         hosts = pc.fill_null(plain(self.messages.column("host")), "")
         same_host = pc.equal(hosts.take(pa.array(cand)),
                              pc.fill_null(plain(child.column("host")), "").take(
