@@ -89,13 +89,12 @@ def kept_rows(events: pa.Table, needs: Needs) -> tuple[pa.Table, pa.Table]:
             kept(events.select(list(LINE_COLUMNS)), lines, _PER_FILE))
 
 
-def evidence_table(events: pa.Table, lines: pa.Table, needs: Needs) -> pa.Table:
-    """Where the lines of messages are found: the narrow lines, and the rules' rows that
-    are not among them (a row both keep would be evidence twice). The narrow lines are
-    whole: a follower keeps the rules' rows only while a rule may count them."""
-    names = pa.array(sorted(needs.line_events), pa.string())
-    other = pc.invert(in_values(events.column("event"), names))
-    return pa.concat_tables([events.filter(other).select(list(LINE_COLUMNS)), lines],
+def evidence_table(events: pa.Table, lines: pa.Table) -> pa.Table:
+    """Where the lines of messages are found: the rules' rows and the narrow lines, side
+    by side without a copy (a follower holds hours of both, and asks every pass). The
+    narrow lines are whole, since a follower keeps the rules' rows only while a rule may
+    count them; a line both hold is taken once where it is looked up (MessageLines)."""
+    return pa.concat_tables([events.select(list(LINE_COLUMNS)), lines],
                             promote_options="permissive")
 
 
@@ -128,6 +127,6 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)
     msg_rich = enrich_messages(msg_table, ev_table, facts)
-    detection = run_rules(rules, ev_rich, msg_rich, evidence_table(ev_table, line_table, needs))
+    detection = run_rules(rules, ev_rich, msg_rich, evidence_table(ev_table, line_table))
     detection.warnings[:0] = warnings
     return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats)

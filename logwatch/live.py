@@ -542,7 +542,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         if carried.rules == digest else None
     messages = pa.concat_tables([earlier, fresh_rich])
     past = _past_for(rules, carried)
-    detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines, needs),
+    detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines),
                           wanted, new_from, past)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]

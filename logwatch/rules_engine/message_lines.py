@@ -59,7 +59,7 @@ class MessageLines:
         m = self.messages.take(pa.array(picked))
         near, _ = rows_with(self.lines.column("queue_id"),
                             pc.unique(plain(m.column("queue_id"))))
-        near = np.sort(near)
+        near = self._once(np.sort(near))
         line, life = rows_in_lifetimes(self.lines.take(pa.array(near)), m)
         alert, row = _pairs(label[life], near[line])
         take = pa.array(row)
@@ -70,6 +70,21 @@ class MessageLines:
         alert, row = alert[order], row[order]
         bounds = np.searchsorted(alert, np.arange(len(picks) + 1))
         return [row[bounds[i]:bounds[i + 1]] for i in range(len(picks))]
+
+    def _once(self, rows: np.ndarray) -> np.ndarray:
+        """`rows` without the second of two rows of one line (the rules' rows and the
+        narrow lines both hold some: evidence_table joins them without a copy of either)."""
+        if not len(rows):
+            return rows
+        t = self.lines.take(pa.array(rows))
+        placed = np.flatnonzero(pc.is_valid(t["offset"]).to_numpy(zero_copy_only=False))
+        where = pa.table({"s": plain(t["source"]).take(pa.array(placed)),
+                          "o": t["offset"].take(pa.array(placed)), "i": pa.array(placed)})
+        first = where.group_by(["s", "o"], use_threads=False).aggregate([("i", "min")])
+        keep = np.ones(len(rows), bool)
+        keep[placed] = False
+        keep[first["i_min"].to_numpy()] = True
+        return rows[keep]
 
     def _with_parents(self, label: np.ndarray, picked: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
