@@ -26,9 +26,9 @@ from logwatch.correlate.lifetimes import id_on_host, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
 
-__all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value", "each",
-           "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS", "DERIVED_ROWS", "ENRICHED_MESSAGES",
-           "enrich_events_onto", "changed_messages"]
+__all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
+           "per_values", "each", "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS",
+           "DERIVED_ROWS", "ENRICHED_MESSAGES", "enrich_events_onto", "changed_messages"]
 
 #: Enriched columns and their types, per table (rule files are checked against them).
 EVENT_COLUMNS: dict[str, pa.DataType] = {
@@ -78,12 +78,19 @@ DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
 
 
 
+def per_values(col: pa.Array | pa.ChunkedArray,
+               *fns: Callable[[pa.Array], pa.Array]) -> list[pa.Array]:
+    """Each of `fns` (of an array) of every value of a string column: asked of its
+    distinct values, null among them, and taken back to the rows; the column is encoded
+    once for all of them."""
+    enc = pc.dictionary_encode(plain(col), null_encoding="encode")
+    return [pc.take(fn(enc.dictionary), enc.indices) for fn in fns]
+
+
 def per_value(col: pa.Array | pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array]
               ) -> pa.Array:
-    """`fn` (of an array) of every value of a string column: asked of its distinct
-    values, null among them, and taken back to the rows."""
-    enc = pc.dictionary_encode(plain(col), null_encoding="encode")
-    return pc.take(fn(enc.dictionary), enc.indices)
+    """`per_values` with one question."""
+    return per_values(col, fn)[0]
 
 
 def each(fn: Callable[[Any], Any], type_: pa.DataType) -> Callable[[pa.Array], pa.Array]:
@@ -200,22 +207,24 @@ def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Ar
 def enrich_events(events: pa.Table, facts: SiteFacts,
                   messages: pa.Table | None = None) -> pa.Table:
     """`events` with EVENT_COLUMNS appended (the message columns from `messages`)."""
-    sender_domain = per_value(events.column("sender"), domains_of)
+    sender_domain, norm = per_values(events.column("sender"), domains_of, normalized_senders)
     accepted_domain = per_value(_accepted(events), domains_of)
-    external = pc.fill_null(per_value(accepted_domain, facts.external_domains), False)
+    external, recipient_local = per_values(accepted_domain, facts.external_domains,
+                                           facts.local_domains)
+    external = pc.fill_null(external, False)
     is_delivery = pc.equal(plain(events.column("event")), "delivery")
-    norm = per_value(events.column("sender"), normalized_senders)
+    nets, trusted = per_values(events.column("client_ip"), each(client_net, pa.string()),
+                               each(facts.is_trusted, pa.bool_()))
     authenticated, failures, logins = _auth_counts(events)
     msg_sender, msg_origin = _message_context(events, messages)
     return _appended(events, {
         "sender_domain": sender_domain,
         "recipient_domain": per_value(events.column("recipient"), domains_of),
-        "client_net": per_value(events.column("client_ip"), each(client_net, pa.string())),
+        "client_net": nets,
         "authenticated": authenticated,
-        "client_trusted": per_value(events.column("client_ip"),
-                                    each(facts.is_trusted, pa.bool_())),
+        "client_trusted": trusted,
         "sender_local": per_value(sender_domain, facts.local_domains),
-        "recipient_local": per_value(accepted_domain, facts.local_domains),
+        "recipient_local": recipient_local,
         "relayed_external": pc.and_(is_delivery, external),
         "allowlisted": allowlisted(events, facts, norm),
         "auth_failures": failures,
@@ -292,10 +301,8 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
     d = _deliveries(messages, events)
     m = d.column("m").to_numpy()
     domain = per_value(d.column("accepted"), domains_of)
-    external = pc.fill_null(per_value(domain, facts.external_domains), False).to_numpy(
-        zero_copy_only=False)
-    local = pc.fill_null(per_value(domain, facts.local_domains), False).to_numpy(
-        zero_copy_only=False)
+    external, local = (pc.fill_null(a, False).to_numpy(zero_copy_only=False) for a in
+                       per_values(domain, facts.external_domains, facts.local_domains))
     status = d.column("status")
     sent = pc.fill_null(pc.equal(status, "sent"), False).to_numpy(zero_copy_only=False)
     deferred = pc.fill_null(pc.equal(status, "deferred"), False).to_numpy(zero_copy_only=False)
@@ -318,16 +325,17 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
     where[domains.column("m").to_numpy()] = np.arange(domains.num_rows)
     rcpt_domains = pc.take(domains.column("d_distinct"), pa.array(where, mask=where < 0))
 
-    norm = per_value(messages.column("sender"), normalized_senders)
-    sender_domain = per_value(messages.column("sender"), domains_of)
-    trusted = per_value(messages.column("client_ip"), each(facts.is_trusted, pa.bool_()))
+    norm, sender_domain = per_values(messages.column("sender"), normalized_senders,
+                                     domains_of)
+    trusted, nets = per_values(messages.column("client_ip"), each(facts.is_trusted, pa.bool_()),
+                               each(client_net, pa.string()))
     return _appended(messages, {
         "sender_domain": sender_domain,
         "sender_norm": norm,
         "sender_known": per_value(norm, facts.known_senders_of),
         "sender_local": per_value(sender_domain, facts.local_domains),
         "recipient_domains": rcpt_domains,
-        "client_net": per_value(messages.column("client_ip"), each(client_net, pa.string())),
+        "client_net": nets,
         "authenticated": _valid(messages.column("sasl_username")),
         "client_trusted": trusted,
         "recipient_local": pa.array(all_local, mask=~has_rcpt),
