@@ -194,8 +194,8 @@ class Collector:
         self._follow_spans(events)
         event = plain(events.column("event"))
         parts = self._parts
-        parts["deliveries"].append(_narrow(_qualified(events),
-                                           pc.is_in(event, value_set=_DELIVERIES), _DELIVERY))
+        deliveries = events.filter(pc.is_in(event, value_set=_DELIVERIES))
+        parts["deliveries"].append(_narrow(_qualified(deliveries), None, _DELIVERY))
         parts["rejects"].append(_narrow(events, pc.is_in(event, value_set=_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, _auth_rows(events, event), _AUTH))
         parts["tls"].append(_narrow(events, pc.equal(event, "tls"), _TLS))
