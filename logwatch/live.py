@@ -51,6 +51,7 @@ from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
                              enrich_events, enrich_events_onto, enrich_messages)
 from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
+from logwatch.history import HistoryStore, Kept, kept_after
 from logwatch.kept import joined
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
@@ -133,48 +134,47 @@ class _Read:
 class Carried:
     """What one pass hands the next: where each source was read up to, the correlation
     state, what the rules keep of before (`events`, `lines`, `messages`, None until
-    there is some), the spike rules' counts of earlier intervals (`past`), the local
-    domains inferred so far and which rules judged them (`rules`: a digest; rules that
-    did not judge the history look at all of it). In memory, `events` are kept
-    enriched with `facts` (a pass with the same facts enriches only its own rows);
-    they are written without."""
+    there is some, numbered for the store from `next_serial`), the spike rules' counts
+    of earlier intervals (`past`), the local domains inferred so far and which rules
+    judged them (`rules`: a digest; rules that did not judge the history look at all
+    of it). In memory, `events` are kept enriched with `facts` (a pass with the same
+    facts enriches only its own rows); they are written without."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
     correlation: CorrelationState
-    events: pa.Table | None
-    lines: pa.Table | None
-    messages: pa.Table | None
+    events: Kept | None
+    lines: Kept | None
+    messages: Kept | None
     inferred: list[str]
     rules: str | None = None
     past: dict[str, PastCounts] = field(default_factory=dict)
     facts: SiteFacts | None = None
+    next_serial: int = 0
+    store: HistoryStore = field(default_factory=HistoryStore)
 
     @classmethod
     def load(cls, state: State) -> Carried:
-        def history(name: str) -> pa.Table | None:
-            raw = state.blob(f"history.{name}")
-            return None if raw is None else table_of(raw)
-
+        store, kept, serial = HistoryStore.load(state)
         raw, rules = state.blob("site.inferred"), state.blob("rules.digest")
-        counts, since = history("baselines"), state.blob("history.baselines.since")
-        past = past_counts(counts if counts is not None else BASELINE_SCHEMA.empty_table(),
+        counts, since = state.blob("history.baselines"), state.blob("history.baselines.since")
+        past = past_counts(table_of(counts) if counts is not None
+                           else BASELINE_SCHEMA.empty_table(),
                            json.loads(since) if since else {})
         return cls(dict(state.marks()), state.cursors(),
                    state.correlation() or CorrelationState(),
-                   history("events"), history("lines"), history("messages"),
-                   json.loads(raw) if raw else [], rules.decode() if rules else None, past)
+                   kept["events"], kept["lines"], kept["messages"],
+                   json.loads(raw) if raw else [], rules.decode() if rules else None, past,
+                   next_serial=serial, store=store)
 
-    def save(self, db: sqlite3.Connection) -> None:
+    def save(self, db: sqlite3.Connection) -> Callable[[], None]:
+        """Write it in the transaction `db`; returns what to call once that is
+        committed (the history store then knows what is on disk)."""
         for path, mark in self.marks.items():
             State.put_mark(db, path, mark)
         for name, cursor in self.cursors.items():
             State.put_cursor(db, name, cursor)
         State.put_correlation(db, self.correlation)
-        for name, table in (("events", _unenriched(self.events)), ("lines", self.lines),
-                            ("messages", self.messages)):
-            if table is not None:
-                State.put_blob(db, f"history.{name}", table_bytes(table))
         State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
         State.put_blob(db, "history.baselines", table_bytes(pa.concat_tables(
             [BASELINE_SCHEMA.empty_table()] + [p.table(r) for r, p in self.past.items()])))
@@ -182,6 +182,10 @@ class Carried:
             {r: p.since for r, p in self.past.items() if p.since is not None}).encode())
         if self.rules is not None:
             State.put_blob(db, "rules.digest", self.rules.encode())
+        events = None if self.events is None else \
+            Kept(_unenriched(self.events.table), self.events.serials)
+        return self.store.write(db, {"events": events, "lines": self.lines,
+                                     "messages": self.messages})
 
     def moved(self, got: _Read) -> Carried:
         """The same with the positions `got` reached."""
@@ -223,7 +227,8 @@ class Memory:
             state = State(state_dir)
             try:
                 with state.commit() as db:
-                    carried.save(db)
+                    committed = carried.save(db)
+                committed()
             finally:
                 state.close()
         except (OSError, sqlite3.Error, LogwatchError) as exc:
@@ -239,14 +244,18 @@ class Memory:
             self.writer.join()
         if self.carried is not None and self.unsaved:
             with state.commit() as db:
-                self.carried.save(db)
+                committed = self.carried.save(db)
+            committed()
             self.unsaved = False
 
 
-def _unenriched(events: pa.Table | None) -> pa.Table | None:
-    if events is None:
-        return None
+def _unenriched(events: pa.Table) -> pa.Table:
     return events.select([c for c in events.column_names if c not in EVENT_COLUMNS])
+
+
+def _table(kept: Kept | None, empty: pa.Table) -> pa.Table:
+    """A history table in the form of `empty` (the events without their enrichment)."""
+    return empty if kept is None else kept.table.select(empty.schema.names).cast(empty.schema)
 
 
 def _digest_of(rules: list[Any]) -> str:
@@ -412,15 +421,9 @@ def _count_intervals(rules: list[Any], past: dict[str, PastCounts],
                                  last, last + 1 - rule.baseline // rule.interval)
 
 
-def _recent(table: pa.Table, column: str, since_us: int) -> pa.Table:
-    if not table.num_rows:
-        return table
-    ts = table.column(column).cast(pa.int64())
-    return table.filter(pc.greater_equal(pc.fill_null(ts, 0), since_us))
-
-
-def _history(table: pa.Table | None, empty: pa.Table) -> pa.Table:
-    return empty if table is None else table.cast(empty.schema)
+def _recent(table: pa.Table, column: str, since_us: int) -> np.ndarray:
+    ts = pc.fill_null(table.column(column).cast(pa.int64()), 0)
+    return pc.greater_equal(ts, since_us).to_numpy(zero_copy_only=False)
 
 
 def _ledger_decision(state: State, alert: Alert, cooldown_us: int, factor: float
@@ -499,14 +502,14 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
             _commit(state, memory, carried.moved(got), lambda db: None)
         return out
     empty_events, empty_lines = kept_rows(EVENT_SCHEMA.empty_table(), needs)
-    earlier_events = _history(_unenriched(carried.events), empty_events)
+    earlier_events = _table(carried.events, empty_events)
     events = pa.concat_tables([earlier_events, joined(got.events, empty_events)],
                               promote_options="permissive").unify_dictionaries()
-    lines = pa.concat_tables([_history(carried.lines, empty_lines),
+    lines = pa.concat_tables([_table(carried.lines, empty_lines),
                               joined(got.lines, empty_lines)],
                              promote_options="permissive").unify_dictionaries()
     # messages kept from earlier passes are kept enriched: their delivery lines are gone
-    earlier = _history(carried.messages, ENRICHED_MESSAGES.empty_table())
+    earlier = _table(carried.messages, ENRICHED_MESSAGES.empty_table())
     finished = joined(got.messages, MESSAGE_SCHEMA.empty_table())
     fresh = pa.concat_tables([finished, correlator.provisional()])
     new_events = events.slice(earlier_events.num_rows)
@@ -517,7 +520,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         facts = carried.facts
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
     if carried.facts is facts and carried.events is not None:
-        ev_rich = enrich_events_onto(carried.events, events, facts, known,
+        ev_rich = enrich_events_onto(carried.events.table, events, facts, known,
                                      changed_messages(got.ids, correlator.state.links,
                                                       new_events))
     else:
@@ -554,10 +557,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if dry_run:
         return out
 
-    kept = ev_rich.filter(still_needed(rules, ev_rich, "events", "ts", detection.masks))
+    first = carried.next_serial
+    kept = kept_after(carried.events, ev_rich, still_needed(rules, ev_rich, "events", "ts",
+                                                          detection.masks), first)
     messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
-    messages_kept = messages_kept.filter(still_needed(rules, messages_kept, "messages",
-                                                      "first_seen", detection.masks))
+    messages_kept = kept_after(carried.messages, messages_kept, still_needed(
+        rules, messages_kept, "messages", "first_seen", detection.masks), first)
     _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
                      detection.masks)
     # the longest rule span before the newest row: what the history reaches back to
@@ -565,8 +570,10 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
-        rules=digest, past=past,
-        lines=_recent(lines, "ts", newest - back), messages=messages_kept,
+        rules=digest, past=past, messages=messages_kept,
+        lines=kept_after(carried.lines, lines, _recent(lines, "ts", newest - back), first),
+        # past every serial this pass gave (more than it gave: they need only grow)
+        next_serial=first + max(events.num_rows, lines.num_rows, messages.num_rows),
         inferred=sorted(facts.local) if facts.inferred else [])
 
     def alerts(db: sqlite3.Connection) -> None:
@@ -593,9 +600,10 @@ def _commit(state: State, memory: Memory | None, carried: Carried,
     """One transaction: the pass's alerts, and for a cron run what it carries on; a
     follower keeps that, and writes it apart when due (`Memory`)."""
     with state.commit() as db:
-        if memory is None:
-            carried.save(db)
+        committed = carried.save(db) if memory is None else None
         alerts(db)
+    if committed is not None:
+        committed()
     if memory is not None:
         memory.keep(carried, state.path.parent)
 

@@ -167,6 +167,12 @@ class State:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
 
+    def blobs(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Every blob whose key begins with `prefix`, in the order of their keys."""
+        return [(key, bytes(value)) for key, value in self.db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix))]
+
     @staticmethod
     def put_blob(db: sqlite3.Connection, key: str, value: bytes) -> None:
         db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import pyarrow.compute as pc
 
 from logwatch.config import Config
+from logwatch.history import stored_history
 from logwatch.live import PassResult
-from logwatch.state import State, table_of
+from logwatch.state import State
 
 __all__ = ["ATTACKER", "LiveChecks", "diff"]
 
@@ -39,10 +40,9 @@ class LiveChecks:
         """The attacker's failures kept in the rule history between runs."""
         state = State(self.cfg.state_dir)
         try:
-            raw = state.blob("history.events")
+            t = stored_history(state, "events")
         finally:
             state.close()
-        t = table_of(raw) if raw is not None else None
         if t is None or not t.num_rows:
             return []
         return t.filter(pc.equal(t.column("client_ip"), ATTACKER)).column("pid").to_pylist()

@@ -23,12 +23,13 @@ from logwatch.correlate.lifetimes import id_on_host
 from logwatch.enrich import (changed_messages, enrich_events, enrich_events_onto,
                              enrich_messages)
 from logwatch import live
+from logwatch.history import stored_history
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
 from logwatch.rules_engine.runner import run_rules
 from logwatch.sitefacts import SiteFacts
-from logwatch.state import State, table_of
+from logwatch.state import State
 from tests.conftest import ROOT
 
 #: after the generated log's last line (it crosses New Year 2026 at about 60%)
@@ -141,12 +142,18 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(
         # written by the thread after the last pass, or not at all (then written now)
         assert memory.unsaved == (checkpoint_s > 0) and memory.failure is None
         memory.checkpoint(follow)
-        for name in ("history.events", "history.lines", "history.messages"):
-            assert _rows(table_of(follow.blob(name))) == _rows(table_of(cron.blob(name))), name
+        for name in ("events", "lines", "messages"):
+            assert _rows(stored_history(follow, name)) == _rows(stored_history(cron, name)), \
+                name
     finally:
         cron.close()
         follow.close()
     assert raised >= 5
+
+
+def _kept_messages(state: State) -> list[dict[str, Any]]:
+    kept = stored_history(state, "messages")
+    return [] if kept is None else kept.to_pylist()
 
 
 def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Path) -> None:
@@ -176,13 +183,13 @@ def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Pa
                      "delays=0/0/0/4, dsn=2.0.0, status=sent (250 OK)\n"
                      + head.format(5) + "qmgr[11]: 7D3F2A1B9C: removed\n")
         run_pass(cfg, state)
-        kept = table_of(state.blob("history.messages") or b"").to_pylist()
+        kept = _kept_messages(state)
         # settling for a minute first: a later line brings it to its end
         with open(log, "a") as fh:
             fh.write("2026-03-03T10:02:00+00:00 mx1 postfix/anvil[9]: statistics: max "
                      "connection rate 1/60s for (smtp:192.0.2.10) at Mar  3 10:00:01\n")
         run_pass(cfg, state)
-        kept += table_of(state.blob("history.messages") or b"").to_pylist()
+        kept += _kept_messages(state)
     finally:
         state.close()
     (message,) = {m["queue_id"]: m for m in kept}.values()
