@@ -30,6 +30,11 @@ __all__ = ["Kept", "HistoryStore", "NAMES", "kept_after", "stored_history"]
 #: the history tables, by the names their chunks are stored under
 NAMES = ("events", "lines", "messages")
 _SERIAL = "serial"
+#: rows dropped no further apart than this are filtered together; beyond it, the rows
+#: kept between them are taken as they are
+_GAP = 4096
+_MAX_BANDS = 64
+_MAX_CHUNKS = 8
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,33 @@ def kept_after(before: Kept | None, whole: pa.Table, keep: np.ndarray, first: in
     which are numbered from `first`."""
     old = np.empty(0, np.int64) if before is None else before.serials
     fresh = np.arange(first, first + whole.num_rows - len(old), dtype=np.int64)
-    return Kept(whole.filter(keep), np.concatenate([old, fresh])[keep])
+    table = _filtered(whole, keep)
+    if table.num_columns and table.column(0).num_chunks > _MAX_CHUNKS:
+        # a pass adds a chunk or two; many make every later step slower, and pieces cut
+        # from the columns of many passes weigh on what they are written to
+        table = table.combine_chunks()
+    return Kept(table, np.concatenate([old, fresh])[keep])
+
+
+def _filtered(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """`table.filter(keep)`, copying only around the rows dropped. A pass drops rows in
+    a few bands (those that have just outlived a rule's span, the new ones no rule
+    keeps); filtering every row copied a million rows of history each pass, at a tenth
+    of the speed of the one copy that later joins the pieces."""
+    gone = np.flatnonzero(~keep)
+    if not len(gone):
+        return table
+    cut = np.flatnonzero(np.diff(gone) > _GAP)
+    starts = np.concatenate(([gone[0]], gone[cut + 1]))
+    ends = np.concatenate((gone[cut], [gone[-1]])) + 1
+    if len(starts) > _MAX_BANDS:      # scattered: one filter is cheaper than the pieces
+        return table.filter(keep)
+    pieces, at = [], 0
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        pieces += [table.slice(at, start - at), table.slice(start, end - start).filter(
+            keep[start:end])]
+        at = end
+    return pa.concat_tables([*pieces, table.slice(at)])
 
 
 @dataclass
@@ -132,7 +163,9 @@ class HistoryStore:
 def _put_rows(db: sqlite3.Connection, name: str, kept: Kept, lo: int, hi: int,
               first: int) -> _Chunk:
     serials = kept.serials[lo:hi]
-    table = kept.table.slice(lo, hi - lo).append_column(_SERIAL, pa.array(serials))
+    # its own buffers: a slice of pieces shares theirs, and IPC would write them whole
+    table = kept.table.slice(lo, hi - lo).combine_chunks().append_column(
+        _SERIAL, pa.array(serials))
     State.put_blob(db, _rows_key(name, first), table_bytes(table))
     db.execute("DELETE FROM meta WHERE key = ?", (_live_key(name, first),))
     return _Chunk(first, serials, len(serials))

@@ -151,3 +151,22 @@ def test_every_history_table_is_stored_apart(tmp_path: Path) -> None:
                 list(range(10 * i, 10 * i + i + 1))
     finally:
         state.close()
+
+
+@pytest.mark.parametrize("drops", ["bands", "scattered", "none", "all"])
+def test_what_is_kept_is_the_rows_the_mask_keeps(drops: str) -> None:
+    """Bands of dropped rows far apart are cut around (the rows between are not
+    copied), scattered ones filtered: the rows kept are the same either way."""
+    rng = np.random.default_rng(7)
+    whole = _rows(400_000, 0)
+    keep = np.ones(whole.num_rows, bool)
+    if drops == "bands":
+        for start in (0, 9_000, 30_000, 399_000):
+            keep[start:start + 1_000] = rng.random(1_000) > 0.5
+    elif drops == "scattered":
+        keep[::5_000] = False        # 80 bands of one row
+    elif drops == "all":
+        keep[:] = False
+    kept = kept_after(None, whole, keep, 10)
+    assert kept.table.equals(whole.filter(keep))
+    assert kept.serials.tolist() == (np.flatnonzero(keep) + 10).tolist()

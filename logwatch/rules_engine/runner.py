@@ -98,7 +98,13 @@ def still_needed(rules: list[Any], table: pa.Table, table_name: str, time_field:
 
 
 def _base_mask(rule: Any, table: pa.Table) -> np.ndarray:
+    """The rows the rule can count. A sequence counts only its `first` and `then` rows:
+    taken as all rows, they were what a follower kept for its hour, a million rows
+    after five minutes at 20,000 lines/s."""
     mask = selected(table, rule.where, rule.unless)
+    if rule.kind == "sequence":
+        mask &= selected(table, rule.first.where, rule.first.unless) | selected(
+            table, rule.then.where, rule.then.unless)
     mask &= ~pc.fill_null(table.column("allowlisted"), False).to_numpy(zero_copy_only=False)
     if rule.skip_trusted:
         mask &= ~pc.fill_null(table.column("client_trusted"), False).to_numpy(
@@ -198,14 +204,41 @@ def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
             f"no {need} ({said}); the rule cannot see them")
 
 
-def _superseded(rule: Any, inc: Incident, found: dict[str, list[Incident]]) -> bool:
-    """An incident of a rule named in `superseded_by` holds half of this one's rows."""
-    mine = set(inc.rows.tolist())
+def _row_pairs(incidents: list[Incident]) -> tuple[np.ndarray, np.ndarray]:
+    """(incident index, row) for each row of each incident, each pair once, by row."""
+    if not incidents:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ids = np.repeat(np.arange(len(incidents)), [len(i.rows) for i in incidents])
+    rows = np.concatenate([i.rows for i in incidents]).astype(np.int64)
+    pairs = np.unique(rows * len(incidents) + ids)      # sorted by row, then incident
+    return pairs % len(incidents), pairs // len(incidents)
+
+
+def _superseded(rule: Any, found: dict[str, list[Incident]]) -> np.ndarray:
+    """Which of the rule's incidents an incident of a rule named in `superseded_by`
+    holds half the rows of. All pairs at once: asked incident by incident against
+    every incident of the other rule, in Python sets, it took a tenth of a follower's
+    pass."""
+    mine = found[rule.id]
+    out = np.zeros(len(mine), bool)
+    if not rule.superseded_by:
+        return out
+    my_ids, my_rows = _row_pairs(mine)
+    size = np.bincount(my_ids, minlength=len(mine))
     for other in rule.superseded_by:
-        for o in found.get(other, []):
-            if len(mine.intersection(o.rows.tolist())) * 2 >= len(mine):
-                return True
-    return False
+        their_ids, their_rows = _row_pairs(found.get(other, []))
+        if not len(their_rows):
+            continue
+        lo = np.searchsorted(their_rows, my_rows, "left")
+        n = np.searchsorted(their_rows, my_rows, "right") - lo
+        # each row of mine with each incident of theirs that holds it
+        at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+        pair = np.repeat(my_ids, n) * len(found[other]) + their_ids[at]
+        codes, shared = np.unique(pair, return_counts=True)
+        most = np.zeros(len(mine), np.int64)
+        np.maximum.at(most, codes // len(found[other]), shared)
+        out |= most * 2 >= size
+    return out
 
 
 def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.ndarray],
@@ -290,8 +323,9 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     told: list[tuple[Any, Alert, np.ndarray]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages
-        for inc in found[rule.id]:
-            if rule.superseded_by and _superseded(rule, inc, found):
+        gone = _superseded(rule, found)
+        for inc, superseded in zip(found[rule.id], gone.tolist()):
+            if superseded:
                 continue
             alert = Alert(rule=rule.id, title=rule.title, severity=rule.severity, key=inc.key,
                           first_us=inc.first_us, last_us=inc.last_us, count=inc.count,

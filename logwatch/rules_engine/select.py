@@ -48,12 +48,22 @@ def _one(col: pa.Array, c: Condition) -> pa.Array:
     return fn(col, _scalar(c.value, t))
 
 
+def _hits(col: pa.ChunkedArray, c: Condition) -> pa.Array:
+    """`_one` over a column, a dictionary column through its dictionary: the event and
+    status columns are asked by most rules on every pass, and decoding them each time
+    cost more than the test."""
+    if c.op == "null" or not col.num_chunks:
+        return _one(plain(col), c)
+    return pa.concat_arrays([
+        pc.take(_one(chunk.dictionary, c), chunk.indices)
+        if pa.types.is_dictionary(chunk.type) else _one(chunk, c) for chunk in col.chunks])
+
+
 def mask_of(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
     """Rows where every condition holds (all rows for none)."""
     out = np.ones(table.num_rows, bool)
     for c in conditions:
-        col = plain(table.column(c.field))
-        hit = _one(col, c)
+        hit = _hits(table.column(c.field), c)
         fill = c.op in ("ne", "not_in")
         out &= pc.fill_null(hit, fill).to_numpy(zero_copy_only=False)
     return out

@@ -1,0 +1,38 @@
+"""`superseded_by`: an incident is left out when one incident of a rule it names holds
+at least half of its rows (counted per incident of that rule, never summed over them)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from logwatch.rules_engine.incident import Incident
+from logwatch.rules_engine.runner import _superseded
+
+
+def _inc(rows: list[int]) -> Incident:
+    return Incident(key={}, rows=np.array(rows), first_us=0, last_us=0, count=len(rows))
+
+
+def test_half_the_rows_in_one_incident_of_a_named_rule() -> None:
+    found = {
+        "burst": [_inc(list(range(10))),      # 5 of 10 in one spray incident
+                  _inc([10, 11, 12, 13]),     # 1 in each of two: 2 of 4, but not in one
+                  _inc([20, 21]),             # 1 of 2 in the sequence's incident
+                  _inc([30, 31, 32]),         # none
+                  _inc([40, 40, 41])],        # a row listed twice counts once: 1 of 2
+        "spray": [_inc([5, 6, 7, 8, 9, 100]), _inc([10, 50]), _inc([11, 51])],
+        "sequence": [_inc([21, 60]), _inc([41])],
+    }
+    rule = SimpleNamespace(id="burst", superseded_by=["spray", "sequence", "absent"])
+    assert _superseded(rule, found).tolist() == [True, False, True, False, True]
+
+
+def test_a_row_held_by_two_incidents_of_one_rule_counts_for_each() -> None:
+    found = {"burst": [_inc([1, 2, 3, 4])],
+             "spray": [_inc([1, 2]), _inc([1, 2, 9])]}
+    rule = SimpleNamespace(id="burst", superseded_by=["spray"])
+    assert _superseded(rule, found).tolist() == [True]
+    found["spray"] = [_inc([1, 9]), _inc([2, 8])]
+    assert _superseded(rule, found).tolist() == [False]
