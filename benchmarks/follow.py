@@ -128,12 +128,19 @@ def main() -> int:
                 print([line for line in fh if any(ip.encode() in line for ip in missing)],
                       file=sys.stderr)
     latencies = [seen[ip] - t for ip, t in planted.items() if ip in seen]
+    # the worst of each minute: whether a longer run, with more history, is slower
+    by_minute: dict[int, float] = {}
+    for ip, t in planted.items():
+        if ip in seen:
+            minute = int((t - start) // 60)
+            by_minute[minute] = max(by_minute.get(minute, 0.0), seen[ip] - t)
     result = {"rate": args.rate, "seconds": args.seconds, "lines": written,
               "achieved_rate": round(written / (stopped - start)),
               "bursts": len(planted), "alerted": len(latencies),
               "latency_max_s": round(max(latencies), 2) if latencies else None,
               "latency_median_s": round(sorted(latencies)[len(latencies) // 2], 2)
               if latencies else None,
+              "latency_max_by_minute_s": [round(by_minute[m], 2) for m in sorted(by_minute)],
               "all_alerted_after_writer_stopped_s": round(caught_up, 2),
               "follower_peak_rss_mib": peak_mib}
     print(json.dumps(result, indent=2))

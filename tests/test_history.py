@@ -3,6 +3,7 @@ is what the last one kept, and a write costs what changed, not what is kept."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,13 @@ def _rows(n: int, start: int) -> pa.Table:
     return pa.table({"ts": pa.array(range(start, start + n), pa.int64()),
                      "client_ip": pa.array([f"192.0.2.{i % 250}"
                                             for i in range(start, start + n)], pa.string())})
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[State]:
+    opened = State(tmp_path)
+    yield opened
+    opened.close()
 
 
 def _write(state: State, store: HistoryStore, events: Kept | None) -> None:
@@ -49,108 +57,88 @@ def _passes(state: State, seed: int, writes_every: int) -> Kept | None:
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("writes_every", [1, 3])
-def test_what_is_loaded_is_what_was_kept(tmp_path: Path, seed: int, writes_every: int
+def test_what_is_loaded_is_what_was_kept(state: State, seed: int, writes_every: int
                                          ) -> None:
-    state = State(tmp_path)
-    try:
-        kept = _passes(state, seed, writes_every)
-        store, loaded, serial = HistoryStore.load(state)
-        assert kept is not None and loaded["events"] is not None
-        assert loaded["events"].table.to_pylist() == kept.table.to_pylist()
-        assert loaded["events"].serials.tolist() == kept.serials.tolist()
-        assert serial > int(kept.serials.max())
-        assert loaded["lines"] is None and loaded["messages"] is None
-        # rows of chunks mostly gone were written again alone: what is on disk stays
-        # within twice what is kept
-        stored = sum(len(c.serials) for c in store.chunks["events"])
-        assert stored <= 2 * len(kept.serials) + 60
-    finally:
-        state.close()
+    kept = _passes(state, seed, writes_every)
+    store, loaded, serial = HistoryStore.load(state)
+    assert kept is not None and loaded["events"] is not None
+    assert loaded["events"].table.to_pylist() == kept.table.to_pylist()
+    assert loaded["events"].serials.tolist() == kept.serials.tolist()
+    assert serial > int(kept.serials.max())
+    assert loaded["lines"] is None and loaded["messages"] is None
+    # rows of chunks mostly gone were written again alone: what is on disk stays
+    # within twice what is kept
+    stored = sum(len(c.serials) for c in store.chunks["events"])
+    assert stored <= 2 * len(kept.serials) + 60
 
 
-def test_a_write_adds_only_the_new_rows_and_marks_the_gone(tmp_path: Path) -> None:
-    state = State(tmp_path)
+def test_a_write_adds_only_the_new_rows_and_marks_the_gone(state: State) -> None:
     store = HistoryStore()
-    try:
-        kept = kept_after(None, _rows(100, 0), np.ones(100, bool), 0)
-        _write(state, store, kept)
-        (key, first), = _meta(state, "history.events.rows.").items()
-        # a few rows gone, ten new: the first chunk stays as written, with a bitmap
-        keep = np.ones(110, bool)
-        keep[[3, 50, 99]] = False
-        kept = kept_after(kept, pa.concat_tables([kept.table, _rows(10, 100)]), keep, 100)
-        _write(state, store, kept)
-        chunks = _meta(state, "history.events.rows.")
-        assert len(chunks) == 2 and chunks[key] == first
-        live = np.unpackbits(np.frombuffer(_meta(state, "history.events.live.")[
-            key.replace(".rows.", ".live.")], np.uint8), count=100)
-        assert np.flatnonzero(live == 0).tolist() == [3, 50, 99]
-        # most of the first chunk gone: it is written again with its rows alone, and
-        # a write with nothing changed writes nothing
-        keep = np.zeros(107, bool)
-        keep[[0, 1, 2, 97, 98]] = True        # the first new rows: 100 and 101
-        kept = kept_after(kept, kept.table, keep, 200)
-        _write(state, store, kept)
-        assert pa.ipc.open_stream(_meta(state, "history.events.rows.")[key]).read_all() \
-            .column("ts").to_pylist() == [0, 1, 2]
-        assert not _meta(state, "history.events.live.")
-        before = _meta(state, "history.")
-        _write(state, store, kept)
-        assert _meta(state, "history.") == before
-        assert stored_history(state, "events").column("ts").to_pylist() == \
-            [0, 1, 2, 100, 101]
-        # nothing kept: nothing stored
-        _write(state, store, kept_after(kept, kept.table, np.zeros(5, bool), 300))
-        assert not _meta(state, "history.") and stored_history(state, "events") is None
-    finally:
-        state.close()
+    kept = kept_after(None, _rows(100, 0), np.ones(100, bool), 0)
+    _write(state, store, kept)
+    (key, first), = _meta(state, "history.events.rows.").items()
+    # a few rows gone, ten new: the first chunk stays as written, with a bitmap
+    keep = np.ones(110, bool)
+    keep[[3, 50, 99]] = False
+    kept = kept_after(kept, pa.concat_tables([kept.table, _rows(10, 100)]), keep, 100)
+    _write(state, store, kept)
+    chunks = _meta(state, "history.events.rows.")
+    assert len(chunks) == 2 and chunks[key] == first
+    live = np.unpackbits(np.frombuffer(_meta(state, "history.events.live.")[
+        key.replace(".rows.", ".live.")], np.uint8), count=100)
+    assert np.flatnonzero(live == 0).tolist() == [3, 50, 99]
+    # most of the first chunk gone: it is written again with its rows alone, and
+    # a write with nothing changed writes nothing
+    keep = np.zeros(107, bool)
+    keep[[0, 1, 2, 97, 98]] = True        # the first new rows: 100 and 101
+    kept = kept_after(kept, kept.table, keep, 200)
+    _write(state, store, kept)
+    assert pa.ipc.open_stream(_meta(state, "history.events.rows.")[key]).read_all() \
+        .column("ts").to_pylist() == [0, 1, 2]
+    assert not _meta(state, "history.events.live.")
+    before = _meta(state, "history.")
+    _write(state, store, kept)
+    assert _meta(state, "history.") == before
+    assert stored_history(state, "events").column("ts").to_pylist() == \
+        [0, 1, 2, 100, 101]
+    # nothing kept: nothing stored
+    _write(state, store, kept_after(kept, kept.table, np.zeros(5, bool), 300))
+    assert not _meta(state, "history.") and stored_history(state, "events") is None
 
 
-def test_a_failed_write_leaves_the_store_describing_the_disk(tmp_path: Path) -> None:
-    state = State(tmp_path)
+def test_a_failed_write_leaves_the_store_describing_the_disk(state: State) -> None:
     store = HistoryStore()
-    try:
-        kept = kept_after(None, _rows(10, 0), np.ones(10, bool), 0)
-        with pytest.raises(RuntimeError):
-            with state.commit() as db:
-                store.write(db, {"events": kept})
-                raise RuntimeError("the disk is full")
-        assert not store.chunks.get("events")
-        _write(state, store, kept)    # written whole, not taken for already there
-        assert stored_history(state, "events").column("ts").to_pylist() == list(range(10))
-    finally:
-        state.close()
-
-
-def test_a_history_written_whole_by_an_earlier_version_is_read(tmp_path: Path) -> None:
-    state = State(tmp_path)
-    try:
+    kept = kept_after(None, _rows(10, 0), np.ones(10, bool), 0)
+    with pytest.raises(RuntimeError):
         with state.commit() as db:
-            State.put_blob(db, "history.events", table_bytes(_rows(5, 0)))
-        store, loaded, serial = HistoryStore.load(state)
-        assert loaded["events"] is not None and serial == 5
-        assert loaded["events"].table.column("ts").to_pylist() == list(range(5))
-        _write(state, store, loaded["events"])    # now in chunks, the old blob gone
-        assert state.blob("history.events") is None
-        assert stored_history(state, "events").column("ts").to_pylist() == list(range(5))
-    finally:
-        state.close()
+            store.write(db, {"events": kept})
+            raise RuntimeError("the disk is full")
+    assert not store.chunks.get("events")
+    _write(state, store, kept)    # written whole, not taken for already there
+    assert stored_history(state, "events").column("ts").to_pylist() == list(range(10))
 
 
-def test_every_history_table_is_stored_apart(tmp_path: Path) -> None:
-    state = State(tmp_path)
+def test_a_history_written_whole_by_an_earlier_version_is_read(state: State) -> None:
+    with state.commit() as db:
+        State.put_blob(db, "history.events", table_bytes(_rows(5, 0)))
+    store, loaded, serial = HistoryStore.load(state)
+    assert loaded["events"] is not None and serial == 5
+    assert loaded["events"].table.column("ts").to_pylist() == list(range(5))
+    _write(state, store, loaded["events"])    # now in chunks, the old blob gone
+    assert state.blob("history.events") is None
+    assert stored_history(state, "events").column("ts").to_pylist() == list(range(5))
+
+
+def test_every_history_table_is_stored_apart(state: State) -> None:
     store = HistoryStore()
-    try:
-        tables = {name: kept_after(None, _rows(i + 1, 10 * i), np.ones(i + 1, bool), 0)
-                  for i, name in enumerate(NAMES)}
-        with state.commit() as db:
-            committed = store.write(db, tables)
-        committed()
-        for i, name in enumerate(NAMES):
-            assert stored_history(state, name).column("ts").to_pylist() == \
-                list(range(10 * i, 10 * i + i + 1))
-    finally:
-        state.close()
+    tables = {name: kept_after(None, _rows(i + 1, 10 * i), np.ones(i + 1, bool), 0)
+              for i, name in enumerate(NAMES)}
+    with state.commit() as db:
+        committed = store.write(db, tables)
+    committed()
+    for i, name in enumerate(NAMES):
+        assert stored_history(state, name).column("ts").to_pylist() == \
+            list(range(10 * i, 10 * i + i + 1))
 
 
 @pytest.mark.parametrize("drops", ["bands", "scattered", "none", "all"])
