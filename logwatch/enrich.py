@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import in_values, plain
-from logwatch.correlate.lifetimes import id_on_host, rows_in_lifetimes
+from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
 
@@ -255,9 +255,8 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
         zero_copy_only=False))
     part = pa.concat_tables([earlier.take(pa.array(context)), new]).combine_chunks()
     added = enrich_events(part, facts, messages).slice(len(context))
-    again = np.flatnonzero(pc.fill_null(pc.is_in(
-        id_on_host(earlier.column("host"), earlier.column("queue_id")), value_set=changed),
-        False).to_numpy(zero_copy_only=False))
+    again = np.flatnonzero(naming(earlier.column("host"), earlier.column("queue_id"),
+                                  changed))
     if len(again):
         mask = np.zeros(done, bool)
         mask[again] = True

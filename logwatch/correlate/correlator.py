@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.correlate.lifetimes import id_on_host
+from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
                                          Segmented, aggregate, identify, is_message,
                                          lifetime_key, link_parents, links_of,
@@ -406,9 +406,8 @@ def _unlinked_with_keys(seg: Segmented, which: np.ndarray | None = None) -> pa.T
 
 def _named_children(rows: pa.Table, links: pa.Table) -> np.ndarray:
     """Per row: whether a link names its id as a child."""
-    known = id_on_host(links.column("host"), links.column("child"))
-    return pc.fill_null(pc.is_in(id_on_host(rows.column("host"), rows.column("queue_id")),
-                                 value_set=known), False).to_numpy(zero_copy_only=False)
+    return naming(rows.column("host"), rows.column("queue_id"),
+                  id_on_host(links.column("host"), links.column("child")))
 
 
 def _key_and_end(keys: pa.ChunkedArray, ends: pa.ChunkedArray) -> pa.ChunkedArray:

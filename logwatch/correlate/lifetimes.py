@@ -11,7 +11,9 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain
 
-__all__ = ["KEY", "rows_in_lifetimes", "id_on_host"]
+__all__ = ["KEY", "rows_in_lifetimes", "id_on_host", "naming"]
+
+_SEP = "\x1f"
 
 KEY = ("host", "instance", "queue_id")
 
@@ -44,4 +46,22 @@ def id_on_host(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.
                ) -> pa.Array:
     """A queue id and its host as one string (null without an id): what names a
     message where its lifetime does not matter, as in a link (which has no instance)."""
-    return pc.binary_join_element_wise(pc.fill_null(plain(host), ""), plain(queue_id), "\x1f")
+    return pc.binary_join_element_wise(pc.fill_null(plain(host), ""), plain(queue_id), _SEP)
+
+
+def naming(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Array,
+           ids: pa.Array) -> np.ndarray:
+    """Per row: whether its message (`id_on_host`) is one of `ids`. The queue id alone
+    is asked first, the host only of the rows it lets through: a follower asks this of
+    every row it holds on every pass, and joining host and id for each of them cost
+    more than the test."""
+    qid = plain(queue_id)
+    wanted = pc.list_element(pc.split_pattern(ids, _SEP, max_splits=1), 1)
+    maybe = np.flatnonzero(pc.fill_null(pc.is_in(qid, value_set=wanted), False).to_numpy(
+        zero_copy_only=False))
+    out = np.zeros(len(qid), bool)
+    if len(maybe):
+        at = pa.array(maybe)
+        out[maybe] = pc.fill_null(pc.is_in(id_on_host(plain(host).take(at), qid.take(at)),
+                                           value_set=ids), False).to_numpy(zero_copy_only=False)
+    return out
