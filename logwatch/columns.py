@@ -4,11 +4,13 @@ compares or indexes columns from different blocks needs this, so it lives once."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["plain", "to_numpy", "in_values"]
+__all__ = ["plain", "to_numpy", "in_values", "through_dictionary"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -22,14 +24,19 @@ def to_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return plain(col).to_numpy(zero_copy_only=False)
 
 
+def through_dictionary(col: pa.ChunkedArray | pa.Array,
+                       fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """`fn` (a test of each value of an array) of every row of `col`, a dictionary
+    chunk asked through its dictionary: the event and status columns are asked this
+    many times a block, and decoding them each time cost four times the test."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if not chunks:
+        return fn(plain(col))
+    return pa.concat_arrays([pc.take(fn(c.dictionary), c.indices)
+                             if pa.types.is_dictionary(c.type) else fn(c) for c in chunks])
+
+
 def in_values(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> pa.Array:
-    """Whether each row's value is one of `values` (false for null). A dictionary column
-    is asked through its dictionary: the event column is asked this many times a block,
-    and decoding it each time cost four times the test."""
-    out = []
-    for chunk in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
-        if pa.types.is_dictionary(chunk.type):
-            out.append(pc.take(pc.is_in(chunk.dictionary, value_set=values), chunk.indices))
-        else:
-            out.append(pc.is_in(chunk, value_set=values))
-    return pc.fill_null(pa.concat_arrays(out) if out else pa.array([], pa.bool_()), False)
+    """Whether each row's value is one of `values` (false for null)."""
+    return pc.fill_null(through_dictionary(col, lambda a: pc.is_in(a, value_set=values)),
+                        False)

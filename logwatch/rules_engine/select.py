@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain
+from logwatch.columns import plain, through_dictionary
 from logwatch.rules_engine.model import Condition
 
 __all__ = ["mask_of", "selected"]
@@ -49,14 +49,10 @@ def _one(col: pa.Array, c: Condition) -> pa.Array:
 
 
 def _hits(col: pa.ChunkedArray, c: Condition) -> pa.Array:
-    """`_one` over a column, a dictionary column through its dictionary: the event and
-    status columns are asked by most rules on every pass, and decoding them each time
-    cost more than the test."""
-    if c.op == "null" or not col.num_chunks:
+    """`_one` over a column, a dictionary column through its dictionary."""
+    if c.op == "null":
         return _one(plain(col), c)
-    return pa.concat_arrays([
-        pc.take(_one(chunk.dictionary, c), chunk.indices)
-        if pa.types.is_dictionary(chunk.type) else _one(chunk, c) for chunk in col.chunks])
+    return through_dictionary(col, lambda values: _one(values, c))
 
 
 def mask_of(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
