@@ -155,7 +155,7 @@ def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str | None) -> UnitResu
     parsers = default_parsers()
     stats = SourceStats(unit.plan.name, unit.plan.fmt, unit.plan.compression)
     errors: list[str] = []
-    correlator = Correlator(parsers, known=unit.index == 0)
+    correlator = Correlator(parsers, known=unit.index == 0, messages=options.messages)
     sinks: list[str | pa.BufferOutputStream] = (
         [os.path.join(tmpdir, f"{unit.index}.{t}.arrow") for t in ("events", "messages")]
         if tmpdir else [pa.BufferOutputStream(), pa.BufferOutputStream()])
@@ -234,7 +234,7 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
                                                                             pa.Table]]:
     """Like `ParseRun.correlated`, with units parsed by `run.options.jobs` processes."""
     options = run.options
-    head = Correlator(run.parsers)
+    head = Correlator(run.parsers, messages=run.options.messages)
     by_source: dict[str, SourceStats] = {}
     lines_before: dict[str, int] = {}
     spilling = (nullcontext(None) if options.scheduler

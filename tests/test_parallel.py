@@ -34,9 +34,10 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [d / "mail.log", d / "mail.log.1", d / "mail.log.2.gz"]
 
 
-def _parse(paths: list[Path], jobs: int) -> tuple[pa.Table, pa.Table, ParseRun]:
+def _parse(paths: list[Path], jobs: int, messages: bool = True
+           ) -> tuple[pa.Table, pa.Table, ParseRun]:
     run = ParseRun([str(p) for p in paths], default_parsers(),
-                   ParseOptions(tz="UTC", year=None, jobs=jobs))
+                   ParseOptions(tz="UTC", year=None, jobs=jobs, messages=messages))
     events, messages = [], []
     for ev, msg in run.correlated():
         events.append(ev)
@@ -61,6 +62,19 @@ def test_windows_and_files_in_parallel_equal_one_process(logs: list[Path],
     order = [("host", "ascending"), ("queue_id", "ascending"), ("first_seen", "ascending")]
     assert _plain(msg1.sort_by(order)) == _plain(msg2.sort_by(order))
     assert [s.as_dict() for s in run1.stats] == [s.as_dict() for s in run2.stats]
+
+
+def test_sessions_without_messages_are_the_same_sessions(logs: list[Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`parse` writing events correlates sessions only: the events must not change, in
+    one process or in windows joined through the pending sessions."""
+    monkeypatch.setattr(logwatch.parallel, "WINDOW", 1 << 20)
+    ev, msg, _ = _parse(logs, 1)
+    assert msg.num_rows > 5000 and ev.column("session").null_count < ev.num_rows // 2
+    for jobs in (1, 2):
+        ev_only, none, _ = _parse(logs, jobs, messages=False)
+        assert none.num_rows == 0
+        assert _plain(ev_only) == _plain(ev)
 
 
 def test_parallel_parse_to_parquet_from_the_command_line(logs: list[Path], tmp_path: Path) -> None:

@@ -93,7 +93,9 @@ def _raw_lines(sources: list[str]) -> dict[tuple[str, int], str]:
 
 def run(args: argparse.Namespace) -> int:
     parsers = default_parsers()
-    prun = ParseRun(args.files, parsers, options_from(args))
+    options = options_from(args)
+    options.messages = args.table == "messages" and not args.explain
+    prun = ParseRun(args.files, parsers, options)
     if args.explain:
         if "-" in args.files:
             raise UsageError("--explain reads its inputs twice: give files, not -")

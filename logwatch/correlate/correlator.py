@@ -153,8 +153,10 @@ class Correlator:
     """Sessions and messages for a stream of event batches (one input, in order)."""
 
     def __init__(self, parsers: ParserSet, state: CorrelationState | None = None,
-                 known: bool = True) -> None:
+                 known: bool = True, messages: bool = True) -> None:
+        """`messages=False`: sessions only; no lifetime is held and none is emitted."""
         self.parsers = parsers
+        self.messages = messages
         self.state = state or CorrelationState(known=known)
         self.pending = PendingSessions()
         self._resolved: set[str] = set()
@@ -178,6 +180,8 @@ class Correlator:
         if unknown:
             self._note_pending(sres, order, ts)
         st.rows_seen += n
+        if not self.messages:
+            return events, MESSAGE_SCHEMA.empty_table()
         rows = message_rows(events, order, sres.tls_so_far, sres.user_so_far)
         pend = np.zeros(rows.num_rows, bool)
         if len(sres.pending_rows):
