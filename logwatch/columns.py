@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["plain", "to_numpy", "in_values", "through_dictionary"]
+__all__ = ["plain", "to_numpy", "in_values", "through_dictionary", "distinct"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -22,6 +22,15 @@ def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def to_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return plain(col).to_numpy(zero_copy_only=False)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: `np.unique` by a sort. NumPy 2.4's `np.unique`
+    without `return_*` goes through a hash table, ten times slower than sorting once
+    the values are many and mostly distinct (0.37 s against 0.03 s for 588k row
+    numbers: the evidence of the 5M-line benchmark's alerts)."""
+    s = np.sort(values, axis=None)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
 
 
 def through_dictionary(col: pa.ChunkedArray | pa.Array,

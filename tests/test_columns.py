@@ -1,10 +1,12 @@
-"""Column helpers every stage shares: asking a dictionary column through its dictionary."""
+"""Column helpers every stage shares: asking a dictionary column through its dictionary,
+and the distinct values of an array."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
-from logwatch.columns import in_values, plain
+from logwatch.columns import distinct, in_values, plain
 
 
 def test_in_values_equals_asking_the_decoded_values() -> None:
@@ -21,3 +23,17 @@ def test_in_values_equals_asking_the_decoded_values() -> None:
     assert in_values(pa.array(["reject", None]), pa.array(want)).to_pylist() == [True, False]
     assert in_values(pa.chunked_array([], pa.dictionary(pa.int32(), pa.string())),
                      pa.array(want)).to_pylist() == []
+
+
+def test_distinct_is_numpy_unique() -> None:
+    """Many distinct values (the case NumPy's own is slow at), repeats, negative
+    numbers, an empty array, and a 2-D array flattened as `np.unique` does."""
+    rng = np.random.default_rng(7)
+    many = rng.integers(-10**12, 10**12, 50_000)
+    repeats = rng.integers(0, 30, 10_000)
+    for values in (many, repeats, np.array([5, -1, 5, 3, -1]), np.zeros(0, np.int64),
+                   repeats.reshape(100, 100)):
+        got = distinct(values)
+        assert got.dtype == values.dtype
+        assert np.array_equal(got, np.unique(values))
+    assert distinct(np.array([5, -1, 5, 3, -1])).tolist() == [-1, 3, 5]

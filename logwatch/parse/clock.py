@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logwatch.columns import distinct
 from logwatch.parse.header import KIND_BSD, KIND_LOCAL, KIND_UTC, Header
 
 __all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone", "known_zone"]
@@ -232,7 +233,7 @@ class SourceClock:
         out = early.copy()
         vals = naive[amb]
         days = vals // _DAY_US
-        for d in np.unique(days):
+        for d in distinct(days):
             sel = amb[days == d]
             v = naive[sel]
             if self._fold_day != d:
@@ -271,7 +272,7 @@ class SourceClock:
                                   0)
             local_mask = local_mask.copy()
             local_mask[bsd[ok]] = True
-            self.report.years.update(int(y) for y in np.unique(years[ok]))
+            self.report.years.update(int(y) for y in distinct(years[ok]))
         local = np.flatnonzero(local_mask)
         if len(local):
             seq = naive[local]

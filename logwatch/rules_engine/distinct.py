@@ -19,7 +19,7 @@ from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, incidents_from_points
 from logwatch.rules_engine.model import TIME_FIELD, Distinct
 from logwatch.rules_engine.rows import RuleRows
-from logwatch.columns import plain
+from logwatch.columns import distinct, plain
 from logwatch.rules_engine.windows import distinct_in_window, since_same
 
 __all__ = ["find_distinct", "value_codes"]
@@ -53,10 +53,10 @@ def find_distinct(rule: Distinct, table: pa.Table, mask: np.ndarray) -> list[Inc
     round_again[again] = distinct_in_window(keys[again], vals[again], ts[again],
                                             window) >= rule.threshold
     fires = (counts >= rule.threshold) & (fresh | round_again)
-    points = np.unique(owner[fires])
+    points = distinct(owner[fires])
     found = incidents_from_points(table, rr.rows, rr.keys, rr.ts, points, window,
                                   max(rule.cooldown_s * US, window), rule.group_by)
     for inc in found:
         _, in_inc = value_codes(table, rule.field, inc.rows)
-        inc.count = len(np.unique(in_inc))
+        inc.count = len(distinct(in_inc))
     return found

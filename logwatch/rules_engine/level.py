@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from logwatch.columns import distinct
 from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, key_values
 from logwatch.rules_engine.model import TIME_FIELD, Level
@@ -39,7 +40,7 @@ def find_level(rule: Level, table: pa.Table, mask: np.ndarray) -> list[Incident]
     # over that interval counts as one of the `rising`
     grid = np.arange(rr.ts.min() // per, all_ts[has_ts].max() // per + 2) * per
     out = []
-    for key in np.unique(rr.keys):
+    for key in distinct(rr.keys):
         sel = rr.keys == key
         enter, leave = np.sort(rr.ts[sel]), np.sort(end[sel])
         level = np.searchsorted(enter, grid, "right") - np.searchsorted(leave, grid, "right")
@@ -50,7 +51,7 @@ def find_level(rule: Level, table: pa.Table, mask: np.ndarray) -> list[Incident]
         if not len(firing):
             continue
         inc = chain(np.zeros(len(firing), np.int64), grid[firing], rule.cooldown_s * US)
-        for i in np.unique(inc):
+        for i in distinct(inc):
             pts = firing[inc == i]
             t_last = grid[pts[-1]]
             queued = (rr.ts <= t_last) & (end > t_last) & sel

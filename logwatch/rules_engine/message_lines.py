@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain
+from logwatch.columns import distinct, plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 
 __all__ = ["rows_with", "MessageLines"]
@@ -38,7 +38,7 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
 def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (label, row) pairs, by label then row."""
     span = int(rows.max()) + 1 if len(rows) else 1
-    label, rows = np.divmod(np.unique(label.astype(np.int64) * span + rows), span)
+    label, rows = np.divmod(distinct(label.astype(np.int64) * span + rows), span)
     return label, rows
 
 

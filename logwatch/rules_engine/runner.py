@@ -27,7 +27,7 @@ from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
-from logwatch.columns import plain
+from logwatch.columns import distinct, plain
 from logwatch.rules_engine.message_lines import MessageLines
 from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
@@ -210,7 +210,7 @@ def _row_pairs(incidents: list[Incident]) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     ids = np.repeat(np.arange(len(incidents)), [len(i.rows) for i in incidents])
     rows = np.concatenate([i.rows for i in incidents]).astype(np.int64)
-    pairs = np.unique(rows * len(incidents) + ids)      # sorted by row, then incident
+    pairs = distinct(rows * len(incidents) + ids)      # sorted by row, then incident
     return pairs % len(incidents), pairs // len(incidents)
 
 
@@ -271,7 +271,7 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
                 codes_of[by] = key_codes(table, rule.group_by)
             codes, has_key = codes_of[by]
             base = masks[rule.id] & has_key
-            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, np.unique(codes[seed & base])))
+            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, distinct(codes[seed & base])))
     return scopes
 
 

@@ -30,7 +30,7 @@ from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, key_values
 from logwatch.rules_engine.model import TIME_FIELD, Measure, Spike
 from logwatch.rules_engine.rows import RuleRows, key_text, times_us
-from logwatch.columns import plain
+from logwatch.columns import distinct, plain
 from logwatch.rules_engine.windows import chain
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _key_texts(table: pa.Table, rr: RuleRows, keys: list[str],
                codes: np.ndarray) -> dict[int, str]:
     """The text of each key code (from its first row), all in one pass over the rows:
     a follower's table holds hours of them, and hundreds of keys can pass the floor."""
-    codes = np.unique(codes)
+    codes = distinct(codes)
     if not len(codes):
         return {}
     known, first = np.unique(rr.keys, return_index=True)
@@ -192,9 +192,9 @@ def _incidents(rule: Spike, table: pa.Table, rr: RuleRows, bucket: np.ndarray,
     bs = np.array([f[1] for f in kept])
     inc_of = chain(ks, bs * rule.interval, max(rule.cooldown_s, rule.interval))
     out = []
-    for i in np.unique(inc_of):
+    for i in distinct(inc_of):
         parts = [kept[j] for j in np.flatnonzero(inc_of == i)]
-        rows = np.unique(np.concatenate([p[5] for p in parts]))
+        rows = distinct(np.concatenate([p[5] for p in parts]))
         for p in parts:
             explained.setdefault(p[1], np.zeros(table.num_rows, bool))[p[5]] = True
         rows = rows[np.argsort(ts[rows], kind="stable")]
