@@ -222,6 +222,13 @@ def test_exim_one_line_records_and_bounce(tmp_path: Path) -> None:
     assert parent["recipients"] == ["carol@example.org", "nobody@example.org"]
     assert bounce["origin"] == "bounce" and bounce["parent"] == parent["queue_id"]
     assert bounce["sender"] == "" and bounce["status"] == "sent"
+    # the bounce names its parent on its own line (R=) and, as Postfix's and Sendmail's
+    # do, carries the parent's client: also where the mainlog names no host
+    for host in ("mx9", None):
+        _, (parent, bounce) = _run([_write(tmp_path, "mainlog", log)], host=host)
+        assert parent["host"] == bounce["host"] == host
+        assert (bounce["client_ip"], bounce["client_name"]) == ("198.51.100.7",
+                                                                "mail.example.net")
 
 
 def test_message_spanning_two_rotated_files_is_one_message(tmp_path: Path) -> None:

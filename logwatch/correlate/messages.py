@@ -118,28 +118,43 @@ def segment(rows: pa.Table) -> Segmented:
 
 
 def links_of(rows: pa.Table, held: pa.Table, known: pa.Table) -> pa.Table:
-    """Parent -> child links named on parent lines (`queued as`, bounce notices, forwards).
+    """Parent -> child links: named on parent lines (`queued as`, bounce notices,
+    forwards) or on the child's own line (Exim's `<= <> R=parent`).
 
     `rows` are the new message rows, `held` the rows of lifetimes still open before them
     (the parent's `received` row is in one or the other: a parent is open while it hands
-    off) and `known` the links already made (a parent that is itself a child passes on
-    what it inherited).
+    off or bounces) and `known` the links already made (a parent that is itself a child
+    passes on what it inherited).
     """
-    child = rows.column("child_queue_id")
-    sel = pc.is_valid(child)
-    t = rows.filter(sel)
-    ev = plain(t.column("event"))
-    status = plain(t.column("status"))
+    notices = rows.filter(pc.is_valid(rows.column("child_queue_id")))
+    ev = plain(notices.column("event"))
+    status = plain(notices.column("status"))
     kind = pc.case_when(
         pc.make_struct(pc.equal(ev, "handoff"), pc.fill_null(pc.equal(status, "forwarded"), False)),
         "reinjected", "forward")
-    kind = pc.fill_null(kind, "bounce")
-    n = t.num_rows
-    links = pa.table({"host": t.column("host"), "child": t.column("child_queue_id"),
-                      "parent": t.column("queue_id"), "kind": kind, "ts": t.column("ts"),
-                      **{name: pa.nulls(n, pa.string()) for name in IDENTITY},
-                      "identified": pa.array(np.zeros(n, bool))}, schema=LINK_SCHEMA)
+    named = rows.filter(pc.is_valid(rows.column("parent_queue_id")))
+    links = pa.concat_tables([
+        _links(notices, notices.column("child_queue_id"), notices.column("queue_id"),
+               pc.fill_null(kind, "bounce")),
+        _links(named, named.column("queue_id"), named.column("parent_queue_id"),
+               pa.array(["bounce"] * named.num_rows, pa.string()))])
     return identify(links, pa.concat_tables([held, rows]), known)
+
+
+def _host(rows: pa.Table) -> pa.Array:
+    """The host as links are joined on it: empty, not null, where the log names none
+    (Exim's own mainlog), since null keys never meet in a join."""
+    return pc.fill_null(plain(rows.column("host")), "")
+
+
+def _links(rows: pa.Table, child: pa.ChunkedArray, parent: pa.ChunkedArray,
+           kind: pa.Array) -> pa.Table:
+    """Links of the lines `rows`, their parent's client still to be found."""
+    n = rows.num_rows
+    return pa.table({"host": _host(rows), "child": child, "parent": parent,
+                     "kind": kind, "ts": rows.column("ts"),
+                     **{name: pa.nulls(n, pa.string()) for name in IDENTITY},
+                     "identified": pa.array(np.zeros(n, bool))}, schema=LINK_SCHEMA)
 
 
 def identify(links: pa.Table, pool: pa.Table, known: pa.Table) -> pa.Table:
@@ -205,7 +220,7 @@ def session_user(rows: pa.Table) -> pa.Array:
 def _received_identity(links: pa.Table, pool: pa.Table) -> pa.Table:
     """The client of each link's parent, from the parent's `received` row."""
     recv = pool.filter(pc.equal(plain(pool.column("event")), "received"))
-    recv = pa.table({"host": recv["host"], "queue_id": recv["queue_id"], "ts": recv["ts"],
+    recv = pa.table({"host": _host(recv), "queue_id": recv["queue_id"], "ts": recv["ts"],
                      "client_ip": recv["client_ip"], "client_name": recv["client_name"],
                      "sasl_username": session_user(recv)})
     return _nearest_before(links, recv, ["host", "queue_id"], "ts")
@@ -290,8 +305,7 @@ def _final_status(ev: pa.Array, status: pa.Array, recipient: pa.Array, seg_of: n
 def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
     """`messages` with the parent a link names for them: the link naming the message's
     id on the same host nearest in time (within a day) sets `parent`, `origin` (how it
-    came from it) and the parent's client; without one, the message keeps its own (the
-    parent its own line names, as Exim's R=, is a bounce's).
+    came from it) and the parent's client; without one, the message keeps its own.
 
     Kept apart from `aggregate` because a link can be logged after its child is over:
     a lifetime waiting out the grace is aggregated once and linked again as links come.
@@ -299,7 +313,7 @@ def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
     count = messages.num_rows
     if not links.num_rows or not count:
         return messages
-    probe = pa.table({"lt": pa.array(np.arange(count)), "host": messages.column("host"),
+    probe = pa.table({"lt": pa.array(np.arange(count)), "host": _host(messages),
                       "child": messages.column("queue_id"),
                       "first": messages.column("first_seen")})
     j = probe.join(links, keys=["host", "child"], join_type="inner", right_suffix="_l",
