@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import plain, to_numpy
 from logwatch.correlate.lifetimes import KEY as LIFETIME_KEY
-from logwatch.correlate.lifetimes import rows_in_lifetimes
+from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
 from logwatch.errors import UsageError
 from logwatch.evidence import LineRef, read_lines
 from logwatch.parse.definitions import ParserSet
@@ -47,10 +47,6 @@ KINDS = ("ip", "address", "message-id", "queue-id")
 #: Queue ids of the three MTAs (Postfix short and long, Exim old and new, Sendmail) and
 #: of anything shaped like them: letters, digits and dashes.
 _QUEUE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
-
-#: How far apart in time a child's first line may be from its parent's lifetime (the
-#: correlator links within a day too): an id reused months later is another message.
-_LINK_US = 86_400 * 1_000_000
 
 _SEP = "\x1f"
 
@@ -219,29 +215,6 @@ class _Closure:
         return not (len(self.message_keys) or self.matching_lines)
 
 
-def _parent_edges(messages: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """(child, parent) row pairs: each child's parent is the lifetime of the id it names,
-    on its host, nearest its first line (within a day: ids are reused)."""
-    n = messages.num_rows
-    pos = pa.array(np.arange(n))
-    has = pc.is_valid(messages["parent"])
-    kids = pa.table({"child": pos, "pkey": _key(messages["host"], messages["parent"]),
-                     "at": _us(messages["first_seen"])}).filter(has)
-    lives = pa.table({"parent": pos, "pkey": _key(messages["host"], messages["queue_id"]),
-                      "first": _us(messages["first_seen"]),
-                      "last": _us(messages["last_seen"])})
-    j = kids.join(lives, keys="pkey", join_type="inner", use_threads=False)
-    dist = pc.max_element_wise(pc.subtract(j["first"], j["at"]),
-                               pc.subtract(j["at"], j["last"]), 0)
-    j = j.append_column("dist", dist).filter(pc.less_equal(dist, _LINK_US))
-    j = j.filter(pc.not_equal(j["child"], j["parent"]))
-    j = j.sort_by([("child", "ascending"), ("dist", "ascending")])
-    child, parent = to_numpy(j["child"]).astype(np.int64), to_numpy(j["parent"]).astype(np.int64)
-    first = np.concatenate(([True], child[1:] != child[:-1])) if len(child) else \
-        np.zeros(0, bool)
-    return child[first], parent[first]
-
-
 def _tree(seed: np.ndarray, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """The messages linked to a seed through any chain of parents and children."""
     member = seed.copy()
@@ -261,7 +234,7 @@ def _close(messages: pa.Table, seeds: pa.Table, session_lines: pa.Table) -> _Clo
     seed = to_numpy(messages["hit"]).astype(bool)
     seeded = seeds.filter(pc.is_valid(seeds["queue_id"]))
     seed[rows_in_lifetimes(seeded, messages)[1]] = True
-    member = _tree(seed, *_parent_edges(messages))
+    member = _tree(seed, *parents_of(messages))
     which = pa.array(np.flatnonzero(member))
     chosen = messages.take(which)
     in_member, _ = rows_in_lifetimes(session_lines, chosen)

@@ -9,13 +9,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain
+from logwatch.columns import plain, to_numpy
 
-__all__ = ["KEY", "rows_in_lifetimes", "id_on_host", "naming"]
+__all__ = ["KEY", "PARENT_REACH_US", "rows_in_lifetimes", "parents_of", "id_on_host", "naming"]
 
 _SEP = "\x1f"
 
 KEY = ("host", "instance", "queue_id")
+
+#: How far from its parent's lifetime a child may begin: a day, since queue ids are
+#: reused and only the lifetime nearest the child is its parent.
+PARENT_REACH_US = 86_400 * 1_000_000
 
 
 def _keyed(table: pa.Table, extra: dict[str, pa.Array | pa.ChunkedArray]) -> pa.Table:
@@ -40,6 +44,45 @@ def rows_in_lifetimes(rows: pa.Table, lifetimes: pa.Table) -> tuple[np.ndarray, 
     r, life = j.column("_r").to_numpy(), j.column("_l").to_numpy()
     order = np.argsort(r, kind="stable")     # in the rows' order, whatever the join's
     return r[order].astype(np.int64), life[order].astype(np.int64)
+
+
+def parents_of(messages: pa.Table, children: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(child, parent) row pairs of `messages`, by child, for the rows `children` (all:
+    None) that name a parent: the lifetime of the id named, on the child's host (any
+    instance: a hand-off can cross them), nearest the child's first line. Evidence,
+    trace and report all ask here, so that they agree on which lifetime of a reused id
+    is the parent."""
+    rows = np.arange(messages.num_rows) if children is None else np.asarray(children)
+    named = rows[to_numpy(pc.is_valid(messages.column("parent").take(pa.array(rows))))]
+    if not len(named):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    kids = messages.take(pa.array(named))
+    probe = pa.table({"child": pa.array(named), "at": _us(kids.column("first_seen")),
+                      "key": id_on_host(kids.column("host"), kids.column("parent"))})
+    # the lifetimes of the ids named (a follower holds hours of others)
+    maybe = np.flatnonzero(to_numpy(pc.fill_null(pc.is_in(
+        plain(messages.column("queue_id")), value_set=pc.unique(plain(kids.column("parent")))),
+        False)))
+    cand = messages.take(pa.array(maybe))
+    lives = pa.table({"parent": pa.array(maybe),
+                      "key": id_on_host(cand.column("host"), cand.column("queue_id")),
+                      "first": _us(cand.column("first_seen")),
+                      "last": _us(cand.column("last_seen"))})
+    j = probe.join(lives, keys="key", join_type="inner", use_threads=False)
+    dist = pc.max_element_wise(pc.subtract(j["first"], j["at"]),
+                               pc.subtract(j["at"], j["last"]), 0)
+    j = j.append_column("dist", dist).filter(pc.and_(
+        pc.less_equal(dist, PARENT_REACH_US), pc.not_equal(j["child"], j["parent"])))
+    j = j.sort_by([("child", "ascending"), ("dist", "ascending")])
+    child, parent = to_numpy(j["child"]).astype(np.int64), to_numpy(j["parent"]).astype(np.int64)
+    first = np.concatenate(([True], child[1:] != child[:-1])) if len(child) else \
+        np.zeros(0, bool)
+    return child[first], parent[first]
+
+
+def _us(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    return pc.cast(col, pa.int64())
 
 
 def id_on_host(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Array

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import plain, to_numpy
+from logwatch.correlate.lifetimes import PARENT_REACH_US
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
 __all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "unlinked",
@@ -321,7 +322,7 @@ def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
     if not j.num_rows:
         return messages
     dist = pc.abs(pc.subtract(j.column("ts").cast(pa.int64()), j.column("first").cast(pa.int64())))
-    j = j.append_column("dist", dist).filter(pc.less_equal(dist, 86_400 * 1_000_000))
+    j = j.append_column("dist", dist).filter(pc.less_equal(dist, PARENT_REACH_US))
     if not j.num_rows:
         return messages
     j = j.sort_by([("lt", "ascending"), ("dist", "ascending")])

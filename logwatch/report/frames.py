@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
 from logwatch.report.collect import Collected
 
 __all__ = ["Frames", "frames_of", "address_key", "domain_key", "sender_key", "per_value"]
@@ -83,8 +84,29 @@ def _frame(table: pa.Table, zone: str, stamps: tuple[str, ...] = ("ts",)) -> pd.
 
 def frames_of(c: Collected, zone: str) -> Frames:
     return Frames(
-        deliveries=_frame(c.deliveries, zone), rejects=_frame(c.rejects, zone),
+        deliveries=_in_lifetimes(_frame(c.deliveries, zone), c.deliveries, c.messages),
+        rejects=_frame(c.rejects, zone),
         auth=_frame(c.auth, zone), tls=_frame(c.tls, zone, ()),
         sessions=_frame(c.sessions, zone, ("start", "end")),
         problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
-        messages=_frame(c.messages, zone, ("first_seen", "last_seen")), zone=zone)
+        messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
+                               c.messages),
+        zone=zone)
+
+
+def _in_lifetimes(df: pd.DataFrame, rows: pa.Table, messages: pa.Table) -> pd.DataFrame:
+    """`lifetime_row`: the row of `messages` whose lifetime each row lies in (-1: none),
+    as every other stage finds it (`rows_in_lifetimes`)."""
+    row, life = rows_in_lifetimes(rows, messages)
+    at = np.full(len(df), -1, np.int64)
+    at[row] = life
+    return df.assign(lifetime_row=at)
+
+
+def _with_parents(df: pd.DataFrame, messages: pa.Table) -> pd.DataFrame:
+    """`parent_row`: the row of each child's parent lifetime (-1: none), as evidence and
+    trace find it (`parents_of`)."""
+    child, parent = parents_of(messages)
+    row = np.full(len(df), -1, np.int64)
+    row[child] = parent
+    return df.assign(parent_row=row)

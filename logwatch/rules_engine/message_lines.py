@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import distinct, plain
-from logwatch.correlate.lifetimes import rows_in_lifetimes
+from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
 
 __all__ = ["rows_with", "MessageLines"]
 
@@ -88,28 +88,11 @@ class MessageLines:
 
     def _with_parents(self, label: np.ndarray, picked: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """`picked` (each with its alert's `label`) and, for each that has a parent, the
-        message of that queue id on its host that began last before it: its parent
-        (queue ids are reused)."""
-        child = self.messages.take(pa.array(picked))
-        has = np.flatnonzero(pc.is_valid(child.column("parent")).to_numpy(
-            zero_copy_only=False))
-        if not len(has):
-            return _pairs(label, picked)
-        child = child.take(pa.array(has))
-        cand, which = rows_with(self.messages.column("queue_id"),
-                                plain(child.column("parent")))
-        hosts = pc.fill_null(plain(self.messages.column("host")), "")
-        same_host = pc.equal(hosts.take(pa.array(cand)),
-                             pc.fill_null(plain(child.column("host")), "").take(
-                                 pa.array(which))).to_numpy(zero_copy_only=False)
-        first = self.messages.column("first_seen").cast(pa.int64()).take(
-            pa.array(cand)).to_numpy()
-        at = child.column("first_seen").cast(pa.int64()).to_numpy()[which]
-        ok = same_host & (first <= at)
-        cand, which, first = cand[ok], which[ok], first[ok]
-        last = np.lexsort((first, which))       # per child, the latest before it last
-        keep = np.r_[which[last][1:] != which[last][:-1], True] if len(last) else last
-        parents = cand[last][keep]
-        return _pairs(np.concatenate([label, label[has][which[last][keep]]]),
-                      np.concatenate([picked, parents]))
+        """`picked` (each with its alert's `label`) and, for each that has a parent,
+        its parent (`parents_of`), under the same label."""
+        child, parent = parents_of(self.messages, distinct(picked))
+        parent_of = np.full(self.messages.num_rows, -1, np.int64)
+        parent_of[child] = parent
+        up = parent_of[picked]
+        has = up >= 0
+        return _pairs(np.concatenate([label, label[has]]), np.concatenate([picked, up[has]]))
