@@ -35,14 +35,21 @@ def distinct(values: np.ndarray) -> np.ndarray:
 
 def through_dictionary(col: pa.ChunkedArray | pa.Array,
                        fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
-    """`fn` (a test of each value of an array) of every row of `col`, a dictionary
-    chunk asked through its dictionary: the event and status columns are asked this
-    many times a block, and decoding them each time cost four times the test."""
-    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    if not chunks:
+    """`fn` (a test of each value of an array) of every row of `col`, asked once: of
+    the dictionary shared by all chunks for a dictionary column (the event and status
+    columns are asked this many times a block, and decoding them each time cost four
+    times the test), else of the chunks combined. Asked chunk by chunk, a set lookup
+    built its set again for each: 0.23 s against 0.01 s for a follower's messages in
+    150 chunks against 45k queue ids."""
+    if not pa.types.is_dictionary(col.type):
         return fn(plain(col))
-    return pa.concat_arrays([pc.take(fn(c.dictionary), c.indices)
-                             if pa.types.is_dictionary(c.type) else fn(c) for c in chunks])
+    if isinstance(col, pa.ChunkedArray):
+        if not col.num_chunks:
+            return fn(plain(col))
+        col = col.unify_dictionaries()
+        answer = fn(col.chunk(0).dictionary)
+        return pa.concat_arrays([pc.take(answer, c.indices) for c in col.chunks])
+    return pc.take(fn(col.dictionary), col.indices)
 
 
 def in_values(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> pa.Array:
