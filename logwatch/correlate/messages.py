@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain, to_numpy
+from logwatch.columns import in_values, plain, to_numpy
 from logwatch.correlate.lifetimes import PARENT_REACH_US
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
@@ -188,6 +188,8 @@ def _nearest_before(links: pa.Table, pool: pa.Table, keys: list[str],
     the link's time (`found` false where there is none)."""
     probe = pa.table({"link": pa.array(np.arange(links.num_rows)), "host": links["host"],
                       "qid": links["parent"], "at": links["ts"]})
+    # the pool rows of the ids asked: a follower's pool holds a week of links
+    pool = pool.filter(in_values(pool.column(keys[1]), plain(links["parent"])))
     j = probe.join(pool, keys=["host", "qid"], right_keys=keys, join_type="inner",
                    use_threads=False)
     j = j.filter(pc.less_equal(j.column(pool_ts), j.column("at")))
@@ -314,9 +316,16 @@ def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
     count = messages.num_rows
     if not links.num_rows or not count:
         return messages
-    probe = pa.table({"lt": pa.array(np.arange(count)), "host": _host(messages),
-                      "child": messages.column("queue_id"),
-                      "first": messages.column("first_seen")})
+    # only messages some link names as its child are joined: a follower links hours of
+    # messages, most of them nobody's child, against a week of links, every pass
+    named = np.flatnonzero(to_numpy(in_values(messages.column("queue_id"),
+                                              plain(links.column("child")))))
+    if not len(named):
+        return messages
+    rows = pa.array(named)
+    probe = pa.table({"lt": rows, "host": _host(messages).take(rows),
+                      "child": messages.column("queue_id").take(rows),
+                      "first": messages.column("first_seen").take(rows)})
     j = probe.join(links, keys=["host", "child"], join_type="inner", right_suffix="_l",
                    use_threads=False)
     if not j.num_rows:
