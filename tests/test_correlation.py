@@ -89,6 +89,42 @@ def test_a_link_logged_after_its_child_ended_still_makes_it_a_child(tmp_path: Pa
     assert batched["5B6C7D8E9F"]["client_name"] == "mail.example.net"
 
 
+def test_links_are_kept_while_their_child_is_held_and_no_longer(tmp_path: Path) -> None:
+    """A follower's links: the content filter's first child ends at once, its second is
+    deferred for three days. A day on, only the second's link is left; it still makes
+    the child the remote client's message when it ends, and goes once the child has."""
+    quick = POSTFIX_FILTER.strip().replace("Dec 30", "Dec 27")
+    deferred = quick.replace("4A1B2C3D4E", "6C1B2C3D4E").replace(
+        "5B6C7D8E9F", "7D6C7D8E9F").replace("198.51.100.7", "198.51.100.8").replace(
+        "10:00:", "10:30:").splitlines()
+    deferred[-2:] = [
+        "Dec 27 10:30:03 mx1 postfix/smtp[104]: 7D6C7D8E9F: to=<bob@example.org>, "
+        "relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to "
+        "mx.example.org[203.0.113.9]:25: Connection timed out)"]
+    later = [
+        "Dec 30 10:00:00 mx1 postfix/smtp[105]: 7D6C7D8E9F: to=<bob@example.org>, "
+        "relay=mx.example.org[203.0.113.9]:25, delay=259197, delays=259196/0/0.5/0.5, "
+        "dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+        "Dec 30 10:00:00 mx1 postfix/qmgr[50]: 7D6C7D8E9F: removed",
+        "Dec 30 11:00:00 mx1 postfix/smtpd[300]: connect from unknown[192.0.2.1]",
+        "Dec 30 12:00:00 mx1 postfix/smtpd[300]: connect from unknown[192.0.2.2]"]
+    events, _ = _run([_write(tmp_path, "mail.log", "\n".join(
+        quick.splitlines() + deferred + later) + "\n")])
+    n = events.num_rows
+    live = Correlator(default_parsers())
+    done = [live.process(events.slice(0, n - 4))[1]]
+    assert sorted(live.state.links.column("child").to_pylist()) == ["5B6C7D8E9F", "7D6C7D8E9F"]
+    done.append(live.process(events.slice(n - 4, 2))[1])      # three days on: it ends
+    assert live.state.links.column("child").to_pylist() == ["7D6C7D8E9F"]
+    done.append(live.process(events.slice(n - 2, 1))[1])      # out of the grace
+    child = _by_id(pa.concat_tables(done))["7D6C7D8E9F"]
+    assert (child["parent"], child["origin"], child["client_ip"]) == (
+        "6C1B2C3D4E", "reinjected", "198.51.100.8")
+    assert child["delivered"] == 1 and child["deferred"] == 1
+    live.process(events.slice(n - 1))
+    assert live.state.links.num_rows == 0
+
+
 def test_a_late_line_joins_the_message_that_waits_out_the_grace(tmp_path: Path) -> None:
     """A delivery line stamped before its message's `removed` but read in a later batch
     (two processes writing to syslog) joins that message, not a message of its own."""

@@ -28,7 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.correlate.lifetimes import id_on_host, naming
+from logwatch.columns import in_values, to_numpy
+from logwatch.correlate.lifetimes import PARENT_REACH_US, id_on_host, naming
 from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COLUMNS,
                                          Segmented, aggregate, identify, is_message,
                                          lifetime_key, link_parents, links_of,
@@ -189,7 +190,7 @@ class Correlator:
         rows = rows.append_column("pending", pa.array(pend)).cast(ROW_SCHEMA)
         self._bring_back(rows)
         st.links = _prune(pa.concat_tables([st.links, links_of(rows, st.rows, st.links)]),
-                          st.max_us)
+                          st.max_us, [st.rows, rows, st.settling])
         return events, self._emit(pa.concat_tables([st.rows, rows]), False)
 
     def _bring_back(self, rows: pa.Table) -> None:
@@ -285,7 +286,7 @@ class Correlator:
         self._bring_back(rows)
         st.links = _prune(pa.concat_tables(
             [st.links, identify(part.links, pa.concat_tables([st.rows, rows]), st.links)]),
-            st.max_us)
+            st.max_us, [st.rows, rows, st.settling])
         return patch, self._emit(pa.concat_tables([st.rows, rows]), False)
 
     def finish(self) -> pa.Table:
@@ -439,9 +440,26 @@ def _renumbered(rows: pa.Table, offset: int) -> pa.Table:
     return rows.set_column(i, rows.schema.field("order"), pc.add(rows.column("order"), offset))
 
 
-def _prune(links: pa.Table, max_us: int | None) -> pa.Table:
+def _prune(links: pa.Table, max_us: int | None, held: list[pa.Table]) -> pa.Table:
+    """The links still of use. A child begins within a day of its link (`link_parents`),
+    so a link older than that serves only a child still `held` (open or settling: a
+    deferred child is linked when it ends, up to a queue lifetime on); one released
+    never comes back. Kept for a queue lifetime each, a follower's links grew for a
+    week and were joined against every pass."""
     if max_us is None or links.num_rows == 0:
         return links
-    horizon = pa.scalar(max_us - QUEUE_LIFETIME_US, pa.int64()).cast(
-        pa.timestamp("us", tz="UTC"))
-    return links.filter(pc.greater_equal(links.column("ts"), horizon))
+    ts = links.column("ts").cast(pa.int64()).to_numpy()
+    old = np.flatnonzero(ts < max_us - PARENT_REACH_US)
+    if not len(old):
+        return links
+    at = pa.array(old)
+    old_ids = id_on_host(links.column("host").take(at), links.column("child").take(at))
+    live = []
+    for t in held:      # the held rows of those children (asked by id first: few)
+        rows = pa.array(np.flatnonzero(naming(t.column("host"), t.column("queue_id"),
+                                              old_ids)))
+        live.append(id_on_host(t.column("host").take(rows), t.column("queue_id").take(rows)))
+    keep = np.ones(links.num_rows, bool)
+    keep[old] = to_numpy(in_values(old_ids, pa.concat_arrays(live)))
+    keep &= ts >= max_us - QUEUE_LIFETIME_US
+    return links.filter(pa.array(keep))
