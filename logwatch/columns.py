@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["plain", "to_numpy", "in_values", "through_dictionary", "distinct"]
+__all__ = ["plain", "to_numpy", "in_values", "rows_among", "through_dictionary", "distinct"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -56,3 +56,10 @@ def in_values(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> pa.Array:
     """Whether each row's value is one of `values` (false for null)."""
     return pc.fill_null(through_dictionary(col, lambda a: pc.is_in(a, value_set=values)),
                         False)
+
+
+def rows_among(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> np.ndarray:
+    """The positions of the rows whose value is one of `values`: asked before a join or
+    a costlier test, so that it sees only the rows that can meet (a follower holds
+    hours of rows, and a pass's new ones name a few of them)."""
+    return np.flatnonzero(in_values(col, values).to_numpy(zero_copy_only=False))

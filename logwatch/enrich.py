@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import in_values, plain
+from logwatch.columns import in_values, plain, rows_among
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
@@ -250,9 +250,7 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
     done = rich.num_rows
     earlier, new = events.slice(0, done), events.slice(done)
     sessions = pc.unique(plain(new.column("session"))).drop_null()
-    context = np.flatnonzero(pc.fill_null(pc.is_in(plain(earlier.column("session")),
-                                                   value_set=sessions), False).to_numpy(
-        zero_copy_only=False))
+    context = rows_among(earlier.column("session"), sessions)
     part = pa.concat_tables([earlier.take(pa.array(context)), new]).combine_chunks()
     added = enrich_events(part, facts, messages).slice(len(context))
     again = np.flatnonzero(naming(earlier.column("host"), earlier.column("queue_id"),

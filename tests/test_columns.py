@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from logwatch.columns import distinct, in_values, plain
+from logwatch.columns import distinct, in_values, plain, rows_among
 
 
 def test_in_values_equals_asking_the_decoded_values() -> None:
@@ -23,6 +23,9 @@ def test_in_values_equals_asking_the_decoded_values() -> None:
     assert in_values(pa.array(["reject", None]), pa.array(want)).to_pylist() == [True, False]
     assert in_values(pa.chunked_array([], pa.dictionary(pa.int32(), pa.string())),
                      pa.array(want)).to_pylist() == []
+    assert rows_among(col, pa.array(want)).tolist() == [1, 4, 7]
+    plain_chunks = pa.chunked_array([["4F2A", None], ["9C11", "4F2A"]])
+    assert rows_among(plain_chunks, pa.array(["4F2A", "77AB"])).tolist() == [0, 3]
 
 
 def test_distinct_is_numpy_unique() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain, to_numpy
+from logwatch.columns import plain, rows_among, to_numpy
 
 __all__ = ["KEY", "PARENT_REACH_US", "rows_in_lifetimes", "parents_of", "id_on_host", "naming"]
 
@@ -35,9 +35,13 @@ def rows_in_lifetimes(rows: pa.Table, lifetimes: pa.Table) -> tuple[np.ndarray, 
     with_id = pc.is_valid(rows.column("queue_id"))
     left = _keyed(rows, {"_r": pa.array(np.arange(rows.num_rows)), "ts": rows.column("ts")})
     left = left.filter(with_id)
-    right = _keyed(lifetimes, {"_l": pa.array(np.arange(lifetimes.num_rows)),
-                               "_first": lifetimes.column("first_seen"),
-                               "_last": lifetimes.column("last_seen")})
+    # the lifetimes of the ids the rows name: a follower asks of a pass's new rows
+    # against the hours of messages it holds
+    named = pa.array(rows_among(lifetimes.column("queue_id"),
+                                pc.unique(plain(rows.column("queue_id"))).drop_null()))
+    cand = lifetimes.take(named)
+    right = _keyed(cand, {"_l": named, "_first": cand.column("first_seen"),
+                          "_last": cand.column("last_seen")})
     j = left.join(right, keys=list(KEY), join_type="inner", use_threads=False)
     j = j.filter(pc.and_(pc.greater_equal(j.column("ts"), j.column("_first")),
                          pc.less_equal(j.column("ts"), j.column("_last"))))
@@ -61,9 +65,7 @@ def parents_of(messages: pa.Table, children: np.ndarray | None = None
     probe = pa.table({"child": pa.array(named), "at": _us(kids.column("first_seen")),
                       "key": id_on_host(kids.column("host"), kids.column("parent"))})
     # the lifetimes of the ids named (a follower holds hours of others)
-    maybe = np.flatnonzero(to_numpy(pc.fill_null(pc.is_in(
-        plain(messages.column("queue_id")), value_set=pc.unique(plain(kids.column("parent")))),
-        False)))
+    maybe = rows_among(messages.column("queue_id"), pc.unique(plain(kids.column("parent"))))
     cand = messages.take(pa.array(maybe))
     lives = pa.table({"parent": pa.array(maybe),
                       "key": id_on_host(cand.column("host"), cand.column("queue_id")),
@@ -100,8 +102,7 @@ def naming(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Arra
     more than the test."""
     qid = plain(queue_id)
     wanted = pc.list_element(pc.split_pattern(ids, _SEP, max_splits=1), 1)
-    maybe = np.flatnonzero(pc.fill_null(pc.is_in(qid, value_set=wanted), False).to_numpy(
-        zero_copy_only=False))
+    maybe = rows_among(qid, wanted)
     out = np.zeros(len(qid), bool)
     if len(maybe):
         at = pa.array(maybe)

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import in_values, plain, to_numpy
+from logwatch.columns import in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import PARENT_REACH_US
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
 
@@ -318,8 +318,7 @@ def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
         return messages
     # only messages some link names as its child are joined: a follower links hours of
     # messages, most of them nobody's child, against a week of links, every pass
-    named = np.flatnonzero(to_numpy(in_values(messages.column("queue_id"),
-                                              plain(links.column("child")))))
+    named = rows_among(messages.column("queue_id"), plain(links.column("child")))
     if not len(named):
         return messages
     rows = pa.array(named)

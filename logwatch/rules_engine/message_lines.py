@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import distinct, plain
+from logwatch.columns import distinct, plain, rows_among
 from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
 
 __all__ = ["rows_with", "MessageLines"]
@@ -26,8 +26,7 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
     """(row, position in `ids`) of every row of `column` holding one of `ids` (an id
     given twice is found twice); nulls hold none."""
     col = plain(column)
-    rows = np.flatnonzero(pc.fill_null(pc.is_in(col, value_set=ids), False).to_numpy(
-        zero_copy_only=False))
+    rows = rows_among(col, ids)
     found = pa.table({"id": col.take(pa.array(rows)), "row": pa.array(rows)})
     wanted = pa.table({"id": ids, "at": pa.array(np.arange(len(ids)))})
     j = found.join(wanted, keys="id", join_type="inner", use_threads=False)
