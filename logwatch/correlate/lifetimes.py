@@ -39,7 +39,7 @@ def rows_in_lifetimes(rows: pa.Table, lifetimes: pa.Table) -> tuple[np.ndarray, 
     # against the hours of messages it holds
     named = pa.array(rows_among(lifetimes.column("queue_id"),
                                 pc.unique(plain(rows.column("queue_id"))).drop_null()))
-    cand = lifetimes.take(named)
+    cand = lifetimes.select([*KEY, "first_seen", "last_seen"]).take(named)
     right = _keyed(cand, {"_l": named, "_first": cand.column("first_seen"),
                           "_last": cand.column("last_seen")})
     j = left.join(right, keys=list(KEY), join_type="inner", use_threads=False)
@@ -61,6 +61,7 @@ def parents_of(messages: pa.Table, children: np.ndarray | None = None
     named = rows[to_numpy(pc.is_valid(messages.column("parent").take(pa.array(rows))))]
     if not len(named):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    messages = messages.select(["host", "queue_id", "parent", "first_seen", "last_seen"])
     kids = messages.take(pa.array(named))
     probe = pa.table({"child": pa.array(named), "at": _us(kids.column("first_seen")),
                       "key": id_on_host(kids.column("host"), kids.column("parent"))})
