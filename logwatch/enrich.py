@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import in_values, plain, rows_among
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
+from logwatch.kept import compacted
 from logwatch.schema import MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
 
@@ -263,9 +264,7 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
             i = rich.schema.get_field_index(name)
             rich = rich.set_column(i, rich.schema.field(name), pc.replace_with_mask(
                 plain(rich.column(name)), pa.array(mask), values.cast(EVENT_COLUMNS[name])))
-    # one chunk, as `enrich_events` gives: the rules `take` from it, slowly across many
-    return pa.concat_tables([rich, added.cast(rich.schema)]).unify_dictionaries(
-    ).combine_chunks()
+    return compacted(pa.concat_tables([rich, added.cast(rich.schema)]))
 
 
 def changed_messages(ids: list[pa.Array], links: pa.Table, new: pa.Table) -> pa.Array:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from logwatch.kept import compacted
 from logwatch.state import State, table_bytes, table_of
 
 __all__ = ["Kept", "HistoryStore", "NAMES", "kept_after", "stored_history"]
@@ -34,7 +35,6 @@ _SERIAL = "serial"
 #: kept between them are taken as they are
 _GAP = 4096
 _MAX_BANDS = 64
-_MAX_CHUNKS = 8
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,8 @@ def kept_after(before: Kept | None, whole: pa.Table, keep: np.ndarray, first: in
     which are numbered from `first`."""
     old = np.empty(0, np.int64) if before is None else before.serials
     fresh = np.arange(first, first + whole.num_rows - len(old), dtype=np.int64)
-    table = _filtered(whole, keep)
-    if table.num_columns and table.column(0).num_chunks > _MAX_CHUNKS:
-        # a pass adds a chunk or two; many make every later step slower, and pieces cut
-        # from the columns of many passes weigh on what they are written to
-        table = table.combine_chunks()
+    # pieces cut from the columns of many passes also weigh on what they are written to
+    table = compacted(_filtered(whole, keep))
     return Kept(table, np.concatenate([old, fresh])[keep])
 
 

@@ -8,7 +8,7 @@ tables. Kept rows are therefore copied into a second pool (jemalloc where this p
 it, else the C library's), and the default pool is left to the short-lived work of each
 block, which reuses the same memory block after block. (A follower joins each pass's new
 rows here too; the history it carries from pass to pass is rebuilt from the enriched
-tables each pass, in the default pool.)"""
+tables each pass, in the default pool, and kept in a few pieces by `compacted`.)"""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from collections.abc import Collection
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["POOL", "kept", "joined"]
+__all__ = ["POOL", "kept", "joined", "compacted"]
 
 
 def _pool() -> pa.MemoryPool:
@@ -71,3 +71,17 @@ def _copied(held: list[pa.Table]) -> pa.Table:
             else pa.array([], column.type)
         del column
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+#: pieces a carried table may be in before it is combined
+_MAX_PIECES = 8
+
+
+def compacted(table: pa.Table) -> pa.Table:
+    """`table`, combined once it is in more than a few pieces. A follower's carried
+    tables (history, links, the enriched events) gain a piece or two a pass; many make
+    every join, lookup and `take` after slower, while combining every pass copies all
+    of them for nothing."""
+    if table.num_columns and table.column(0).num_chunks > _MAX_PIECES:
+        return table.unify_dictionaries().combine_chunks()
+    return table

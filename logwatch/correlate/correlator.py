@@ -36,6 +36,7 @@ from logwatch.correlate.messages import (LINK_SCHEMA, QUEUE_LIFETIME_US, ROW_COL
                                          message_rows, segment, unlinked)
 from logwatch.correlate.sessions import (SESSION_IDLE_US, Open, OpenSessions,
                                          SessionResult, assign_sessions)
+from logwatch.kept import compacted
 from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
@@ -446,6 +447,7 @@ def _prune(links: pa.Table, max_us: int | None, held: list[pa.Table]) -> pa.Tabl
     deferred child is linked when it ends, up to a queue lifetime on); one released
     never comes back. Kept for a queue lifetime each, a follower's links grew for a
     week and were joined against every pass."""
+    links = compacted(links)
     if max_us is None or links.num_rows == 0:
         return links
     ts = links.column("ts").cast(pa.int64()).to_numpy()
