@@ -188,7 +188,8 @@ def _nearest_before(links: pa.Table, pool: pa.Table, keys: list[str],
     the link's time (`found` false where there is none)."""
     probe = pa.table({"link": pa.array(np.arange(links.num_rows)), "host": links["host"],
                       "qid": links["parent"], "at": links["ts"]})
-    # the pool rows of the ids asked: a follower's pool holds a week of links
+    # the pool rows of the ids asked: a follower's pool holds a day of links, or hours
+    # of rows
     pool = pool.filter(in_values(pool.column(keys[1]), plain(links["parent"])))
     j = probe.join(pool, keys=["host", "qid"], right_keys=keys, join_type="inner",
                    use_threads=False)
@@ -317,7 +318,7 @@ def link_parents(messages: pa.Table, links: pa.Table) -> pa.Table:
     if not links.num_rows or not count:
         return messages
     # only messages some link names as its child are joined: a follower links hours of
-    # messages, most of them nobody's child, against a week of links, every pass
+    # messages, most of them nobody's child, against a day of links, every pass
     named = rows_among(messages.column("queue_id"), plain(links.column("child")))
     if not len(named):
         return messages

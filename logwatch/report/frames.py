@@ -97,16 +97,17 @@ def frames_of(c: Collected, zone: str) -> Frames:
 def _in_lifetimes(df: pd.DataFrame, rows: pa.Table, messages: pa.Table) -> pd.DataFrame:
     """`lifetime_row`: the row of `messages` whose lifetime each row lies in (-1: none),
     as every other stage finds it (`rows_in_lifetimes`)."""
-    row, life = rows_in_lifetimes(rows, messages)
-    at = np.full(len(df), -1, np.int64)
-    at[row] = life
-    return df.assign(lifetime_row=at)
+    return df.assign(lifetime_row=_pointing(len(df), *rows_in_lifetimes(rows, messages)))
 
 
 def _with_parents(df: pd.DataFrame, messages: pa.Table) -> pd.DataFrame:
     """`parent_row`: the row of each child's parent lifetime (-1: none), as evidence and
     trace find it (`parents_of`)."""
-    child, parent = parents_of(messages)
-    row = np.full(len(df), -1, np.int64)
-    row[child] = parent
-    return df.assign(parent_row=row)
+    return df.assign(parent_row=_pointing(len(df), *parents_of(messages)))
+
+
+def _pointing(n: int, rows: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """Per row of `n`, the row it points `to` (-1: none)."""
+    out = np.full(n, -1, np.int64)
+    out[rows] = to
+    return out
