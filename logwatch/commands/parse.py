@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
 from logwatch.errors import UsageError
 from logwatch.explain import explain
@@ -93,8 +94,8 @@ def _raw_lines(sources: list[str]) -> dict[tuple[str, int], str]:
 
 def run(args: argparse.Namespace) -> int:
     parsers = default_parsers()
-    options = options_from(args)
-    options.messages = args.table == "messages" and not args.explain
+    # events need sessions only: no message is built that would not be written
+    options = replace(options_from(args), messages=args.table == "messages" and not args.explain)
     prun = ParseRun(args.files, parsers, options)
     if args.explain:
         if "-" in args.files:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import plain, rows_among, to_numpy
+from logwatch.columns import in_values, plain, rows_among, to_numpy
 
 __all__ = ["KEY", "PARENT_REACH_US", "rows_in_lifetimes", "parents_of", "id_on_host", "naming"]
 
@@ -63,15 +63,16 @@ def parents_of(messages: pa.Table, children: np.ndarray | None = None
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     messages = messages.select(["host", "queue_id", "parent", "first_seen", "last_seen"])
     kids = messages.take(pa.array(named))
-    probe = pa.table({"child": pa.array(named), "at": _us(kids.column("first_seen")),
+    probe = pa.table({"child": pa.array(named),
+                      "at": kids.column("first_seen").cast(pa.int64()),
                       "key": id_on_host(kids.column("host"), kids.column("parent"))})
     # the lifetimes of the ids named (a follower holds hours of others)
     maybe = rows_among(messages.column("queue_id"), pc.unique(plain(kids.column("parent"))))
     cand = messages.take(pa.array(maybe))
     lives = pa.table({"parent": pa.array(maybe),
                       "key": id_on_host(cand.column("host"), cand.column("queue_id")),
-                      "first": _us(cand.column("first_seen")),
-                      "last": _us(cand.column("last_seen"))})
+                      "first": cand.column("first_seen").cast(pa.int64()),
+                      "last": cand.column("last_seen").cast(pa.int64())})
     j = probe.join(lives, keys="key", join_type="inner", use_threads=False)
     dist = pc.max_element_wise(pc.subtract(j["first"], j["at"]),
                                pc.subtract(j["at"], j["last"]), 0)
@@ -82,10 +83,6 @@ def parents_of(messages: pa.Table, children: np.ndarray | None = None
     first = np.concatenate(([True], child[1:] != child[:-1])) if len(child) else \
         np.zeros(0, bool)
     return child[first], parent[first]
-
-
-def _us(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    return pc.cast(col, pa.int64())
 
 
 def id_on_host(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Array
@@ -107,6 +104,5 @@ def naming(host: pa.ChunkedArray | pa.Array, queue_id: pa.ChunkedArray | pa.Arra
     out = np.zeros(len(qid), bool)
     if len(maybe):
         at = pa.array(maybe)
-        out[maybe] = pc.fill_null(pc.is_in(id_on_host(plain(host).take(at), qid.take(at)),
-                                           value_set=ids), False).to_numpy(zero_copy_only=False)
+        out[maybe] = to_numpy(in_values(id_on_host(plain(host).take(at), qid.take(at)), ids))
     return out
