@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -57,3 +61,35 @@ def test_nothing_joined_is_the_empty_table_and_empty_parts_stay_typed():
     assert joined([], empty) is empty
     part = pa.Table.from_batches([], empty.schema)      # a column with no chunks at all
     assert joined([part], empty).schema == empty.schema
+
+
+_FREE_AND_MEASURE = """
+import logwatch  # first, as the command line does: before pyarrow starts its jemalloc
+import os, numpy as np, pyarrow as pa
+from logwatch.kept import POOL
+def rss():
+    with open("/proc/self/status") as f:
+        return int(next(l for l in f if l.startswith("VmRSS")).split()[1]) >> 10
+pieces = [pa.allocate_buffer(1 << 20, memory_pool=POOL) for _ in range(256)]
+for piece in pieces:
+    np.frombuffer(piece, np.uint8)[:] = 1
+held = rss()
+del pieces, piece
+print(held - rss(), os.environ["JE_ARROW_MALLOC_CONF"])
+"""
+
+
+def _freed_mib(env: dict[str, str]) -> tuple[int, str]:
+    out = subprocess.run([sys.executable, "-c", _FREE_AND_MEASURE], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]), out[1]
+
+
+def test_the_kept_pool_gives_freed_pages_back_at_once_unless_the_environment_says():
+    """Joining kept pieces frees a third of them at once (see logwatch/__init__.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "JE_ARROW_MALLOC_CONF"}
+    freed, conf = _freed_mib(env)
+    assert conf == "dirty_decay_ms:0,muzzy_decay_ms:0"
+    assert freed >= 250                         # the 256 MiB of pieces, back at once
+    mine = "dirty_decay_ms:1000,muzzy_decay_ms:1000"
+    assert _freed_mib({**env, "JE_ARROW_MALLOC_CONF": mine})[1] == mine
