@@ -15,6 +15,8 @@ import pyarrow as pa
 __all__ = ["substrings", "strings_at", "value_offsets", "words_at"]
 
 _INLINE = 12  # string_view stores strings of up to 12 bytes inside the view itself
+#: a little-endian word's first 0..4 bytes
+_LOW_BYTES = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], np.uint32)
 
 
 def value_offsets(arr: pa.Array) -> np.ndarray:
@@ -98,17 +100,18 @@ def strings_at(data_buf: pa.Buffer, absolute: np.ndarray, length: np.ndarray,
     # Long strings: a 4-byte prefix (comparisons use it), buffer 0, offset.
     views[:, 1] = words[np.minimum(absolute, last)]
     views[:, 2] = 0
-    short = np.flatnonzero(length <= _INLINE)
-    if len(short):
-        # Short strings live inside the view: 12 bytes, zero padded.
-        a = absolute[short]
-        ln = length[short]
+    short = length <= _INLINE
+    if short.any():
+        # Short strings live inside the view: 12 bytes, zero padded. Hosts, tags and
+        # queue ids are short on every row: then whole columns are written, not gathers.
+        every = bool(short.all())
+        rows = slice(None) if every else np.flatnonzero(short)
+        a, ln = absolute[rows], length[rows]
         for k in range(3):
-            valid = np.clip(ln - 4 * k, 0, 4).astype(np.uint64)
-            mask = ((np.uint64(1) << (valid * np.uint64(8))) - np.uint64(1)).astype(np.uint32)
-            views[short, 1 + k] = words[np.minimum(a + 4 * k, last)] & mask
+            views[rows, 1 + k] = words[np.minimum(a + 4 * k, last)] \
+                & _LOW_BYTES[np.clip(ln - 4 * k, 0, 4)]
         # Rows so close to the end of the buffer that a word would run past it.
-        edge = short[absolute[short] + 12 > len(data)]
+        edge = np.flatnonzero(short & (absolute + _INLINE > len(data)))
         for row in edge.tolist():
             chunk = np.zeros(_INLINE, np.uint8)
             end = min(int(absolute[row] + length[row]), len(data))
