@@ -359,3 +359,24 @@ Mar  3 10:00:06 mx1 sm-mta[3003]: 623A0001003002: to=<bob@example.com>, delay=00
     assert [e for e in events.column("event").to_pylist()] == [
         "auth_failure", "protocol_error", "received", "delivery"]
     assert [(m["queue_id"], m["origin"]) for m in msgs] == [("623A0001003002", "smtp")]
+
+
+def test_sendmail_refusals_before_the_from_line_are_its_message(tmp_path: Path) -> None:
+    """Sendmail logs the recipients it refuses before the transaction's `from=` line
+    (shape of fail2ban's logs/sendmail-reject, process 26254): one message, whose
+    refusals count, not a message of refusals and another that begins at `from=`. A
+    `from=` after a `from=` of the same id is still a new lifetime."""
+    log = """
+Nov  3 11:35:30 server sendmail[26254]: rA37ZTSC026254: <davaojk25@domain.com>... No such user here
+Nov  3 11:35:30 server sendmail[26254]: rA37ZTSC026254: <anton@domain.com>... No such user here
+Nov  3 11:35:31 server sendmail[26254]: rA37ZTSC026254: from=<davaojk25@domain.com>, size=0, class=0, nrcpts=0, bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=163.23.32.95.dsl-dynamic.vsi.ru [95.32.23.163]
+Nov  3 11:36:00 server sendmail[26299]: rA37ZTSC026299: from=<a@domain.com>, size=10, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[192.0.2.4]
+Nov  3 11:37:00 server sendmail[26299]: rA37ZTSC026299: from=<b@domain.com>, size=20, class=0, nrcpts=1, proto=ESMTP, daemon=MTA, relay=[192.0.2.5]
+"""
+    _, msgs = _run([_write(tmp_path, "maillog", log)])
+    assert [(m["queue_id"], m["first_seen"].second, m["client_ip"], m["rejected"], m["sender"])
+            for m in msgs] == [
+        ("rA37ZTSC026254", 30, "95.32.23.163", 2, "davaojk25@domain.com"),
+        ("rA37ZTSC026299", 0, "192.0.2.4", 0, "a@domain.com"),
+        ("rA37ZTSC026299", 0, "192.0.2.5", 0, "b@domain.com"),
+    ]

@@ -111,11 +111,30 @@ def segment(rows: pa.Table) -> Segmented:
     new_key = np.concatenate(([True], code[1:] != code[:-1]))
     after_removed = np.concatenate(([False], removed[:-1]))
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
-    boundary = new_key | received | after_removed | gap
+    boundary = new_key | after_removed | gap
+    boundary |= received & ~_after_refusals_only(boundary | received,
+                                                pc.is_in(ev, _REFUSALS).to_numpy(
+                                                    zero_copy_only=False))
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
     return Segmented(rows, lifetime, starts, ends, code, enc.dictionary)
+
+
+#: lines that refuse a recipient of the transaction a queue id names
+_REFUSALS = pa.array(["reject", "reject_warning"])
+
+
+def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:
+    """Rows whose lifetime so far (from the last of `starts` before them) is refusals
+    only. A `received` line begins a lifetime (a reused id), except after those:
+    Sendmail logs the recipients it refuses before the transaction's `from=` line
+    (`nrcpts=0` when it refused them all), and they are that message's."""
+    idx = np.arange(len(starts))
+    begun = np.maximum.accumulate(np.where(starts, idx, 0))
+    others = np.concatenate(([0], np.cumsum(~refusal)))   # rows not refusals before each
+    prev = np.maximum(idx - 1, 0)
+    return (idx > 0) & (others[idx] == others[begun[prev]])
 
 
 def links_of(rows: pa.Table, held: pa.Table, known: pa.Table) -> pa.Table:
