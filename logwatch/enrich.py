@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import in_values, plain, rows_among
+from logwatch.columns import in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.kept import compacted
 from logwatch.schema import MESSAGE_SCHEMA
@@ -29,7 +29,8 @@ from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_sen
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
            "per_values", "each", "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS",
-           "DERIVED_ROWS", "ENRICHED_MESSAGES", "enrich_events_onto", "changed_messages"]
+           "DERIVED_ROWS", "ENRICHED_MESSAGES", "enrich_events_onto", "changed_messages",
+           "clients_taken"]
 
 #: Enriched columns and their types, per table (rule files are checked against them).
 EVENT_COLUMNS: dict[str, pa.DataType] = {
@@ -191,23 +192,43 @@ def _appended(table: pa.Table, columns: dict[str, pa.Array],
     return table
 
 
-def _message_context(events: pa.Table, messages: pa.Table | None) -> tuple[pa.Array, pa.Array]:
-    """The sender and origin of the message each event row belongs to (a delivery line
-    does not repeat its envelope sender, and backscatter is told by it)."""
+def _message_context(events: pa.Table, messages: pa.Table | None
+                     ) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The sender, origin and client of the message each event row belongs to (a
+    delivery line does not repeat its envelope sender, and backscatter is told by it)."""
     n = events.num_rows
     if messages is None or not messages.num_rows:
-        return pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
+        return pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), pa.nulls(n, pa.string())
     i, m = rows_in_lifetimes(events, messages)
     where = np.full(n, -1, np.int64)
     where[i] = m
     at = pa.array(where, mask=where < 0)
-    return (pc.take(plain(messages.column("sender")), at),
-            pc.take(plain(messages.column("origin")), at))
+    return tuple(pc.take(plain(messages.column(name)), at)   # type: ignore[return-value]
+                 for name in ("sender", "origin", "client_ip"))
+
+
+def _without_client(events: pa.Table) -> pa.Array:
+    """Refusals that name no client: Sendmail refuses a recipient on a line of its own
+    (`<x@example.com>... User unknown`) and names the client on the transaction's
+    `from=` line, logged after the refusals. They take their message's client."""
+    return pc.and_(_event_is(events, "reject", "reject_warning"),
+                   pc.is_null(events.column("client_ip")))
+
+
+def _with_client(events: pa.Table, client: pa.Array) -> pa.Table:
+    """`events` whose refusals without a client have their message's (`client`)."""
+    at = events.schema.get_field_index("client_ip")
+    field = events.schema.field(at)
+    filled = pc.if_else(_without_client(events), client, plain(events.column(at)))
+    return events.set_column(at, field, filled.cast(field.type))
 
 
 def enrich_events(events: pa.Table, facts: SiteFacts,
                   messages: pa.Table | None = None) -> pa.Table:
-    """`events` with EVENT_COLUMNS appended (the message columns from `messages`)."""
+    """`events` with EVENT_COLUMNS appended (the message columns from `messages`), and
+    refusals without a client given their message's."""
+    msg_sender, msg_origin, msg_client = _message_context(events, messages)
+    events = _with_client(events, msg_client)
     sender_domain, norm = per_values(events.column("sender"), domains_of, normalized_senders)
     accepted_domain = per_value(_accepted(events), domains_of)
     external, recipient_local = per_values(accepted_domain, facts.external_domains,
@@ -217,7 +238,6 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
     nets, trusted = per_values(events.column("client_ip"), each(client_net, pa.string()),
                                each(facts.is_trusted, pa.bool_()))
     authenticated, failures, logins = _auth_counts(events)
-    msg_sender, msg_origin = _message_context(events, messages)
     return _appended(events, {
         "sender_domain": sender_domain,
         "recipient_domain": per_value(events.column("recipient"), domains_of),
@@ -246,7 +266,8 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
     lines). An earlier row's own columns cannot change, but the message it belongs to
     can: for earlier rows of the messages `changed` names (`id_on_host`: those with
     new lines, kept here or not, or made a child by a new line), the message columns
-    are looked up again.
+    are looked up again, and a refusal without a client takes the client its message
+    has now (Sendmail's `from=` line follows the refusals: see `clients_taken`).
     """
     done = rich.num_rows
     earlier, new = events.slice(0, done), events.slice(done)
@@ -257,14 +278,39 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
     again = np.flatnonzero(naming(earlier.column("host"), earlier.column("queue_id"),
                                   changed))
     if len(again):
-        mask = np.zeros(done, bool)
-        mask[again] = True
-        for name, values in zip(("message_sender", "message_origin"),
-                                _message_context(earlier.take(pa.array(again)), messages)):
-            i = rich.schema.get_field_index(name)
-            rich = rich.set_column(i, rich.schema.field(name), pc.replace_with_mask(
-                plain(rich.column(name)), pa.array(mask), values.cast(EVENT_COLUMNS[name])))
+        rows = earlier.take(pa.array(again))
+        sender, origin, client = _message_context(rows, messages)
+        rich = _replaced(rich, again, {"message_sender": sender, "message_origin": origin})
+        # a refusal without a client whose message names one now: the whole row again,
+        # since its client decides its network, trust and allow list
+        refill = to_numpy(pc.and_(_without_client(rows), pc.is_valid(client)))
+        if refill.any():
+            redo = enrich_events(rows.filter(pa.array(refill)), facts, messages)
+            rich = _replaced(rich, again[refill], {n: redo.column(n) for n in rich.column_names})
     return compacted(pa.concat_tables([rich, added.cast(rich.schema)]))
+
+
+def clients_taken(events: pa.Table, rich: pa.Table, done: int, changed: pa.Array
+                  ) -> np.ndarray:
+    """The rows before `done` of `events` (enriched: `rich`) that took a client from a
+    message `changed` names: a pass that judges only the groups its new rows reach must
+    judge theirs too, as their rows are new to those groups."""
+    earlier = events.slice(0, done)
+    took = pc.and_(_without_client(earlier), pc.is_valid(rich.column("client_ip").slice(0, done)))
+    return np.flatnonzero(to_numpy(took) & naming(earlier.column("host"),
+                                                 earlier.column("queue_id"), changed))
+
+
+def _replaced(table: pa.Table, rows: np.ndarray, columns: dict[str, Any]) -> pa.Table:
+    """`table` with the values of `columns` at its (ascending) `rows`."""
+    mask = np.zeros(table.num_rows, bool)
+    mask[rows] = True
+    for name, values in columns.items():
+        i = table.schema.get_field_index(name)
+        col = plain(table.column(i))
+        table = table.set_column(i, table.schema.field(i), pc.replace_with_mask(
+            col, pa.array(mask), plain(values).cast(col.type)).cast(table.schema.field(i).type))
+    return table
 
 
 def changed_messages(ids: list[pa.Array], links: pa.Table, new: pa.Table) -> pa.Array:

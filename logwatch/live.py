@@ -48,7 +48,8 @@ from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
 from logwatch.durations import US
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
-                             enrich_events, enrich_events_onto, enrich_messages)
+                             clients_taken, enrich_events, enrich_events_onto,
+                             enrich_messages)
 from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
 from logwatch.history import HistoryStore, Kept, kept_after
@@ -519,10 +520,9 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         # keep the carried one, and enrich only the new rows
         facts = carried.facts
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
+    changed = changed_messages(got.ids, correlator.state.links, new_events)
     if carried.facts is facts and carried.events is not None:
-        ev_rich = enrich_events_onto(carried.events.table, events, facts, known,
-                                     changed_messages(got.ids, correlator.state.links,
-                                                      new_events))
+        ev_rich = enrich_events_onto(carried.events.table, events, facts, known, changed)
     else:
         ev_rich = enrich_events(events.combine_chunks(), facts, known)
     fresh_rich = enrich_messages(fresh, _deliveries(carried.correlation, new_events), facts)
@@ -540,13 +540,16 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
 
     digest = _digest_of(rules)
     # the rules judged the history on earlier passes: the groups no new row reaches
-    # have what they had then (unless the rules changed since)
+    # have what they had then (unless the rules changed since), and earlier rows that
+    # took a client from their message this pass reach theirs
     new_from = {"events": earlier_events.num_rows, "messages": earlier.num_rows} \
         if carried.rules == digest else None
     messages = pa.concat_tables([earlier, fresh_rich])
     past = _past_for(rules, carried)
     detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines),
-                          wanted, new_from, past)
+                          wanted, new_from, past,
+                          {"events": clients_taken(events, ev_rich, earlier_events.num_rows,
+                                                   changed)})
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]

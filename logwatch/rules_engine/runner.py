@@ -242,9 +242,10 @@ def _superseded(rule: Any, found: dict[str, list[Incident]]) -> np.ndarray:
 
 
 def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.ndarray],
-            new_from: dict[str, int]) -> dict[str, np.ndarray]:
+            new_from: dict[str, int], changed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per rule that finds incidents group by group, the rows of its groups that a new
-    row reaches (rows from `new_from[table]` on), or a row that a rule it supersedes
+    row reaches (rows from `new_from[table]` on, and the earlier rows `changed[table]`
+    names), or a row that a rule it supersedes
     looked at (so that an incident it would supersede is weighed against its incidents,
     as when all rows are looked at). Rules left out look at every row."""
     namers = {r.id: [a for a in rules if r.id in a.superseded_by] for r in rules}
@@ -264,6 +265,7 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
             table = tables[rule.table]
             seed = np.zeros(table.num_rows, bool)
             seed[start:] = True
+            seed[changed.get(rule.table, [])] = True
             for a in namers[rule.id]:
                 seed[scopes[a.id]] = True
             by = (rule.table, *rule.group_by)
@@ -296,7 +298,8 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
               lines: pa.Table | None = None,
               wanted: Callable[[Alert], bool] = lambda _: True,
               new_from: dict[str, int] | None = None,
-              past: dict[str, PastCounts] | None = None) -> Detection:
+              past: dict[str, PastCounts] | None = None,
+              changed: dict[str, np.ndarray] | None = None) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
     `lines` (default: the events) locate the lines of messages for their evidence.
 
@@ -305,14 +308,15 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     mode also says where each table's rows of this pass begin (`new_from`): rules that
     judge group by group then look only at the groups those rows reach, as the others
     hold what they held on the last pass, which the ledger knows; and it gives the
-    spike rules the counts of intervals its tables no longer hold (`past`).
+    spike rules the counts of intervals its tables no longer hold (`past`), and the
+    earlier rows whose columns this pass changed (`changed`), whose groups it reaches.
     """
     lines = events if lines is None else lines
     out = Detection()
     found: dict[str, list[Incident]] = {}
     tables = {"events": events, "messages": messages}
     masks = out.masks = {rule.id: _base_mask(rule, tables[rule.table]) for rule in rules}
-    scopes = _scopes(rules, tables, masks, new_from) if new_from else {}
+    scopes = _scopes(rules, tables, masks, new_from, changed or {}) if new_from else {}
     for rule in rules:
         table = tables[rule.table]
         note = _blind_spots(rule, table, masks[rule.id])
