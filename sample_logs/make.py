@@ -4,7 +4,7 @@
     python sample_logs/make.py [--out DIR]        (default: the directory of this file)
 
 One story (see README.md): ordinary traffic over 2026-03-03 (UTC) on mx1.example.com, with
-eight planted incidents. The story is built once as a plan of scenes with concrete
+nine planted incidents. The story is built once as a plan of scenes with concrete
 addresses, times, sizes and message ids; each MTA renderer turns the same plan into the
 lines that MTA writes, with its own process ids and queue ids. The line shapes are those
 of parsers/samples/*.log (the shapes our parsers are tested on), which are real lines or
@@ -169,7 +169,10 @@ CRACKER = Client("unknown", "192.0.2.200", "ylmf-pc")
 PROBE = Client("unknown", "203.0.113.99", "relaycheck.test")
 RELAY_ABUSER = Client("unknown", "198.51.100.23", "mail.bulk-sender.test")
 ALICE_STOLEN = Client("unknown", "2001:db8:7c::25", "localhost")
+HARVESTER = Client("unknown", "192.0.2.150", "harvest.test")
 
+HARVEST_GUESSES = ("admin", "sales", "info", "jobs", "office", "accounts", "marketing",
+                   "support", "team", "press", "finance", "legal")
 SPRAY_USERS = ("info", "sales", "support", "office", "test", "webmaster", "postmaster",
                "contact", "hr", "billing", "marketing", "jobs", "noreply", "backup", "user")
 
@@ -332,6 +335,13 @@ class Planner:
                 tm = at(15, 30, 0) + i * 4 * SEC + self.r(0, 900_000)
                 sc.msgs.append(Msg(tm, "alice" + a, [rcpts[i]], self.r(2100, 2600), ""))
             self.add(sc)
+
+        # 9. directory harvest: 12 guessed addresses in one session, 3 s apart (the
+        # day's last scene, so that nothing before it moves)
+        t = at(23, 45, 10)
+        self.add(Scene("unknown_rcpt", t, HARVESTER, sender="list@harvest.test",
+                       rcpts=[(t + (2 + 3 * i) * SEC, u + a)
+                              for i, u in enumerate(HARVEST_GUESSES)], note="harvest"))
 
         self.scenes.sort(key=lambda s: s.t)
         for i, s in enumerate(self.scenes):
@@ -765,18 +775,19 @@ class Postfix:
     def s_unknown_rcpt(self, sc: Scene) -> None:
         c = sc.client
         t = self.postscreen_pass(sc, sc.t)
-        pid = self.proc("smtpd", t, t + 3 * SEC)
+        pid = self.proc("smtpd", t, max([t] + [tr for tr, _ in sc.rcpts]) + 3 * SEC)
         self.emit(t, "smtpd", pid, f"connect from {self.nameip(c)}")
         self.emit(t + self.ms(150, 300), "smtpd", pid,
                   f"Anonymous TLS connection established from {self.nameip(c)}: {TLS_IN}")
-        r = sc.rcpts[0][1]
         t1 = t + self.ms(500, 900)
-        self.emit(t1,
-                  "smtpd", pid, f"NOQUEUE: reject: RCPT from {self.nameip(c)}: 550 5.1.1 <{r}>: "
-                  f"Recipient address rejected: User unknown in local recipient table; "
-                  f"from=<{sc.sender}> to=<{r}> proto=ESMTP helo=<{c.helo}>")
-        parts = [("ehlo", 2, 2), ("starttls", 1, 1), ("mail", 1, 1), ("rcpt", 0, 1),
-                 ("quit", 1, 1)]
+        for tr, r in sc.rcpts:       # a time of 0: just after the TLS handshake
+            t1 = tr or t1
+            self.emit(t1,
+                      "smtpd", pid, f"NOQUEUE: reject: RCPT from {self.nameip(c)}: 550 5.1.1 "
+                      f"<{r}>: Recipient address rejected: User unknown in local recipient "
+                      f"table; from=<{sc.sender}> to=<{r}> proto=ESMTP helo=<{c.helo}>")
+        parts = [("ehlo", 2, 2), ("starttls", 1, 1), ("mail", 1, 1),
+                 ("rcpt", 0, len(sc.rcpts)), ("quit", 1, 1)]
         self.emit(t1 + self.ms(30, 90), "smtpd", pid,
                   f"disconnect from {self.nameip(c)} {counters(parts)}")
 
@@ -963,9 +974,10 @@ class Exim:
 
     def s_unknown_rcpt(self, sc: Scene) -> None:
         pid = self.pids.new()
-        t, r = sc.t + self.ms(600, 900), sc.rcpts[0][1]
-        self.emit(t, pid, f"{self.host(sc.client)} X={X_IN} CV=no F=<{sc.sender}> rejected RCPT "
-                  f"<{r}>: Unrouteable address", reject=True)
+        t = sc.t + self.ms(600, 900)
+        for tr, r in sc.rcpts:
+            self.emit(tr or t, pid, f"{self.host(sc.client)} X={X_IN} CV=no F=<{sc.sender}> "
+                      f"rejected RCPT <{r}>: Unrouteable address", reject=True)
 
     def s_spam(self, sc: Scene) -> None:
         pid = self.pids.new()
@@ -1271,9 +1283,10 @@ class Sendmail:
         q = self.qid(sc.t, pid)
         self.emit(sc.t + self.ms(200, 400),
                   "sm-mta", pid, f"STARTTLS=server, relay={self.relay(c)}, {TLS_SM}")
-        r = sc.rcpts[0][1]
         t = sc.t + self.ms(600, 900)
-        self.emit(t, "sm-mta", pid, f"{q}: <{r}>... User unknown")
+        for tr, r in sc.rcpts:       # the client is named after the refusals, on from=
+            t = tr or t
+            self.emit(t, "sm-mta", pid, f"{q}: <{r}>... User unknown")
         self.emit(t + self.ms(50, 200), "sm-mta", pid,
                   self.from_line(q, sc.sender, 0, 0, None, c, True, "MTA", None))
 

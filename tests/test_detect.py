@@ -31,6 +31,7 @@ PLANTED: dict[tuple[str, str], int] = {
     ("open_relay", '{"client_ip": "198.51.100.23"}'): 3,           # messages
     ("unknown_sender_relay", '{"account": "carol", "sender_domain": "bank.example.org"}'): 2,
     ("volume_spike", '{"account": "alice"}'): 150,
+    ("recipient_harvest", '{"client_ip": "192.0.2.150"}'): 12,     # distinct recipients
 }
 
 
