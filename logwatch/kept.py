@@ -6,10 +6,11 @@ kept pieces end up scattered among freed space that cannot be handed back: on th
 benchmark `report` held about 1 GB in pyarrow's default pool (mimalloc) for 0.59 GB of live
 tables. Kept rows are therefore copied into a second pool (jemalloc where this pyarrow has
 it, else the C library's), and the default pool is left to the short-lived work of each
-block, which reuses the same memory block after block. That pool gives freed pages back at
-once (the package sets `JE_ARROW_MALLOC_CONF` on import, see `logwatch/__init__.py`). (A follower joins each pass's new
-rows here too; the history it carries from pass to pass is rebuilt from the enriched
-tables each pass, in the default pool, and kept in a few pieces by `compacted`.)"""
+block, which reuses the same memory block after block. The kept pool gives freed pages
+back at once (the package sets `JE_ARROW_MALLOC_CONF` on import: `logwatch/__init__.py`).
+(A follower joins each pass's new rows here too; the history it carries from pass to pass
+is rebuilt from the enriched tables each pass, in the default pool, and kept in a few
+pieces by `compacted`.)"""
 
 from __future__ import annotations
 

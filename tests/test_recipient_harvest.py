@@ -118,3 +118,24 @@ def test_refusals_whose_client_comes_a_pass_later_are_counted_then(tmp_path: Pat
         fh.write(_sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
     harvest = _pass(cfg, memory)
     assert [(a["key"], a["count"]) for a in harvest] == [({"client_ip": "95.32.23.163"}, 12)]
+
+
+@pytest.mark.parametrize("mode", ["run", "follow"])
+def test_a_harvest_over_transactions_a_pass_apart_counts_them_all(tmp_path: Path,
+                                                                  mode: str) -> None:
+    """Two transactions twenty minutes apart, read in two passes: the first one's
+    refusals are carried with the client they took (not looked up again, as their
+    message is let go once finished), and count with the second's as in one batch."""
+    cfg = _config(tmp_path)
+    memory = Memory() if mode == "follow" else None
+    log = tmp_path / "mail.log"
+    first = [f"user{i}@server.com" for i in range(6)]
+    log.write_text(_sendmail_refusals(26254, "rA37ZTSC026254", first)
+                   + _sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
+    assert _pass(cfg, memory) == []
+    later = (_sendmail_refusals(26301, "rA37ZTSC026301", [f"other{i}@server.com" for i in range(6)])
+             + _sendmail_from(26301, "rA37ZTSC026301", "95.32.23.163"))
+    with log.open("a") as fh:
+        fh.write(later.replace("11:35:", "11:55:"))
+    harvest = _pass(cfg, memory)
+    assert [(a["key"], a["count"]) for a in harvest] == [({"client_ip": "95.32.23.163"}, 12)]

@@ -245,9 +245,9 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
             new_from: dict[str, int], changed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per rule that finds incidents group by group, the rows of its groups that a new
     row reaches (rows from `new_from[table]` on, and the earlier rows `changed[table]`
-    names), or a row that a rule it supersedes
-    looked at (so that an incident it would supersede is weighed against its incidents,
-    as when all rows are looked at). Rules left out look at every row."""
+    names), or a row that a rule it supersedes looked at (so that an incident it would
+    supersede is weighed against its incidents, as when all rows are looked at). Rules
+    left out look at every row."""
     namers = {r.id: [a for a in rules if r.id in a.superseded_by] for r in rules}
     scopes: dict[str, np.ndarray] = {}
     codes_of: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}   # rules share keys
