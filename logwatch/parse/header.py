@@ -184,6 +184,18 @@ def _find(arr: pa.Array, needle: str) -> np.ndarray:
 _HOST_MAX = 64
 
 
+def _bytes_at(lines: pa.Array, start: np.ndarray) -> np.ndarray:
+    """Each row's byte at `start` (0 past its end)."""
+    data_buf = lines.buffers()[2]
+    if data_buf is None or len(data_buf) == 0:
+        return np.zeros(len(lines), np.uint8)
+    offs = value_offsets(lines)
+    at = offs[:-1] + start
+    inside = at < offs[1:]
+    data = np.frombuffer(data_buf, np.uint8)
+    return np.where(inside, data[np.minimum(at, len(data) - 1)], 0).astype(np.uint8)
+
+
 def _host_tag(lines: pa.Array, start: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray,
                                                            np.ndarray]:
     """From byte `start` of each line read `host SP tag: msg`.
@@ -195,10 +207,11 @@ def _host_tag(lines: pa.Array, start: np.ndarray) -> tuple[pa.Array, pa.Array, n
     """
     total = _lengths(lines)
     # FreeBSD's `syslogd -v` puts the facility and level before the host: skip them
-    lead = substrings(lines, start, np.minimum(np.maximum(total - start, 0), 24))
-    pri = np.flatnonzero(pc.starts_with(lead, "<").to_numpy(zero_copy_only=False))
+    # (told by the byte at `start`, read from the buffer rather than cut for each row)
+    pri = np.flatnonzero(_bytes_at(lines, start) == ord("<"))
     if len(pri):
-        sub = pc.take(lead, pa.array(pri))
+        sub = substrings(pc.take(lines, pa.array(pri)), start[pri],
+                         np.minimum(np.maximum(total[pri] - start[pri], 0), 24))
         hit = pc.match_substring_regex(sub, r"^<[a-z0-9]+\.[a-z]+> ").to_numpy(
             zero_copy_only=False)
         start = start.copy()
