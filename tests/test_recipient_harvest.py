@@ -139,3 +139,18 @@ def test_a_harvest_over_transactions_a_pass_apart_counts_them_all(tmp_path: Path
         fh.write(later.replace("11:35:", "11:55:"))
     harvest = _pass(cfg, memory)
     assert [(a["key"], a["count"]) for a in harvest] == [({"client_ip": "95.32.23.163"}, 12)]
+
+
+def test_sendmail_evidence_shows_the_line_that_names_the_client(tmp_path: Path) -> None:
+    """The refusals do not say who sent them: the alert shows the transaction's `from=`
+    line too, even when the refusals alone would fill its evidence, each line once."""
+    rcpts = [f"user{i}@server.com" for i in range(30)]
+    (tmp_path / "mail.log").write_text(_sendmail_refusals(26254, "rA37ZTSC026254", rcpts)
+                                       + _sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
+    result = detect_files([str(tmp_path / "mail.log")], load_config(_config(tmp_path)),
+                          ParseOptions(year=2025, tz="UTC", jobs=1))
+    (alert,) = [a for a in result.detection.alerts if a.rule == "recipient_harvest"]
+    lines = [e.line for e in alert.evidence]
+    assert alert.evidence_total == 31 and len(lines) == 20 == len(set(lines))
+    assert "[95.32.23.163]" in lines[-1] and "from=<davaojk25@domain.com>" in lines[-1]
+    assert all("No such user here" in line for line in lines[:-1])

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import distinct, plain, rows_among
-from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
+from logwatch.columns import distinct, in_values, plain, rows_among, to_numpy
+from logwatch.correlate.lifetimes import KEY, parents_of, rows_in_lifetimes
 
 __all__ = ["rows_with", "MessageLines"]
 
@@ -32,6 +32,11 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
     j = found.join(wanted, keys="id", join_type="inner", use_threads=False)
     order = np.lexsort((j["row"].to_numpy(), j["at"].to_numpy()))
     return j["row"].to_numpy()[order], j["at"].to_numpy()[order]
+
+
+#: rows an alert of the events shows with the other lines of their message (when no
+#: session holds them)
+_REFUSALS = pa.array(["reject", "reject_warning"])
 
 
 def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +74,26 @@ class MessageLines:
         alert, row = alert[order], row[order]
         bounds = np.searchsorted(alert, np.arange(len(picks) + 1))
         return [row[bounds[i]:bounds[i + 1]] for i in range(len(picks))]
+
+    def of_refusals(self, events: pa.Table, picks: list[np.ndarray]) -> list[np.ndarray]:
+        """For each alert's rows of `events` (`picks[i]`), the rows of `lines` of the
+        messages its refusals outside any SMTP session belong to. Sendmail names the
+        client only on the transaction's `from=` line, after the refusals: an alert
+        keyed by that client shows the line that names it. (A refusal in a session,
+        as Postfix's, names its client itself.)"""
+        none = [np.zeros(0, np.int64) for _ in picks]
+        label = np.repeat(np.arange(len(picks)), [len(p) for p in picks])
+        rows = events.select([*KEY, "ts", "event", "session"]).take(
+            pa.array(np.concatenate(picks) if picks else np.zeros(0, np.int64)))
+        refusing = np.flatnonzero(to_numpy(in_values(rows.column("event"), _REFUSALS))
+                                  & to_numpy(pc.is_valid(rows.column("queue_id")))
+                                  & to_numpy(pc.is_null(rows.column("session"))))
+        i, m = rows_in_lifetimes(rows.take(pa.array(refusing)), self.messages)
+        if not len(m):
+            return none
+        label, m = _pairs(label[refusing[i]], m)
+        bounds = np.searchsorted(label, np.arange(len(picks) + 1))
+        return self.rows([m[bounds[k]:bounds[k + 1]] for k in range(len(picks))])
 
     def _once(self, rows: np.ndarray) -> np.ndarray:
         """`rows` without the second of two rows of one line (the rules' rows and the

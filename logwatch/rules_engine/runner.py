@@ -170,22 +170,51 @@ def _add_evidence(told: list[tuple[Any, Alert, np.ndarray]], events: pa.Table,
                   messages: pa.Table, lines: pa.Table) -> None:
     """Each alert's evidence: its first rows, or for a messages rule the first lines of
     its messages (`lines`: key, time, source, offset), found for all such alerts at
-    once; then the lines read from their files in one go."""
+    once; a refusal is shown with the other lines of its message (`of_refusals`). Then
+    the lines are read from their files in one go."""
     rows = [r for _, _, r in told]
+    found = MessageLines(messages, lines)
     of_messages = [i for i, (rule, _, _) in enumerate(told) if rule.table == "messages"]
-    for i, found in zip(of_messages, MessageLines(messages, lines).rows(
-            [rows[i] for i in of_messages])):
-        rows[i] = found
+    for i, message_rows in zip(of_messages, found.rows([rows[i] for i in of_messages])):
+        rows[i] = message_rows
+    of_events = [i for i, (rule, _, _) in enumerate(told) if rule.table == "events"]
+    besides = dict(zip(of_events, found.of_refusals(events, [rows[i] for i in of_events])))
     refs: list[list[LineRef]] = [[] for _ in told]
+    totals = [len(r) for r in rows]
     for name, table in (("events", events), ("messages", lines)):
         at = [i for i, (rule, _, _) in enumerate(told) if rule.table == name]
         for i, found_refs in zip(at, _evidence_refs(
-                table, [rows[i][:told[i][0].evidence_max] for i in at])):
+                table, [rows[i] if len(besides.get(i, ())) else
+                        rows[i][:told[i][0].evidence_max] for i in at])):
             refs[i] = found_refs
+    for i, more in besides.items():
+        if len(more):
+            refs[i], totals[i] = _with_lines_of(events, rows[i], refs[i], lines, more,
+                                                told[i][0].evidence_max)
     read = read_lines(r for alert_refs in refs for r in alert_refs)
-    for (_, alert, _), alert_rows, alert_refs in zip(told, rows, refs):
-        alert.evidence_total = len(alert_rows)
+    for (_, alert, _), total, alert_refs in zip(told, totals, refs):
+        alert.evidence_total = total
         alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in alert_refs]
+
+
+def _with_lines_of(events: pa.Table, rows: np.ndarray, refs: list[LineRef],
+                   lines: pa.Table, more: np.ndarray, most: int) -> tuple[list[LineRef], int]:
+    """An alert's own lines (`rows` of `events`, at `refs`) with the other lines of its
+    messages (`more`, rows of `lines`), in the order they were written: the first of
+    both, a quarter of `most` kept for the others (the line that names the client comes
+    after the refusals), and how many there are in all."""
+    def stamped(table: pa.Table, at: np.ndarray, where: list[LineRef]
+                ) -> list[tuple[int, int, LineRef]]:
+        ts = table.column("ts").take(pa.array(at)).cast(pa.int64()).to_numpy().tolist()
+        return [(t, r.offset, r) for t, r in zip(ts, where)]
+
+    own = stamped(events, rows, refs)
+    mine = {(r.source, r.offset) for r in refs}
+    others = sorted(x for x in stamped(lines, more, _evidence_refs(lines, [more])[0])
+                    if (x[2].source, x[2].offset) not in mine)
+    k = min(len(others), max(1, most // 4))
+    shown = sorted(own[:most - k] + others[:k], key=lambda x: (x[0], x[1]))
+    return [r for _, _, r in shown], len(own) + len(others)
 
 
 def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
