@@ -210,11 +210,16 @@ def _with_lines_of(events: pa.Table, rows: np.ndarray, refs: list[LineRef],
 
     own = stamped(events, rows, refs)
     mine = {(r.source, r.offset) for r in refs}
-    others = sorted(x for x in stamped(lines, more, _evidence_refs(lines, [more])[0])
-                    if (x[2].source, x[2].offset) not in mine)
+    others = sorted((x for x in stamped(lines, more, _evidence_refs(lines, [more])[0])
+                     if (x[2].source, x[2].offset) not in mine), key=_written)
     k = min(len(others), max(1, most // 4))
-    shown = sorted(own[:most - k] + others[:k], key=lambda x: (x[0], x[1]))
+    shown = sorted(own[:most - k] + others[:k], key=_written)
     return [r for _, _, r in shown], len(own) + len(others)
+
+
+def _written(line: tuple[int, int, LineRef]) -> tuple[int, int]:
+    """A stamped line's place: its time, then where it is in its file."""
+    return line[0], line[1]
 
 
 def _blind_spots(rule: Any, table: pa.Table, mask: np.ndarray) -> str | None:
