@@ -22,11 +22,12 @@ from logwatch.rules_engine.windows import counts_at, key_codes
 __all__ = ["find_sequence"]
 
 
-def _codes_or_unique(table: pa.Table, fields: list[str]) -> np.ndarray:
-    """Key codes over `fields`; a row missing one of them gets a code of its own (a
-    failure without a session shares it with nothing)."""
-    codes, valid = key_codes(table, fields)
-    return np.where(valid, codes, -1 - np.arange(table.num_rows, dtype=np.int64))
+def _codes_or_unique(table: pa.Table, fields: list[str], rows: np.ndarray) -> np.ndarray:
+    """Key codes over `fields` of the `rows` the rule counts (a few of the table's: a
+    session id is long, and a day holds a million); a row missing one of them gets a
+    code of its own (a failure without a session shares it with nothing)."""
+    codes, valid = key_codes(table.select(fields).take(pa.array(rows)), fields)
+    return np.where(valid, codes, -1 - np.arange(len(rows), dtype=np.int64))
 
 
 def _seen_before(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -53,12 +54,14 @@ def find_sequence(rule: Sequence, table: pa.Table, mask: np.ndarray) -> list[Inc
     window = rule.window * US
     before = counts_at(a.keys, a.ts, wa, b.keys, b.ts, window)
     if rule.ignore_same:
-        same = _codes_or_unique(table, rule.group_by + rule.ignore_same)
-        before = before - counts_at(same[a.rows], a.ts, wa, same[b.rows], b.ts, window)
+        same = _codes_or_unique(table, rule.group_by + rule.ignore_same,
+                                np.concatenate((a.rows, b.rows)))
+        before = before - counts_at(same[:len(a.rows)], a.ts, wa, same[len(a.rows):], b.ts,
+                                    window)
     fire = before >= rule.min_first
     if rule.unless_before and len(b.rows):
-        known = _codes_or_unique(table, rule.group_by + rule.unless_before)
-        fire &= ~_seen_before(known[b.rows], b.ts)
+        known = _codes_or_unique(table, rule.group_by + rule.unless_before, b.rows)
+        fire &= ~_seen_before(known, b.ts)
     # the incident's rows: the first-rows and then-rows of its key, on one timeline
     rows = np.concatenate((a.rows, b.rows))
     keys = np.concatenate((a.keys, b.keys))
