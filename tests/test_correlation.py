@@ -8,10 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logwatch.correlate.correlator import Correlator
+from logwatch.correlate.messages import _after_refusals_only
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from tests.conftest import POSTFIX_FILTER, ROOT
 
@@ -380,3 +384,24 @@ Nov  3 11:37:00 server sendmail[26299]: rA37ZTSC026299: from=<b@domain.com>, siz
         ("rA37ZTSC026299", 0, "192.0.2.4", 0, "a@domain.com"),
         ("rA37ZTSC026299", 0, "192.0.2.5", 0, "b@domain.com"),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["reject", "received", "other"])),
+                min_size=1, max_size=40))
+def test_lifetimes_split_at_received_unless_refusals_alone_came_before(
+        rows: list[tuple[bool, str]]) -> None:
+    """The vectorized cut (`segment`) against the rule said one row at a time: a row
+    that begins a key (or follows a removal, a gap) begins a lifetime; a `received` row
+    does too, unless every row of the lifetime so far is a refusal."""
+    hard = np.array([i == 0 or h for i, (h, _) in enumerate(rows)])
+    events = [e for _, e in rows]
+    want, only_refusals = [], True          # of the lifetime so far
+    for i, event in enumerate(events):
+        starts = bool(hard[i]) or (event == "received" and not only_refusals)
+        want.append(starts)
+        only_refusals = event == "reject" and (starts or only_refusals)
+    received = np.array([e == "received" for e in events])
+    refusal = np.array([e == "reject" for e in events])
+    got = hard | (received & ~_after_refusals_only(hard | received, refusal))
+    assert got.tolist() == want
