@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from logwatch.columns import in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.kept import compacted
-from logwatch.schema import MESSAGE_SCHEMA
+from logwatch.schema import MESSAGE_SCHEMA, REFUSALS
 from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
@@ -211,7 +211,7 @@ def _without_client(events: pa.Table) -> pa.Array:
     """Refusals that name no client: Sendmail refuses a recipient on a line of its own
     (`<x@example.com>... User unknown`) and names the client on the transaction's
     `from=` line, logged after the refusals. They take their message's client."""
-    return pc.and_(_event_is(events, "reject", "reject_warning"),
+    return pc.and_(_event_is(events, *REFUSALS),
                    pc.is_null(events.column("client_ip")))
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 __all__ = [
     "EVENTS",
+    "REFUSALS",
     "STATUSES",
     "REJECT_CLASSES",
     "ORIGINS",
@@ -37,6 +38,11 @@ EVENTS: tuple[str, ...] = (
     "protocol_error",  # too many errors, non-SMTP command, did not issue MAIL, SMTP attack
     "info",            # a known line that carries no event of its own (statistics, starts)
 )
+
+#: Events that refuse a recipient of a transaction (a warning of one included). Sendmail
+#: logs them before the transaction's `from=` line, which names the client they lack:
+#: correlation, enrichment and the alerts' evidence each take that into account.
+REFUSALS: tuple[str, ...] = ("reject", "reject_warning")
 
 STATUSES: tuple[str, ...] = (
     "sent", "deferred", "bounced", "expired", "deliverable", "undeliverable", "forwarded",

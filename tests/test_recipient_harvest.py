@@ -36,13 +36,17 @@ def _config(tmp: Path) -> Path:
     return path
 
 
-def _harvests(tmp: Path, log: str) -> dict[str, int]:
+def _alerts(tmp: Path, log: str) -> list[Any]:
+    """The harvest alerts of `log` read as one batch."""
     (tmp / "mail.log").write_text(log)
     result = detect_files([str(tmp / "mail.log")], load_config(_config(tmp)),
                           ParseOptions(year=2025, tz="UTC", jobs=1))
     assert result.errors == []
-    return {a.key["client_ip"]: a.count for a in result.detection.alerts
-            if a.rule == "recipient_harvest"}
+    return [a for a in result.detection.alerts if a.rule == "recipient_harvest"]
+
+
+def _harvests(tmp: Path, log: str) -> dict[str, int]:
+    return {a.key["client_ip"]: a.count for a in _alerts(tmp, log)}
 
 
 def _postfix(ip: str, rcpt: str, second: int) -> str:
@@ -145,11 +149,8 @@ def test_sendmail_evidence_shows_the_line_that_names_the_client(tmp_path: Path) 
     """The refusals do not say who sent them: the alert shows the transaction's `from=`
     line too, even when the refusals alone would fill its evidence, each line once."""
     rcpts = [f"user{i}@server.com" for i in range(30)]
-    (tmp_path / "mail.log").write_text(_sendmail_refusals(26254, "rA37ZTSC026254", rcpts)
-                                       + _sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
-    result = detect_files([str(tmp_path / "mail.log")], load_config(_config(tmp_path)),
-                          ParseOptions(year=2025, tz="UTC", jobs=1))
-    (alert,) = [a for a in result.detection.alerts if a.rule == "recipient_harvest"]
+    (alert,) = _alerts(tmp_path, _sendmail_refusals(26254, "rA37ZTSC026254", rcpts)
+                       + _sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
     lines = [e.line for e in alert.evidence]
     assert alert.evidence_total == 31 and len(lines) == 20 == len(set(lines))
     assert "[95.32.23.163]" in lines[-1] and "from=<davaojk25@domain.com>" in lines[-1]

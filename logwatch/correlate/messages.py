@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import PARENT_REACH_US
-from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, STATUSES
+from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, REFUSALS, STATUSES
 
 __all__ = ["ROW_COLUMNS", "message_rows", "Segmented", "segment", "aggregate", "unlinked",
            "link_parents", "lifetime_key", "links_of",
@@ -121,8 +121,7 @@ def segment(rows: pa.Table) -> Segmented:
     return Segmented(rows, lifetime, starts, ends, code, enc.dictionary)
 
 
-#: lines that refuse a recipient of the transaction a queue id names
-_REFUSALS = pa.array(["reject", "reject_warning"])
+_REFUSALS = pa.array(REFUSALS)
 
 
 def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from logwatch.columns import distinct, in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import KEY, parents_of, rows_in_lifetimes
+from logwatch.schema import REFUSALS
 
 __all__ = ["rows_with", "MessageLines"]
 
@@ -36,7 +37,7 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
 
 #: rows an alert of the events shows with the other lines of their message (when no
 #: session holds them)
-_REFUSALS = pa.array(["reject", "reject_warning"])
+_REFUSALS = pa.array(REFUSALS)
 
 
 def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
