@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["plain", "to_numpy", "in_values", "rows_among", "through_dictionary", "distinct"]
+__all__ = ["plain", "to_numpy", "in_values", "event_is", "rows_among", "through_dictionary",
+           "distinct"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -56,6 +57,12 @@ def in_values(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> pa.Array:
     """Whether each row's value is one of `values` (false for null)."""
     return pc.fill_null(through_dictionary(col, lambda a: pc.is_in(a, value_set=values)),
                         False)
+
+
+def event_is(table: pa.Table, *names: str) -> pa.Array:
+    """Whether each row's `event` is one of `names`: asked of the column's dictionary,
+    never of its decoded text (a follower holds hours of rows, a report many blocks)."""
+    return in_values(table.column("event"), pa.array(names, pa.string()))
 
 
 def rows_among(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> np.ndarray:

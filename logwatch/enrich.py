@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import in_values, plain, rows_among, to_numpy
+from logwatch.columns import event_is, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.kept import compacted
 from logwatch.schema import MESSAGE_SCHEMA, REFUSALS
@@ -59,23 +59,19 @@ ENRICHED_MESSAGES = pa.schema(list(MESSAGE_SCHEMA) + [pa.field(n, ty)
 _LOGIN_EVENTS = ("received", "auth_success")
 
 
-def _event_is(table: pa.Table, *names: str) -> pa.Array:
-    return in_values(table.column("event"), pa.array(names, pa.string()))
-
-
 def _counter(table: pa.Table, name: str) -> pa.Array:
-    return pc.and_(_event_is(table, "disconnect"),
+    return pc.and_(event_is(table, "disconnect"),
                    pc.fill_null(pc.greater(table.column(name), 0), False))
 
 
 #: Per derived column, the rows where it can be non-zero: what a reader must keep for
 #: it (see rules_engine.needs).
 DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
-    "auth_failures": lambda t: pc.or_(_event_is(t, "auth_failure"), _counter(t, "auth_tried")),
-    "logins": lambda t: pc.or_(pc.and_(_event_is(t, *_LOGIN_EVENTS),
+    "auth_failures": lambda t: pc.or_(event_is(t, "auth_failure"), _counter(t, "auth_tried")),
+    "logins": lambda t: pc.or_(pc.and_(event_is(t, *_LOGIN_EVENTS),
                                        pc.is_valid(t.column("sasl_username"))),
                                _counter(t, "auth_ok")),
-    "relayed_external": lambda t: _event_is(t, "delivery"),
+    "relayed_external": lambda t: event_is(t, "delivery"),
 }
 
 
@@ -113,7 +109,7 @@ def _accepted(table: pa.Table) -> pa.Array:
 def _is_local_delivery(table: pa.Table) -> pa.Array:
     """Deliveries with no remote address: Postfix's local, virtual, pipe and LMTP over
     a unix socket, Exim's local transports, Sendmail's local mailer."""
-    return pc.and_(pc.equal(plain(table.column("event")), "delivery"),
+    return pc.and_(event_is(table, "delivery"),
                    pc.is_null(table.column("relay_ip")))
 
 
@@ -211,7 +207,7 @@ def _without_client(events: pa.Table) -> pa.Array:
     """Refusals that name no client: Sendmail refuses a recipient on a line of its own
     (`<x@example.com>... User unknown`) and names the client on the transaction's
     `from=` line, logged after the refusals. They take their message's client."""
-    return pc.and_(_event_is(events, *REFUSALS),
+    return pc.and_(event_is(events, *REFUSALS),
                    pc.is_null(events.column("client_ip")))
 
 
@@ -234,7 +230,7 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
     external, recipient_local = per_values(accepted_domain, facts.external_domains,
                                            facts.local_domains)
     external = pc.fill_null(external, False)
-    is_delivery = pc.equal(plain(events.column("event")), "delivery")
+    is_delivery = event_is(events, "delivery")
     nets, trusted = per_values(events.column("client_ip"), each(client_net, pa.string()),
                                each(facts.is_trusted, pa.bool_()))
     authenticated, failures, logins = _auth_counts(events)
@@ -331,7 +327,7 @@ def changed_messages(ids: list[pa.Array], links: pa.Table, new: pa.Table) -> pa.
 
 def _deliveries(messages: pa.Table, events: pa.Table) -> pa.Table:
     """The delivery rows of each message (column `m`: its index), by key and time."""
-    rows = events.filter(pc.equal(plain(events.column("event")), "delivery"))
+    rows = events.filter(event_is(events, "delivery"))
     i, m = rows_in_lifetimes(rows, messages)
     take = pa.array(i)
     return pa.table({"m": pa.array(m), "ts": rows.column("ts").take(take),

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.alerts import Alert
-from logwatch.columns import in_values, plain
+from logwatch.columns import event_is, plain
 from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host
@@ -78,8 +78,6 @@ __all__ = ["PassResult", "Memory", "run_pass", "deliver_outbox"]
 MAX_RETRY = 3600.0
 #: runs of a failing action before it is given up (and no longer holds exit code 75)
 ACTION_ATTEMPTS = 5
-#: asked of the held rows' dictionary, not of their decoded text (hours of rows a pass)
-_DELIVERY = pa.array(["delivery"])
 #: what enrichment reads of a message's delivery lines
 _DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
                      "orig_recipient", "status")
@@ -380,7 +378,7 @@ def _deliveries(before: CorrelationState, new: pa.Table) -> pa.Table:
     when the last pass ended (all their lines are in its correlation state) and this
     pass's lines. Their recipients are judged when they finish; the rule history need
     not keep them."""
-    parts = [t.filter(in_values(t.column("event"), _DELIVERY))
+    parts = [t.filter(event_is(t, "delivery"))
              for t in (before.rows, before.settling, new)]
     return pa.concat_tables([pa.table({c: plain(t.column(c)) for c in _DELIVERY_COLUMNS})
                              for t in parts])

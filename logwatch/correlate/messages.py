@@ -113,15 +113,12 @@ def segment(rows: pa.Table) -> Segmented:
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
     boundary = new_key | after_removed | gap
     boundary |= received & ~_after_refusals_only(boundary | received,
-                                                pc.is_in(ev, _REFUSALS).to_numpy(
+                                                pc.is_in(ev, pa.array(REFUSALS)).to_numpy(
                                                     zero_copy_only=False))
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
     return Segmented(rows, lifetime, starts, ends, code, enc.dictionary)
-
-
-_REFUSALS = pa.array(REFUSALS)
 
 
 def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:

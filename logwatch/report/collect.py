@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
-from logwatch.columns import in_values, plain
+from logwatch.columns import event_is, plain
 from logwatch.kept import joined, kept
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
@@ -43,16 +43,13 @@ _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin",
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
                            + _RECEIVED + ["seq", "source", "offset", "nrcpt", _QUALIFIER])
 
-_REJECTS = pa.array(["reject", "reject_warning", "hold", "discard"])
-_AUTHS = pa.array(["auth_failure", "auth_success"])
-_SESSION_EVENTS = pa.array(["connect", "disconnect", "tls", "auth_failure", "auth_success",
-                            "received", "reject", "lost_connection", "protocol_error"])
-_PROBLEMS = pa.array(["warning", "error", "fatal", "panic"])
-_TLS_EVENTS = pa.array(["tls"])
-_RECEIVED_EVENTS = pa.array(["received"])
-_DISCONNECTS = pa.array(["disconnect"])
+_REJECTS = ("reject", "reject_warning", "hold", "discard")
+_AUTHS = ("auth_failure", "auth_success")
+_SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success", "received",
+                   "reject", "lost_connection", "protocol_error")
+_PROBLEMS = ("warning", "error", "fatal", "panic")
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm
-_DELIVERIES = pa.array(["delivery", "handoff"])
+_DELIVERIES = ("delivery", "handoff")
 #: one row per SMTP session: its span, whether it was seen to open and close, its client
 _SPAN_AGGREGATES = [("ts_min", "min"), ("ts_max", "max"), ("connect", "any"),
                     ("disconnect", "any"), ("daemon", "first"), ("client_ip", "first"),
@@ -122,13 +119,12 @@ def _queued(rows: pa.Table) -> pa.Array:
     return pc.fill_null(pc.not_equal(rows.column("nrcpt"), 0), True)
 
 
-def _auth_rows(events: pa.Table, event: pa.ChunkedArray) -> pa.Array:
+def _auth_rows(events: pa.Table) -> pa.Array:
     """Auth lines, messages received after AUTH, and disconnects that counted AUTHs."""
-    received = pc.and_(in_values(event, _RECEIVED_EVENTS),
-                       pc.is_valid(events.column("sasl_username")))
-    counted = pc.and_(in_values(event, _DISCONNECTS),
+    received = pc.and_(event_is(events, "received"), pc.is_valid(events.column("sasl_username")))
+    counted = pc.and_(event_is(events, "disconnect"),
                       pc.fill_null(pc.greater(events.column("auth_tried"), 0), False))
-    return pc.or_(in_values(event, _AUTHS), pc.or_(received, counted))
+    return pc.or_(event_is(events, *_AUTHS), pc.or_(received, counted))
 
 
 def _session_spans(rows: pa.Table) -> pa.Table:
@@ -196,19 +192,18 @@ class Collector:
         if not events.num_rows:
             return
         self._follow_spans(events)
-        event = events.column("event")      # asked through its dictionary, never decoded
         parts = self._parts
-        deliveries = events.filter(in_values(event, _DELIVERIES))
+        deliveries = events.filter(event_is(events, *_DELIVERIES))
         parts["deliveries"].append(_narrow(_qualified(deliveries), None, _DELIVERY))
-        parts["rejects"].append(_narrow(events, in_values(event, _REJECTS), _REJECT))
-        parts["auth"].append(_narrow(events, _auth_rows(events, event), _AUTH))
-        parts["tls"].append(_narrow(events, in_values(event, _TLS_EVENTS), _TLS))
+        parts["rejects"].append(_narrow(events, event_is(events, *_REJECTS), _REJECT))
+        parts["auth"].append(_narrow(events, _auth_rows(events), _AUTH))
+        parts["tls"].append(_narrow(events, event_is(events, "tls"), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
-                             in_values(event, _SESSION_EVENTS))
+                             event_is(events, *_SESSION_EVENTS))
         parts["sessions"].append(kept(_session_spans(events.filter(in_session)
                                                      .select(_SESSION))))
-        parts["problems"].append(_narrow(events, in_values(event, _PROBLEMS), _PROBLEM))
-        parts["received"].append(_narrow(events, pc.and_(in_values(event, _RECEIVED_EVENTS),
+        parts["problems"].append(_narrow(events, event_is(events, *_PROBLEMS), _PROBLEM))
+        parts["received"].append(_narrow(events, pc.and_(event_is(events, "received"),
                                                          _queued(events)), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import distinct, in_values, plain, rows_among, to_numpy
+from logwatch.columns import distinct, event_is, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import KEY, parents_of, rows_in_lifetimes
 from logwatch.schema import REFUSALS
 
@@ -33,11 +33,6 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
     j = found.join(wanted, keys="id", join_type="inner", use_threads=False)
     order = np.lexsort((j["row"].to_numpy(), j["at"].to_numpy()))
     return j["row"].to_numpy()[order], j["at"].to_numpy()[order]
-
-
-#: rows an alert of the events shows with the other lines of their message (when no
-#: session holds them)
-_REFUSALS = pa.array(REFUSALS)
 
 
 def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +81,7 @@ class MessageLines:
         label = np.repeat(np.arange(len(picks)), [len(p) for p in picks])
         rows = events.select([*KEY, "ts", "event", "session"]).take(
             pa.array(np.concatenate(picks) if picks else np.zeros(0, np.int64)))
-        refusing = np.flatnonzero(to_numpy(in_values(rows.column("event"), _REFUSALS))
+        refusing = np.flatnonzero(to_numpy(event_is(rows, *REFUSALS))
                                   & to_numpy(pc.is_valid(rows.column("queue_id")))
                                   & to_numpy(pc.is_null(rows.column("session"))))
         i, m = rows_in_lifetimes(rows.take(pa.array(refusing)), self.messages)
