@@ -99,7 +99,8 @@ class HistoryStore:
             for key, raw in state.blobs(f"history.{name}.rows."):
                 first = int(key.rsplit(".", 1)[1])
                 table = table_of(raw)
-                serials = table.column(_SERIAL).to_numpy()
+                # a copy: a view would hold the chunk's whole blob as long as it lives
+                serials = table.column(_SERIAL).to_numpy().copy()
                 live = state.blob(_live_key(name, first))
                 mask = np.ones(len(serials), bool) if live is None else \
                     np.unpackbits(np.frombuffer(live, np.uint8), count=len(serials)).astype(bool)
@@ -159,7 +160,9 @@ class HistoryStore:
 
 def _put_rows(db: sqlite3.Connection, name: str, kept: Kept, lo: int, hi: int,
               first: int) -> _Chunk:
-    serials = kept.serials[lo:hi]
+    # a copy: a view would hold all the kept serials of this pass for as long as the
+    # chunk lives (hours; a follower writes a chunk a checkpoint)
+    serials = kept.serials[lo:hi].copy()
     # its own buffers: a slice of pieces shares theirs, and IPC would write them whole
     table = kept.table.slice(lo, hi - lo).combine_chunks().append_column(
         _SERIAL, pa.array(serials))
