@@ -43,7 +43,7 @@ from logwatch.alerts import Alert
 from logwatch.columns import event_is, plain
 from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
-from logwatch.correlate.lifetimes import id_on_host
+from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
 from logwatch.durations import US
@@ -61,7 +61,7 @@ from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
 from logwatch.rules_engine.loader import load_rules
-from logwatch.rules_engine.needs import Needs, needs_of
+from logwatch.rules_engine.needs import Needs, needs_of, reads_message_lines
 from logwatch.rules_engine.baselines import BASELINE_SCHEMA, PastCounts, counted, past_counts
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.rules_engine.rows import times_us
@@ -422,9 +422,25 @@ def _count_intervals(rules: list[Any], past: dict[str, PastCounts],
                                  last, last + 1 - rule.baseline // rule.interval)
 
 
-def _recent(table: pa.Table, column: str, since_us: int) -> np.ndarray:
-    ts = pc.fill_null(table.column(column).cast(pa.int64()), 0)
-    return pc.greater_equal(ts, since_us).to_numpy(zero_copy_only=False)
+def _lines_needed(lines: pa.Table, rules: list[Any], newest: int,
+                  correlation: CorrelationState) -> np.ndarray:
+    """The lines of messages a later pass may show: those within the span of the rules
+    that show them (`reads_message_lines`), and those of messages not over yet however
+    old they are (a message deferred for a day is told with its received line when it
+    ends). Kept for the longest window of any rule, six hours, they were most of what
+    a busy server's follower held."""
+    back = max([rule_span_us(r) for r in rules if reads_message_lines(r)] + [0])
+    ts = pc.fill_null(lines.column("ts").cast(pa.int64()), 0)
+    keep = pc.greater_equal(ts, newest - back).to_numpy(zero_copy_only=False)
+    older = np.flatnonzero(~keep)
+    if len(older):
+        held = [correlation.rows, correlation.settling]
+        unfinished = pc.unique(pa.chunked_array(
+            [id_on_host(t.column("host"), t.column("queue_id")) for t in held],
+            pa.string())).drop_null()
+        old = lines.take(pa.array(older))
+        keep[older[naming(old.column("host"), old.column("queue_id"), unfinished)]] = True
+    return keep
 
 
 def _ledger_decision(state: State, alert: Alert, cooldown_us: int, factor: float
@@ -574,7 +590,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
         rules=digest, past=past, messages=messages_kept,
-        lines=kept_after(carried.lines, lines, _recent(lines, "ts", newest - back), first),
+        lines=kept_after(carried.lines, lines,
+                         _lines_needed(lines, rules, newest, correlator.state), first),
         # past every serial this pass gave (more than it gave: they need only grow)
         next_serial=first + max(events.num_rows, lines.num_rows, messages.num_rows),
         inferred=sorted(facts.local) if facts.inferred else [])

@@ -292,9 +292,13 @@ WEBMAIL_THEN_DELIVERY = (
 """)
 
 
-def test_a_message_alert_in_a_later_pass_has_the_evidence_detect_gives(tmp_path: Path) -> None:
-    """The client= line that names the account is evidence whether the message is read
-    in one go or over two passes, and once (found by a review)."""
+Evidence = dict[str, list[str]]
+
+
+def _in_passes(tmp_path: Path, parts: tuple[str, ...]) -> tuple[Evidence, Evidence,
+                                                                 list[set[str]]]:
+    """Each part read by a cron pass of its own: the alerts' evidence lines, the same
+    from `detect` over the whole log, and the queue ids of the lines each pass kept."""
     from logwatch.detection import detect_files
 
     log = tmp_path / "mail.log"
@@ -304,18 +308,55 @@ def test_a_message_alert_in_a_later_pass_has_the_evidence_detect_gives(tmp_path:
                       'trusted_networks = ["127.0.0.1/32", "192.0.2.10/32"]\n'
                       f'timezone = "UTC"\n[[sources]]\npath = "{log}"\n')
     cfg = load_config(config)
-    alerts = []
-    for part in WEBMAIL_THEN_DELIVERY:
+    alerts, held = [], []
+    for part in parts:
         with log.open("a") as fh:
             fh.write(part)
         state = State(cfg.state_dir)
         try:
             alerts += run_pass(cfg, state).alerts
+            held.append(set(stored_history(state, "lines").column("queue_id").to_pylist()))
         finally:
             state.close()
     followed = {a["rule"]: [e["line"] for e in a["evidence"]] for a in alerts}
     at_once = {a.rule: [e.line for e in a.evidence]
                for a in detect_files([str(log)], cfg, ParseOptions()).detection.alerts}
+    return followed, at_once, held
+
+
+def test_a_message_alert_in_a_later_pass_has_the_evidence_detect_gives(tmp_path: Path) -> None:
+    """The client= line that names the account is evidence whether the message is read
+    in one go or over two passes, and once (found by a review)."""
+    followed, at_once, _ = _in_passes(tmp_path, WEBMAIL_THEN_DELIVERY)
     assert followed == at_once
     lines = followed["unknown_sender_relay"]
     assert len(lines) == 3 and "client=webmail.example.com" in lines[0]
+
+
+DEFERRED_FOR_HOURS = (
+    # the webmail message of above, deferred for three hours (longer than any message
+    # rule looks back); a local message received beside it ends at once
+    WEBMAIL_THEN_DELIVERY[0] + """\
+2026-03-03T10:20:03+00:00 mx1 postfix/smtp[2180]: 422DF1B2F93: to=<friend@example.net>, relay=none, delay=2, delays=0.3/0/1.7/0, dsn=4.4.1, status=deferred (connect to mx.example.net[203.0.113.5]:25: Connection timed out)
+2026-03-03T10:21:00+00:00 mx1 postfix/pickup[2190]: 5C7E1A2B3D: uid=1000 from=<dave@example.com>
+2026-03-03T10:21:00+00:00 mx1 postfix/qmgr[1187]: 5C7E1A2B3D: from=<dave@example.com>, size=400, nrcpt=1 (queue active)
+2026-03-03T10:21:00+00:00 mx1 postfix/local[2191]: 5C7E1A2B3D: to=<erin@example.com>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)
+2026-03-03T10:21:00+00:00 mx1 postfix/qmgr[1187]: 5C7E1A2B3D: removed
+""",
+    """\
+2026-03-03T13:25:02+00:00 mx1 postfix/smtp[2180]: 422DF1B2F93: to=<friend@example.net>, relay=mx.example.net[203.0.113.5]:25, delay=10861, delays=10860/0.01/0.34/0.44, dsn=2.0.0, status=sent (250 OK)
+2026-03-03T13:25:02+00:00 mx1 postfix/qmgr[1187]: 422DF1B2F93: removed
+""")
+
+
+def test_a_message_open_for_hours_keeps_its_lines_and_an_ended_one_lets_them_go(
+        tmp_path: Path) -> None:
+    """The lines of messages are kept for the messages rules' spans (two hours), and
+    the lines of a message not over yet for as long as it lasts: the webmail message
+    delivered three hours on is told with its client= line, as `detect` tells it,
+    while the local message that ended at once is no longer held."""
+    followed, at_once, held = _in_passes(tmp_path, DEFERRED_FOR_HOURS)
+    assert held[0] == {"422DF1B2F93", "5C7E1A2B3D"}
+    assert "5C7E1A2B3D" not in held[1]
+    assert followed == at_once
+    assert "client=webmail.example.com" in followed["unknown_sender_relay"][0]

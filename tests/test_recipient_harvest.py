@@ -18,6 +18,7 @@ from logwatch.config import load_config
 from logwatch.detection import detect_files
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions
+from logwatch.rules_engine.loader import load_rules
 from logwatch.state import State
 
 CONFIG = """\
@@ -155,3 +156,21 @@ def test_sendmail_evidence_shows_the_line_that_names_the_client(tmp_path: Path) 
     assert alert.evidence_total == 31 and len(lines) == 20 == len(set(lines))
     assert "[95.32.23.163]" in lines[-1] and "from=<davaojk25@domain.com>" in lines[-1]
     assert all("No such user here" in line for line in lines[:-1])
+
+
+def test_the_client_line_is_evidence_with_every_messages_rule_off(tmp_path: Path) -> None:
+    """The lines of messages are kept for any rule that shows them, not only while a
+    messages rule is on: a site that turns those off still sees the `from=` line."""
+    off = ("open_relay", "unknown_sender_relay", "volume_spike", "recipient_domain_fanout",
+           "bounce_surge", "queue_growth")
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text() + "".join(f"[rules.{r}]\nenabled = false\n" for r in off))
+    (tmp_path / "mail.log").write_text(
+        _sendmail_refusals(26254, "rA37ZTSC026254", [f"user{i}@server.com" for i in range(12)])
+        + _sendmail_from(26254, "rA37ZTSC026254", "95.32.23.163"))
+    config = load_config(cfg)
+    assert {r.table for r in load_rules(config)} == {"events"}
+    result = detect_files([str(tmp_path / "mail.log")], config,
+                          ParseOptions(year=2025, tz="UTC", jobs=1))
+    (alert,) = [a for a in result.detection.alerts if a.rule == "recipient_harvest"]
+    assert "[95.32.23.163]" in alert.evidence[-1].line and alert.evidence_total == 13

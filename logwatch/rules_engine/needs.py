@@ -19,8 +19,9 @@ from typing import Any
 
 from logwatch.enrich import DERIVED_ROWS
 from logwatch.rules_engine.model import Condition, summary_names
+from logwatch.schema import REFUSALS
 
-__all__ = ["Needs", "needs_of", "BASE_COLUMNS", "LINE_COLUMNS"]
+__all__ = ["Needs", "needs_of", "reads_message_lines", "BASE_COLUMNS", "LINE_COLUMNS"]
 
 #: Raw columns the enrichment and the evidence read.
 BASE_COLUMNS = frozenset({
@@ -66,17 +67,25 @@ def _rule_rows(rule: Any) -> frozenset[str] | None:
     return _narrowest(rule.where)
 
 
+def reads_message_lines(rule: Any) -> bool:
+    """Whether the rule's evidence shows the lines of messages: a messages rule's
+    always; an events rule's when it may count refusals, which Sendmail logs before the
+    line of their message that names the client (`MessageLines.of_refusals`)."""
+    if rule.table != "events":
+        return True
+    rows = _rule_rows(rule)
+    return rows is None or any(f"event:{e}" in rows for e in REFUSALS)
+
+
 def needs_of(rules: list[Any]) -> Needs:
     """Rows and columns of the events table that `rules` (and their messages) need."""
     rows: set[str] | None = {"event:delivery"}   # the messages' recipients, and inference
     columns = set(BASE_COLUMNS)
-    lines = False
     for rule in rules:
         columns.update(f for f, _ in rule.fields_used())
         columns.update(n.removesuffix("_values")
                        for n in summary_names(rule.summary) if n.endswith("_values"))
         if rule.table != "events":
-            lines = True
             continue
         got = _rule_rows(rule)
         if got is None:
@@ -84,4 +93,5 @@ def needs_of(rules: list[Any]) -> Needs:
         elif rows is not None:
             rows |= got
     return Needs(None if rows is None else frozenset(rows), frozenset(columns),
-                 frozenset({"received", "queued"}) if lines else frozenset())
+                 frozenset({"received", "queued"}) if any(map(reads_message_lines, rules))
+                 else frozenset())
