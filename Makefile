@@ -49,6 +49,7 @@ test: $(STAMP) debs
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/follow.py --seconds 300
+	$(BIN)/python benchmarks/steady.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick

@@ -22,7 +22,6 @@ from logwatch.correlate.correlator import Correlator
 from logwatch.correlate.lifetimes import id_on_host
 from logwatch.enrich import (changed_messages, enrich_events, enrich_events_onto,
                              enrich_messages)
-from logwatch import live
 from logwatch.history import stored_history
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
@@ -108,12 +107,12 @@ def test_judging_only_the_groups_new_rows_reach_misses_no_incident_they_touch(
     assert len([a for a in every if a.last_us >= since]) >= 3 and len(scoped) < len(every)
 
 
-@pytest.mark.parametrize("checkpoint_s", [3600.0, 0.0], ids=["kept", "written-each-pass"])
+@pytest.mark.parametrize("seconds_a_pass", [0.0, 3600.0], ids=["kept", "written-each-pass"])
 def test_passes_carried_in_memory_decide_what_cron_passes_decide(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkpoint_s: float) -> None:
+        tmp_path: Path, seconds_a_pass: float) -> None:
     """Kept in memory throughout, or written by the checkpoint thread after every pass
-    while the next one runs: the same alerts as cron passes, the same history."""
-    monkeypatch.setattr(live, "CHECKPOINT_S", checkpoint_s)
+    while the next one runs (its clock moves an hour a pass): the same alerts as cron
+    passes, the same history."""
     lines = _generated(tmp_path).read_bytes().splitlines(keepends=True)
     log = tmp_path / "mail.log"
     log.touch()
@@ -125,7 +124,8 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(
                         f'[[sources]]\npath = "{log}"\n')
         configs.append(load_config(path))
     cron, follow = (State(cfg.state_dir) for cfg in configs)
-    memory = Memory()
+    now = [0.0]
+    memory = Memory(clock=lambda: now[0])
     raised = 0
     try:
         step = len(lines) // 9
@@ -133,6 +133,7 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(
             with open(log, "ab") as fh:
                 fh.writelines(lines[start:start + step])
             os.utime(log, (MTIME, MTIME))
+            now[0] += seconds_a_pass
             by_cron = run_pass(configs[0], cron)
             by_follower = run_pass(configs[1], follow, memory=memory)
             assert _alerts(by_follower.alerts) == _alerts(by_cron.alerts)
@@ -140,7 +141,7 @@ def test_passes_carried_in_memory_decide_what_cron_passes_decide(
         if memory.writer is not None:
             memory.writer.join()
         # written by the thread after the last pass, or not at all (then written now)
-        assert memory.unsaved == (checkpoint_s > 0) and memory.failure is None
+        assert memory.unsaved == (seconds_a_pass == 0) and memory.failure is None
         memory.checkpoint(follow)
         for name in ("events", "lines", "messages"):
             assert _rows(stored_history(follow, name)) == _rows(stored_history(cron, name)), \
