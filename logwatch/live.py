@@ -179,7 +179,7 @@ class Carried:
         State.put_correlation(db, self.correlation)
         State.put_blob(db, "site.inferred", json.dumps(self.inferred).encode())
         State.put_blob(db, "history.baselines", table_bytes(pa.concat_tables(
-            [BASELINE_SCHEMA.empty_table()] + [p.table(r) for r, p in self.past.items()])))
+            [BASELINE_SCHEMA.empty_table()] + [p.table() for p in self.past.values()])))
         State.put_blob(db, "history.baselines.since", json.dumps(
             {r: p.since for r, p in self.past.items() if p.since is not None}).encode())
         if self.rules is not None:

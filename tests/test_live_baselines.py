@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from logwatch.config import Config, load_config
 from logwatch.live import Memory, run_pass
-from logwatch.state import State, table_of
+from logwatch.rules_engine.baselines import BASELINE_SCHEMA, past_counts
+from logwatch.state import State, table_bytes, table_of
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -77,3 +79,25 @@ def test_a_spike_is_weighed_against_days_the_passes_no_longer_hold(
     # key sets, two measures
     assert stored.num_rows == 72 * 4 * 2
     assert since["volume_spike"] == int(START.timestamp()) // 3600
+
+
+def test_counts_read_back_are_the_counts_written() -> None:
+    """The counts go to the state as one table and come back split by rule and
+    interval, whatever order their rows are in; a key absent from an interval counted
+    whole had none there, and one never counted has no intervals."""
+    rows = [("volume_spike", 0, "alice", "messages", 10, 3.0),
+            ("bounce_surge", 0, "example.net", "messages", 10, 12.0),
+            ("volume_spike", 0, "alice", "messages", 11, 5.0),
+            ("volume_spike", 1, "bob", "recipients", 10, 7.0)]
+    table = pa.table(dict(zip(BASELINE_SCHEMA.names, map(list, zip(*rows)))),
+                     schema=BASELINE_SCHEMA)
+    past = past_counts(table_of(table_bytes(table)), {"volume_spike": 9})
+    spike = past["volume_spike"]
+    assert spike.since == 9 and sorted(spike.intervals) == [10, 11]
+    assert spike.values_of([(0, "alice", "messages"), (1, "bob", "recipients"),
+                            (0, "bob", "messages")]) == {
+        (0, "alice", "messages"): {10: 3.0, 11: 5.0}, (1, "bob", "recipients"): {10: 7.0},
+        (0, "bob", "messages"): {}}
+    assert past["bounce_surge"].since == 10
+    again = pa.concat_tables([p.table() for p in past.values()])
+    assert sorted(tuple(r.values()) for r in again.to_pylist()) == sorted(rows)

@@ -121,9 +121,11 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
             least = min(max(rule.floor, 1), rule.ceiling or np.inf)
             candidates = np.flatnonzero(v >= least)
             texts = _key_texts(table, rr, keys, k[candidates]) if past else {}
+            written = past.values_of([(keyset, t, m.name) for t in texts.values()]) \
+                if past else {}
             for i in candidates:
-                count = _counter(lookup, int(k[i]), past, keyset, m.name,
-                                 texts.get(int(k[i]), ""))
+                count = _counter(lookup, int(k[i]), past,
+                                 written.get((keyset, texts.get(int(k[i]), ""), m.name), {}))
                 base_hist = _history(rule, count, int(b[i]), b0)
                 base = baseline_of(base_hist) if base_hist is not None else None
                 if _fires(rule, float(v[i]), base, not keys):
@@ -145,13 +147,14 @@ def _key_texts(table: pa.Table, rr: RuleRows, keys: list[str],
 
 
 def _counter(lookup: dict[tuple[int, int], float], code: int, past: PastCounts | None,
-             keyset: int, measure: str, key: str) -> Callable[[int], float]:
+             written: dict[int, float]) -> Callable[[int], float]:
     """A key's count in an interval: from the table, or for an interval the table no
-    longer holds whole, from the counts written down when it did (`key`: its text)."""
+    longer holds whole, from the counts written down when it did (`written`: the key's,
+    by interval)."""
     def count(interval: int) -> float:
         if past is not None and past.table_from is not None \
                 and interval < past.table_from and interval in past.intervals:
-            return past.value(keyset, key, measure, interval)
+            return written.get(interval, 0.0)
         return lookup.get((code, interval), 0.0)
     return count
 
