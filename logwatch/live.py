@@ -433,8 +433,8 @@ def _lines_needed(lines: pa.Table, rules: list[Any], newest: int,
     """The lines of messages a later pass may show: those within the span of the rules
     that show them (`reads_message_lines`), and those of messages not over yet however
     old they are (a message deferred for a day is told with its received line when it
-    ends). Kept for the longest window of any rule, six hours, they were most of what
-    a busy server's follower held."""
+    ends). Kept for the longest window of any rule (six hours), they were the largest
+    table a busy server's follower held."""
     back = max([rule_span_us(r) for r in rules if reads_message_lines(r)] + [0])
     ts = pc.fill_null(lines.column("ts").cast(pa.int64()), 0)
     keep = pc.greater_equal(ts, newest - back).to_numpy(zero_copy_only=False)
