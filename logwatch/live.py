@@ -221,7 +221,10 @@ class Memory:
             self.writer is not None and self.writer.is_alive())
 
     def keep(self, carried: Carried, state_dir: Path) -> None:
-        """Hold `carried` for the next pass, and start writing it when that is due."""
+        """Hold `carried` for the next pass, and start writing it when that is due.
+        What the pass freed goes back to the system first: the default pool kept it
+        (45 MiB more after four hours at 333 lines/s, for 5 ms a pass)."""
+        pa.default_memory_pool().release_unused()
         self.carried, self.unsaved = carried, True
         if self.due():
             self.saved_at = self.clock()
