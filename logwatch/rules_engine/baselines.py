@@ -46,28 +46,47 @@ class PastCounts:
     #: set for each pass: the first interval its table holds whole (None: all of them);
     #: earlier ones are read from here
     table_from: int | None = None
+    #: all the intervals' counts in one table, keys dictionary-encoded: made when first
+    #: asked after an interval is recorded (once an interval), asked on every pass
+    joined: pa.Table | None = field(default=None, repr=False, compare=False)
 
     def values_of(self, wanted: list[tuple[int, str, str]]
                   ) -> dict[tuple[int, str, str], dict[int, float]]:
         """The counts of the keys `wanted` (key set, key, measure), by interval: asked
-        once for every key a pass examines, with one look through the weeks of counts."""
-        if not wanted or not self.intervals:
-            return {}
-        counts = pa.concat_tables(self.intervals.values())
-        near = counts.filter(pc.is_in(counts.column("key"),
-                                      value_set=pa.array({k for _, k, _ in wanted}, pa.string())))
+        once for every key a pass examines, through the keys' dictionary rather than
+        the weeks of rows."""
         out: dict[tuple[int, str, str], dict[int, float]] = {w: {} for w in wanted}
-        columns = [near.column(n).to_pylist() for n in ("keyset", "key", "measure",
-                                                          "interval", "value")]
-        for keyset, key, measure, interval, value in zip(*columns):
-            if (keyset, key, measure) in out:
-                out[keyset, key, measure][interval] = value
+        if not wanted or not any(t.num_rows for t in self.intervals.values()):
+            return out
+        if self.joined is None:
+            counts = self.table()
+            self.joined = counts.set_column(
+                counts.schema.get_field_index("key"), "key",
+                pc.dictionary_encode(counts.column("key")).combine_chunks())
+        keys = self.joined.column("key").chunk(0)
+        asked = pc.is_in(keys.dictionary, value_set=pa.array({k for _, k, _ in wanted},
+                                                             pa.string()))
+        rows = np.flatnonzero(asked.to_numpy(zero_copy_only=False)[keys.indices.to_numpy()])
+        near = self.joined.take(pa.array(rows))
+        # each row's place in `wanted`, then the rows of each wanted key in one slice
+        want = list(out)
+        at = pc.fill_null(pc.index_in(_labels(near["keyset"], near["key"].cast(pa.string()),
+                                              near["measure"]),
+                                      value_set=_labels(*map(pa.array, zip(*want)))), -1)
+        at = at.to_numpy(zero_copy_only=False)
+        order = np.argsort(at, kind="stable")[np.count_nonzero(at < 0):]
+        interval = near["interval"].to_numpy()[order].tolist()
+        value = near["value"].to_numpy()[order].tolist()
+        bounds = np.searchsorted(at[order], np.arange(len(want) + 1)).tolist()
+        for key, a, b in zip(want, bounds, bounds[1:]):
+            out[key] = dict(zip(interval[a:b], value[a:b]))
         return out
 
     def record(self, counts: pa.Table, first: int, last: int, oldest: int) -> None:
         """Take the counts of intervals `first`..`last` (BASELINE_SCHEMA rows of this
         rule), and forget intervals before `oldest`."""
         got = _groups(counts, "interval")
+        self.joined = None
         for n in range(first, last + 1):
             self.intervals[n] = got.get(n, BASELINE_SCHEMA.empty_table())
         for n in [n for n in self.intervals if n < oldest]:
@@ -79,6 +98,11 @@ class PastCounts:
         took five times as long to write)."""
         return pa.concat_tables([BASELINE_SCHEMA.empty_table()] + [
             self.intervals[n] for n in sorted(self.intervals)]).combine_chunks()
+
+
+def _labels(keyset: pa.Array, key: pa.Array, measure: pa.Array) -> pa.Array:
+    """(key set, key, measure) as one string, to look up many at once."""
+    return pc.binary_join_element_wise(pc.cast(keyset, pa.string()), key, measure, "\x1f")
 
 
 def _groups(table: pa.Table, column: str) -> dict[Any, pa.Table]:
