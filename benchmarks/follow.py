@@ -34,7 +34,7 @@ def _burst(n: int, stamp: str) -> bytes:
         f"authentication failed: UGFzc3dvcmQ6\n".encode() for _ in range(5))
 
 
-def _next_line(source: BinaryIO) -> bytes:
+def next_line(source: BinaryIO) -> bytes:
     """The benchmark log's next line, from its start again when it runs out."""
     line = source.readline()
     if not line:
@@ -101,7 +101,7 @@ def main() -> int:
                 # the benchmark log's lines, stamped now: the rules' history then holds
                 # what a live server's would (an old stamp would fall out of it at once)
                 now = time.strftime("%b %e %H:%M:%S", time.localtime()).encode()
-                chunk = b"".join(now + _next_line(source)[15:] for _ in range(args.rate // 10))
+                chunk = b"".join(now + next_line(source)[15:] for _ in range(args.rate // 10))
                 out.write(chunk)
                 written += args.rate // 10
                 if time.time() >= next_burst:

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from benchmarks.follow import _next_line  # noqa: E402
+from benchmarks.follow import next_line  # noqa: E402
 from benchmarks.run import RESULTS, ensure_log  # noqa: E402
 from logwatch.config import load_config  # noqa: E402
 from logwatch.history import Kept  # noqa: E402
@@ -46,7 +46,7 @@ def _stamped(source: BinaryIO, count: int, start: int, seconds: int) -> bytes:
     `seconds` of log time from `start`."""
     stamps = [time.strftime("%b %e %H:%M:%S", time.gmtime(start + s)).encode()
               for s in range(seconds)]
-    return b"".join(stamps[i * seconds // count] + _next_line(source)[15:]
+    return b"".join(stamps[i * seconds // count] + next_line(source)[15:]
                     for i in range(count))
 
 
