@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import in_values, plain, rows_among, to_numpy
+from logwatch.columns import event_is, in_values, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import PARENT_REACH_US
 from logwatch.schema import MESSAGE_SCHEMA, ORIGINS, REFUSALS, STATUSES
 
@@ -105,16 +105,14 @@ def segment(rows: pa.Table) -> Segmented:
     perm = np.lexsort((order, ts, code))
     rows = rows.take(pa.array(perm))
     code, ts = code[perm], ts[perm]
-    ev = plain(rows.column("event"))
-    received = pc.equal(ev, "received").to_numpy(zero_copy_only=False)
-    removed = pc.equal(ev, "removed").to_numpy(zero_copy_only=False)
+    received = to_numpy(event_is(rows, "received"))
+    removed = to_numpy(event_is(rows, "removed"))
     new_key = np.concatenate(([True], code[1:] != code[:-1]))
     after_removed = np.concatenate(([False], removed[:-1]))
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
     boundary = new_key | after_removed | gap
     boundary |= received & ~_after_refusals_only(boundary | received,
-                                                pc.is_in(ev, pa.array(REFUSALS)).to_numpy(
-                                                    zero_copy_only=False))
+                                                to_numpy(event_is(rows, *REFUSALS)))
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
