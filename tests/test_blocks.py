@@ -58,11 +58,11 @@ class Trickle(io.RawIOBase):
     def __init__(self, data: bytes, step: int) -> None:
         self._data, self._pos, self._step = data, 0, step
 
-    def read(self, n: int = -1) -> bytes:
-        n = self._step if n < 0 else min(n, self._step)
-        out = self._data[self._pos:self._pos + n]
+    def readinto(self, into: memoryview) -> int:   # RawIOBase.read reads through it
+        out = self._data[self._pos:self._pos + min(len(into), self._step)]
+        into[:len(out)] = out
         self._pos += len(out)
-        return out
+        return len(out)
 
 
 # --- lines_from_bytes -------------------------------------------------------------------

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from logwatch.parse.slicing import strings_at
 
-__all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE", "SalvagingReader"]
+__all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE", "SalvagingReader",
+           "read_into"]
 
 BLOCK_SIZE = 16 << 20
 
@@ -147,33 +148,55 @@ class SalvagingReader:
         self._stream.close()
 
 
+def read_into(stream: BinaryIO, into: memoryview) -> int:
+    """Bytes read into `into` (0: the end): `readinto` where the stream has it, else a
+    read copied in."""
+    readinto = getattr(stream, "readinto", None)
+    if readinto is not None:
+        return readinto(into)
+    data = stream.read(len(into))
+    into[:len(data)] = data
+    return len(data)
+
+
 def iter_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE, start_offset: int = 0,
                 final_partial: bool = True) -> Iterator[LineBlock]:
     """Yield blocks of whole lines read from `stream`.
 
     A last line without a newline is yielded when `final_partial` (archives, stdin) and
     held back otherwise (a file still being written: the rest of the line is coming).
+    Every block is read into one buffer, the partial line at its end moved to the front
+    for the next: a fresh block of bytes each time, and the partial line joined to the
+    next one by a copy of both, cost three times the read itself (page faults on new
+    memory). A block's lines are copied out of the buffer (`lines_from_bytes`), so it
+    can be filled again.
     """
-    pending = b""
+    buf = bytearray(block_size)
+    held = 0                       # bytes at the front of buf: the start of a line
     offset = start_offset
     index = 0
-    eof = False
-    while not eof:
-        chunk = stream.read(block_size)
-        eof = not chunk
-        buf = pending + chunk if pending else chunk
-        if not buf:
+    while True:
+        if held == len(buf):       # a line longer than the buffer: make room for its rest
+            buf.extend(bytes(len(buf)))
+        with memoryview(buf) as free:
+            got = read_into(stream, free[held:])
+        end = held + got
+        eof = got == 0
+        if end == 0:
             break
-        cut = buf.rfind(b"\n") + 1
+        cut = buf.rfind(b"\n", 0, end) + 1
         if eof:
-            cut = len(buf) if final_partial else cut
+            cut = end if final_partial else cut
         elif cut == 0:
-            pending = buf  # a line longer than a block: keep reading until it ends
+            held = end             # no line ends yet: keep reading
             continue
-        if cut == 0:
+        if cut:
+            with memoryview(buf) as view:
+                block = lines_from_bytes(view[:cut], offset, index)
+            yield block
+            offset += cut
+            index += len(block.lines)
+        if eof:
             break
-        block = lines_from_bytes(memoryview(buf)[:cut], offset, index)
-        yield block
-        offset += cut
-        index += len(block.lines)
-        pending = buf[cut:]
+        buf[:end - cut] = buf[cut:end]
+        held = end - cut

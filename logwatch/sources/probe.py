@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from logwatch.parse.formats import SAMPLE_LINES, detect_format
 from logwatch.errors import SourceError
+from logwatch.sources.blocks import read_into
 from logwatch.sources.opener import READ_ERRORS, OpenedSource, open_source
 
 __all__ = ["Probe", "probe_source", "PrefixedStream", "FINGERPRINT_BYTES"]
@@ -42,6 +43,14 @@ class PrefixedStream:
             out, self._head = self._head[:n], self._head[n:]
             return out
         return self._stream.read(n)
+
+    def readinto(self, into: memoryview) -> int:
+        """The head, then the stream's bytes (see blocks.iter_blocks)."""
+        if self._head:
+            n = min(len(into), len(self._head))
+            into[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        return read_into(self._stream, into)
 
     def read1(self, n: int = -1) -> bytes:
         """At most one read of the underlying stream (see blocks.SalvagingReader)."""
