@@ -107,6 +107,8 @@ def _qualified(events: pa.Table) -> pa.Table:
     orig = plain(events.column(_QUALIFIER))
     bare = pc.fill_null(pc.and_(pc.invert(pc.match_substring(rcpt, "@")),
                                 pc.match_substring(orig, "@")), False)
+    if not pc.any(bare).as_py():     # every recipient an address (all but Exim's)
+        return events
     target = pc.fill_null(pc.match_substring_regex(rcpt, r"^[|/:]"), False)
     domain = pc.replace_substring_regex(orig, r"(?s)^.*@", "@")
     user = pc.if_else(target, orig, pc.binary_join_element_wise(rcpt, domain, ""))
@@ -215,15 +217,16 @@ class Collector:
             return
         self._follow_spans(events)
         parts = self._parts
-        deliveries = events.filter(event_is(events, *_DELIVERIES))
+        deliveries = events.select(_DELIVERY + [_QUALIFIER]).filter(
+            event_is(events, *_DELIVERIES))
         parts["deliveries"].append(_narrow(_qualified(deliveries), None, _DELIVERY))
         parts["rejects"].append(_narrow(events, event_is(events, *_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, _auth_rows(events), _AUTH))
         parts["tls"].append(_narrow(events, event_is(events, "tls"), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              event_is(events, *_SESSION_EVENTS))
-        parts["sessions"].append(kept(_session_spans(events.filter(in_session)
-                                                     .select(_SESSION))))
+        parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
+                                                     .filter(in_session))))
         parts["problems"].append(_narrow(events, event_is(events, *_PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, pc.and_(event_is(events, "received"),
                                                          _queued(events)), _RECEIVED))
