@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from logwatch.correlate.correlator import CorrelationState, Correlator, PendingSessions
 from logwatch.errors import UsageError
+from logwatch.parse.clock import UTC_ZONES
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
@@ -78,7 +79,7 @@ def _in_repeated_hour(line: bytes, zone: str) -> bool:
     Such an hour needs the rows before it to be read right, so no window starts in it.
     """
     m = _BSD_STAMP.match(line)
-    if not m or zone in ("UTC", "Etc/UTC"):
+    if not m or zone in UTC_ZONES:
         return False
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from logwatch.parse.clock import ClockReport, SourceClock, YearAnchor, machine_zone
+from logwatch.parse.clock import UTC_ZONES, ClockReport, SourceClock, YearAnchor, machine_zone
 from logwatch.parse.header import split_header
 from logwatch.pipeline import ParseOptions
 from tests.conftest import ROOT, parse_events
@@ -461,3 +461,14 @@ def test_unknown_zone_is_a_usage_error(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr.decode()[-300:]
     assert "Europe/Berln" in r.stderr.decode()
     assert "Traceback" not in r.stderr.decode()
+
+
+@pytest.mark.parametrize("zone", sorted(UTC_ZONES))
+def test_the_names_read_without_conversion_are_utc_all_year(zone: str) -> None:
+    """Stamps in these zones skip Arrow's zone conversion: a name there that had an
+    offset or a DST rule at any time logs are from would shift every stamp it read."""
+    tz = ZoneInfo(zone)
+    hours = np.arange(0, 70 * 365 * 24, 7 * 24 + 5)        # 1970 on, every week and a bit
+    for hour in hours.tolist():
+        at = datetime.fromtimestamp(hour * 3600, timezone.utc)
+        assert at.astimezone(tz).utcoffset().total_seconds() == 0, (zone, at)

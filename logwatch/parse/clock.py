@@ -43,6 +43,12 @@ _SLACK_US = _DAY_US
 _DST_STEP_US = 60 * _US_PER_S
 
 
+#: tzdata's names of UTC itself: no offset, no DST, so stamps need no conversion
+UTC_ZONES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal",
+                       "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0",
+                       "Etc/GMT+0", "GMT-0", "Etc/GMT-0", "Greenwich", "Etc/Greenwich"})
+
+
 def known_zone(name: str) -> bool:
     """Whether `name` is an IANA zone this machine (and Arrow) can convert with."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -210,7 +216,7 @@ class SourceClock:
         return years
 
     def _zone_offset_us(self, utc_us: int) -> int:
-        if self.zone == "UTC":
+        if self.zone in UTC_ZONES:
             return 0
         from zoneinfo import ZoneInfo
 
@@ -220,7 +226,7 @@ class SourceClock:
 
     # -- zones and DST ------------------------------------------------------------
     def _localize(self, naive: np.ndarray) -> np.ndarray:
-        if self.zone == "UTC" or len(naive) == 0:
+        if self.zone in UTC_ZONES or len(naive) == 0:
             return naive
         ts = pa.array(naive, pa.timestamp("us"))
         early = pc.assume_timezone(ts, self.zone, ambiguous="earliest",
