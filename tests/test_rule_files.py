@@ -3,6 +3,7 @@ rule and field, values that stay data, and the durations rule files are written 
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -118,6 +119,25 @@ def test_user_rule_replaces_builtin_with_same_id_and_adds_new(tmp_path: Path) ->
     assert builtin["relay_probe"].kind == "distinct"
     assert rules["site_logins"].threshold == 2 and rules["site_logins"].window == 300
     assert rules["password_spray"] == builtin["password_spray"]
+
+
+def test_a_rule_file_edited_between_reads_is_read_again(tmp_path: Path) -> None:
+    """A follower reads its rules every pass: an edit takes effect at the next one,
+    even one of the same length saved within the same second (the file is replaced, as
+    editors and config tools save it), and a broken edit is refused, not ignored."""
+    d = site_rules(tmp_path, rule_text("site_rule", threshold="threshold = 4"))
+    path = d / "site.toml"
+    first = load_rule_file(path)
+    assert first[0].threshold == 4 and load_rule_file(path) == first
+    saved = path.stat()
+    fresh = d / "site.toml.new"
+    fresh.write_text(rule_text("site_rule", threshold="threshold = 7"))
+    os.utime(fresh, ns=(saved.st_atime_ns, saved.st_mtime_ns))
+    fresh.replace(path)
+    assert load_rule_file(path)[0].threshold == 7
+    path.write_text(rule_text("site_rule", threshold="threshold = 7") + "junk")
+    with pytest.raises(DefinitionError, match="site.toml"):
+        load_rule_file(path)
 
 
 def test_later_directory_wins(tmp_path: Path) -> None:

@@ -50,8 +50,33 @@ def _field_line(text: str, rule_id: str, field: tuple[Any, ...]) -> int | None:
     return base + line - 1 if line else base
 
 
+#: each rule file's rules as last read, with the (inode, size, mtime) it had then
+_READ: dict[Path, tuple[tuple[int, int, int], list[Any]]] = {}
+
+
 def load_rule_file(path: Path) -> list[Any]:
-    """The rules of one file; errors name file, line, rule and field."""
+    """The rules of one file; errors name file, line, rule and field.
+
+    A follower reads its rule files at every pass, so that an edit takes effect at the
+    next one; a file with the inode, size and modification time of the last read gives
+    back the (frozen) rules that read made: parsing and validating the built-in files
+    again was 6 ms of every pass.
+    """
+    try:
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = None           # load_toml says what is wrong with it
+    last = _READ.get(path)
+    if stamp is not None and last is not None and last[0] == stamp:
+        return list(last[1])
+    rules = _parsed_rule_file(path)
+    if stamp is not None:
+        _READ[path] = (stamp, rules)
+    return list(rules)
+
+
+def _parsed_rule_file(path: Path) -> list[Any]:
     data, text = load_toml(path, DefinitionError)
 
     def describe(loc: tuple[Any, ...]) -> Described | None:
