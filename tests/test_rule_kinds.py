@@ -763,14 +763,14 @@ def test_spike_baseline_shorter_than_a_week_after_seasonal_after(tmp_path) -> No
     assert got == [("t", {"client_ip": NOISY}, 100, us(at(9, day=15)), us(at(9, 33, day=15)))]
 
 
-def test_baseline_of() -> None:
+def test_baselines_of() -> None:
     import numpy as np
 
-    from logwatch.rules_engine.spike import Baseline, baseline_of
-    assert baseline_of(np.array([0.0, 0, 0, 10])) == Baseline(0.0, 1.0, 4)   # spread >= 1
-    b = baseline_of(np.array([10.0, 12, 14, 100]))
-    assert (b.median, b.intervals) == (13.0, 4)
-    assert b.spread == pytest.approx(2 * 1.4826)                          # MAD 2, scaled
+    from logwatch.rules_engine.spike import Baseline, baselines_of
+    low, high = baselines_of(np.array([[0.0, 0, 0, 10], [10.0, 12, 14, 100]]))
+    assert low == Baseline(0.0, 1.0, 4)                                   # spread >= 1
+    assert (high.median, high.intervals) == (13.0, 4)
+    assert high.spread == pytest.approx(2 * 1.4826)                       # MAD 2, scaled
 
 
 @pytest.mark.parametrize("seasonal_after, days", [("14d", [0, 7]), ("60d", [0, 7, 14])])

@@ -51,13 +51,12 @@ class PastCounts:
     joined: pa.Table | None = field(default=None, repr=False, compare=False)
 
     def values_of(self, wanted: list[tuple[int, str, str]]
-                  ) -> dict[tuple[int, str, str], dict[int, float]]:
-        """The counts of the keys `wanted` (key set, key, measure), by interval: asked
-        once for every key a pass examines, through the keys' dictionary rather than
-        the weeks of rows."""
-        out: dict[tuple[int, str, str], dict[int, float]] = {w: {} for w in wanted}
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The counts of the keys `wanted` (key set, key, measure): for each, the index
+        of its key in `wanted`, its interval and its value. Asked once for every key a
+        pass examines, through the keys' dictionary rather than the weeks of rows."""
         if not wanted or not any(t.num_rows for t in self.intervals.values()):
-            return out
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
         if self.joined is None:
             counts = self.table()
             self.joined = counts.set_column(
@@ -68,19 +67,13 @@ class PastCounts:
                                                              pa.string()))
         rows = np.flatnonzero(asked.to_numpy(zero_copy_only=False)[keys.indices.to_numpy()])
         near = self.joined.take(pa.array(rows))
-        # each row's place in `wanted`, then the rows of each wanted key in one slice
-        want = list(out)
         at = pc.fill_null(pc.index_in(_labels(near["keyset"], near["key"].cast(pa.string()),
                                               near["measure"]),
-                                      value_set=_labels(*map(pa.array, zip(*want)))), -1)
-        at = at.to_numpy(zero_copy_only=False)
-        order = np.argsort(at, kind="stable")[np.count_nonzero(at < 0):]
-        interval = near["interval"].to_numpy()[order].tolist()
-        value = near["value"].to_numpy()[order].tolist()
-        bounds = np.searchsorted(at[order], np.arange(len(want) + 1)).tolist()
-        for key, a, b in zip(want, bounds, bounds[1:]):
-            out[key] = dict(zip(interval[a:b], value[a:b]))
-        return out
+                                      value_set=_labels(*map(pa.array, zip(*wanted)))), -1)
+        at = at.to_numpy(zero_copy_only=False).astype(np.int64)
+        mine = at >= 0
+        return (at[mine], near["interval"].to_numpy()[mine],
+                near["value"].to_numpy()[mine].astype(np.float64))
 
     def record(self, counts: pa.Table, first: int, last: int, oldest: int) -> None:
         """Take the counts of intervals `first`..`last` (BASELINE_SCHEMA rows of this

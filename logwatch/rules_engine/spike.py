@@ -18,7 +18,6 @@ passes (`PastCounts`, baselines.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,7 @@ from logwatch.rules_engine.windows import chain
 if TYPE_CHECKING:
     from logwatch.rules_engine.baselines import PastCounts
 
-__all__ = ["find_spike", "Baseline", "baseline_of", "interval_values"]
+__all__ = ["find_spike", "Baseline", "baselines_of", "interval_values"]
 
 _WEEK = 7 * 86_400
 _MAD_TO_SD = 1.4826
@@ -49,11 +48,13 @@ class Baseline:
     intervals: int
 
 
-def baseline_of(history: np.ndarray) -> Baseline:
-    """Median and scaled MAD of past counts (zeros included), spread at least 1."""
-    med = float(np.median(history))
-    mad = float(np.median(np.abs(history - med)))
-    return Baseline(med, max(mad * _MAD_TO_SD, 1.0), len(history))
+def baselines_of(grid: np.ndarray) -> list[Baseline]:
+    """Median and scaled MAD of each row of past counts (zeros included), spread at
+    least 1."""
+    med = np.median(grid, axis=1)
+    mad = np.median(np.abs(grid - med[:, None]), axis=1)
+    return [Baseline(float(a), max(float(d) * _MAD_TO_SD, 1.0), grid.shape[1])
+            for a, d in zip(med, mad)]
 
 
 def interval_values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measure
@@ -74,7 +75,9 @@ def interval_values(table: pa.Table, rr: RuleRows, bucket: np.ndarray, m: Measur
             pc.fill_null(g.column(g.column_names[-1]), 0).to_numpy().astype(np.float64))
 
 
-def _history(rule: Spike, count: Callable[[int], float], b: int, b0: int) -> np.ndarray | None:
+def _past_intervals(rule: Spike, b: int, b0: int) -> np.ndarray | None:
+    """The intervals a count of interval `b` is weighed against (None: too little
+    history yet): the last `baseline` of them, or the same hour of the week."""
     per = rule.interval
     lo = max(b0, b - rule.baseline // per)
     if (b - lo) * per < rule.min_history:
@@ -83,7 +86,64 @@ def _history(rule: Spike, count: Callable[[int], float], b: int, b0: int) -> np.
     if (b - b0) * per >= rule.seasonal_after and _WEEK % per == 0:
         weekly = past[(b - past) % (_WEEK // per) == 0]
         past = weekly if len(weekly) else past   # a baseline shorter than a week has none
-    return np.array([count(int(p)) for p in past])
+    return past
+
+
+@dataclass
+class _Counts:
+    """One measure's counts per (key code, interval): those of the table (`key`,
+    `bucket`, `value`), and for intervals the table no longer holds whole, those
+    written down (`past`; `written`: PastCounts.values_of of the keys `asked`)."""
+
+    key: np.ndarray
+    bucket: np.ndarray
+    value: np.ndarray
+    past: PastCounts | None
+    asked: np.ndarray
+    written: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def grid(self, codes: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+        """The count of each key of `codes` (distinct) in each of `intervals` (sorted),
+        zero where it had none."""
+        first, last = int(self.bucket.min()), int(self.bucket.max())
+        span = last - first + 1
+        pair = self.key * span + (self.bucket - first)
+        order = np.argsort(pair)
+        cell = codes[:, None] * span + (intervals[None, :] - first)
+        at = np.minimum(np.searchsorted(pair[order], cell), len(pair) - 1)
+        held = (pair[order][at] == cell) & ((intervals >= first) & (intervals <= last))[None, :]
+        grid = np.where(held, self.value[order][at], 0.0)
+        past = self.past
+        if past is None or past.table_from is None:
+            return grid
+        written = (intervals < past.table_from) & np.isin(intervals, list(past.intervals))
+        if written.any():
+            grid[:, written] = 0.0
+            which, interval, value = self.written
+            row = np.full(len(self.asked), -1)
+            row[np.searchsorted(self.asked, codes)] = np.arange(len(codes))
+            col = np.minimum(np.searchsorted(intervals, interval), len(intervals) - 1)
+            ok = (row[which] >= 0) & (intervals[col] == interval) & written[col]
+            grid[row[which][ok], col[ok]] = value[ok]
+        return grid
+
+
+def _baselines(rule: Spike, counts: _Counts, codes: np.ndarray, buckets: np.ndarray,
+               b0: int) -> list[Baseline | None]:
+    """The baseline of each candidate (key code, interval): those of one interval
+    weighed at once, one row of past counts each. A follower asks every pass for the
+    keys of the last two intervals, against up to four weeks of hours: one median at a
+    time, with each count looked up in Python, was the largest part of a quiet
+    server's pass."""
+    out: list[Baseline | None] = [None] * len(codes)
+    for b in distinct(buckets).tolist():
+        rows = np.flatnonzero(buckets == b)
+        past = _past_intervals(rule, b, b0)
+        if past is None:
+            continue
+        for row, base in zip(rows.tolist(), baselines_of(counts.grid(codes[rows], past))):
+            out[row] = base
+    return out
 
 
 def _fires(rule: Spike, value: float, base: Baseline | None, total: bool) -> bool:
@@ -117,17 +177,15 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
         fired: list[tuple[int, int, str, float, Baseline | None]] = []
         for m in rule.measures:
             k, b, v = interval_values(table, rr, bucket, m)
-            lookup = {(int(x), int(y)): float(z) for x, y, z in zip(k, b, v)}
             least = min(max(rule.floor, 1), rule.ceiling or np.inf)
             candidates = np.flatnonzero(v >= least)
             texts = _key_texts(table, rr, keys, k[candidates]) if past else {}
-            written = past.values_of([(keyset, t, m.name) for t in texts.values()]) \
-                if past else {}
-            for i in candidates:
-                count = _counter(lookup, int(k[i]), past,
-                                 written.get((keyset, texts.get(int(k[i]), ""), m.name), {}))
-                base_hist = _history(rule, count, int(b[i]), b0)
-                base = baseline_of(base_hist) if base_hist is not None else None
+            asked = np.fromiter(texts, np.int64, len(texts))
+            written = past.values_of([(keyset, texts[c], m.name) for c in asked.tolist()]) \
+                if past else (np.empty(0, np.int64),) * 3
+            counts = _Counts(k, b, v, past, asked, written)
+            bases = _baselines(rule, counts, k[candidates], b[candidates], b0)
+            for i, base in zip(candidates.tolist(), bases):
                 if _fires(rule, float(v[i]), base, not keys):
                     fired.append((int(k[i]), int(b[i]), m.name, float(v[i]), base))
         out += _incidents(rule, table, rr, bucket, keys, fired, explained, all_ts)
@@ -144,19 +202,6 @@ def _key_texts(table: pa.Table, rr: RuleRows, keys: list[str],
     known, first = np.unique(rr.keys, return_index=True)
     rows = rr.rows[first[np.searchsorted(known, codes)]]
     return dict(zip(codes.tolist(), key_text(table, rows, keys).to_pylist()))
-
-
-def _counter(lookup: dict[tuple[int, int], float], code: int, past: PastCounts | None,
-             written: dict[int, float]) -> Callable[[int], float]:
-    """A key's count in an interval: from the table, or for an interval the table no
-    longer holds whole, from the counts written down when it did (`written`: the key's,
-    by interval)."""
-    def count(interval: int) -> float:
-        if past is not None and past.table_from is not None \
-                and interval < past.table_from and interval in past.intervals:
-            return written.get(interval, 0.0)
-        return lookup.get((code, interval), 0.0)
-    return count
 
 
 def _who(table: pa.Table, keys: list[str], row: int) -> str:
