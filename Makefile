@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/follow.py --seconds 300
 	$(BIN)/python benchmarks/steady.py
+	$(BIN)/python benchmarks/steady.py --rate 50 --pass-seconds 600 --hours 24 \
+		--live-passes 60 --out steady-quiet.json
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/run.py --quick
