@@ -14,7 +14,7 @@ import pytest
 
 from logwatch.config import Config, load_config
 from logwatch.live import Memory, run_pass
-from logwatch.rules_engine.baselines import BASELINE_SCHEMA, past_counts
+from logwatch.rules_engine.baselines import BASELINE_SCHEMA, PastCounts, past_counts
 from logwatch.state import State, table_bytes, table_of
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -104,3 +104,27 @@ def test_counts_read_back_are_the_counts_written() -> None:
     assert past["bounce_surge"].since == 10
     again = pa.concat_tables([p.table() for p in past.values()])
     assert sorted(tuple(r.values()) for r in again.to_pylist()) == sorted(rows)
+
+
+def test_an_interval_counted_again_is_read_back_as_last_counted() -> None:
+    """A follower counts the last whole interval again at every pass, since a late line
+    may still land in it: the counts read back are the last ones, and the same counts
+    again leave the lookup table as it was, rather than rebuilding weeks of counts."""
+    def counts(alice: float, interval: int = 10) -> pa.Table:
+        return pa.table({"rule": ["volume_spike"], "keyset": [0], "key": ["alice"],
+                         "measure": ["messages"], "interval": [interval], "value": [alice]},
+                        schema=BASELINE_SCHEMA)
+
+    def alice(past: PastCounts) -> list[float]:
+        return past.values_of([(0, "alice", "messages")])[2].tolist()
+
+    past = PastCounts()
+    past.record(counts(3.0), 10, 10, 0)
+    assert alice(past) == [3.0]
+    looked_up = past.joined
+    past.record(counts(3.0), 10, 10, 0)
+    assert alice(past) == [3.0] and past.joined is looked_up
+    past.record(counts(4.0), 10, 10, 0)
+    assert alice(past) == [4.0]
+    past.record(counts(5.0, interval=11), 11, 11, 11)     # interval 10 is forgotten
+    assert alice(past) == [5.0] and sorted(past.intervals) == [11]

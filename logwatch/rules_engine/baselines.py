@@ -79,11 +79,16 @@ class PastCounts:
         """Take the counts of intervals `first`..`last` (BASELINE_SCHEMA rows of this
         rule), and forget intervals before `oldest`."""
         got = _groups(counts, "interval")
-        self.joined = None
         for n in range(first, last + 1):
-            self.intervals[n] = got.get(n, BASELINE_SCHEMA.empty_table())
+            new = got.get(n, BASELINE_SCHEMA.empty_table())
+            # a follower counts the last whole interval again at every pass (a late
+            # line may still land in it): the same counts leave `joined` as it is
+            if n not in self.intervals or not self.intervals[n].equals(new):
+                self.intervals[n] = new
+                self.joined = None
         for n in [n for n in self.intervals if n < oldest]:
             del self.intervals[n]
+            self.joined = None
         self.since = first if self.since is None else min(self.since, first)
 
     def table(self) -> pa.Table:
