@@ -96,8 +96,11 @@ def test_counts_read_back_are_the_counts_written() -> None:
     assert spike.since == 9 and sorted(spike.intervals) == [10, 11]
     wanted = [(0, "alice", "messages"), (1, "bob", "recipients"), (0, "bob", "messages")]
     got: dict[tuple[int, str, str], dict[int, float]] = {w: {} for w in wanted}
-    for which, interval, value in zip(*(a.tolist() for a in spike.values_of(wanted))):
-        got[wanted[which]][interval] = value
+    for keyset, key, measure in wanted:
+        for which, interval, value in zip(*(a.tolist() for a in spike.values_of(
+                keyset, measure, ["nobody", key]))):
+            assert which == 1
+            got[keyset, key, measure][interval] = value
     assert got == {
         (0, "alice", "messages"): {10: 3.0, 11: 5.0}, (1, "bob", "recipients"): {10: 7.0},
         (0, "bob", "messages"): {}}
@@ -116,7 +119,7 @@ def test_an_interval_counted_again_is_read_back_as_last_counted() -> None:
                         schema=BASELINE_SCHEMA)
 
     def alice(past: PastCounts) -> list[float]:
-        return past.values_of([(0, "alice", "messages")])[2].tolist()
+        return past.values_of(0, "messages", ["alice"])[2].tolist()
 
     past = PastCounts()
     past.record(counts(3.0), 10, 10, 0)

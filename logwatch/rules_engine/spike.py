@@ -181,7 +181,7 @@ def find_spike(rule: Spike, table: pa.Table, mask: np.ndarray,
             candidates = np.flatnonzero(v >= least)
             texts = _key_texts(table, rr, keys, k[candidates]) if past else {}
             asked = np.fromiter(texts, np.int64, len(texts))
-            written = past.values_of([(keyset, texts[c], m.name) for c in asked.tolist()]) \
+            written = past.values_of(keyset, m.name, [texts[c] for c in asked.tolist()]) \
                 if past else (np.empty(0, np.int64),) * 3
             counts = _Counts(k, b, v, past, asked, written)
             bases = _baselines(rule, counts, k[candidates], b[candidates], b0)
