@@ -102,17 +102,23 @@ class _Counts:
     asked: np.ndarray
     written: tuple[np.ndarray, np.ndarray, np.ndarray]
 
+    def __post_init__(self) -> None:
+        # the table's (key, interval) pairs as one sorted number each, for every grid
+        self._first, last = (int(self.bucket.min()), int(self.bucket.max())) \
+            if len(self.bucket) else (0, 0)
+        self._span = last - self._first + 1
+        pair = self.key * self._span + (self.bucket - self._first)
+        order = np.argsort(pair)
+        self._pairs, self._values = pair[order], self.value[order]
+
     def grid(self, codes: np.ndarray, intervals: np.ndarray) -> np.ndarray:
         """The count of each key of `codes` (distinct) in each of `intervals` (sorted),
         zero where it had none."""
-        first, last = int(self.bucket.min()), int(self.bucket.max())
-        span = last - first + 1
-        pair = self.key * span + (self.bucket - first)
-        order = np.argsort(pair)
+        first, span = self._first, self._span
         cell = codes[:, None] * span + (intervals[None, :] - first)
-        at = np.minimum(np.searchsorted(pair[order], cell), len(pair) - 1)
-        held = (pair[order][at] == cell) & ((intervals >= first) & (intervals <= last))[None, :]
-        grid = np.where(held, self.value[order][at], 0.0)
+        at = np.minimum(np.searchsorted(self._pairs, cell), len(self._pairs) - 1)
+        inside = (intervals >= first) & (intervals < first + span)
+        grid = np.where((self._pairs[at] == cell) & inside[None, :], self._values[at], 0.0)
         past = self.past
         if past is None or past.table_from is None:
             return grid
