@@ -307,8 +307,24 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
                 codes_of[by] = key_codes(table, rule.group_by)
             codes, has_key = codes_of[by]
             base = masks[rule.id] & has_key
-            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, distinct(codes[seed & base])))
+            reached = distinct(codes[seed & base])
+            if rule.kind == "sequence":
+                reached = np.intersect1d(reached, _sequence_keys(rule, table, base, codes),
+                                         assume_unique=True)
+            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, reached))
     return scopes
+
+
+def _sequence_keys(rule: Any, table: pa.Table, base: np.ndarray,
+                   codes: np.ndarray) -> np.ndarray:
+    """The keys that can hold a sequence's incident: those with both a first-row and a
+    then-row. A key with one kind only never fires, and has no incident for the rules it
+    supersedes to be weighed against; left in, the logins of a server's own users and
+    the failures of the internet's guessers were most of what a follower looked at
+    again every pass (a quarter of a million rows after ten minutes at 20,000 lines/s)."""
+    first = base & selected(table, rule.first.where, rule.first.unless)
+    then = base & selected(table, rule.then.where, rule.then.unless)
+    return np.intersect1d(distinct(codes[first]), distinct(codes[then]), assume_unique=True)
 
 
 def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | None,
