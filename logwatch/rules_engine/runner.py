@@ -308,23 +308,37 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
             codes, has_key = codes_of[by]
             base = masks[rule.id] & has_key
             reached = distinct(codes[seed & base])
-            if rule.kind == "sequence":
-                reached = np.intersect1d(reached, _sequence_keys(rule, table, base, codes),
-                                         assume_unique=True)
+            able = _keys_able(rule, table, base, codes)
+            if able is not None:
+                reached = np.intersect1d(reached, able, assume_unique=True)
             scopes[rule.id] = np.flatnonzero(base & np.isin(codes, reached))
     return scopes
 
 
-def _sequence_keys(rule: Any, table: pa.Table, base: np.ndarray,
-                   codes: np.ndarray) -> np.ndarray:
-    """The keys that can hold a sequence's incident: those with both a first-row and a
-    then-row. A key with one kind only never fires, and has no incident for the rules it
-    supersedes to be weighed against; left in, the logins of a server's own users and
-    the failures of the internet's guessers were most of what a follower looked at
-    again every pass (a quarter of a million rows after ten minutes at 20,000 lines/s)."""
-    first = base & selected(table, rule.first.where, rule.first.unless)
-    then = base & selected(table, rule.then.where, rule.then.unless)
-    return np.intersect1d(distinct(codes[first]), distinct(codes[then]), assume_unique=True)
+def _keys_able(rule: Any, table: pa.Table, base: np.ndarray,
+               codes: np.ndarray) -> np.ndarray | None:
+    """The keys whose rows (`base`) could make the rule fire at all, where that is
+    cheap to tell (None: any key could). A key that never fires has no incident, nor
+    one for the rules it supersedes to be weighed against; left in, the groups a pass
+    reaches were mostly such keys, looked at again every pass over the whole window:
+    the logins of a server's own users and the failures of the internet's guessers
+    (a sequence needs both, for one key), and the clients that sent to a recipient or
+    two in the hour (a distinct rule needs as many values as its threshold, and a key
+    has no more than its rows hold)."""
+    if rule.kind == "sequence":
+        first = base & selected(table, rule.first.where, rule.first.unless)
+        then = base & selected(table, rule.then.where, rule.then.unless)
+        return np.intersect1d(distinct(codes[first]), distinct(codes[then]),
+                              assume_unique=True)
+    if rule.kind == "distinct":
+        col = plain(table.column(rule.field))
+        held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
+            pc.if_else(pc.is_valid(col), 1, 0)
+        held = pc.fill_null(held, 0).to_numpy(zero_copy_only=False)
+        keys, at = np.unique(codes[base], return_inverse=True)
+        values = np.bincount(at.reshape(-1), weights=held[base], minlength=len(keys))
+        return keys[values >= rule.threshold]
+    return None
 
 
 def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | None,
