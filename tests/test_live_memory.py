@@ -140,20 +140,35 @@ def test_a_pass_that_brings_a_login_after_failures_finds_it_as_one_batch_does(
         assert found >= 1 or cut > story[-1]
 
 
-def test_a_spray_of_as_many_names_as_its_threshold_is_found_by_the_pass_of_its_last(
-        tmp_path: Path) -> None:
-    """A key is left out of a distinct rule's scope when its rows cannot hold the
-    threshold's number of values: five rows with five names, the fifth new, are just
-    enough."""
-    log = tmp_path / "mainlog"
-    log.write_text("".join(
-        f"2026-03-03 03:4{i}:02 [2471] dovecot_login authenticator failed for (User) "
-        f"[203.0.113.45]: 535 Incorrect authentication data (set_id={name})\n"
-        for i, name in enumerate(["admin", "info", "sales", "test", "office"])))
+_SPRAY = "".join(f"2026-03-03 03:4{i}:02 [2471] dovecot_login authenticator failed for (User) "
+                 f"[203.0.113.45]: 535 Incorrect authentication data (set_id={name})\n"
+                 for i, name in enumerate(["admin", "info", "sales", "test", "office"]))
+_BURST = "".join(f"2026-03-03T03:4{i}:02+00:00 mx1 postfix/smtpd[7]: warning: unknown"
+                 f"[203.0.113.45]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
+                 for i in range(5))
+#: a session that failed four times, told by its AUTH counter alone, then a fifth
+_COUNTED = ("2026-03-03T03:40:00+00:00 mx1 postfix/smtpd[8]: connect from unknown"
+            "[203.0.113.45]\n"
+            "2026-03-03T03:40:02+00:00 mx1 postfix/smtpd[8]: disconnect from unknown"
+            "[203.0.113.45] ehlo=1 auth=0/4 quit=1 commands=2/6\n") + _BURST.splitlines(True)[-1]
+
+
+@pytest.mark.parametrize(("rule", "text"), [("password_spray", _SPRAY),
+                                            ("auth_failure_burst", _BURST),
+                                            ("auth_failure_burst", _COUNTED)],
+                         ids=["names", "failures", "weighed"])
+def test_as_many_rows_as_the_threshold_alert_in_the_pass_of_the_last(
+        tmp_path: Path, rule: str, text: str) -> None:
+    """A key is left out of a threshold or distinct rule's scope when its rows cannot
+    make the threshold: five names or failures (a row weighs as many as its session's
+    AUTH counter says), the fifth in the last row, the only new one, are just enough."""
+    log = tmp_path / "mail.log"
+    log.write_text(text)
     events, messages = _judged(log, 2026)
-    rules = [r for r in load_rules(Config()) if r.id == "password_spray"]
-    assert rules[0].threshold == events.num_rows == 5
-    assert _new_alerts_as_without_scopes(events, messages, rules, 4) == (1, False)
+    rules = [r for r in load_rules(Config()) if r.id == rule]
+    assert rules[0].threshold == 5
+    assert _new_alerts_as_without_scopes(events, messages, rules,
+                                         events.num_rows - 1) == (1, False)
 
 
 @pytest.mark.parametrize("seconds_a_pass", [0.0, 3600.0], ids=["kept", "written-each-pass"])

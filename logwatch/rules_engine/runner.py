@@ -322,23 +322,34 @@ def _keys_able(rule: Any, table: pa.Table, base: np.ndarray,
     one for the rules it supersedes to be weighed against; left in, the groups a pass
     reaches were mostly such keys, looked at again every pass over the whole window:
     the logins of a server's own users and the failures of the internet's guessers
-    (a sequence needs both, for one key), and the clients that sent to a recipient or
-    two in the hour (a distinct rule needs as many values as its threshold, and a key
-    has no more than its rows hold)."""
+    (a sequence needs both, for one key), and the clients that failed once or sent to
+    a recipient or two in the hour (a threshold or distinct rule needs its threshold's
+    weight or number of values, and a key has no more than its rows hold)."""
     if rule.kind == "sequence":
         first = base & selected(table, rule.first.where, rule.first.unless)
         then = base & selected(table, rule.then.where, rule.then.unless)
         return np.intersect1d(distinct(codes[first]), distinct(codes[then]),
                               assume_unique=True)
-    if rule.kind == "distinct":
-        col = plain(table.column(rule.field))
-        held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
-            pc.if_else(pc.is_valid(col), 1, 0)
-        held = pc.fill_null(held, 0).to_numpy(zero_copy_only=False)
+    if rule.kind in ("distinct", "threshold"):
+        held = _most_counted(rule, table)
         keys, at = np.unique(codes[base], return_inverse=True)
         values = np.bincount(at.reshape(-1), weights=held[base], minlength=len(keys))
         return keys[values >= rule.threshold]
     return None
+
+
+def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
+    """What each row can add to a threshold rule's count (its weight, when positive) or
+    to a distinct rule's (its number of values)."""
+    if rule.kind == "threshold":
+        if rule.weight is None:
+            return np.ones(table.num_rows)
+        held = pc.fill_null(plain(table.column(rule.weight)), 0)
+        return np.maximum(held.to_numpy(zero_copy_only=False), 0)
+    col = plain(table.column(rule.field))
+    held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
+        pc.if_else(pc.is_valid(col), 1, 0)
+    return pc.fill_null(held, 0).to_numpy(zero_copy_only=False)
 
 
 def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | None,
