@@ -307,18 +307,19 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
                 codes_of[by] = key_codes(table, rule.group_by)
             codes, has_key = codes_of[by]
             base = masks[rule.id] & has_key
-            reached = distinct(codes[seed & base])
-            able = _keys_able(rule, table, base, codes)
+            reached = base & np.isin(codes, distinct(codes[seed & base]))
+            able = _keys_able(rule, table, reached, codes)
             if able is not None:
-                reached = np.intersect1d(reached, able, assume_unique=True)
-            scopes[rule.id] = np.flatnonzero(base & np.isin(codes, reached))
+                reached &= np.isin(codes, able)
+            scopes[rule.id] = np.flatnonzero(reached)
     return scopes
 
 
-def _keys_able(rule: Any, table: pa.Table, base: np.ndarray,
+def _keys_able(rule: Any, table: pa.Table, rows: np.ndarray,
                codes: np.ndarray) -> np.ndarray | None:
-    """The keys whose rows (`base`) could make the rule fire at all, where that is
-    cheap to tell (None: any key could). A key that never fires has no incident, nor
+    """Of the keys of `rows` (a mask holding all the rule's rows of each), those that
+    could make the rule fire at all, where that is cheap to tell (None: any key
+    could). A key that never fires has no incident, nor
     one for the rules it supersedes to be weighed against; left in, the groups a pass
     reaches were mostly such keys, looked at again every pass over the whole window:
     the logins of a server's own users and the failures of the internet's guessers
@@ -326,14 +327,14 @@ def _keys_able(rule: Any, table: pa.Table, base: np.ndarray,
     a recipient or two in the hour (a threshold or distinct rule needs its threshold's
     weight or number of values, and a key has no more than its rows hold)."""
     if rule.kind == "sequence":
-        first = base & selected(table, rule.first.where, rule.first.unless)
-        then = base & selected(table, rule.then.where, rule.then.unless)
+        first = rows & selected(table, rule.first.where, rule.first.unless)
+        then = rows & selected(table, rule.then.where, rule.then.unless)
         return np.intersect1d(distinct(codes[first]), distinct(codes[then]),
                               assume_unique=True)
     if rule.kind in ("distinct", "threshold"):
         held = _most_counted(rule, table)
-        keys, at = np.unique(codes[base], return_inverse=True)
-        values = np.bincount(at.reshape(-1), weights=held[base], minlength=len(keys))
+        keys, at = np.unique(codes[rows], return_inverse=True)
+        values = np.bincount(at.reshape(-1), weights=held[rows], minlength=len(keys))
         return keys[values >= rule.threshold]
     return None
 
@@ -344,8 +345,9 @@ def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
     if rule.kind == "threshold":
         if rule.weight is None:
             return np.ones(table.num_rows)
-        held = pc.fill_null(plain(table.column(rule.weight)), 0)
-        return np.maximum(held.to_numpy(zero_copy_only=False), 0)
+        held = pc.fill_null(plain(table.column(rule.weight)), 0).to_numpy(
+            zero_copy_only=False)
+        return np.where(held > 0, held, 0)      # as the kind weighs: NaN too is none
     col = plain(table.column(rule.field))
     held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
         pc.if_else(pc.is_valid(col), 1, 0)
