@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from logwatch.columns import plain
 from logwatch.rules_engine.windows import key_codes
 
-__all__ = ["RuleRows", "times_us", "key_text"]
+__all__ = ["RuleRows", "row_weights", "times_us", "key_text"]
 
 
 def times_us(table: pa.Table, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -38,10 +38,16 @@ class RuleRows:
         return cls(rows, codes[rows], ts[rows])
 
     def weights(self, table: pa.Table, field: str | None) -> np.ndarray:
-        if field is None:
-            return np.ones(len(self.rows), np.int64)
-        col = pc.fill_null(plain(table.column(field)), 0)
-        return col.to_numpy(zero_copy_only=False)[self.rows].astype(np.int64)
+        return row_weights(table, field)[self.rows]
+
+
+def row_weights(table: pa.Table, field: str | None) -> np.ndarray:
+    """What each row of `table` weighs in a rule's count: its value of `field` as a whole
+    number (none where null), or one each without a field."""
+    if field is None:
+        return np.ones(table.num_rows, np.int64)
+    col = pc.fill_null(plain(table.column(field)), 0)
+    return col.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def key_text(table: pa.Table, rows: np.ndarray, keys: list[str]) -> pa.Array:

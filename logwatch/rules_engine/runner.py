@@ -29,6 +29,7 @@ from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
 from logwatch.columns import distinct, plain
 from logwatch.rules_engine.message_lines import MessageLines
+from logwatch.rules_engine.rows import row_weights
 from logwatch.rules_engine.select import selected
 from logwatch.rules_engine.sequence import find_sequence
 from logwatch.rules_engine.spike import find_spike
@@ -318,14 +319,15 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
 def _keys_able(rule: Any, table: pa.Table, rows: np.ndarray,
                codes: np.ndarray) -> np.ndarray | None:
     """Of the keys of `rows` (a mask holding all the rule's rows of each), those that
-    could make the rule fire at all, where that is cheap to tell (None: any key
-    could). A key that never fires has no incident, nor
-    one for the rules it supersedes to be weighed against; left in, the groups a pass
-    reaches were mostly such keys, looked at again every pass over the whole window:
-    the logins of a server's own users and the failures of the internet's guessers
-    (a sequence needs both, for one key), and the clients that failed once or sent to
-    a recipient or two in the hour (a threshold or distinct rule needs its threshold's
-    weight or number of values, and a key has no more than its rows hold)."""
+    could make the rule fire at all, where that is cheap to tell (None: any key could).
+
+    A key that never fires has no incident, nor one for the rules it supersedes to be
+    weighed against. Left in, the groups a pass reached were mostly such keys, looked
+    at again every pass over the whole window: the logins of a server's own users and
+    the failures of the internet's guessers (a sequence needs both, for one key), and
+    the clients that failed once or sent to a recipient or two in the hour (a threshold
+    or distinct rule needs its threshold's weight or number of values, and a key has
+    no more than its rows hold)."""
     if rule.kind == "sequence":
         first = rows & selected(table, rule.first.where, rule.first.unless)
         then = rows & selected(table, rule.then.where, rule.then.unless)
@@ -343,11 +345,7 @@ def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
     """What each row can add to a threshold rule's count (its weight, when positive) or
     to a distinct rule's (its number of values)."""
     if rule.kind == "threshold":
-        if rule.weight is None:
-            return np.ones(table.num_rows)
-        held = pc.fill_null(plain(table.column(rule.weight)), 0).to_numpy(
-            zero_copy_only=False)
-        return np.where(held > 0, held, 0)      # as the kind weighs: NaN too is none
+        return np.maximum(row_weights(table, rule.weight), 0)
     col = plain(table.column(rule.field))
     held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
         pc.if_else(pc.is_valid(col), 1, 0)
