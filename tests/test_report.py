@@ -392,3 +392,63 @@ def test_exim_local_deliveries_count_under_the_address_accepted(tmp_path: Path) 
     assert [(r["address"], r["messages"]) for r in rep["recipients_by_count"]] == \
         [("carol@example.com", 3)]
     assert [d["domain"] for d in rep["delivery_domains"]] == ["example.com"]
+
+
+def test_every_mta_names_the_clients_of_its_refusals() -> None:
+    """Sendmail names the client of a refused recipient only on the transaction's
+    `from=` line, after the refusals (sample_logs: the harvest of 192.0.2.150 at 23:45):
+    the report's top clients count those refusals as the alerts do, for each MTA alike."""
+    harvested = {}
+    for log in (SAMPLE / "postfix" / "mail.log", SAMPLE / "exim" / "mainlog",
+                SAMPLE / "sendmail" / "maillog"):
+        clients = {c["client_ip"]: c for c in report_of(log)["security"]["top_clients"]}
+        harvested[log.parent.name] = clients["192.0.2.150"]["rejects"]
+    assert harvested == {"postfix": 12, "exim": 12, "sendmail": 12}
+
+
+def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> None:
+    """With `[pid]`, Exim's daemon logs `SMTP connection from` under its own pid and the
+    process it forks logs the rest, TLS (`X=` on `<=`) and the close included: the
+    sessions are those processes', so TLS coverage and connection counts come out of the
+    recording as its lines tell them."""
+    path = ROOT / "recordings" / "exim" / "run2-pid-millisec" / "mainlog.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    pid = re.compile(r"\[(\d+)\] ")
+    closed = [ln for ln in lines if re.search(r"SMTP connection from .* closed by ", ln)]
+    tls_pids = {pid.search(ln).group(1) for ln in lines if " <= " in ln and " X=TLS" in ln}
+    rep = report_of(path, cfg=None, year=None, alerts=False)
+    inbound = rep["security"]["tls"]["inbound"]
+    assert rep["smtp_connections"]["connections"] == len(closed) > 200
+    assert inbound["tls_sessions"] == len(tls_pids) > 100
+    assert inbound["sessions"] >= len(closed)
+    assert inbound["protocols"] == {"TLS1.3": len(tls_pids)}
+
+
+def test_delays_nobody_logged_are_unknown_and_the_text_gives_their_unit() -> None:
+    """Exim logs a delivery's time only with +deliver_time: its average delay is unknown,
+    not 0; Postfix's are shown as pflogsumm shows them (s, m, h)."""
+    exim = report_of(SAMPLE / "exim" / "mainlog", alerts=False)
+    assert {(d["avg_delay"], d["max_delay"]) for d in exim["delivery_domains"]} == {(None, None)}
+    postfix = report_of(SAMPLE / "postfix" / "mail.log", alerts=False)
+    # slow.example.net: deferred at 15:52, delivered at 16:32:41 after 2429 s
+    slow = next(d for d in postfix["delivery_domains"] if d["domain"] == "slow.example.net")
+    assert slow["max_delay"] == 2429.0
+    rows = [ln.split() for ln in render_text(postfix).splitlines()
+            if ln.endswith("  slow.example.net")]
+    assert rows[0][3:8] == ["40.5", "m", "40.5", "m", "slow.example.net"]
+
+
+def test_protocol_errors_have_their_section(tmp_path: Path) -> None:
+    """pflogsumm lists `warning: non-SMTP command` among its warnings; ours, with Exim's
+    synchronization errors, under SMTP protocol errors (never silently dropped)."""
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Mar  3 10:00:00 mx1 postfix/smtpd[100]: connect from unknown[192.0.2.9]\n"
+        "Mar  3 10:00:01 mx1 postfix/smtpd[100]: warning: non-SMTP command from "
+        "unknown[192.0.2.9]: GET / HTTP/1.1\n"
+        "Mar  3 10:00:01 mx1 postfix/smtpd[100]: disconnect from unknown[192.0.2.9] "
+        "unknown=0/1 commands=0/1\n")
+    rep = report_of(log, alerts=False)
+    assert [(p["daemon"], p["reason"], p["count"]) for p in
+            rep["problems"]["protocol_error"]] == [("smtpd", "GET / HTTP/1.1", 1)]
+    assert "SMTP protocol errors" in render_text(rep)

@@ -165,6 +165,11 @@ def _spec_rows(events: pa.Table, spec: SessionSpec, mta_name: str, mta: pa.Array
     sel = pc.and_(pc.equal(mta, mta_name), pc.is_in(daemon, pa.array(wanted, pa.string())))
     for name in spec.require:
         sel = pc.and_(sel, pc.is_valid(events.column(name)))
+    for name in spec.absent:
+        sel = pc.and_(sel, pc.is_null(events.column(name)))
+    if spec.skip:
+        sel = pc.and_(sel, pc.invert(pc.is_in(events.column("event").cast(pa.string()),
+                                              pa.array(spec.skip, pa.string()))))
     return np.flatnonzero(pc.fill_null(sel, False).to_numpy(zero_copy_only=False))
 
 
@@ -192,7 +197,8 @@ def _one_spec(events: pa.Table, rows: np.ndarray, spec: SessionSpec, mta_name: s
     carried_last[has_carry] = carried["last_us"]
     t = out.ts_us[r]
     # A spec without start events (Sendmail: one process per connection) starts a
-    # session at a key's first row; with them, at each start event.
+    # session at a key's first row, and at the next after an end; with them, at each
+    # start event.
     unknown_key = np.zeros(len(names), bool)
     if resolved is not None:
         unknown_key[:] = True
@@ -214,10 +220,10 @@ def _one_spec(events: pa.Table, rows: np.ndarray, spec: SessionSpec, mta_name: s
     is_end = is_end | gap_after
     if spec.start:
         is_start = pc.is_in(ev, pa.array(spec.start)).to_numpy(zero_copy_only=False)
-    else:  # a key's first row and the first after a gap, unless what came before may
-        # have a session of the key open: then the merge decides
-        after_gap = np.concatenate(([False], gap_after[:-1]))
-        is_start = (group_start & ~(unknown_key[c] & (t < horizon_us))) | after_gap
+    else:  # a key's first row and the first after a gap or an end, unless what came
+        # before may have a session of the key open: then the merge decides
+        after_end = np.concatenate(([False], is_end[:-1])) & ~group_start
+        is_start = (group_start & ~(unknown_key[c] & (t < horizon_us))) | after_end
     fresh = t - carried_last[c] <= SESSION_IDLE_US
     # Rows before a key's first start continue the carried session: a virtual start.
     virtual = group_start & has_carry[c] & fresh & (~is_start | (not spec.start))

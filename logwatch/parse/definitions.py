@@ -148,6 +148,11 @@ class SessionSpec(_Model):
     #: client on the connection's lines and not on the deliveries and outbound STARTTLS
     #: it makes itself, and a pid reused by another client is another connection.
     require: list[str] = []
+    #: Fields a row must lack: Exim's lines with and without `[pid]` are told apart so.
+    absent: list[str] = []
+    #: Events never in these sessions: with `[pid]`, Exim's daemon logs a connection
+    #: under its own pid, and the process it forks for the connection logs the rest.
+    skip: list[str] = []
 
     @model_validator(mode="after")
     def _required_in_key(self) -> SessionSpec:

@@ -19,16 +19,19 @@ import pyarrow.compute as pc
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
 from logwatch.columns import event_is, plain
+from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.kept import joined, kept
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
+__all__ = ["PROBLEMS", "REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
              "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]
 #: a local delivery's bare user takes its accepted address's domain (see `_qualified`)
 _QUALIFIER = "orig_recipient"
-_REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient"]
+#: a refusal's message (host, instance, queue id), for the client Sendmail names later
+_REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "recipient",
+           "host", "instance", "queue_id"]
 #: auth lines, and what tells a successful AUTH where no line says it: a message
 #: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
@@ -39,6 +42,8 @@ _PROBLEM = ["event", "mta", "daemon", "reason"]
 _RECEIVED = ["ts"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
             "client_ip", "client_name", "sender", "size", "tls_in"]
+#: transactions whose recipients were all refused: no message, but the client of refusals
+_REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_ip"]
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
@@ -48,7 +53,11 @@ _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
 _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success", "received",
                    "reject", "lost_connection", "protocol_error")
-_PROBLEMS = ("warning", "error", "fatal", "panic")
+#: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
+#: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
+#: shows the first among its warnings, and no other section tells them.
+PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
+            "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics"}
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm
 _DELIVERIES = ("delivery", "handoff")
 #: one row per SMTP session: its span, whether it was seen to open and close, its client
@@ -122,6 +131,15 @@ def _queued(rows: pa.Table) -> pa.Array:
     return pc.fill_null(pc.not_equal(rows.column("nrcpt"), 0), True)
 
 
+def _tls_rows(events: pa.Table) -> pa.Array:
+    """TLS lines, and messages received in a session with their TLS (`X=` on Exim's
+    `<=`, the only sign of TLS an Exim session gives)."""
+    received = pc.and_(event_is(events, "received"),
+                       pc.and_(pc.is_valid(events.column("session")),
+                               pc.is_valid(events.column("tls_protocol"))))
+    return pc.or_(event_is(events, "tls"), received)
+
+
 def _auth_rows(events: pa.Table) -> pa.Array:
     """Auth lines, messages received after AUTH, and disconnects that counted AUTHs."""
     received = pc.and_(event_is(events, "received"), pc.is_valid(events.column("sasl_username")))
@@ -174,6 +192,28 @@ def _whole(parts: list[pa.Table], schema: pa.Schema, columns: list[str]) -> pa.T
     return joined(parts, pa.schema([schema.field(c) for c in columns]).empty_table())
 
 
+def _with_message_clients(rejects: pa.Table, *lifetimes: pa.Table) -> pa.Table:
+    """Refusals that name no client given their transaction's: Sendmail refuses a
+    recipient on a line of its own and names the client on the `from=` line after it
+    (the rules' enrichment does the same, so that the report's top clients and the
+    alerts count one harvest alike)."""
+    blind = pc.and_(pc.is_null(rejects.column("client_ip")),
+                    pc.is_valid(rejects.column("queue_id")))
+    rows = np.flatnonzero(blind.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return rejects
+    known = pa.concat_tables([t.select(_REFUSED) for t in lifetimes],
+                             promote_options="permissive")
+    i, m = rows_in_lifetimes(rejects.take(pa.array(rows)), known)
+    where = np.full(rejects.num_rows, -1, np.int64)
+    where[rows[i]] = m
+    client = pc.take(plain(known.column("client_ip")), pa.array(where, mask=where < 0))
+    at = rejects.schema.get_field_index("client_ip")
+    field_ = rejects.schema.field(at)
+    filled = pc.coalesce(plain(rejects.column(at)), client)
+    return rejects.set_column(at, field_, filled.cast(field_.type))
+
+
 class Collector:
     """Keeps, block by block, what the report's sections are computed from.
 
@@ -186,7 +226,7 @@ class Collector:
         self.since, self.until, self.gap_us = since, until, gap_us
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "problems", "received",
-            "messages")}
+            "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -210,7 +250,10 @@ class Collector:
             period = self._in_period(messages.column("first_seen"))
             if period is not None:
                 messages = messages.filter(period)
-            self._parts["messages"].append(_narrow(messages, _queued(messages), _MESSAGE))
+            queued = _queued(messages)
+            self._parts["messages"].append(_narrow(messages, queued, _MESSAGE))
+            refused = pc.and_(pc.invert(queued), pc.is_valid(messages.column("client_ip")))
+            self._parts["refused"].append(_narrow(messages, refused, _REFUSED))
 
     def _observe_events(self, events: pa.Table) -> None:
         if not events.num_rows:
@@ -222,12 +265,12 @@ class Collector:
         parts["deliveries"].append(_narrow(_qualified(deliveries), None, _DELIVERY))
         parts["rejects"].append(_narrow(events, event_is(events, *_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, _auth_rows(events), _AUTH))
-        parts["tls"].append(_narrow(events, event_is(events, "tls"), _TLS))
+        parts["tls"].append(_narrow(events, _tls_rows(events), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              event_is(events, *_SESSION_EVENTS))
         parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
                                                      .filter(in_session))))
-        parts["problems"].append(_narrow(events, event_is(events, *_PROBLEMS), _PROBLEM))
+        parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, pc.and_(event_is(events, "received"),
                                                          _queued(events)), _RECEIVED))
 
@@ -258,13 +301,15 @@ class Collector:
 
     def finish(self) -> Collected:
         p = self._parts
+        messages = _whole(p["messages"], MESSAGE_SCHEMA, _MESSAGE)
         return Collected(
             deliveries=_whole(p["deliveries"], EVENT_SCHEMA, _DELIVERY),
-            rejects=_whole(p["rejects"], EVENT_SCHEMA, _REJECT),
+            rejects=_with_message_clients(_whole(p["rejects"], EVENT_SCHEMA, _REJECT), messages,
+                                          _whole(p["refused"], MESSAGE_SCHEMA, _REFUSED)),
             auth=_whole(p["auth"], EVENT_SCHEMA, _AUTH),
             tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
             sessions=_merged_spans(p["sessions"]),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
-            messages=_whole(p["messages"], MESSAGE_SCHEMA, _MESSAGE),
+            messages=messages,
             spans=list(self._spans.values()))

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from logwatch.report.collect import PROBLEMS
 from logwatch.report.figures import count, when
 from logwatch.report.svg import Series
 
@@ -246,8 +247,7 @@ def _problems(r: dict[str, Any]) -> Section:
     columns = (_c("mta"), _c("daemon"), _REASON, _COUNT)
     return Section("problems", "Warnings and errors", [
         Table(title, columns, r["problems"][kind])
-        for kind, title in (("warning", "Warnings"), ("error", "Errors"),
-                            ("fatal", "Fatal errors"), ("panic", "Panics"))])
+        for kind, title in PROBLEMS.items()])
 
 
 def _alert_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from logwatch.report.collect import PROBLEMS
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes"]
@@ -23,6 +24,17 @@ def human_bytes(n: int) -> str:
     if n > 512 << 10:
         return f"{n // (1 << 10)}k"
     return str(n)
+
+
+def human_seconds(v: float | None) -> str:
+    """pflogsumm's delay units (s, m above a minute, h above an hour): `40.5 m` reads
+    where `2429` did not say what it counted."""
+    if v is None:
+        return "-"
+    for size, unit in ((3600, "h"), (60, "m")):
+        if v > size:
+            return f"{v / size:.1f} {unit}"
+    return f"{v:.1f} s"
 
 
 def _cell(v: Any) -> str:
@@ -97,7 +109,7 @@ def _domains(r: dict[str, Any]) -> list[str]:
             + _table(r["delivery_domains"], [("sent", "sent cnt"), ("bytes", "bytes"),
                                              ("deferred", "defers"), ("avg_delay", "avg dly"),
                                              ("max_delay", "max dly"), ("domain", "host/domain")],
-                     size)
+                     {**size, "avg_delay": human_seconds, "max_delay": human_seconds})
             + _heading("Host/Domain Summary: Messages Received")
             + _table(r["receipt_domains"], [("messages", "msg cnt"), ("bytes", "bytes"),
                                             ("domain", "host/domain")], size))
@@ -143,8 +155,7 @@ def _connections(r: dict[str, Any]) -> list[str]:
 
 def _problems(r: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    for key, title in (("warning", "Warnings"), ("error", "Errors"),
-                       ("fatal", "Fatal Errors"), ("panic", "Panics")):
+    for key, title in PROBLEMS.items():
         out += _heading(title) + _table(r["problems"][key], [
             ("count", "count"), ("mta", "mta"), ("daemon", "daemon"), ("reason", "reason")])
     return out

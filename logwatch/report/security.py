@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -114,6 +115,14 @@ def _exim_tls_out(remote: pa.Table) -> pa.Table:
     return once.select([f"{c}_first" for c in _TLS_NAMES]).rename_columns(_TLS_NAMES)
 
 
+def _first_per_session(tls: pa.Table) -> pa.Table:
+    """One TLS row per session (its first): Sendmail's STARTTLS=server and its `from=`
+    lines tell one handshake, and the shares are of sessions."""
+    rows = pa.table({"session": plain(tls["session"]), "_i": np.arange(tls.num_rows)})
+    first = rows.group_by("session", use_threads=False).aggregate([("_i", "min")])
+    return tls.take(pc.sort_indices(first["_i_min"]))
+
+
 def tls_coverage(c: Collected) -> dict[str, Any]:
     """Inbound: SMTP sessions that started TLS, AUTH over plaintext (passwords in the
     clear), and messages received over TLS (what Exim, which logs no connection by
@@ -125,8 +134,9 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     # line by default, so a session is any session id seen
     smtp = pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True)
     sessions = spans["session"].filter(smtp)
-    tls_in = tls.filter(pc.is_in(tls["session"], value_set=sessions.combine_chunks()))
-    encrypted = pc.unique(tls_in["session"])
+    tls_in = _first_per_session(
+        tls.filter(pc.is_in(tls["session"], value_set=sessions.combine_chunks())))
+    encrypted = plain(tls_in["session"])
     auth_sessions = pc.unique(c.auth["session"].drop_null())
     plaintext_auth = int(pc.sum(pc.invert(pc.is_in(auth_sessions, value_set=encrypted)))
                          .as_py() or 0)

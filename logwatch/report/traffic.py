@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from logwatch.report.collect import PROBLEMS
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.report.totals import client_keys
 
@@ -74,7 +75,8 @@ def traffic_per_hour(stamps: dict[str, pd.Series]) -> list[dict[str, Any]]:
 
 def _delay_stats(g: pd.core.groupby.DataFrameGroupBy) -> pd.DataFrame:
     return g.agg(sent=("sent", "sum"), bytes=("bytes", "sum"), deferred=("deferred", "sum"),
-                 delay_sum=("sent_delay", "sum"), max_delay=("delay", "max"))
+                 delay_sum=("sent_delay", "sum"), timed=("timed", "sum"),
+                 max_delay=("delay", "max"))
 
 
 def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
@@ -86,13 +88,16 @@ def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, A
         "sent": sent.astype(int), "deferred": deferred.astype(int),
         "bytes": np.where(sent, sized["size"], 0),
         "sent_delay": np.where(sent, sized["delay"].fillna(0), 0.0),
+        # Exim logs a delivery's delay only with +deliver_time (DT=): the average is over
+        # the deliveries that said how long they took, and unknown when none did
+        "timed": (sent & sized["delay"].notna()).astype(int),
         "delay": np.where(sent | deferred, sized["delay"], np.nan)})
     d = d[(sent | deferred) & d["domain"].notna()]
     out = _delay_stats(d.groupby("domain"))
     out = out.sort_values(["sent", "bytes"], ascending=False).head(limit)
     return [{"domain": dom, "sent": int(r.sent), "bytes": int(r.bytes),
              "deferred": int(r.deferred),
-             "avg_delay": round(r.delay_sum / r.sent, 2) if r.sent else None,
+             "avg_delay": round(r.delay_sum / r.timed, 2) if r.timed else None,
              "max_delay": None if pd.isna(r.max_delay) else round(float(r.max_delay), 2)}
             for dom, r in out.iterrows()]
 
@@ -174,10 +179,13 @@ def reject_classes(f: Frames) -> list[dict[str, Any]]:
 
 
 def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
-    """SMTP connection statistics (pflogsumm's --smtpd-stats): sessions from connect to
-    disconnect, their number and length per day, hour and client domain."""
+    """SMTP connection statistics (pflogsumm's --smtpd-stats): SMTP sessions (not
+    postscreen's screening) to their close, their number and length per day, hour and
+    client domain. A session starts at its connect line, or where an MTA logs none (Exim
+    with `[pid]`: the daemon logs it under its own pid), at the first line of the
+    process that served the connection."""
     s = f.sessions
-    spans = s[(s["daemon"] == "smtpd") & s["connected"] & s["closed"]].copy()
+    spans = s[(s["daemon"] != "postscreen") & s["closed"]].copy()
     if spans.empty:
         return {"connections": 0, "total_seconds": 0.0, "avg_seconds": None,
                 "max_seconds": None, "per_day": [], "per_hour": [], "by_domain": []}
@@ -210,4 +218,4 @@ def problems(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
     p = f.problems
     return {name: _grouped(_with_reason(p[p["event"] == name], ["mta", "daemon"]),
                            ["mta", "daemon", "reason"], limit)
-            for name in ("warning", "error", "fatal", "panic")}
+            for name in PROBLEMS}
