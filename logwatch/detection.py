@@ -19,7 +19,7 @@ from logwatch.kept import joined, kept
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.rules_engine.loader import load_rules
-from logwatch.rules_engine.needs import LINE_COLUMNS, Needs, needs_of
+from logwatch.rules_engine.needs import LINE_COLUMNS, MESSAGE_BASE_COLUMNS, Needs, needs_of
 from logwatch.rules_engine.runner import Detection, run_rules
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sitefacts import SiteFacts
@@ -89,6 +89,14 @@ def kept_rows(events: pa.Table, needs: Needs) -> tuple[pa.Table, pa.Table]:
             kept(events.select(list(LINE_COLUMNS)), lines, _PER_FILE))
 
 
+def _padded(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`, the columns it was not kept with all null (no buffers to
+    speak of): the enrichment and the rules read tables of the whole schema."""
+    return pa.Table.from_arrays([table.column(f.name) if f.name in table.column_names
+                                 else pa.nulls(table.num_rows, f.type) for f in schema],
+                                schema=schema)
+
+
 def evidence_table(events: pa.Table, lines: pa.Table) -> pa.Table:
     """Where the lines of messages are found: the rules' rows and the narrow lines, side
     by side without a copy (a follower holds hours of both, and asks every pass). The
@@ -109,20 +117,23 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     options = replace(options, columns=needs.columns | columns)
     run = ParseRun(files, default_parsers(), options)
     events, lines, messages = [], [], []
+    msg_columns = [n for n in MESSAGE_SCHEMA.names
+                   if n in needs.columns or n in MESSAGE_BASE_COLUMNS]
     for ev, done in run.correlated():
         if observe is not None:
             observe(ev, done)
         rows, evidence = kept_rows(ev, needs)
         events.append(rows)
         lines.append(evidence)
-        messages.append(kept(done))
+        messages.append(kept(done.select(msg_columns)))
     # done with the blocks: what the default pool still holds of them would otherwise
     # sit under the joins and the enrichment (80 MB of the 5M-line report's peak)
     pa.default_memory_pool().release_unused()
     no_rows, no_lines = kept_rows(EVENT_SCHEMA.empty_table(), needs)
     ev_table = joined(events, no_rows)
     line_table = joined(lines, no_lines)
-    msg_table = joined(messages, MESSAGE_SCHEMA.empty_table())
+    msg_table = _padded(joined(messages, MESSAGE_SCHEMA.empty_table().select(msg_columns)),
+                        MESSAGE_SCHEMA)
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)

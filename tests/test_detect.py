@@ -243,3 +243,25 @@ def test_hostile_sender_is_escaped_in_text_and_intact_in_json(tmp_path: Path) ->
     (alert,) = [json.loads(line) for line in _mlw(*args).stdout.splitlines()]
     assert alert["rule"] == "open_relay" and alert["key"] == {"client_ip": "203.0.113.66"}
     assert any(sender in e["line"] for e in alert["evidence"])
+
+
+def test_a_rule_on_a_message_column_no_built_in_reads_sees_it(tmp_path: Path) -> None:
+    """A batch keeps of each message only what the enrichment and the loaded rules read:
+    a rule of the site's own on the Message-ID (which no built-in rule reads) still has
+    it, and finds the two messages of the sample day from lists.example.net's list."""
+    rules = tmp_path / "rules.d"
+    rules.mkdir()
+    (rules / "site.toml").write_text(
+        '[[rule]]\nid = "list_mail"\ntitle = "Mail from the list server"\nkind = "match"\n'
+        'severity = "low"\ndescription = "A site rule."\ntable = "messages"\n'
+        'group_by = ["queue_id"]\n'
+        'summary = "list message $queue_id"\n'
+        '[rule.where]\nmessage_id = { ends_with = "@lists.example.net" }\n')
+    config = tmp_path / "config.toml"
+    config.write_text(f'rule_dirs = ["{rules}"]\n' + SAMPLE_CONFIG.read_text())
+    log = SAMPLES / "postfix" / "mail.log"
+    expected = {line.split()[5].rstrip(":") for line in log.read_text().splitlines()
+                if "message-id=" in line and line.endswith("@lists.example.net>")}
+    detection = _detect([log], config, year=2026, tz="UTC")
+    found = {a.key["queue_id"] for a in detection.alerts if a.rule == "list_mail"}
+    assert found == expected and len(expected) >= 2
