@@ -159,9 +159,10 @@ def _session_spans(rows: pa.Table) -> pa.Table:
                          "daemon": plain(rows.column("daemon")),
                          "client_ip": plain(rows.column("client_ip")),
                          "client_name": plain(rows.column("client_name"))})
-    else:
-        rows = rows.rename_columns(["session", "ts_min", "ts_max", "connect", "disconnect",
-                                    "daemon", "client_ip", "client_name"])
+    else:  # partial spans, kept with their names dictionary-encoded
+        rows = pa.table([plain(c) for c in rows.columns],
+                        names=["session", "ts_min", "ts_max", "connect", "disconnect",
+                               "daemon", "client_ip", "client_name"])
     spans = rows.group_by("session", use_threads=False).aggregate(_SPAN_AGGREGATES)
     return spans.select([f"{c}_{a}" for c, a in _SPAN_AGGREGATES] + ["session"]) \
         .rename_columns(_SPAN_NAMES[1:] + ["session"]).select(_SPAN_NAMES)
@@ -181,7 +182,7 @@ def _merged_spans(parts: list[pa.Table]) -> pa.Table:
     if not repeated.any():
         return spans
     rows = np.flatnonzero(repeated)
-    merged = _session_spans(spans.take(pa.array(rows)))
+    merged = kept(_session_spans(spans.take(pa.array(rows))), None, REPEATING)
     _, first = np.unique(codes[rows], return_index=True)
     at = np.concatenate((np.flatnonzero(~repeated), rows[first]))
     whole = pa.concat_tables([spans.filter(pa.array(~repeated)), merged])
@@ -269,7 +270,7 @@ class Collector:
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              event_is(events, *_SESSION_EVENTS))
         parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
-                                                     .filter(in_session))))
+                                                     .filter(in_session)), None, REPEATING))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, pc.and_(event_is(events, "received"),
                                                          _queued(events)), _RECEIVED))
