@@ -452,3 +452,20 @@ def test_protocol_errors_have_their_section(tmp_path: Path) -> None:
     assert [(p["daemon"], p["reason"], p["count"]) for p in
             rep["problems"]["protocol_error"]] == [("smtpd", "GET / HTTP/1.1", 1)]
     assert "SMTP protocol errors" in render_text(rep)
+
+
+def test_tls_shares_count_each_session_once() -> None:
+    """Sendmail tells a session's TLS twice (STARTTLS=server, then tls_version= on its
+    `from=` lines): the inbound shares are of sessions, one per process and client."""
+    path = SAMPLE / "sendmail" / "maillog"
+    server = re.compile(r"sm-mta\[(\d+)\]: STARTTLS=server, relay=([^,]+), version=([^,]+),")
+    first: dict[tuple[str, str], str] = {}
+    for line in path.read_text().splitlines():
+        m = server.search(line)
+        if m:
+            first.setdefault((m.group(1), m.group(2)), m.group(3))
+    inbound = report_of(path, alerts=False)["security"]["tls"]["inbound"]
+    versions = sorted(set(first.values()))
+    assert len(versions) > 1
+    assert inbound["protocols"] == {v: list(first.values()).count(v) for v in versions}
+    assert inbound["tls_sessions"] == len(first)

@@ -120,7 +120,7 @@ def _first_per_session(tls: pa.Table) -> pa.Table:
     lines tell one handshake, and the shares are of sessions."""
     rows = pa.table({"session": plain(tls["session"]), "_i": np.arange(tls.num_rows)})
     first = rows.group_by("session", use_threads=False).aggregate([("_i", "min")])
-    return tls.take(pc.sort_indices(first["_i_min"]))
+    return tls.take(pa.array(np.sort(first["_i_min"].to_numpy())))
 
 
 def tls_coverage(c: Collected) -> dict[str, Any]:
