@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,7 +23,8 @@ import pyarrow.parquet as pq
 
 from logwatch.errors import UsageError
 
-__all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING", "plain_table"]
+__all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING", "plain_table",
+           "refuse_input_as_output"]
 
 #: Columns whose values repeat a lot: worth a Parquet dictionary.
 REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
@@ -136,6 +138,31 @@ def _lists_as_text(table: pa.Table) -> pa.Table:
             col = pc.binary_join(col, " ")
         cols.append(col)
     return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def _stat_of(name: str) -> os.stat_result | None:
+    """The file behind an input name (stdin: what it is redirected from), if any."""
+    try:
+        return os.fstat(sys.stdin.fileno()) if name == "-" else os.stat(name)
+    except (OSError, ValueError):   # gone, or a stdin without a descriptor
+        return None
+
+
+def refuse_input_as_output(out: str, inputs: Iterable[str]) -> None:
+    """Refuse an `--out` that is one of the inputs (by inode: a symbolic or hard link,
+    `./x.log`, stdin redirected from it): opening it for writing would empty the log
+    before it is read, and the command would still exit 0 having destroyed it."""
+    if out == "-":
+        return
+    target = _stat_of(out)
+    if target is None or not stat.S_ISREG(target.st_mode):   # new, /dev/null, a pipe
+        return
+    for name in inputs:
+        source = _stat_of(name)
+        if source is not None and os.path.samestat(source, target):
+            shown = "stdin" if name == "-" else f"the input {name}"
+            raise UsageError(f"--out {out}: is {shown}; writing it would destroy the log "
+                             "being read")
 
 
 def writer_for(out: str, schema: pa.Schema) -> TableWriter:

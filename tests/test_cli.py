@@ -166,6 +166,14 @@ def test_run_names_a_source_that_is_no_log(tmp_path: Path) -> None:
     (["report", "-h", "-1"], "argument -h: '-1': a number of lines, 0 or more"),
     (["report", "--since", "2026-03-04", "--until", "2026-03-03"],
      "--since 2026-03-04 is not before --until 2026-03-03: the period would be empty"),
+    (["report", "--gap", "nan"], "argument --gap: 'nan': a finite number of hours, more than 0"),
+    (["report", "--gap", "1e400"], "argument --gap: '1e400': a finite number of hours"),
+    (["report", "--gap", "-1"], "argument --gap: '-1': a finite number of hours"),
+    (["report", "--gap", "0"], "argument --gap: '0': a finite number of hours"),
+    (["parse", "-j", "-1"], "argument -j/--jobs: '-1': a number of processes, 1 or more"),
+    (["detect", "--jobs", "0"], "argument -j/--jobs: '0': a number of processes, 1 or more"),
+    (["parse", "--host", ""], "argument --host: '': a host name, not empty and without spaces"),
+    (["export", "--out", "x", "--host", "mx 1"], "argument --host: 'mx 1': a host name"),
 ])
 def test_a_typo_in_an_option_is_said_not_a_traceback(log: Path, args: list[str],
                                                       said: str) -> None:
@@ -221,3 +229,45 @@ def test_stdin_is_told_to_give_a_year_only_when_its_stamps_have_none(log: Path) 
         done = mlw("parse", "-", "--stats", "--out", "/dev/null", stdin=data)
         assert done.returncode == 0
         assert ("no year clue for this input" in done.stderr.decode()) is told
+
+
+@pytest.mark.parametrize("command, name, how", [
+    ("parse", "mail.jsonl", "same"), ("parse", "mail.log", "same"),
+    ("parse", "mail.jsonl", "hardlink"), ("parse", "mail.csv", "stdin"),
+    ("report", "mail.log", "same"), ("report", "mail.log", "symlink"),
+])
+def test_out_that_is_an_input_is_refused_and_the_log_kept(tmp_path: Path, command: str,
+                                                          name: str, how: str) -> None:
+    """`report x.log --out x.log` emptied the log and exited 0: an --out that is one of
+    the inputs (the same inode, however named) is refused before anything is opened."""
+    log = tmp_path / name
+    log.write_text(LOG)
+    out = log
+    if how == "hardlink":
+        out = tmp_path / "other.jsonl"
+        out.hardlink_to(log)
+    elif how == "symlink":
+        out = tmp_path / "day.txt"
+        out.symlink_to(log)
+    args = [command, "--year", "2025", "--tz", "UTC", "--out", str(out)]
+    if how == "stdin":   # `parse - --out mail.csv < mail.csv` read its own rows forever
+        with log.open("rb") as stdin:
+            done = subprocess.run([sys.executable, "-m", "logwatch", *args, "-"],
+                                  stdin=stdin, capture_output=True, cwd=ROOT, timeout=60)
+    else:
+        done = mlw(*args, str(log))
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert f"--out {out}: is " in err and "would destroy the log" in err
+    assert "Traceback" not in err
+    assert log.read_text() == LOG
+
+
+def test_out_beside_an_input_is_written(log: Path, tmp_path: Path) -> None:
+    """Only the input itself is refused: an existing other file is overwritten, as asked."""
+    out = tmp_path / "report.txt"
+    out.write_text("yesterday's report")
+    assert mlw("report", "--year", "2025", "--tz", "UTC", str(log), "--out",
+               str(out)).returncode == 0
+    assert out.read_text().startswith("mail-logwatch report: ")
+    assert log.read_text() == LOG

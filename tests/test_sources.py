@@ -180,6 +180,7 @@ def test_read_errors_cover_every_decompressor() -> None:
     assert lzma.LZMAError in READ_ERRORS
     assert zstandard.ZstdError in READ_ERRORS
     assert OSError in READ_ERRORS  # gzip.BadGzipFile is one
+    assert zlib.error in READ_ERRORS  # a corrupt deflate stream: not an OSError
 
 
 # --- damaged archives -------------------------------------------------------------------
@@ -516,3 +517,75 @@ def test_files_given_out_of_order_are_read_in_rotation_order(tmp_path: Path) -> 
     assert events.column("source").to_pylist() == [str(older), str(newer)]
     assert [t.isoformat() for t in events.column("ts").to_pylist()] == [
         "2024-11-30T23:59:00+00:00", "2024-12-01T00:01:00+00:00"]
+
+
+# A gzip member whose deflate data is not deflate: 'g' = BFINAL 1, BTYPE 3 (invalid), so
+# zlib raises zlib.error (not an OSError) on its first byte, whatever zlib's version.
+_CORRUPT_MEMBER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbagegarbage"
+
+
+@pytest.mark.parametrize("command", ["parse", "detect", "report"])
+def test_corrupt_gzip_is_named_and_the_other_inputs_are_read(tmp_path: Path,
+                                                              command: str) -> None:
+    """`printf '\\x1f\\x8b\\x08\\x00garbage' > bad.gz`: a zlib.error, which used to escape
+    as a traceback (exit 1) with nothing of good.log output."""
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbagegarbage")
+    good = tmp_path / "good.log"
+    good.write_bytes(LOG)
+    r = subprocess.run([sys.executable, "-m", "logwatch", command, str(bad), str(good),
+                        "--year", "2025", "--tz", "UTC"], capture_output=True, cwd=ROOT)
+    assert r.returncode == 2, r.stderr
+    assert b"Traceback" not in r.stderr
+    assert f"{bad}: damaged gzip data".encode() in r.stderr
+    if command == "parse":
+        assert len(r.stdout.splitlines()) == 7   # every line of good.log
+    elif command == "report":
+        assert str(good).encode() in r.stdout
+
+
+def test_corrupt_gzip_midway_keeps_the_lines_before(tmp_path: Path) -> None:
+    """Damage after a first complete member: an error naming the file, as truncation
+    gives, and every line before it read."""
+    bad = tmp_path / "mail.log.2.gz"
+    bad.write_bytes(gzip.compress(many_lines(20_000), mtime=GZIP_MTIME) + _CORRUPT_MEMBER)
+    good = tmp_path / "mail.log.1"
+    good.write_bytes(LOG)
+    events, run = parse_events([good, bad], year=2025, tz="UTC", block_size=16 * 1024)
+    assert len(run.errors) == 1 and str(bad) in run.errors[0], run.errors
+    assert "read error after" in run.errors[0]
+    by_source = {s.source: s for s in run.stats}
+    assert by_source[str(bad)].lines == 20_000
+    assert by_source[str(good)].lines == 7
+
+
+def test_truncated_small_gzip_keeps_its_first_part(tmp_path: Path) -> None:
+    """Under 64 KiB of text, the damage falls in the probe's head: what `zcat` recovers is
+    read (it used to be 0 lines and a 'damaged at its start' error)."""
+    packed = gzip.compress(many_lines(300), mtime=GZIP_MTIME)
+    cut = packed[: len(packed) * 3 // 4]
+    recoverable = zlib.decompressobj(wbits=31).decompress(cut).count(b"\n")
+    assert recoverable > 100
+    broken = tmp_path / "mail.log.1.gz"
+    broken.write_bytes(cut)
+    events, run = parse_events([broken], year=2025, tz="UTC")
+    assert len(run.errors) == 1 and str(broken) in run.errors[0], run.errors
+    assert recoverable * 0.9 <= run.stats[0].lines <= recoverable
+    assert events.num_rows == run.stats[0].mail_lines
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_explain_reads_a_damaged_gzip_up_to_the_damage(tmp_path: Path, damage: str) -> None:
+    """`parse --explain` read the inputs again whole: a traceback on the damage, and an
+    unreadable input gave exit 2 without a word."""
+    packed = gzip.compress(LOG, mtime=GZIP_MTIME)
+    bad = tmp_path / "mail.log.1.gz"
+    bad.write_bytes(packed[:-12] if damage == "truncated" else packed + _CORRUPT_MEMBER)
+    missing = tmp_path / "mail.log.2"
+    r = subprocess.run([sys.executable, "-m", "logwatch", "parse", "--explain", str(bad),
+                        str(missing), "--year", "2025", "--tz", "UTC"],
+                       capture_output=True, cwd=ROOT)
+    assert r.returncode == 2 and b"Traceback" not in r.stderr, r.stderr
+    assert f"{bad}: read error after".encode() in r.stderr
+    assert f"{missing}: cannot open".encode() in r.stderr
+    assert b"connect from unknown[192.0.2.10]" in r.stdout

@@ -10,13 +10,14 @@ from dataclasses import replace
 
 from logwatch.errors import UsageError
 from logwatch.explain import explain
-from logwatch.output import writer_for
+from logwatch.output import refuse_input_as_output, writer_for
 from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.stats_text import stats_text
-from logwatch.sources.opener import open_source
+from logwatch.sources.blocks import SalvagingReader
+from logwatch.sources.opener import READ_ERRORS, open_source
 
 __all__ = ["register", "run", "add_input_options"]
 
@@ -32,6 +33,26 @@ def _year(text: str) -> int:
     return year
 
 
+def _jobs(text: str) -> int:
+    """A number of processes: -1 or 0 was taken as 1 without a word."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of processes, 1 or more")
+    return jobs
+
+
+def _host(text: str) -> str:
+    """The host column of every row of a log without one: an empty name (or one with
+    spaces, which no syslog host has) would be a row no query or rule can name."""
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a host name, not empty and without "
+                                         "spaces")
+    return text
+
+
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """Options every command that reads logs shares."""
     p.add_argument("files", nargs="+", metavar="FILE",
@@ -40,8 +61,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tz", help="time zone of stamps without one (default: the machine's)")
     p.add_argument("--log-format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")
-    p.add_argument("--host", help="host name for logs that have none (Exim's own files)")
-    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--host", type=_host,
+                   help="host name for logs that have none (Exim's own files)")
+    p.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
                    help="processes to parse with (default: one per core; 1 = this one)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="where files (or parts of large ones) are parsed: local "
@@ -79,20 +101,35 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
                         jobs=max(1, args.jobs), scheduler=args.scheduler)
 
 
+def _read_all(name: str) -> bytes:
+    """A whole (small) input; a damaged archive gives what precedes the damage, as the
+    parse did (which has named the damage already)."""
+    opened = open_source(name)
+    stream = SalvagingReader(opened.stream) if opened.compression else opened.stream
+    data = bytearray()
+    try:
+        while chunk := stream.read(1 << 20):
+            data += chunk
+    except READ_ERRORS:
+        pass
+    finally:
+        opened.close()
+    return bytes(data)
+
+
 def _raw_lines(sources: list[str]) -> dict[tuple[str, int], str]:
     """Every line of the (small) inputs by (source, byte offset), for --explain."""
     out: dict[tuple[str, int], str] = {}
     for name in sources:
-        opened = open_source(name)
         offset = 0
-        for raw in opened.stream.read().split(b"\n"):
+        for raw in _read_all(name).split(b"\n"):
             out[(name, offset)] = raw.rstrip(b"\r").decode("utf-8", errors="replace")
             offset += len(raw) + 1
-        opened.close()
     return out
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_input_as_output(args.out, args.files)
     parsers = default_parsers()
     # events need sessions only: no message is built that would not be written
     options = replace(options_from(args), messages=args.table == "messages" and not args.explain)
@@ -102,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--explain reads its inputs twice: give files, not -")
         rows = [r for events, _ in prun.correlated() for r in events.to_pylist()]
         explain(rows, _raw_lines([s.source for s in prun.stats]), parsers, sys.stdout)
+        for err in prun.errors:   # an unreadable input is named here too, not only exit 2
+            print(f"mail-logwatch: {err}", file=sys.stderr)
         return 2 if prun.errors else 0
     messages = args.table == "messages"
     writer = writer_for(args.out, MESSAGE_SCHEMA if messages else EVENT_SCHEMA)

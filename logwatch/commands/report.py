@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from logwatch.commands.detect import add_config_option, print_errors, site_and_options
 from logwatch.commands.parse import add_input_options
 from logwatch.errors import UsageError
+from logwatch.output import refuse_input_as_output
 from logwatch.progress import Progress
 from logwatch.report.build import ReportOptions, build_report
 
@@ -66,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="rejects, problems and the security view before the traffic")
     p.add_argument("--no-alerts", action="store_true",
                    help="do not run the rules (faster; no alert timeline)")
-    p.add_argument("--gap", type=float, default=4.0, metavar="HOURS",
+    p.add_argument("--gap", type=_hours, default=4.0, metavar="HOURS",
                    help="report quiet stretches in the input longer than this (default 4)")
     p.set_defaults(run=run)
 
@@ -79,6 +81,18 @@ def _lines(text: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a number of lines, 0 or more")
     return n
+
+
+def _hours(text: str) -> float:
+    """A quiet stretch worth reporting: `nan` and `1e400` (inf) broke the arithmetic on
+    it, and 0 or less made every pause between two lines a gap, thousands of them."""
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = math.nan
+    if not math.isfinite(hours) or hours <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a finite number of hours, more than 0")
+    return hours
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -124,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                           top_users=args.top_users, details=args.details,
                           verp=args.verp_mung, problems_first=args.problems_first,
                           alerts=not args.no_alerts, gap_hours=args.gap)
+    refuse_input_as_output(args.out, args.files)
     try:   # a bad --out is said now, not after minutes of reading
         out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     except OSError as exc:

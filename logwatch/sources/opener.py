@@ -14,6 +14,7 @@ import lzma
 import os
 import struct
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -26,7 +27,9 @@ STDIN = "-"
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError]
+    # zlib.error is not an OSError: gzip raises it for a corrupt deflate stream (a bad
+    # header is gzip.BadGzipFile, an OSError; bz2 raises OSError for both).
+    errors: list[type[BaseException]] = [OSError, EOFError, lzma.LZMAError, zlib.error]
     try:
         import zstandard
 

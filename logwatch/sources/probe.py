@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from logwatch.parse.formats import SAMPLE_LINES, detect_format
 from logwatch.errors import SourceError
-from logwatch.sources.blocks import read_into
+from logwatch.sources.blocks import SalvagingReader, read_into
 from logwatch.sources.opener import READ_ERRORS, OpenedSource, open_source
 
 __all__ = ["Probe", "probe_source", "PrefixedStream", "FINGERPRINT_BYTES"]
@@ -84,10 +84,18 @@ class Probe:
 
 
 def probe_source(name: str) -> Probe:
-    """Open `name` and read its head; the returned stream still yields every byte."""
+    """Open `name` and read its head; the returned stream still yields every byte.
+
+    An archive's head is read in salvaging pieces: one damaged or cut within its first
+    64 KiB keeps what decompressed before the damage (as `zcat` does), and the error
+    comes on the next read, after the head, like damage further on.
+    """
     opened = open_source(name)
+    stream: BinaryIO = opened.stream
+    if opened.compression:
+        stream = SalvagingReader(stream)  # type: ignore[assignment]
     try:
-        head = opened.stream.read(_HEAD_BYTES)
+        head = stream.read(_HEAD_BYTES)
     except READ_ERRORS as exc:
         opened.close()
         raise SourceError(f"{name}: damaged {opened.compression or ''} data at its start: "
@@ -105,4 +113,4 @@ def probe_source(name: str) -> Probe:
                 first = m.group(1)
                 break
     fp = hashlib.sha256(head[:FINGERPRINT_BYTES]).hexdigest()[:16]
-    return Probe(opened, PrefixedStream(head, opened.stream), fmt, fp, first)
+    return Probe(opened, PrefixedStream(head, stream), fmt, fp, first)
