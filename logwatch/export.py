@@ -42,6 +42,7 @@ from logwatch.enrich import ENRICHED_MESSAGES, EVENT_COLUMNS, enrich_events, enr
 from logwatch.errors import UsageError
 from logwatch.output import TableWriter, plain_table
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
+from logwatch.sanitize import for_terminal
 from logwatch.schema import EVENT_SCHEMA
 from logwatch.sitefacts import SiteFacts
 from logwatch.sources.digest import file_digest
@@ -169,13 +170,56 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _refuse_mixing(out: Path, overwrite: bool) -> None:
-    """Two exports in one directory would look like one dataset of both: refuse it."""
+#: What an export writes at the top of its directory, and nothing else.
+_EXPORT_ENTRIES = frozenset({META_NAME, "events", "messages"})
+
+
+def _not_an_export(out: Path) -> str | None:
+    """Why the directory `out` is not one an export wrote (None: it is one). --overwrite
+    deletes the whole directory: only a dataset this tool wrote may go, never a case
+    folder of notes and logs that happens to be named."""
+    other = sorted(p.name for p in out.iterdir() if p.name not in _EXPORT_ENTRIES)
+    if other:
+        shown = ", ".join(for_terminal(n) for n in other[:3]) + (", ..." if other[3:] else "")
+        return f"it holds {shown}, which no export writes"
+    try:
+        meta = json.loads((out / META_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"it has no readable {META_NAME}"
+    if not isinstance(meta, dict) or meta.get("tool") != "mail-logwatch":
+        return f"its {META_NAME} was not written by mail-logwatch"
+    return None
+
+
+def _input_inside(out: Path, files: list[str]) -> str | None:
+    """The first input that lives in `out` (replacing `out` would delete it)."""
+    for name in files:
+        try:
+            if name != "-" and Path(name).resolve().is_relative_to(out):
+                return name
+        except (OSError, RuntimeError):   # a link loop: not in `out` either
+            continue
+    return None
+
+
+def _refuse_mixing(out: Path, overwrite: bool, files: list[str]) -> None:
+    """Two exports in one directory would look like one dataset of both: refuse it; and
+    replace only an earlier export that holds none of the inputs."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not overwrite:
         raise UsageError(f"--out {out}: directory is not empty; give --overwrite to replace "
                          "it (an export is never mixed with another)")
+    inside = _input_inside(out, files)
+    if inside is not None:
+        raise UsageError(f"--out {out}: holds the input {for_terminal(inside)}; "
+                         "--overwrite would delete it")
+    why = _not_an_export(out)
+    if why is not None:
+        raise UsageError(f"--out {out}: not an earlier export ({why}); --overwrite "
+                         "replaces only a directory an export wrote")
 
 
 def _fingerprint(name: str) -> dict[str, Any]:
@@ -259,9 +303,9 @@ def _meta(run: ParseRun, exporter: _Exporter, inputs: list[dict[str, Any]]) -> d
     }
 
 
-def _swap_in(tmp: Path, out: Path, overwrite: bool) -> None:
+def _swap_in(tmp: Path, out: Path, overwrite: bool, files: list[str]) -> None:
     """Put the finished dataset where it was asked for; only then drop the old one."""
-    _refuse_mixing(out, overwrite)   # again: something may have written there meanwhile
+    _refuse_mixing(out, overwrite, files)   # again: something may have written there meanwhile
     if not out.exists():
         tmp.rename(out)
         return
@@ -278,7 +322,7 @@ def export_dataset(files: list[str], out: Path, cfg: Config, options: ParseOptio
     An input that cannot be read is named in `errors` and the others are exported.
     """
     target = out.resolve()   # `.` and symbolic links: replace what they point at
-    _refuse_mixing(target, overwrite)
+    _refuse_mixing(target, overwrite, files)
     tmp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -299,7 +343,7 @@ def export_dataset(files: list[str], out: Path, cfg: Config, options: ParseOptio
         meta = _meta(run, exporter, inputs)
         (tmp / META_NAME).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
-        _swap_in(tmp, target, overwrite)
+        _swap_in(tmp, target, overwrite, files)
     except OSError as exc:   # reading errors are the pipeline's: these are the dataset's
         shutil.rmtree(tmp, ignore_errors=True)
         raise _unwritable(out, exc) from exc

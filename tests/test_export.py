@@ -281,9 +281,43 @@ def test_a_non_empty_directory_is_refused_unless_overwrite(tmp_path: Path,
     assert export(out, [POSTFIX], "--year", "2026") == 2
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
-    assert export(out, [POSTFIX], "--year", "2026", "--overwrite") == 0
+    (out / "notes.txt").unlink()
+    assert export(out, [POSTFIX], "--year", "2026") == 0            # an earlier export...
+    assert export(out, [POSTFIX], "--year", "2026") == 2
+    assert "not empty" in capsys.readouterr().err
+    assert export(out, [POSTFIX], "--year", "2026", "--overwrite") == 0   # ...is replaced
     assert sorted(p.name for p in out.iterdir()) == ["_meta.json", "events", "messages"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]   # nothing left beside
+
+
+@pytest.mark.parametrize("content", ["notes", "foreign_meta", "input"])
+def test_overwrite_replaces_only_an_earlier_export(tmp_path: Path, content: str,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    """--overwrite deletes the whole directory: a case folder that is not an export (or
+    an export someone put notes or the input log into) is refused and left as it was."""
+    out = tmp_path / "case"
+    log = out / "mail.log"
+    if content == "notes":
+        out.mkdir()
+        (out / "notes.txt").write_text("case 4711")
+    elif content == "foreign_meta":
+        out.mkdir()
+        (out / "_meta.json").write_text('{"tool": "something else"}')
+        (out / "events").mkdir()
+    else:
+        assert export(out, [POSTFIX], "--year", "2026") == 0
+        log.write_bytes((ROOT / POSTFIX).read_bytes())
+    before = sorted((p.relative_to(out), p.read_bytes() if p.is_file() else None)
+                    for p in out.rglob("*"))
+    files = [str(log)] if content == "input" else [POSTFIX]
+    assert export(out, files, "--year", "2026", "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert ("holds the input" if content == "input" else "not an earlier export") in err
+    assert str(out) in err and "Traceback" not in err
+    after = sorted((p.relative_to(out), p.read_bytes() if p.is_file() else None)
+                   for p in out.rglob("*"))
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case"]
 
 
 def test_a_failed_export_leaves_the_directory_as_it_was(tmp_path: Path,

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the dataset's directory: created, or empty (see --overwrite)")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace DIR when it is not empty (the new dataset takes its place "
-                        "only once complete)")
+                   help="replace DIR when it is an earlier export holding none of the "
+                        "inputs (the new dataset takes its place only once complete)")
     add_config_option(p)
     p.set_defaults(run=run)
 
