@@ -29,7 +29,7 @@ import logwatch.live as live
 from logwatch.config import load_config
 from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
-from logwatch.notify.deliver import destinations, send
+from logwatch.notify.deliver import Destination, destinations, redact, send
 from logwatch.notify.render import for_slack, render_email, render_json, render_slack, render_text
 from logwatch.state import State
 
@@ -499,6 +499,39 @@ def test_no_url_secret_reaches_output_even_when_delivery_fails(tmp_path: Path) -
     _secret_free(*outputs)
     _secret_free(*(json.dumps(i.payload) + str(i.last_error) for i in outbox(cfg)))
     assert len(outbox(cfg)) == 5                          # one alert, five destinations
+
+
+def test_a_failed_delivery_says_why_in_apprise_words(tmp_path: Path) -> None:
+    """A closed port, a refused token and an unreachable Slack all read `delivery failed
+    (failure)`: what apprise logged about it (at warning level) is shown by `alerts`,
+    with the URL's user, password, path and query tokens redacted."""
+    port = free_port()                                   # a real, closed loopback port
+    url = (f"json://hookuser:{PASSWORD}@127.0.0.1:{port}/hooks/{TOKEN}?"
+           f"+X-Token={TOKEN}")
+    cfg = write_config(tmp_path, [url], relayed())
+    ran = mlw("run", "--config", str(cfg))
+    assert ran.returncode == 75, ran.stderr
+    shown = mlw("alerts", "--config", str(cfg))
+    assert shown.returncode == 75, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if "failing (1 tries)" in x)
+    assert line.endswith("delivery failed (failure): A Connection error occurred sending "
+                         "JSON notification to 127.0.0.1."), line
+    _secret_free(ran.stdout, ran.stderr, shown.stdout, shown.stderr)
+    assert "hookuser" not in shown.stdout
+
+
+def test_redact_hides_urls_and_the_secret_parts_of_the_destination() -> None:
+    url = f"slack://T1JJ3T3L2/A1BRTD4JD/{TOKEN}/#alerts"
+    said = (f"Failed to post to {url} (T1JJ3T3L2/A1BRTD4JD/{TOKEN}) channel alerts; see "
+            f"https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/{TOKEN} on "
+            "hooks.slack.com")
+    assert redact(said, url) == ("Failed to post to slack://**** (****/****/****) channel "
+                                 "****; see https://**** on hooks.slack.com")
+    # user, password and query values, also as decoded; a host with a dot is where it
+    # failed, not a secret: kept
+    url = f"json://hookuser:{PASSWORD}@127.0.0.1:9/x?+X-Token=Tok%2Fen{TOKEN}"
+    assert redact(f"hookuser {PASSWORD} Tok/en{TOKEN} at 127.0.0.1.", url) == \
+        "**** **** **** at 127.0.0.1."
 
 
 def test_refused_urls_and_bad_secret_lines_are_not_echoed(tmp_path: Path) -> None:

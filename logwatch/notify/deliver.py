@@ -9,10 +9,12 @@ redacted form (`Destination.name`), never by the URL itself.
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
 
@@ -20,7 +22,7 @@ from logwatch.config import SEVERITIES, NotifyConfig
 from logwatch.errors import ConfigError
 from logwatch.notify.render import Rendered, render_email, render_json, render_slack, render_text
 
-__all__ = ["Destination", "destinations", "send", "route_of"]
+__all__ = ["Destination", "destinations", "send", "route_of", "redact"]
 
 _EMAIL = ("mailto", "mailtos")
 _JSON = ("json", "jsons")
@@ -93,8 +95,61 @@ def _rendered(dest: Destination, payload: dict[str, Any]) -> tuple[Rendered, Any
     return render_text(payload), apprise.NotifyFormat.TEXT
 
 
+#: Anything written like a URL (`json://...`), whichever destination's it is.
+_ANY_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*")
+#: The most of apprise's reasons kept with a failure (they go into the outbox).
+_REASON_CHARS = 300
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The parts of `url` that may be a secret: user, password, each path segment,
+    query value and fragment, and a host with no dot (Slack's first token sits there;
+    a real host name or address is kept: it is what the admin needs to see)."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:   # not even a URL: the whole of it is the secret
+        return [url]
+    host = parts.netloc.rpartition("@")[2]     # as written: .hostname lower-cases it
+    host = host if host.startswith("[") else host.split(":", 1)[0]
+    found = [user, password, *parts.path.split("/"), *re.split(r"[?&=]", parts.fragment)]
+    found += [v for _, v in parse_qsl(parts.query, keep_blank_values=True)]
+    if host and "." not in host and not host.startswith("["):
+        found.append(host)
+    found += [unquote(p) for p in found]
+    return sorted({p for p in found if len(p) >= 3}, key=len, reverse=True)
+
+
+def redact(text: str, url: str) -> str:
+    """`text` (apprise's own words, which may quote the URL) with any URL and every
+    secret-looking part of `url` replaced by `****`: tokens never reach a terminal, a
+    cron mail or the outbox."""
+    text = _ANY_URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://****", text)
+    for part in _secret_parts(url):
+        text = text.replace(part, "****")
+    return text
+
+
+def _reasons(result: Any, dest: Destination) -> str:
+    """Why apprise says it failed: the warnings it logged for this call (its result keeps
+    them), redacted, each once."""
+    seen: list[str] = []
+    try:
+        for entry in result.logs():
+            said = redact(" ".join(str(entry.message).split()), dest.url)
+            if said and said not in seen:
+                seen.append(said)
+    except Exception:  # noqa: BLE001 - the failure is still reported, without its why
+        return ""
+    text = "; ".join(seen)
+    return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS - 3] + "..."
+
+
 def send(dest: Destination, payload: dict[str, Any]) -> str | None:
-    """Deliver one alert (or digest) payload; None when it went, else why not."""
+    """Deliver one alert (or digest) payload; None when it went, else why not, in
+    apprise's words (`A Connection error occurred ...`, `Forbidden - error=403`) so
+    that `alerts` tells a closed port from a refused token, with the URL's secrets
+    redacted."""
     notifier = apprise.Apprise()
     if not notifier.add(dest.url):
         return f"{dest.name}: URL refused by apprise"
@@ -103,7 +158,8 @@ def send(dest: Destination, payload: dict[str, Any]) -> str | None:
     if result:
         return None
     status = getattr(getattr(result, "status", None), "name", "failure").lower()
-    return f"{dest.name}: delivery failed ({status})"
+    why = _reasons(result, dest)
+    return f"{dest.name}: delivery failed ({status})" + (f": {why}" if why else "")
 
 
 def route_of(dests: list[Destination], route_id: str) -> Destination | None:
