@@ -29,6 +29,9 @@ DEFAULT_PATH = Path("/etc/mail-logwatch/config.toml")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+#: A URL's scheme (`mailto:`, `slack:`): what no secrets_file path starts with.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -201,6 +204,17 @@ class NotifyConfig(_Model):
     secrets_file: Path | None = Field(
         default=None, description="a root-only file: one apprise URL per line, optionally "
                                   "followed by a minimum severity")
+
+    @field_validator("secrets_file", mode="before")
+    @classmethod
+    def _a_path(cls, v: Any) -> Any:
+        """A URL written here by mistake carries its password: every later message that
+        names the file (`cannot read`) would print it. Refused without the value."""
+        if isinstance(v, str) and ("://" in v or _SCHEME.match(v)):
+            raise ValueError("does not look like a path (a notify URL? it goes in "
+                             "notify.urls or, one per line, inside the secrets file; "
+                             "not shown: URLs carry passwords)")
+        return v
     #: when a run raises more than this many alerts below `medium`, they go as one digest
     digest_after: int = Field(default=5, ge=0)
     #: an incident that keeps growing is alerted again when its count has grown this much

@@ -243,6 +243,11 @@ REFUSED = {
         _swap("urls =", "url ="), "url =", "notify.url", []),
     "reserved key": (
         _swap("\n[site]", 'text = "x"\n\n[site]'), 'text = "x"', "text", []),
+    "url as the secrets file": (
+        _swap('urls = ["json://localhost/hook"]',
+              'urls = ["json://localhost/hook"]\n'
+              'secrets_file = "mailto://secretuser:SuperSecretPw1@smtp.example.com"'),
+        "secrets_file =", "notify.secrets_file", ["does not look like a path"]),
 }
 
 
@@ -451,6 +456,9 @@ def test_check_config_never_prints_a_url_without_scheme(tmp_path: Path) -> None:
     'urls = ["slack://TokenA/TokenB/TokenC", 7]',                      # not text
     'urls = ["slack://TokenA/TokenB/TokenC" "mailto://user:secretpass@x.example"]',  # TOML
     'urls = ["mailto://user:secretpass@x.example"]\nsecrets_fil = "/x"',
+    'secrets_file = "mailto://user:secretpass@x.example"',             # a URL as the file
+    'secrets_file = "mailto:user:secretpass@x.example"',
+    'secrets_file = "slack://TokenA/TokenB/TokenC"',
 ])
 def test_errors_never_print_notify_urls(tmp_path: Path, notify: str) -> None:
     text = _swap('urls = ["json://localhost/hook"]', notify)
