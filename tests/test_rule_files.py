@@ -165,6 +165,16 @@ def test_one_id_in_two_files_of_one_directory_is_refused(tmp_path: Path) -> None
                               "is only the files' order")
 
 
+def test_hidden_files_in_a_rule_directory_are_not_rules(tmp_path: Path) -> None:
+    """An editor's lock file (Emacs: `.#site.toml`, a link to nowhere) and a hidden copy
+    with the same rule id were loaded, refusing the directory."""
+    d = site_rules(tmp_path, rule_text("site_rule", threshold="threshold = 4"))
+    (d / ".#site.toml").symlink_to("root@mx1.4711:1700000000")
+    (d / ".site.toml").write_text(rule_text("site_rule", threshold="threshold = 7"))
+    rules = {r.id: r for r in load_rules(Config(rule_dirs=[d]), builtin=False)}
+    assert list(rules) == ["site_rule"] and rules["site_rule"].threshold == 4
+
+
 def test_missing_rule_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a directory") as exc:
         load_rules(Config(rule_dirs=[tmp_path / "nope"]))

@@ -109,12 +109,14 @@ def _parsed_rule_file(path: Path) -> list[Any]:
 
 
 def _rule_files(dirs: Iterable[Path]) -> list[list[Path]]:
-    """The rule files of each directory, in order."""
+    """The rule files of each directory, in order. Hidden names are not rules: an
+    editor's lock or swap file (Emacs's `.#site.toml`, a dangling link) or a half-saved
+    copy beside the file being edited would be loaded as one, or refuse the directory."""
     out = []
     for d in dirs:
         if not d.is_dir():
             raise ConfigError(f"rule directory {d}: not a directory")
-        out.append(sorted(d.glob("*.toml")))
+        out.append(sorted(p for p in d.glob("*.toml") if not p.name.startswith(".")))
     return out
 
 
