@@ -49,7 +49,10 @@ class Metrics:
             self.lag.set(max(0.0, time.time() - result.newest_us / 1e6))
 
     def serve(self, address: str, port: int) -> int:
-        """Serve /metrics; returns the port (0 picks a free one)."""
+        """Serve /metrics; returns the port (0 picks a free one).
+
+        Raises OSError (a `socket.gaierror` for a name that does not resolve) when it
+        cannot listen there: the caller knows what the operator typed, and names it."""
         self._server, _ = start_http_server(port, addr=address, registry=self.registry)
         return int(self._server.server_address[1])
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -238,3 +239,90 @@ def test_every_different_note_is_said_and_repeats_are_not() -> None:
         "/var/log/mail.log: year from the clock", lost]
     assert fresh([lost.replace("120", "4096"), "journald: cursor refused"]) == [
         "journald: cursor refused"]
+
+
+#: what makes a reloaded config unusable only once its rules or destinations are built,
+#: each with the rule disabled: an alert after the reload shows the old config in force
+_UNBUILDABLE = {
+    "missing_rule_dir": ('rule_dirs = ["nope.d"]\n', "",
+                         "config.toml line 1: field rule_dirs: rule directory "),
+    "refused_notify_url": ("", '[notify]\nurls = ["slak://TokA/TokB/TokC"]\n',
+                           "config.toml line 9: field notify.urls[0]: slak ("),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_UNBUILDABLE))
+def test_a_config_whose_rules_or_destinations_fail_on_sighup_keeps_the_old_one(
+        follow: Follow, case: str) -> None:
+    """Loading the TOML is not enough: the follower said "config reloaded", then failed
+    every pass on the missing directory (no alert ever again) or exited 2 on the URL."""
+    top, extra, named = _UNBUILDABLE[case]
+    follow.config.write_text(top + CONFIG.format(dir=follow.dir, extra=(
+        extra + "[rules.auth_failure_burst]\nenabled = false\n")))
+    follow.proc.send_signal(signal.SIGHUP)
+    said = follow.wait_for_stderr("config not reloaded")
+    assert named in said, said
+    follow.append("".join(_failure("203.0.113.52", s) for s in range(7)))
+    (_, alert), = follow.wait_for_alerts(1)
+    assert (alert["rule"], alert["count"]) == ("auth_failure_burst", 7)
+    assert follow.proc.poll() is None
+    assert not any("config reloaded" in line for line in follow.stderr)
+    assert not any("Tok" in line for line in follow.stderr), follow.stderr
+    # fixed and sent SIGHUP again, the new config is taken
+    follow.config.write_text(CONFIG.format(dir=follow.dir, extra=(
+        "[rules.auth_failure_burst]\nthreshold = 2\n")))
+    follow.proc.send_signal(signal.SIGHUP)
+    follow.wait_for_stderr("config reloaded")
+    follow.append("".join(_failure("203.0.113.53", s) for s in range(2)))
+    assert [a["count"] for _, a in follow.wait_for_alerts(2)] == [7, 2]
+    assert follow.stop() == 0
+
+
+@pytest.mark.parametrize("case", sorted(_UNBUILDABLE))
+def test_a_follower_will_not_start_on_a_config_it_could_not_use(
+        tmp_path: Path, case: str) -> None:
+    top, extra, named = _UNBUILDABLE[case]
+    config = tmp_path / "config.toml"
+    config.write_text(top + CONFIG.format(dir=tmp_path, extra=extra))
+    (tmp_path / "mail.log").touch()
+    done = subprocess.run([sys.executable, "-m", "logwatch", "follow", "--config",
+                           str(config)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Tok" not in done.stderr
+    assert not (tmp_path / "state").exists()
+
+
+def test_a_metrics_port_in_use_is_named_and_nothing_is_followed(tmp_path: Path) -> None:
+    """EADDRINUSE (and EADDRNOTAVAIL, an unresolvable name) ended in a traceback and
+    exit 1; now exit 2 with the option named, before the first pass reads a line."""
+    log = tmp_path / "mail.log"
+    log.write_text("".join(_failure("203.0.113.54", s) for s in range(5)))
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(dir=tmp_path, extra=""))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        where = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = subprocess.run([sys.executable, "-m", "logwatch", "follow", "--config",
+                               str(config), "--metrics", where],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"mail-logwatch: --metrics {where}: cannot listen: "), \
+        done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    run = subprocess.run([sys.executable, "-m", "logwatch", "run", "--config", str(config)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert [json.loads(line)["count"] for line in run.stdout.splitlines()] == [5], run.stderr
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "0", "-1", "soon"])
+def test_the_interval_is_a_positive_finite_number(tmp_path: Path, interval: str) -> None:
+    """`nan` was taken, and every pass then started at once, without a pause."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(dir=tmp_path, extra=""))
+    done = subprocess.run([sys.executable, "-m", "logwatch", "follow", "--config",
+                           str(config), f"--interval={interval}"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and "argument --interval" in done.stderr, done.stderr
+    assert not (tmp_path / "state").exists()

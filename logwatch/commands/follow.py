@@ -8,6 +8,7 @@ SIGTERM finishes the pass in hand and exits 0; SIGHUP re-reads the config.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
@@ -17,8 +18,8 @@ from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
 from logwatch.commands.run import run_lock
 from logwatch.config import DEFAULT_PATH, load_config
-from logwatch.errors import ConfigError, UsageError
-from logwatch.follow import Follower
+from logwatch.errors import UsageError
+from logwatch.follow import Follower, validated
 from logwatch.live import PassResult
 
 __all__ = ["register", "run"]
@@ -28,11 +29,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("follow", help="follow mode: read, alert and remember continuously",
                        description=__doc__)
     p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
-    p.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+    p.add_argument("--interval", type=_seconds, default=1.0,
+                   help="seconds between passes (positive, finite)")
     p.add_argument("--metrics", metavar="ADDRESS:PORT",
                    help="serve Prometheus metrics there (e.g. 127.0.0.1:9163)")
     p.add_argument("--quiet", action="store_true", help="print no alerts on stdout")
     p.set_defaults(run=run)
+
+
+def _seconds(text: str) -> float:
+    """A pause between passes: `nan` would make every pass start at once (no comparison
+    with it is true, so the sleep never ran), `inf` would follow once and never again."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive, finite number of "
+                                         "seconds")
+    return value
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -44,11 +59,9 @@ def _address(text: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     path = site_config_path(args.config)
-    cfg = config_from(path)
-    if not cfg.sources:
-        raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
-    if args.interval <= 0:
-        raise UsageError("--interval must be more than zero")
+    # the rules and destinations too, as SIGHUP does: a config that cannot build them
+    # is refused now, not found out at the first pass or the first delivery
+    cfg = validated(config_from(path))
 
     fresh = _Fresh()
 
@@ -69,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
         if address is not None:   # after the lock: a second follower must not take the port
             from logwatch.metrics import Metrics
             metrics = Metrics()
-            port = metrics.serve(*address)
+            try:
+                port = metrics.serve(*address)
+            except OSError as exc:   # in use, not ours, or no such host (gaierror)
+                raise UsageError(f"--metrics {args.metrics}: cannot listen: "
+                                 f"{exc.strerror or exc}") from None
             print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
         follower = Follower(Path(path), load_config, args.interval,
                             metrics, on_pass)
