@@ -20,77 +20,14 @@ from pathlib import Path
 from types import FrameType
 
 from logwatch.config import Config, load_config
-from logwatch.errors import ConfigError, LogwatchError
+from logwatch.errors import LogwatchError
 from logwatch.live import Memory, PassResult, deliver_outbox, run_pass
 from logwatch.metrics import Metrics
-from logwatch.notify.deliver import destinations
-from logwatch.rules_engine.loader import load_rules
 from logwatch.sanitize import for_terminal
 from logwatch.state import State
-from logwatch.tomlfile import locate
+from logwatch.usable import validated
 
-__all__ = ["Follower", "validated"]
-
-
-def _at(cfg: Config, *field: str) -> str:
-    """`config.toml line 4: field notify.urls`: where in the config a value was written
-    (the line when it can be found), for errors that arise only when it is used."""
-    line = locate(cfg.text, field) if cfg.text else None
-    return (f"{cfg.origin or 'config'}" + (f" line {line}" if line else "")
-            + f": field {'.'.join(field)}")
-
-
-def _rules_of(cfg: Config) -> None:
-    """Load the rules as a pass will, or say which config field led to the bad ones.
-
-    Errors in `[rules.<id>]` overrides already name the config file; the others come
-    from a directory or a rule file reached through `rule_dirs` (or, in a broken
-    installation, the built-in rules), whose messages name only that file."""
-    try:
-        load_rules(cfg)
-    except ConfigError as exc:
-        text = str(exc)
-        if cfg.origin is not None and text.startswith(str(cfg.origin)):
-            raise
-        where = _at(cfg, "rule_dirs") if cfg.rule_dirs else f"{cfg.origin or 'config'}: rules"
-        raise ConfigError(f"{where}: {text}") from None
-
-
-def _destinations_of(cfg: Config) -> None:
-    """Build the notification destinations as delivery will, one at a time, so that the
-    error names the `notify.urls` entry (by position: the URL carries tokens and is never
-    printed) or the secrets file that holds the URL apprise refuses."""
-    for n, route in enumerate(cfg.notify.urls):
-        try:
-            destinations(cfg.notify.model_copy(update={"urls": [route], "secrets_file": None}))
-        except ConfigError as exc:
-            raise ConfigError(f"{_at(cfg, 'notify', 'urls')}[{n}]: "
-                              f"{str(exc).removeprefix('notify: ')}") from None
-    secrets = cfg.notify.secrets_file
-    if secrets is not None:
-        try:
-            destinations(cfg.notify.model_copy(update={"urls": []}))
-        except ConfigError as exc:
-            text = str(exc).removeprefix("notify: ").removeprefix("notify.secrets_file ")
-            if not text.startswith(str(secrets)):
-                text = f"{secrets}: {text}"
-            raise ConfigError(f"{_at(cfg, 'notify', 'secrets_file')}: {text}") from None
-
-
-def validated(cfg: Config) -> Config:
-    """`cfg`, once everything a pass builds from it has been built once: its sources,
-    rules and notification destinations, as `check-config` builds them.
-
-    `load_config` checks only the file itself; the rules (`rule_dirs`, `[rules.*]`) and
-    the apprise URLs are built later, at each pass and each delivery. A follower that
-    took a config without building them would find out only then, and fail every pass
-    (or stop) instead of keeping the config that worked; so start-up and SIGHUP both
-    refuse such a config here, with the file and field named."""
-    if not cfg.sources:
-        raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
-    _rules_of(cfg)
-    _destinations_of(cfg)
-    return cfg
+__all__ = ["Follower"]
 
 
 @dataclass

@@ -546,3 +546,18 @@ def test_refused_urls_and_bad_secret_lines_are_not_echoed(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="notify.secrets line 1") as err:
         destinations(load_config(cfg).notify)
     _secret_free(str(err.value))
+
+
+def test_run_with_a_url_apprise_refuses_reads_nothing_until_it_is_fixed(
+        tmp_path: Path) -> None:
+    """A cron run builds its destinations before reading: with a refused URL it says
+    which entry (never its text) and moves no offset, so the next run, with the URL
+    fixed, reads the same lines and alerts on them."""
+    cfg = write_config(tmp_path, [f"slack://lower/{TOKEN}"], log=relayed())
+    done = mlw("run", "--config", str(cfg))
+    assert done.returncode == 2 and "notify.urls[0]" in done.stderr
+    _secret_free(done.stdout, done.stderr)
+    write_config(tmp_path, [], log=relayed())
+    again = mlw("run", "--config", str(cfg))
+    assert again.returncode == 0, again.stderr
+    assert "open_relay" in again.stdout

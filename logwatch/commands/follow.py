@@ -19,8 +19,9 @@ from logwatch.commands.detect import (config_from, print_alerts, print_errors,
 from logwatch.commands.run import run_lock
 from logwatch.config import DEFAULT_PATH, load_config
 from logwatch.errors import UsageError
-from logwatch.follow import Follower, validated
+from logwatch.follow import Follower
 from logwatch.live import PassResult
+from logwatch.usable import validated
 
 __all__ = ["register", "run"]
 

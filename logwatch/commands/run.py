@@ -19,9 +19,9 @@ from pathlib import Path
 from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
 from logwatch.config import DEFAULT_PATH, Config
-from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
 from logwatch.state import State
+from logwatch.usable import validated
 
 __all__ = ["register", "run", "run_lock"]
 
@@ -58,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from(site_config_path(args.config))
-    if not cfg.sources:
-        raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
+    # the rules and destinations built before anything is read: a URL apprise refuses
+    # is said now, not after the pass has moved the offsets
+    cfg = validated(config_from(site_config_path(args.config)))
     with run_lock(cfg) as held:
         if not held:
             print(f"mail-logwatch: another run holds {Path(cfg.state_dir) / 'run.lock'}; "
