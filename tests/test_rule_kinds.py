@@ -504,6 +504,20 @@ def test_sequence_failures_in_the_login_session_do_not_count(tmp_path) -> None:
          us(at(11, 43, 10)))]
 
 
+def test_sequence_guesses_in_the_login_session_count(tmp_path) -> None:
+    """Postfix lets a client try AUTH again and again in one connection: four failed
+    LOGINs and then a login that works, all in one session, are three guesses and the
+    one mistake a fallback may make, not a fallback (one failure per mechanism)."""
+    log = Log()
+    _login(log, at(11, 43, 5), failed=["LOGIN"] * 4)
+    assert brief(detect(tmp_path, log, keep=SEQ)) == [
+        ("auth_success_after_failures", {"client_ip": GUESSER}, 4, us(at(11, 43, 5)),
+         us(at(11, 43, 5)))]
+    log = Log()
+    _login(log, at(11, 43, 5), failed=["CRAM-MD5", "LOGIN", "LOGIN"])
+    assert detect(tmp_path, log, keep=SEQ) == []
+
+
 def test_sequence_a_phone_that_logged_in_before_as_that_user(tmp_path) -> None:
     """bob's phone logged in from this address at 09:00; at 11:40 it fails three times
     with a stale password, then its owner fixes it: not an attack. A login as another

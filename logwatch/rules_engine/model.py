@@ -272,7 +272,9 @@ class Distinct(RuleBase):
 class Sequence(RuleBase):
     """At least `min_first` rows of `first`, then a `then` row, for the same key within
     `window`. `ignore_same`: first-rows equal to the then-row on these fields do not
-    count (a CRAM-MD5 to PLAIN fallback in one session). `unless_before`: no alert when
+    count (a CRAM-MD5 to PLAIN fallback in one session); with `ignore_once_per`, only
+    one of them per value of that field (a fallback tries each mechanism once, where
+    guesses in the login's own session repeat one). `unless_before`: no alert when
     an earlier then-row had the same key and these fields (a phone that has logged in as
     that user from that address before)."""
 
@@ -284,6 +286,7 @@ class Sequence(RuleBase):
     min_first: Annotated[int, Field(ge=1)] = 3
     weight: str | None = None
     ignore_same: list[str] = Field(default_factory=list)
+    ignore_once_per: str | None = None
     unless_before: list[str] = Field(default_factory=list)
 
     def conditions(self) -> list[tuple[str, Condition]]:
@@ -296,6 +299,7 @@ class Sequence(RuleBase):
         for part, sel in (("first", self.first), ("then", self.then)):
             out += [(c.field, part) for c in sel.where + sel.unless]
         out += [(f, "ignore_same") for f in self.ignore_same]
+        out += [(self.ignore_once_per, "ignore_once_per")] if self.ignore_once_per else []
         out += [(f, "unless_before") for f in self.unless_before]
         return out + ([(self.weight, "weight")] if self.weight else [])
 

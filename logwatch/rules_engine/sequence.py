@@ -2,7 +2,8 @@
 
 The credential case: failures from an address, then a login from it. Two ways the
 defaults stay quiet on the innocent: `ignore_same` drops failures that share the login's
-session (a client falling back from CRAM-MD5 to PLAIN), and `unless_before` drops a
+session (a client falling back from CRAM-MD5 to PLAIN; with `ignore_once_per`, one per
+mechanism, so that guesses repeated in the login's own session still count), and `unless_before` drops a
 login when the same address had logged in as the same user before (a phone with a stale
 password that the owner then fixed).
 """
@@ -28,6 +29,21 @@ def _codes_or_unique(table: pa.Table, fields: list[str], rows: np.ndarray) -> np
     code of its own (a failure without a session shares it with nothing)."""
     codes, valid = key_codes(table.select(fields).take(pa.array(rows)), fields)
     return np.where(valid, codes, -1 - np.arange(len(rows), dtype=np.int64))
+
+
+def _ignored(rule: Sequence, table: pa.Table, rows: np.ndarray,
+             weights: np.ndarray) -> np.ndarray:
+    """How much of each first-row `ignore_same` may take away: all of it, or with
+    `ignore_once_per` one row per value of that field (eight failed LOGINs in the
+    session that then logs in are seven guesses and a mistake, not a fallback)."""
+    if rule.ignore_once_per is None:
+        return weights
+    each = _codes_or_unique(table, rule.group_by + rule.ignore_same + [rule.ignore_once_per],
+                            rows)
+    _, first = np.unique(each, return_index=True)
+    once = np.zeros(len(rows), weights.dtype)
+    once[first] = 1
+    return np.minimum(weights, once)
 
 
 def _seen_before(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
@@ -56,8 +72,8 @@ def find_sequence(rule: Sequence, table: pa.Table, mask: np.ndarray) -> list[Inc
     if rule.ignore_same:
         same = _codes_or_unique(table, rule.group_by + rule.ignore_same,
                                 np.concatenate((a.rows, b.rows)))
-        before = before - counts_at(same[:len(a.rows)], a.ts, wa, same[len(a.rows):], b.ts,
-                                    window)
+        before = before - counts_at(same[:len(a.rows)], a.ts, _ignored(rule, table, a.rows, wa),
+                                    same[len(a.rows):], b.ts, window)
     fire = before >= rule.min_first
     if rule.unless_before and len(b.rows):
         known = _codes_or_unique(table, rule.group_by + rule.unless_before, b.rows)
