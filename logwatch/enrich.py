@@ -59,6 +59,14 @@ ENRICHED_MESSAGES = pa.schema(list(MESSAGE_SCHEMA) + [pa.field(n, ty)
 _LOGIN_EVENTS = ("received", "auth_success")
 
 
+def _unanswered(table: pa.Table) -> pa.Array:
+    """AUTHs that failed on our side (`SASL PLAIN authentication failed: Connection lost
+    to authentication server`, a warning naming its mechanism): the client's password was
+    never judged. They weigh nothing, but they are what the disconnect's `auth=0/1`
+    counted: during a Dovecot restart every phone would otherwise be failing to log in."""
+    return pc.and_(event_is(table, "warning"), pc.is_valid(table.column("sasl_method")))
+
+
 def _counter(table: pa.Table, name: str) -> pa.Array:
     return pc.and_(event_is(table, "disconnect"),
                    pc.fill_null(pc.greater(table.column(name), 0), False))
@@ -67,7 +75,8 @@ def _counter(table: pa.Table, name: str) -> pa.Array:
 #: Per derived column, the rows where it can be non-zero: what a reader must keep for
 #: it (see rules_engine.needs).
 DERIVED_ROWS: dict[str, Callable[[pa.Table], pa.Array]] = {
-    "auth_failures": lambda t: pc.or_(event_is(t, "auth_failure"), _counter(t, "auth_tried")),
+    "auth_failures": lambda t: pc.or_(pc.or_(event_is(t, "auth_failure"), _unanswered(t)),
+                                      _counter(t, "auth_tried")),
     "logins": lambda t: pc.or_(pc.and_(event_is(t, *_LOGIN_EVENTS),
                                        pc.is_valid(t.column("sasl_username"))),
                                _counter(t, "auth_ok")),
@@ -126,18 +135,21 @@ def infer_local_domains(events: pa.Table, limit: int = 50) -> list[str]:
     return [c["values"] for c in counts[:limit]]
 
 
-def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray) -> pa.Array:
+def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray,
+                  told: np.ndarray | None = None) -> pa.Array:
     """One per line in `lines`, plus, on a disconnect whose `auth=N/M` counter reports
-    `counted` beyond the lines of its session, the difference: the counter and a line
-    are one event, never two, and a counter without lines is not lost."""
+    `counted` beyond the lines of its session (and the `told` ones, which the counter
+    counts but which weigh nothing), the difference: the counter and a line are one
+    event, never two, and a counter without lines is not lost."""
     out = lines.astype(np.int32)
+    told = lines if told is None else lines | told
     session = plain(events.column("session"))
     has_session = _valid(session).to_numpy(zero_copy_only=False)
     disc = (counted > 0) & has_session
     if disc.any():
         enc = pc.dictionary_encode(session)
         codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-        per_session = np.bincount(codes[lines & has_session], minlength=len(enc.dictionary))
+        per_session = np.bincount(codes[told & has_session], minlength=len(enc.dictionary))
         out[disc] += np.maximum(counted[disc] - per_session[codes[disc]], 0).astype(np.int32)
     return pa.array(out)
 
@@ -150,8 +162,9 @@ def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
     ok = pc.fill_null(events.column("auth_ok"), 0).to_numpy(zero_copy_only=False)
     failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False)
+    unanswered = pc.fill_null(_unanswered(events), False).to_numpy(zero_copy_only=False)
     return (authenticated,
-            _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0)),
+            _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0), unanswered),
             _with_counter(events, authenticated.to_numpy(zero_copy_only=False),
                           ok.astype(np.int32)))
 

@@ -265,3 +265,19 @@ def test_a_rule_on_a_message_column_no_built_in_reads_sees_it(tmp_path: Path) ->
     detection = _detect([log], config, year=2026, tz="UTC")
     found = {a.key["queue_id"] for a in detection.alerts if a.rule == "list_mail"}
     assert found == expected and len(expected) >= 2
+
+
+def test_an_authentication_server_outage_is_no_attack(tmp_path: Path) -> None:
+    """Dovecot restarting: a phone's three AUTHs fail on our side (`Connection lost to
+    authentication server`, `Internal authentication server error`; written for this test
+    in Postfix 3.7's words), each counted by its disconnect's `auth=0/1`, then it logs in.
+    No password was judged wrong: no alert. The same three sessions with the client's
+    password refused are the attack that worked."""
+    outage = ROOT / "tests" / "data" / "postfix-auth-server-down.log"
+    assert _found(_detect([outage], None, year=2026, tz="UTC")) == {}
+    refused = tmp_path / "mail.log"
+    refused.write_text(outage.read_text()
+                       .replace("Connection lost to authentication server", "UGFzc3dvcmQ6")
+                       .replace("Internal authentication server error", "UGFzc3dvcmQ6"))
+    found = _found(_detect([refused], None, year=2026, tz="UTC"))
+    assert found == {("auth_success_after_failures", '{"client_ip": "198.51.100.40"}'): 3}

@@ -27,8 +27,8 @@ __all__ = ["Needs", "needs_of", "reads_message_lines", "BASE_COLUMNS", "LINE_COL
 #: Raw columns the enrichment and the evidence read.
 BASE_COLUMNS = frozenset({
     "ts", "host", "instance", "mta", "daemon", "pid", "queue_id", "session", "event",
-    "client_ip", "sasl_username", "sender", "recipient", "orig_recipient", "relay_ip",
-    "status", "auth_ok", "auth_tried", "source", "source_fp", "offset",
+    "client_ip", "sasl_username", "sasl_method", "sender", "recipient", "orig_recipient",
+    "relay_ip", "status", "auth_ok", "auth_tried", "source", "source_fp", "offset",
 })
 
 
