@@ -977,3 +977,15 @@ def test_alerts_most_severe_first(tmp_path) -> None:
     assert [(a.rule, a.severity) for a in alerts] == [
         ("open_relay", "critical"), ("auth_success_after_failures", "high"),
         ("auth_failure_burst", "low")]
+
+
+def test_keys_compare_without_case_as_values_do(tmp_path) -> None:
+    """A botnet trying `bob`, `Bob` and `BOB` from twelve networks is one slow brute
+    force against one account (Dovecot lower-cases the name it checks)."""
+    log = Log()
+    spellings = ["bob", "Bob", "BOB"]
+    for i in range(12):
+        log.failures(at(10, i * 5), f"198.51.{100 + i}.7", [spellings[i % 3]])
+    alerts = detect(tmp_path, log, keep=("distributed_bruteforce",))
+    assert [(a.rule, a.count) for a in alerts] == [("distributed_bruteforce", 12)]
+    assert alerts[0].key == {"sasl_username": "bob"}
