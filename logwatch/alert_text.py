@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from logwatch.alerts import Alert, rfc3339
 from logwatch.rules_engine.model import severity_rank
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import for_terminal, placed_line
 
 __all__ = ["alerts_text"]
 
@@ -26,7 +26,7 @@ def _full(a: Alert) -> list[str]:
            f"{rfc3339(a.last_us)}, id {a.id}"]
     for e in a.evidence[:EVIDENCE_SHOWN]:
         text = e.line if e.line is not None else "(not readable again)"
-        out.append(f"    {for_terminal(e.source)}:{e.offset}: {for_terminal(text)}")
+        out.append(f"    {placed_line(e.source, e.offset, text)}")
     more = a.evidence_total - min(len(a.evidence), EVIDENCE_SHOWN)
     if more > 0:
         out.append(f"    ... {more} more lines")

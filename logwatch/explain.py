@@ -17,7 +17,7 @@ import pyarrow as pa
 from logwatch.parse.definitions import ParserSet, PatternSpec
 from logwatch.parse.engine import extract_queue_ids
 from logwatch.parse.header import split_header
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import for_terminal, placed_line
 
 __all__ = ["explain"]
 
@@ -52,7 +52,7 @@ def explain(rows: Iterable[dict[str, object]], lines: dict[tuple[str, int], str]
     for row in rows:
         key = (str(row["source"]), int(row["offset"]))  # type: ignore[arg-type]
         text = lines.get(key, "")
-        out.write(f"{row['source']}:{row['offset']}: {for_terminal(text)}\n")
+        out.write(placed_line(str(row["source"]), key[1], text) + "\n")
         pattern = row.get("pattern")
         if pattern:
             hits[str(pattern)] += 1

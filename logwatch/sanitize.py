@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_terminal", "for_html"]
+__all__ = ["for_terminal", "for_html", "placed_line"]
 
 # C0 and C1 controls (tab and newline included: one record is one line), DEL, and the
 # Unicode bidi controls.
@@ -32,3 +32,10 @@ def for_html(text: object) -> str:
     """Log text made inert in HTML and XML (SVG) alike: control and bidi characters shown
     as escapes (ESC is not even allowed in XML), then `& < > " '` as entities."""
     return html.escape(for_terminal(str(text)), quote=True)
+
+
+def placed_line(source: str, offset: int | None, text: str) -> str:
+    """A log line for a terminal after where it is: `mail.log.1 (byte 17944): text`.
+    The place is a byte offset (what the events keep; a line number would mean counting
+    the file from its start), written so that no one reads it as grep's `file:line:`."""
+    return f"{for_terminal(source)} (byte {offset}): {for_terminal(text)}"

@@ -278,8 +278,8 @@ def test_the_command_prints_messages_then_lines(parsers: ParserSet) -> None:
            "2026-03-03T01:12:36Z" in out
     assert "  children   E90F31B2F49" in out and "  parent     599A71B2F42" in out
     assert "  client     mx.lists.example.net[198.51.100.40], TLS" in out
-    assert ("sample_logs/postfix/mail.log:458: Mar  3 01:12:33 mx1 postfix/smtpd[1411]: "
-            "connect from mx.lists.example.net[198.51.100.40]") in out
+    assert ("sample_logs/postfix/mail.log (byte 458): Mar  3 01:12:33 mx1 "
+            "postfix/smtpd[1411]: connect from mx.lists.example.net[198.51.100.40]") in out
 
 
 def test_jsonl_gives_messages_then_event_rows_with_their_lines() -> None:

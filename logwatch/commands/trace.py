@@ -25,7 +25,7 @@ from logwatch.commands.parse import add_input_options, options_from
 from logwatch.errors import UsageError
 from logwatch.output import rows_as_json
 from logwatch.pipeline import default_parsers
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import for_terminal, placed_line
 from logwatch.trace import KINDS, Trace, parse_query, trace_files
 
 __all__ = ["register", "run", "trace_text"]
@@ -110,7 +110,7 @@ def trace_text(result: Trace) -> str:
             continue
         shown.add((r["source"], r["offset"]))
         text = r["line"] if r["line"] is not None else "(not readable again)"
-        lines.append(f"{for_terminal(r['source'])}:{r['offset']}: {for_terminal(text)}")
+        lines.append(placed_line(r["source"], r["offset"], text))
     kinds = " or ".join(k.replace("-", " ") for k in result.query.kinds)
     out = [f"trace {for_terminal(result.query.value)} ({kinds}): "
            f"{_count(len(messages), 'message')}, {_count(len(lines), 'line')}", ""]
