@@ -214,7 +214,10 @@ class Memory:
     failure: str | None = None
 
     def __post_init__(self) -> None:
-        self.saved_at = self.clock()
+        # the first is due at once: killed before it, a follower with a fresh state (or
+        # a source new since its SIGHUP) would have no mark to start again from, and
+        # would read the live file from its start and none of the rotations since
+        self.saved_at = -math.inf
 
     def due(self) -> bool:
         return self.clock() - self.saved_at >= CHECKPOINT_S and not (

@@ -172,6 +172,28 @@ def test_a_follower_killed_between_checkpoints_loses_nothing_and_tells_nothing_t
     assert entry is not None and (entry.alert_id, entry.alerted_count) == (told["id"], 6)
 
 
+def test_a_follower_killed_before_its_first_checkpoint_loses_nothing_to_a_rotation(
+        follow: Follow) -> None:
+    """A fresh state: four failures read, the follower killed well within CHECKPOINT_S,
+    the log rotated and three more written. The next run starts from the mark the first
+    pass left, reads the rotated file and the new one, and finds the burst of seven."""
+    follow.append("".join(_failure("203.0.113.62", s) for s in range(4)))
+    end = time.monotonic() + 10
+    while follow.metrics().get("mail_logwatch_lines_read_total", 0) < 4:
+        assert time.monotonic() < end, follow.stderr
+        time.sleep(0.1)
+    follow.proc.kill()
+    follow.proc.wait()
+    follow.log.rename(follow.dir / "mail.log.1")
+    follow.log.write_text("".join(_failure("203.0.113.62", s) for s in range(4, 7)))
+    run = subprocess.run([sys.executable, "-m", "logwatch", "run", "--config",
+                          str(follow.config)], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert [(a["key"], a["count"]) for a in map(json.loads, run.stdout.splitlines())] == [
+        ({"client_ip": "203.0.113.62"}, 7)]
+
+
 def test_sighup_reloads_the_config(follow: Follow) -> None:
     follow.config.write_text(CONFIG.format(dir=follow.dir, extra=(
         "[rules.auth_failure_burst]\nthreshold = 2\n")))
