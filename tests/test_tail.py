@@ -609,3 +609,20 @@ def test_rotation_between_plan_and_open(tmp_path: Path) -> None:
     log.write(3)
     t.read()
     assert_read_once(t, log)
+
+
+def test_a_log_cut_short_in_place_is_read_again_and_says_so(tmp_path: Path) -> None:
+    """`sed -i` deleting lines, or a restore of an older copy: the file starts as it did
+    but is shorter than what was read. Where its old lines end is not known; it is read
+    again from its start (nothing new lost), and the warning says lines may count twice
+    (it used to say they were lost, while reading them twice)."""
+    log, t = _read_once(tmp_path, "large")
+    log.write(10)
+    t.read()
+    kept = log.path.read_bytes().splitlines(keepends=True)[:8]
+    log.path.write_bytes(b"".join(kept))
+    new = log.write(2)
+    got = t.read()
+    assert got == [x.rstrip(b"\n") for x in kept] + new
+    assert len(t.warnings) == 1 and "rewritten in place" in t.warnings[0] \
+        and "counted twice" in t.warnings[0]

@@ -106,11 +106,16 @@ def _read_at(path: str, start: int, n: int) -> bytes | None:
         opened.close()
 
 
+def _same_start(path: str, mark: Mark) -> bool:
+    """Whether `path` begins as the file `mark` was taken of did."""
+    head = _read_at(path, 0, mark.head_len)
+    return head is not None and len(head) == mark.head_len and _hash(head) == mark.head
+
+
 def _matches(path: str, mark: Mark) -> bool:
     """Whether `path` is the file `mark` was taken of, with everything before the offset
     as it was."""
-    head = _read_at(path, 0, mark.head_len)
-    if head is None or len(head) < mark.head_len or _hash(head) != mark.head:
+    if not _same_start(path, mark):
         return False
     if mark.offset:
         start = max(0, mark.offset - PROBE_BYTES)
@@ -206,11 +211,19 @@ def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
     rotated = rotated_names(path)
     found = next((i for i in range(len(rotated) - 1, -1, -1)
                   if _matches(rotated[i], mark)), None)
-    if found is None:
+    if found is None and live and _same_start(path, mark):
+        # edited in place (`sed -i`, a restore): where the old lines end in it is not
+        # known, and losing the new ones is worse than telling some twice
+        plan.warnings.append(
+            f"{path}: rewritten in place since byte {mark.offset} was read (it starts as "
+            "it did, the rest differs): read again from its start, so lines read before "
+            "may be counted twice")
+    elif found is None:
         plan.warnings.append(
             f"{path}: the file read up to byte {mark.offset} was not found again (rotated "
             "elsewhere, or rewritten): its lines after that are lost; reading on from "
             "the files rotated since")
+    if found is None:
         newer = [r for r in rotated if _mtime(r) > mark.seen_at]
         plan.segments = [Segment(r, 0, None) for r in newer]
     else:
