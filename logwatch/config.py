@@ -156,6 +156,17 @@ class SourceConfig(_Model):
     _check_args = field_validator("journal_args")(_journal_args)
     _check_match = field_validator("journal_match")(_journal_match)
 
+    @field_validator("path")
+    @classmethod
+    def _one_file(cls, v: Path | None) -> Path | None:
+        """A source is one log, its rotations found beside it: a pattern (`/var/log/*.log`)
+        named no file, and `run` read nothing, each time, with a note."""
+        if v is not None and any(c in str(v) for c in "*?["):
+            raise ValueError("one log file per source (its rotations are found beside "
+                             "it); a pattern is not expanded: give each log its own "
+                             "[[sources]]")
+        return v
+
     @model_validator(mode="after")
     def _one_kind(self) -> SourceConfig:
         if (self.path is None) == (not self.journald):

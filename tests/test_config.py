@@ -239,6 +239,9 @@ REFUSED = {
     "unknown source format": (
         _swap('path = "/var/log/mail.log"', 'path = "/var/log/mail.log"\nformat = "qmail"'),
         "[[sources]]", "sources.0", ["qmail"]),
+    "a pattern as a source": (
+        _swap('path = "/var/log/mail.log"', 'path = "/var/log/mail*.log"'), "mail*.log",
+        "sources.0.path", ["pattern is not expanded"]),
     "unknown key in notify": (
         _swap("urls =", "url ="), "url =", "notify.url", []),
     "reserved key": (
