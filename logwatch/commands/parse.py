@@ -98,7 +98,7 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
         raise UsageError("--year walks from the first line of the first file to the last, "
                          "in one process: it does not go with --executor dask")
     return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host,
-                        jobs=max(1, args.jobs), scheduler=args.scheduler)
+                        jobs=args.jobs, scheduler=args.scheduler)
 
 
 def _read_all(name: str) -> bytes:
