@@ -226,6 +226,7 @@ class NotifyConfig(_Model):
                              "notify.urls or, one per line, inside the secrets file; "
                              "not shown: URLs carry passwords)")
         return v
+
     #: when a run raises more than this many alerts below `medium`, they go as one digest
     digest_after: int = Field(default=5, ge=0)
     #: an incident that keeps growing is alerted again when its count has grown this much

@@ -134,13 +134,10 @@ def _reasons(result: Any, dest: Destination) -> str:
     """Why apprise says it failed: the warnings it logged for this call (its result keeps
     them), redacted, each once."""
     seen: list[str] = []
-    try:
-        for entry in result.logs():
-            said = redact(" ".join(str(entry.message).split()), dest.url)
-            if said and said not in seen:
-                seen.append(said)
-    except Exception:  # noqa: BLE001 - the failure is still reported, without its why
-        return ""
+    for entry in result.logs():
+        said = redact(" ".join(str(entry.message).split()), dest.url)
+        if said and said not in seen:
+            seen.append(said)
     text = "; ".join(seen)
     return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS - 3] + "..."
 
