@@ -267,13 +267,12 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
                                               result.stats.compression)
                 run.stats.append(by_source[name])
             _merge_stats(by_source[name], result.stats)
+            done = MESSAGE_SCHEMA.empty_table()
             if unit.index == 0:
                 head.state = result.state
                 patch = None
             else:
                 patch, done = head.absorb(result.state, result.pending)
-                if done.num_rows:
-                    yield EVENT_SCHEMA.empty_table(), done
             row = 0
             for events in _read(result.events):
                 if patch is not None:
@@ -284,6 +283,11 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
                     events = events.set_column(i, EVENT_SCHEMA.field("seq"),
                                                pc.add(events.column("seq"), first_line))
                 yield events, MESSAGE_SCHEMA.empty_table()
+            # the messages the unit completes come after its events, as in one process:
+            # a reader judges a message by its deliveries (export's enrichment), which
+            # may be among them
+            if done.num_rows:
+                yield EVENT_SCHEMA.empty_table(), done
             for messages in _read(result.messages):
                 yield EVENT_SCHEMA.empty_table(), messages
     yield EVENT_SCHEMA.empty_table(), head.finish()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -359,3 +360,25 @@ def test_an_unwritable_target_is_reported(tmp_path: Path, capsys: pytest.Capture
     assert export(tmp_path / "file" / "export", [POSTFIX], "--year", "2026") == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+def test_parallel_and_one_process_enrich_messages_alike(tmp_path: Path) -> None:
+    """Units read in parallel hand on the messages that joining them completes; those
+    must come after the unit's events, whose deliveries they are judged by: the
+    content filter's re-injected copies lost their external recipients under -j 2."""
+    rotated = tmp_path / "rotated"
+    rotated.mkdir()
+    for f in sorted((ROOT / "sample_logs" / "postfix" / "rotated").iterdir()):
+        (rotated / f.name).write_bytes(f.read_bytes())
+        os.utime(rotated / f.name, (1772668800, 1772668800))   # 2026-03-05: the year
+    files = [str(rotated / n) for n in ("mail.log.2.gz", "mail.log.1", "mail.log")]
+    cfg = load_config(ROOT / CONFIG)
+    judged = ["queue_id", "first_seen", "recipient_domains", "recipient_local",
+              "relayed_external", "external_recipients", "first_deferred", "account"]
+    rows = []
+    for jobs in (1, 2):
+        out = tmp_path / f"j{jobs}"
+        export_dataset(files, out, cfg, ParseOptions(tz="UTC", jobs=jobs))
+        rows.append(sorted(map(str, dataset(out, "messages").select(judged).to_pylist())))
+    assert rows[0] == rows[1] and len(rows[0]) > 150
+    assert any("'relayed_external': True" in r for r in rows[1])
