@@ -275,8 +275,15 @@ def test_text_report_reads_like_pflogsumm_and_escapes_the_log(tmp_path: Path) ->
     for heading in ("Grand Totals", "Per-Hour Traffic Summary",
                     "Host/Domain Summary: Message Delivery", "Senders by message count",
                     "Message Reject Detail", "Security: authentication failures",
+                    "Security: mail relayed for strangers (open relay)",
+                    "Security: foreign senders through local accounts",
                     "Coverage: what this report read"):
         assert heading in text
+    # the incidents the text picks out, and the failures per hour (the spray at 04:20)
+    relayed = text.split("Security: mail relayed for strangers (open relay)")[1]
+    assert "open_relay" in relayed.split("Security: foreign senders")[0]
+    auth = text.split("Security: authentication failures")[1].split("Security: relay")[0]
+    assert re.search(r"^\s+15\s+0400-0500$", auth, re.M), auth
     first = render_text(report_of(hostile, problems_first=True))
     assert first.index("Message Reject Detail") < first.index("Per-Day Traffic Summary")
 

@@ -307,6 +307,8 @@ def _security(r: dict[str, Any]) -> Section:
         Table("Auth failures by username",
               (_c("sasl_username", "username"), _COUNT,
                _c("distinct_client_ip", "addresses", "count"), *_SEEN), auth["by_username"]),
+        Table("Auth failures per hour", (_c("hour"), _c("failures", kind="count")),
+              _hourly(auth["per_hour"]), folded=True),
         Table("Relay attempts (relay access denied)",
               (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
               sec["relay_attempts"]),

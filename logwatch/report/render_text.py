@@ -93,10 +93,14 @@ _TRAFFIC = [("received", "received"), ("delivered", "delivered"), ("deferred", "
             ("bounced", "bounced"), ("rejected", "rejected")]
 
 
+def _hour_span(row: Row) -> Row:
+    """An hour of the day as pflogsumm writes it: `0300-0400`."""
+    return dict(row, time=f"{row['hour']:02d}00-{(row['hour'] + 1) % 24:02d}00")
+
+
 def _traffic(r: dict[str, Any]) -> list[str]:
     days = len(r["per_day"])
-    hours = [dict(h, time=f"{h['hour']:02d}00-{(h['hour'] + 1) % 24:02d}00")
-             for h in r["per_hour"]]
+    hours = [_hour_span(h) for h in r["per_hour"]]
     return (_heading("Per-Day Traffic Summary") + _table(r["per_day"], _TRAFFIC + [("day", "date")])
             + _heading(f"Per-Hour Traffic Summary (zone {r['period']['timezone']}"
                        + (f", summed over {days} days)" if days > 1 else ")"))
@@ -174,6 +178,8 @@ def _security(r: dict[str, Any]) -> list[str]:
                                                ("distinct_client_ip", "clients"),
                                                ("first", "first"), ("last", "last"),
                                                ("sasl_username", "username")])
+    out += [""] + _table([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
+                         [("failures", "failures"), ("time", "time")])
     out += _heading("Security: relay attempts") + _table(
         s["relay_attempts"], [("count", "denials"), ("distinct_rcpt_domain", "domains"),
                               ("first", "first"), ("last", "last"), ("client_ip", "client")])
@@ -182,8 +188,13 @@ def _security(r: dict[str, Any]) -> list[str]:
     if not alerts["ran"]:
         out.append("  rules not run (--no-alerts)")
     else:
-        out += _table(alerts["timeline"], [("first_seen", "first"), ("severity", "severity"),
-                                           ("rule", "rule"), ("summary", "summary")])
+        columns = [("first_seen", "first"), ("severity", "severity"), ("rule", "rule"),
+                   ("summary", "summary")]
+        out += _table(alerts["timeline"], columns)
+        for key, title in (("open_relay", "Security: mail relayed for strangers (open relay)"),
+                           ("unknown_sender", "Security: foreign senders through local "
+                                              "accounts")):
+            out += _heading(title) + _table(alerts[key], columns)
     i, o = tls["inbound"], tls["outbound"]
     share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
     out += _heading("Security: TLS") + [
