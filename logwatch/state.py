@@ -246,6 +246,14 @@ class State:
         return self.db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
                                ).fetchone()[0]
 
+    def pending_errors(self, limit: int = 3) -> list[str]:
+        """Why what waits in the outbox waits, latest first, each reason once (already
+        redacted where it was recorded)."""
+        rows = self.db.execute(
+            "SELECT last_error FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT "
+            "NULL GROUP BY last_error ORDER BY max(id) DESC LIMIT ?", (limit,)).fetchall()
+        return [r[0] for r in rows]
+
     def recent(self, limit: int = 50) -> list[OutboxItem]:
         rows = self.db.execute(
             "SELECT id, alert_id, severity, payload, attempts, last_error, created, "

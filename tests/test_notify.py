@@ -511,6 +511,9 @@ def test_a_failed_delivery_says_why_in_apprise_words(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, [url], relayed())
     ran = mlw("run", "--config", str(cfg))
     assert ran.returncode == 75, ran.stderr
+    # the cron mail says why as well as how many
+    assert "delivery failed (failure): A Connection error occurred sending JSON " \
+           "notification to 127.0.0.1." in ran.stderr
     shown = mlw("alerts", "--config", str(cfg))
     assert shown.returncode == 75, shown.stderr
     line = next(x for x in shown.stdout.splitlines() if "failing (1 tries)" in x)

@@ -20,6 +20,7 @@ from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
 from logwatch.config import DEFAULT_PATH, Config
 from logwatch.live import deliver_outbox, run_pass
+from logwatch.sanitize import for_terminal
 from logwatch.state import State
 from logwatch.usable import validated
 
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = run_pass(cfg, state, dry_run=args.dry_run)
             pending = 0 if args.dry_run else deliver_outbox(cfg, state)
+            # the cron mail says why, not only how many (`alerts` lists them all)
+            why = state.pending_errors() if pending else []
         finally:
             state.close()
     print_alerts([] if args.quiet else result.alerts, result.warnings)
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if result.errors:
         return EXIT_USAGE
     if pending:
-        print(f"mail-logwatch: {pending} alerts wait in the outbox", file=sys.stderr)
+        print(f"mail-logwatch: {pending} alerts wait in the outbox"
+              + "".join(f"\n  {for_terminal(w)}" for w in why), file=sys.stderr)
         return EXIT_TEMPFAIL
     return EXIT_ALERTS if args.fail_on_alert and result.alerts else EXIT_OK
