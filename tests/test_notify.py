@@ -29,7 +29,7 @@ import logwatch.live as live
 from logwatch.config import load_config
 from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
-from logwatch.notify.deliver import Destination, destinations, redact, send
+from logwatch.notify.deliver import destinations, redact, send
 from logwatch.notify.render import for_slack, render_email, render_json, render_slack, render_text
 from logwatch.state import State
 
