@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["plain", "to_numpy", "in_values", "event_is", "rows_among", "through_dictionary",
-           "distinct"]
+           "distinct", "in_schema"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -70,3 +70,11 @@ def rows_among(col: pa.ChunkedArray | pa.Array, values: pa.Array) -> np.ndarray:
     a costlier test, so that it sees only the rows that can meet (a follower holds
     hours of rows, and a pass's new ones name a few of them)."""
     return np.flatnonzero(in_values(col, values).to_numpy(zero_copy_only=False))
+
+
+def in_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`, a column it lacks all null (no buffers to speak of): a table
+    an earlier version wrote, or one kept with only the columns its readers need, for
+    stages that read the whole schema."""
+    return pa.table({f.name: table.column(f.name).cast(f.type) if f.name in table.column_names
+                     else pa.nulls(table.num_rows, f.type) for f in schema}, schema=schema)

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from logwatch.config import Config
 from logwatch.enrich import DERIVED_ROWS, enrich_events, enrich_messages, infer_local_domains
-from logwatch.columns import in_values
+from logwatch.columns import in_schema, in_values
 from logwatch.kept import joined, kept
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
@@ -89,14 +89,6 @@ def kept_rows(events: pa.Table, needs: Needs) -> tuple[pa.Table, pa.Table]:
             kept(events.select(list(LINE_COLUMNS)), lines, _PER_FILE))
 
 
-def _padded(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """`table` in `schema`, the columns it was not kept with all null (no buffers to
-    speak of): the enrichment and the rules read tables of the whole schema."""
-    return pa.Table.from_arrays([table.column(f.name) if f.name in table.column_names
-                                 else pa.nulls(table.num_rows, f.type) for f in schema],
-                                schema=schema)
-
-
 def evidence_table(events: pa.Table, lines: pa.Table) -> pa.Table:
     """Where the lines of messages are found: the rules' rows and the narrow lines, side
     by side without a copy (a follower holds hours of both, and asks every pass). The
@@ -132,8 +124,9 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     no_rows, no_lines = kept_rows(EVENT_SCHEMA.empty_table(), needs)
     ev_table = joined(events, no_rows)
     line_table = joined(lines, no_lines)
-    msg_table = _padded(joined(messages, MESSAGE_SCHEMA.empty_table().select(msg_columns)),
-                        MESSAGE_SCHEMA)
+    # the columns no rule reads come back all null: the enrichment reads the whole schema
+    msg_table = in_schema(joined(messages, MESSAGE_SCHEMA.empty_table().select(msg_columns)),
+                          MESSAGE_SCHEMA)
     warnings: list[str] = []
     facts = site_facts(cfg, ev_table, warnings)
     ev_rich = enrich_events(ev_table, facts, msg_table)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from logwatch.columns import in_schema
 from logwatch.correlate.correlator import ROW_SCHEMA, SETTLING_SCHEMA, CorrelationState
 from logwatch.correlate.messages import LINK_SCHEMA
 from logwatch.correlate.sessions import OpenSessions
@@ -68,13 +69,6 @@ def table_bytes(table: pa.Table) -> bytes:
 
 def table_of(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
-
-
-def _conformed(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """A table written by an earlier version, in today's schema: a column it did not
-    have yet is null (an upgrade must not lose the messages a follower was holding)."""
-    return pa.table({f.name: table.column(f.name).cast(f.type) if f.name in table.column_names
-                     else pa.nulls(table.num_rows, f.type) for f in schema}, schema=schema)
 
 
 @dataclass
@@ -184,11 +178,13 @@ class State:
         head = json.loads(self.blob("correlation.meta") or b"{}")
         rows, links = table_of(raw), table_of(self.blob("correlation.links") or b"")
         settling = self.blob("correlation.settling")
+        # tables an earlier version wrote: a column added since is null (an upgrade must
+        # not lose the messages a follower was holding)
         return CorrelationState(sessions=OpenSessions(**head["sessions"]),
-                                rows=_conformed(rows, ROW_SCHEMA),
+                                rows=in_schema(rows, ROW_SCHEMA),
                                 links=links.cast(LINK_SCHEMA),
                                 settling=SETTLING_SCHEMA.empty_table() if settling is None
-                                else _conformed(table_of(settling), SETTLING_SCHEMA),
+                                else in_schema(table_of(settling), SETTLING_SCHEMA),
                                 max_us=head["max_us"], min_us=head["min_us"],
                                 rows_seen=head["rows_seen"])
 
