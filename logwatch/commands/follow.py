@@ -8,7 +8,6 @@ SIGTERM finishes the pass in hand and exits 0; SIGHUP re-reads the config.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import time
@@ -18,6 +17,7 @@ from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
 from logwatch.commands.run import run_lock
 from logwatch.config import DEFAULT_PATH, load_config
+from logwatch.commands.amounts import positive
 from logwatch.errors import UsageError
 from logwatch.follow import Follower
 from logwatch.live import PassResult
@@ -30,25 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("follow", help="follow mode: read, alert and remember continuously",
                        description=__doc__)
     p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
-    p.add_argument("--interval", type=_seconds, default=1.0,
+    p.add_argument("--interval", type=positive("seconds"), default=1.0,
                    help="seconds between passes (positive, finite)")
     p.add_argument("--metrics", metavar="ADDRESS:PORT",
                    help="serve Prometheus metrics there (e.g. 127.0.0.1:9163)")
     p.add_argument("--quiet", action="store_true", help="print no alerts on stdout")
     p.set_defaults(run=run)
-
-
-def _seconds(text: str) -> float:
-    """A pause between passes: `nan` would make every pass start at once (no comparison
-    with it is true, so the sleep never ran), `inf` would follow once and never again."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a positive, finite number of "
-                                         "seconds")
-    return value
 
 
 def _address(text: str) -> tuple[str, int]:

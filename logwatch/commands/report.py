@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from logwatch.commands.detect import add_config_option, print_errors, site_and_options
 from logwatch.commands.parse import add_input_options
+from logwatch.commands.amounts import positive
 from logwatch.errors import UsageError
 from logwatch.output import refuse_input_as_output
 from logwatch.progress import Progress
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="rejects, problems and the security view before the traffic")
     p.add_argument("--no-alerts", action="store_true",
                    help="do not run the rules (faster; no alert timeline)")
-    p.add_argument("--gap", type=_hours, default=4.0, metavar="HOURS",
+    p.add_argument("--gap", type=positive("hours"), default=4.0, metavar="HOURS",
                    help="report quiet stretches in the input longer than this (default 4)")
     p.set_defaults(run=run)
 
@@ -81,18 +81,6 @@ def _lines(text: str) -> int:
     if n < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a number of lines, 0 or more")
     return n
-
-
-def _hours(text: str) -> float:
-    """A quiet stretch worth reporting: `nan` and `1e400` (inf) broke the arithmetic on
-    it, and 0 or less made every pause between two lines a gap, thousands of them."""
-    try:
-        hours = float(text)
-    except ValueError:
-        hours = math.nan
-    if not math.isfinite(hours) or hours <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a finite number of hours, more than 0")
-    return hours
 
 
 def _format(args: argparse.Namespace) -> str:
