@@ -20,7 +20,7 @@ from logwatch.errors import ConfigError
 from logwatch.globs import check_globs
 from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
-from logwatch.tomlfile import load_toml, locate, validation_message
+from logwatch.tomlfile import at_line, load_toml, locate, validation_message
 
 __all__ = ["Config", "Site", "Allowlist", "SourceConfig", "NotifyConfig", "Route", "ActionConfig",
            "load_config", "DEFAULT_PATH", "Network", "SEVERITIES"]
@@ -315,7 +315,7 @@ def load_config(path: Path | None) -> Config:
     for reserved in ("origin", "text"):
         if reserved in data:
             line = locate(text, (reserved,))
-            raise ConfigError(f"{path}" + (f" line {line}" if line else "") +
+            raise ConfigError(at_line(path, line) +
                               f": field {reserved}: not a configuration key")
     try:
         cfg = Config.model_validate(data)

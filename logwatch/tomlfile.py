@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["load_toml", "locate", "validation_message", "error_loc"]
+__all__ = ["load_toml", "locate", "validation_message", "error_loc", "at_line"]
 
 
 def load_toml(path: Path, error: type[Exception]) -> tuple[dict[str, Any], str]:
@@ -37,6 +37,12 @@ def load_toml(path: Path, error: type[Exception]) -> tuple[dict[str, Any], str]:
         at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         raise error(f"{path}" + (f" line {at[1]}" if at else "") +
                     f": not valid TOML: {exc}") from exc
+
+
+def at_line(where: object, line: int | None) -> str:
+    """`config.toml line 4`, or the name alone where the line could not be found: how
+    every message about a data file begins."""
+    return f"{where}" + (f" line {line}" if line else "")
 
 
 def _header(name: str) -> str:
@@ -106,6 +112,6 @@ def validation_message(exc: ValidationError, path: Path, text: str,
                     locate(text, loc))
         what, field, line = said
         msg = err["msg"].removeprefix("Value error, ")
-        where = f"{path}" + (f" line {line}" if line else "")
+        where = at_line(path, line)
         msgs.append(f"{where}: {what + ', ' if what else ''}field {field}: {msg}")
     return "\n".join(msgs)

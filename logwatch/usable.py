@@ -13,7 +13,7 @@ from logwatch.config import Config
 from logwatch.errors import ConfigError
 from logwatch.notify.deliver import destinations
 from logwatch.rules_engine.loader import load_rules
-from logwatch.tomlfile import locate
+from logwatch.tomlfile import at_line, locate
 
 __all__ = ["validated"]
 
@@ -22,8 +22,7 @@ def _at(cfg: Config, *field: str) -> str:
     """`config.toml line 4: field notify.urls`: where in the config a value was written
     (the line when it can be found), for errors that arise only when it is used."""
     line = locate(cfg.text, field) if cfg.text else None
-    return (f"{cfg.origin or 'config'}" + (f" line {line}" if line else "")
-            + f": field {'.'.join(field)}")
+    return at_line(cfg.origin or "config", line) + f": field {'.'.join(field)}"
 
 
 def _rules_of(cfg: Config) -> None:

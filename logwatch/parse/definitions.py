@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from logwatch.errors import DefinitionError
-from logwatch.tomlfile import Described, load_toml, validation_message
+from logwatch.tomlfile import Described, at_line, load_toml, validation_message
 from logwatch.schema import EVENTS, FIELD_TYPES, REJECT_CLASSES, STATUSES
 
 __all__ = ["MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec", "SessionSpec",
@@ -294,7 +294,7 @@ def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
         pid = str(item.get("id"))
         if pid in seen:
             line = _id_line(text, pid, 2)
-            raise DefinitionError(f"{path}" + (f" line {line}" if line else "") +
+            raise DefinitionError(at_line(path, line) +
                                   f": pattern {pid!r}, field id: pattern id {pid!r} is used "
                                   "twice")
         seen.add(pid)
@@ -305,7 +305,7 @@ def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
                 if name not in variables:
                     line = _id_line(text, pid)
                     raise DefinitionError(
-                        f"{path}" + (f" line {line}" if line else "") + f": pattern {pid!r}, "
+                        at_line(path, line) + f": pattern {pid!r}, "
                         f"field regex: unknown variable %{{{name}}}; defined: "
                         f"{', '.join(sorted(variables)) or 'none'}")
                 value = str(variables[name])

@@ -20,7 +20,7 @@ from logwatch.errors import ConfigError, DefinitionError
 from logwatch.notify.actions import ALERT_VALUES
 from logwatch.resources import data_dir
 from logwatch.rules_engine.model import Rule, RuleFile
-from logwatch.tomlfile import Described, error_loc, load_toml, locate, validation_message
+from logwatch.tomlfile import Described, at_line, error_loc, load_toml, locate, validation_message
 
 __all__ = ["load_rule_file", "load_rules", "apply_overrides"]
 
@@ -126,7 +126,7 @@ def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
     out = dict(rules)
     for rid, changes in cfg.rules.items():
         line = locate(cfg.text, ("rules", rid)) if cfg.text else None
-        at = f"{where}" + (f" line {line}" if line else "")
+        at = at_line(where, line)
         if rid not in rules:
             raise ConfigError(f"{at}: [rules.{rid}]: no rule has this id; known: "
                               f"{', '.join(sorted(rules))}")
@@ -135,7 +135,7 @@ def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
         fixed = [k for k in changes if k in _FIXED]
         if fixed:
             key_line = (locate(cfg.text, ("rules", rid, fixed[0])) if cfg.text else None) or line
-            raise ConfigError(f"{where}" + (f" line {key_line}" if key_line else "") +
+            raise ConfigError(at_line(where, key_line) +
                               f": rules.{rid}.{fixed[0]}: cannot be overridden")
         merged = {**rules[rid].model_dump(mode="json"), **changes}
         try:
@@ -145,7 +145,7 @@ def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
             for err in exc.errors():
                 loc = [p for p in error_loc(err)[1:] if not isinstance(p, int)]
                 key_line = locate(cfg.text, ("rules", rid, *loc[:1])) if cfg.text else None
-                msgs.append(f"{where}" + (f" line {key_line}" if key_line else "") +
+                msgs.append(at_line(where, key_line) +
                             f": rules.{rid}.{'.'.join(map(str, loc)) or '?'}: "
                             f"{err['msg'].removeprefix('Value error, ')}")
             raise ConfigError("\n".join(msgs)) from None
@@ -164,7 +164,7 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
                 if rule.id in here:
                     line = _id_line(path.read_text(encoding="utf-8"), rule.id)
                     raise DefinitionError(
-                        f"{path}" + (f" line {line}" if line else "") + f": rule {rule.id!r}, "
+                        at_line(path, line) + f": rule {rule.id!r}, "
                         f"field id: also defined in {here[rule.id]}; in one directory, "
                         "which would win is only the files' order")
                 here[rule.id] = origin[rule.id] = path
@@ -180,7 +180,7 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
                 where = origin[rule.id]
                 line = _field_line(where.read_text(encoding="utf-8"), rule.id,
                                    ("superseded_by",))
-            raise DefinitionError(f"{where}" + (f" line {line}" if line else "") +
+            raise DefinitionError(at_line(where, line) +
                                   f": rule {rule.id!r}, field superseded_by: no rule "
                                   f"{unknown[0]!r}; known: {', '.join(sorted(rules))}")
     for name, action in cfg.actions.items():
@@ -194,7 +194,7 @@ def _check_action(cfg: Config, name: str, action: ActionConfig, rules: dict[str,
     was accepted."""
     def fail(field: str, why: str) -> None:
         line = locate(cfg.text, ("actions", name, field)) if cfg.text else None
-        raise ConfigError(f"{cfg.origin or 'config'}" + (f" line {line}" if line else "")
+        raise ConfigError(at_line(cfg.origin or "config", line)
                           + f": actions.{name}.{field}: {why}")
 
     unknown = [r for r in action.rules if r not in rules]
