@@ -238,6 +238,12 @@ REFUSED = {
         'severity = "urgent"', "severity", ["critical"]),
     "unknown rule key": (
         rule_text("second_rule", extra="treshold = 3\n"), "treshold", "treshold", []),
+    "ignore_once_per without ignore_same": (
+        '[[rule]]\nid = "second_rule"\ntitle = "t"\nkind = "sequence"\nseverity = "low"\n'
+        'description = "d"\ngroup_by = ["client_ip"]\nignore_once_per = "sasl_method"\n'
+        'summary = "s"\n[rule.first.where]\nevent = "auth_failure"\n'
+        '[rule.then.where]\nevent = "auth_success"\n',
+        "ignore_once_per =", "ignore_once_per", ["give ignore_same too"]),
     "bad window": (
         rule_text("second_rule").replace('window = "5m"', 'window = "ten minutes"'),
         'window = "ten', "window", ["ten minutes"]),

@@ -13,7 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
+                      model_validator)
 
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
@@ -288,6 +289,13 @@ class Sequence(RuleBase):
     ignore_same: list[str] = Field(default_factory=list)
     ignore_once_per: str | None = None
     unless_before: list[str] = Field(default_factory=list)
+
+    @field_validator("ignore_once_per")
+    @classmethod
+    def _once_per_what(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v and not info.data.get("ignore_same"):
+            raise ValueError("limits what ignore_same ignores: give ignore_same too")
+        return v
 
     def conditions(self) -> list[tuple[str, Condition]]:
         return super().conditions() + [
