@@ -81,6 +81,7 @@ class SourcePlan:
     first_instant: float | None = None
     gzip_mtime: float | None = None
     mtime: float | None = None
+    own_bound: tuple[float, int] | None = None
     anchor: YearAnchor | None = None
     warning: str | None = None
 
@@ -91,6 +92,9 @@ def _anchor(plans: list[SourcePlan], i: int, options: ParseOptions) -> tuple[Yea
     if options.year is not None:
         return YearAnchor.from_year(options.year), None
     me = plans[i]
+    if me.own_bound:
+        return YearAnchor.upper(me.own_bound[0],
+                                f"Exim's own dated stamp on line {me.own_bound[1]}"), None
     group = rotation_key(me.name)[0]
     for later in plans[i + 1:]:
         if rotation_key(later.name)[0] == group and later.first_instant is not None:
@@ -130,7 +134,7 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
         plans.append(SourcePlan(name, options.fmt or probe.fmt, probe.fingerprint,
                                 probe.opened.compression, os.path.getsize(name),
                                 probe.first_instant(), probe.opened.gzip_mtime,
-                                probe.opened.mtime))
+                                probe.opened.mtime, probe.own_bound))
         probe.opened.close()
     for i, plan in enumerate(plans):
         plan.anchor, plan.warning = _anchor(plans, i, options)

@@ -344,6 +344,38 @@ def test_next_rotated_file_with_a_year_bounds_the_previous(tmp_path: Path) -> No
     assert run.stats[0].clock["year_from"] == f"first dated line of {new}"
 
 
+EXIM_SPAN = (  # Exim logging through syslog keeps its own dated stamp (syslog_timestamp)
+    "Dec 31 23:59:58 mx1 postfix/qmgr[1]: ABCDE12346: removed\n"
+    "Jan  1 00:00:01 mx1 exim[2116]: 2021-01-01 00:00:01 [2116] Start queue run: pid=2116\n"
+    "Jan  2 11:00:00 mx1 exim[2116]: 2021-01-02 11:00:00 [2116] End queue run: pid=2116\n")
+
+
+def test_exim_stamps_in_syslog_tell_the_year(tmp_path: Path) -> None:
+    """A copied archive's mtime is the day of the copy; Exim's own stamps say the year
+    (found by an Exim postmaster: a recording read as a year later)."""
+    path = tmp_path / "mail.log"
+    path.write_text(EXIM_SPAN)
+    when = epoch("2028-06-01T00:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    assert _ts(events) == ["2020-12-31T23:59:58+00:00", "2021-01-01T00:00:01+00:00",
+                           "2021-01-02T11:00:00+00:00"]
+    assert run.stats[0].clock["year_from"] == "Exim's own dated stamp on line 2"
+
+
+def test_exim_stamp_of_another_day_is_no_year_clue(tmp_path: Path) -> None:
+    """A stamp whose day is not the syslog stamp's (a line written by `logger`, say)
+    is not believed: the modification time decides."""
+    path = tmp_path / "mail.log"
+    path.write_text(EXIM_SPAN.replace("2021-01-01 00:00:01", "2021-06-01 00:00:01")
+                    .replace("2021-01-02 11:00:00", "2021-06-02 11:00:00"))
+    when = epoch("2025-01-03T00:00:00+00:00")
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    assert _ts(events)[0] == "2024-12-31T23:59:58+00:00"
+    assert run.stats[0].clock["year_from"] == "file modification time"
+
+
 def test_year_option_beats_mtime(tmp_path: Path) -> None:
     path = tmp_path / "mail.log"
     path.write_text(SPAN)

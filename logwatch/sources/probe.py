@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import BinaryIO
 
 from logwatch.parse.formats import SAMPLE_LINES, detect_format
@@ -25,6 +25,13 @@ FINGERPRINT_BYTES = 4096
 _HEAD_BYTES = 64 * 1024
 _YEAR_STAMP = re.compile(
     r"(?:^|\s)(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+_MONTHS = {m: i for i, m in enumerate(
+    "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
+_BSD_DAY = re.compile(r"([A-Z][a-z]{2}) ([ \d]?\d) \d\d:\d\d:\d\d")
+#: Exim logging through syslog keeps its own dated stamp in the message (syslog_timestamp)
+_EXIM_STAMP = re.compile(
+    r"[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ exim[^\s\[:]*(?:\[\d+\])?: "
+    r"(\d{4})-(\d\d)-(\d\d) \d\d:\d\d:\d\d")
 
 
 class PrefixedStream:
@@ -69,6 +76,9 @@ class Probe:
     fmt: str | None
     fingerprint: str
     first_stamp: str | None   # first year-bearing timestamp text, if any
+    #: a year-less file's own year clue: an upper bound (epoch seconds) on its lines'
+    #: time, and the line that told it
+    own_bound: tuple[float, int] | None = None
 
     def first_instant(self) -> float | None:
         """The first year-bearing stamp as an epoch time (naive stamps taken as UTC)."""
@@ -113,4 +123,45 @@ def probe_source(name: str) -> Probe:
                 first = m.group(1)
                 break
     fp = hashlib.sha256(head[:FINGERPRINT_BYTES]).hexdigest()[:16]
-    return Probe(opened, PrefixedStream(head, stream), fmt, fp, first)
+    return Probe(opened, PrefixedStream(head, stream), fmt, fp, first,
+                 _own_bound(sample) if fmt == "bsd" else None)
+
+
+def _month_day(line: str) -> tuple[int, int] | None:
+    m = _BSD_DAY.match(line)
+    return (_MONTHS[m.group(1)], int(m.group(2))) if m and m.group(1) in _MONTHS else None
+
+
+def _own_bound(sample: list[str]) -> tuple[float, int] | None:
+    """A bound on a BSD file's times from the dated stamp that Exim writes into its syslog
+    messages: (epoch seconds, 1-based line number), or None.
+
+    Why: a copied archive's modification time is the day it was copied, and the file's
+    own lines say the year outright. The stamp counts only where its day agrees with the
+    syslog stamp's (within a day, for a zone difference at midnight); lines before it in
+    the head take the year before when their day comes later (December, then January).
+    The year of the first line is given as a bound (`clock`) nearly a year after it, which
+    every part of a file read in parallel can use alike; a file spanning more than 363
+    days reads its last two days a year early.
+    """
+    first = _month_day(sample[0]) if sample else None
+    for n, line in enumerate(sample, start=1):
+        m = _EXIM_STAMP.match(line)
+        day = _month_day(line)
+        if not m or day is None or first is None:
+            continue
+        try:
+            stamped = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            continue
+        for year in (stamped.year, stamped.year - 1, stamped.year + 1):
+            try:
+                if abs((date(year, *day) - stamped).days) > 1:
+                    continue
+                start = date(year if first <= day else year - 1, *first)
+            except ValueError:  # Feb 29 of a common year
+                continue
+            bound = datetime.combine(start + timedelta(days=363), datetime.min.time(),
+                                     tzinfo=timezone.utc)
+            return bound.timestamp(), n
+    return None
