@@ -281,3 +281,32 @@ def test_an_authentication_server_outage_is_no_attack(tmp_path: Path) -> None:
                        .replace("Internal authentication server error", "UGFzc3dvcmQ6"))
     found = _found(_detect([refused], None, year=2026, tz="UTC"))
     assert found == {("auth_success_after_failures", '{"client_ip": "198.51.100.40"}'): 3}
+
+
+EXIM_RSET = """\
+2026-03-10 10:00:00.100 +0100 [4000] SMTP connection from [203.0.113.77]:40001 I=[192.0.2.1]:25 (TCP/IP connection count = 1)
+2026-03-10 10:00:00.300 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 F=<a@probe.example> rejected RCPT <x@victim1.example>: relay not permitted
+2026-03-10 10:00:00.310 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 incomplete transaction (RSET) from <a@probe.example>
+2026-03-10 10:00:00.500 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 F=<a@probe.example> rejected RCPT <x@victim2.example>: relay not permitted
+2026-03-10 10:00:00.510 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 incomplete transaction (RSET) from <a@probe.example>
+2026-03-10 10:00:00.700 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 F=<a@probe.example> rejected RCPT <x@victim3.example>: relay not permitted
+2026-03-10 10:00:00.710 +0100 [4001] H=(probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 incomplete transaction (RSET) from <a@probe.example>
+2026-03-10 10:00:00.900 +0100 [4001] SMTP connection from (probe.example) [203.0.113.77]:40001 I=[192.0.2.1]:25 closed by QUIT
+"""
+
+
+def test_exim_rset_does_not_end_the_connection(tmp_path: Path) -> None:
+    """Exim logs `incomplete transaction (RSET)` (+smtp_incomplete_transaction) and the
+    connection goes on: three refused relay recipients in one connection are one relay
+    attempt, as the README counts them, not three (found by an Exim postmaster's review:
+    a false relay_probe alert)."""
+    log = tmp_path / "mainlog"
+    log.write_text(EXIM_RSET)
+    detection = _detect([log], None)
+    assert _found(detection) == {}
+    (log.parent / "thrice").write_text(EXIM_RSET + EXIM_RSET.replace("[4001]", "[4002]")
+                                      .replace("40001", "40002").replace("10:00:00.", "10:00:01.")
+                                      + EXIM_RSET.replace("[4001]", "[4003]")
+                                      .replace("40001", "40003").replace("10:00:00.", "10:00:02."))
+    assert _found(_detect([log.parent / "thrice"], None)) == {  # three connections: three
+        ("relay_probe", '{"client_ip": "203.0.113.77"}'): 3}
