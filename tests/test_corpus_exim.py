@@ -235,8 +235,8 @@ _MARK_MEANS: dict[str, set[tuple[str, str | None]]] = {
     "=>": {("delivery", "sent"), ("discard", None)},     # `=> :blackhole:` is a discard
     "->": {("delivery", "sent")},
     ">>": {("delivery", "sent")},
-    "*>": {("delivery", "deliverable")},
-    "**": {("delivery", "bounced"), ("delivery", "expired"), ("error", None)},
+    "*>": {("discard", None)},             # suppressed by -N: accepted, not delivered
+    "**": {("delivery", "bounced"), ("error", None)},
     "==": {("delivery", "deferred")},
     "Completed": {("removed", None)},
 }

@@ -476,3 +476,39 @@ def test_tls_shares_count_each_session_once() -> None:
     assert len(versions) > 1
     assert inbound["protocols"] == {v: list(first.values()).count(v) for v in versions}
     assert inbound["tls_sessions"] == len(first)
+
+
+EXIM_FAILURES = """\
+2026-03-10 08:10:00 +0100 1tL9cd-000Def-6R <= alice@example.com H=(alice-pc) [192.0.2.10] P=esmtpsa A=dovecot_plain:alice S=10240 id=m2@example.com
+2026-03-10 08:10:31 +0100 1tL9cd-000Def-6R == dave@slow.example.org R=dnslookup T=remote_smtp defer (110): Connection timed out
+2026-03-10 09:35:02 +0100 1tL9cd-000Def-6R => dave@slow.example.org R=dnslookup T=remote_smtp H=mx.slow.example.org [203.0.113.50] C="250 Accepted" QT=1h25m2s DT=2s
+2026-03-10 09:35:02 +0100 1tL9cd-000Def-6R Completed QT=1h25m2s
+2026-03-10 11:10:00 +0100 1tLD00-000Vwx-2X <= root@mx.example.com U=root P=local S=700 id=cron1@mx.example.com
+2026-03-10 11:10:00 +0100 1tLD00-000Vwx-2X *> test@remote.example.net R=dnslookup T=remote_smtp
+2026-03-10 11:10:00 +0100 1tLD00-000Vwx-2X Completed QT=0s
+2026-03-10 12:30:00 +0100 1tLF00-000Bcd-4Z <= alice@example.com H=(alice-pc) [192.0.2.10] P=esmtpsa A=dovecot_plain:alice S=2222 id=m4@example.com
+2026-03-10 12:30:31 +0100 1tLF00-000Bcd-4Z == henry@dead.example.org R=dnslookup T=remote_smtp defer (111): Connection refused
+2026-03-10 13:35:00 +0100 1tLF00-000Bcd-4Z ** henry@dead.example.org R=dnslookup T=remote_smtp: retry timeout exceeded
+2026-03-10 13:35:00 +0100 1tLF01-000Efg-5a <= <> R=1tLF00-000Bcd-4Z U=Debian-exim P=local S=3500 T="Mail delivery failed: returning message to sender"
+2026-03-10 13:35:00 +0100 1tLF00-000Bcd-4Z Completed QT=1h5m
+2026-03-10 13:35:01 +0100 1tLF01-000Efg-5a => alice <alice@example.com> R=local_user T=mail_spool QT=1s DT=0s
+2026-03-10 13:35:01 +0100 1tLF01-000Efg-5a Completed QT=1s
+"""
+
+
+def test_exim_failures_suppressions_bounces_and_queue_time(tmp_path: Path) -> None:
+    """What an Exim postmaster checked against eximstats: a recipient given up on
+    (`** ... retry timeout exceeded`) is a failure; a `*>` (-N) message is a real one,
+    not an address verification; the bounce Exim made (`<= <> R=`) is neither received
+    nor bytes received (as Postfix's are not); a delay is QT= (time since arrival),
+    not DT= (the transport's own time)."""
+    log = tmp_path / "mainlog"
+    log.write_text(EXIM_FAILURES)
+    rep = report_of(log, alerts=False)
+    t = rep["totals"]
+    assert (t["received"], t["bytes_received"]) == (3, 10240 + 700 + 2222)
+    assert (t["delivered"], t["bounced"], t["discarded"], t["deferred"]) == (2, 1, 1, 2)
+    assert rep["totals_unique"]["received"] == 3 and rep["totals_unique"]["senders"] == 2
+    slow = next(d for d in rep["delivery_domains"] if d["domain"] == "slow.example.org")
+    assert slow["max_delay"] == 85 * 60 + 2
+    assert rep["bounces"] == [{"relay": None, "reason": "retry timeout exceeded", "count": 1}]

@@ -131,6 +131,14 @@ def _queued(rows: pa.Table) -> pa.Array:
     return pc.fill_null(pc.not_equal(rows.column("nrcpt"), 0), True)
 
 
+def _received_from_outside(rows: pa.Table) -> pa.Array:
+    """Received lines of messages that entered the queue from outside, as pflogsumm's
+    "received" counts them: queued, and not a bounce made here (Exim logs one as
+    `<= <> R=parent`; Postfix logs none), whose size is no byte received either."""
+    return pc.and_(pc.and_(event_is(rows, "received"), _queued(rows)),
+                   pc.is_null(rows.column("parent_queue_id")))
+
+
 def _tls_rows(events: pa.Table) -> pa.Array:
     """TLS lines, and messages received in a session with their TLS (`X=` on Exim's
     `<=`, the only sign of TLS an Exim session gives)."""
@@ -272,8 +280,7 @@ class Collector:
         parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
                                                      .filter(in_session)), None, REPEATING))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
-        parts["received"].append(_narrow(events, pc.and_(event_is(events, "received"),
-                                                         _queued(events)), _RECEIVED))
+        parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:
         """Per source: first and last instant, and the gaps between consecutive lines."""
