@@ -178,11 +178,11 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
     A decompression or read error ends the source with an error recorded in `errors`;
     what was read before it is kept. `quirks` carries the line before (a `last message
     repeated` at the top repeats it) from an earlier read. `clock` continues the clock of
-    the previous source
-    (with `--year`, the year walks on from file to file). `final_partial`: a last line
-    without a newline is a line (false for a file still being written). `hold_open`: a
-    split entry whose last pieces are not written yet is left unparsed at the end, and
-    `stats.held_from` says where it starts (a live read reads it again next time).
+    the previous file of the rotation set (with `--year`, the year walks on through it).
+    `final_partial`: a last line without a newline is a line (false for a file still
+    being written). `hold_open`: a split entry whose last pieces are not written yet is
+    left unparsed at the end, and `stats.held_from` says where it starts (a live read
+    reads it again next time).
     """
     errors = errors if errors is not None else []
     if window is not None:
@@ -237,7 +237,8 @@ class ParseRun:
     options: ParseOptions = field(default_factory=ParseOptions)
     stats: list[SourceStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    _year_clock: SourceClock | None = field(default=None, repr=False)
+    #: with --year, the walking clock of each rotation set, by its base name
+    _year_clocks: dict[str, SourceClock] = field(default_factory=dict, repr=False)
 
     def correlated(self) -> Iterator[tuple[pa.Table, pa.Table]]:
         """Yield (events with sessions, messages completed) per block, then the rest.
@@ -290,9 +291,14 @@ class ParseRun:
         stats = SourceStats(plan.name, plan.fmt, plan.compression)
         self.stats.append(stats)
         clock = None
-        if self.options.year is not None:  # --year is the first line's: walk on from it
-            if self._year_clock is None:
-                self._year_clock = SourceClock(self.options.zone, plan.anchor)
-            clock = self._year_clock
+        if self.options.year is not None:
+            # --year is the year of the first line of each rotation set: the year walks
+            # on through the set's files, and starts again in an unrelated file (another
+            # host's log given on the same command line)
+            group = rotation_key(plan.name)[0]
+            known = self._year_clocks.get(group)
+            clock = known.next_file() if known else SourceClock(self.options.zone,
+                                                                plan.anchor)
+            self._year_clocks[group] = clock
         yield from read_source(plan, self.parsers, self.options, stats, errors=self.errors,
                                clock=clock)

@@ -484,6 +484,26 @@ def test_year_option_carries_across_rotated_files(tmp_path: Path) -> None:
     assert _ts(events) == ["2024-12-31T23:59:00+00:00", "2025-01-01T00:01:00+00:00"]
 
 
+def test_year_option_walks_per_rotation_set(tmp_path: Path) -> None:
+    """`--year 2025` given a rotated pair and another host's log (Dec 30 -> Jan 2): the
+    other log starts again at 2025, and each file's stats list its own years (found by
+    a forensic review: the other host's log came out in 2026/2027)."""
+    (tmp_path / "grp").mkdir()
+    old, new = tmp_path / "mail.log.1", tmp_path / "mail.log"
+    other = tmp_path / "grp" / "maillog"
+    old.write_text("Dec 31 10:00:00 mx1 postfix/smtpd[29224]: connect from unknown[203.0.113.1]\n"
+                   "Jan  1 06:00:00 mx1 postfix/smtpd[18628]: connect from unknown[203.0.113.1]\n")
+    new.write_text("Jan  1 10:00:00 mx1 postfix/smtpd[26370]: connect from unknown[203.0.113.0]\n"
+                   "Jan  2 06:00:00 mx1 postfix/smtpd[28571]: connect from unknown[203.0.113.0]\n")
+    other.write_text("Dec 30 12:00:00 mx2 postfix/smtpd[5]: connect from unknown[203.0.113.50]\n"
+                     "Jan  2 12:00:00 mx2 postfix/smtpd[5]: connect from unknown[203.0.113.51]\n")
+    events, run = parse_events([old, new, other], tz="UTC", year=2025)
+    assert _ts(events) == ["2025-12-31T10:00:00+00:00", "2026-01-01T06:00:00+00:00",
+                           "2026-01-01T10:00:00+00:00", "2026-01-02T06:00:00+00:00",
+                           "2025-12-30T12:00:00+00:00", "2026-01-02T12:00:00+00:00"]
+    assert [s.clock["years"] for s in run.stats] == [[2025, 2026], [2026], [2025, 2026]]
+
+
 def test_unknown_zone_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "mail.log"
     path.write_text(line("Jul 15 12:00:00") + "\n")

@@ -167,6 +167,14 @@ class SourceClock:
         self._fold_second = False
         self._warned_span = False
 
+    def next_file(self) -> SourceClock:
+        """This clock, going on into the next file of its rotation set (`--year`): the
+        year and the DST state walk on, the report starts afresh, so that `--stats` says
+        each file's own years and warnings, not those of the files before it."""
+        self.report = ClockReport(self.zone, self.report.anchor)
+        self._warned_span = False
+        return self
+
     # -- years --------------------------------------------------------------------
     def _years_forward(self, month: np.ndarray, day: np.ndarray, sod: np.ndarray) -> np.ndarray:
         assert self._year is not None
