@@ -106,6 +106,12 @@ def test_trusted_and_allowlisted_clients_are_never_acted_on() -> None:
     ({"sender_domain": "x.example\nset banip 0.0.0.0/0"}, "{sender_domain}",
      "sender_domain refused"),
     ({"account": None}, "{account}", "the alert has no account"),
+    # Python (3.9+) parses `addr%anything` as an IPv6 address with a scope id
+    ({"client_ip": "fe80::1%$(reboot)"}, "{client_ip}", "client_ip refused"),
+    ({"client_ip": "fe80::1%eth0"}, "{client_ip}", "client_ip refused"),
+    ({"relay_ip": "2001:db8::1%`reboot`"}, "{relay_ip}", "relay_ip refused"),
+    ({"client_net": "fe80::%$(reboot)/64"}, "{client_net}", "client_net refused"),
+    ({"client_net": "::ffff:1.2.3.4%x"}, "{client_net}", "client_net refused"),
 ])
 def test_hostile_values_never_reach_the_command_line(key: dict, placeholder: str,
                                                      why: str) -> None:
@@ -234,3 +240,35 @@ def test_check_config_lists_the_actions(tmp_path: Path) -> None:
     at = lines.index("actions: 1")
     assert lines[at + 1] == (f"  ban: on auth_failure_burst from medium, timeout 1m30s: "
                              f"{tmp_path / 'ban'} set postfix-sasl banip '{{client_ip}}'")
+
+
+#: A Postfix SASL failure whose client address carries an IPv6 scope id of shell text
+#: (the review's repro run3): `ipaddress` accepts `fe80::1%<anything>` as an address.
+SCOPED_FAILURE = ("2026-03-03T10:50:0{s}+00:00 mx1 postfix/smtpd[40]: warning: "
+                  "unknown[fe80::1%$(id>PWNED);`touch PWNED2` }} ; flush ruleset]: SASL LOGIN "
+                  "authentication failed: UGFzc3dvcmQ6, sasl_username=admin\n")
+
+
+def test_an_address_with_a_scope_id_is_never_acted_on(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alert is raised (the text is what was logged), but no action runs on it: not
+    the argv one, and not one an admin wrote with `sh -c`, where the scope text would
+    have run as a command in the working directory."""
+    script = (f'[actions.script]\ncommand = ["sh", "-c", "echo ban {{client_ip}} >> '
+              f'{tmp_path}/banned.txt"]\nrules = ["auth_failure_burst"]\n')
+    cfg, out = _site(tmp_path, extra=script)
+    (tmp_path / "mail.log").write_text("".join(SCOPED_FAILURE.format(s=s) for s in range(6)))
+    monkeypatch.chdir(tmp_path)
+    (alert,) = _pass(cfg)
+    assert alert["rule"] == "auth_failure_burst"
+    assert alert["key"]["client_ip"].startswith("fe80::1%$(id>PWNED)")
+    assert not any((tmp_path / f).exists() for f in ("PWNED", "PWNED2", "banned.txt"))
+    assert _argvs(out) == []
+    state = State(load_config(cfg).state_dir)
+    try:
+        reasons = sorted(i.last_error or "" for i in state.recent(10)
+                         if i.payload["route"].startswith("action:"))
+    finally:
+        state.close()
+    assert reasons == [f"action {name}: client_ip refused: an address with a scope id "
+                       "(%...) is no client address" for name in ("ban", "script")], reasons

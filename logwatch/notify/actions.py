@@ -29,12 +29,25 @@ _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
 _HEX = re.compile(r"[0-9a-f]{1,64}")
 
 
+def _unscoped(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """Python (3.9+) parses `fe80::1%<anything>` as an address with a scope id, and
+    prints the text after `%` back: shell text in a log line would pass as an address.
+    A scope names an interface of this host, so a client address holding one is at best
+    link-local and never one to ban: refused, whatever the scope says."""
+    if getattr(addr, "scope_id", None) is not None:
+        raise ValueError("an address with a scope id (%...) is no client address")
+
+
 def _ip(v: str) -> str:
-    return str(ipaddress.ip_address(v))
+    addr = ipaddress.ip_address(v)
+    _unscoped(addr)
+    return str(addr)
 
 
 def _net(v: str) -> str:
-    return str(ipaddress.ip_network(v, strict=False))
+    net = ipaddress.ip_network(v, strict=False)
+    _unscoped(net.network_address)
+    return str(net)
 
 
 def _matching(rx: re.Pattern[str], what: str) -> Callable[[str], str]:
