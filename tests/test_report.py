@@ -512,3 +512,12 @@ def test_exim_failures_suppressions_bounces_and_queue_time(tmp_path: Path) -> No
     slow = next(d for d in rep["delivery_domains"] if d["domain"] == "slow.example.org")
     assert slow["max_delay"] == 85 * 60 + 2
     assert rep["bounces"] == [{"relay": None, "reason": "retry timeout exceeded", "count": 1}]
+
+
+def test_folded_reasons_do_not_read_as_the_null_sender() -> None:
+    """Addresses are folded out of deferral and bounce reasons so that alike ones group;
+    folded to `<>` they read, to an Exim or Postfix admin, as the null sender."""
+    from logwatch.report.traffic import short_reason
+
+    assert short_reason("RCPT TO:<bob@example.org>: 550 5.1.1 <bob@example.org>: unknown") == \
+        "RCPT TO:<…>: 550 5.1.1 <…>: unknown"

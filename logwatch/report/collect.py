@@ -47,7 +47,8 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + ["seq", "source", "offset", "nrcpt", _QUALIFIER])
+                           + _RECEIVED + ["seq", "source", "offset", "nrcpt",
+                                          "parent_queue_id", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")

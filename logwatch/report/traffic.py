@@ -26,7 +26,8 @@ __all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domai
 
 _KINDS = ("received", "delivered", "deferred", "bounced", "rejected")
 _REASON_NOISE = [
-    (re.compile(r"<[^>]*>"), "<>"),                      # addresses, HELO names
+    # addresses, HELO names; not `<>`, which reads as the null sender
+    (re.compile(r"<[^>]*>"), "<…>"),
     (re.compile(r"\[(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)\](:\d+)?"),
      "[ip]"),                                            # client and relay addresses
     (re.compile(r"\b[0-9A-Fa-f]{8,}\b"), "…"),           # queue ids, hashes
