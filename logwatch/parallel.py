@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import re
 import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.correlate.correlator import CorrelationState, Correlator, PendingSessions
 from logwatch.errors import UsageError
-from logwatch.parse.clock import UTC_ZONES
+from logwatch.parse.clock import SourceClock
+from logwatch.parse.header import split_header
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.sources.blocks import lines_from_bytes
 
 if TYPE_CHECKING:
     from logwatch.pipeline import ParseRun
@@ -45,9 +47,8 @@ WINDOW = 96 << 20
 MIN_SPLIT = 32 << 20
 # uncompressed: the files live in the page cache and are read back memory-mapped
 _IPC = pa.ipc.IpcWriteOptions()
-_BSD_STAMP = re.compile(rb"^([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):\d\d:\d\d ")
-_MONTHS = {m.encode(): i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+#: bytes read at a time to find where a window may start (most often its first line)
+_PROBE = 256 << 10
 
 
 @dataclass
@@ -73,32 +74,21 @@ class UnitResult:
     errors: list[str]
 
 
-def _in_repeated_hour(line: bytes, zone: str) -> bool:
-    """Whether a year-less stamp could fall in the hour a DST change repeats.
-
-    Such an hour needs the rows before it to be read right, so no window starts in it.
-    """
-    m = _BSD_STAMP.match(line)
-    if not m or zone in UTC_ZONES:
-        return False
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(zone)
-    month, day, hour = _MONTHS.get(m.group(1), 0), int(m.group(2)), int(m.group(3))
-    if not month:
-        return False
-    for year in (2000, 2001, 2002, 2003, 2004, 2005, 2006):  # all weekday layouts
-        try:
-            local = datetime(year, month, day, hour)
-        except ValueError:
-            continue
-        for minutes in (0, 59):
-            t = local + timedelta(minutes=minutes)
-            if t.replace(tzinfo=tz, fold=0).utcoffset() != t.replace(tzinfo=tz,
-                                                                     fold=1).utcoffset():
-                return True
-    return False
+def _safe_start(fh: BinaryIO, clock: SourceClock, fmt: str | None) -> int:
+    """The offset of the first line from `fh`'s position (a line start) on that a window
+    may start at: one with a time outside the hours a DST change repeats (such an hour
+    needs the rows before it to be read right). Read a piece at a time, its headers
+    vectorized as the workers read them; the end of the file when there is none."""
+    while True:
+        here = fh.tell()
+        piece = fh.read(_PROBE) + fh.readline()     # whole lines
+        if not piece:
+            return here
+        block = lines_from_bytes(piece, here)
+        h, stamped = split_header(block.lines, fmt)
+        fit = np.flatnonzero(stamped & ~clock.in_repeated_hour(h))
+        if len(fit):
+            return int(block.offsets[fit[0]])
 
 
 def _cut_points(plan: SourcePlan, options: ParseOptions) -> list[int]:
@@ -108,16 +98,14 @@ def _cut_points(plan: SourcePlan, options: ParseOptions) -> list[int]:
     if size > MIN_SPLIT:
         pieces = max(pieces, 2 * options.jobs)
     cuts = [0]
+    # a clock of its own: it gives year-less stamps the years the workers' clocks will
+    clock = SourceClock(options.zone, plan.anchor)
     with open(plan.name, "rb") as fh:
         for k in range(1, pieces):
             pos = max(size * k // pieces, cuts[-1])
             fh.seek(pos)
             fh.readline()  # to the next line start
-            while True:
-                here = fh.tell()
-                line = fh.readline()
-                if not line or not _in_repeated_hour(line, options.zone):
-                    break
+            here = _safe_start(fh, clock, plan.fmt)
             if cuts[-1] < here < size:
                 cuts.append(here)
     cuts.append(size)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -86,3 +90,39 @@ def test_parallel_parse_to_parquet_from_the_command_line(logs: list[Path], tmp_p
         outs.append(out)
     a, b = (pq.read_table(o) for o in outs)
     assert a.num_rows == b.num_rows and a.to_pylist() == b.to_pylist()
+
+
+#: one line of each shape whose stamp names no zone, read in the source's zone
+FOLD_SHAPES = {
+    "exim": "{stamp:%Y-%m-%d %H:%M:%S} [{pid}] Start queue run: pid={pid}",
+    "iso_syslog": "{stamp:%Y-%m-%d %H:%M:%S} mx1 postfix/smtpd[{pid}]: "
+                  "connect from unknown[203.0.113.7]",
+    "bsd": "{stamp:%b %d %H:%M:%S} mx1 postfix/smtpd[{pid}]: connect from unknown[203.0.113.7]",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FOLD_SHAPES))
+def test_no_window_starts_in_the_hour_dst_repeats(tmp_path: Path, shape: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain Exim or ISO-syslog log cut for two processes inside the hour repeated
+    when DST ends read every row from the cut to 03:00 an hour early (found by review:
+    94,499 rows of a 38 MB Exim mainlog in Berlin): no window starts in that hour, for
+    any stamp without a zone. A line every 4 s, 2026-10-25 00:30 CEST to 03:30 CET."""
+    tz = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 10, 24, 22, 30, tzinfo=timezone.utc)
+    instants = [start + timedelta(seconds=4 * k) for k in range(4 * 900)]
+    path = tmp_path / ("mainlog" if shape == "exim" else "mail.log")
+    path.write_text("".join(FOLD_SHAPES[shape].format(stamp=t.astimezone(tz), pid=1000 + k % 9000)
+                            + "\n" for k, t in enumerate(instants)))
+    when = (start + timedelta(days=1)).timestamp()      # the year of year-less stamps
+    os.utime(path, (when, when))
+    monkeypatch.setattr(logwatch.parallel, "WINDOW", 32 << 10)
+    monkeypatch.setattr(logwatch.parallel, "MIN_SPLIT", 32 << 10)
+    options = ParseOptions(tz="Europe/Berlin", jobs=2)
+    plans, _ = plan_sources([str(path)], options)
+    assert plans[0].fmt == shape
+    assert len(logwatch.parallel.plan_units(plans, options)) > 4
+    for jobs in (1, 2):
+        run = ParseRun([str(path)], default_parsers(), replace(options, jobs=jobs))
+        events = pa.concat_tables(ev for ev, _ in run.correlated())
+        assert events.column("ts").to_pylist() == instants, jobs

@@ -37,7 +37,8 @@ from logwatch.parse.header import KIND_BSD, KIND_LOCAL, KIND_UTC, Header
 __all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone", "known_zone"]
 
 _US_PER_S = 1_000_000
-_DAY_US = 86_400 * _US_PER_S
+_HOUR_US = 3_600 * _US_PER_S
+_DAY_US = 24 * _HOUR_US
 _HALF_YEAR_US = 183 * _DAY_US
 _SLACK_US = _DAY_US
 _DST_STEP_US = 60 * _US_PER_S
@@ -233,14 +234,20 @@ class SourceClock:
         return int(off.total_seconds() * _US_PER_S) if off else 0
 
     # -- zones and DST ------------------------------------------------------------
-    def _localize(self, naive: np.ndarray) -> np.ndarray:
-        if self.zone in UTC_ZONES or len(naive) == 0:
-            return naive
+    def _early_late(self, naive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each local time read with the first and with the second offset of its zone
+        (the same instant but in the hour a DST change repeats)."""
         ts = pa.array(naive, pa.timestamp("us"))
         early = pc.assume_timezone(ts, self.zone, ambiguous="earliest",
                                    nonexistent="earliest").cast(pa.int64()).to_numpy()
         late = pc.assume_timezone(ts, self.zone, ambiguous="latest",
                                   nonexistent="earliest").cast(pa.int64()).to_numpy()
+        return early, late
+
+    def _localize(self, naive: np.ndarray) -> np.ndarray:
+        if self.zone in UTC_ZONES or len(naive) == 0:
+            return naive
+        early, late = self._early_late(naive)
         amb = np.flatnonzero(early != late)
         if len(amb) == 0:
             return early
@@ -269,6 +276,36 @@ class SourceClock:
         is_utc = h.kind == KIND_UTC
         utc[is_utc] = h.utc_us[is_utc]
         valid |= is_utc
+        naive, local_mask = self._local_times(h)
+        local = np.flatnonzero(local_mask)
+        if len(local):
+            seq = naive[local]
+            self._check_span(seq)
+            utc[local] = self._localize(seq)
+            valid[local] = True
+        return utc, valid
+
+    def in_repeated_hour(self, h: Header) -> np.ndarray:
+        """The rows whose local time is in an hour that a DST change repeats (in part or
+        whole). A reader starting in one cannot tell its first pass from its second, so
+        a file read in parallel is never cut there (`parallel`); stamps with a zone, and
+        stamps in UTC, need no such care. Years of year-less stamps come as `to_utc`
+        would give them (call it on a clock of its own: it moves the year state)."""
+        naive, local_mask = self._local_times(h)
+        out = np.zeros(len(h.kind), bool)
+        if self.zone in UTC_ZONES:
+            return out
+        rows = np.flatnonzero(local_mask)
+        start = naive[rows] - naive[rows] % _HOUR_US
+        for at in (start, start + _HOUR_US - 60 * _US_PER_S):   # its first and last minute
+            early, late = self._early_late(at)
+            out[rows] |= early != late
+        return out
+
+    def _local_times(self, h: Header) -> tuple[np.ndarray, np.ndarray]:
+        """Naive local µs of every row that has a local time, and the mask of those rows
+        (year-less stamps get their year here; a date that does not exist in it has
+        none)."""
         bsd = np.flatnonzero(h.kind == KIND_BSD)
         naive = h.naive_us.copy()
         local_mask = h.kind == KIND_LOCAL
@@ -287,13 +324,7 @@ class SourceClock:
             local_mask = local_mask.copy()
             local_mask[bsd[ok]] = True
             self.report.years.update(int(y) for y in distinct(years[ok]))
-        local = np.flatnonzero(local_mask)
-        if len(local):
-            seq = naive[local]
-            self._check_span(seq)
-            utc[local] = self._localize(seq)
-            valid[local] = True
-        return utc, valid
+        return naive, local_mask
 
     def _check_span(self, naive: np.ndarray) -> None:
         prev = np.concatenate(([self._prev_naive if self._prev_naive is not None
