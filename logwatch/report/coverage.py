@@ -31,7 +31,9 @@ def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float
             "compression": st.compression, "lines": st.lines, "mail_lines": st.mail_lines,
             "unknown_lines": other, "first": iso(span.first), "last": iso(span.last),
             "gaps": [_gap(a, b) for a, b in span.gaps],
-            "years": st.clock.get("years", []), "year_from": st.clock.get("year_from"),
+            # a clue is named only where a year was inferred (not for stamps with one)
+            "years": st.clock.get("years", []),
+            "year_from": st.clock.get("year_from") if st.clock.get("years") else None,
             "warnings": list(st.warnings) + list(st.clock.get("warnings", [])),
         })
         if previous is not None and previous.last is not None and span.first is not None \

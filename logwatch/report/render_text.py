@@ -221,8 +221,10 @@ def _coverage(r: dict[str, Any]) -> list[str]:
         out.append(f"  {_cell(f['source'])}  {f['format'] or '?'}"
                    f"{', ' + f['compression'] if f['compression'] else ''}, {f['lines']} lines, "
                    f"{f['first'] or '-'} .. {f['last'] or '-'}")
-        out.append(f"    sha256 {f['sha256'] or '-'}; years {f['years'] or '-'} from "
-                   f"{_cell(f['year_from'])}; {f['unknown_lines']} lines no parser knew")
+        years = (f"years {f['years']} from {_cell(f['year_from'])}" if f["year_from"]
+                 else "years as stamped")
+        out.append(f"    sha256 {f['sha256'] or '-'}; {years}; "
+                   f"{f['unknown_lines']} lines no parser knew")
         for g in f["gaps"]:
             out.append(f"    quiet {g['hours']} h: {g['from']} .. {g['to']}")
         out += [f"    warning: {_cell(w)}" for w in f["warnings"]]
