@@ -521,3 +521,10 @@ def test_folded_reasons_do_not_read_as_the_null_sender() -> None:
 
     assert short_reason("RCPT TO:<bob@example.org>: 550 5.1.1 <bob@example.org>: unknown") == \
         "RCPT TO:<…>: 550 5.1.1 <…>: unknown"
+
+
+def test_coverage_names_a_year_clue_only_where_years_were_inferred() -> None:
+    exim = report_of(SAMPLE / "exim" / "mainlog", alerts=False, year=None)["coverage"]["files"]
+    postfix = report_of(SAMPLE / "postfix" / "mail.log", alerts=False)["coverage"]["files"]
+    assert [(f["years"], f["year_from"]) for f in exim] == [([], None)]
+    assert [(f["years"], f["year_from"]) for f in postfix] == [([2026], "--year")]
