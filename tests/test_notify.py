@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from apprise.plugins.discord import NotifyDiscord
 from apprise.plugins.slack import NotifySlack
 
 import logwatch.live as live
@@ -30,7 +31,8 @@ from logwatch.config import load_config
 from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
 from logwatch.notify.deliver import destinations, redact, send
-from logwatch.notify.render import for_slack, render_email, render_json, render_slack, render_text
+from logwatch.notify.render import CHAT, render_chat, render_email, render_json
+from logwatch.notify.render import SLACK as SLACK_MEDIUM
 from logwatch.state import State
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,18 +286,68 @@ def test_renderers_make_hostile_text_inert() -> None:
              "count": 1, "summary": f"from {HOSTILE}",
              "evidence": [{"source": "m", "offset": 0, "line": HOSTILE}],
              "evidence_total": 3, "details": {}}
-    slack = render_slack(alert)
-    for text in (slack.title, slack.body):
-        assert "<" not in text and ">" not in text and "\x1b" not in text
-        assert "*bold*" not in text
+    slack = render_chat(alert, SLACK_MEDIUM)
+    for text in (slack.title, slack.body):   # `&<>` are apprise's to escape for Slack
+        assert "<!" not in text and "<@" not in text and "<h" not in text
+        assert "<s" not in text and "\x1b" not in text and "*bold*" not in text
     assert "... 2 more lines" in slack.body
-    assert for_slack("a & b") == "a &amp; b"
     mail = render_email(alert)
     assert "<script" not in mail.body and "<b>" not in mail.body and "\x1b" not in mail.body
     assert "&lt;script&gt;" in mail.body and "\x1b" not in mail.title
-    term = render_text(alert)
-    assert "\x1b" not in term.title + term.body and "\\x1b[31m" in term.body
+    chat = render_chat(alert, CHAT)
+    assert "\x1b" not in chat.title + chat.body and "\\x1b[31m" in chat.body
     assert json.loads(render_json(alert).body) == alert
+
+
+# -- Discord, Mattermost and every other chat service -----------------------------------------
+
+#: Mentions, channel links and links of Slack, Discord and Mattermost, as a MAIL FROM
+CHAT_HOSTILE = ("<!channel> <!here> @everyone @here @channel @all <@123> <#456> <@&789> "
+                "~town [md](http://evil.example/md) ![img](http://evil.example/x.png) "
+                "*bold* ||spoiler||")
+DISCORD = "discord://123456789012345678/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a posted JSON payload, wherever the plugin put the text."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize(("url", "markdown", "own_syntax"), [
+    ("mmost://127.0.0.1:{port}/hooktoken", True, ("~town",)),
+    (DISCORD, True, ()),
+    (DISCORD + "?format=markdown", True, ()),    # apprise's embeds, which detect pings
+    ("https://discord.com/api/webhooks/123456789012345678/"
+     "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", True, ()),
+    ("ntfy://127.0.0.1:{port}/alerts", False, ("~town",)),   # no renderer of its own
+    ("gotify://127.0.0.1:{port}/gotifytoken", False, ("~town",)),
+])
+def test_chat_services_get_hostile_text_inert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              url: str, markdown: bool,
+                                              own_syntax: tuple[str, ...]) -> None:
+    """What arrives at the service pings nobody, links nowhere, shows no image and is
+    styled by no one: each medium's own syntax broken, the text itself still there."""
+    with http_sink() as (port, posts):
+        monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://127.0.0.1:{port}/discord")
+        cfg = write_config(tmp_path, [url.format(port=port)], relayed(sender=CHAT_HOSTILE))
+        alerts, pending = one_pass(cfg)
+        assert len(alerts) == 1 and pending == 0
+    ((_, _, body),) = posts
+    payload = json.loads(body)
+    assert "allow_mentions" not in payload                  # apprise found no ping to add
+    posted = "\n".join(_strings(payload))
+    assert "203.0.113.66" in posted and "Open relay" in posted
+    for live_syntax in ("@everyone", "@here", "@channel", "@all", "<!", "<@", "<#", "](",
+                        "://evil", "*bold*", "||spoiler||", *own_syntax):
+        assert live_syntax not in posted, live_syntax
+    for text in ("everyone", "channel", "123", "town", "evil.example/x.png", "spoiler"):
+        assert text in posted, text
+    if markdown:   # Markdown's emphasis is not stopped by a zero-width space: escaped
+        assert "\\*bold\\*" in posted and "\\|\\|spoiler\\|\\|" in posted
 
 
 # -- a notifier that is down ----------------------------------------------------------------

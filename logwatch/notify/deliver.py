@@ -20,13 +20,17 @@ import apprise
 
 from logwatch.config import SEVERITIES, NotifyConfig
 from logwatch.errors import ConfigError
-from logwatch.notify.render import Rendered, render_email, render_json, render_slack, render_text
+from logwatch.notify.render import (CHAT, DISCORD, MATTERMOST, SLACK, Medium, Rendered,
+                                   render_chat, render_email, render_json)
 
 __all__ = ["Destination", "destinations", "send", "route_of", "redact"]
 
 _EMAIL = ("mailto", "mailtos")
 _JSON = ("json", "jsons")
-_SLACK = ("slack",)
+#: The chat services with a syntax of their own; any other scheme gets `CHAT`, which
+#: breaks what any of them reads.
+_MEDIA: dict[str, Medium] = {"slack": SLACK, "discord": DISCORD, "mmost": MATTERMOST,
+                             "mmosts": MATTERMOST}
 
 
 @dataclass(frozen=True)
@@ -85,14 +89,20 @@ def destinations(cfg: NotifyConfig) -> list[Destination]:
     return out
 
 
-def _rendered(dest: Destination, payload: dict[str, Any]) -> tuple[Rendered, Any]:
-    if dest.scheme in _SLACK:   # apprise escapes &<> for Slack in TEXT format
-        return render_slack(payload, entities=False), apprise.NotifyFormat.TEXT
-    if dest.scheme in _EMAIL:
+def _rendered(plugin: Any, payload: dict[str, Any]) -> tuple[Rendered, Any]:
+    """The payload as the service apprise chose for the URL reads it: by the plugin's
+    schemes, not the URL's (`https://discord.com/api/webhooks/...` is Discord's)."""
+    schemes = {s for p in (plugin.protocol, plugin.secure_protocol)
+               for s in ((p,) if isinstance(p, str) else p or ())}
+    if schemes & set(_EMAIL):
         return render_email(payload), apprise.NotifyFormat.HTML
-    if dest.scheme in _JSON:
+    if schemes & set(_JSON):
         return render_json(payload), apprise.NotifyFormat.TEXT
-    return render_text(payload), apprise.NotifyFormat.TEXT
+    medium = next((_MEDIA[s] for s in sorted(schemes) if s in _MEDIA), CHAT)
+    # declared Markdown, apprise passes Markdown on as it is; declared text, it would
+    # escape our escapes again for a URL with `?format=markdown`
+    return render_chat(payload, medium), (apprise.NotifyFormat.MARKDOWN if medium.markdown
+                                          else apprise.NotifyFormat.TEXT)
 
 
 #: Anything written like a URL (`json://...`), whichever destination's it is.
@@ -147,10 +157,11 @@ def send(dest: Destination, payload: dict[str, Any]) -> str | None:
     apprise's words (`A Connection error occurred ...`, `Forbidden - error=403`) so
     that `alerts` tells a closed port from a refused token, with the URL's secrets
     redacted."""
+    plugin = apprise.Apprise.instantiate(dest.url)
     notifier = apprise.Apprise()
-    if not notifier.add(dest.url):
+    if plugin is None or not notifier.add(plugin):
         return f"{dest.name}: URL refused by apprise"
-    rendered, body_format = _rendered(dest, payload)
+    rendered, body_format = _rendered(plugin, payload)
     result = notifier.notify(title=rendered.title, body=rendered.body, body_format=body_format)
     if result:
         return None

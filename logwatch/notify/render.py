@@ -4,8 +4,10 @@ A MAIL FROM is whatever the client typed: `<!channel>@x` would page a whole Slac
 workspace, `<http://evil|click here>` is a Slack link, `<script>` runs in a careless
 HTML mail, and ANSI escapes rewrite a terminal. Each renderer escapes for its own medium
 before apprise sees the text (apprise's own escaping differs by plugin, format and
-version); the Slack one also breaks mention and link syntax with a zero-width space, so
-that the text stays inert even where a layer unescapes it.
+version). Chat services (Slack, Discord, Mattermost and any other) each read their own
+mention, link and markup syntax: one renderer breaks the syntax of the medium at hand
+with a zero-width space, which keeps the text readable and stays inert even where a
+layer (apprise's Markdown conversion, Discord's ping detection) reads it again.
 """
 
 from __future__ import annotations
@@ -13,18 +15,53 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from logwatch.sanitize import for_html, for_terminal
 
-__all__ = ["Rendered", "render_slack", "render_email", "render_text", "render_json",
-           "for_slack", "title_of"]
+__all__ = ["Rendered", "Medium", "SLACK", "DISCORD", "MATTERMOST", "CHAT", "inert",
+           "render_chat", "render_email", "render_json", "title_of"]
 
 _ZWSP = "\u200b"
-#: Slack's control sequences: <!channel>, <@U123>, <#C123>, <http://x|text>, and the
-#: bare words that notify; mrkdwn markers that would restyle the text.
-_SLACK_MENTION = re.compile(r"([<@!#])")
-_MRKDWN = re.compile(r"([*_~`>])")
+
+
+@dataclass(frozen=True)
+class Medium:
+    """What of a chat service's syntax log text could speak. `opens`: the characters
+    that open a mention, a channel or a link there; a zero-width space goes after each
+    (an `@everyone` so broken pings nobody). `marks`: its markup characters, escaped with a
+    backslash where the service reads Markdown (`markdown`; a zero-width space does not
+    stop CommonMark's emphasis), else with a zero-width space before each (Slack's mrkdwn
+    has no escape). Every medium also gets one inside `://` and `](`, so that no URL
+    becomes a link or an image, and no text a disguised link."""
+
+    opens: str
+    marks: str
+    markdown: bool = False
+
+    @cached_property
+    def breaks(self) -> re.Pattern[str]:
+        """Where the zero-width spaces go: one per place, however many rules want it."""
+        return re.compile(f"(?<=[{re.escape(self.opens)}])|(?<=:)(?=//)|(?<=\\])(?=\\()")
+
+    @cached_property
+    def markup(self) -> re.Pattern[str]:
+        return re.compile(f"[{re.escape(self.marks)}]")
+
+
+#: <!channel>, <@U1>, <#C1>, <url|text>; the bare @channel, @here; mrkdwn *_~` and > quotes
+SLACK = Medium(opens="<@!#", marks="*_~`>")
+#: @everyone, @here, <@1>, <@!1>, <@&1> roles, <#1> channels, <t:1:R>; Markdown *_~`,
+#: ||spoilers||, > quotes, # and -# headings, \ (which would undo an escape)
+DISCORD = Medium(opens="<@", marks="\\*_~`|>#", markdown=True)
+#: @channel, @all, @here, @user, ~channel, #hashtag, Slack's <!channel>, <url>; Markdown
+#: as Discord's, | tables
+MATTERMOST = Medium(opens="<@#~", marks="\\*_~`|>#", markdown=True)
+#: Any other service (ntfy, Gotify, Telegram, Teams, Rocket.Chat, ...), plain text or
+#: Markdown: what any of the above reads, with zero-width spaces, which read as nothing
+#: where the text is plain
+CHAT = Medium(opens="<@!#~", marks="*_~`|>")
 
 
 @dataclass(frozen=True)
@@ -33,16 +70,13 @@ class Rendered:
     body: str
 
 
-def for_slack(text: str, entities: bool = True) -> str:
-    """`text` made inert in Slack mrkdwn: control characters shown as escapes, `&<>`
-    entity-escaped (unless the sender does it: apprise does in TEXT format, and twice
-    shows `&lt;`), and mention, link and formatting syntax broken with a zero-width
-    space, which holds even where a layer unescapes the entities."""
-    text = for_terminal(text)
-    if entities:
-        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SLACK_MENTION.sub(lambda m: m.group(1) + _ZWSP, text)
-    return _MRKDWN.sub(lambda m: _ZWSP + m.group(1), text)
+def inert(text: str, medium: Medium) -> str:
+    """`text` made inert in `medium`: control and bidi characters shown as escapes, its
+    mention, link and markup syntax broken (see Medium). `&<>` are left to apprise,
+    which escapes them itself where a service needs it (Slack's TEXT format, formats
+    converted to HTML): escaped here too, Slack would show `&lt;`."""
+    text = medium.breaks.sub(_ZWSP, for_terminal(text))
+    return medium.markup.sub(r"\\\g<0>" if medium.markdown else _ZWSP + r"\g<0>", text)
 
 
 def title_of(alert: dict[str, Any]) -> str:
@@ -63,13 +97,13 @@ def _facts(alert: dict[str, Any]) -> list[tuple[str, str]]:
             ("count", str(alert["count"])), ("id", alert["id"])]
 
 
-def render_slack(alert: dict[str, Any], evidence: int = 5, entities: bool = True) -> Rendered:
-    """`entities`: see for_slack (false for apprise's TEXT format, which escapes them)."""
-    inert = lambda s: for_slack(s, entities)  # noqa: E731
-    body = [inert(alert["summary"])]
-    body += [f"{name}: {inert(value)}" for name, value in _facts(alert)]
-    body += [inert(line) for line in _lines(alert, evidence)]
-    return Rendered(inert(title_of(alert)), "\n".join(body))
+def render_chat(alert: dict[str, Any], medium: Medium, evidence: int = 5) -> Rendered:
+    """The alert for a chat service, every string (the rule's too) inert in `medium`."""
+    shown = lambda s: inert(s, medium)  # noqa: E731
+    body = [shown(alert["summary"])]
+    body += [f"{name}: {shown(value)}" for name, value in _facts(alert)]
+    body += [shown(line) for line in _lines(alert, evidence)]
+    return Rendered(shown(title_of(alert)), "\n".join(body))
 
 
 def render_email(alert: dict[str, Any], evidence: int = 20) -> Rendered:
@@ -80,13 +114,6 @@ def render_email(alert: dict[str, Any], evidence: int = 20) -> Rendered:
     body = (f"<p>{for_html(alert['summary'])}</p><table>{rows}</table>"
             f"<pre>{lines}</pre>")
     return Rendered(for_terminal(title_of(alert)), body)
-
-
-def render_text(alert: dict[str, Any], evidence: int = 5) -> Rendered:
-    body = [for_terminal(alert["summary"])]
-    body += [f"{n}: {for_terminal(v)}" for n, v in _facts(alert)]
-    body += ["  " + for_terminal(line) for line in _lines(alert, evidence)]
-    return Rendered(for_terminal(title_of(alert)), "\n".join(body))
 
 
 def render_json(alert: dict[str, Any]) -> Rendered:
