@@ -17,12 +17,15 @@ Year rules, in order of preference (the caller picks the anchor):
   (time jumps back by months) and reported.
 Local times are converted with the source's zone. In the hour repeated when DST ends,
 rows take the first (summer) offset until time steps back, then the second, so time
-never runs backwards within a file.
+never runs backwards within a file. A time in the hour skipped when DST begins does not
+exist: it is read with the offset before the change (Python's fold=0) and counted in a
+warning, since a clock in that zone never writes one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,6 +124,18 @@ class ClockReport:
     anchor: str | None = None
     years: set[int] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    #: rows counted per kind of doubt, and where in `warnings` their warning is
+    _tallies: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def tally(self, kind: str, rows: int, say: Callable[[int], str]) -> None:
+        """Count `rows` more rows of one kind of doubt: a source has one warning per
+        kind, saying how many rows in all (they come block by block)."""
+        at, total = self._tallies.get(kind, (len(self.warnings), 0))
+        total += rows
+        if at == len(self.warnings):
+            self.warnings.append("")
+        self.warnings[at] = say(total)
+        self._tallies[kind] = (at, total)
 
     def as_dict(self) -> dict[str, object]:
         return {"zone": self.zone, "year_from": self.anchor, "years": sorted(self.years),
@@ -234,20 +249,35 @@ class SourceClock:
         return int(off.total_seconds() * _US_PER_S) if off else 0
 
     # -- zones and DST ------------------------------------------------------------
-    def _early_late(self, naive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _readings(self, naive: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Each local time read with the first and with the second offset of its zone
-        (the same instant but in the hour a DST change repeats)."""
+        (they differ in the hour a DST change repeats), and how many do not exist (in
+        the hour skipped when DST begins). Those are read with the offset before the
+        change, as Python's fold=0 does (02:15 in Berlin on that day is 01:15Z), so
+        that their rows keep their distance and order."""
         ts = pa.array(naive, pa.timestamp("us"))
-        early = pc.assume_timezone(ts, self.zone, ambiguous="earliest",
-                                   nonexistent="earliest").cast(pa.int64()).to_numpy()
+        first = pc.assume_timezone(ts, self.zone, ambiguous="earliest", nonexistent="earliest")
+        early = first.cast(pa.int64()).to_numpy()
         late = pc.assume_timezone(ts, self.zone, ambiguous="latest",
-                                  nonexistent="earliest").cast(pa.int64()).to_numpy()
-        return early, late
+                                  nonexistent="latest").cast(pa.int64()).to_numpy()
+        # Arrow reads a time in the gap as the last µs before the change or the first after
+        gap = np.flatnonzero(late - early == 1)
+        if len(gap):
+            wall = pc.local_timestamp(first.take(pa.array(gap))).cast(pa.int64()).to_numpy()
+            early, late = early.copy(), late.copy()
+            early[gap] = late[gap] = naive[gap] - (wall - early[gap])
+        return early, late, len(gap)
 
     def _localize(self, naive: np.ndarray) -> np.ndarray:
         if self.zone in UTC_ZONES or len(naive) == 0:
             return naive
-        early, late = self._early_late(naive)
+        early, late, missing = self._readings(naive)
+        if missing:
+            self.report.tally("gap", missing, lambda n: (
+                f"lines stamped in the hour skipped when DST begins in {self.zone} "
+                f"(times that do not exist there): {n:,}, read with the offset before "
+                "the change; a clock in that zone never writes them, so the zone is "
+                "probably wrong (--tz)"))
         amb = np.flatnonzero(early != late)
         if len(amb) == 0:
             return early
@@ -298,7 +328,7 @@ class SourceClock:
         rows = np.flatnonzero(local_mask)
         start = naive[rows] - naive[rows] % _HOUR_US
         for at in (start, start + _HOUR_US - 60 * _US_PER_S):   # its first and last minute
-            early, late = self._early_late(at)
+            early, late, _ = self._readings(at)
             out[rows] |= early != late
         return out
 
