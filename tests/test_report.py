@@ -22,6 +22,7 @@ from logwatch.commands.report import period
 from logwatch.config import load_config
 from logwatch.pipeline import ParseOptions
 from logwatch.report.build import ReportOptions, build_report
+from logwatch.report.render_html import render_html
 from logwatch.report.render_text import render_text
 from tests.conftest import ROOT
 
@@ -528,3 +529,24 @@ def test_coverage_names_a_year_clue_only_where_years_were_inferred() -> None:
     postfix = report_of(SAMPLE / "postfix" / "mail.log", alerts=False)["coverage"]["files"]
     assert [(f["years"], f["year_from"]) for f in exim] == [([], None)]
     assert [(f["years"], f["year_from"]) for f in postfix] == [([2026], "--year")]
+
+
+def test_sessions_an_mta_did_not_log_are_unknown_not_zero(tmp_path: Path) -> None:
+    """Exim's default log_selector logs no connections: the recording's 199 messages came
+    in over SMTP and no session was seen. Its connection statistics, inbound TLS share,
+    plaintext logins and clients' connections are unknown, and every format says so
+    (an Exim postmaster read '0 of 0 SMTP sessions used TLS' as a fact)."""
+    path = ROOT / "recordings" / "exim" / "run1-default" / "mainlog.gz"
+    rep = report_of(path, cfg=None, year=None, alerts=False)
+    inbound = rep["security"]["tls"]["inbound"]
+    assert rep["smtp_connections"]["logged"] is False and inbound["sessions_logged"] is False
+    assert inbound["messages"] > 150 and inbound["tls_messages"] > 150
+    assert {c["connections"] for c in rep["security"]["top_clients"]} == {None}
+    text = render_text(rep)
+    assert "0 of 0" not in text and "SMTP sessions not logged" in text
+    assert "log_selector = +smtp_connection" in text
+    html = render_html(rep)
+    assert html.count("sessions not logged") >= 2 and "log_selector = +smtp_connection" in html
+    with_pids = report_of(ROOT / "recordings" / "exim" / "run2-pid-millisec" / "mainlog.gz",
+                          cfg=None, year=None, alerts=False)
+    assert with_pids["smtp_connections"]["logged"] is True

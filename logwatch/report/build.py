@@ -80,6 +80,19 @@ def _mtas(stats: list[SourceStats]) -> dict[str, int]:
     return dict(sorted(rows.items()))
 
 
+def _unlogged_sessions(report: dict[str, Any]) -> None:
+    """Mark what an MTA that logs no SMTP connections cannot tell (Exim's default
+    log_selector): messages came in over SMTP, yet no session was seen. Its session
+    figures are unknown, not 0: a postmaster reading "0 of 0 sessions used TLS" or
+    "0 plaintext logins" would believe something the log never said."""
+    inbound = report["security"]["tls"]["inbound"]
+    logged = inbound["sessions"] > 0 or inbound["messages"] == 0
+    report["smtp_connections"]["logged"] = inbound["sessions_logged"] = logged
+    if not logged:
+        for client in report["security"]["top_clients"]:
+            client["connections"] = None
+
+
 def build_report(files: list[str], cfg: Config, options: ParseOptions,
                  ropts: ReportOptions, progress: Observer | None = None
                  ) -> tuple[dict[str, Any], list[str]]:
@@ -133,4 +146,5 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "notes": notes,
         "problems_first": ropts.problems_first,
     }
+    _unlogged_sessions(report)
     return report, errors

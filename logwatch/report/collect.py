@@ -23,7 +23,7 @@ from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.kept import joined, kept
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["PROBLEMS", "REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
+__all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
              "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]
@@ -57,6 +57,9 @@ _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success
 #: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
 #: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
 #: shows the first among its warnings, and no other section tells them.
+#: What the report says where an MTA logged no SMTP connections (`build._unlogged_sessions`)
+UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection was logged "
+                     "(Exim logs them with log_selector = +smtp_connection, or +pid)")
 PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
             "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics"}
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm

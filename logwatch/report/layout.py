@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from logwatch.report.collect import PROBLEMS
+from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
 from logwatch.report.figures import count, when
 from logwatch.report.svg import Series
 
@@ -142,9 +142,18 @@ def _many(n: int, one: str, more: str) -> str:
 
 def _plaintext_logins(inbound: dict[str, Any]) -> Fact:
     """Passwords sent in the clear: worth a red card wherever it is shown."""
+    if not inbound["sessions_logged"]:
+        return Fact("Plaintext logins", None, note="sessions not logged")
     n = inbound["plaintext_auth_sessions"]
     return Fact("Plaintext logins", n, note="sessions with AUTH before TLS",
                 tone="bad" if n else "")
+
+
+def _inbound_tls(inbound: dict[str, Any]) -> Fact:
+    if not inbound["sessions_logged"]:
+        return Fact("Inbound TLS", None, note="sessions not logged")
+    return Fact("Inbound TLS", inbound["share"], "share",
+                note=f"{inbound['tls_sessions']:,} of {inbound['sessions']:,} sessions")
 
 
 def _summary(r: dict[str, Any]) -> Section:
@@ -166,8 +175,7 @@ def _summary(r: dict[str, Any]) -> Section:
              note="from " + _many(len(sec["auth"]["by_ip"]), "address", "addresses")),
         Fact("Relay attempts", relay,
              note="from " + _many(len(sec["relay_attempts"]), "client", "clients")),
-        Fact("Inbound TLS", inbound["share"], "share",
-             note=f"{inbound['tls_sessions']:,} of {inbound['sessions']:,} sessions"),
+        _inbound_tls(inbound),
         _plaintext_logins(inbound),
         Fact("Unknown lines", r["coverage"]["unknown_lines"],
              tone="warn" if r["coverage"]["unknown_lines"] else ""),
@@ -214,6 +222,8 @@ def _users(r: dict[str, Any]) -> Section:
 
 def _connections(r: dict[str, Any]) -> Section:
     s = r["smtp_connections"]
+    if not s["logged"]:
+        return Section("connections", "SMTP connections", [Note(UNLOGGED_SESSIONS)])
     return Section("connections", "SMTP connections", [
         Facts("Sessions from connect to disconnect", [
             Fact("Connections", s["connections"]),
@@ -271,9 +281,9 @@ def _tls(tls: dict[str, Any]) -> list[Part]:
               for way, d in (("inbound", i), ("outbound", o))
               for what in ("protocols", "ciphers") for name, n in d[what].items()]
     return [Facts("TLS", [
-        Fact("Inbound sessions", i["sessions"]),
-        Fact("With TLS", i["tls_sessions"], note=f"{i['share']:.1%}" if i["share"] is not None
-             else ""),
+        Fact("Inbound sessions", i["sessions"] if i["sessions_logged"] else None,
+             note="" if i["sessions_logged"] else "not logged"),
+        _inbound_tls(i),
         _plaintext_logins(i),
         Fact("Messages in over TLS", i["tls_messages"], note=f"of {i['messages']:,}"),
         Fact("Outbound TLS connections", o["tls_connections"]),
@@ -287,8 +297,8 @@ def _security(r: dict[str, Any]) -> Section:
     auth = sec["auth"]
     by_ip, ip_note = _top([(a["client_ip"] or "unknown", [a["count"]]) for a in auth["by_ip"]],
                           "addresses")
-    talkers, talk_note = _top([(c["client_ip"] or "unknown",
-                                [c["connections"], c["messages"], c["rejects"],
+    talkers, talk_note = _top([(c["client_ip"] or "unknown",   # connections: None unlogged
+                                [c["connections"] or 0, c["messages"], c["rejects"],
                                  c["auth_failures"]]) for c in sec["top_clients"]], "clients")
     clients = (_c("client_ip", "client", "mono"), _COUNT)
     return Section("security", "Security", [

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from logwatch.report.collect import PROBLEMS
+from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes"]
@@ -148,6 +148,8 @@ def _connections(r: dict[str, Any]) -> list[str]:
     c = r["smtp_connections"]
     cols = [("connections", "connections"), ("total_seconds", "time conn."),
             ("avg_seconds", "avg./conn."), ("max_seconds", "max. time")]
+    if not c["logged"]:
+        return _heading("SMTPD Connection Statistics") + [f"  {UNLOGGED_SESSIONS}"]
     return (_heading("SMTPD Connection Statistics")
             + [f"  {c['connections']} connections, {c['total_seconds']} s in all, average "
                f"{_cell(c['avg_seconds'])} s, longest {_cell(c['max_seconds'])} s"]
@@ -197,10 +199,11 @@ def _security(r: dict[str, Any]) -> list[str]:
             out += _heading(title) + _table(alerts[key], columns)
     i, o = tls["inbound"], tls["outbound"]
     share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
+    sessions = (f"{i['tls_sessions']} of {i['sessions']} SMTP sessions used TLS ({share}); "
+                f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS"
+                if i["sessions_logged"] else "SMTP sessions not logged")
     out += _heading("Security: TLS") + [
-        f"  inbound: {i['tls_sessions']} of {i['sessions']} SMTP sessions used TLS ({share}); "
-        f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS; "
-        f"{i['tls_messages']} of {i['messages']} messages came over TLS",
+        f"  inbound: {sessions}; {i['tls_messages']} of {i['messages']} messages came over TLS",
         "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in i["protocols"].items())
                                  or None),
         f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} SMTP "
