@@ -525,6 +525,30 @@ def test_secrets_file_mode_600_delivers_and_routes(tmp_path: Path) -> None:
         ("all", "auth_failure_burst"), ("all", "open_relay"), ("pager", "open_relay")]
 
 
+def test_a_hash_inside_a_secret_url_is_the_urls(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comment starts a line or follows a blank: Slack's `#channel` (and a URL's
+    fragment) stays in the URL, and the minimum severity after it still counts."""
+    secrets = tmp_path / "notify.secrets"
+    secrets.write_text(f"  # the security team\n{SLACK}/#security-alerts  high   # pages\n"
+                       f"{SLACK}/#all #everyone else\n")
+    secrets.chmod(0o600)
+    with http_sink() as (port, posts):
+        monkeypatch.setattr(NotifySlack, "webhook_url", f"http://127.0.0.1:{port}/services")
+        cfg = write_config(tmp_path, [], failures("203.0.113.45", 6) + relayed(),
+                           secrets_file=str(secrets))
+        assert [(d.url.removeprefix(SLACK), d.min_severity)
+                for d in destinations(load_config(cfg).notify)] == [
+            ("/#security-alerts", "high"), ("/#all", "info")]
+        alerts, pending = one_pass(cfg)
+        assert len(alerts) == 2 and pending == 0
+    channels = sorted((json.loads(body)["channel"],
+                       json.loads(body)["attachments"][0]["title"].split("]")[0])
+                      for _, _, body in posts)
+    assert channels == [("#all", "[CRITICAL"), ("#all", "[LOW"),
+                        ("#security-alerts", "[CRITICAL")], channels
+
+
 def test_no_url_secret_reaches_output_even_when_delivery_fails(tmp_path: Path) -> None:
     port = free_port()                                   # nobody listens: every send fails
     secrets = tmp_path / "notify.secrets"

@@ -55,9 +55,14 @@ class Destination:
         return SEVERITIES.index(severity) >= SEVERITIES.index(self.min_severity)
 
 
+#: A comment: a `#` at the start of a line or after a blank. A URL has no blank in it,
+#: and its own `#` (Slack's `/#channel`, a fragment) follows no blank: it stays whole.
+_COMMENT = re.compile(r"(?:^|\s)#")
+
+
 def _secrets(path: Path) -> list[Destination]:
-    """One URL per line (`#` comments), optionally followed by a minimum severity. The
-    file must be readable by its owner only: it holds tokens."""
+    """One URL per line, optionally followed by a minimum severity; `#` comments (see
+    _COMMENT). The file must be readable by its owner only: it holds tokens."""
     try:
         st = path.stat()
         text = path.read_text(encoding="utf-8")
@@ -68,7 +73,7 @@ def _secrets(path: Path) -> list[Destination]:
                           f"(mode {stat.S_IMODE(st.st_mode):o}); chmod 600 it")
     out = []
     for n, raw in enumerate(text.splitlines(), 1):
-        parts = raw.split("#", 1)[0].split()
+        parts = _COMMENT.split(raw, maxsplit=1)[0].split()
         if not parts:
             continue
         severity = parts[1] if len(parts) > 1 else "info"
