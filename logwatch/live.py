@@ -85,6 +85,8 @@ _DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
 #: how often a follower writes what it carries between passes (seconds): the most it
 #: reads again after a crash
 CHECKPOINT_S = 30.0
+#: the key, in a mark's fields of the last line read, of the newest instant read (µs)
+_READ_UP_TO = "read_up_to_us"
 
 
 @dataclass
@@ -304,13 +306,15 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
         quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
-        unopened, held = False, None
+        unopened, held, newest = False, None, _read_up_to(mark)
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
             out.errors += errors
             if not plans:     # cannot open it now: its lines wait, not lost
                 unopened = True
                 break
+            # each read's clock is new: what was read before is where its lines start
+            plans[0].after = newest / 1e6 if newest else None
             stats = SourceStats(seg.path)
             got.stats.append(stats)
             # the live file's end: a split entry whose pieces are still being written
@@ -319,7 +323,8 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
                                      out.errors, final_partial=seg.final, quirks=quirks,
                                      hold_open=tail):
-                got.newest = max(got.newest, _newest(table))   # every line: the lag
+                newest = max(newest, _newest(table))
+                got.newest = max(got.newest, newest)   # every line: the lag
                 got.add(*correlator.process(table), needs)
             if tail:
                 held = stats.held_from
@@ -330,9 +335,18 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
             continue
-        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held),
-                                              carry=quirks.last_row)
+        carry = quirks.last_row and {**quirks.last_row, _READ_UP_TO: newest}
+        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held), carry=carry)
     return got
+
+
+def _read_up_to(mark: Mark | None) -> int:
+    """The newest instant (µs) read from a source before, kept with its last line's
+    fields (0: none): a cron run or a follower's pass reads with a clock of its own, and
+    the second pass of a DST repeated hour appended since needs it to be told from the
+    first (see `clock`)."""
+    value = mark.carry.get(_READ_UP_TO) if mark and mark.carry else None
+    return value if isinstance(value, int) else 0
 
 
 def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark],

@@ -83,6 +83,8 @@ class SourcePlan:
     mtime: float | None = None
     own_bound: tuple[float, int] | None = None
     anchor: YearAnchor | None = None
+    #: an instant the source's lines cannot be before (see `clock`)
+    after: float | None = None
     warning: str | None = None
 
 
@@ -106,6 +108,16 @@ def _anchor(plans: list[SourcePlan], i: int, options: ParseOptions) -> tuple[Yea
         return YearAnchor.upper(me.mtime, "file modification time"), None
     return (YearAnchor.upper(time.time(), "the clock"),
             "no year clue for this input (stdin?): years assumed from the clock; give --year")
+
+
+def _after(plans: list[SourcePlan], i: int) -> float | None:
+    """When the file before source i in its rotation set was last written: the lines of
+    source i come after it. It tells the second pass of a DST repeated hour at the top
+    of a file rotated inside that hour from the first; a time the copy of an archive
+    gave it, long after its lines, tells nothing and changes nothing (see `clock`)."""
+    group = rotation_key(plans[i].name)[0]
+    before = [p for p in plans[:i] if rotation_key(p.name)[0] == group]
+    return (before[-1].gzip_mtime or before[-1].mtime) if before else None
 
 
 def _is_pipe(name: str) -> bool:
@@ -138,6 +150,7 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
         probe.opened.close()
     for i, plan in enumerate(plans):
         plan.anchor, plan.warning = _anchor(plans, i, options)
+        plan.after = _after(plans, i)
     return plans, errors
 
 
@@ -206,7 +219,7 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
     stats.format = fmt
     if plan.warning and (fmt is None or fmt in YEARLESS):   # stdin's format: known by now
         stats.warnings.append(plan.warning)
-    clock = clock or SourceClock(options.zone, plan.anchor)
+    clock = clock or SourceClock(options.zone, plan.anchor, plan.after)
     parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats,
                          quirks)
     start = window[0] if window else 0

@@ -526,6 +526,83 @@ def test_year_option_walks_per_rotation_set(tmp_path: Path) -> None:
     assert [s.clock["years"] for s in run.stats] == [[2025, 2026], [2026], [2025, 2026]]
 
 
+ROTATED_IN_FOLD = ("Nov  1 00:50:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.1]\n"
+                   "Nov  1 01:20:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.2]\n"
+                   "Nov  1 01:40:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.3]\n",
+                   "Nov  1 01:10:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.4]\n"
+                   "Nov  1 01:30:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.5]\n"
+                   "Nov  1 01:50:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.6]\n"
+                   "Nov  1 02:10:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.7]\n")
+
+
+@pytest.mark.parametrize("year", [None, 2026])
+def test_rotation_inside_the_repeated_hour(tmp_path: Path, year: int | None) -> None:
+    """mail.log.1 ends at 01:40 EDT and was last written at 05:45Z; mail.log starts at
+    01:10 EST. Its first lines came out at 05:10Z/05:30Z, before the previous file's end
+    (found by review): the previous file's time is a lower bound that only the second
+    offset keeps them after."""
+    old, new = tmp_path / "mail.log.1", tmp_path / "mail.log"
+    for path, text, written in ((old, ROTATED_IN_FOLD[0], "2026-11-01T05:45:00+00:00"),
+                                (new, ROTATED_IN_FOLD[1], "2026-11-01T07:15:00+00:00")):
+        path.write_text(text)
+        os.utime(path, (epoch(written), epoch(written)))
+    events, run = parse_events([new, old], tz="America/New_York", year=year)
+    assert _ts(events) == ["2026-11-01T04:50:00+00:00", "2026-11-01T05:20:00+00:00",
+                           "2026-11-01T05:40:00+00:00", "2026-11-01T06:10:00+00:00",
+                           "2026-11-01T06:30:00+00:00", "2026-11-01T06:50:00+00:00",
+                           "2026-11-01T07:10:00+00:00"]
+
+
+def test_a_copy_of_the_previous_file_long_after_tells_nothing(tmp_path: Path) -> None:
+    """A previous file copied without -p has the copy's time: both offsets are before
+    it, and the first pass is read as before."""
+    old, new = tmp_path / "mail.log.1", tmp_path / "mail.log"
+    old.write_text(ROTATED_IN_FOLD[0])
+    new.write_text(ROTATED_IN_FOLD[0].replace("00:50", "01:45").replace("01:20", "01:47")
+                   .replace("01:40", "01:48"))
+    for path in (old, new):
+        os.utime(path, (epoch("2026-11-03T12:00:00+00:00"),) * 2)
+    events, _ = parse_events([new, old], tz="America/New_York")
+    assert _ts(events)[3:] == ["2026-11-01T05:45:00+00:00", "2026-11-01T05:47:00+00:00",
+                               "2026-11-01T05:48:00+00:00"]
+
+
+def test_cron_runs_tell_the_second_pass_of_the_repeated_hour(tmp_path: Path) -> None:
+    """Each cron run reads with a clock of its own: the EST half of the repeated hour,
+    appended after a run that read its EDT half, came out an hour early (`run` said
+    05:20Z where `detect` said 06:20Z, found by review). The newest instant read from
+    the source is kept with its mark and bounds the next run's lines."""
+    from logwatch.config import load_config
+    from logwatch.live import run_pass
+    from logwatch.state import State
+
+    log = tmp_path / "mail.log"
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\n'
+                      'local_domains = ["example.com"]\ntimezone = "America/New_York"\n'
+                      f'[[sources]]\npath = "{log}"\n')
+    cfg = load_config(config)
+    edt = ["Nov  1 01:50:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.1]",
+           "Nov  1 01:55:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.2]"]
+    est = ["Nov  1 01:05:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.3]"] + [
+        f"Nov  1 01:2{k}:00 mx1 postfix/smtpd[40{k}]: warning: unknown[198.51.100.7]: "
+        "SASL LOGIN authentication failed: UGFzc3dvcmQ6" for k in range(6)]
+    state = State(cfg.state_dir)
+    try:
+        for lines, written in ((edt, "2026-11-01T05:56:00+00:00"),
+                               (est, "2026-11-01T06:26:00+00:00")):
+            with open(log, "a") as fh:
+                fh.write("".join(f"{x}\n" for x in lines))
+            os.utime(log, (epoch(written), epoch(written)))
+            result = run_pass(cfg, state, dry_run=False)
+    finally:
+        state.close()
+    assert result.newest_us == epoch("2026-11-01T06:25:00+00:00") * 1e6
+    burst = [a for a in result.alerts if a["rule"] == "auth_failure_burst"]
+    assert [(a["first_seen"], a["last_seen"]) for a in burst] == [
+        ("2026-11-01T06:20:00Z", "2026-11-01T06:25:00Z")]
+
+
 def test_unknown_zone_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "mail.log"
     path.write_text(line("Jul 15 12:00:00") + "\n")

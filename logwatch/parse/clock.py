@@ -17,7 +17,11 @@ Year rules, in order of preference (the caller picks the anchor):
   (time jumps back by months) and reported.
 Local times are converted with the source's zone. In the hour repeated when DST ends,
 rows take the first (summer) offset until time steps back, then the second, so time
-never runs backwards within a file. A time in the hour skipped when DST begins does not
+never runs backwards within a file. A source that starts in that hour (the next file of
+a rotation, the lines a cron run finds appended) is told by a lower bound, an instant
+its lines cannot be before (the previous file's modification time, the last line read
+before): a time that the first offset puts more than a step before it, and the second
+does not, takes the second. A time in the hour skipped when DST begins does not
 exist: it is read with the offset before the change (Python's fold=0) and counted in a
 warning, since a clock in that zone never writes one.
 """
@@ -171,9 +175,15 @@ def _valid_date(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndar
 class SourceClock:
     """Converts header times of one source to UTC, block after block, keeping its state."""
 
-    def __init__(self, zone: str, anchor: YearAnchor | None) -> None:
+    def __init__(self, zone: str, anchor: YearAnchor | None,
+                 after: float | None = None) -> None:
+        """`after`: an instant (epoch seconds) the source's lines cannot be before, when
+        one is known (see the module docstring): it tells the second pass of a repeated
+        hour from the first when the source starts in it."""
         self.zone = zone
         self.anchor = anchor
+        # less a step: a clock stepped back a little (NTP) is not the DST change
+        self._floor_us = None if after is None else int(after * _US_PER_S) - _DST_STEP_US
         self.report = ClockReport(zone, anchor.source if anchor else None)
         self._year = anchor.year if anchor else None
         self._prev_bsd: int | None = None      # previous year-less row, as µs in a leap year
@@ -291,6 +301,8 @@ class SourceClock:
                 self._fold_day, self._fold_max, self._fold_second = int(d), int(v[0]), False
             runmax = np.maximum.accumulate(np.concatenate(([self._fold_max], v)))[:-1]
             back = v < runmax - _DST_STEP_US
+            if self._floor_us is not None:  # only the second offset keeps it after the bound
+                back |= (early[sel] < self._floor_us) & (late[sel] >= self._floor_us)
             second = np.logical_or.accumulate(back) | self._fold_second
             out[sel] = np.where(second, late[sel], early[sel])
             self._fold_max = int(max(self._fold_max, v.max()))
