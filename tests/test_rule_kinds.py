@@ -618,6 +618,28 @@ def test_open_relay_not_for_trusted_authenticated_local_or_undelivered(tmp_path)
         ("open_relay", {"client_ip": "192.0.2.10"}, 1, us(at(10)), us(at(10)))]
 
 
+@pytest.mark.parametrize("where, clients", [
+    ('recipient_domains = "example.net"', ["198.51.100.5"]),
+    ('recipient_domains = ["example.net", "example.edu"]', ["198.51.100.5"]),
+    ('recipient_domains = { ne = "example.net" }', ["198.51.100.6"]),
+    ('recipient_domains = { not_in = ["example.net"] }', ["198.51.100.6"]),
+    ('recipient_domains = { ends_with = ".org" }', ["198.51.100.5", "198.51.100.6"]),
+    ('recipients = { starts_with = "ceo@" }', ["198.51.100.6"]),
+])
+def test_a_condition_on_a_list_field_asks_each_element(tmp_path, where, clients) -> None:
+    """A message's recipient domains are a list: a test holds when it holds of one of
+    them, `ne` and `not_in` when none is equal. pyarrow has no kernel for either on a
+    list: such a rule passed check-config and ended detect with a traceback."""
+    log = Log()
+    log.message(at(10), "198.51.100.5", "alice@example.com",
+                ["anna@example.net", "ben@example.org"], user="alice")
+    log.message(at(10, 5), "198.51.100.6", "carol@example.com", ["ceo@example.org"],
+                user="carol")
+    alerts = detect(tmp_path, log, rule("match", 'table = "messages"\ngroup_by = ["client_ip"]\n',
+                                        where=where))
+    assert [a.key["client_ip"] for a in alerts] == clients
+
+
 def _probe(log: Log, t: datetime, rcpts: list[str], ip: str = "203.0.113.99") -> list[datetime]:
     """One session refused relaying to each of `rcpts`, 2 s apart."""
     pid = log.pid()

@@ -19,6 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_valida
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
 from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
+from logwatch.rules_engine.fieldtypes import check_test, check_use, comparison_scalar, describe
 from logwatch.schema import EVENT_SCHEMA, EVENTS, MESSAGE_SCHEMA, ORIGINS, REJECT_CLASSES
 
 __all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
@@ -43,6 +44,12 @@ _SUMMARY_NAMES = ("count", "span", "first", "last", "window", "rule")
 
 _OPS = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "null", "contains",
         "starts_with", "ends_with", "matches")
+#: what a field named for each purpose (the last word of fields_used's `what`) must hold
+#: (fieldtypes.check_use); the others (`blind_without`, a distinct rule's `field`) may be
+#: any field, a list included
+_USE_OF = {"group_by": "key", "keys": "key", "ignore_same": "key", "ignore_once_per": "key",
+           "unless_before": "key", "distinct": "key", "weight": "weight", "sum": "sum",
+           "start": "time", "end": "time"}
 
 
 class FieldError(ValueError):
@@ -55,21 +62,22 @@ class FieldError(ValueError):
 
 
 def _check_value(c: Condition, type_: pa.DataType, what: str) -> None:
-    """A comparison's value must be one of the field's type: `auth_failures = { gt =
-    "lots" }` is refused when the file is loaded, not when the rule first runs."""
-    if c.op not in ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in"):
+    """A test the field can answer, with values of its type: `auth_failures = { gt =
+    "lots" }` and `client_port = { starts_with = "4" }` are refused when the file is
+    loaded, not when the rule first runs (fieldtypes says why)."""
+    loc = (*what.split("."), c.field)
+    try:
+        check_test(c.field, type_, c.op)
+    except ValueError as exc:
+        raise FieldError(f"{what}: {exc}", loc) from None
+    if c.op == "null":
         return
-    if pa.types.is_dictionary(type_):
-        type_ = type_.value_type
-    if pa.types.is_list(type_):
-        type_ = type_.value_type
     for v in (c.value if isinstance(c.value, list) else [c.value]):
         try:
-            pa.scalar(v).cast(type_) if pa.types.is_timestamp(type_) else pa.scalar(v, type_)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
-                OverflowError, ValueError):
-            raise FieldError(f"{what}: {c.field} {c.op} {v!r}: not a {type_} value",
-                             (what, c.field)) from None
+            comparison_scalar(v, type_)
+        except ValueError as exc:
+            raise FieldError(f"{what}: {c.field} {c.op} {v!r}: {exc} ({c.field} holds "
+                             f"{describe(type_)})", loc) from None
 
 
 def _check_vocabulary(c: Condition, what: str) -> None:
@@ -196,8 +204,10 @@ class RuleBase(_Model):
         return set(self.group_by)
 
     def fields_used(self) -> list[tuple[str, str]]:
-        """(field, what for) of every field the rule names, for the schema check."""
-        out = [(c.field, "where") for c in self.where] + [(c.field, "unless") for c in self.unless]
+        """(field, what for) of every field the rule names, for the schema check: the
+        conditions' (`where`, `first.where`, ...), then the others (`group_by`, `weight`,
+        `measure rows sum`; _USE_OF says what each of these must hold)."""
+        out = [(c.field, what) for what, c in self.conditions()]
         out += [(f, "group_by") for f in self.group_by]
         return out + ([(self.blind_without, "blind_without")] if self.blind_without else [])
 
@@ -213,13 +223,21 @@ class RuleBase(_Model):
     @model_validator(mode="after")
     def _fields_exist(self) -> RuleBase:
         known = TABLE_FIELDS[self.table]
+        conditions = {what for what, _ in self.conditions()}
         for name, what in self.fields_used():
+            loc = ((*what.split("."), name) if what in conditions else
+                   ("measures", what.rsplit(" ", 1)[-1]) if what.startswith("measure ") else
+                   (what,))
             if name not in known:
                 near = [k for k in known if k.startswith(name[:4])][:5]
-                loc = ((what, name) if what in ("where", "unless", "ended_when") else
-                       ("measures",) if what.startswith("measure ") else (what,))
                 raise FieldError(f"{what}: {self.table} have no field {name!r}" +
                                  (f" (did you mean {', '.join(near)}?)" if near else ""), loc)
+            use = _USE_OF.get(what.rsplit(" ", 1)[-1])
+            if use is not None:
+                try:
+                    check_use(name, known[name], use, known)
+                except ValueError as exc:
+                    raise FieldError(f"{what}: {exc}", loc) from None
         for what, c in self.conditions():
             _check_value(c, known[c.field], what)
             _check_vocabulary(c, what)
@@ -299,13 +317,11 @@ class Sequence(RuleBase):
 
     def conditions(self) -> list[tuple[str, Condition]]:
         return super().conditions() + [
-            (part, c) for part, sel in (("first", self.first), ("then", self.then))
-            for c in sel.where + sel.unless]
+            (f"{part}.{name}", c) for part, sel in (("first", self.first), ("then", self.then))
+            for name, conds in (("where", sel.where), ("unless", sel.unless)) for c in conds]
 
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used()
-        for part, sel in (("first", self.first), ("then", self.then)):
-            out += [(c.field, part) for c in sel.where + sel.unless]
         out += [(f, "ignore_same") for f in self.ignore_same]
         out += [(self.ignore_once_per, "ignore_once_per")] if self.ignore_once_per else []
         out += [(f, "unless_before") for f in self.unless_before]
@@ -360,7 +376,8 @@ class Spike(RuleBase):
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used() + [(f, "keys") for ks in self.keys for f in ks]
         for m in self.measures:
-            out += [(f, f"measure {m.name}") for f in (m.sum, m.distinct) if f]
+            out += [(f, f"measure {m.name} {how}") for how, f in (("sum", m.sum),
+                                                                  ("distinct", m.distinct)) if f]
         return out
 
 
@@ -387,7 +404,6 @@ class Level(RuleBase):
 
     def fields_used(self) -> list[tuple[str, str]]:
         out = super().fields_used() + [(self.start, "start")]
-        out += [(c.field, "ended_when") for c in self.ended_when]
         return out + ([(self.end, "end")] if self.end else [])
 
 

@@ -1,8 +1,10 @@
 """Field conditions to row masks, with pyarrow kernels (never `eval`, never a loop per row).
 
 A condition on a missing value is false, except the negative tests (`ne`, `not_in`): a
-row without a sender is not equal to any sender. `unless` removes the rows where all of
-its conditions hold.
+row without a sender is not equal to any sender. A condition on a list field (a
+message's `recipient_domains`) holds when it holds of any element, and `ne`, `not_in`
+when no element is equal: `recipient_domains = "example.net"` is a message to that
+domain among others. `unless` removes the rows where all of its conditions hold.
 """
 
 from __future__ import annotations
@@ -14,18 +16,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import plain, through_dictionary
+from logwatch.rules_engine.fieldtypes import comparison_scalar
 from logwatch.rules_engine.model import Condition
 
 __all__ = ["mask_of", "selected"]
 
 
+#: the negative tests, and the test each denies
+_DENIES = {"ne": "eq", "not_in": "in"}
+
+
 def _scalar(value: object, type_: pa.DataType) -> pa.Scalar:
-    if pa.types.is_timestamp(type_):
-        return pa.scalar(value).cast(type_)
     try:
-        return pa.scalar(value, type_)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        raise ValueError(f"{value!r} is not a {type_} value") from None
+        return comparison_scalar(value, type_)
+    except ValueError as exc:
+        raise ValueError(f"{value!r}: {exc}") from None
 
 
 def _one(col: pa.Array, c: Condition) -> pa.Array:
@@ -48,10 +53,23 @@ def _one(col: pa.Array, c: Condition) -> pa.Array:
     return fn(col, _scalar(c.value, t))
 
 
+def _any_element(col: pa.Array, c: Condition) -> pa.Array:
+    """`c` of a list column: whether an element passes it (a negative test: whether none
+    fails it), null where the list is."""
+    test = c.model_copy(update={"op": _DENIES.get(c.op, c.op)})
+    hit = pc.fill_null(_one(pc.list_flatten(col), test), False).to_numpy(zero_copy_only=False)
+    found = np.zeros(len(col), bool)
+    found[pc.list_parent_indices(col).to_numpy()[hit]] = True
+    out = pa.array(found, mask=pc.is_null(col).to_numpy(zero_copy_only=False))
+    return pc.invert(out) if c.op in _DENIES else out
+
+
 def _hits(col: pa.ChunkedArray, c: Condition) -> pa.Array:
     """`_one` over a column, a dictionary column through its dictionary."""
     if c.op == "null":
         return _one(plain(col), c)
+    if pa.types.is_list(col.type):
+        return _any_element(plain(col), c)
     return through_dictionary(col, lambda values: _one(values, c))
 
 
@@ -60,7 +78,7 @@ def mask_of(table: pa.Table, conditions: Sequence[Condition]) -> np.ndarray:
     out = np.ones(table.num_rows, bool)
     for c in conditions:
         hit = _hits(table.column(c.field), c)
-        fill = c.op in ("ne", "not_in")
+        fill = c.op in _DENIES
         out &= pc.fill_null(hit, fill).to_numpy(zero_copy_only=False)
     return out
 
