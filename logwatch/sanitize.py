@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_terminal", "for_html", "placed_line"]
+__all__ = ["for_terminal", "for_html", "placed_line", "clipped"]
 
 # C0 and C1 controls (tab and newline included: one record is one line), DEL, and the
 # Unicode bidi controls.
@@ -39,3 +39,10 @@ def placed_line(source: str, offset: int | None, text: str) -> str:
     The place is a byte offset (what the events keep; a line number would mean counting
     the file from its start), written so that no one reads it as grep's `file:line:`."""
     return f"{for_terminal(source)} (byte {offset}): {for_terminal(text)}"
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut shown by an ellipsis: a value chosen by
+    whoever talks to the server can be a megabyte, and an alert made of it one that no
+    service takes (and that the outbox would retry for ever)."""
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"

@@ -286,15 +286,15 @@ def test_renderers_make_hostile_text_inert() -> None:
              "count": 1, "summary": f"from {HOSTILE}",
              "evidence": [{"source": "m", "offset": 0, "line": HOSTILE}],
              "evidence_total": 3, "details": {}}
-    slack = render_chat(alert, SLACK_MEDIUM)
+    slack = render_chat(alert, SLACK_MEDIUM, 35_000)
     for text in (slack.title, slack.body):   # `&<>` are apprise's to escape for Slack
         assert "<!" not in text and "<@" not in text and "<h" not in text
         assert "<s" not in text and "\x1b" not in text and "*bold*" not in text
     assert "... 2 more lines" in slack.body
-    mail = render_email(alert)
+    mail = render_email(alert, 32_000)
     assert "<script" not in mail.body and "<b>" not in mail.body and "\x1b" not in mail.body
     assert "&lt;script&gt;" in mail.body and "\x1b" not in mail.title
-    chat = render_chat(alert, CHAT)
+    chat = render_chat(alert, CHAT, 4000)
     assert "\x1b" not in chat.title + chat.body and "\\x1b[31m" in chat.body
     assert json.loads(render_json(alert).body) == alert
 
@@ -348,6 +348,49 @@ def test_chat_services_get_hostile_text_inert(tmp_path: Path, monkeypatch: pytes
         assert text in posted, text
     if markdown:   # Markdown's emphasis is not stopped by a zero-width space: escaped
         assert "\\*bold\\*" in posted and "\\|\\|spoiler\\|\\|" in posted
+
+
+# -- enormous values -------------------------------------------------------------------------
+
+def harvest(size: int) -> str:
+    """Ten unknown recipients of `size` characters each from one client: recipient_harvest
+    (low), whose summary lists five of them (the review's repro run7)."""
+    return "".join(
+        f"{_stamp(40, i)} mx1 postfix/smtpd[20]: NOQUEUE: reject: RCPT from "
+        f"unknown[198.51.100.77]: 550 5.1.1 <u{i}{'B' * size}@example.com>: Recipient address "
+        "rejected: User unknown in local recipient table; from=<a@b.example> "
+        f"to=<u{i}{'B' * size}@example.com> proto=ESMTP helo=<h>\n" for i in range(10))
+
+
+def test_enormous_values_make_alerts_each_service_takes(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """100 KB recipients made a 510 KB Slack payload and a 1 MB mail, which a service
+    refuses and the outbox retries for ever. Each value is cut, visibly, and each message
+    fits its service: Slack's 35,000 characters, Discord's 2,000, Mattermost's 4,000."""
+    smtp = free_port()
+    with http_sink() as (port, posts), smtp_sink(smtp) as inbox:
+        monkeypatch.setattr(NotifySlack, "webhook_url", f"http://127.0.0.1:{port}/slack")
+        monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://127.0.0.1:{port}/discord")
+        cfg = write_config(tmp_path, [SLACK, DISCORD, f"mmost://127.0.0.1:{port}/hooktoken",
+                                      f"mailto://127.0.0.1:{smtp}?from=alerts@example.com"
+                                      "&to=ops@example.com"], harvest(100_000))
+        alerts, pending = one_pass(cfg)
+        assert [a["rule"] for a in alerts] == ["recipient_harvest"] and pending == 0
+    summary = alerts[0]["summary"]
+    assert len(summary) < 2000 and summary.count("\u2026") == 5, len(summary)
+    assert summary.startswith("10 unknown recipients tried by 198.51.100.77")
+    got = {path.split("/")[1]: json.loads(body) for path, _, body in posts}
+    slack = got["slack"]["attachments"][0]
+    sizes = {"slack": len(slack["title"]) + len(slack["text"]),
+             "discord": len(got["discord"]["content"]),
+             "hooks": len(got["hooks"]["text"])}
+    assert sizes["slack"] <= 35_000 and sizes["discord"] <= 2000 and sizes["hooks"] <= 4000, \
+        sizes
+    for text in (slack["text"], got["discord"]["content"], got["hooks"]["text"]):
+        assert "198.51.100.77" in text and "\u2026" in text
+    assert "more lines" in got["discord"]["content"]     # what did not fit is counted
+    ((_, _, raw),) = inbox.messages
+    assert len(raw) < 100_000, len(raw)
 
 
 # -- a notifier that is down ----------------------------------------------------------------

@@ -96,18 +96,22 @@ def destinations(cfg: NotifyConfig) -> list[Destination]:
 
 def _rendered(plugin: Any, payload: dict[str, Any]) -> tuple[Rendered, Any]:
     """The payload as the service apprise chose for the URL reads it: by the plugin's
-    schemes, not the URL's (`https://discord.com/api/webhooks/...` is Discord's)."""
+    schemes, not the URL's (`https://discord.com/api/webhooks/...` is Discord's), and
+    within apprise's figure for what one message to it holds (`body_maxlen`: Slack
+    35,000, Discord 2,000 with the title, Mattermost 4,000), less the line break it puts
+    between title and body where the service has no title."""
     schemes = {s for p in (plugin.protocol, plugin.secure_protocol)
                for s in ((p,) if isinstance(p, str) else p or ())}
+    limit = plugin.body_maxlen - 2
     if schemes & set(_EMAIL):
-        return render_email(payload), apprise.NotifyFormat.HTML
+        return render_email(payload, limit), apprise.NotifyFormat.HTML
     if schemes & set(_JSON):
         return render_json(payload), apprise.NotifyFormat.TEXT
     medium = next((_MEDIA[s] for s in sorted(schemes) if s in _MEDIA), CHAT)
     # declared Markdown, apprise passes Markdown on as it is; declared text, it would
     # escape our escapes again for a URL with `?format=markdown`
-    return render_chat(payload, medium), (apprise.NotifyFormat.MARKDOWN if medium.markdown
-                                          else apprise.NotifyFormat.TEXT)
+    return render_chat(payload, medium, limit), (
+        apprise.NotifyFormat.MARKDOWN if medium.markdown else apprise.NotifyFormat.TEXT)
 
 
 #: Anything written like a URL (`json://...`), whichever destination's it is.

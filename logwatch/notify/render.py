@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from logwatch.sanitize import for_html, for_terminal
+from logwatch.sanitize import clipped, for_html, for_terminal
 
 __all__ = ["Rendered", "Medium", "SLACK", "DISCORD", "MATTERMOST", "CHAT", "inert",
            "render_chat", "render_email", "render_json", "title_of"]
@@ -39,6 +40,9 @@ class Medium:
     opens: str
     marks: str
     markdown: bool = False
+    #: the service takes `&<>` only as entities (apprise writes them): each counts as
+    #: its entity against the service's limit
+    entities: bool = False
 
     @cached_property
     def breaks(self) -> re.Pattern[str]:
@@ -49,9 +53,15 @@ class Medium:
     def markup(self) -> re.Pattern[str]:
         return re.compile(f"[{re.escape(self.marks)}]")
 
+    def size(self, text: str) -> int:
+        """`text`'s length as the service counts it."""
+        if not self.entities:
+            return len(text)
+        return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
 
 #: <!channel>, <@U1>, <#C1>, <url|text>; the bare @channel, @here; mrkdwn *_~` and > quotes
-SLACK = Medium(opens="<@!#", marks="*_~`>")
+SLACK = Medium(opens="<@!#", marks="*_~`>", entities=True)
 #: @everyone, @here, <@1>, <@!1>, <@&1> roles, <#1> channels, <t:1:R>; Markdown *_~`,
 #: ||spoilers||, > quotes, # and -# headings, \ (which would undo an escape)
 DISCORD = Medium(opens="<@", marks="\\*_~`|>#", markdown=True)
@@ -79,6 +89,24 @@ def inert(text: str, medium: Medium) -> str:
     return medium.markup.sub(r"\\\g<0>" if medium.markdown else _ZWSP + r"\g<0>", text)
 
 
+#: How much of each log-derived value (a summary, a key, a line) a message shows: as
+#: much as the evidence keeps of a line, else less, the first that fits the service
+_VALUE_CHARS = (2000, 300, 60)
+
+
+def _fitted(build: Callable[[int, int], Rendered], evidence: int,
+            fits: Callable[[Rendered], bool]) -> Rendered:
+    """The fullest `build(lines, chars)` that fits: fewer evidence lines first (those
+    left out are counted, `... 3 more lines`), then shorter values; at worst the least.
+    A service refuses a message over its limit, and the outbox would retry it for ever."""
+    tries = [(lines, chars) for chars in _VALUE_CHARS for lines in range(evidence, -1, -1)]
+    for lines, chars in tries:
+        rendered = build(lines, chars)
+        if fits(rendered):
+            return rendered
+    return rendered
+
+
 def title_of(alert: dict[str, Any]) -> str:
     """`[HIGH] Login succeeded after failures from the same address`: rule text only."""
     return f"[{alert['severity'].upper()}] {alert['title']}"
@@ -97,23 +125,30 @@ def _facts(alert: dict[str, Any]) -> list[tuple[str, str]]:
             ("count", str(alert["count"])), ("id", alert["id"])]
 
 
-def render_chat(alert: dict[str, Any], medium: Medium, evidence: int = 5) -> Rendered:
-    """The alert for a chat service, every string (the rule's too) inert in `medium`."""
-    shown = lambda s: inert(s, medium)  # noqa: E731
-    body = [shown(alert["summary"])]
-    body += [f"{name}: {shown(value)}" for name, value in _facts(alert)]
-    body += [shown(line) for line in _lines(alert, evidence)]
-    return Rendered(shown(title_of(alert)), "\n".join(body))
+def render_chat(alert: dict[str, Any], medium: Medium, limit: int,
+                evidence: int = 5) -> Rendered:
+    """The alert for a chat service, every string (the rule's too) inert in `medium`,
+    title and body within `limit` characters as the service counts them."""
+    def build(lines: int, chars: int) -> Rendered:
+        shown = lambda s: inert(clipped(s, chars), medium)  # noqa: E731
+        body = [shown(alert["summary"])]
+        body += [f"{name}: {shown(value)}" for name, value in _facts(alert)]
+        body += [shown(line) for line in _lines(alert, lines)]
+        return Rendered(shown(title_of(alert)), "\n".join(body))
+    return _fitted(build, evidence, lambda r: medium.size(r.title + r.body) <= limit)
 
 
-def render_email(alert: dict[str, Any], evidence: int = 20) -> Rendered:
-    """HTML, every value escaped; apprise derives the plain-text part from it."""
-    rows = "".join(f"<tr><th align=\"left\">{for_html(n)}</th><td>{for_html(v)}</td></tr>"
-                   for n, v in _facts(alert))
-    lines = "\n".join(for_html(line) for line in _lines(alert, evidence))
-    body = (f"<p>{for_html(alert['summary'])}</p><table>{rows}</table>"
-            f"<pre>{lines}</pre>")
-    return Rendered(for_terminal(title_of(alert)), body)
+def render_email(alert: dict[str, Any], limit: int, evidence: int = 20) -> Rendered:
+    """HTML, every value escaped; apprise derives the plain-text part from it. Fitted
+    by what is shown, never by cutting the HTML."""
+    def build(lines: int, chars: int) -> Rendered:
+        html = lambda s: for_html(clipped(s, chars))  # noqa: E731
+        rows = "".join(f"<tr><th align=\"left\">{html(n)}</th><td>{html(v)}</td></tr>"
+                       for n, v in _facts(alert))
+        shown = "\n".join(html(line) for line in _lines(alert, lines))
+        body = f"<p>{html(alert['summary'])}</p><table>{rows}</table><pre>{shown}</pre>"
+        return Rendered(for_terminal(clipped(title_of(alert), chars)), body)
+    return _fitted(build, evidence, lambda r: len(r.title) + len(r.body) <= limit)
 
 
 def render_json(alert: dict[str, Any]) -> Rendered:

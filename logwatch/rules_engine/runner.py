@@ -37,6 +37,7 @@ from logwatch.rules_engine.baselines import PastCounts
 from logwatch.rules_engine.threshold import find_match, find_threshold
 from logwatch.rules_engine.windows import key_codes
 from logwatch.enrich import allowlisted, per_value
+from logwatch.sanitize import clipped
 from logwatch.sitefacts import SiteFacts, normalized_senders
 
 __all__ = ["Detection", "run_rules", "still_needed", "rule_span_us"]
@@ -47,6 +48,9 @@ _FINDERS: dict[str, Callable[[Any, pa.Table, np.ndarray], list[Incident]]] = {
 }
 #: values listed in a summary's `$<field>_values`
 _LISTED = 5
+#: the most of each listed value shown (an address is at most 254 characters; a logged
+#: recipient can be 100 KB)
+_VALUE_CHARS = 256
 #: Kinds that find incidents in each group (`group_by`) from its rows alone: a group
 #: that no new row reaches has the incidents it had on the last pass.
 _PER_GROUP = ("threshold", "distinct", "sequence", "match")
@@ -118,7 +122,7 @@ def _values(table: pa.Table, column: str, rows: np.ndarray) -> str:
     if pa.types.is_list(vals.type):
         vals = pc.list_flatten(vals)
     counts = Counter(str(v) for v in vals.to_pylist())
-    top = [v for v, _ in counts.most_common(_LISTED)]
+    top = [clipped(v, _VALUE_CHARS) for v, _ in counts.most_common(_LISTED)]
     more = len(counts) - len(top)
     return ", ".join(top) + (f" and {more} more" if more > 0 else "") if top else "-"
 
