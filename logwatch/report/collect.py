@@ -40,6 +40,7 @@ _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
 _SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 _RECEIVED = ["ts"]
+_CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
             "client_ip", "client_name", "sender", "size", "tls_in"]
 #: transactions whose recipients were all refused: no message, but the client of refusals
@@ -47,7 +48,7 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + ["seq", "source", "offset", "nrcpt",
+                           + _RECEIVED + _CONNECT + ["seq", "source", "offset", "nrcpt",
                                           "parent_queue_id", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
@@ -92,6 +93,8 @@ class Collected:
     auth: pa.Table
     tls: pa.Table
     sessions: pa.Table
+    #: connect lines in no session (Exim with `[pid]`: the daemon's), to date sessions by
+    connects: pa.Table
     problems: pa.Table
     received: pa.Table
     messages: pa.Table
@@ -167,7 +170,9 @@ def _session_spans(rows: pa.Table) -> pa.Table:
         rows = pa.table({"session": rows.column("session"),
                          "ts_min": rows.column("ts"), "ts_max": rows.column("ts"),
                          "connect": pc.equal(event, "connect"),
-                         "disconnect": pc.equal(event, "disconnect"),
+                         # closed: Exim logs a lost connection as its only end
+                         "disconnect": pc.is_in(event, pa.array(["disconnect",
+                                                                 "lost_connection"])),
                          "daemon": plain(rows.column("daemon")),
                          "client_ip": plain(rows.column("client_ip")),
                          "client_name": plain(rows.column("client_name"))})
@@ -238,8 +243,8 @@ class Collector:
                  gap_us: int = 3600 * 1_000_000) -> None:
         self.since, self.until, self.gap_us = since, until, gap_us
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
-            "deliveries", "rejects", "auth", "tls", "sessions", "problems", "received",
-            "messages", "refused")}
+            "deliveries", "rejects", "auth", "tls", "sessions", "connects", "problems",
+            "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -283,6 +288,8 @@ class Collector:
                              event_is(events, *_SESSION_EVENTS))
         parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
                                                      .filter(in_session)), None, REPEATING))
+        parts["connects"].append(_narrow(events, pc.and_(
+            event_is(events, "connect"), pc.is_null(events.column("session"))), _CONNECT))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
@@ -321,6 +328,7 @@ class Collector:
             auth=_whole(p["auth"], EVENT_SCHEMA, _AUTH),
             tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
             sessions=_merged_spans(p["sessions"]),
+            connects=_whole(p["connects"], EVENT_SCHEMA, _CONNECT),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,

@@ -69,6 +69,7 @@ class Frames:
     auth: pd.DataFrame
     tls: pd.DataFrame
     sessions: pd.DataFrame
+    connects: pd.DataFrame
     problems: pd.DataFrame
     received: pd.DataFrame
     messages: pd.DataFrame
@@ -88,6 +89,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
         rejects=_frame(c.rejects, zone),
         auth=_frame(c.auth, zone), tls=_frame(c.tls, zone, ()),
         sessions=_frame(c.sessions, zone, ("start", "end")),
+        connects=_frame(c.connects, zone),
         problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),

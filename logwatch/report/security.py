@@ -166,8 +166,9 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
 def top_clients(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Client addresses by activity: connections, messages, rejects, auth failures."""
     s = f.sessions
-    cols = {
-        "connections": s.loc[s["connected"], "client_ip"],
+    cols = {  # connect lines: a session's own, or (Exim with [pid]) the daemon's
+        "connections": pd.concat([s.loc[s["connected"], "client_ip"].astype("object"),
+                                  f.connects["client_ip"].astype("object")]),
         "messages": f.messages.loc[f.messages["origin"] == "smtp", "client_ip"],
         "rejects": f.rejects.loc[f.rejects["event"] == "reject", "client_ip"],
         "auth_failures": f.auth.loc[f.auth["event"] == "auth_failure", "client_ip"],

@@ -179,6 +179,31 @@ def reject_classes(f: Frames) -> list[dict[str, Any]]:
     return _grouped(pd.DataFrame({"reject_class": classes}), ["reject_class"], None)
 
 
+#: how long before a process's first line the daemon's connect line may be its own
+_FORK_SLACK = pd.Timedelta(minutes=5)
+
+
+def _connected_at(spans: pd.DataFrame, connects: pd.DataFrame) -> pd.DataFrame:
+    """Spans that logged no connect line of their own start at the latest connect line
+    from their client before them: Exim with `[pid]` logs the connection under the
+    daemon's pid, and its process's first line may come long after (a client that
+    says nothing until the timeout has the close as its first line)."""
+    spans = spans.copy()
+    alone = spans[~spans["connected"] & spans["client_ip"].notna()]
+    if alone.empty or connects.empty:
+        return spans
+    left = pd.DataFrame({"start": alone["start"], "client_ip": alone["client_ip"].astype(str),
+                         "row": alone.index}).sort_values("start", kind="stable")
+    right = pd.DataFrame({"at": connects["ts"].to_numpy(),
+                          "client_ip": connects["client_ip"].astype(str).to_numpy()}
+                         ).dropna().sort_values("at", kind="stable")
+    right["at"] = right["at"].dt.tz_convert(left["start"].dt.tz)
+    found = pd.merge_asof(left, right, left_on="start", right_on="at", by="client_ip",
+                          direction="backward", tolerance=_FORK_SLACK).dropna(subset=["at"])
+    spans.loc[found["row"].to_numpy(), "start"] = found["at"].to_numpy()
+    return spans
+
+
 def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     """SMTP connection statistics (pflogsumm's --smtpd-stats): SMTP sessions (not
     postscreen's screening) to their close, their number and length per day, hour and
@@ -186,7 +211,7 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     with `[pid]`: the daemon logs it under its own pid), at the first line of the
     process that served the connection."""
     s = f.sessions
-    spans = s[(s["daemon"] != "postscreen") & s["closed"]].copy()
+    spans = _connected_at(s[(s["daemon"] != "postscreen") & s["closed"]], f.connects)
     if spans.empty:
         return {"connections": 0, "total_seconds": 0.0, "avg_seconds": None,
                 "max_seconds": None, "per_day": [], "per_hour": [], "by_domain": []}
