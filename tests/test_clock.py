@@ -96,9 +96,13 @@ def test_feb_29_with_year() -> None:
     assert utc(c, ["Feb 29 10:00:00", "Mar  1 00:00:00"]) == [
         "2024-02-29T10:00:00Z", "2024-03-01T00:00:00Z"]
     c = SourceClock("UTC", YearAnchor.from_year(2025))
-    # no Feb 29 in 2025: the row has no valid time (it is not moved to Mar 1)
+    # no Feb 29 in 2025: the row has no valid time (it is not moved to Mar 1), and that
+    # is said (it was not: found by review)
     assert utc(c, ["Feb 28 10:00:00", "Feb 29 10:00:00", "Mar  1 00:00:00"]) == [
         "2025-02-28T10:00:00Z", None, "2025-03-01T00:00:00Z"]
+    assert utc(c, ["Feb 29 11:00:00"]) == [None]
+    assert c.report.warnings == ["lines dated Feb 29 in 2025, which has none: 2, counted "
+                                 "unreadable (is --year the year of the file's first line?)"]
 
 
 def test_impossible_dates_are_invalid() -> None:
@@ -141,6 +145,22 @@ def test_upper_anchor_feb_29() -> None:
     c = SourceClock("UTC", YearAnchor.upper(epoch("2024-03-01T12:00:00+00:00"), "mtime"))
     assert utc(c, ["Feb 29 10:00:00", "Mar  1 00:00:01"]) == [
         "2024-02-29T10:00:00Z", "2024-03-01T00:00:01Z"]
+
+
+@pytest.mark.parametrize("bound,year", [("2027-03-01T06:00:00+00:00", 2024),
+                                        ("2104-01-01T00:00:00+00:00", 2096),
+                                        ("2028-02-28T08:00:00+00:00", 2024)])
+def test_upper_anchor_feb_29_years_back(bound: str, year: int) -> None:
+    """A Feb 29 line with a bound more than a year after the last leap day was dropped
+    as unreadable (only the bound's year and the one either side were tried; found by
+    review): it takes the latest leap year before the bound (2100 is none; on the leap
+    day itself, a time after the bound is four years earlier), and that is said."""
+    c = SourceClock("UTC", YearAnchor.upper(epoch(bound), "file modification time"))
+    assert utc(c, ["Feb 29 10:00:00"]) == [f"{year}-02-29T10:00:00Z"]
+    assert c.report.warnings == [
+        f"lines dated Feb 29 put in {year}, the latest leap year before the file "
+        "modification time, years before the days around them: 1; give --year if the "
+        "file is from a leap year"]
 
 
 def test_upper_anchor_in_a_zone() -> None:
@@ -461,6 +481,12 @@ def test_feb_29_end_to_end(tmp_path: Path) -> None:
     assert _ts(events) == ["2023-03-01T10:00:00+00:00"]
     assert run.stats[0].unreadable == 1
     assert run.stats[0].unaccounted() == 0
+    assert "lines dated Feb 29 in 2023, which has none: 1" in run.stats[0].clock["warnings"][0]
+    when = epoch("2027-03-01T06:00:00+00:00")   # a year-less file last written in 2027
+    os.utime(path, (when, when))
+    events, run = parse_events([path], tz="UTC")
+    assert _ts(events) == ["2024-02-29T10:00:00+00:00", "2027-03-01T10:00:00+00:00"]
+    assert run.stats[0].unreadable == 0
 
 
 @pytest.mark.parametrize("block_size", [70, 150, 1 << 20])

@@ -8,11 +8,12 @@ the lines it belongs with. Every choice made here is recorded (`ClockReport`) so
 Year rules, in order of preference (the caller picks the anchor):
 - `--year Y`: Y is the year of the first line; each drop of more than half a year from
   one line to the next (December to January) starts the next year. A small step back
-  (an NTP correction) is not a new year.
+  (an NTP correction) is not a new year. A Feb 29 in a common year has no time (any
+  year would be a guess): its rows are counted unreadable, with a warning.
 - an upper bound: an instant the file's lines cannot be later than (a year-bearing
   line of the next file in rotation order, the gzip header's time, the file's
   modification time). Each line gets the latest year that keeps it at or before the
-  bound (plus a day of slack for clock skew). For files spanning less than a year this
+  bound (plus a day of slack for clock skew); Feb 29 the latest leap year. For files spanning less than a year this
   is the same as walking back from the last line; a file that spans more is detected
   (time jumps back by months) and reported.
 Local times are converted with the source's zone. In the hour repeated when DST ends,
@@ -161,6 +162,12 @@ def _is_leap(y: np.ndarray) -> np.ndarray:
     return ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
 
 
+def _leap_at_or_before(y: np.ndarray) -> np.ndarray:
+    """The latest leap year that is not after each year."""
+    four = y - y % 4
+    return np.where(_is_leap(four), four, four - 4)   # 2100 is not one: 2096
+
+
 def _naive_us(year: np.ndarray, month: np.ndarray, day: np.ndarray, sod: np.ndarray,
               frac: np.ndarray) -> np.ndarray:
     days = _days_from_civil(year, month, day)
@@ -247,6 +254,19 @@ class SourceClock:
         if len(edge):  # the bound's day: a time after the bound is a year earlier
             late = _naive_us(years[edge], month[edge], day[edge], sod[edge], frac[edge]) > bound
             years[edge[late]] -= 1
+        # Feb 29 only in a leap year: the latest one that keeps it before the bound, which
+        # may be years before the days around it (then the bound is likely later than
+        # the file, a copy's time, and that is said)
+        leap_day = np.flatnonzero((month == 2) & (day == 29))
+        if len(leap_day):
+            years[leap_day] = _leap_at_or_before(years[leap_day])
+            early = int((years[leap_day] < table[2, 28]).sum())
+            if early:
+                source, leap = self.anchor.source, int(years[leap_day].min())
+                self.report.tally("leap day early", early, lambda n: (
+                    f"lines dated Feb 29 put in {leap}, the latest leap year before the "
+                    f"{source}, years before the days around them: {n:,}; give --year if "
+                    "the file is from a leap year"))
         return years
 
     def _zone_offset_us(self, utc_us: int) -> int:
@@ -361,12 +381,24 @@ class SourceClock:
             else:  # no anchor at all: the caller should have given one
                 years = np.full(len(bsd), datetime.now(timezone.utc).year)
             ok = _valid_date(years, month, day)
+            if not ok.all():
+                self._no_leap_day(years[~ok & (month == 2) & (day == 29)])
             naive[bsd] = np.where(ok, _naive_us(years, month, np.where(ok, day, 1), sod, frac),
                                   0)
             local_mask = local_mask.copy()
             local_mask[bsd[ok]] = True
             self.report.years.update(int(y) for y in distinct(years[ok]))
         return naive, local_mask
+
+    def _no_leap_day(self, years: np.ndarray) -> None:
+        """Feb 29 in the common years `--year` walked to: no year would be more than a
+        guess (the file's first line is likely from another year than the one given),
+        so the rows are counted unreadable, and said."""
+        if len(years):
+            named = ", ".join(str(y) for y in distinct(years))
+            self.report.tally("no leap day", len(years), lambda n: (
+                f"lines dated Feb 29 in {named}, which has none: {n:,}, counted "
+                "unreadable (is --year the year of the file's first line?)"))
 
     def _check_span(self, naive: np.ndarray) -> None:
         prev = np.concatenate(([self._prev_naive if self._prev_naive is not None
