@@ -27,9 +27,11 @@ EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
 
 
 def print_alerts(alerts: list[dict[str, Any]], notes: list[str]) -> None:
-    """Alerts as JSON lines on stdout (the contract), notes on stderr."""
+    """Alerts as JSON lines on stdout (the contract), notes on stderr. ASCII: log text
+    holds C1 controls and bidi overrides, and these lines end up on terminals and in
+    cron mail; as `\\u009b` they are shown, and a JSON reader gets them back as they were."""
     for alert in alerts:
-        sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(alert, ensure_ascii=True) + "\n")
     print_notes(notes)
 
 
