@@ -64,7 +64,10 @@ def _source(stats: SourceStats) -> list[str]:
     for example in stats.unreadable_examples:
         lines.append(f"  unreadable at byte {example['offset']}: "
                      f"{for_terminal(str(example['line']))}")
-    lines += [f"  warning: {for_terminal(w)}" for w in stats.warnings]
+    # the clock's doubts (a span of years, times that do not exist, a Feb 29 without a
+    # year) are said with the rest: a reader of the text form sees no JSON
+    lines += [f"  warning: {for_terminal(w)}"
+              for w in [*stats.warnings, *clock.get("warnings", [])]]
     return lines
 
 

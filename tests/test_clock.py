@@ -489,6 +489,18 @@ def test_feb_29_end_to_end(tmp_path: Path) -> None:
     assert run.stats[0].unreadable == 0
 
 
+def test_stats_text_says_the_clock_warnings(tmp_path: Path) -> None:
+    """`parse --stats text` printed only the source's warnings, never the clock's
+    (found by review)."""
+    from logwatch.stats_text import stats_text
+
+    path = tmp_path / "mail.log"
+    path.write_text(line("Feb 29 10:00:00") + "\n" + line("Mar  1 10:00:00") + "\n")
+    _, run = parse_events([path], tz="UTC", year=2023)
+    assert ("  warning: lines dated Feb 29 in 2023, which has none: 1, counted unreadable "
+            "(is --year the year of the file's first line?)\n") in stats_text(run.stats)
+
+
 @pytest.mark.parametrize("block_size", [70, 150, 1 << 20])
 def test_berlin_fall_back_end_to_end(tmp_path: Path, block_size: int) -> None:
     path = tmp_path / "mail.log"
