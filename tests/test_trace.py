@@ -350,3 +350,26 @@ def test_a_long_line_is_traced_whole(tmp_path: Path, parsers: ParserSet) -> None
     log.write_text(relayed_from(sender))
     result = _trace(parsers, "203.0.113.66", log)     # _lines_are_real: byte for byte
     assert any(len(line) > 3000 for line in _lines(result))
+
+
+FROZEN = """\
+2026-03-10 10:20:00 +0100 1tLB00-000Mno-9U <= spammer@bogus.example H=mail.bogus.example [203.0.113.66] P=esmtp S=900 id=x@bogus.example
+2026-03-10 10:20:01 +0100 1tLB00-000Mno-9U ** ghost@example.com: Unrouteable address
+2026-03-10 10:20:01 +0100 1tLB01-000Pqr-0V <= <> R=1tLB00-000Mno-9U U=Debian-exim P=local S=1800 T="Mail delivery failed: returning message to sender"
+2026-03-10 10:20:01 +0100 1tLB00-000Mno-9U Completed QT=1s
+2026-03-10 10:20:03 +0100 1tLB01-000Pqr-0V ** spammer@bogus.example R=dnslookup T=remote_smtp H=mail.bogus.example [203.0.113.66]: SMTP error from remote mail server after RCPT TO:<spammer@bogus.example>: 550 No such user
+2026-03-10 10:20:03 +0100 1tLB01-000Pqr-0V Frozen (delivery error message)
+2026-03-10 10:35:00 +0100 1tLB01-000Pqr-0V Message is frozen
+"""
+
+
+def test_a_frozen_message_still_in_the_queue_says_so(tmp_path: Path) -> None:
+    """exigrep prints `+++ id has not completed +++`; an Exim postmaster missed it: the
+    trace said only `bounced` of a bounce frozen in the queue."""
+    log = tmp_path / "mainlog"
+    log.write_text(FROZEN)
+    r = _mlw("1tLB01-000Pqr-0V", str(log), "-j", "1")
+    assert r.returncode == 0, r.stderr
+    status = [ln for ln in r.stdout.splitlines() if ln.startswith("  status")]
+    assert status == ["  status     bounced (1 bounced)",
+                      "  status     bounced (1 bounced); held; not completed in these lines"]

@@ -60,20 +60,39 @@ def _client(m: dict[str, Any]) -> str:
     return text + "".join(f", {n}" for n in notes if n)
 
 
-def _status(m: dict[str, Any]) -> str:
+def _status(m: dict[str, Any], events: set[str]) -> str:
+    """The outcome, and what exigrep tells too: a message held (Exim: frozen) and one
+    still in the queue where the lines end (no `removed`/`Completed`)."""
     counts = ", ".join(f"{m[k]} {k}" for k in ("delivered", "deferred", "bounced", "expired",
                                                "rejected") if m[k])
-    return f"{m['status'] or 'unknown'}" + (f" ({counts})" if counts else "")
+    notes = ["held" if "hold" in events else "",
+             "" if "removed" in events else "not completed in these lines"]
+    return (f"{m['status'] or 'unknown'}" + (f" ({counts})" if counts else "")
+            + "".join(f"; {n}" for n in notes if n))
 
 
-def _message_block(m: dict[str, Any], children: list[str]) -> list[str]:
+def _events_of(messages: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[set[str]]:
+    """Each message's events among the traced lines: its host and queue id, within its
+    lifetime (a queue id comes back months later as another message)."""
+    out: list[set[str]] = [set() for _ in messages]
+    at = {(m["host"], m["queue_id"]): [] for m in messages}
+    for i, m in enumerate(messages):
+        at[(m["host"], m["queue_id"])].append(i)
+    for r in rows:
+        for i in at.get((r["host"], r["queue_id"]), ()):
+            if messages[i]["first_seen"] <= r["ts"] <= messages[i]["last_seen"]:
+                out[i].add(r["event"])
+    return out
+
+
+def _message_block(m: dict[str, Any], children: list[str], events: set[str]) -> list[str]:
     where = "/".join(p for p in (m["host"], m["instance"]) if p)
     to = ", ".join(m["recipients"]) or "-"
     if m["orig_recipients"]:
         to += f" (originally {', '.join(m['orig_recipients'])})"
     fields = [("origin", m["origin"] or "-"), ("client", _client(m)),
               ("from", "-" if m["sender"] is None else f"<{m['sender']}>"), ("to", to),
-              ("status", _status(m)), ("size", "-" if m["size"] is None else str(m["size"])),
+              ("status", _status(m, events)), ("size", "-" if m["size"] is None else str(m["size"])),
               ("relays", ", ".join(m["relays"]) or "-"),
               ("message-id", f"<{m['message_id']}>" if m["message_id"] else "-"),
               ("parent", m["parent"] or "-"), ("children", ", ".join(children) or "-")]
@@ -103,6 +122,9 @@ def trace_text(result: Trace) -> str:
                                  pc.cast(table[name], pa.int64()))
     messages = table.to_pylist()
     rows = result.events.select(["source", "offset", "line"]).to_pylist()
+    keyed = result.events.select(["host", "queue_id", "event", "ts"])
+    keyed = keyed.set_column(3, "ts", pc.cast(keyed["ts"], pa.int64()))
+    events = _events_of(messages, keyed.to_pylist())
     shown: set[tuple[str, int | None]] = set()
     lines = []
     for r in rows:   # a Sendmail line with several recipients is several rows
@@ -115,8 +137,8 @@ def trace_text(result: Trace) -> str:
     out = [f"trace {for_terminal(result.query.value)} ({kinds}): "
            f"{_count(len(messages), 'message')}, {_count(len(lines), 'line')}", ""]
     children = _children(messages)
-    for m in messages:
-        out += _message_block(m, children.get((m["host"], m["queue_id"]), [])) + [""]
+    for m, seen in zip(messages, events):
+        out += _message_block(m, children.get((m["host"], m["queue_id"]), []), seen) + [""]
     return "\n".join(out + lines) + "\n"
 
 
