@@ -13,18 +13,29 @@ import re
 
 __all__ = ["for_terminal", "for_html", "placed_line", "clipped"]
 
-# C0 and C1 controls (tab and newline included: one record is one line), DEL, and the
-# Unicode bidi controls.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls (tab and newline included: one record is one line) and DEL; every
+# format character (Unicode's Cf: the bidi controls, zero-width spaces and joiners, word
+# joiner, BOM, soft hyphen, tag characters), whose invisibility makes `ad\u200bmin` read as
+# `admin`; and the line and paragraph separators (Zl, Zp). Written out, since a class
+# built from unicodedata would cost every process its start; a test holds it to
+# Python's tables (this includes Unicode 15's Egyptian format controls).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]")
 
 
 def _escape(m: re.Match[str]) -> str:
     code = ord(m.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def for_terminal(text: str) -> str:
-    """`text` with control and bidi characters shown as escapes (`\\x1b`, `\\u202e`)."""
+    """`text` with control, format (bidi, zero-width) and separator characters shown as
+    escapes (`\\x1b`, `\\u202e`, `\\u200b`)."""
     return _UNSAFE.sub(_escape, text)
 
 

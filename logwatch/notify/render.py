@@ -81,8 +81,8 @@ class Rendered:
 
 
 def inert(text: str, medium: Medium) -> str:
-    """`text` made inert in `medium`: control and bidi characters shown as escapes, its
-    mention, link and markup syntax broken (see Medium). `&<>` are left to apprise,
+    """`text` made inert in `medium`: control and invisible characters shown as escapes,
+    its mention, link and markup syntax broken (see Medium). `&<>` are left to apprise,
     which escapes them itself where a service needs it (Slack's TEXT format, formats
     converted to HTML): escaped here too, Slack would show `&lt;`."""
     text = medium.breaks.sub(_ZWSP, for_terminal(text))
