@@ -323,4 +323,9 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(validation_message(exc, path, text)) from None
     base = path.parent
     dirs = [d if d.is_absolute() else base / d for d in cfg.rule_dirs]
-    return cfg.model_copy(update={"origin": path, "text": text, "rule_dirs": dirs})
+    # beside the config, as rule_dirs: cron's working directory is not the config's
+    secrets = cfg.notify.secrets_file
+    notify = cfg.notify if secrets is None or secrets.is_absolute() else \
+        cfg.notify.model_copy(update={"secrets_file": base / secrets})
+    return cfg.model_copy(update={"origin": path, "text": text, "rule_dirs": dirs,
+                                  "notify": notify})

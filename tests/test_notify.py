@@ -568,6 +568,23 @@ def test_secrets_file_mode_600_delivers_and_routes(tmp_path: Path) -> None:
         ("all", "auth_failure_burst"), ("all", "open_relay"), ("pager", "open_relay")]
 
 
+def test_a_relative_secrets_file_is_beside_the_config(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """As rule_dirs: a cron job's working directory is /root or /, not /etc/..."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with http_sink() as (port, posts):
+        for where, path in ((tmp_path, "beside"), (elsewhere, "cwd")):
+            (where / "notify.secrets").write_text(f"json://127.0.0.1:{port}/{TOKEN}/{path}\n")
+            (where / "notify.secrets").chmod(0o600)
+        cfg = write_config(tmp_path, [], relayed(), secrets_file="notify.secrets")
+        monkeypatch.chdir(elsewhere)
+        assert load_config(cfg).notify.secrets_file == tmp_path / "notify.secrets"
+        alerts, pending = one_pass(cfg)
+        assert len(alerts) == 1 and pending == 0
+    assert [p for p, _ in json_posts(posts)] == [f"/{TOKEN}/beside"]
+
+
 def test_a_hash_inside_a_secret_url_is_the_urls(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A comment starts a line or follows a blank: Slack's `#channel` (and a URL's
