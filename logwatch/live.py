@@ -64,6 +64,7 @@ from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_
 from logwatch.rules_engine.loader import load_rules
 from logwatch.rules_engine.needs import Needs, needs_of, reads_message_lines
 from logwatch.rules_engine.baselines import BASELINE_SCHEMA, PastCounts, counted, past_counts
+from logwatch.rules_engine.lookback import ThenSeen
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.rules_engine.rows import times_us
 from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
@@ -139,9 +140,10 @@ class Carried:
     """What one pass hands the next: where each source was read up to, the correlation
     state, what the rules keep of before (`events`, `lines`, `messages`, None until
     there is some, numbered for the store from `next_serial`), the spike rules' counts
-    of earlier intervals (`past`), the local domains inferred so far and which rules
-    judged them (`rules`: a digest; rules that did not judge the history look at all
-    of it). In memory, `events` are kept enriched with `facts` (a pass with the same
+    of earlier intervals (`past`), the sequence rules' then-rows that left the history
+    (`then_seen`, for `unless_before`), the local domains inferred so far and which
+    rules judged them (`rules`: a digest; rules that did not judge the history look at
+    all of it). In memory, `events` are kept enriched with `facts` (a pass with the same
     facts enriches only its own rows); they are written without."""
 
     marks: dict[str, Mark | None]
@@ -153,6 +155,7 @@ class Carried:
     inferred: list[str]
     rules: str | None = None
     past: dict[str, PastCounts] = field(default_factory=dict)
+    then_seen: ThenSeen = field(default_factory=ThenSeen)
     facts: SiteFacts | None = None
     next_serial: int = 0
     store: HistoryStore = field(default_factory=HistoryStore)
@@ -165,10 +168,12 @@ class Carried:
         past = past_counts(table_of(counts) if counts is not None
                            else BASELINE_SCHEMA.empty_table(),
                            json.loads(since) if since else {})
+        seen = state.blob("history.then_seen")
         return cls(dict(state.marks()), state.cursors(),
                    state.correlation() or CorrelationState(),
                    kept["events"], kept["lines"], kept["messages"],
                    json.loads(raw) if raw else [], rules.decode() if rules else None, past,
+                   ThenSeen(table_of(seen)) if seen is not None else ThenSeen(),
                    next_serial=serial, store=store)
 
     def save(self, db: sqlite3.Connection) -> Callable[[], None]:
@@ -184,6 +189,7 @@ class Carried:
             [BASELINE_SCHEMA.empty_table()] + [p.table() for p in self.past.values()])))
         State.put_blob(db, "history.baselines.since", json.dumps(
             {r: p.since for r, p in self.past.items() if p.since is not None}).encode())
+        State.put_blob(db, "history.then_seen", table_bytes(self.then_seen.table))
         if self.rules is not None:
             State.put_blob(db, "rules.digest", self.rules.encode())
         events = None if self.events is None else \
@@ -591,7 +597,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines),
                           wanted, new_from, past,
                           {"events": clients_taken(events, ev_rich, earlier_events.num_rows,
-                                                   changed)})
+                                                   changed)}, carried.then_seen)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
@@ -603,11 +609,15 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         return out
 
     first = carried.next_serial
-    kept = kept_after(carried.events, ev_rich, still_needed(rules, ev_rich, "events", "ts",
-                                                          detection.masks), first)
-    messages_kept = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
-    messages_kept = kept_after(carried.messages, messages_kept, still_needed(
-        rules, messages_kept, "messages", "first_seen", detection.masks), first)
+    keep_events = still_needed(rules, ev_rich, "events", "ts", detection.masks)
+    kept = kept_after(carried.events, ev_rich, keep_events, first)
+    done = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
+    keep_done = still_needed(rules, done, "messages", "first_seen", detection.masks)
+    messages_kept = kept_after(carried.messages, done, keep_done, first)
+    # what unless_before needs of the then-rows the history lets go
+    then_seen = carried.then_seen.after(rules, ev_rich, "events", detection.masks,
+                                        keep_events).after(
+        rules, done, "messages", detection.masks, keep_done)
     _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
                      detection.masks)
     # the longest rule span before the newest row: what the history reaches back to
@@ -615,7 +625,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
-        rules=digest, past=past, messages=messages_kept,
+        rules=digest, past=past, then_seen=then_seen, messages=messages_kept,
         lines=kept_after(carried.lines, lines,
                          _lines_needed(lines, rules, newest, correlator.state), first),
         # past every serial this pass gave (more than it gave: they need only grow)

@@ -295,7 +295,8 @@ class Sequence(RuleBase):
     one of them per value of that field (a fallback tries each mechanism once, where
     guesses in the login's own session repeat one). `unless_before`: no alert when
     an earlier then-row had the same key and these fields (a phone that has logged in as
-    that user from that address before)."""
+    that user from that address before), at most `unless_before_within` earlier: live
+    passes remember that long (lookback.py), and a batch looks no further back."""
 
     DETAILS: ClassVar[tuple[str, ...]] = ("then_rows",)
 
@@ -307,6 +308,7 @@ class Sequence(RuleBase):
     ignore_same: list[str] = Field(default_factory=list)
     ignore_once_per: str | None = None
     unless_before: list[str] = Field(default_factory=list)
+    unless_before_within: Duration = 90 * 86_400
 
     @field_validator("ignore_once_per")
     @classmethod

@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from string import Template
 from typing import Any
 
@@ -26,6 +27,7 @@ from logwatch.evidence import LineRef, read_lines
 from logwatch.rules_engine.distinct import find_distinct
 from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
+from logwatch.rules_engine.lookback import ThenSeen
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
 from logwatch.columns import distinct, plain
 from logwatch.rules_engine.message_lines import MessageLines
@@ -357,17 +359,20 @@ def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
 
 
 def _found(rule: Any, table: pa.Table, mask: np.ndarray, scope: np.ndarray | None,
-           past: PastCounts | None) -> list[Incident]:
+           past: PastCounts | None, seen: ThenSeen | None) -> list[Incident]:
     """The rule's incidents, looking only at the rows `scope` (when given); a spike
-    rule with the counts of `past` intervals."""
+    rule with the counts of `past` intervals, a sequence rule with the then-rows earlier
+    passes remember (`seen`)."""
     if rule.kind == "spike":
         return find_spike(rule, table, mask, past)
+    find = partial(find_sequence, seen=seen) if rule.kind == "sequence" else \
+        _FINDERS[rule.kind]
     if scope is None:
-        return _FINDERS[rule.kind](rule, table, mask)
+        return find(rule, table, mask)
     # only the columns the rule reads: the rest would be copied for nothing
     names = {f for f, _ in rule.fields_used()} | {TIME_FIELD[rule.table]}
     sub = table.select([c for c in table.column_names if c in names])
-    found = _FINDERS[rule.kind](rule, sub.take(pa.array(scope)), mask[scope])
+    found = find(rule, sub.take(pa.array(scope)), mask[scope])
     for inc in found:
         inc.rows = scope[inc.rows]
     return found
@@ -378,7 +383,8 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
               wanted: Callable[[Alert], bool] = lambda _: True,
               new_from: dict[str, int] | None = None,
               past: dict[str, PastCounts] | None = None,
-              changed: dict[str, np.ndarray] | None = None) -> Detection:
+              changed: dict[str, np.ndarray] | None = None,
+              seen: ThenSeen | None = None) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
     `lines` (default: the events) locate the lines of messages for their evidence.
 
@@ -387,8 +393,9 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     mode also says where each table's rows of this pass begin (`new_from`): rules that
     judge group by group then look only at the groups those rows reach, as the others
     hold what they held on the last pass, which the ledger knows; and it gives the
-    spike rules the counts of intervals its tables no longer hold (`past`), and the
-    earlier rows whose columns this pass changed (`changed`), whose groups it reaches.
+    spike rules the counts of intervals its tables no longer hold (`past`), the
+    earlier rows whose columns this pass changed (`changed`), whose groups it reaches,
+    and the then-rows of sequence rules that earlier passes remember (`seen`).
     """
     lines = events if lines is None else lines
     out = Detection()
@@ -402,7 +409,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
         if note:
             out.warnings.append(note)
         found[rule.id] = _found(rule, table, masks[rule.id], scopes.get(rule.id),
-                                (past or {}).get(rule.id))
+                                (past or {}).get(rule.id), seen)
     told: list[tuple[Any, Alert, np.ndarray]] = []
     for rule in rules:
         table = events if rule.table == "events" else messages

@@ -5,7 +5,8 @@ defaults stay quiet on the innocent: `ignore_same` drops failures that share the
 session (a client falling back from CRAM-MD5 to PLAIN; with `ignore_once_per`, one per
 mechanism, so that guesses repeated in the login's own session still count), and `unless_before` drops a
 login when the same address had logged in as the same user before (a phone with a stale
-password that the owner then fixed).
+password that the owner then fixed), within `unless_before_within`: earlier logins in
+the table, and in live mode those that earlier passes remembered (lookback.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, incidents_from_points
+from logwatch.rules_engine.lookback import ThenSeen, pair_texts
 from logwatch.rules_engine.model import TIME_FIELD, Sequence
 from logwatch.rules_engine.rows import RuleRows, times_us
 from logwatch.rules_engine.select import selected
@@ -46,21 +48,38 @@ def _ignored(rule: Sequence, table: pa.Table, rows: np.ndarray,
     return np.minimum(weights, once)
 
 
-def _seen_before(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
-    """Rows whose code occurred at an earlier time among the given rows."""
+def _seen_before(codes: np.ndarray, ts: np.ndarray, within: int) -> np.ndarray:
+    """Rows whose code occurred among the given rows at an earlier time, at most
+    `within` earlier."""
     if not len(codes):
         return np.zeros(0, bool)
     order = np.lexsort((ts, codes))
     c, t = codes[order], ts[order]
-    new = np.concatenate(([True], c[1:] != c[:-1]))
-    starts = np.flatnonzero(new)
-    first_t = t[starts][np.cumsum(new) - 1]
+    moment = np.concatenate(([True], (c[1:] != c[:-1]) | (t[1:] != t[:-1])))
+    before = np.flatnonzero(moment)[np.cumsum(moment) - 1] - 1   # the last row earlier
+    at = np.maximum(before, 0)
     out = np.empty(len(c), bool)
-    out[order] = t > first_t
+    out[order] = (before >= 0) & (c[at] == c) & (t - t[at] <= within)
     return out
 
 
-def find_sequence(rule: Sequence, table: pa.Table, mask: np.ndarray) -> list[Incident]:
+def _unless_before(rule: Sequence, table: pa.Table, b: RuleRows,
+                   seen: ThenSeen | None) -> np.ndarray:
+    """Which then-rows `unless_before` lets through: an earlier then-row of the same
+    pair within its horizon, in the table or (live mode) remembered in `seen`."""
+    within = rule.unless_before_within * US
+    known = _codes_or_unique(table, rule.group_by + rule.unless_before, b.rows)
+    out = _seen_before(known, b.ts, within)
+    if seen is not None:
+        pairs, valid = pair_texts(rule, table, b.rows)
+        last = seen.last_seen(rule, pairs)
+        out |= valid & (last < b.ts) & (last >= b.ts - within)
+    return out
+
+
+def find_sequence(rule: Sequence, table: pa.Table, mask: np.ndarray,
+                  seen: ThenSeen | None = None) -> list[Incident]:
+    """`seen`: the then-rows earlier live passes no longer hold, for `unless_before`."""
     tf = TIME_FIELD[rule.table]
     a = RuleRows.of(table, mask & selected(table, rule.first.where, rule.first.unless),
                     rule.group_by, tf)
@@ -76,8 +95,7 @@ def find_sequence(rule: Sequence, table: pa.Table, mask: np.ndarray) -> list[Inc
                                     same[len(a.rows):], b.ts, window)
     fire = before >= rule.min_first
     if rule.unless_before and len(b.rows):
-        known = _codes_or_unique(table, rule.group_by + rule.unless_before, b.rows)
-        fire &= ~_seen_before(known, b.ts)
+        fire &= ~_unless_before(rule, table, b, seen)
     # the incident's rows: the first-rows and then-rows of its key, on one timeline
     rows = np.concatenate((a.rows, b.rows))
     keys = np.concatenate((a.keys, b.keys))
