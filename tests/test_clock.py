@@ -6,6 +6,7 @@ Every test names its year or its anchor: nothing here depends on today's date.
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 import os
@@ -639,6 +640,70 @@ def test_cron_runs_tell_the_second_pass_of_the_repeated_hour(tmp_path: Path) -> 
     burst = [a for a in result.alerts if a["rule"] == "auth_failure_burst"]
     assert [(a["first_seen"], a["last_seen"]) for a in burst] == [
         ("2026-11-01T06:20:00Z", "2026-11-01T06:25:00Z")]
+
+
+def _site(tmp_path: Path, sources: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\n'
+                      'local_domains = ["example.com"]\ntimezone = "Europe/Berlin"\n'
+                      + sources)
+    return config
+
+
+@pytest.mark.parametrize("command", ["detect", "report", "export"])
+def test_a_configured_source_is_read_in_its_own_zone(tmp_path: Path, command: str) -> None:
+    """`run` read a source with its `tz`; `detect FILE --config`, `report` and `export`
+    read the same file in site.timezone, an hour or six away (found by review). A file
+    named on the command line that is a source's log, or one of its rotations, takes the
+    source's tz (and format and host); --tz still says otherwise."""
+    from logwatch.cli import build_parser
+    from logwatch.commands.detect import site_and_options
+
+    log = tmp_path / "mail.log"
+    config = _site(tmp_path, f'[[sources]]\npath = "{log}"\ntz = "America/New_York"\n'
+                              'format = "bsd"\nhost = "mx1"\n')
+    rotated = tmp_path / "mail.log.2.gz"
+    other = tmp_path / "other.log"
+    out = ["--out", str(tmp_path / "out")] if command != "detect" else []
+    parser = build_parser()
+    for files, extra, way in (([log], [], ("America/New_York", "bsd", "mx1")),
+                              ([rotated, log], [], ("America/New_York", "bsd", "mx1")),
+                              ([log], ["--tz", "UTC"], ("UTC", "bsd", "mx1")),
+                              ([other], [], ("Europe/Berlin", None, None))):
+        args = parser.parse_args([command, *map(str, files), "--config", str(config),
+                                  *out, *extra])
+        _, options = site_and_options(args)
+        assert (options.tz, options.fmt, options.host) == way, (files, extra)
+
+
+def test_detect_reads_a_source_as_run_does(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text("".join(
+        f"Jul  1 10:00:{s:02} mx1 postfix/smtpd[30{s}]: warning: unknown[198.51.100.7]: "
+        "SASL LOGIN authentication failed: UGFzc3dvcmQ6\n" for s in range(0, 30, 5)))
+    os.utime(log, (epoch("2026-07-02T00:00:00+00:00"),) * 2)
+    config = _site(tmp_path, f'[[sources]]\npath = "{log}"\ntz = "America/New_York"\n')
+    r = subprocess.run([sys.executable, "-m", "logwatch", "detect", str(log), "--config",
+                        str(config)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    alerts = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [(a["rule"], a["first_seen"]) for a in alerts] == [
+        ("auth_failure_burst", "2026-07-01T14:00:00Z")], r.stderr[-300:]
+
+
+def test_files_of_sources_read_differently_are_refused(tmp_path: Path) -> None:
+    """One run reads its files in one zone: a source's log in New York and another file
+    in the site's Berlin are not read in either silently."""
+    log = tmp_path / "mail.log"
+    log.write_text(line("Jul  1 10:00:00") + "\n")
+    config = _site(tmp_path, f'[[sources]]\npath = "{log}"\ntz = "America/New_York"\n')
+    other = tmp_path / "other.log"
+    other.write_text(line("Jul  1 10:00:00") + "\n")
+    r = subprocess.run([sys.executable, "-m", "logwatch", "detect", str(log), str(other),
+                        "--config", str(config)], capture_output=True, text=True, cwd=ROOT,
+                       timeout=120)
+    assert r.returncode == 2
+    assert (f"{log}: tz America/New_York; {other}: tz Europe/Berlin" in r.stderr
+            and "Traceback" not in r.stderr), r.stderr[-300:]
 
 
 def test_unknown_zone_is_a_usage_error(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 from logwatch.alert_text import alerts_text
 from logwatch.commands.parse import add_input_options, options_from
 from logwatch.config import DEFAULT_PATH, Config, load_config
-from logwatch.errors import ConfigError
+from logwatch.errors import ConfigError, UsageError
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
 from logwatch.sanitize import for_terminal
+from logwatch.sources.rotation import rotation_key
 
 __all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
            "add_config_option", "site_and_options", "site_config_path"]
@@ -73,13 +75,34 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 
 def site_and_options(args: argparse.Namespace) -> tuple[Config, ParseOptions]:
-    """The config, and the input options with the site's zone unless --tz says another:
-    what every command that reads logs for a site starts from."""
+    """The config, and the input options: what every command that reads logs for a
+    site starts from. A file named on the command line that is a configured source's
+    log (or a rotation of it) is read as `run` reads it, with the source's `tz`,
+    `format` and `host`; any other with the site's zone; --tz, --log-format and --host
+    say otherwise. So a file has the same times whichever command reads it."""
     cfg = config_from(args.config)
     options = options_from(args)
-    if args.tz is None and cfg.site.timezone:
-        options.tz = cfg.site.timezone
+    sources = {_log_of(str(s.path)): s for s in cfg.sources if s.path is not None}
+    ways: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for name in args.files:
+        src = sources.get(_log_of(name))
+        ways[name] = (args.tz or (src.tz if src else None) or cfg.site.timezone,
+                      args.fmt or (src.format if src else None),
+                      args.host or (src.host if src else None))
+    if len(set(ways.values())) > 1:   # one run reads all its files in one zone and format
+        said = "; ".join(f"{name}: " + (", ".join(f"{what} {value}" for what, value in zip(
+            ("tz", "format", "host"), way) if value) or "the machine's zone")
+            for name, way in ways.items())
+        raise UsageError(f"these files are configured to be read differently ({said}): "
+                         "give them one command each, or --tz, --log-format, --host")
+    if ways:
+        options.tz, options.fmt, options.host = next(iter(ways.values()))
     return cfg, options
+
+
+def _log_of(name: str) -> str:
+    """The log a file is or is a rotation of, as a configured source names it."""
+    return rotation_key(os.path.realpath(name))[0] if name != "-" else name
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
