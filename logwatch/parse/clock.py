@@ -13,9 +13,9 @@ Year rules, in order of preference (the caller picks the anchor):
 - an upper bound: an instant the file's lines cannot be later than (a year-bearing
   line of the next file in rotation order, the gzip header's time, the file's
   modification time). Each line gets the latest year that keeps it at or before the
-  bound (plus a day of slack for clock skew); Feb 29 the latest leap year. For files spanning less than a year this
-  is the same as walking back from the last line; a file that spans more is detected
-  (time jumps back by months) and reported.
+  bound (plus a day of slack for clock skew); Feb 29 the latest leap year. For files
+  spanning less than a year this is the same as walking back from the last line; a
+  file that spans more is detected (time jumps back by months) and reported.
 Local times are converted with the source's zone. In the hour repeated when DST ends,
 rows take the first (summer) offset until time steps back, then the second, so time
 never runs backwards within a file. A source that starts in that hour (the next file of
