@@ -272,3 +272,17 @@ def test_an_address_with_a_scope_id_is_never_acted_on(tmp_path: Path,
         state.close()
     assert reasons == [f"action {name}: client_ip refused: an address with a scope id "
                        "(%...) is no client address" for name in ("ban", "script")], reasons
+
+
+def test_check_config_shows_no_url_an_action_command_holds(tmp_path: Path) -> None:
+    """A webhook's URL is its token, in an action's command as in notify.urls."""
+    token = "T0kenInTheHookPath9"
+    url = f"https://user:Pw9secret@hooks.example/{token}?ip={{client_ip}}"
+    cfg, _ = _site(tmp_path, extra=f'[actions.hook]\ncommand = ["curl", "-fsS", "{url}"]\n'
+                                   'rules = ["auth_failure_burst"]\n')
+    done = subprocess.run([sys.executable, "-m", "logwatch", "check-config", str(cfg)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "  hook: on auth_failure_burst from info, timeout 30s: curl -fsS 'https://****'" \
+        in done.stdout.splitlines(), done.stdout
+    assert token not in done.stdout + done.stderr and "Pw9secret" not in done.stdout

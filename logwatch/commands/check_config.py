@@ -16,8 +16,8 @@ from typing import Any
 
 from logwatch.config import Config, load_config
 from logwatch.durations import format_duration
-from logwatch.notify.deliver import Destination, destinations
-from logwatch.rules_engine.loader import load_rules
+from logwatch.notify.deliver import Destination, destinations, without_urls
+from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
 
 __all__ = ["register", "run", "explain_config"]
@@ -53,8 +53,8 @@ def _rules(cfg: Config, rules: list[Any]) -> list[str]:
     lines = [f"rules ({len(rules)} enabled):"]
     for r in sorted(rules, key=lambda r: r.id):
         params = [p for p in (_param(r, n) for n in _SHOWN) if p]
-        changed = f"  [overridden: {', '.join(sorted(cfg.rules[r.id]))}]" if r.id in cfg.rules \
-            else ""
+        changed = f"  [overridden: {', '.join(overridden(cfg.rules[r.id]))}]" \
+            if r.id in cfg.rules else ""
         lines.append(f"  {r.id:<28} {r.severity:<8} {r.kind:<9} {' '.join(params)}{changed}")
     off = sorted(rid for rid, ch in cfg.rules.items() if ch.get("enabled") is False)
     if off:
@@ -64,11 +64,13 @@ def _rules(cfg: Config, rules: list[Any]) -> list[str]:
 
 def _actions(cfg: Config) -> list[str]:
     """Each action with what starts it and the command it runs (shell-quoted, as it
-    would be typed; placeholders are filled with validated key values)."""
+    would be typed; placeholders are filled with validated key values), any URL in it
+    shown as its scheme alone, as notify URLs are: a webhook's URL is its token."""
     lines = [f"actions: {len(cfg.actions) or 'none'}"]
     for name, a in sorted(cfg.actions.items()):
+        command = shlex.join(without_urls(arg) for arg in a.command)
         lines.append(f"  {name}: on {', '.join(a.rules)} from {a.min_severity}, "
-                     f"timeout {format_duration(a.timeout)}: {shlex.join(a.command)}")
+                     f"timeout {format_duration(a.timeout)}: {command}")
     return lines
 
 

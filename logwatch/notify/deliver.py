@@ -23,7 +23,7 @@ from logwatch.errors import ConfigError
 from logwatch.notify.render import (CHAT, DISCORD, MATTERMOST, SLACK, Medium, Rendered,
                                    render_chat, render_email, render_json)
 
-__all__ = ["Destination", "destinations", "send", "route_of", "redact"]
+__all__ = ["Destination", "destinations", "send", "route_of", "redact", "without_urls"]
 
 _EMAIL = ("mailto", "mailtos")
 _JSON = ("json", "jsons")
@@ -139,11 +139,18 @@ def _secret_parts(url: str) -> list[str]:
     return sorted({p for p in found if len(p) >= 3}, key=len, reverse=True)
 
 
+def without_urls(text: str) -> str:
+    """`text` with anything written like a URL shown as its scheme alone (`https://****`):
+    a URL carries its tokens wherever it is written, a notify URL or an action's
+    `curl https://hooks.example/T0KEN`."""
+    return _ANY_URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://****", text)
+
+
 def redact(text: str, url: str) -> str:
     """`text` (apprise's own words, which may quote the URL) with any URL and every
     secret-looking part of `url` replaced by `****`: tokens never reach a terminal, a
     cron mail or the outbox."""
-    text = _ANY_URL.sub(lambda m: m.group(0).split("://", 1)[0] + "://****", text)
+    text = without_urls(text)
     for part in _secret_parts(url):
         text = text.replace(part, "****")
     return text
