@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from logwatch.config import Config, load_config
+from logwatch.detection import detect_files
 from logwatch.errors import ConfigError
+from logwatch.pipeline import ParseOptions
 from logwatch.rules_engine.loader import load_rules
 from tests.conftest import ROOT
 
@@ -349,6 +351,52 @@ def test_good_override_changes_only_that_rule(tmp_path: Path) -> None:
     assert burst.superseded_by == default["auth_failure_burst"].superseded_by
     assert {k: v for k, v in rules.items() if k != "auth_failure_burst"} == {
         k: v for k, v in default.items() if k != "auth_failure_burst"}
+
+
+def _conditions(conditions: list) -> set[tuple]:
+    return {(c.field, c.op, str(c.value)) for c in conditions}
+
+
+def test_an_override_where_is_merged_field_by_field(tmp_path: Path) -> None:
+    """A field given replaces that field's conditions; the rule's others stay. Written to
+    also skip a partner's MX, `[rules.recipient_harvest.where]` replaced the whole where:
+    without its event and reject_class conditions the rule alerted on relay probes."""
+    text = BASE + ('\n[rules.recipient_harvest.where]\nclient_ip = { ne = "203.0.113.61" }\n'
+                   'reject_class = ["unknown_recipient", "relay_denied"]\n'
+                   '\n[rules.auth_success_after_failures.first.where]\n'
+                   'auth_failures = { ge = 2 }\n')
+    rules = {r.id: r for r in load_rules(load_config(write(tmp_path, text)))}
+    default = {r.id: r for r in load_rules(Config())}
+    assert _conditions(rules["recipient_harvest"].where) == {
+        ("event", "eq", "reject"), ("client_ip", "ne", "203.0.113.61"),
+        ("reject_class", "in", "['unknown_recipient', 'relay_denied']")}
+    seq, was = rules["auth_success_after_failures"], default["auth_success_after_failures"]
+    assert _conditions(seq.first.where) == {("auth_failures", "ge", "2")}
+    assert seq.then == was.then and seq.unless_before == was.unless_before
+    lines = _rule_lines(mlw("check-config", str(tmp_path / "cfg.toml")).stdout)
+    assert lines["recipient_harvest"].endswith(
+        "[overridden: where.client_ip, where.reject_class]")
+    assert lines["auth_success_after_failures"].endswith(
+        "[overridden: first.where.auth_failures]")
+
+
+def test_an_override_where_keeps_the_rule_on_its_own_rows(tmp_path: Path) -> None:
+    """The sample log's relay probe (203.0.113.99, "Relay access denied") is no
+    directory harvest, with or without a client excepted by an override."""
+    sample = str(ROOT / "sample_logs" / "postfix" / "mail.log")
+
+    def harvesters(override: str) -> list[str]:
+        cfg = load_config(write(tmp_path, '[site]\nlocal_domains = ["example.com"]\n'
+                                + override))
+        found = detect_files([sample], cfg, ParseOptions(year=2026, tz="UTC"))
+        return [a.key["client_ip"] for a in found.detection.alerts
+                if a.rule == "recipient_harvest"]
+
+    assert harvesters("") == ["192.0.2.150"]
+    assert harvesters('[rules.recipient_harvest.where]\n'
+                      'client_ip = { ne = "203.0.113.61" }\n') == ["192.0.2.150"]
+    assert harvesters('[rules.recipient_harvest.where]\n'
+                      'client_ip = { ne = "192.0.2.150" }\n') == []
 
 
 def test_override_duration_is_parsed(tmp_path: Path) -> None:

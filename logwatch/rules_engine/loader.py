@@ -3,7 +3,10 @@
 A rule in a later directory with an id already loaded replaces it (that is how a site
 changes a built-in rule wholesale); `[rules.<id>]` in the config changes single
 parameters, and an id no file defines is refused, as a misspelt id would otherwise
-leave the default in force without a word.
+leave the default in force without a word. A table of conditions in an override
+(`[rules.<id>.where]`, `first.where`, `unless`, ...) is merged into the rule's, field
+by field: written to add `client_ip = { ne = ... }`, replacing the whole `where`
+dropped the rule's own conditions and made it fire on rows it was never about.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from logwatch.config import ActionConfig, Config
 from logwatch.errors import ConfigError, DefinitionError
 from logwatch.notify.actions import ALERT_VALUES
 from logwatch.resources import data_dir
-from logwatch.rules_engine.model import Rule, RuleFile
+from logwatch.rules_engine.model import Condition, Rule, RuleFile
 from logwatch.tomlfile import Described, at_line, error_loc, load_toml, locate, validation_message
 
-__all__ = ["load_rule_file", "load_rules", "apply_overrides"]
+__all__ = ["load_rule_file", "load_rules", "apply_overrides", "overridden"]
 
 _RULE = TypeAdapter(Rule)
 #: what an override may not change: what the rule is
 _FIXED = ("id", "kind")
+#: tables of field conditions, merged field by field; and the parts that hold them
+_CONDITIONS = ("where", "unless", "ended_when")
+_SELECTIONS = ("first", "then")
 
 
 def _id_positions(text: str, rule_id: str) -> list[int]:
@@ -120,6 +126,51 @@ def _rule_files(dirs: Iterable[Path]) -> list[list[Path]]:
     return out
 
 
+def _as_written(conditions: list[Condition]) -> dict[str, dict[str, Any]]:
+    """Conditions as a rule file writes them, `{field: {op: value}}`: what an override's
+    table is merged into."""
+    out: dict[str, dict[str, Any]] = {}
+    for c in conditions:
+        out.setdefault(c.field, {})[c.op] = c.value
+    return out
+
+
+def _merged_conditions(current: list[Condition], given: Any) -> Any:
+    """`given` (an override's table) merged into `current`: each field it names has the
+    conditions it gives, the other fields keep theirs. Anything else is left for the
+    rule's validation to refuse."""
+    return {**_as_written(current), **given} if isinstance(given, dict) else given
+
+
+def _merged(rule: Any, changes: dict[str, Any]) -> dict[str, Any]:
+    """The rule's parameters with an override's `changes`: condition tables merged
+    field by field (`first.where` too), any other parameter replaced."""
+    out = {name: getattr(rule, name) for name in type(rule).model_fields}
+    for key, given in changes.items():
+        if key in _CONDITIONS and key in out:
+            out[key] = _merged_conditions(out[key], given)
+        elif key in _SELECTIONS and key in out and isinstance(given, dict):
+            sel = out[key]
+            out[key] = {"where": sel.where, "unless": sel.unless} | {
+                part: _merged_conditions(getattr(sel, part), v) if part in _CONDITIONS else v
+                for part, v in given.items()}
+        else:
+            out[key] = given
+    return out
+
+
+def overridden(changes: dict[str, Any]) -> list[str]:
+    """The parameters an override changes, a merged table's by field (`where.client_ip`,
+    `first.where.auth_failures`): what `check-config` shows."""
+    out = []
+    for key, given in changes.items():
+        if key in _CONDITIONS + _SELECTIONS and isinstance(given, dict):
+            out += [f"{key}.{name}" for name in overridden(given)]
+        else:
+            out.append(key)
+    return sorted(out)
+
+
 def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
     """`rules` with the config's `[rules.<id>]` parameters applied and re-validated."""
     where = cfg.origin or Path("config")
@@ -137,14 +188,13 @@ def apply_overrides(rules: dict[str, Any], cfg: Config) -> dict[str, Any]:
             key_line = (locate(cfg.text, ("rules", rid, fixed[0])) if cfg.text else None) or line
             raise ConfigError(at_line(where, key_line) +
                               f": rules.{rid}.{fixed[0]}: cannot be overridden")
-        merged = {**rules[rid].model_dump(mode="json"), **changes}
         try:
-            out[rid] = _RULE.validate_python(merged)
+            out[rid] = _RULE.validate_python(_merged(rules[rid], changes))
         except ValidationError as exc:
             msgs = []
             for err in exc.errors():
                 loc = [p for p in error_loc(err)[1:] if not isinstance(p, int)]
-                key_line = locate(cfg.text, ("rules", rid, *loc[:1])) if cfg.text else None
+                key_line = locate(cfg.text, ("rules", rid, *loc)) if cfg.text else None
                 msgs.append(at_line(where, key_line) +
                             f": rules.{rid}.{'.'.join(map(str, loc)) or '?'}: "
                             f"{err['msg'].removeprefix('Value error, ')}")
