@@ -95,8 +95,8 @@ def options_from(args: argparse.Namespace) -> ParseOptions:
     if (args.executor == "dask") != bool(args.scheduler):
         raise UsageError("--executor dask and --scheduler ADDRESS go together")
     if args.scheduler and args.year is not None:
-        raise UsageError("--year walks from the first line of the first file to the last, "
-                         "in one process: it does not go with --executor dask")
+        raise UsageError("--year walks from the first line of each rotation set to its "
+                         "last, in one process: it does not go with --executor dask")
     return ParseOptions(year=args.year, tz=args.tz, fmt=args.fmt, host=args.host,
                         jobs=args.jobs, scheduler=args.scheduler)
 
