@@ -341,7 +341,7 @@ def export_dataset(files: list[str], out: Path, cfg: Config, options: ParseOptio
         for s in run.stats:
             exporter.warnings += [f"{s.source}: {w}" for w in s.warnings]
         meta = _meta(run, exporter, inputs)
-        (tmp / META_NAME).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
+        (tmp / META_NAME).write_text(json.dumps(meta, indent=2, ensure_ascii=True) + "\n",
                                      encoding="utf-8")
         _swap_in(tmp, target, overwrite, files)
     except OSError as exc:   # reading errors are the pipeline's: these are the dataset's

@@ -56,7 +56,7 @@ def rows_as_json(table: pa.Table) -> Iterable[str]:
     for batch in plain_table(table).to_batches(max_chunksize=65536):
         for row in batch.to_pylist():
             yield json.dumps({k: v for k, v in row.items() if v is not None},
-                             default=_json_default, ensure_ascii=False)
+                             default=_json_default, ensure_ascii=True)
 
 
 class TableWriter:

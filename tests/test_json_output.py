@@ -42,3 +42,21 @@ def test_detect_and_run_print_log_text_escaped(tmp_path: Path) -> None:
         assert alert["rule"] == "auth_failure_burst"
         assert USERNAME in alert["summary"]                   # escaped, not altered
         assert "\\u009b2J\\u009b31m\\u202eevil\\u2066" in done.stdout.decode()
+
+
+def test_parse_trace_and_report_json_print_log_text_escaped(tmp_path: Path) -> None:
+    """The same for the other commands that print JSON: parse's and trace's JSON lines
+    and report's JSON."""
+    log = tmp_path / "mail.log"
+    log.write_text(LOG, encoding="utf-8")
+    parsed = _mlw("parse", str(log))
+    traced = _mlw("trace", "192.0.2.55", str(log), "--format", "jsonl")
+    reported = _mlw("report", str(log), "--format", "json", "--no-alerts")
+    for done in (parsed, traced):
+        assert done.returncode == 0, done.stderr
+        rows = _alerts(done.stdout)
+        assert USERNAME in {r.get("sasl_username") for r in rows}
+    assert reported.returncode == 0, reported.stderr
+    assert reported.stdout.isascii()
+    report = json.loads(reported.stdout)
+    assert [u["sasl_username"] for u in report["security"]["auth"]["by_username"]] == [USERNAME]

@@ -36,7 +36,7 @@ _BY_SUFFIX = {".html": "html", ".htm": "html", ".json": "json", ".md": "markdown
 def render(fmt: str, report: dict[str, Any]) -> str:
     """The report in `fmt`; a renderer is imported only when asked for."""
     if fmt == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(report, indent=2, ensure_ascii=True) + "\n"
     module = importlib.import_module(f"logwatch.report.render_{fmt}")
     return str(getattr(module, f"render_{fmt}")(report))
 
