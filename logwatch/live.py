@@ -220,6 +220,8 @@ class Memory:
     writer: threading.Thread | None = None
     #: why the last checkpoint failed (said by the next pass, retried when due)
     failure: str | None = None
+    #: the rules the last pass loaded: kept while a rule file is saved broken
+    rules: list[Any] | None = None
 
     def __post_init__(self) -> None:
         # the first is due at once: killed before it, a follower with a fresh state (or
@@ -277,6 +279,23 @@ def _unenriched(events: pa.Table) -> pa.Table:
 def _table(kept: Kept | None, empty: pa.Table) -> pa.Table:
     """A history table in the form of `empty` (the events without their enrichment)."""
     return empty if kept is None else kept.table.select(empty.schema.names).cast(empty.schema)
+
+
+def _rules_of(cfg: Config, memory: Memory | None, out: PassResult) -> list[Any]:
+    """The rules as their files are now. A follower reads them at every pass, so that an
+    edit takes effect at the next one; one saved broken is said, and the rules of the
+    last pass go on detecting until it is fixed, as SIGHUP keeps a config that worked
+    (all detection stopped instead). A cron run refuses, as for a broken config."""
+    try:
+        rules = load_rules(cfg)
+    except LogwatchError as exc:
+        if memory is None or memory.rules is None:
+            raise
+        out.errors.append(f"{exc} (the rules loaded before are kept until it is fixed)")
+        return memory.rules
+    if memory is not None:
+        memory.rules = rules
+    return rules
 
 
 def _digest_of(rules: list[Any]) -> str:
@@ -531,7 +550,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if memory is not None and memory.failure:
         out.errors.append(memory.failure)
         memory.failure = None
-    rules = load_rules(cfg)
+    rules = _rules_of(cfg, memory, out)
     rule_of = {r.id: r for r in rules}
     needs = needs_of(rules)
     carried = memory.carried if memory and memory.carried else Carried.load(state)

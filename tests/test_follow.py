@@ -243,6 +243,45 @@ def test_a_rule_file_saved_broken_is_said_and_the_follower_goes_on(follow: Follo
     assert len(errors) == 1, errors                  # said once, not once a pass
 
 
+SITE_RULE = """\
+[[rule]]
+id = "two_failures"
+title = "Two failed logins"
+kind = "threshold"
+severity = "high"
+description = "A site's own rule."
+group_by = ["client_ip"]
+threshold = 2
+window = "10m"
+summary = "$count failures from $client_ip"
+[rule.where]
+event = "auth_failure"
+"""
+
+
+def test_a_rule_file_saved_broken_keeps_the_rules_loaded_before(follow: Follow) -> None:
+    """All detection stopped until the file was fixed: every pass failed on it. Now the
+    rules of the last pass go on, the site's own among them, and the error is said once."""
+    rules = follow.dir / "rules.d"
+    rules.mkdir()
+    (rules / "local.toml").write_text(SITE_RULE)
+    follow.config.write_text('rule_dirs = ["rules.d"]\n' + follow.config.read_text())
+    follow.proc.send_signal(signal.SIGHUP)
+    follow.wait_for_stderr("config reloaded")
+    follow.append("".join(_failure("203.0.113.54", s) for s in range(2)))
+    (_, alert), = follow.wait_for_alerts(1)
+    assert (alert["rule"], alert["key"]) == ("two_failures", {"client_ip": "203.0.113.54"})
+    (rules / "local.toml").write_text(SITE_RULE.replace("threshold = 2", 'threshold = "two"'))
+    said = follow.wait_for_stderr("local.toml")
+    assert "kept until it is fixed" in said, said
+    follow.append("".join(_failure("203.0.113.55", 60 + s) for s in range(2)))
+    alerts = follow.wait_for_alerts(2)
+    assert [(a["rule"], a["key"]["client_ip"]) for _, a in alerts[1:]] == [
+        ("two_failures", "203.0.113.55")]
+    assert follow.proc.poll() is None
+    assert len([line for line in follow.stderr if "local.toml" in line]) == 1, follow.stderr
+
+
 def test_a_second_follower_stands_aside_before_taking_the_metrics_port(
         follow: Follow) -> None:
     second = subprocess.run(
