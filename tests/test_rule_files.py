@@ -265,6 +265,12 @@ REFUSED = {
         .replace('event = "auth_failure"', "relayed_external = true"),
         'group_by = ["recipient_domains"]', "group_by",
         ["recipient_domains holds a list of text", "single values"]),
+    "a fraction compared with whole numbers": (
+        rule_text("second_rule", where="auth_failures = { ge = 1.9 }"), "auth_failures",
+        "where.auth_failures", ["1.9 has a fraction", "auth_failures holds whole numbers"]),
+    "a fraction among whole numbers": (
+        rule_text("second_rule", where="pid = [3002, 3002.5]"), "pid", "where.pid",
+        ["3002.5 has a fraction"]),
     "a text field as a weight": (
         rule_text("second_rule", extra='weight = "sasl_username"\n'), "weight = ", "weight",
         ["sasl_username holds text", "whole numbers", "auth_failures"]),

@@ -640,6 +640,17 @@ def test_a_condition_on_a_list_field_asks_each_element(tmp_path, where, clients)
     assert [a.key["client_ip"] for a in alerts] == clients
 
 
+def test_a_whole_number_written_with_a_point_is_that_number(tmp_path) -> None:
+    """`pid = { ge = 2002.0 }` is `pid >= 2002`; a fraction (`2001.5`) is refused when
+    the file is loaded (test_rule_files), where pyarrow cut it to 2001 without a word."""
+    log = Log()
+    log.failures(at(10), ATTACKER, ["admin"])                  # pid 2001
+    log.failures(at(10, 1), "203.0.113.46", ["admin"])         # pid 2002
+    alerts = detect(tmp_path, log, rule("match", 'group_by = ["client_ip"]\n',
+                                        where='event = "auth_failure"\npid = { ge = 2002.0 }\n'))
+    assert [a.key for a in alerts] == [{"client_ip": "203.0.113.46"}]
+
+
 def _probe(log: Log, t: datetime, rcpts: list[str], ip: str = "203.0.113.99") -> list[datetime]:
     """One session refused relaying to each of `rcpts`, 2 s apart."""
     pid = log.pid()

@@ -9,6 +9,8 @@ and made a follower fail at every pass.
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 
 __all__ = ["TESTS", "kind_of", "describe", "check_test", "comparison_scalar", "check_use"]
@@ -79,10 +81,14 @@ def check_test(name: str, type_: pa.DataType, op: str) -> None:
 def comparison_scalar(value: object, type_: pa.DataType) -> pa.Scalar:
     """`value` as one of the field's values (a list field: of its elements), or ValueError
     saying what it must be. TOML's types are taken as written: `"5"` is no number, `5`
-    no text, and `true` no number (Python counts it as 1)."""
+    no text, and `true` no number (Python counts it as 1). A fraction is no whole
+    number: pyarrow cut `pid >= 3002.5` to `pid >= 3002` without a word."""
     t, kind = _element(type_), kind_of(type_)
+    if kind == "whole" and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value} has a fraction: write the whole number meant"
+                         if math.isfinite(value) else f"not {_WRITTEN[kind]}")
     fits = {"text": isinstance(value, str), "bool": isinstance(value, bool),
-            "whole": isinstance(value, int) and not isinstance(value, bool),
+            "whole": isinstance(value, (int, float)) and not isinstance(value, bool),
             "number": isinstance(value, (int, float)) and not isinstance(value, bool),
             "time": not isinstance(value, (bool, int, float))}[kind]
     if not fits:
