@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from logwatch.config import Allowlist, Config, Site
@@ -154,3 +156,27 @@ def test_a_reply_quoting_a_crafted_recipient_does_not_start_the_envelope(
     rows = table.select(["sender", "recipient", "helo", "reject_class"]).to_pylist()
     assert rows == [{"sender": "a@b.example", "recipient": '"p>q helo=<y"@victim.net',
                      "helo": "h.example", "reject_class": "relay_denied"}]
+
+
+def test_a_quoted_comma_in_a_sendmail_recipient_list_is_one_recipient(tmp_path: Path) -> None:
+    """Sendmail lists recipients `to=<a@x>,<b@y>`; a comma inside a quoted local part is
+    no separator. Split there, a local delivery to `<"c, d"@example.com>` became
+    recipients `<"c` and `d"@example.com>` and a critical open_relay alert to
+    `example.com>` (a Sendmail postmaster's review)."""
+    to = '<"c, d"@example.com>,<b@example.com>'
+    text = SENDMAIL_HEAD + SENDMAIL_LOCAL.replace("to=<b@example.com>", f"to={to}")
+    assert _open_relay_alerts(tmp_path, text) == []
+    table, _ = parse_events([tmp_path / "mail.log"], year=2026, tz="UTC")
+    delivered = table.filter(pc.equal(table["event"].cast(pa.string()), "delivery"))
+    assert delivered["recipient"].to_pylist() == ['"c, d"@example.com', "b@example.com"]
+
+
+def test_a_comma_in_a_message_id_does_not_hide_the_message(tmp_path: Path) -> None:
+    """The client writes the Message-ID header: `msgid=<a,b@bulk.example>` left the whole
+    `from=` line unread, and with it the message an open relay sent on."""
+    for msgid in ("a,b@bulk.example", "a b@bulk.example", "x>, relay=local, y=<z"):
+        head = SENDMAIL_HEAD.replace("<468ce5f48fe4@bulk-sender.test>", f"<{msgid}>")
+        assert _open_relay_alerts(tmp_path, head + SENDMAIL_CRAFTED) == [
+            ("open_relay", "critical", {"client_ip": STRANGER})], msgid
+        table, _ = parse_events([tmp_path / "mail.log"], year=2026, tz="UTC")
+        assert table["message_id"].drop_null().to_pylist() == [msgid.split(">")[0]]

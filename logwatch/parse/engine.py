@@ -9,6 +9,7 @@ that nothing takes stay in the table as `other`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,11 +118,28 @@ def _run_pattern(p: PatternSpec, msgs: pa.Array,
     return found
 
 
+#: a value of a comma-separated list: a quoted string keeps its commas
+_LIST_ITEM = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^,"])+')
+
+
+def _split_list(values: pa.Array) -> pa.ListArray:
+    """Each value split at its commas, but not at a comma inside a quoted local part
+    (`to=<"smith, john"@x>`: one recipient, not `<"smith` and `john"@x>`, which made a
+    local delivery an open relay to `example.com>`). Quotes are rare and chosen by the
+    sender, so only lists holding one are split in Python."""
+    parts = pc.split_pattern(values, ",")
+    if not pc.any(pc.match_substring(values, '"')).as_py():
+        return parts
+    return pa.array([_LIST_ITEM.findall(v) if '"' in v else p
+                     for v, p in zip(values.to_pylist(), parts.to_pylist())],
+                    pa.list_(pa.string()))
+
+
 def _split_piece(p: PatternSpec, index: int, rows: np.ndarray,
                  fields: dict[str, pa.Array]) -> Piece:
     """One entry per comma-separated value of the split field (Sendmail's to= lists)."""
     assert p.split is not None
-    parts = pc.split_pattern(pc.fill_null(fields[p.split], ""), ",")
+    parts = _split_list(pc.fill_null(fields[p.split], ""))
     parent = _np(pc.list_parent_indices(parts))
     values = pc.utf8_trim_whitespace(pc.list_flatten(parts))
     starts = np.searchsorted(parent, np.arange(len(rows)))
