@@ -399,6 +399,14 @@ def test_an_override_where_keeps_the_rule_on_its_own_rows(tmp_path: Path) -> Non
                       'client_ip = { ne = "192.0.2.150" }\n') == []
 
 
+def test_a_rule_directory_that_is_none_names_the_config_line(tmp_path: Path) -> None:
+    text = BASE.replace('state_dir =', 'rule_dirs = ["rules.d"]\nstate_dir =')
+    path = write(tmp_path, text)
+    msg = refusal(path, rules=True)
+    assert msg == (f"{path} line {line_of(text, 'rule_dirs')}: field rule_dirs: rule "
+                   f"directory {tmp_path / 'rules.d'}: not a directory"), msg
+
+
 def test_override_duration_is_parsed(tmp_path: Path) -> None:
     text = BASE + '\n[rules.password_spray]\nwindow = "1h30m"\nthreshold = 8\n'
     spray = {r.id: r for r in load_rules(load_config(write(tmp_path, text)))}["password_spray"]

@@ -212,15 +212,26 @@ REFUSED = {
         rule_text("second_rule", kind="distinct").replace('field = "sasl_username"',
                                                           'field = "username"'),
         'field = "username"', "field", ["username"]),
+    # a condition's own checks: its line, not its table's ([rule.where])
     "unknown operator": (
-        rule_text("second_rule", where='event = { like = "auth%" }'), None, "where",
-        ["like", "matches"]),
+        rule_text("second_rule", where='event = { like = "auth%" }'), "event = {",
+        "where.event", ["like", "matches"]),
     "invalid RE2 pattern": (
-        rule_text("second_rule", where='sender = { matches = "(?<=x)@example" }'), None,
-        "where", ["RE2", "sender"]),
+        rule_text("second_rule", where='sender = { matches = "(?<=x)@example" }'),
+        "sender = {", "where.sender", ["RE2"]),
     "unbalanced RE2 pattern": (
-        rule_text("second_rule", where='sender = { matches = "a(b" }'), None, "where",
-        ["RE2"]),
+        rule_text("second_rule", where='event = "auth_failure"\nsender = { matches = "a(b" }'),
+        "sender = {", "where.sender", ["RE2"]),
+    "in without a list": (
+        rule_text("second_rule", where='event = "auth_failure"\n'
+                                       'client_ip = { in = "192.0.2.1" }'),
+        "client_ip = {", "where.client_ip", ["in takes a list"]),
+    "null neither true nor false": (
+        rule_text("second_rule", where='event = "auth_failure"\nclient_ip = { null = "yes" }'),
+        "client_ip = {", "where.client_ip", ["null takes true"]),
+    "empty condition": (
+        rule_text("second_rule", where='event = "auth_failure"\nclient_ip = {}'),
+        "client_ip = {", "where.client_ip", ["empty condition"]),
     "invalid summary template": (
         rule_text("second_rule", summary="costs 5$"), 'summary = "costs', "summary", ["template"]),
     "lone dollar in summary": (
@@ -293,11 +304,7 @@ def test_refused_with_file_line_rule_and_field(tmp_path: Path, name: str) -> Non
     second, on_line, field, words = REFUSED[name]
     text = GOOD + "\n" + second
     path, msg = _refused(tmp_path, text)
-    if on_line is None:   # a condition's own check: the condition table's line or its own
-        header = line_of(text, "[rule.where]", 1)
-        assert any(msg.startswith(f"{path} line {n}: ") for n in (header, header + 1)), msg
-    else:
-        assert msg.startswith(f"{path} line {line_of(text, on_line)}: "), msg
+    assert msg.startswith(f"{path} line {line_of(text, on_line)}: "), msg
     assert "rule 'second_rule'" in msg, msg
     assert f"field {field}:" in msg, msg
     for w in words:
@@ -318,6 +325,25 @@ def test_error_line_is_in_the_rule_not_where_another_names_it(tmp_path: Path) ->
     text = GOOD + "\n" + rule_text("second_rule", threshold="threshold = -1")
     path, msg = _refused(tmp_path, text)
     assert msg.startswith(f"{path} line {line_of(text, 'threshold = -1')}: "), msg
+
+
+def test_error_line_of_a_field_written_before_the_id(tmp_path: Path) -> None:
+    """Looked for from the id on, `threshold` above it was found in the next rule."""
+    text = (GOOD.replace('id = "first_rule"\n', 'threshold = "five"\nid = "first_rule"\n')
+            .replace("threshold = 2\n", "", 1) + "\n" + rule_text("second_rule"))
+    path, msg = _refused(tmp_path, text)
+    line = line_of(text, 'threshold = "five"')
+    assert msg == (f"{path} line {line}: rule 'first_rule', "
+                   "field threshold: Input should be a valid integer, unable to parse string "
+                   "as an integer"), msg
+
+
+def test_a_rule_without_an_id_is_named_by_its_place(tmp_path: Path) -> None:
+    """It was `field rule.1.threshold.id`: pydantic's path, with the kind it tried."""
+    text = GOOD + "\n" + rule_text("second_rule").replace('id = "second_rule"\n', "")
+    path, msg = _refused(tmp_path, text)
+    assert msg == (f"{path} line {line_of(text, '[[rule]]', 1)}: rule 2 of the file (it has "
+                   "no id), field id: Field required"), msg
 
 
 def test_refused_builtin_copy_points_at_the_right_rule(tmp_path: Path) -> None:

@@ -30,6 +30,10 @@ __all__ = ["load_rule_file", "load_rules", "apply_overrides", "overridden"]
 _RULE = TypeAdapter(Rule)
 #: what an override may not change: what the rule is
 _FIXED = ("id", "kind")
+#: the header of a rule's table
+_RULE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*rule[ \t]*\]\]", re.M)
+#: pydantic's names for the kinds a rule was tried as (not fields of the rule)
+_KINDS = ("threshold", "distinct", "sequence", "match", "spike", "level")
 #: tables of field conditions, merged field by field; and the parts that hold them
 _CONDITIONS = ("where", "unless", "ended_when")
 _SELECTIONS = ("first", "then")
@@ -47,13 +51,28 @@ def _id_line(text: str, rule_id: str) -> int | None:
     return text.count("\n", 0, at[0]) + 1 if at else None
 
 
-def _field_line(text: str, rule_id: str, field: tuple[Any, ...]) -> int | None:
-    """The line of `field` in the rule `rule_id` (its id line when not found)."""
-    base = _id_line(text, rule_id)
-    if base is None:
+def _rule_tables(text: str) -> list[int]:
+    """Where each `[[rule]]` table begins."""
+    return [m.start() for m in _RULE_HEADER.finditer(text)]
+
+
+def _rule_start(text: str, rule_id: str) -> int | None:
+    """Where the table of the rule `rule_id` begins: the `[[rule]]` before its id (the
+    id itself in an inline table)."""
+    at = _id_positions(text, rule_id)
+    if not at:
         return None
-    line = locate(text[_id_positions(text, rule_id)[0]:], field) if field else None
-    return base + line - 1 if line else base
+    before = [p for p in _rule_tables(text) if p <= at[0]]
+    return before[-1] if before else at[0]
+
+
+def _field_line(text: str, start: int, field: tuple[Any, ...]) -> int:
+    """The line of `field` in the rule whose table begins at `start` (that line when it
+    is not found). Looked for in that table alone, before its id as after: searched
+    from the id on, a field written above it was found in the next rule."""
+    ends = [p for p in _rule_tables(text) if p > start]
+    line = locate(text[start:ends[0] if ends else len(text)], field) if field else None
+    return text.count("\n", 0, start) + (line or 1)
 
 
 #: each rule file's rules as last read, with the (inode, size, mtime) it had then
@@ -86,18 +105,26 @@ def _parsed_rule_file(path: Path) -> list[Any]:
     data, text = load_toml(path, DefinitionError)
 
     def describe(loc: tuple[Any, ...]) -> Described | None:
-        if len(loc) >= 2 and loc[0] == "rule" and isinstance(loc[1], int):
-            try:
-                rid = str(data["rule"][loc[1]]["id"])
-            except (KeyError, IndexError, TypeError):
-                return None
-            rest = [p for p in loc[2:] if not isinstance(p, int)]
-            if rest and rest[0] in ("threshold", "distinct", "sequence", "match", "spike",
-                                    "level"):
-                rest = rest[1:]   # pydantic's name for the kind tried
-            return (f"rule {rid!r}", ".".join(map(str, rest)) or "?",
-                    _field_line(text, rid, tuple(rest)) or 1)
-        return None
+        """The rule by its id (by its place in the file when it has none), the field
+        without pydantic's name for the kind tried, and the field's line in that rule."""
+        if len(loc) < 2 or loc[0] != "rule" or not isinstance(loc[1], int):
+            return None
+        index = loc[1]
+        try:
+            entry = data["rule"][index]
+        except (KeyError, IndexError, TypeError):
+            return None
+        rid = entry.get("id") if isinstance(entry, dict) else None
+        rest = [p for p in loc[2:] if not isinstance(p, int)]
+        if rest and rest[0] in _KINDS:
+            rest = rest[1:]
+        tables = _rule_tables(text)
+        start = tables[index] if index < len(tables) else \
+            _rule_start(text, str(rid)) if rid is not None else None
+        return (f"rule {str(rid)!r}" if rid is not None else
+                f"rule {index + 1} of the file (it has no id)",
+                ".".join(map(str, rest)) or "?",
+                None if start is None else _field_line(text, start, tuple(rest)))
 
     try:
         parsed = RuleFile.model_validate(data)
@@ -114,14 +141,18 @@ def _parsed_rule_file(path: Path) -> list[Any]:
     return list(parsed.rule)
 
 
-def _rule_files(dirs: Iterable[Path]) -> list[list[Path]]:
+def _rule_files(dirs: Iterable[Path], cfg: Config) -> list[list[Path]]:
     """The rule files of each directory, in order. Hidden names are not rules: an
     editor's lock or swap file (Emacs's `.#site.toml`, a dangling link) or a half-saved
-    copy beside the file being edited would be loaded as one, or refuse the directory."""
+    copy beside the file being edited would be loaded as one, or refuse the directory.
+    A directory that is none is refused at the config's `rule_dirs` line."""
     out = []
     for d in dirs:
         if not d.is_dir():
-            raise ConfigError(f"rule directory {d}: not a directory")
+            at = "" if d not in cfg.rule_dirs else at_line(
+                cfg.origin or "config",
+                locate(cfg.text, ("rule_dirs",)) if cfg.text else None) + ": field rule_dirs: "
+            raise ConfigError(f"{at}rule directory {d}: not a directory")
         out.append(sorted(p for p in d.glob("*.toml") if not p.name.startswith(".")))
     return out
 
@@ -207,7 +238,7 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
     dirs = ([data_dir("rules")] if builtin else []) + list(cfg.rule_dirs)
     rules: dict[str, Any] = {}
     origin: dict[str, Path] = {}
-    for files in _rule_files(dirs):
+    for files in _rule_files(dirs, cfg):
         here: dict[str, Path] = {}   # a later directory replaces; one may not repeat
         for path in files:
             for rule in load_rule_file(path):
@@ -228,8 +259,9 @@ def load_rules(cfg: Config, builtin: bool = True) -> list[Any]:
                 line = locate(cfg.text, ("rules", rule.id, "superseded_by"))
             else:
                 where = origin[rule.id]
-                line = _field_line(where.read_text(encoding="utf-8"), rule.id,
-                                   ("superseded_by",))
+                text = where.read_text(encoding="utf-8")
+                start = _rule_start(text, rule.id)
+                line = None if start is None else _field_line(text, start, ("superseded_by",))
             raise DefinitionError(at_line(where, line) +
                                   f": rule {rule.id!r}, field superseded_by: no rule "
                                   f"{unknown[0]!r}; known: {', '.join(sorted(rules))}")

@@ -13,8 +13,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import (BaseModel, ConfigDict, Field, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
@@ -116,27 +116,31 @@ class Condition(_Model):
 
     @classmethod
     def parse(cls, name: str, spec: Any) -> list[Condition]:
-        if isinstance(spec, dict):
-            if not spec:
-                raise ValueError(f"{name}: empty condition")
-            return [cls(field=name, op=op, value=v) for op, v in spec.items()]
-        if isinstance(spec, list):
-            return [cls(field=name, op="in", value=spec)]
-        return [cls(field=name, op="eq", value=spec)]
+        """The conditions `name = spec` says; a FieldError naming `name` (so that the
+        message gives the condition's line, not its table's) when they cannot be."""
+        if isinstance(spec, dict) and not spec:
+            raise FieldError("empty condition", (name,))
+        tests = spec.items() if isinstance(spec, dict) else \
+            [("in" if isinstance(spec, list) else "eq", spec)]
+        try:
+            return [cls(field=name, op=op, value=v) for op, v in tests]
+        except ValidationError as exc:
+            raise FieldError("; ".join(e["msg"].removeprefix("Value error, ")
+                                       for e in exc.errors()), (name,)) from None
 
     @model_validator(mode="after")
     def _valid(self) -> Condition:
         if self.op not in _OPS:
-            raise ValueError(f"{self.field}: unknown test {self.op!r}; known: {', '.join(_OPS)}")
+            raise ValueError(f"unknown test {self.op!r}; known: {', '.join(_OPS)}")
         if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            raise ValueError(f"{self.field}: {self.op} takes a list")
+            raise ValueError(f"{self.op} takes a list, like [\"a\", \"b\"]")
         if self.op == "null" and not isinstance(self.value, bool):
-            raise ValueError(f"{self.field}: null takes true or false")
+            raise ValueError("null takes true (missing) or false (present)")
         if self.op == "matches":
             try:
                 pc.match_substring_regex(pa.array([""]), str(self.value))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise ValueError(f"{self.field}: not a valid RE2 pattern: {exc}") from None
+                raise ValueError(f"not a valid RE2 pattern: {exc}") from None
         return self
 
 
