@@ -558,3 +558,12 @@ def test_sessions_an_mta_did_not_log_are_unknown_not_zero(tmp_path: Path) -> Non
     with_pids = report_of(ROOT / "recordings" / "exim" / "run2-pid-millisec" / "mainlog.gz",
                           cfg=None, year=None, alerts=False)
     assert with_pids["smtp_connections"]["logged"] is True
+    # Sendmail logs no connect line: its sessions are its processes, counted for TLS,
+    # but when and how long it was connected is not told (the review found "0
+    # connections" beside "170 of 234 SMTP sessions used TLS")
+    sendmail = report_of(ROOT / "recordings" / "sendmail" / "run1-syslog" / "syslog-traditional.log.gz",
+                         cfg=None, year=None, alerts=False)
+    assert sendmail["smtp_connections"]["logged"] is False
+    assert sendmail["security"]["tls"]["inbound"]["sessions_logged"] is True
+    assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 150
+    assert {c["connections"] for c in sendmail["security"]["top_clients"]} == {None}

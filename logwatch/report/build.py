@@ -81,14 +81,14 @@ def _mtas(stats: list[SourceStats]) -> dict[str, int]:
 
 
 def _unlogged_sessions(report: dict[str, Any]) -> None:
-    """Mark what an MTA that logs no SMTP connections cannot tell (Exim's default
-    log_selector): messages came in over SMTP, yet no session was seen. Its session
-    figures are unknown, not 0: a postmaster reading "0 of 0 sessions used TLS" or
-    "0 plaintext logins" would believe something the log never said."""
+    """Mark what an MTA that logs no SMTP connections cannot tell: its session figures
+    are unknown, not 0 (a postmaster reading "0 of 0 sessions used TLS" would believe
+    something the log never said). Sessions unseen though messages came in over SMTP
+    (Exim's default log_selector): TLS per session and plaintext logins; no connect
+    line (Exim, Sendmail): connections (`smtp_connections` decides)."""
     inbound = report["security"]["tls"]["inbound"]
-    logged = inbound["sessions"] > 0 or inbound["messages"] == 0
-    report["smtp_connections"]["logged"] = inbound["sessions_logged"] = logged
-    if not logged:
+    inbound["sessions_logged"] = inbound["sessions"] > 0 or inbound["messages"] == 0
+    if not report["smtp_connections"]["logged"]:
         for client in report["security"]["top_clients"]:
             client["connections"] = None
 

@@ -60,7 +60,8 @@ _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success
 #: shows the first among its warnings, and no other section tells them.
 #: What the report says where an MTA logged no SMTP connections (`build._unlogged_sessions`)
 UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection was logged "
-                     "(Exim logs them with log_selector = +smtp_connection, or +pid)")
+                     "(Exim logs them with log_selector = +smtp_connection, or +pid; "
+                     "Sendmail logs none)")
 PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
             "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics"}
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm

@@ -211,10 +211,14 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     with `[pid]`: the daemon logs it under its own pid), at the first line of the
     process that served the connection."""
     s = f.sessions
+    # connect lines seen (a session's own or the daemon's), or nothing came over SMTP
+    logged = bool(s["connected"].any() or len(f.connects)
+                  or not (f.messages["origin"] == "smtp").any())
     spans = _connected_at(s[(s["daemon"] != "postscreen") & s["closed"]], f.connects)
-    if spans.empty:
-        return {"connections": 0, "total_seconds": 0.0, "avg_seconds": None,
-                "max_seconds": None, "per_day": [], "per_hour": [], "by_domain": []}
+    if spans.empty or not logged:
+        return {"logged": logged, "connections": 0, "total_seconds": 0.0,
+                "avg_seconds": None, "max_seconds": None, "per_day": [], "per_hour": [],
+                "by_domain": []}
     spans["seconds"] = (spans["end"] - spans["start"]).dt.total_seconds()
     spans["domain"] = client_keys(spans["client_name"], spans["client_ip"])
 
@@ -230,7 +234,7 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
 
     by_domain = sorted(per(spans["domain"], "domain"),
                        key=lambda r: (-r["connections"], str(r["domain"])))[:limit]
-    return {"connections": int(len(spans)),
+    return {"logged": True, "connections": int(len(spans)),
             "total_seconds": round(float(spans["seconds"].sum()), 1),
             "avg_seconds": round(float(spans["seconds"].mean()), 1) if len(spans) else None,
             "max_seconds": round(float(spans["seconds"].max()), 1) if len(spans) else None,
