@@ -373,3 +373,15 @@ def test_a_frozen_message_still_in_the_queue_says_so(tmp_path: Path) -> None:
     status = [ln for ln in r.stdout.splitlines() if ln.startswith("  status")]
     assert status == ["  status     bounced (1 bounced)",
                       "  status     bounced (1 bounced); held; not completed in these lines"]
+
+
+def test_sendmail_messages_are_not_called_unfinished_nor_their_clients_unknown() -> None:
+    """Sendmail logs a message's removal only at LogLevel 10 (Debian's is 9), and a
+    client without a name as `relay=[127.0.0.10]`: the trace of a delivered message said
+    `not completed` and `unknown[127.0.0.10]`, neither in its lines (a Sendmail
+    postmaster's review)."""
+    rec = RECORDINGS / "sendmail" / "run1-syslog" / "syslog-traditional.log.gz"
+    r = _mlw("6ATDEDfV018899", str(rec), "-j", "1")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    assert "  status     sent (1 delivered)" in out and "  client     [127.0.0.10]" in out

@@ -53,20 +53,26 @@ def _when(us: int | None) -> str:
 def _client(m: dict[str, Any]) -> str:
     if m["client_ip"] is None:   # local submission: a name at most (localhost)
         return m["client_name"] or "-"
-    text = f"{m['client_name'] or 'unknown'}[{m['client_ip']}]"
+    text = f"{m['client_name'] or ''}[{m['client_ip']}]"  # as Sendmail logs a nameless one
     notes = [f"helo {m['helo']}" if m["helo"] else "",
              f"user {m['sasl_username']}" if m["sasl_username"] else "",
              "TLS" if m["tls_in"] else ""]
     return text + "".join(f", {n}" for n in notes if n)
 
 
+#: MTAs that log a message's removal from the queue (Sendmail's `done` needs LogLevel 10)
+_LOG_REMOVAL = ("postfix", "exim")
+
+
 def _status(m: dict[str, Any], events: set[str]) -> str:
     """The outcome, and what exigrep tells too: a message held (Exim: frozen) and one
-    still in the queue where the lines end (no `removed`/`Completed`)."""
+    still in the queue where the lines end (no `removed`/`Completed`, where the MTA logs
+    them)."""
     counts = ", ".join(f"{m[k]} {k}" for k in ("delivered", "deferred", "bounced", "expired",
                                                "rejected") if m[k])
+    unfinished = m["mta"] in _LOG_REMOVAL and "removed" not in events
     notes = ["held" if "hold" in events else "",
-             "" if "removed" in events else "not completed in these lines"]
+             "not completed in these lines" if unfinished else ""]
     return (f"{m['status'] or 'unknown'}" + (f" ({counts})" if counts else "")
             + "".join(f"; {n}" for n in notes if n))
 
