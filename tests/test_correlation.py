@@ -405,3 +405,25 @@ def test_lifetimes_split_at_received_unless_refusals_alone_came_before(
     refusal = np.array([e == "reject" for e in events])
     got = hard | (received & ~_after_refusals_only(hard | received, refusal))
     assert got.tolist() == want
+
+
+SENDMAIL_EXPIRED = """
+Mar 10 06:10:00 mx sm-mta[5000]: 62A6A0aa005000: from=<sue@example.com>, size=1200, class=0, nrcpts=1, msgid=<e1@example.com>, proto=ESMTPSA, daemon=MSA, relay=sue-pc.example.com [203.0.113.70]
+Mar 10 06:10:05 mx sm-mta[5001]: 62A6A0aa005000: to=<y@slow.example>, ctladdr=<sue@example.com> (1006/1006), delay=00:00:05, xdelay=00:00:05, mailer=esmtp, pri=31200, relay=mx.slow.example. [192.0.2.30], dsn=4.0.0, stat=Deferred: Connection timed out with mx.slow.example.
+Mar 10 13:00:00 mx sm-mta[5100]: 62A6A0aa005000: to=<y@slow.example>, ctladdr=<sue@example.com> (1006/1006), delay=06:50:00, xdelay=00:00:30, mailer=esmtp, pri=931200, relay=mx.slow.example. [192.0.2.30], dsn=4.4.7, stat=Deferred: Connection timed out with mx.slow.example.
+Mar 10 13:00:00 mx sm-mta[5100]: 62A6A0aa005000: 62AD0000005100: return to sender: Cannot send message for 6 hours
+Mar 10 13:00:00 mx sm-mta[5100]: 62AD0000005100: to=<sue@example.com>, delay=00:00:00, xdelay=00:00:00, mailer=local, pri=30000, dsn=2.0.0, stat=Sent
+"""
+
+
+def test_a_sendmail_message_returned_after_its_queue_lifetime_is_expired(
+        tmp_path: Path) -> None:
+    """`return to sender: Cannot send message for 6 hours` is Sendmail's Postfix
+    `status=expired`: the message was left `deferred` (a Sendmail postmaster's review);
+    the notice is still its bounce's parent."""
+    _, msgs = _run([_write(tmp_path, "maillog", SENDMAIL_EXPIRED)])
+    by_id = {m["queue_id"]: m for m in msgs}
+    parent, notice = by_id["62A6A0aa005000"], by_id["62AD0000005100"]
+    assert (parent["status"], parent["deferred"], parent["expired"]) == ("expired", 2, 1)
+    assert (notice["parent"], notice["origin"], notice["status"]) == (
+        "62A6A0aa005000", "bounce", "sent")
