@@ -209,15 +209,18 @@ def test_threshold_four_in_ten_minutes_is_nothing_five_is_one_alert(tmp_path, n,
     assert brief(detect(tmp_path, log, BURST)) == want
 
 
-def test_threshold_window_excludes_a_row_exactly_one_window_earlier(tmp_path) -> None:
+def test_threshold_window_includes_a_row_exactly_one_window_earlier(tmp_path) -> None:
+    """As fail2ban's findtime: its postfix-sasl jail (maxretry 5, findtime 600) bans five
+    failures exactly ten minutes apart first to last, which the burst rule, said to count
+    as that jail does, let through."""
     log = Log()
-    # at 10:10:00 the window is (10:00:00, 10:10:00]: the row at 10:00:00 has left it
+    # at 10:10:00 the window is [10:00:00, 10:10:00]: the row at 10:00:00 is in it
     _fails(log, [at(10), at(10, 1), at(10, 2), at(10, 3), at(10, 10)])
-    assert detect(tmp_path, log, BURST) == []
-    log = Log()
-    _fails(log, [at(10), at(10, 1), at(10, 2), at(10, 3), at(10, 9, 59)])
     assert brief(detect(tmp_path, log, BURST)) == [
-        ("t", {"client_ip": ATTACKER}, 5, us(at(10)), us(at(10, 9, 59)))]
+        ("t", {"client_ip": ATTACKER}, 5, us(at(10)), us(at(10, 10)))]
+    log = Log()
+    _fails(log, [at(10), at(10, 1), at(10, 2), at(10, 3), at(10, 10, 1)])
+    assert detect(tmp_path, log, BURST) == []
 
 
 def test_threshold_five_spread_over_eleven_minutes_is_nothing(tmp_path) -> None:
@@ -385,23 +388,23 @@ def test_password_spray_ipv6_addresses_of_one_64_are_one_network(tmp_path) -> No
 def test_password_spray_window_is_an_hour(tmp_path) -> None:
     users = ["a1", "a2", "a3", "a4", "a5"]
     log = Log()
+    for u, t in zip(users, [at(4), at(4, 15), at(4, 30), at(4, 45), at(5, 0, 1)]):
+        log.failures(t - timedelta(seconds=1), SPRAYER, [u])
+    # the first has left the window [04:00:01, 05:00:01] when the fifth comes
+    assert detect(tmp_path, log, keep=("password_spray",)) == []
+    log = Log()                           # the fifth one second earlier: the window's edge
     for i, u in enumerate(users):         # 04:00 .. 05:00, one every 15 min
         log.failures(at(4, 15 * i) - timedelta(seconds=1), SPRAYER, [u])
-    # the first has left the window (04:00, 05:00] when the fifth comes
-    assert detect(tmp_path, log, keep=("password_spray",)) == []
-    log = Log()                           # the fifth one second earlier
-    for u, t in zip(users, [at(4), at(4, 15), at(4, 30), at(4, 45), at(4, 59, 59)]):
-        log.failures(t - timedelta(seconds=1), SPRAYER, [u])
     assert brief(detect(tmp_path, log, keep=("password_spray",))) == [
-        ("password_spray", {"client_net": SPRAYER}, 5, us(at(4)), us(at(4, 59, 59)))]
+        ("password_spray", {"client_net": SPRAYER}, 5, us(at(4)), us(at(5)))]
 
 
 def test_password_spray_counts_every_username_of_its_last_second(tmp_path) -> None:
-    """`y` at 04:00:00 and again at 05:00:00, in the second `x` is first tried: the window
-    (04:00:00, 05:00:00] holds five usernames, and so must the alert (it said four: the
+    """`y` at 03:59:59 and again at 05:00:00, in the second `x` is first tried: the window
+    [04:00:00, 05:00:00] holds five usernames, and so must the alert (it said four: the
     incident stopped at x's line, before y's of the same second)."""
     log = Log()
-    for u, t in [("y", at(4)), ("u1", at(4, 10)), ("u2", at(4, 20)), ("u3", at(4, 30)),
+    for u, t in [("y", at(3, 59, 59)), ("u1", at(4, 10)), ("u2", at(4, 20)), ("u3", at(4, 30)),
                  ("x", at(5)), ("y", at(5))]:
         log.failures(t - timedelta(seconds=1), SPRAYER, [u])
     alerts = detect(tmp_path, log, keep=("password_spray",))
@@ -483,10 +486,17 @@ def test_sequence_needs_min_first_failures(tmp_path) -> None:
 
 def test_sequence_failures_more_than_the_window_before_do_not_count(tmp_path) -> None:
     log = Log()
-    log.failures(at(10, 43, 4), GUESSER, ["bob"])       # at 10:43:05: exactly 1 h before
+    log.failures(at(10, 43, 3), GUESSER, ["bob"])       # at 10:43:04: 1 h 1 s before
     log.failures(at(11, 40), GUESSER, ["bob", "bob"])
     _login(log, at(11, 43, 5))
     assert detect(tmp_path, log, keep=SEQ) == []
+    log = Log()                                         # exactly 1 h before: the edge is in
+    log.failures(at(10, 43, 4), GUESSER, ["bob"])
+    log.failures(at(11, 40), GUESSER, ["bob", "bob"])
+    _login(log, at(11, 43, 5))
+    assert brief(detect(tmp_path, log, keep=SEQ)) == [
+        ("auth_success_after_failures", {"client_ip": GUESSER}, 3, us(at(10, 43, 5)),
+         us(at(11, 43, 5)))]
 
 
 def test_sequence_failures_in_the_login_session_do_not_count(tmp_path) -> None:

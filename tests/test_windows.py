@@ -2,7 +2,8 @@
 
 Keys 0-3, times on whole seconds within 50 s (so that ties and rows exactly one window
 apart are the common case, not the rare one), windows of whole seconds: a row exactly
-`window` before a query is outside it, a row at the query's own time inside.
+`window` before a query is inside it (as in fail2ban's `findtime`), and so is a row at
+the query's own time.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ def arr(values: list[int]) -> np.ndarray:
 # -- brute force ---------------------------------------------------------------------------
 
 def brute_counts(a_keys, a_ts, a_w, q_keys, q_ts, window) -> list[int]:
-    return [sum(int(w) for k, t, w in zip(a_keys, a_ts, a_w) if k == qk and qt - window < t <= qt)
+    return [sum(int(w) for k, t, w in zip(a_keys, a_ts, a_w)
+                if k == qk and qt - window <= t <= qt)
             for qk, qt in zip(q_keys, q_ts)]
 
 
 def brute_distinct(keys, values, ts, key, at, window) -> int:
-    """Distinct values of `key` with a row in (at - window, at]."""
-    return len({v for k, v, t in zip(keys, values, ts) if k == key and at - window < t <= at})
+    """Distinct values of `key` with a row in [at - window, at]."""
+    return len({v for k, v, t in zip(keys, values, ts) if k == key and at - window <= t <= at})
 
 
 # -- counts_at -----------------------------------------------------------------------------
@@ -86,8 +88,9 @@ def test_counts_at_boundaries() -> None:
     q_keys = arr([0, 0, 0, 1, 2])
     q_ts = arr([10 * S, 10 * S - 1, 10 * S + 1, 10 * S, 10 * S])
     got = counts_at(a_keys, a_ts, a_w, q_keys, q_ts, w)
-    # at 10 s: the row at 0 is out, the row at 1 µs and the one at 10 s (same time) in
-    assert got.tolist() == [2 + 4, 1 + 2, 4, 8, 0]
+    # at 10 s: the row at 0 (a window's edge), the one at 1 µs and the one at 10 s (same
+    # time) are in; a µs later the row at 0 is out
+    assert got.tolist() == [1 + 2 + 4, 1 + 2, 2 + 4, 8, 0]
 
 
 def test_counts_at_keys_never_leak_into_each_other() -> None:
@@ -107,14 +110,15 @@ def test_counts_at_empty() -> None:
     assert counts_at(e, e, e, arr([1]), arr([5]), S).tolist() == [0]
 
 
-def test_timeline_back_excludes_exactly_one_window_earlier() -> None:
+def test_timeline_back_includes_exactly_one_window_earlier() -> None:
     keys = arr([0, 0, 0, 1])
     ts = arr([0, 5 * S, 10 * S, 10 * S])
     line = Timeline.build(keys, ts, 5 * S)
     assert line.order.tolist() == [0, 1, 2, 3]
-    # from 10 s of key 0: the row at 5 s is exactly a window back (out), so 10 s itself
-    assert line.back(arr([2]), 5 * S).tolist() == [2]
-    assert line.back(arr([2]), 5 * S + 1).tolist() == [1]
+    # from 10 s of key 0: the row at 5 s is exactly a window back (in, as fail2ban
+    # counts); a window a µs shorter leaves it out
+    assert line.back(arr([2]), 5 * S).tolist() == [1]
+    assert line.back(arr([2]), 5 * S - 1).tolist() == [2]
     # key 1's only row never reaches key 0's rows, however long the window it was built for
     assert line.back(arr([3]), 5 * S).tolist() == [3]
     assert np.all(np.diff(line.axis) > 0)
@@ -140,10 +144,10 @@ def test_distinct_in_window_equals_brute_force(rows, window) -> None:
 def test_distinct_boundaries() -> None:
     w = 10 * S
     keys = arr([0, 0, 0, 0])
-    values = arr([1, 2, 1, 3])
-    ts = arr([0, 10 * S, 10 * S, 10 * S])
-    # value 1 at 0 s is gone at 10 s, but it is back at 10 s: {1, 2, 3}
-    assert distinct_in_window(keys, values, ts, w).tolist() == [1, 3, 3, 3]
+    values = arr([1, 2, 3, 4])
+    ts = arr([0, 10 * S, 10 * S + 1, 10 * S + 1])
+    # value 1 at 0 s is still in at 10 s (the window's edge), gone a µs later
+    assert distinct_in_window(keys, values, ts, w).tolist() == [1, 2, 3, 3]
 
 
 def test_distinct_ties_report_the_count_of_the_whole_moment() -> None:
@@ -342,23 +346,23 @@ def test_threshold_incidents_hold_their_threshold(rows, window, threshold, coold
     want = []
     for k, t0, t1 in expect:
         rows_in = sorted(i for i in range(len(rows))
-                         if keys[i] == k and t0 - window * S < ts[i] <= t1)
+                         if keys[i] == k and t0 - window * S <= ts[i] <= t1)
         want.append((k, int(min(ts[rows_in])), t1, len(rows_in), rows_in))
     assert got == sorted(want)
 
 
 def test_distinct_incident_keeps_the_rows_of_its_last_moment() -> None:
-    """`y` at 0 s and again exactly a window later, at 5 s, with `x` (whose row comes
-    first): at 5 s the window (0 s, 5 s] holds x and y. The incident must hold both rows
-    of 5 s, not stop at x's and report one username for a rule of two."""
+    """`y` at 0 s and again just over a window later, at 6 s, with `x` (whose row comes
+    first): at 6 s the window [1 s, 6 s] holds x and y. The incident must hold both rows
+    of 6 s, not stop at x's and report one username for a rule of two."""
     from logwatch.rules_engine.distinct import find_distinct
     table = pa.table({
-        "ts": pa.array([0, 5 * S, 5 * S], pa.timestamp("us", tz="UTC")),
+        "ts": pa.array([0, 6 * S, 6 * S], pa.timestamp("us", tz="UTC")),
         "client_ip": ["192.0.2.1"] * 3, "sasl_username": ["y", "x", "y"]})
     rule = _rule("distinct", field="sasl_username", threshold=2, window=5)
     found = find_distinct(rule, table, np.ones(3, bool))
     assert [(inc.key, sorted(inc.rows.tolist()), inc.count, inc.first_us, inc.last_us)
-            for inc in found] == [({"client_ip": "192.0.2.1"}, [1, 2], 2, 5 * S, 5 * S)]
+            for inc in found] == [({"client_ip": "192.0.2.1"}, [1, 2], 2, 6 * S, 6 * S)]
 
 
 def test_incidents_from_points_chain_and_reach_back_a_window() -> None:
@@ -374,6 +378,6 @@ def test_incidents_from_points_chain_and_reach_back_a_window() -> None:
                                   ["client_ip"])
     got = [(inc.key["client_ip"], inc.rows.tolist(), inc.first_us // S, inc.last_us // S,
             inc.count) for inc in found]
-    # from 3 s before 5 s (2 s, exclusive): rows at 3, 4 and 5 s, then 20 s
+    # from 3 s before 5 s ([2 s, 5 s]): rows at 3, 4 and 5 s, then 20 s
     assert got == [("a", [1, 2, 3, 4], 3, 20, 4), ("a", [5], 40, 40, 1),
                    ("b", [6], 41, 41, 1)]

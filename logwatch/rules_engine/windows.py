@@ -1,5 +1,9 @@
 """Sliding windows per key, vectorized: the sweeps every windowed rule kind shares.
 
+A window includes both its edges: the window of ten minutes that ends at 10:10:00 holds
+a row of 10:00:00, as fail2ban's `findtime` does (five failures exactly ten minutes apart
+first to last are a ban there, and were nothing here).
+
 The trick that keeps this to sorts and cumulative sums: sort rows by (key, time) and give
 each key its own stretch of one time axis (`Timeline`), separated from the next key's by
 more than the window. A window looking back from any row then never reaches another key,
@@ -80,14 +84,14 @@ class Timeline:
 
     def back(self, pos: np.ndarray, window: int) -> np.ndarray:
         """For sorted positions `pos`, the first position of the same key whose time is
-        within `window` before (exclusive of times exactly `window` earlier)."""
-        return np.searchsorted(self.axis, self.axis[pos] - window, side="right")
+        within `window` before (times exactly `window` earlier included)."""
+        return np.searchsorted(self.axis, self.axis[pos] - window, side="left")
 
 
 def counts_at(a_keys: np.ndarray, a_ts: np.ndarray, a_weight: np.ndarray,
               q_keys: np.ndarray, q_ts: np.ndarray, window: int) -> np.ndarray:
     """For each query, the weight of the A rows with its key and a time in
-    (query - window, query] (an A row at the query's own time counts)."""
+    [query - window, query] (an A row at the query's own time counts)."""
     na = len(a_keys)
     keys = np.concatenate((a_keys, q_keys))
     ts = np.concatenate((a_ts, q_ts))
@@ -108,9 +112,9 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     ends at its time.
 
     Each value of a key is present from one of its rows until `window` after its last
-    row (rows closer than that join one stretch); the count of present values, swept over
-    the starts and ends, is the distinct count of the window ending at that moment, and
-    each row reads it at its own time. Rows at one time are one moment (a BSD stamp has
+    row, that instant included (rows no further apart join one stretch); the count of
+    present values, swept over the starts and ends, is the distinct count of the window
+    ending at that moment, and each row reads it at its own time. Rows at one time are one moment (a BSD stamp has
     whole seconds): each reads the count after all of them.
     """
     n = len(keys)
@@ -122,10 +126,10 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     joined = same_pair & np.concatenate(([False], np.diff(t) <= window))
     starts = np.flatnonzero(~joined)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
-    # sweep events: +1 at a stretch's first row, -1 at its last row + window, and a
-    # reading (0) at every row
+    # sweep events: +1 at a stretch's first row, -1 just after its last row + window,
+    # and a reading (0) at every row
     ev_key = np.concatenate((k[starts], k[ends], keys))
-    ev_t = np.concatenate((t[starts], t[ends] + window, ts))
+    ev_t = np.concatenate((t[starts], t[ends] + window + 1, ts))
     ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64),
                            np.zeros(n, np.int64)))
     sweep = np.lexsort((ev_d, ev_t, ev_key))
