@@ -4,6 +4,7 @@ rule and field, values that stay data, and the durations rule files are written 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from logwatch.config import Config
 from logwatch.durations import parse_duration
 from logwatch.errors import ConfigError, DefinitionError
 from logwatch.resources import data_dir
+from logwatch.rules_engine import model
+from logwatch.rules_engine.fieldtypes import TESTS
 from logwatch.rules_engine.loader import load_rule_file, load_rules
 from logwatch.rules_engine.model import SEVERITIES, Condition
 from logwatch.rules_engine.select import mask_of
@@ -77,6 +80,21 @@ def test_readme_documents_every_builtin_rule() -> None:
     for rule in rules:
         assert rule.id in rows, f"README has no row for {rule.id}"
         assert rows[rule.id][1:3] == [rule.kind, rule.severity], rule.id
+
+
+def test_readme_documents_every_rule_key_and_test() -> None:
+    """Keys found only in the built-in files (`unless`, `superseded_by`, a sequence's
+    `unless_before`, the spike and level keys) were nowhere in "Writing rules"."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Writing rules", 1)[1].split("\n### ", 1)[0]
+    section = re.sub(r"```.*?```", "", section, flags=re.S)
+    documented = {w for span in re.findall(r"`([^`]+)`", section)
+                  for w in re.findall(r"[a-z_]+", span)}
+    keys = {k for kind in (model.Threshold, model.Distinct, model.Sequence, model.Match,
+                           model.Spike, model.Level, model.Measure)
+            for k in kind.model_fields}
+    tests = {t for kind in TESTS.values() for t in kind}
+    assert keys - documented == set() and tests - documented == set()
 
 
 def test_builtin_superseded_by_name_builtin_rules() -> None:
