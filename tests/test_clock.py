@@ -726,3 +726,22 @@ def test_the_names_read_without_conversion_are_utc_all_year(zone: str) -> None:
     for hour in hours.tolist():
         at = datetime.fromtimestamp(hour * 3600, timezone.utc)
         assert at.astimezone(tz).utcoffset().total_seconds() == 0, (zone, at)
+
+
+def test_rfc3339_file_lines_without_a_zone_are_the_sites_local_time(tmp_path: Path) -> None:
+    """A forensic reviewer's mixed file: in an RFC 3339 log, a stamp with no offset was
+    read as UTC (and `2026-07-01 10:00:02 host ...`, another syslog's line, was read as
+    midnight with the time as its host, then lost); RFC 3339's `t` and `z` were
+    unreadable. Stamps without a zone are local time, as in every other file."""
+    path = tmp_path / "mail.log"
+    path.write_text(
+        "2026-07-01T10:00:00.000001+02:00 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.1]\n"
+        "2026-07-01T10:00:01 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.2]\n"
+        "2026-07-01 10:00:02 mx1 postfix/smtpd[1]: connect from unknown[203.0.113.3]\n"
+        "2026-07-01t08:00:03.5z mx1 postfix/smtpd[1]: connect from unknown[203.0.113.4]\n")
+    events, run = parse_events([path], tz="Europe/Berlin")
+    assert _ts(events) == ["2026-07-01T08:00:00.000001+00:00", "2026-07-01T08:00:01+00:00",
+                           "2026-07-01T08:00:02+00:00", "2026-07-01T08:00:03.500000+00:00"]
+    assert events["host"].to_pylist() == ["mx1"] * 4
+    assert events["client_ip"].to_pylist() == [f"203.0.113.{i}" for i in range(1, 5)]
+    assert run.stats[0].unreadable == 0

@@ -107,15 +107,17 @@ def _bsd_parts(stamp: str) -> tuple[int, int, int, int] | None:
     return _MONTHS[m.group(1)], day, hh * 3600 + mi * 60 + min(ss, 59), frac
 
 
-def _iso_naive_us(stamp: str) -> int | None:
-    """Microseconds since the epoch of a naive `YYYY-MM-DD[ T]HH:MM:SS[.f]` stamp."""
+def _iso_us(stamp: str) -> tuple[int, bool] | None:
+    """Microseconds since the epoch of an ISO stamp `YYYY-MM-DD[ T]HH:MM:SS[.f][zone]`,
+    and whether it carried a zone (then the instant; else the naive local time)."""
     try:
-        dt = datetime.fromisoformat(stamp.replace(" ", "T", 1))
+        dt = datetime.fromisoformat(stamp.upper().replace(" ", "T", 1))
     except ValueError:
         return None
-    if dt.tzinfo is not None:
+    zoned = dt.tzinfo is not None
+    if zoned:
         dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
-    return (dt - _EPOCH) // _US
+    return (dt - _EPOCH) // _US, zoned
 
 
 
@@ -144,31 +146,31 @@ def _fill_bsd(h: Header, rows: np.ndarray, stamps: pa.Array) -> np.ndarray:
 
 
 def _fill_iso(h: Header, rows: np.ndarray, stamps: pa.Array, zoned: bool) -> np.ndarray:
-    """Parse ISO stamps for `rows`: naive local times, or instants when they carry a zone."""
+    """Parse ISO stamps for `rows`: instants where they carry a zone, naive local times
+    where they do not (`zoned`: most are expected to; a stamp without one in an RFC 3339
+    file is the site's local time, as in any other file, not UTC)."""
     if zoned:
-        # Arrow's own ISO 8601 parser handles fractions and +hh:mm / +hhmm / Z zones.
+        # Arrow's own ISO 8601 parser handles fractions and +hh:mm / +hhmm / Z zones
+        # (RFC 3339's rare `t` and `z`, one by one below)
         try:
             ts = pc.cast(stamps, pa.timestamp("us", tz="UTC"))
         except pa.ArrowInvalid:
-            results, idx = _by_distinct(stamps, lambda s: _iso_naive_us(s) if s else None)
-            vals = np.array([r if r is not None else np.iinfo(np.int64).min for r in results],
-                            dtype=np.int64)[idx]
-            ok = vals != np.iinfo(np.int64).min
-            h.kind[rows[ok]] = KIND_UTC
-            h.utc_us[rows[ok]] = vals[ok]
-            return ok
-        valid = ts.is_valid().to_numpy(zero_copy_only=False)
-        us = ts.cast(pa.int64()).fill_null(0).to_numpy()
-        h.kind[rows[valid]] = KIND_UTC
-        h.utc_us[rows[valid]] = us[valid]
-        return valid
-    results, idx = _by_distinct(stamps, lambda s: _iso_naive_us(s) if s else None)
-    vals = np.array([r if r is not None else np.iinfo(np.int64).min for r in results],
-                    dtype=np.int64)[idx]
-    ok = vals != np.iinfo(np.int64).min
-    h.kind[rows[ok]] = KIND_LOCAL
-    h.naive_us[rows[ok]] = vals[ok]
-    return ok
+            pass   # some stamps lack a zone, or are no stamps: one by one below
+        else:
+            valid = ts.is_valid().to_numpy(zero_copy_only=False)
+            us = ts.cast(pa.int64()).fill_null(0).to_numpy()
+            h.kind[rows[valid]] = KIND_UTC
+            h.utc_us[rows[valid]] = us[valid]
+            return valid
+    results, idx = _by_distinct(stamps, lambda s: _iso_us(s) if s else None)
+    table = np.array([(r[0], r[1]) if r is not None else (0, -1) for r in results],
+                     dtype=np.int64).reshape(-1, 2)[idx]
+    vals, kind = table[:, 0], table[:, 1]
+    for mask, code, column in ((kind == 1, KIND_UTC, h.utc_us),
+                               (kind == 0, KIND_LOCAL, h.naive_us)):
+        h.kind[rows[mask]] = code
+        column[rows[mask]] = vals[mask]
+    return kind >= 0
 
 
 # --- host, tag and message ------------------------------------------------------------
@@ -295,8 +297,11 @@ def _fast_bsd(lines: pa.Array, h: Header) -> np.ndarray:
 def _fast_zoned(lines: pa.Array, h: Header) -> np.ndarray:
     n = len(lines)
     sp = _find(pc.utf8_slice_codeunits(lines, 0, 40), " ")
+    # `2026-07-01 10:00:02 host` (another syslog's line in the file) is no stamp up to
+    # its first blank: it is left to the fallback, which reads it whole
+    dated = np.isin(_bytes_at(lines, np.full(n, 10, np.int64)), (ord("T"), ord("t")))
     stamps = substrings(lines, np.zeros(n, np.int64), np.maximum(sp, 0))
-    ok = _fill_iso(h, np.arange(n), stamps, zoned=True) & (sp > 0)
+    ok = _fill_iso(h, np.arange(n), stamps, zoned=True) & (sp > 0) & dated
     h.host, h.tag, h.msg_start, has_host = _host_tag(lines, sp + 1)
     return ok & has_host
 
@@ -379,7 +384,7 @@ _FALLBACKS: tuple[str, ...] = (
     r"^(?P<hdr>(?P<bsd>[A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})?)(?: \d{4})?"
     r"(?: <[a-z0-9]+\.[a-z]+>)? (?P<host>[^ ]+)(?: (?P<tag>[^ :\[\]]+(?:\[\d+\])?):)?(?: |$))",
     # syslog with an ISO stamp (RFC 3339, or `2019-10-22 03:39:17 host prog[pid]: `)
-    r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>Z|[+-]\d\d:?\d\d)?"
+    r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?)(?P<zone>[Zz]|[+-]\d\d:?\d\d)?"
     r" (?P<host>[^ \[\]]+) (?P<tag>[^ :\[\]]+(?:\[\d+\])?):(?: |$))",
     _EXIM_NATIVE,
     # journald's text without a time (`host exim[1]: 2021-07-17 23:20:49 ...`): the
@@ -389,8 +394,8 @@ _FALLBACKS: tuple[str, ...] = (
 )
 # In a syslog file with ISO stamps, a line without a tag (`-- MARK --`) is syslog's own,
 # not Exim's: read it so before Exim's shape gets a chance.
-_ISO_UNTAGGED = (r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?)"
-                 r"(?P<zone>Z|[+-]\d\d:?\d\d)? (?P<host>[^ \[\]]+)(?: |$))")
+_ISO_UNTAGGED = (r"^(?P<hdr>(?P<iso>\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?)"
+                 r"(?P<zone>[Zz]|[+-]\d\d:?\d\d)? (?P<host>[^ \[\]]+)(?: |$))")
 _SYSLOG_FIRST = ("iso_syslog", "rfc3339", "rfc5424")
 
 
