@@ -300,6 +300,19 @@ REFUSED = {
     "a fraction among whole numbers": (
         rule_text("second_rule", where="pid = [3002, 3002.5]"), "pid", "where.pid",
         ["3002.5 has a fraction"]),
+    # conditions that leave a rule nothing it could ever fire on
+    "a status never written": (
+        rule_text("second_rule", where='status = "delivered"'), "status", "where.status",
+        ["status 'delivered' is never written", "sent, deferred"]),
+    "a line note never written": (
+        rule_text("second_rule", where='event = "auth_failure"\nline_note = "repeat"'),
+        "line_note", "where.line_note", ["'repeat' is never written", "repeated"]),
+    "a pattern no event matches": (
+        rule_text("second_rule", where='event = { matches = "auth_falure" }'),
+        "event = { matches", "where.event", ["holds for no event ever written", "auth_failure"]),
+    "a key required missing": (
+        rule_text("second_rule", where='event = "auth_failure"\nclient_ip = { null = true }'),
+        "client_ip = {", "where.client_ip", ["could never fire"]),
     "a text field as a weight": (
         rule_text("second_rule", extra='weight = "sasl_username"\n'), "weight = ", "weight",
         ["sasl_username holds text", "whole numbers", "auth_failures"]),

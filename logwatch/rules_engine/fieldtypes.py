@@ -10,10 +10,13 @@ and made a follower fail at every pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["TESTS", "kind_of", "describe", "check_test", "comparison_scalar", "check_use"]
+__all__ = ["TESTS", "kind_of", "describe", "check_test", "comparison_scalar", "check_use",
+           "text_test"]
 
 _ORDERED = ("eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "null")
 #: the tests each kind of value can answer (a list field: those of its elements)
@@ -76,6 +79,15 @@ def check_test(name: str, type_: pa.DataType, op: str) -> None:
     if op not in tests:
         raise ValueError(f"{name} holds {describe(type_)}: {op} cannot be asked of it; "
                          f"its tests: {', '.join(tests)}")
+
+
+def text_test(op: str, text: str) -> Callable[[pa.Array], pa.Array]:
+    """The kernel of a test only text takes (`contains`, `starts_with`, `ends_with`,
+    `matches`: an RE2 pattern)."""
+    return {"contains": lambda a: pc.match_substring(a, text),
+            "starts_with": lambda a: pc.starts_with(a, text),
+            "ends_with": lambda a: pc.ends_with(a, text),
+            "matches": lambda a: pc.match_substring_regex(a, text)}[op]
 
 
 def comparison_scalar(value: object, type_: pa.DataType) -> pa.Scalar:

@@ -19,8 +19,10 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
 from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
-from logwatch.rules_engine.fieldtypes import check_test, check_use, comparison_scalar, describe
-from logwatch.schema import EVENT_SCHEMA, EVENTS, MESSAGE_SCHEMA, ORIGINS, REJECT_CLASSES
+from logwatch.rules_engine.fieldtypes import (check_test, check_use, comparison_scalar,
+                                              describe, text_test)
+from logwatch.schema import (EVENT_SCHEMA, EVENTS, LINE_NOTES, MESSAGE_SCHEMA, ORIGINS,
+                             REJECT_CLASSES, STATUSES)
 
 __all__ = ["Rule", "RuleFile", "Condition", "SEVERITIES", "TABLE_FIELDS", "Threshold",
            "Distinct", "Sequence", "Match", "Spike", "Level", "Measure", "severity_rank",
@@ -37,7 +39,7 @@ TIME_FIELD = {"events": "ts", "messages": "first_seen"}
 #: `auth_falure`) could never hold, and is refused.
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "event": EVENTS, "reject_class": REJECT_CLASSES, "origin": ORIGINS,
-    "mta": ("postfix", "exim", "sendmail"),
+    "mta": ("postfix", "exim", "sendmail"), "status": STATUSES, "line_note": LINE_NOTES,
 }
 #: What every summary may name besides the key fields and `<field>_values`.
 _SUMMARY_NAMES = ("count", "span", "first", "last", "window", "rule")
@@ -81,13 +83,22 @@ def _check_value(c: Condition, type_: pa.DataType, what: str) -> None:
 
 
 def _check_vocabulary(c: Condition, what: str) -> None:
+    """A value of a closed vocabulary that is never written, or a text test no value
+    written passes (`event = { matches = "auth_falure" }`): a rule that could never fire,
+    said when it is loaded."""
     known = VOCABULARIES.get(c.field)
-    if known is None or c.op not in ("eq", "ne", "in", "not_in"):
+    loc = (*what.split("."), c.field)
+    if known is None:
         return
-    for v in (c.value if isinstance(c.value, list) else [c.value]):
-        if v not in known:
-            raise FieldError(f"{what}: {c.field} {v!r} is never written; known: "
-                             f"{', '.join(known)}", (what, c.field))
+    if c.op in ("eq", "ne", "in", "not_in"):
+        for v in (c.value if isinstance(c.value, list) else [c.value]):
+            if v not in known:
+                raise FieldError(f"{what}: {c.field} {v!r} is never written; known: "
+                                 f"{', '.join(known)}", loc)
+    elif c.op in ("contains", "starts_with", "ends_with", "matches") and not pc.any(
+            text_test(c.op, str(c.value))(pa.array(known))).as_py():
+        raise FieldError(f"{what}: {c.field} {c.op} {c.value!r} holds for no {c.field} "
+                         f"ever written; known: {', '.join(known)}", loc)
 
 
 def summary_names(summary: str) -> list[str]:
@@ -207,6 +218,10 @@ class RuleBase(_Model):
         """Fields an alert of this rule can carry in its key (what actions may use)."""
         return set(self.group_by)
 
+    def needed_of_every_row(self) -> set[str]:
+        """Fields a row without which the rule does not count."""
+        return set(self.group_by)
+
     def fields_used(self) -> list[tuple[str, str]]:
         """(field, what for) of every field the rule names, for the schema check: the
         conditions' (`where`, `first.where`, ...), then the others (`group_by`, `weight`,
@@ -245,8 +260,18 @@ class RuleBase(_Model):
         for what, c in self.conditions():
             _check_value(c, known[c.field], what)
             _check_vocabulary(c, what)
+            self._check_keyed(c, what)
         self._check_summary()
         return self
+
+    def _check_keyed(self, c: Condition, what: str) -> None:
+        """`null = true` on a field the rule needs of every row it counts (a `group_by`
+        field, a distinct rule's `field`) leaves it no row: it could never fire."""
+        if (c.op, c.value) == ("null", True) and c.field in self.needed_of_every_row() \
+                and what.endswith("where"):
+            raise FieldError(f"{what}: {c.field} null = true keeps only rows without "
+                             f"{c.field}, which every row this rule counts needs: it could "
+                             "never fire", (*what.split("."), c.field))
 
     def allowed_names(self) -> set[str]:
         """The `$names` a summary may use: a misspelt one would print `?` in every alert."""
@@ -287,6 +312,9 @@ class Distinct(RuleBase):
     kind: Literal["distinct"]
     field: str
     threshold: Annotated[int, Field(ge=1)]
+
+    def needed_of_every_row(self) -> set[str]:
+        return super().needed_of_every_row() | {self.field}
 
     def fields_used(self) -> list[tuple[str, str]]:
         return super().fields_used() + [(self.field, "field")]

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import plain, through_dictionary
-from logwatch.rules_engine.fieldtypes import comparison_scalar
+from logwatch.rules_engine.fieldtypes import comparison_scalar, text_test
 from logwatch.rules_engine.model import Condition
 
 __all__ = ["mask_of", "selected"]
@@ -24,6 +24,7 @@ __all__ = ["mask_of", "selected"]
 
 #: the negative tests, and the test each denies
 _DENIES = {"ne": "eq", "not_in": "in"}
+_TEXT_ONLY = ("contains", "starts_with", "ends_with", "matches")
 
 
 def _scalar(value: object, type_: pa.DataType) -> pa.Scalar:
@@ -41,13 +42,8 @@ def _one(col: pa.Array, c: Condition) -> pa.Array:
         values = pa.array([_scalar(v, t).as_py() for v in c.value], t)
         hit = pc.is_in(col, value_set=values)
         return pc.invert(hit) if c.op == "not_in" else hit
-    if c.op in ("contains", "starts_with", "ends_with", "matches"):
-        text = str(c.value)
-        fn = {"contains": lambda a: pc.match_substring(a, text),
-              "starts_with": lambda a: pc.starts_with(a, text),
-              "ends_with": lambda a: pc.ends_with(a, text),
-              "matches": lambda a: pc.match_substring_regex(a, text)}[c.op]
-        return fn(col)
+    if c.op in _TEXT_ONLY:
+        return text_test(c.op, str(c.value))(col)
     fn = {"eq": pc.equal, "ne": pc.not_equal, "gt": pc.greater, "ge": pc.greater_equal,
           "lt": pc.less, "le": pc.less_equal}[c.op]
     return fn(col, _scalar(c.value, t))
