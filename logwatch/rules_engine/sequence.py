@@ -3,10 +3,11 @@
 The credential case: failures from an address, then a login from it. Two ways the
 defaults stay quiet on the innocent: `ignore_same` drops failures that share the login's
 session (a client falling back from CRAM-MD5 to PLAIN; with `ignore_once_per`, one per
-mechanism, so that guesses repeated in the login's own session still count), and `unless_before` drops a
-login when the same address had logged in as the same user before (a phone with a stale
-password that the owner then fixed), within `unless_before_within`: earlier logins in
-the table, and in live mode those that earlier passes remembered (lookback.py).
+mechanism, so that guesses repeated in the login's own session still count), and
+`unless_before` drops a login when the same address had logged in as the same user
+before (a phone with a stale password that the owner then fixed), within
+`unless_before_within`: earlier logins in the table, and in live mode those that earlier
+passes remembered (lookback.py).
 """
 
 from __future__ import annotations

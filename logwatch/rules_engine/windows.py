@@ -114,8 +114,8 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     Each value of a key is present from one of its rows until `window` after its last
     row, that instant included (rows no further apart join one stretch); the count of
     present values, swept over the starts and ends, is the distinct count of the window
-    ending at that moment, and each row reads it at its own time. Rows at one time are one moment (a BSD stamp has
-    whole seconds): each reads the count after all of them.
+    ending at that moment, and each row reads it at its own time. Rows at one time are
+    one moment (a BSD stamp has whole seconds): each reads the count after all of them.
     """
     n = len(keys)
     if not n:
