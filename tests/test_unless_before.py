@@ -17,6 +17,7 @@ from logwatch.config import load_config
 from logwatch.detection import detect_files
 from logwatch.live import Memory, run_pass
 from logwatch.pipeline import ParseOptions
+from logwatch.rules_engine import lookback
 from logwatch.state import State, table_of
 
 ATTACK = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -136,3 +137,22 @@ def test_what_is_remembered_is_bounded_by_the_horizon(tmp_path: Path) -> None:
     assert remembered == [[], [f"{PHONE}\x1fbob"],
                           ["198.51.100.77\x1fcarol", f"{PHONE}\x1fbob"],
                           ["198.51.100.78\x1ferin"]]
+
+
+def test_what_is_remembered_is_bounded_in_number(tmp_path: Path, monkeypatch) -> None:
+    """At most MOST pairs a rule, the most recently seen."""
+    monkeypatch.setattr(lookback, "MOST", 1)
+    cfg = _config(tmp_path)
+    log = tmp_path / "mail.log"
+    state = State(cfg.state_dir)
+    try:
+        for part in [_login(ATTACK, PHONE, "bob", 2000) +
+                     _login(ATTACK + timedelta(minutes=30), "198.51.100.77", "carol", 2001),
+                     _login(ATTACK + timedelta(hours=3), "198.51.100.78", "erin", 2002)]:
+            with open(log, "a") as fh:
+                fh.write(part)
+            run_pass(cfg, state)
+        seen = table_of(state.blob("history.then_seen") or b"")
+    finally:
+        state.close()
+    assert seen.column("pair").to_pylist() == ["198.51.100.77\x1fcarol"]

@@ -34,6 +34,8 @@ SEEN_SCHEMA = pa.schema([("scope", pa.string()), ("pair", pa.string()),
 MOST = 200_000
 #: the time of a pair never seen
 NEVER = np.iinfo(np.int64).min
+#: how long the pairs of a scope no rule has now are kept (s): the default horizon
+HORIZON = Sequence.model_fields["unless_before_within"].default
 
 
 def _scope(rule: Sequence) -> str:
@@ -98,20 +100,21 @@ class ThenSeen:
                     "scope": pa.array([_scope(rule)] * int(valid.sum()), pa.string()),
                     "pair": pairs.filter(pa.array(valid)),
                     "last_us": pa.array(ts[rows][valid], pa.int64())}, schema=SEEN_SCHEMA))
-        current = _current(self.table, since)
+        current = _current(self.table, since, newest - HORIZON * US)
         if not added and current.all():
             return self
         return ThenSeen(_latest(pa.concat_tables([self.table.filter(pa.array(current)),
                                                   *added])))
 
 
-def _current(table: pa.Table, since: dict[str, int]) -> np.ndarray:
-    """Which pairs were seen at or after their scope's `since` (a scope no rule has now
-    stays: the rule may be enabled again)."""
+def _current(table: pa.Table, since: dict[str, int], otherwise: int) -> np.ndarray:
+    """Which pairs were seen at or after their scope's `since`, or `otherwise` for a
+    scope no rule has now (a rule disabled for a while finds its pairs again)."""
     if not table.num_rows:
         return np.ones(0, bool)
     enc = pc.dictionary_encode(table.column("scope").combine_chunks())
-    floor = np.array([since.get(s, NEVER) for s in enc.dictionary.to_pylist()], np.int64)
+    floor = np.array([since.get(s, otherwise) for s in enc.dictionary.to_pylist()],
+                     np.int64)
     return table.column("last_us").to_numpy() >= floor[enc.indices.to_numpy()]
 
 
@@ -119,7 +122,7 @@ def _latest(table: pa.Table) -> pa.Table:
     """One row per (scope, pair) with its latest time, at most MOST per scope (the
     latest)."""
     g = table.group_by(["scope", "pair"], use_threads=False).aggregate([("last_us", "max")])
-    g = g.rename_columns(["scope", "pair", "last_us"])
+    g = g.select(["scope", "pair", "last_us_max"]).rename_columns(SEEN_SCHEMA.names)
     g = g.take(pc.sort_indices(g, [("scope", "ascending"), ("last_us", "descending")]))
     codes = pc.dictionary_encode(g.column("scope").combine_chunks()).indices.to_numpy()
     place = np.arange(len(codes)) - np.searchsorted(codes, codes)   # within its scope
