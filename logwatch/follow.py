@@ -27,6 +27,9 @@ from logwatch.sanitize import for_terminal
 from logwatch.state import State
 from logwatch.usable import validated
 
+#: seconds of alert delivery per pass, at most: what is left waits for the next pass
+DELIVERY_BUDGET = 5.0
+
 __all__ = ["Follower"]
 
 
@@ -91,7 +94,7 @@ class Follower:
                     result = run_pass(cfg, state, memory=memory)
                 except LogwatchError as exc:   # a rule file saved with a typo: say it, go on
                     result = PassResult(errors=[str(exc)])
-                result.pending = deliver_outbox(cfg, state)
+                result.pending = deliver_outbox(cfg, state, budget=DELIVERY_BUDGET)
                 if self.metrics is not None:
                     self.metrics.observe(result)
                 self.on_pass(result)

@@ -719,11 +719,18 @@ def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any],
     return error
 
 
-def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None) -> int:
-    """Send what is due in the outbox; returns how many items are still waiting."""
+def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,
+                   budget: float | None = None) -> int:
+    """Send what is due in the outbox, the most severe first; returns how many items are
+    still waiting. With a `budget` (seconds), no delivery starts once it is spent: the
+    rest waits, untried, for the next pass (a follower's detection must not wait minutes
+    on a webhook that answers slowly, each try taking apprise's timeouts)."""
     dests = destinations(cfg.notify)
     base = retry_after if retry_after is not None else cfg.notify.retry_after
+    deadline = None if budget is None else time.monotonic() + budget
     for item in state.due(time.time()):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         route = item.payload["route"]
         if route.startswith("action:"):
             error = _act(cfg, state, item.id, item.payload, item.attempts)

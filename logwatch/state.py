@@ -25,12 +25,17 @@ from typing import Any
 import pyarrow as pa
 
 from logwatch.columns import in_schema
+from logwatch.config import SEVERITIES
 from logwatch.correlate.correlator import ROW_SCHEMA, SETTLING_SCHEMA, CorrelationState
 from logwatch.correlate.messages import LINK_SCHEMA
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.errors import ConfigError
 from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
+
+#: SQL ranking an outbox item by severity, most severe first
+_SEVERITY_ORDER = "CASE severity " + " ".join(
+    f"WHEN '{name}' THEN {-rank}" for rank, name in enumerate(SEVERITIES)) + " ELSE 1 END"
 
 __all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of"]
 
@@ -232,10 +237,12 @@ class State:
                    "VALUES (?, ?, ?, ?, ?)", (alert_id, severity, json.dumps(payload), now, now))
 
     def due(self, now: float) -> list[OutboxItem]:
+        """What is due, the most severe first (then as queued): with a time budget per
+        pass, a flood of low alerts must not keep a critical one waiting."""
         rows = self.db.execute(
             "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
             "delivered_at FROM outbox WHERE delivered_at IS NULL AND next_try <= ? "
-            "ORDER BY id", (now,)).fetchall()
+            f"ORDER BY {_SEVERITY_ORDER}, id", (now,)).fetchall()
         return [OutboxItem(i, a, s, json.loads(p), n, e, c, d) for i, a, s, p, n, e, c, d in rows]
 
     def pending_count(self) -> int:

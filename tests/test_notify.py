@@ -700,3 +700,43 @@ def test_run_with_a_url_apprise_refuses_reads_nothing_until_it_is_fixed(
     again = mlw("run", "--config", str(cfg))
     assert again.returncode == 0, again.stderr
     assert "open_relay" in again.stdout
+
+
+class _SlowHook(_Hook):
+    def do_POST(self) -> None:  # noqa: N802
+        time.sleep(0.8)            # a webhook that takes its time to answer
+        super().do_POST()
+
+
+def test_a_slow_destination_takes_a_follower_a_budget_per_pass_most_severe_first(
+        tmp_path: Path) -> None:
+    """A security reviewer's webhook answered after 30 s: twenty alerts held a pass for
+    85 s, and detection with it. Each pass now delivers for a time budget, the most
+    severe first, and leaves the rest, untried, for the next pass."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHook)
+    server.posts = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        ips = ["203.0.113.11", "203.0.113.12", "203.0.113.13"]
+        cfg_path = write_config(
+            tmp_path, [f"json://127.0.0.1:{server.server_address[1]}/hook"],
+            "".join(failures(ip, 5, minute=i) for i, ip in enumerate(ips)) + relayed(),
+            digest_after=10)
+        cfg = load_config(cfg_path)
+        state = State(cfg.state_dir)
+        try:
+            assert not run_pass(cfg, state).errors
+            assert deliver_outbox(cfg, state, budget=0.5) == 3
+            sent = [a["rule"] for _, a in json_posts(server.posts)]  # type: ignore[attr-defined]
+            assert sent == ["open_relay"]
+            assert {i.attempts for i in state.due(time.time())} == {0}   # untried, due
+            assert deliver_outbox(cfg, state) == 0
+        finally:
+            state.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    got = [a["rule"] for _, a in json_posts(server.posts)]  # type: ignore[attr-defined]
+    assert got == ["open_relay"] + ["auth_failure_burst"] * 3
