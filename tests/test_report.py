@@ -27,6 +27,7 @@ from logwatch.report.render_text import render_text
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "sample_logs"
+DATA = ROOT / "tests" / "data"
 CONFIG = SAMPLE / "config.toml"
 PFLOGSUMM = shutil.which("pflogsumm") or "/usr/sbin/pflogsumm"
 
@@ -567,3 +568,32 @@ def test_sessions_an_mta_did_not_log_are_unknown_not_zero(tmp_path: Path) -> Non
     assert sendmail["security"]["tls"]["inbound"]["sessions_logged"] is True
     assert sendmail["security"]["tls"]["inbound"]["tls_sessions"] > 150
     assert {c["connections"] for c in sendmail["security"]["top_clients"]} == {None}
+
+
+def test_postscreen_verdicts_are_in_the_security_view() -> None:
+    """A Postfix postmaster's review: 70 PREGREETs and 40 DNSBL hits appeared nowhere
+    in the report, and every client postscreen passed on counted two connections (its
+    CONNECT and smtpd's)."""
+    rep = report_of(DATA / "postfix-postscreen.log", alerts=False)
+    ps = rep["security"]["postscreen"]
+    assert ps["verdicts"] == {"PREGREET": 2, "ALLOWLISTED": 1, "BLACKLISTED": 1,
+                              "DENYLISTED": 1, "DNSBL": 1, "HANGUP": 1, "PASS NEW": 1,
+                              "PASS OLD": 1, "WHITELISTED": 1}
+    assert ps["blocklists"] == {"b.barracudacentral.org": 1, "zen.spamhaus.org": 1}
+    caught = {c["client_ip"]: (c["count"], c["verdicts"]) for c in ps["by_ip"]}
+    assert caught["203.0.113.10"] == (2, "DNSBL, PREGREET")
+    assert caught["203.0.113.11"] == (2, "HANGUP, PREGREET")
+    connections = {c["client_ip"]: c["connections"] for c in rep["security"]["top_clients"]}
+    # one TCP connection each: postscreen's CONNECT, then (passed) smtpd's session
+    assert connections["198.51.100.30"] == connections["203.0.113.17"] == 1
+    assert connections["192.0.2.200"] == 1
+    text = render_text(rep)
+    assert "verdicts: PREGREET 2" in text and "zen.spamhaus.org 1" in text
+    assert "Postscreen verdicts" in render_html(rep)
+
+
+def test_a_content_filters_reinjection_is_not_inbound() -> None:
+    """amavis re-injects through smtpd from 127.0.0.1: counted as inbound sessions, the
+    three outside sessions, all over TLS, read as 3 of 6 (50%)."""
+    tls = report_of(DATA / "postfix-amavis.log", alerts=False)["security"]["tls"]["inbound"]
+    assert (tls["sessions"], tls["tls_sessions"], tls["share"]) == (3, 3, 1.0)

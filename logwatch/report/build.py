@@ -23,8 +23,8 @@ from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.report.collect import REPORT_COLUMNS, Collector, iso
 from logwatch.report.coverage import coverage
 from logwatch.report.frames import frames_of
-from logwatch.report.security import (alert_view, auth_view, relay_attempts, tls_coverage,
-                                      top_clients)
+from logwatch.report.security import (alert_view, auth_view, postscreen_view,
+                                      relay_attempts, tls_coverage, top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
                                      problems, receipt_domains, reject_classes,
@@ -138,6 +138,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "security": {
             "auth": auth_view(f, ropts.top_hosts),
             "relay_attempts": relay_attempts(f, ropts.top_hosts),
+            "postscreen": postscreen_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
             "tls": tls_coverage(collected),
             "top_clients": top_clients(f, ropts.top_hosts),

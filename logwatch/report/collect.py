@@ -39,6 +39,8 @@ _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok
 _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
 _SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
+#: postscreen's verdicts and dnsblog's listings (`daemon` tells them apart)
+_SCREEN = ["ts", "daemon", "client_ip", "reason"]
 _RECEIVED = ["ts"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
@@ -48,7 +50,7 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + _CONNECT + ["seq", "source", "offset", "nrcpt",
+                           + _RECEIVED + _CONNECT + _SCREEN + ["seq", "source", "offset", "nrcpt",
                                           "parent_queue_id", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
@@ -96,6 +98,7 @@ class Collected:
     sessions: pa.Table
     #: connect lines in no session (Exim with `[pid]`: the daemon's), to date sessions by
     connects: pa.Table
+    screen: pa.Table
     problems: pa.Table
     received: pa.Table
     messages: pa.Table
@@ -244,8 +247,8 @@ class Collector:
                  gap_us: int = 3600 * 1_000_000) -> None:
         self.since, self.until, self.gap_us = since, until, gap_us
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
-            "deliveries", "rejects", "auth", "tls", "sessions", "connects", "problems",
-            "received", "messages", "refused")}
+            "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
+            "problems", "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -291,6 +294,7 @@ class Collector:
                                                      .filter(in_session)), None, REPEATING))
         parts["connects"].append(_narrow(events, pc.and_(
             event_is(events, "connect"), pc.is_null(events.column("session"))), _CONNECT))
+        parts["screen"].append(_narrow(events, event_is(events, "screen"), _SCREEN))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
@@ -330,6 +334,7 @@ class Collector:
             tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
             sessions=_merged_spans(p["sessions"]),
             connects=_whole(p["connects"], EVENT_SCHEMA, _CONNECT),
+            screen=_whole(p["screen"], EVENT_SCHEMA, _SCREEN),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,

@@ -70,6 +70,7 @@ class Frames:
     tls: pd.DataFrame
     sessions: pd.DataFrame
     connects: pd.DataFrame
+    screen: pd.DataFrame
     problems: pd.DataFrame
     received: pd.DataFrame
     messages: pd.DataFrame
@@ -90,6 +91,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
         auth=_frame(c.auth, zone), tls=_frame(c.tls, zone, ()),
         sessions=_frame(c.sessions, zone, ("start", "end")),
         connects=_frame(c.connects, zone),
+        screen=_frame(c.screen, zone),
         problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),

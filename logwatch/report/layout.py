@@ -143,9 +143,9 @@ def _many(n: int, one: str, more: str) -> str:
 def _plaintext_logins(inbound: dict[str, Any]) -> Fact:
     """Passwords sent in the clear: worth a red card wherever it is shown."""
     if not inbound["sessions_logged"]:
-        return Fact("Plaintext logins", None, note="sessions not logged")
+        return Fact("AUTH without TLS", None, note="sessions not logged")
     n = inbound["plaintext_auth_sessions"]
-    return Fact("Plaintext logins", n, note="sessions with AUTH before TLS",
+    return Fact("AUTH without TLS", n, note="sessions that tried AUTH before TLS",
                 tone="bad" if n else "")
 
 
@@ -322,11 +322,23 @@ def _security(r: dict[str, Any]) -> Section:
         Table("Relay attempts (relay access denied)",
               (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
               sec["relay_attempts"]),
+        Table("Postscreen verdicts", (_c("name", "verdict"), _COUNT),
+              _named(sec["postscreen"]["verdicts"])),
+        Table("Clients postscreen caught",
+              (_c("client_ip", "client", "mono"), _c("count", "caught", "count"),
+               _c("verdicts"), *_SEEN), sec["postscreen"]["by_ip"]),
+        Table("Blocklists that listed clients (dnsblog)", (_c("name", "blocklist", "mono"),
+                                                           _COUNT),
+              _named(sec["postscreen"]["blocklists"])),
         *_tls(sec["tls"]),
         Table("Top talkers", (_c("client_ip", "client", "mono"),
                               *(_c(k, kind="count") for k in ("connections", "messages",
                                                               "rejects", "auth_failures"))),
               sec["top_clients"])])
+
+
+def _named(counts: dict[str, int]) -> list[dict[str, Any]]:
+    return [{"name": k, "count": n} for k, n in counts.items()]
 
 
 def _coverage(r: dict[str, Any]) -> Section:

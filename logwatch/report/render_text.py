@@ -185,6 +185,13 @@ def _security(r: dict[str, Any]) -> list[str]:
     out += _heading("Security: relay attempts") + _table(
         s["relay_attempts"], [("count", "denials"), ("distinct_rcpt_domain", "domains"),
                               ("first", "first"), ("last", "last"), ("client_ip", "client")])
+    ps = s["postscreen"]
+    out += _heading("Security: postscreen") + [
+        "  verdicts: " + _cell(", ".join(f"{k} {v}" for k, v in ps["verdicts"].items()) or None),
+        "  blocklists: " + _cell(", ".join(f"{k} {v}" for k, v in ps["blocklists"].items())
+                                 or None), ""] + _table(
+        ps["by_ip"], [("count", "caught"), ("verdicts", "verdicts"), ("first", "first"),
+                      ("last", "last"), ("client_ip", "client")])
     alerts = s["alerts"]
     out += _heading("Security: alerts over the period")
     if not alerts["ran"]:

@@ -18,7 +18,8 @@ from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
 
-__all__ = ["auth_view", "relay_attempts", "tls_coverage", "top_clients", "alert_view"]
+__all__ = ["auth_view", "relay_attempts", "postscreen_view", "tls_coverage", "top_clients",
+           "alert_view"]
 
 _TLS_NAMES = ["tls_protocol", "tls_cipher"]
 
@@ -83,6 +84,46 @@ def relay_attempts(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     return _by(r, "client_ip", "rcpt_domain", limit, "client_ip")
 
 
+#: postscreen's verdicts against a client (PASS and the allow lists let it through)
+_CAUGHT = ("PREGREET", "DNSBL", "HANGUP", "BLACKLISTED", "DENYLISTED")
+#: postscreen's verdicts that hand the connection on to smtpd
+_HANDED_ON = ("PASS NEW", "PASS OLD", "WHITELISTED", "ALLOWLISTED")
+
+
+def _verdicts(screen: pd.DataFrame) -> pd.Series:
+    """postscreen's verdict per row, `DNSBL rank 3` counted as DNSBL."""
+    return screen["reason"].astype("object").str.replace(r"^DNSBL rank \d+$", "DNSBL",
+                                                         regex=True)
+
+
+def postscreen_view(f: Frames, limit: int | None) -> dict[str, Any]:
+    """What postscreen decided before smtpd saw a client: its verdicts by kind, the
+    clients it caught most and how, and the blocklists dnsblog found them on. A client
+    postscreen keeps out is otherwise only a count of connections (pflogsumm shows
+    none of it)."""
+    s = f.screen
+    ps = s[s["daemon"] == "postscreen"].assign(verdict=lambda d: _verdicts(d))
+    caught = ps[ps["verdict"].isin(_CAUGHT)]
+    by_ip = []
+    if not caught.empty:
+        g = caught.groupby("client_ip", observed=True).agg(
+            count=("ts", "size"), first=("ts", "min"), last=("ts", "max"),
+            verdicts=("verdict", lambda v: ", ".join(sorted(set(v)))))
+        g = g.sort_values("count", ascending=False, kind="stable").head(limit)
+        by_ip = [{"client_ip": ip, "count": int(r["count"]), "verdicts": r["verdicts"],
+                  "first": _iso(r["first"]), "last": _iso(r["last"])}
+                 for ip, r in g.iterrows()]
+    listed = s.loc[s["daemon"] == "dnsblog", "reason"].astype("object")
+    return {"verdicts": _counted(ps["verdict"]), "by_ip": by_ip,
+            "blocklists": _counted(listed)}
+
+
+def _counted(values: pd.Series) -> dict[str, int]:
+    """Occurrences of each value, most first (then by name, for a stable report)."""
+    counts = values.dropna().value_counts()
+    return {k: int(n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
 def _shares(values: pa.ChunkedArray) -> dict[str, int]:
     """Occurrences of each value, most first (then by name, for a stable report)."""
     counts = pc.value_counts(plain(values).drop_null()).to_pylist()
@@ -90,6 +131,8 @@ def _shares(values: pa.ChunkedArray) -> dict[str, int]:
                                                                           c["values"]))}
 
 
+#: the addresses a host's own programs connect from
+_THIS_HOST = ["127.0.0.1", "::1"]
 #: a handshake with this host's own MTA (Sendmail's submission queue handing over)
 _LOOPBACK = r"^\[?(?:127\.|::1\]?$|ipv6:::1|localhost)"
 
@@ -131,8 +174,12 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     host. Sets of session ids, so done in Arrow: pandas compares such strings one by one."""
     spans, tls = c.sessions, c.tls
     # postscreen's sessions are screening, not SMTP; Exim and Sendmail log no connect
-    # line by default, so a session is any session id seen
-    smtp = pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True)
+    # line by default, so a session is any session id seen. The host's own sessions
+    # (a content filter re-injecting, Sendmail's submission queue, webmail on the same
+    # machine) are not inbound: counted, they halved the share of a filtering server.
+    smtp = pc.and_(pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True),
+                   pc.invert(pc.fill_null(pc.is_in(plain(spans["client_ip"]),
+                                                   pa.array(_THIS_HOST)), False)))
     sessions = spans["session"].filter(smtp)
     tls_in = _first_per_session(
         tls.filter(pc.is_in(tls["session"], value_set=sessions.combine_chunks())))
@@ -166,14 +213,20 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
 def top_clients(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Client addresses by activity: connections, messages, rejects, auth failures."""
     s = f.sessions
-    cols = {  # connect lines: a session's own, or (Exim with [pid]) the daemon's
-        "connections": pd.concat([s.loc[s["connected"], "client_ip"].astype("object"),
-                                  f.connects["client_ip"].astype("object")]),
+    # connect lines (a session's own, or with Exim's [pid] the daemon's), less the
+    # connections postscreen handed on to smtpd, whose session has its own connect line
+    screened = f.screen[(f.screen["daemon"] == "postscreen")]
+    passed = screened.loc[_verdicts(screened).isin(_HANDED_ON), "client_ip"]
+    connects = pd.concat([s.loc[s["connected"], "client_ip"].astype("object"),
+                          f.connects["client_ip"].astype("object")]).value_counts()
+    counted = {k: v.astype("object").value_counts() for k, v in {
         "messages": f.messages.loc[f.messages["origin"] == "smtp", "client_ip"],
         "rejects": f.rejects.loc[f.rejects["event"] == "reject", "client_ip"],
         "auth_failures": f.auth.loc[f.auth["event"] == "auth_failure", "client_ip"],
-    }
-    table = pd.DataFrame({k: v.astype("object").value_counts() for k, v in cols.items()})
+    }.items()}
+    cols = {"connections": connects.sub(passed.astype("object").value_counts(),
+                                        fill_value=0).clip(lower=0), **counted}
+    table = pd.DataFrame(cols)
     if table.empty:
         return []
     table = table.fillna(0).astype(int)
