@@ -441,9 +441,11 @@ def unlinked(seg: Segmented, which: np.ndarray) -> pa.Table:
     qid = pc.take(col["queue_id"], pa.array(starts))
     named = _take_at(col["parent_queue_id"], _first_where(valid["parent_queue_id"], starts))
     received_kind = np.where(recv_smtp, "smtp", np.where(recv_local, "local", None))
+    # a probe that came in (`sendmail -bv` through pickup) is a submission, as pflogsumm
+    # counts it; one the verify daemon made itself has no line of coming in
     origin = pc.coalesce(pc.if_else(pc.is_valid(named), "bounce", pa.scalar(None, pa.string())),
-                         pa.array(np.where(verify, "verify", None), pa.string()),
-                         pa.array(received_kind, pa.string()))
+                         pa.array(received_kind, pa.string()),
+                         pa.array(np.where(verify, "verify", None), pa.string()))
     out = {
         "host": host, "instance": pc.take(col["instance"], pa.array(starts)), "queue_id": qid,
         "mta": pc.take(col["mta"], pa.array(starts)).dictionary_encode(),
