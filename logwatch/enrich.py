@@ -60,11 +60,17 @@ _LOGIN_EVENTS = ("received", "auth_success")
 
 
 def _unanswered(table: pa.Table) -> pa.Array:
-    """AUTHs that failed on our side (`SASL PLAIN authentication failed: Connection lost
-    to authentication server`, a warning naming its mechanism): the client's password was
-    never judged. They weigh nothing, but they are what the disconnect's `auth=0/1`
-    counted: during a Dovecot restart every phone would otherwise be failing to log in."""
-    return pc.and_(event_is(table, "warning"), pc.is_valid(table.column("sasl_method")))
+    """AUTHs whose password was never judged: failed on our side (`SASL PLAIN
+    authentication failed: Connection lost to authentication server`, a warning naming
+    its mechanism), abandoned by the client (`*`), refused for its mechanism or left in
+    the middle (`lost connection after AUTH`: lines that carry one tried AUTH). They
+    weigh nothing, but they are what the disconnect's `auth=0/1` counted: during a
+    Dovecot restart every phone would otherwise be failing to log in, and a scanner
+    asking whether AUTH is offered would be guessing passwords (fail2ban counts neither)."""
+    named = pc.and_(event_is(table, "warning"), pc.is_valid(table.column("sasl_method")))
+    left = pc.and_(pc.invert(event_is(table, "disconnect")),
+                   pc.fill_null(pc.greater(table.column("auth_tried"), 0), False))
+    return pc.or_(named, left)
 
 
 def _counter(table: pa.Table, name: str) -> pa.Array:

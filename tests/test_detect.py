@@ -310,3 +310,44 @@ def test_exim_rset_does_not_end_the_connection(tmp_path: Path) -> None:
                                       .replace("40001", "40003").replace("10:00:00.", "10:00:02."))
     assert _found(_detect([log.parent / "thrice"], None)) == {  # three connections: three
         ("relay_probe", '{"client_ip": "203.0.113.77"}'): 3}
+
+
+def _left_in_auth(minute: int, pid: int, how: str) -> str:
+    at = f"Mar  3 20:{minute:02d}"
+    client = "unknown[203.0.113.34]"
+    lines = {"lost": f"lost connection after AUTH from {client}",
+             "timeout": f"timeout after AUTH from {client}",
+             "mechanism": f"warning: {client}: SASL authentication failed: "
+                          "Invalid authentication mechanism",
+             "failed": f"warning: {client}: SASL LOGIN authentication failed: "
+                       "UGFzc3dvcmQ6, sasl_username=joe"}
+    return (f"{at}:00 mx1 postfix/submission/smtpd[{pid}]: connect from {client}\n"
+            f"{at}:01 mx1 postfix/submission/smtpd[{pid}]: {lines[how]}\n"
+            f"{at}:02 mx1 postfix/submission/smtpd[{pid}]: disconnect from {client} "
+            "ehlo=1 auth=0/1 commands=1/2\n")
+
+
+def test_a_client_that_leaves_in_the_middle_of_auth_guessed_no_password(
+        tmp_path: Path) -> None:
+    """A Postfix postmaster's review: three sessions that sent AUTH and dropped (and a
+    disconnect's `auth=0/1` for each) and two real failures raised 'auth_failure_burst:
+    5 authentication failures', where the report's table (and fail2ban) said 2. An AUTH
+    left unfinished, or refused for its mechanism, judged no password: in `detect` and
+    in a cron run alike."""
+    kinds = ["lost", "timeout", "mechanism", "failed", "failed"]
+    log = tmp_path / "mail.log"
+    log.write_text("".join(_left_in_auth(i, 1800 + i, k) for i, k in enumerate(kinds)))
+    assert _found(_detect([log], None, year=2026, tz="UTC")) == {}
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'state_dir = "{tmp_path}/state"\n[[sources]]\npath = "{log}"\n'
+                   '[site]\nlocal_domains = ["example.com"]\ntimezone = "UTC"\n')
+    ran = subprocess.run([sys.executable, "-m", "logwatch", "run", "--config", str(cfg)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == ""
+    # a sixth session with a real failure makes five: the burst is told
+    with log.open("a") as f:
+        f.write(_left_in_auth(9, 1809, "failed") * 1 + _left_in_auth(10, 1810, "failed")
+                + _left_in_auth(11, 1811, "failed"))
+    assert _found(_detect([log], None, year=2026, tz="UTC")) == {
+        ("auth_failure_burst", '{"client_ip": "203.0.113.34"}'): 5}

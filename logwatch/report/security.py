@@ -2,7 +2,8 @@
 what got out, how much of the traffic was encrypted, and what the rules raised.
 
 Auth failures are the events the credential rules count (a session's SASL warning and
-its `auth=0/1` counter are already one failure), so these tables agree with `detect`.
+its `auth=0/1` counter are already one failure, and an AUTH the client left unfinished
+is none), so these tables agree with `detect`.
 """
 
 from __future__ import annotations
