@@ -523,6 +523,8 @@ def test_exim_failures_suppressions_bounces_and_queue_time(tmp_path: Path) -> No
     slow = next(d for d in rep["delivery_domains"] if d["domain"] == "slow.example.org")
     assert slow["max_delay"] == 85 * 60 + 2
     assert rep["bounces"] == [{"relay": None, "reason": "retry timeout exceeded", "count": 1}]
+    # pflogsumm's percentage of delivered, rejected and discarded: 1 of 3
+    assert "         1  discarded (33%)" in render_text(rep).splitlines()
 
 
 def test_folded_reasons_do_not_read_as_the_null_sender() -> None:

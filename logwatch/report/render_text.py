@@ -68,13 +68,15 @@ def _table(rows: Sequence[Row], columns: list[tuple[str, str]],
 
 def _totals(r: dict[str, Any]) -> list[str]:
     t, u = r["totals"], r["totals_unique"]
-    rejected_pct = 100 * t["rejected"] // max(1, t["delivered"] + t["rejected"] + t["discarded"])
+    # pflogsumm's percentages: of delivered, rejected and discarded together
+    whole = max(1, t["delivered"] + t["rejected"] + t["discarded"])
+    rejected_pct, discarded_pct = (100 * t[k] // whole for k in ("rejected", "discarded"))
     lines = _heading("Grand Totals") + ["messages", ""]
     for key, label in (("received", "received"), ("delivered", "delivered"),
                        ("forwarded", "forwarded"), ("deferred", "deferred"),
                        ("bounced", "bounced"), ("rejected", f"rejected ({rejected_pct}%)"),
                        ("reject_warnings", "reject warnings"), ("held", "held"),
-                       ("discarded", "discarded")):
+                       ("discarded", f"discarded ({discarded_pct}%)")):
         extra = f"  ({t['deferrals']} deferrals)" if key == "deferred" and t["deferrals"] else ""
         once = f"   [{u[key]} counting each message once]" if u[key] != t[key] else ""
         lines.append(f"  {t[key]:>8}  {label}{extra}{once}")
