@@ -90,11 +90,10 @@ class Query:
         return [pc.equal(t["queue_id"], self.value)]
 
     def _address(self, col: pa.ChunkedArray | pa.Array) -> pa.Array:
-        """The local part as given, the domain in any case (RFC 5321: only the domain is
-        case-insensitive)."""
-        local = self.value.rpartition("@")[0]
-        return pc.and_(pc.starts_with(col, local + "@"),
-                       pc.equal(pc.utf8_lower(col), self.value.lower()))
+        """The address in any case: RFC 5321 leaves a local part's case to its host, and
+        the hosts fold it (Postfix's lookups, Exim's caseless local parts); a trace of
+        `jane.doe@x` that missed `Jane.Doe@X` would hide what `grep -i` finds."""
+        return pc.equal(pc.utf8_lower(col), self.value.lower())
 
     def _in_list(self, col: pa.ChunkedArray) -> pa.Array:
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
