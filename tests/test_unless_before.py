@@ -116,17 +116,15 @@ def test_a_login_as_another_user_before_excuses_nothing(tmp_path: Path, mode: st
     assert _alerts(tmp_path, parts, mode) == [(RULE, PHONE)]
 
 
-def test_what_is_remembered_is_bounded_by_the_horizon(tmp_path: Path) -> None:
-    """The logins that leave a pass's hour are written down; a pass more than 90 days
-    after one forgets it: the state holds the horizon's logins, not every login ever."""
+def _remembered_after_each(tmp_path: Path, parts: list[str]) -> list[list[str]]:
+    """The (key, value) pairs the live state remembers after a cron pass over each part
+    appended in turn."""
     cfg = _config(tmp_path)
     log = tmp_path / "mail.log"
     state = State(cfg.state_dir)
     remembered = []
     try:
-        for part in _parts(timedelta(hours=2))[:2] + [
-                _login(ATTACK + timedelta(days=89), "198.51.100.78", "erin", 4000),
-                _login(ATTACK + timedelta(days=91), "198.51.100.79", "frank", 4001)]:
+        for part in parts:
             with open(log, "a") as fh:
                 fh.write(part)
             run_pass(cfg, state)
@@ -134,6 +132,15 @@ def test_what_is_remembered_is_bounded_by_the_horizon(tmp_path: Path) -> None:
             remembered.append(sorted(seen.column("pair").to_pylist()))
     finally:
         state.close()
+    return remembered
+
+
+def test_what_is_remembered_is_bounded_by_the_horizon(tmp_path: Path) -> None:
+    """The logins that leave a pass's hour are written down; a pass more than 90 days
+    after one forgets it: the state holds the horizon's logins, not every login ever."""
+    remembered = _remembered_after_each(tmp_path, _parts(timedelta(hours=2))[:2] + [
+        _login(ATTACK + timedelta(days=89), "198.51.100.78", "erin", 4000),
+        _login(ATTACK + timedelta(days=91), "198.51.100.79", "frank", 4001)])
     assert remembered == [[], [f"{PHONE}\x1fbob"],
                           ["198.51.100.77\x1fcarol", f"{PHONE}\x1fbob"],
                           ["198.51.100.78\x1ferin"]]
@@ -142,17 +149,8 @@ def test_what_is_remembered_is_bounded_by_the_horizon(tmp_path: Path) -> None:
 def test_what_is_remembered_is_bounded_in_number(tmp_path: Path, monkeypatch) -> None:
     """At most MOST pairs a rule, the most recently seen."""
     monkeypatch.setattr(lookback, "MOST", 1)
-    cfg = _config(tmp_path)
-    log = tmp_path / "mail.log"
-    state = State(cfg.state_dir)
-    try:
-        for part in [_login(ATTACK, PHONE, "bob", 2000) +
-                     _login(ATTACK + timedelta(minutes=30), "198.51.100.77", "carol", 2001),
-                     _login(ATTACK + timedelta(hours=3), "198.51.100.78", "erin", 2002)]:
-            with open(log, "a") as fh:
-                fh.write(part)
-            run_pass(cfg, state)
-        seen = table_of(state.blob("history.then_seen") or b"")
-    finally:
-        state.close()
-    assert seen.column("pair").to_pylist() == ["198.51.100.77\x1fcarol"]
+    remembered = _remembered_after_each(tmp_path, [
+        _login(ATTACK, PHONE, "bob", 2000) +
+        _login(ATTACK + timedelta(minutes=30), "198.51.100.77", "carol", 2001),
+        _login(ATTACK + timedelta(hours=3), "198.51.100.78", "erin", 2002)])
+    assert remembered[-1] == ["198.51.100.77\x1fcarol"]
