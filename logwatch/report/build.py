@@ -24,7 +24,8 @@ from logwatch.report.collect import REPORT_COLUMNS, Collector, iso
 from logwatch.report.coverage import coverage
 from logwatch.report.frames import frames_of
 from logwatch.report.security import (alert_view, auth_view, postscreen_view,
-                                      relay_attempts, tls_coverage, top_clients)
+                                      relay_attempts, relay_totals, tls_coverage,
+                                      top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
                                      problems, receipt_domains, reject_classes,
@@ -115,6 +116,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     firsts = [s.first for s in collected.spans if s.first is not None]
     lasts = [s.last for s in collected.spans if s.last is not None]
     cover = coverage(stats, collected.spans, ropts.gap_hours, errors)
+    clients, client_count = top_clients(f, ropts.top_hosts)
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",
         "period": {
@@ -138,10 +140,12 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "security": {
             "auth": auth_view(f, ropts.top_hosts),
             "relay_attempts": relay_attempts(f, ropts.top_hosts),
+            "relay_totals": relay_totals(f),
             "postscreen": postscreen_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
             "tls": tls_coverage(collected),
-            "top_clients": top_clients(f, ropts.top_hosts),
+            "top_clients": clients,
+            "clients": client_count,
         },
         "coverage": cover,
         "notes": notes,

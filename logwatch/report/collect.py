@@ -37,7 +37,7 @@ _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "reci
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
          "auth_tried"]
 _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
-_SESSION = ["ts", "event", "daemon", "session", "client_ip", "client_name"]
+_SESSION = ["ts", "event", "daemon", "mta", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 #: postscreen's verdicts and dnsblog's listings (`daemon` tells them apart)
 _SCREEN = ["ts", "daemon", "client_ip", "reason"]
@@ -70,10 +70,10 @@ PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
 _DELIVERIES = ("delivery", "handoff")
 #: one row per SMTP session: its span, whether it was seen to open and close, its client
 _SPAN_AGGREGATES = [("ts_min", "min"), ("ts_max", "max"), ("connect", "any"),
-                    ("disconnect", "any"), ("daemon", "first"), ("client_ip", "first"),
-                    ("client_name", "first")]
-_SPAN_NAMES = ["session", "start", "end", "connected", "closed", "daemon", "client_ip",
-               "client_name"]
+                    ("disconnect", "any"), ("daemon", "first"), ("mta", "first"),
+                    ("client_ip", "first"), ("client_name", "first")]
+_SPAN_NAMES = ["session", "start", "end", "connected", "closed", "daemon", "mta",
+               "client_ip", "client_name"]
 
 
 @dataclass
@@ -178,12 +178,13 @@ def _session_spans(rows: pa.Table) -> pa.Table:
                          "disconnect": pc.is_in(event, pa.array(["disconnect",
                                                                  "lost_connection"])),
                          "daemon": plain(rows.column("daemon")),
+                         "mta": plain(rows.column("mta")),
                          "client_ip": plain(rows.column("client_ip")),
                          "client_name": plain(rows.column("client_name"))})
     else:  # partial spans, kept with their names dictionary-encoded
         rows = pa.table([plain(c) for c in rows.columns],
                         names=["session", "ts_min", "ts_max", "connect", "disconnect",
-                               "daemon", "client_ip", "client_name"])
+                               "daemon", "mta", "client_ip", "client_name"])
     spans = rows.group_by("session", use_threads=False).aggregate(_SPAN_AGGREGATES)
     return spans.select([f"{c}_{a}" for c, a in _SPAN_AGGREGATES] + ["session"]) \
         .rename_columns(_SPAN_NAMES[1:] + ["session"]).select(_SPAN_NAMES)

@@ -131,8 +131,12 @@ def _hourly(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r | {"hour": f"{r['hour']:02d}:00"} for r in rows]
 
 
-def _top(rows: ChartRows, what: str) -> tuple[ChartRows, str]:
-    note = f"The top {CHART_ROWS} of {len(rows)} {what}." if len(rows) > CHART_ROWS else ""
+def _top(rows: ChartRows, what: str, total: int | None = None) -> tuple[ChartRows, str]:
+    """The rows a chart shows, and a note when there were more (`total`: how many in
+    all, where `rows` are themselves the report's top N)."""
+    total = len(rows) if total is None else total
+    note = f"The top {min(CHART_ROWS, len(rows))} of {total:,} {what}." \
+        if total > min(CHART_ROWS, len(rows)) else ""
     return rows[:CHART_ROWS], note
 
 
@@ -164,7 +168,7 @@ def _summary(r: dict[str, Any]) -> Section:
     severities = Counter(a["severity"] for a in alerts["timeline"])
     urgent = severities["critical"] + severities["high"]
     inbound = sec["tls"]["inbound"]
-    relay = sum(a["count"] for a in sec["relay_attempts"])
+    relay = sec["relay_totals"]
     glance = [
         Fact("Alerts", len(alerts["timeline"]) if alerts["ran"] else None,
              note=", ".join(f"{severities[s]} {s}" for s in SEVERITIES if severities[s])
@@ -172,9 +176,9 @@ def _summary(r: dict[str, Any]) -> Section:
         Fact("Open relay", len(alerts["open_relay"]) if alerts["ran"] else None,
              note="incidents", tone="bad" if alerts["open_relay"] else ""),
         Fact("Auth failures", sec["auth"]["failures"],
-             note="from " + _many(len(sec["auth"]["by_ip"]), "address", "addresses")),
-        Fact("Relay attempts", relay,
-             note="from " + _many(len(sec["relay_attempts"]), "client", "clients")),
+             note="from " + _many(sec["auth"]["addresses"], "address", "addresses")),
+        Fact("Relay attempts", relay["attempts"],
+             note="from " + _many(relay["clients"], "client", "clients")),
         _inbound_tls(inbound),
         _plaintext_logins(inbound),
         Fact("Unknown lines", r["coverage"]["unknown_lines"],
@@ -286,7 +290,8 @@ def _tls(tls: dict[str, Any]) -> list[Part]:
         _inbound_tls(i),
         _plaintext_logins(i),
         Fact("Messages in over TLS", i["tls_messages"], note=f"of {i['messages']:,}"),
-        Fact("Outbound TLS connections", o["tls_connections"]),
+        Fact("Outbound TLS connections", o["tls_connections"] if o["logged"] else None,
+             note="" if o["logged"] else "not logged (Postfix: smtp_tls_loglevel 0)"),
         Fact("SMTP deliveries", o["smtp_deliveries"])]),
         Table("TLS protocols and ciphers", (_c("direction"), _c("what"), _c("name", kind="mono"),
                                             _COUNT), shares)]
@@ -296,10 +301,11 @@ def _security(r: dict[str, Any]) -> Section:
     sec = r["security"]
     auth = sec["auth"]
     by_ip, ip_note = _top([(a["client_ip"] or "unknown", [a["count"]]) for a in auth["by_ip"]],
-                          "addresses")
+                          "addresses", auth["addresses"])
     talkers, talk_note = _top([(c["client_ip"] or "unknown",   # connections: None unlogged
                                 [c["connections"] or 0, c["messages"], c["rejects"],
-                                 c["auth_failures"]]) for c in sec["top_clients"]], "clients")
+                                 c["auth_failures"]]) for c in sec["top_clients"]], "clients",
+                              sec["clients"])
     clients = (_c("client_ip", "client", "mono"), _COUNT)
     return Section("security", "Security", [
         *_alerts(sec["alerts"]),

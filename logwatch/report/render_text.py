@@ -174,7 +174,8 @@ def _security(r: dict[str, Any]) -> list[str]:
     auth, tls = s["auth"], s["tls"]
     out = _heading("Security: authentication failures") + [
         f"  {auth['failures']} failures ({auth['failures_without_username']} without a "
-        f"username), {auth['successes']} logins", ""]
+        f"username) from {auth['addresses']} addresses for {auth['usernames']} usernames, "
+        f"{auth['successes']} logins", ""]
     out += _table(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
                                   ("first", "first"), ("last", "last"),
                                   ("client_ip", "client")])
@@ -215,8 +216,9 @@ def _security(r: dict[str, Any]) -> list[str]:
         f"  inbound: {sessions}; {i['tls_messages']} of {i['messages']} messages came over TLS",
         "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in i["protocols"].items())
                                  or None),
-        f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} SMTP "
-        "deliveries",
+        (f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} "
+         "SMTP deliveries" if o["logged"] else f"  outbound: TLS not logged for "
+         f"{o['smtp_deliveries']} SMTP deliveries (Postfix: smtp_tls_loglevel 0)"),
         "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in o["protocols"].items())
                                  or None)]
     out += _heading("Security: top client addresses") + _table(

@@ -19,8 +19,8 @@ from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
 
-__all__ = ["auth_view", "relay_attempts", "postscreen_view", "tls_coverage", "top_clients",
-           "alert_view"]
+__all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view", "tls_coverage",
+           "top_clients", "alert_view"]
 
 _TLS_NAMES = ["tls_protocol", "tls_cipher"]
 
@@ -71,18 +71,30 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
     return {
         "failures": int(len(fail)), "successes": _logins(a),
         "failures_without_username": int(fail["sasl_username"].isna().sum()),
+        # the lists below stop at the top N: how many there were in all
+        "addresses": int(fail["client_ip"].nunique()),
+        "usernames": int(fail["sasl_username"].nunique()),
         "by_ip": _by(fail, "client_ip", "sasl_username", limit, "client_ip"),
         "by_username": _by(fail, "sasl_username", "client_ip", limit, "sasl_username"),
         "per_hour": [{"hour": h, "failures": int(per_hour.get(h, 0))} for h in range(24)],
     }
 
 
+def _relay_denials(f: Frames) -> pd.DataFrame:
+    return f.rejects[f.rejects["reject_class"] == "relay_denied"]
+
+
 def relay_attempts(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     """Relay denials by client: the probes an open-relay test makes."""
-    r = f.rejects
-    r = r[r["reject_class"] == "relay_denied"]
+    r = _relay_denials(f)
     r = r.assign(rcpt_domain=per_value(r["recipient"], domain_key))
     return _by(r, "client_ip", "rcpt_domain", limit, "client_ip")
+
+
+def relay_totals(f: Frames) -> dict[str, int]:
+    """All relay denials and their clients (`relay_attempts` lists the top N)."""
+    r = _relay_denials(f)
+    return {"attempts": int(len(r)), "clients": int(r["client_ip"].nunique())}
 
 
 #: postscreen's verdicts against a client (PASS and the allow lists let it through)
@@ -134,6 +146,9 @@ def _shares(values: pa.ChunkedArray) -> dict[str, int]:
 
 #: the addresses a host's own programs connect from
 _THIS_HOST = ["127.0.0.1", "::1"]
+#: MTAs that log each SMTP session's TLS (Postfix's `TLS connection established`,
+#: Sendmail's `STARTTLS=server`)
+_SESSION_TLS_LOGGED = ["postfix", "sendmail"]
 #: a handshake with this host's own MTA (Sendmail's submission queue handing over)
 _LOOPBACK = r"^\[?(?:127\.|::1\]?$|ipv6:::1|localhost)"
 
@@ -178,14 +193,21 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     # line by default, so a session is any session id seen. The host's own sessions
     # (a content filter re-injecting, Sendmail's submission queue, webmail on the same
     # machine) are not inbound: counted, they halved the share of a filtering server.
-    smtp = pc.and_(pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True),
-                   pc.invert(pc.fill_null(pc.is_in(plain(spans["client_ip"]),
-                                                   pa.array(_THIS_HOST)), False)))
-    sessions = spans["session"].filter(smtp)
-    tls_in = _first_per_session(
-        tls.filter(pc.is_in(tls["session"], value_set=sessions.combine_chunks())))
-    encrypted = plain(tls_in["session"])
+    smtp = pc.and_(
+        pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True),
+        pc.invert(pc.fill_null(pc.is_in(plain(spans["client_ip"]), pa.array(_THIS_HOST)),
+                               False)))
+    # Exim tells a session's TLS only on the `X=` of a message it brought: one without a
+    # message is not known to be plaintext, so its sessions tell no share (but what the
+    # others used counts among the protocols)
+    told = pc.fill_null(pc.is_in(plain(spans["mta"]), pa.array(_SESSION_TLS_LOGGED)), False)
+    inbound = spans["session"].filter(smtp).combine_chunks()
+    sessions = spans["session"].filter(pc.and_(smtp, told)).combine_chunks()
+    tls_seen = _first_per_session(tls.filter(pc.is_in(tls["session"], value_set=inbound)))
+    encrypted = plain(tls_seen["session"]).filter(
+        pc.is_in(plain(tls_seen["session"]), value_set=sessions))
     auth_sessions = pc.unique(c.auth["session"].drop_null())
+    auth_sessions = auth_sessions.filter(pc.is_in(auth_sessions, value_set=sessions))
     plaintext_auth = int(pc.sum(pc.invert(pc.is_in(auth_sessions, value_set=encrypted)))
                          .as_py() or 0)
     m = c.messages
@@ -203,16 +225,20 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
                     "messages": received.num_rows,
                     "tls_messages": int(pc.sum(pc.fill_null(received["tls_in"], False))
                                         .as_py() or 0),
-                    "protocols": _shares(tls_in["tls_protocol"]),
-                    "ciphers": _shares(tls_in["tls_cipher"])},
-        "outbound": {"tls_connections": out.num_rows, "smtp_deliveries": int(sent),
+                    "protocols": _shares(tls_seen["tls_protocol"]),
+                    "ciphers": _shares(tls_seen["tls_cipher"])},
+        # no TLS line for any SMTP delivery: Postfix's smtp_tls_loglevel 0 logs none
+        "outbound": {"logged": out.num_rows > 0 or not sent,
+                     "tls_connections": out.num_rows, "smtp_deliveries": int(sent),
                      "protocols": _shares(out["tls_protocol"]),
                      "ciphers": _shares(out["tls_cipher"])},
     }
 
 
-def top_clients(f: Frames, limit: int | None) -> list[dict[str, Any]]:
-    """Client addresses by activity: connections, messages, rejects, auth failures."""
+def top_clients(f: Frames, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+    """Client addresses by activity (connections, messages, rejects, auth failures),
+    the top `limit`, and how many there were. Not the host's own (a content filter's
+    re-injection from 127.0.0.1 is no client: it topped every filtering server's list)."""
     s = f.sessions
     # connect lines (a session's own, or with Exim's [pid] the daemon's), less the
     # connections postscreen handed on to smtpd, whose session has its own connect line
@@ -228,12 +254,14 @@ def top_clients(f: Frames, limit: int | None) -> list[dict[str, Any]]:
     cols = {"connections": connects.sub(passed.astype("object").value_counts(),
                                         fill_value=0).clip(lower=0), **counted}
     table = pd.DataFrame(cols)
+    table = table[~table.index.isin(_THIS_HOST)]
     if table.empty:
-        return []
+        return [], 0
     table = table.fillna(0).astype(int)
     table["activity"] = table.sum(axis=1)
-    table = table.sort_values(["activity"], ascending=False, kind="stable").head(limit)
-    return [{"client_ip": ip, **{k: int(r[k]) for k in cols}} for ip, r in table.iterrows()]
+    top = table.sort_values(["activity"], ascending=False, kind="stable").head(limit)
+    return ([{"client_ip": ip, **{k: int(r[k]) for k in cols}} for ip, r in top.iterrows()],
+            len(table))
 
 
 def alert_view(alerts: list[dict[str, Any]] | None) -> dict[str, Any]:
