@@ -6,6 +6,8 @@ charts and runs nothing.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -306,6 +308,43 @@ def test_svg_labels_are_escaped_and_cut() -> None:
     assert titles[0] == "auth <b>" and titles[1].startswith("<script>alert(1)</script>\\x1b")
 
 
+LONG = "A" * 40 + "x" * 260
+# An attacker's 300-character names (real Postfix shapes): a PTR name, a sender's and a
+# recipient's domain, a relay's name, a SASL username, a warning's text.
+LONG_TOKENS_LOG = f"""\
+Mar  3 10:00:00 mx1 postfix/smtpd[100]: connect from evil-{LONG}.test[203.0.113.7]
+Mar  3 10:00:01 mx1 postfix/smtpd[100]: NOQUEUE: reject: RCPT from evil-{LONG}.test\
+[203.0.113.7]: 554 5.7.1 <x@example.net>: Relay access denied; from=<a@{LONG}.test> \
+to=<x@example.net> proto=ESMTP helo=<{LONG}>
+Mar  3 10:00:02 mx1 postfix/smtpd[100]: disconnect from evil-{LONG}.test[203.0.113.7] ehlo=1 \
+mail=1 rcpt=0/1 quit=1 commands=3/4
+Mar  3 10:01:30 mx1 postfix/submission/smtpd[210]: warning: unknown[192.0.2.60]: SASL LOGIN \
+authentication failed: (reason unavailable), sasl_username={LONG}
+Mar  3 10:02:00 mx1 postfix/smtpd[400]: connect from unknown[198.51.100.23]
+Mar  3 10:02:01 mx1 postfix/smtpd[400]: 1A2B3C4D5E: client=unknown[198.51.100.23]
+Mar  3 10:02:01 mx1 postfix/cleanup[401]: 1A2B3C4D5E: message-id=<1@x.test>
+Mar  3 10:02:01 mx1 postfix/qmgr[402]: 1A2B3C4D5E: from=<b@{LONG}.test>, size=1234, nrcpt=1 \
+(queue active)
+Mar  3 10:02:02 mx1 postfix/smtp[403]: 1A2B3C4D5E: to=<victim@{LONG}.test>, \
+relay=mx.{LONG}.test[203.0.113.9]:25, delay=1, delays=0.1/0/0.4/0.5, dsn=2.0.0, status=sent \
+(250 ok)
+Mar  3 10:02:03 mx1 postfix/qmgr[402]: 1A2B3C4D5E: removed
+Mar  3 10:02:04 mx1 postfix/smtpd[400]: disconnect from unknown[198.51.100.23] ehlo=1 mail=1 \
+rcpt=1 data=1 quit=1 commands=5
+Mar  3 10:04:00 mx1 postfix/smtpd[500]: warning: {LONG}
+"""
+
+
+@pytest.fixture(scope="module")
+def long_tokens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    log = tmp_path_factory.mktemp("long") / "mail.log"
+    log.write_text(LONG_TOKENS_LOG)
+    report = build([log])
+    assert report["delivery_domains"][0]["domain"] == f"{LONG.lower()}.test"
+    assert report["security"]["auth"]["by_username"][0]["sasl_username"] == LONG
+    return report
+
+
 # -- determinism ------------------------------------------------------------------------------
 
 def test_same_input_same_bytes(report: dict[str, Any]) -> None:
@@ -329,6 +368,32 @@ def chromium(args: list[str], profile: Path) -> str:
         pytest.fail(f"chromium did not finish in 120 s: {' '.join(command)}")
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
+    """What the JavaScript `expression` finds in `page` laid out `width` CSS pixels wide by
+    Chromium (`doc` is the page's document). The page is the srcdoc of an iframe in a
+    harness that holds the script: the report's own Content-Security-Policy, which forbids
+    scripts, stays whole, and the width can be a phone's (a headless window is never
+    narrower than 500 px)."""
+    harness = profile.with_suffix(".html")
+    harness.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="page" style="border:0;width:{width}px;height:900px" '
+        f'srcdoc="{html.escape(page, quote=True)}"></iframe><script>'
+        "addEventListener('load', () => { const doc = document.getElementById('page')"
+        f".contentDocument; document.body.dataset.found = JSON.stringify({expression}); }});"
+        "</script></body></html>", encoding="utf-8")
+    dom = chromium(["--window-size=1400,900", "--dump-dom", harness.as_uri()], profile)
+    found = re.search(r'<body[^>]*\sdata-found="([^"]*)"', dom)
+    assert found, dom[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+#: Each table box whose table is wider than the box (its last columns out of view), by
+#: the first words of its block.
+OVERFLOWING_TABLES = ("[...doc.querySelectorAll('.tbl')].filter(d => d.scrollWidth > "
+                      "d.clientWidth).map(d => d.parentElement.textContent.slice(0, 50))")
 
 
 def check_png(path: Path) -> None:
@@ -362,3 +427,11 @@ def test_chromium_renders_the_page_and_runs_nothing(report: dict[str, Any],
         else:
             text = "".join(seen.text)
             assert SCRIPT_SENDER in text and "\\x1b[2J" in text
+
+
+def test_a_long_token_wraps_and_keeps_the_figures_in_view(long_tokens: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """A 300-character name is whatever a client chose: it wraps anywhere, so that no
+    table grows wider than its box and pushes its figures out of view."""
+    page = render_html(long_tokens)
+    assert laid_out(page, 1280, OVERFLOWING_TABLES, tmp_path / "desktop") == []

@@ -61,7 +61,7 @@ letter-spacing:.04em}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f1f5f9;font-size:12px;font-weight:600;color:#374151}
-td{overflow-wrap:break-word}
+td{overflow-wrap:anywhere}
 .tbl{overflow:auto;border:1px solid var(--line)}
 .tbl table{border:0}
 .tall{max-height:30em}
