@@ -116,6 +116,8 @@ _ALERT = (_c("severity", kind="severity"), _c("rule"), _c("key", kind="mono"),
           _c("first_seen", "first seen", "when"), _c("last_seen", "last seen", "when"),
           _COUNT, _c("summary"))
 _GAP = (_c("from", kind="when"), _c("to", kind="when"), _c("hours", kind="hours"))
+#: the alerts the summary names (medium and above, most severe first)
+_WORST = 5
 
 #: DESIGN.md's `totals` keys, in its order, as a reader calls them.
 TOTALS = {"received": "Received", "delivered": "Delivered", "forwarded": "Forwarded",
@@ -187,8 +189,11 @@ def _summary(r: dict[str, Any]) -> Section:
              tone="bad" if r["coverage"]["errors"] else ""),
     ]
     both = [{"figure": label, "lines": t[k], "unique": u[k]} for k, label in TOTALS.items()]
+    worst = [a for a in _most_severe(alerts["timeline"])
+             if SEVERITIES.index(a["severity"]) <= SEVERITIES.index("medium")][:_WORST]
     return Section("summary", "Summary", [
         Facts("Grand totals", cards), Facts("Security at a glance", glance),
+        *([Table("What needs looking at first", _ALERT, _alert_rows(worst))] if worst else []),
         Table("Grand totals, counted two ways",
               (_c("figure"), _c("lines", "as pflogsumm counts", "count"),
                _c("unique", "each message once", "count")), both, folded=True)])
@@ -268,11 +273,17 @@ def _alert_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [a | {"key": ", ".join(f"{k}={v}" for k, v in a["key"].items())} for a in alerts]
 
 
+def _most_severe(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline reordered for a reader: the most severe first, then by time (on a
+    busy log the few high alerts sat among hundreds of low ones)."""
+    return sorted(alerts, key=lambda a: (SEVERITIES.index(a["severity"]), a["first_seen"]))
+
+
 def _alerts(a: dict[str, Any]) -> list[Part]:
     if not a["ran"]:
         return [Note("The rules were not run for this report, so there is no alert "
                      "timeline.")]
-    return [Table("Alerts", _ALERT, _alert_rows(a["timeline"])),
+    return [Table("Alerts, most severe first", _ALERT, _alert_rows(_most_severe(a["timeline"]))),
             Table("Mail relayed for strangers (open relay)", _ALERT,
                   _alert_rows(a["open_relay"]), tone="bad"),
             Table("Foreign senders through local accounts", _ALERT,
