@@ -2,14 +2,18 @@
 
 `journalctl -o json` is run without a shell (an argv list) on the journal the source's
 `journal_args` choose (default: the system's), with its `journal_match` filters (default
-`SYSLOG_FACILITY=2`, the mail facility) and `--after-cursor` the saved cursor. Its output
+`SYSLOG_FACILITY=2`, the mail facility) from the saved cursor (`--cursor`: the entry it
+names is dropped from the output, not skipped by journalctl; see below). Its output
 goes to a temporary file that the ordinary pipeline parses as `journal_json`, so an entry
 is read exactly as `mail-logwatch parse journal.json` reads it; the file lives as long as
 the `JournalRead` (the pass), because alert evidence is read back from it. The new cursor
 is the `__CURSOR` of the last complete line; the caller saves it with the rest of the pass.
 
-journalctl seeks an unknown but well-formed cursor (its file vacuumed away) by the time in
-it, by itself. A cursor it cannot parse (`Failed to seek to cursor`, exit 1) is not a
+journalctl seeks an unknown but well-formed cursor (its file vacuumed away, or its entry
+out of a changed match) to where its entry was, by itself. `--after-cursor` then steps
+over two entries whether the cursor's own was there or not (systemd before 255, #30288:
+Debian 12's 252 among them), and the first new entry was lost; `--cursor` steps over
+none, and the cursor's own entry, when it comes, is left out here. A cursor it cannot parse (`Failed to seek to cursor`, exit 1) is not a
 reason to lose everything: the read starts again just after the time of the last entry
 read (`--since`), or, with no time saved, at the start of the journal, with a warning.
 """
@@ -106,7 +110,7 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
                                       dir=tmp_dir)
     got._file = out
     try:
-        where = [f"--after-cursor={mark.cursor}"] if mark else []
+        where = [f"--cursor={mark.cursor}"] if mark else []
         proc = _run(name, _argv(journalctl, args, match, where), out)
         if proc.returncode != 0 and mark and "cursor" in _said(proc).lower():
             if mark.realtime_us is not None:
@@ -129,6 +133,8 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
         if proc.stderr.strip():    # a file ignored as corrupt; not allowed to read it all
             got.warnings.append(f"{name}: journalctl: {_said(proc)}")
         out.flush()
+        if mark is not None:
+            _drop_first_if(out, mark.cursor)
         last = _last_entry(out)
         if last is not None:
             end, entry = last
@@ -141,6 +147,28 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
         raise
     got.close()
     return got
+
+
+def _drop_first_if(fh: IO[bytes], cursor: str) -> None:
+    """Leave out the first line when it is the entry of `cursor` (read in the last pass):
+    the rest is moved up over it in place."""
+    fh.seek(0)
+    first = fh.readline()
+    entry = _entry(first.rstrip(b"\n"))
+    if entry is None or entry["__CURSOR"] != cursor:
+        return
+    read_at, write_at = len(first), 0
+    while True:
+        fh.seek(read_at)
+        chunk = fh.read(_TAIL)
+        if not chunk:
+            break
+        fh.seek(write_at)
+        fh.write(chunk)
+        read_at += len(chunk)
+        write_at += len(chunk)
+    fh.truncate(write_at)
+    fh.flush()
 
 
 def _int(value: Any) -> int | None:
