@@ -27,9 +27,9 @@ demo: $(STAMP)
 		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
 
 # Debian tools the tests compare against (fail2ban-regex, pflogsumm), rotate logs with
-# (logrotate), write journal files with (systemd-journal-remote) or render the HTML
-# report in (chromium, headless): installed when missing and run as root, else named;
-# a no-op when present.
+# (logrotate), write journal files with (systemd-journal-remote), render the HTML
+# report in (chromium, headless) or read its print-out with (pdftotext): installed when
+# missing and run as root, else named; a no-op when present.
 debs:
 	@missing=""; \
 	command -v fail2ban-regex >/dev/null || missing="$$missing fail2ban"; \
@@ -38,6 +38,7 @@ debs:
 	{ test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } \
 		|| missing="$$missing systemd-journal-remote"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; \

@@ -25,7 +25,7 @@ import pytest
 from logwatch.config import load_config
 from logwatch.pipeline import ParseOptions
 from logwatch.report.build import ReportOptions, build_report
-from logwatch.report.layout import SCROLL_ROWS
+from logwatch.report.layout import SCROLL_ROWS, Chart, Table, sections
 from logwatch.report.render_html import render_html
 from logwatch.report.render_markdown import render_markdown
 from logwatch.report.svg import Series, bar_chart
@@ -390,6 +390,25 @@ def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
     return json.loads(html.unescape(found.group(1)))
 
 
+def printed(page: str, tmp_path: Path) -> list[str]:
+    """`page` printed to PDF by Chromium, as pdftotext reads each page's text."""
+    source, pdf = tmp_path / "print.html", tmp_path / "print.pdf"
+    source.write_text(page, encoding="utf-8")
+    chromium(["--no-pdf-header-footer", f"--print-to-pdf={pdf}", source.as_uri()],
+             tmp_path / "profile-print")
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is not installed: `make debs` installs it (Debian package "
+                    "`poppler-utils`)")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.split("\f")
+
+
+def squeezed(text: str) -> str:
+    """`text` without white space: what is printed, however a cell wrapped it."""
+    return re.sub(r"\s+", "", text)
+
+
 #: Each table box whose table is wider than the box (its last columns out of view), by
 #: the first words of its block.
 OVERFLOWING_TABLES = ("[...doc.querySelectorAll('.tbl')].filter(d => d.scrollWidth > "
@@ -435,3 +454,30 @@ def test_a_long_token_wraps_and_keeps_the_figures_in_view(long_tokens: dict[str,
     table grows wider than its box and pushes its figures out of view."""
     page = render_html(long_tokens)
     assert laid_out(page, 1280, OVERFLOWING_TABLES, tmp_path / "desktop") == []
+
+
+def test_printed_the_report_holds_everything(report: dict[str, Any], tmp_path: Path) -> None:
+    """A printed report (or its PDF, for the archive) is read without a scroll bar or a
+    click: wide tables wrap instead of being cut at the page's edge, folded tables are
+    printed open, a chart is not split between two pages, nor a title parted from its
+    table."""
+    pages = printed(render_html(report), tmp_path)
+    whole, words = squeezed("".join(pages)), set("".join(pages).split())
+    for alert in report["security"]["alerts"]["timeline"]:       # the Alerts' last column
+        assert set(alert["summary"].split()) <= words, alert["summary"]
+    assert squeezed("as pflogsumm counts") in whole               # folded: grand totals
+    for hour in range(24):                                        # folded: per hour
+        assert whole.count(f"{hour:02d}:00") >= 2, hour
+    # each title on the page of what it names: a table's first column, a chart's axis
+    text = re.sub(r"[^\S\f]+", "", "\f".join(pages))
+    at = 0
+    for part in (p for s in sections(report) for p in s.parts):
+        if isinstance(part, Table) and part.rows:
+            title, named = part.title, part.columns[0].heading
+        elif isinstance(part, Chart) and part.rows:
+            title, named = part.title, part.x_label
+        else:
+            continue
+        start = text.index(squeezed(title), at)
+        at = text.index(squeezed(named), start + len(squeezed(title)))
+        assert "\f" not in text[start:at], f"{title!r} is parted from {named!r}"

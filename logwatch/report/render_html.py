@@ -84,7 +84,15 @@ font-weight:600;background:#e5e7eb}
 .sev-medium{background:#fde68a}.sev-low{background:#dbeafe}
 summary{cursor:pointer;font-weight:600;font-size:13px;color:#374151;margin-bottom:6px}
 footer{color:var(--muted);font-size:12px;padding:0 32px 24px}
-@media print{nav{display:none}body{background:#fff}.tall{max-height:none}}
+"""
+#: On paper, or in a PDF kept as evidence, nothing scrolls and nothing opens: the parts
+#: stand one under another, tables wrap (a time at its spaces), folded tables print open;
+#: a chart, a card or a row is not split between pages, nor a title parted from its part.
+_PRINT = """@media print{nav{display:none}body{background:#fff}
+.parts{display:block}.parts>*+*{margin-top:18px}
+.tbl{overflow:visible}.tall{max-height:none}.when{white-space:normal;overflow-wrap:normal}
+details::details-content{content-visibility:visible}
+figure,.card,tr{break-inside:avoid}h2,h3,summary{break-after:avoid}}
 """
 
 
@@ -165,7 +173,8 @@ def render_html(report: dict[str, Any]) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator"{_attr(generator, "content")}>\n'
-        f"<title>Mail log report: {for_html(period)}</title>\n<style>{_CSS}</style>\n</head>\n"
+        f"<title>Mail log report: {for_html(period)}</title>\n"
+        f"<style>{_CSS}{_PRINT}</style>\n</head>\n"
         f"<body>\n<header><h1>Mail log report</h1><p>{for_html(period)}</p></header>\n"
         f"<nav>{nav}</nav>\n<main>{body}</main>\n"
         f"<footer>Written by {for_html(generator)}. Bytes are rounded where shown; hover for the "
