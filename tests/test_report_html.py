@@ -481,3 +481,16 @@ def test_printed_the_report_holds_everything(report: dict[str, Any], tmp_path: P
         start = text.index(squeezed(title), at)
         at = text.index(squeezed(named), start + len(squeezed(title)))
         assert "\f" not in text[start:at], f"{title!r} is parted from {named!r}"
+
+
+def test_on_a_phone_the_page_does_not_scroll_sideways(report: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    """400 px wide, the parts take the width there is (a table too wide scrolls in its own
+    box), and the traffic chart keeps a legible size, scrolling in its frame."""
+    width, inside, text = laid_out(
+        render_html(report), 400,
+        "[doc.documentElement.scrollWidth, doc.documentElement.clientWidth, "
+        "(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width * 12)"
+        "(doc.querySelector('figure.wide svg'))]", tmp_path / "phone")
+    assert width <= inside == 400
+    assert text >= 9                    # px, the chart's 12-unit text as drawn

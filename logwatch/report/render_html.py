@@ -47,8 +47,8 @@ main{padding:4px 32px 32px;max-width:1440px}
 section{margin-top:26px}
 h2{font-size:18px;margin:0 0 12px;padding-bottom:4px;border-bottom:2px solid var(--line)}
 h3{font-size:13px;margin:0 0 6px;color:#374151}
-.parts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:18px 22px;
-align-items:start}
+.parts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));
+gap:18px 22px;align-items:start}
 .wide{grid-column:1/-1}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:9px 12px}
@@ -77,13 +77,14 @@ figure{margin:0;background:var(--card);border:1px solid var(--line);border-radiu
 padding:12px 14px}
 figcaption{font-weight:600;margin-bottom:6px}
 svg{display:block;max-width:100%;height:auto}
-figure.wide svg{width:100%}
+figure.wide{overflow-x:auto}figure.wide svg{width:100%;min-width:720px}
 .sev{display:inline-block;white-space:nowrap;padding:0 7px;border-radius:9px;font-size:12px;
 font-weight:600;background:#e5e7eb}
 .sev-critical{background:#7f1d1d;color:#fff}.sev-high{background:#dc2626;color:#fff}
 .sev-medium{background:#fde68a}.sev-low{background:#dbeafe}
 summary{cursor:pointer;font-weight:600;font-size:13px;color:#374151;margin-bottom:6px}
 footer{color:var(--muted);font-size:12px;padding:0 32px 24px}
+@media (max-width:600px){header,nav,main,footer{padding-left:12px;padding-right:12px}}
 """
 #: On paper, or in a PDF kept as evidence, nothing scrolls and nothing opens: the parts
 #: stand one under another, tables wrap (a time at its spaces), folded tables print open;
@@ -91,7 +92,7 @@ footer{color:var(--muted);font-size:12px;padding:0 32px 24px}
 _PRINT = """@media print{nav{display:none}body{background:#fff}
 .parts{display:block}.parts>*+*{margin-top:18px}
 .tbl{overflow:visible}.tall{max-height:none}.when{white-space:normal;overflow-wrap:normal}
-details::details-content{content-visibility:visible}
+figure.wide svg{min-width:0}details::details-content{content-visibility:visible}
 figure,.card,tr{break-inside:avoid}h2,h3,summary{break-after:avoid}}
 """
 
