@@ -25,10 +25,11 @@ import pytest
 from logwatch.config import load_config
 from logwatch.pipeline import ParseOptions
 from logwatch.report.build import ReportOptions, build_report
-from logwatch.report.layout import SCROLL_ROWS, Chart, Table, sections
+from logwatch.report.layout import (AUTH_FAILURES, CONNECTIONS, DELIVERED, MESSAGES, RECEIVED,
+                                    REJECTED, SCROLL_ROWS, Chart, Table, sections)
 from logwatch.report.render_html import render_html
 from logwatch.report.render_markdown import render_markdown
-from logwatch.report.svg import Series, bar_chart
+from logwatch.report.svg import Series, bar_chart, column_chart
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "sample_logs" / "postfix" / "mail.log"
@@ -303,7 +304,7 @@ def test_svg_labels_are_escaped_and_cut() -> None:
     root = ET.fromstring(svg)                      # control characters would make it invalid
     ns = "{http://www.w3.org/2000/svg}"
     texts = [t.text for t in root.iter(ns + "text")]
-    assert "<script>alert(1)</script>…" in texts                  # cut, and still text
+    assert "<script>aler…" + "x" * 13 in texts                   # cut, and still text
     titles = [t.text for t in root.iter(ns + "title")]
     assert titles[0] == "auth <b>" and titles[1].startswith("<script>alert(1)</script>\\x1b")
 
@@ -494,3 +495,41 @@ def test_on_a_phone_the_page_does_not_scroll_sideways(report: dict[str, Any],
         "(doc.querySelector('figure.wide svg'))]", tmp_path / "phone")
     assert width <= inside == 400
     assert text >= 9                    # px, the chart's 12-unit text as drawn
+
+
+#: Each chart's box and the box of each of its texts, as drawn: [left, top, right, bottom].
+TEXT_BOXES = ("[...doc.querySelectorAll('svg')].map(svg => [svg, ...svg.querySelectorAll('text')]"
+              ".map(e => { const r = e.getBoundingClientRect(); "
+              "return [r.left, r.top, r.right, r.bottom, e.textContent]; }))")
+
+
+def test_chart_texts_are_whole_apart_and_tell_their_rows_apart(tmp_path: Path) -> None:
+    """Six IPv6 attackers of one network, 7-digit totals, long hostnames, 6-digit ticks and
+    a month of dates: each label is cut in the middle, keeping both ends that tell them
+    apart, and as Chromium draws them no text sticks out of its chart or lies on another."""
+    ipv6 = [f"2001:db8:1234:5678:9abc:def0:1234:56{i:02d}" for i in range(6)]
+    hosts = [f"mail-{i}.{'relay.' * 6}example.{tld}" for i, tld in enumerate(("org", "net"))]
+    charts = [
+        bar_chart("Auth failures", (AUTH_FAILURES,),
+                  [(a, [1_234_567 - i]) for i, a in enumerate(ipv6)], "failed logins"),
+        bar_chart("Top talkers", (CONNECTIONS, MESSAGES, REJECTED, AUTH_FAILURES),
+                  [(h, [90_000, 9_000, 900, 90]) for h in hosts], "activity"),
+        column_chart("Per day", (RECEIVED, DELIVERED, REJECTED),
+                     [(f"2026-03-{d:02d}", [250_000, 240_000, 10_000]) for d in range(1, 32)],
+                     "day", "messages")]
+    ns = "{http://www.w3.org/2000/svg}"
+    shown = [t.text or "" for t in ET.fromstring(charts[0]).iter(ns + "text")]
+    labels = [t for t in shown if "…" in t]
+    assert len(labels) == len(set(labels)) == 6
+    for label, address in zip(labels, ipv6):
+        head, tail = label.split("…")
+        assert address.startswith(head) and address.endswith(tail) and len(label) <= 26
+    page = "<!DOCTYPE html><html><body>" + "".join(charts) + "</body></html>"
+    for box, *texts in laid_out(page, 1000, TEXT_BOXES, tmp_path / "charts"):
+        for left, top, right, bottom, text in texts:
+            assert (left >= box[0] and right <= box[2] and top >= box[1]
+                    and bottom <= box[3]), (text, box)
+        for i, a in enumerate(texts):
+            for b in texts[i + 1:]:
+                apart = (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+                assert apart, (a, b)

@@ -21,8 +21,14 @@ __all__ = ["Series", "column_chart", "bar_chart"]
 Rows = Sequence[tuple[str, Sequence[float]]]
 
 _FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12"'
+#: A bar's label (an address, a class) is set in monospace, whose width is known before
+#: any browser draws it: the margin it needs can be reserved.
+_MONO = ' font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"'
 _INK, _MUTED, _GRID = "#1f2937", "#6b7280", "#e5e7eb"
 _LABEL_CHARS = 26          # a horizontal bar's label is cut here (the full one is its tooltip)
+#: The most a character of 12-unit text takes: a digit of the widest common sans (DejaVu
+#: Sans, 7.6), a character of any monospace (0.6 em, 7.2)
+_DIGIT_W, _MONO_W = 7.7, 7.3
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,23 @@ def _count(v: float) -> str:
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
 
 
+def _cut(label: str, limit: int = _LABEL_CHARS) -> str:
+    """`label` at most `limit` characters, cut in the middle: both ends tell addresses
+    apart (IPv6 addresses of one network share the start, hostnames the end)."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head):]
+
+
 def _text(x: float, y: float, label: str, anchor: str = "start", extra: str = "") -> str:
     return (f'<text x="{_n(x)}" y="{_n(y)}" text-anchor="{anchor}"{extra}>'
             f"{for_html(label)}</text>")
+
+
+def _legend_entry(s: Series) -> float:
+    """The width a series' swatch, name and the gap after it take in the legend."""
+    return 14 + 7 * len(s.name) + 18
 
 
 def _legend(series: Sequence[Series], x: float, y: float) -> str:
@@ -61,7 +81,7 @@ def _legend(series: Sequence[Series], x: float, y: float) -> str:
     for s in series:
         parts.append(f'<rect x="{_n(x)}" y="{_n(y - 9)}" width="10" height="10" rx="2" '
                      f'fill="{for_html(s.color)}"/>' + _text(x + 14, y, s.name))
-        x += 14 + 7 * len(s.name) + 18
+        x += _legend_entry(s)
     return "".join(parts)
 
 
@@ -80,9 +100,10 @@ def column_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
                  y_label: str, width: int = 960, height: int = 300) -> str:
     """Vertical bars, one group per row with a bar per series side by side (received and
     delivered are mostly the same messages: stacked, they would add up to nothing)."""
-    left, right, top, bottom = 56, 12, 34, 44
-    plot_w, plot_h = width - left - right, height - top - bottom
     ticks = _ticks(max((v for _, vs in rows for v in vs), default=0))
+    # the rotated axis label takes 22 units at the left; the tick labels stand after it
+    left, right, top, bottom = 28 + math.ceil(_DIGIT_W * len(_count(ticks[-1]))), 12, 34, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
     scale = plot_h / ticks[-1]
     base = top + plot_h
     out = [_legend(series, left, 16)]
@@ -92,7 +113,8 @@ def column_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
                    f'stroke="{_GRID}"/>' + _text(left - 6, y + 4, _count(t), "end"))
     group_w = plot_w / max(len(rows), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
-    every = max(1, math.ceil(len(rows) * 26 / plot_w))    # x labels that do not collide
+    label_w = max((len(label) for label, _ in rows), default=0) * _DIGIT_W + 10
+    every = max(1, math.ceil(len(rows) * label_w / plot_w))    # x labels that do not collide
     for i, (label, values) in enumerate(rows):
         x0 = left + i * group_w
         bars = [_tooltip(label, series, values)]
@@ -103,7 +125,7 @@ def column_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
                         f'fill="{for_html(s.color)}"/>')
         out.append(f'<g class="group">{"".join(bars)}</g>')
         if i % every == 0:
-            out.append(_text(x0 + group_w / 2, base + 16, label, "middle",
+            out.append(_text(x0 + group_w / 2, base + 18, label, "middle",
                              f' fill="{_MUTED}"'))
     out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{base}" y2="{base}" '
                f'stroke="{_MUTED}"/>')
@@ -118,23 +140,28 @@ def bar_chart(title: str, series: Sequence[Series], rows: Rows, x_label: str,
     """Horizontal bars, one per row, its series stacked (parts of one whole: a client's
     connections, messages, rejects and failed logins are its activity), the total at
     the end. Long labels are cut; the tooltip has them whole."""
-    left, right, top, bottom = 180, 48, 30 if len(series) > 1 else 8, 36
+    shown = [_cut(label) for label, _ in rows]
+    most = max((sum(vs) for _, vs in rows), default=0)
+    ticks = _ticks(most)
+    # room for the longest label at the left, the largest total after its bar at the right
+    left = 16 + math.ceil(_MONO_W * max(map(len, shown), default=0))
+    right = 14 + math.ceil(_DIGIT_W * len(_count(most)))
+    top, bottom = 30 if len(series) > 1 else 8, 36
     plot_w = width - left - right
     height = top + row_h * len(rows) + bottom
-    ticks = _ticks(max((sum(vs) for _, vs in rows), default=0))
     scale = plot_w / ticks[-1]
     base = top + row_h * len(rows)
-    out = [_legend(series, left, 16)] if len(series) > 1 else []
+    legend_x = min(left, width + 10 - sum(map(_legend_entry, series)))   # all of it in view
+    out = [_legend(series, legend_x, 16)] if len(series) > 1 else []
     for t in ticks:
         x = left + t * scale
         out.append(f'<line x1="{_n(x)}" x2="{_n(x)}" y1="{top}" y2="{base}" '
                    f'stroke="{_GRID}"/>' + _text(x, base + 16, _count(t), "middle",
                                                   f' fill="{_MUTED}"'))
-    for i, (label, values) in enumerate(rows):
+    for i, ((label, values), short) in enumerate(zip(rows, shown)):
         y = top + i * row_h
-        short = label if len(label) <= _LABEL_CHARS else label[:_LABEL_CHARS - 1] + "…"
-        parts = [_tooltip(label, series, values), _text(left - 8, y + row_h / 2 + 4, short,
-                                                        "end")]
+        parts = [_tooltip(label, series, values),
+                 _text(left - 8, y + row_h / 2 + 4, short, "end", _MONO)]
         x = float(left)
         for s, v in zip(series, values):
             parts.append(f'<rect class="bar" x="{_n(x)}" y="{_n(y + 3)}" '
