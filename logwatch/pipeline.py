@@ -268,17 +268,31 @@ class ParseRun:
             units = plan_units(plans, self.options)
             if len(units) > 1:
                 yield from parallel_correlated(units, self)
+                self._no_log_lines()
                 return
         correlator = Correlator(self.parsers, messages=self.options.messages)
         for table in self._events(plans):
             yield correlator.process(table)
         yield EVENT_SCHEMA.empty_table(), correlator.finish()
+        self._no_log_lines()
 
     def events(self) -> Iterator[pa.Table]:
         """Yield the event tables of every source, block by block, in rotation order."""
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
         yield from self._events(plans)
+        self._no_log_lines()
+
+    def _no_log_lines(self) -> None:
+        """An input none of whose lines is a log line is an error, not an empty log: a
+        journal piped as `journalctl -o json-pretty` (or `export`, `cat`) gave exit 0
+        and no alerts, as if the mail server had been quiet."""
+        for st in self.stats:
+            if st.unreadable and st.unreadable + st.blank + st.continuation >= st.lines:
+                self.errors.append(
+                    f"{st.source}: none of its {st.lines:,} lines is a log line in a format "
+                    "this reads (syslog, RFC 5424, Exim's own log, `journalctl -o json`; "
+                    "not journalctl's -o json-pretty, export, cat or verbose)")
 
     def _events(self, plans: list[SourcePlan]) -> Iterator[pa.Table]:
         """Exim reject and panic logs given together with other logs are read first and

@@ -43,11 +43,16 @@ def line_starts(data: bytes) -> np.ndarray:
 
 
 def check(data: bytes, events: pa.Table, run: ParseRun) -> None:
-    """The invariants every input must keep."""
-    assert run.errors == []
+    """The invariants every input must keep. An input with no log line at all is named
+    in an error (it is no log); any other is read without one."""
     starts = line_starts(data)
     assert len(run.stats) == 1
     s = run.stats[0]
+    no_log = bool(s.unreadable) and s.unreadable + s.blank + s.continuation >= s.lines
+    assert run.errors == ([f"{s.source}: none of its {s.lines:,} lines is a log line in a "
+                           "format this reads (syslog, RFC 5424, Exim's own log, `journalctl "
+                           "-o json`; not journalctl's -o json-pretty, export, cat or "
+                           "verbose)"] if no_log else [])
     assert s.unaccounted() == 0, s.as_dict()
     assert s.lines == len(starts)
     assert s.rows == events.num_rows

@@ -10,12 +10,14 @@ in order; the rules saw each auth failure once; the burst alerts once.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import sqlite3
 import struct
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from logwatch.config import load_config
 from logwatch.errors import ConfigError
 from logwatch.live import PassResult
 from logwatch.state import State
+from tests.conftest import ROOT
 from tests.live_checks import ATTACKER, LiveChecks
 
 JOURNAL_REMOTE = next((p for p in ("/lib/systemd/systemd-journal-remote",
@@ -389,3 +392,20 @@ def test_journal_config_accepts(tmp_path: Path) -> None:
     one, two = load_config(path).sources
     assert one.journal_args == ["--directory=/var/log/journal", "--merge"]
     assert two.journal_args == [] and two.journal_match == ["SYSLOG_FACILITY=2"]
+
+
+def test_journalctl_output_in_another_format_is_an_error_not_a_quiet_server(
+        tmp_path: Path) -> None:
+    """A journald reviewer piped `journalctl -o json-pretty` (and export, cat, verbose)
+    by mistake: exit 0, no alerts, as if the server had been quiet. An input none of
+    whose lines is a log line is an error naming it; the other inputs are still read."""
+    entries = [json.loads(line) for line in gzip.decompress(
+        (ROOT / "sample_logs" / "postfix" / "journal.json.gz").read_bytes()).splitlines()]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text("".join(json.dumps(e, indent=8) + "\n" for e in entries))
+    good = ROOT / "sample_logs" / "postfix" / "mail.log"
+    done = subprocess.run([sys.executable, "-m", "logwatch", "detect", str(pretty), str(good)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2
+    assert f"{pretty}: none of its " in done.stderr and "json-pretty" in done.stderr
+    assert '"rule": "open_relay"' in done.stdout      # the good log was read all the same
