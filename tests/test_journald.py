@@ -324,14 +324,18 @@ def test_a_bad_cursor_without_a_time_reads_the_journal_again(journal: Journal) -
 
 
 def test_non_utf8_message(journal: Journal) -> None:
-    """journalctl prints a MESSAGE that is not UTF-8 as an array of byte values."""
+    """journalctl prints a MESSAGE that is not UTF-8 as an array of byte values: read
+    with replacement and marked, as a file's line is (a journald reviewer found the
+    mark missing)."""
     journal.write([journal.noise(), journal.fail(username=b"j\xf6rg"), journal.noise()]
                   + [journal.fail() for _ in range(4)])
     journal.run_pass()
     journal.check_once()
     t = pa.concat_tables(journal.tables)
-    names = t.filter(pc.equal(t.column("client_ip"), ATTACKER)).column("sasl_username")
-    assert names.to_pylist() == ["j\ufffdrg"] + ["admin"] * 4
+    attacks = t.filter(pc.equal(t.column("client_ip"), ATTACKER))
+    assert attacks.column("sasl_username").to_pylist() == ["j\ufffdrg"] + ["admin"] * 4
+    assert attacks.column("line_note").cast(pa.string()).to_pylist() == \
+        ["invalid_utf8"] + [None] * 4
     journal.check_one_alert(in_pass=0)
 
 

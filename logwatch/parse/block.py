@@ -136,8 +136,10 @@ class BlockParser:
         lines = block.lines
         n = len(lines)
         cursor = None
-        if self.source.fmt == "journal_json":
-            h, ok, cursor = journal_header(lines)
+        repaired = block.repaired       # indices of lines that were not UTF-8
+        if self.source.fmt == "journal_json":     # ... or whose MESSAGE was not
+            h, ok, cursor, bad_message = journal_header(lines)
+            repaired = np.union1d(repaired, np.flatnonzero(bad_message))
         else:
             h, ok = split_header(lines, self.source.fmt)
         utc, tvalid = self.clock.to_utc(h)
@@ -150,7 +152,7 @@ class BlockParser:
             host = pa.repeat(pa.scalar(self.source.host), n)
         self.stats.count_lines(lines, block.offsets, ok, mta, program)
         note = np.full(n, -1, np.int64)
-        note[block.repaired] = LINE_NOTES.index("invalid_utf8")
+        note[repaired] = LINE_NOTES.index("invalid_utf8")
         rows = np.arange(n)
         messages = _Messages(h)
 

@@ -38,9 +38,22 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _read_python(lines: pa.Array) -> pa.Table:
+def _not_utf8(value: Any) -> bool:
+    """A MESSAGE journald gave as bytes that are not UTF-8 (read with replacement, as a
+    file's line is, and marked as one is)."""
+    if not (isinstance(value, list) and value and all(isinstance(v, int) for v in value)):
+        return False
+    try:
+        bytes(v & 0xFF for v in value).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _read_python(lines: pa.Array) -> tuple[pa.Table, np.ndarray]:
     cols: dict[str, list[str | None]] = {f: [] for f in _FIELDS}
-    for raw in lines.to_pylist():
+    repaired = np.zeros(len(lines), bool)
+    for i, raw in enumerate(lines.to_pylist()):
         try:
             obj = json.loads(raw) if raw else {}
         except json.JSONDecodeError:
@@ -49,26 +62,29 @@ def _read_python(lines: pa.Array) -> pa.Table:
             obj = {}
         for f in _FIELDS:
             cols[f].append(_text(obj.get(f)))
-    return pa.table(cols, schema=_SCHEMA)
+        repaired[i] = _not_utf8(obj.get("MESSAGE"))
+    return pa.table(cols, schema=_SCHEMA), repaired
 
 
-def _read(lines: pa.Array) -> pa.Table:
+def _read(lines: pa.Array) -> tuple[pa.Table, np.ndarray]:
+    """The entries' fields, and which MESSAGEs were not UTF-8."""
     one = pa.ListArray.from_arrays(pa.array([0, len(lines)], pa.int32()), lines.fill_null("{}"))
     blob = pc.binary_join(one, "\n")[0].as_buffer()
     try:
         table = pajson.read_json(pa.BufferReader(blob), parse_options=pajson.ParseOptions(
             explicit_schema=_SCHEMA, unexpected_field_behavior="ignore"),
             read_options=pajson.ReadOptions(block_size=max(1 << 20, len(blob) + 1)))
-    except pa.ArrowInvalid:
+    except pa.ArrowInvalid:    # a MESSAGE given as bytes among them, among others
         return _read_python(lines)
     if table.num_rows != len(lines):  # a blank or broken line shifted rows
         return _read_python(lines)
-    return table
+    return table, np.zeros(len(lines), bool)
 
 
-def journal_header(lines: pa.Array) -> tuple[Header, np.ndarray, pa.Array]:
-    """Header fields of a block of journal JSON lines; also the cursor column."""
-    t = _read(lines)
+def journal_header(lines: pa.Array) -> tuple[Header, np.ndarray, pa.Array, np.ndarray]:
+    """Header fields of a block of journal JSON lines; also the cursor column, and which
+    messages were not UTF-8."""
+    t, repaired = _read(lines)
     ts = pc.coalesce(t.column("_SOURCE_REALTIME_TIMESTAMP"), t.column("__REALTIME_TIMESTAMP"))
     us = _to_int(ts)
     msg = pc.fill_null(t.column("MESSAGE").combine_chunks(), "")
@@ -82,7 +98,7 @@ def journal_header(lines: pa.Array) -> tuple[Header, np.ndarray, pa.Array]:
     h.tag = pc.if_else(pc.is_valid(pid), pc.binary_join_element_wise(ident, "[", pid, "]", ""),
                        ident)
     h.host = t.column("_HOSTNAME").combine_chunks()
-    return h, ok, t.column("__CURSOR").combine_chunks()
+    return h, ok, t.column("__CURSOR").combine_chunks(), repaired
 
 
 def _to_int(arr: pa.ChunkedArray) -> pa.Array:
