@@ -7,6 +7,7 @@ charts and runs nothing.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 import markdown  # Python-Markdown, which apprise depends on: a second, independent reader
 import pytest
+from coloraide import Color
 
 from logwatch.config import load_config
 from logwatch.pipeline import ParseOptions
@@ -533,3 +535,36 @@ def test_chart_texts_are_whole_apart_and_tell_their_rows_apart(tmp_path: Path) -
             for b in texts[i + 1:]:
                 apart = (a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
                 assert apart, (a, b)
+
+
+#: Each element's own text as drawn: [its colour, the colour of the nearest background
+#: under it, the text]. Tooltips (<title>) are not drawn.
+TEXT_COLOURS = (
+    "[...doc.querySelectorAll('body *')].filter(e => !e.closest('title') && "
+    "[...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())).map(e => {"
+    " const style = x => doc.defaultView.getComputedStyle(x); let b = e;"
+    " while (b && style(b).backgroundColor === 'rgba(0, 0, 0, 0)') b = b.parentElement;"
+    " return [e.namespaceURI === 'http://www.w3.org/2000/svg' ? style(e).fill : style(e).color,"
+    " b ? style(b).backgroundColor : 'rgb(255, 255, 255)', e.textContent.slice(0, 40)]; })")
+
+
+def test_colours_are_told_apart_and_text_is_readable(report: dict[str, Any],
+                                                     tmp_path: Path) -> None:
+    """WCAG 2.1: a chart's bars stand 3:1 or more against the white they are drawn on
+    (1.4.11), text 4.5:1 against what is under it (1.4.3). The series of one chart stay
+    apart for a reader with any of the three kinds of colour blindness, as simulated
+    (CIEDE2000 distance of 12 or more: red and green were 8.5 apart under deuteranopia)."""
+    charts = [p for s in sections(report) for p in s.parts if isinstance(p, Chart)]
+    for chart in charts:
+        for s in chart.series:
+            assert Color(s.color).contrast("white", method="wcag21") >= 3, s
+        for kind in (None, "protan", "deutan", "tritan"):
+            for a, b in itertools.combinations(chart.series, 2):
+                seen = [Color(x.color) if kind is None else Color(x.color).filter(kind)
+                        for x in (a, b)]
+                assert seen[0].delta_e(seen[1], method="2000") >= 12, (kind, a, b)
+    drawn = laid_out(render_html(report), 1280, TEXT_COLOURS, tmp_path / "colours")
+    pairs = {(fg, bg): text for fg, bg, text in drawn}
+    assert len(pairs) > 10
+    for (fg, bg), text in pairs.items():
+        assert Color(fg).contrast(bg, method="wcag21") >= 4.5, (fg, bg, text)

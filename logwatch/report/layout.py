@@ -25,12 +25,14 @@ CHART_ROWS = 15
 SCROLL_ROWS = 15
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
-RECEIVED = Series("received", "#2563eb")
-DELIVERED = Series("delivered", "#16a34a")
-REJECTED = Series("rejected", "#dc2626")
-CONNECTIONS = Series("connections", "#94a3b8")
-MESSAGES = Series("messages", "#16a34a")
-AUTH_FAILURES = Series("auth failures", "#f59e0b")
+#: Okabe and Ito's hues, darkened to 3:1 or more against white (WCAG 1.4.11), one colour
+#: per meaning in every chart: red against green told one in twelve men nothing.
+RECEIVED = Series("received", "#006197")
+DELIVERED = Series("delivered", "#009e73")
+REJECTED = Series("rejected", "#a04600")
+CONNECTIONS = Series("connections", "#5c5c5c")
+MESSAGES = Series("messages", DELIVERED.color)
+AUTH_FAILURES = Series("auth failures", "#c48700")
 
 
 #: A chart's rows: a label and one figure per series.

@@ -32,7 +32,7 @@ _LONG_TEXT = frozenset({"reason", "summary", "shape", "example", "error", "note"
                         "warnings"})
 
 _CSS = """
-:root{--ink:#1f2937;--muted:#6b7280;--line:#e5e7eb;--bg:#f6f7f9;--card:#fff;--accent:#2563eb;
+:root{--ink:#1f2937;--muted:#5f6673;--line:#e5e7eb;--bg:#f6f7f9;--card:#fff;--accent:#2563eb;
 --bad:#b91c1c;--warn:#b45309}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
