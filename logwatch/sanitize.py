@@ -11,7 +11,14 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_terminal", "for_html", "placed_line", "clipped"]
+__all__ = ["for_terminal", "for_html", "placed_line", "clipped", "ZWSP", "AUTOLINKS"]
+
+#: Breaks a syntax and is read as nothing (a renderer that shows it, shows nothing).
+ZWSP = "\u200b"
+#: Where a renderer that links bare URLs (GitHub's Markdown, Slack, Mattermost) sees a
+#: link start: inside `://` (`https://…`) and after a `www` that begins a word (`www.…`).
+#: A zero-width space there keeps the text and loses the link.
+AUTOLINKS = r"(?<=:)(?=//)|(?<=\b[Ww]{3})(?=\.)"
 
 # C0 and C1 controls (tab and newline included: one record is one line) and DEL; every
 # format character (Unicode's Cf: the bidi controls, zero-width spaces and joiners, word

@@ -20,6 +20,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import cmarkgfm  # GitHub's own Markdown (cmark-gfm): its autolinks
 import markdown  # Python-Markdown, which apprise depends on: a second, independent reader
 import pytest
 from coloraide import Color
@@ -283,7 +284,7 @@ def test_hostile_log_text_keeps_markdown_tables_whole(hostile: dict[str, Any]) -
     assert "<script" not in text.lower() and "<img" not in text.lower() and "\x1b" not in text
     assert "| &lt;script&gt;alert(1)&lt;/script&gt;@x.test | 1 | 4,321 |" in text
     assert "| victim@pipe\\|tick\\`s\\`.test | 1 | 4,321 |" in text
-    assert "\\[x\\](http://evil.test)\\*\\_y\\_\\*" in text
+    assert "\\[x\\](http:\u200b//evil.test)\\*\\_y\\_\\*" in text
     tables = md_tables(text)
     assert tables
     for table in tables:
@@ -292,7 +293,7 @@ def test_hostile_log_text_keeps_markdown_tables_whole(hostile: dict[str, Any]) -
     html = markdown.markdown(text, extensions=["tables"])
     for tag in ("<script", "<img", "<a ", "<code"):
         assert tag not in html, tag
-    assert f"<td>{PIPE_DOMAIN}</td>" in html and "[x](http://evil.test)*_y_*" in html
+    assert f"<td>{PIPE_DOMAIN}</td>" in html and "[x](http:\u200b//evil.test)*_y_*" in html
     for table in re.findall(r"<table>.*?</table>", html, re.S):
         widths = {len(re.findall(r"<t[dh]\b", row)) for row in
                   re.findall(r"<tr>.*?</tr>", table, re.S)}
@@ -346,6 +347,23 @@ def long_tokens(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert report["delivery_domains"][0]["domain"] == f"{LONG.lower()}.test"
     assert report["security"]["auth"]["by_username"][0]["sasl_username"] == LONG
     return report
+
+
+def test_bare_urls_in_log_text_are_no_links_on_github(tmp_path: Path) -> None:
+    """GitHub links `https://…` and `www.…` in plain text, where no backslash escape
+    reaches: an attacker's username must not become a live link in a ticket."""
+    log = tmp_path / "mail.log"
+    log.write_text("".join(
+        f"Mar  3 10:05:0{i} mx1 postfix/smtpd[2004]: warning: unknown[203.0.113.66]: SASL "
+        f"LOGIN authentication failed: (reason unavailable), sasl_username={user}\n"
+        for i, user in enumerate(("https://login.evil.example/reset", "www.evil.example/pay",
+                                  "WWW.evil.example/x"))))
+    text = render_markdown(build([log]))
+    page = cmarkgfm.github_flavored_markdown_to_html(text)
+    assert "<a " not in page and "evil.example/reset" in page
+    shown = page.replace("\u200b", "")
+    for user in ("https://login.evil.example/reset", "www.evil.example/pay"):
+        assert f"<td>{user}</td>" in shown            # the text is all there, as text
 
 
 # -- determinism ------------------------------------------------------------------------------

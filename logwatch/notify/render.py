@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from logwatch.sanitize import clipped, for_html, for_terminal
+from logwatch.sanitize import AUTOLINKS, ZWSP, clipped, for_html, for_terminal
 
 __all__ = ["Rendered", "Medium", "SLACK", "DISCORD", "MATTERMOST", "CHAT", "inert",
            "render_chat", "render_email", "render_json", "title_of"]
-
-_ZWSP = "\u200b"
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,8 @@ class Medium:
     (an `@everyone` so broken pings nobody). `marks`: its markup characters, escaped with a
     backslash where the service reads Markdown (`markdown`; a zero-width space does not
     stop CommonMark's emphasis), else with a zero-width space before each (Slack's mrkdwn
-    has no escape). Every medium also gets one inside `://` and `](`, so that no URL
+    has no escape). Every medium also gets one where a bare URL would be linked
+    (`AUTOLINKS`: inside `://`, after a word's `www`) and inside `](`, so that no URL
     becomes a link or an image, and no text a disguised link."""
 
     opens: str
@@ -47,7 +46,7 @@ class Medium:
     @cached_property
     def breaks(self) -> re.Pattern[str]:
         """Where the zero-width spaces go: one per place, however many rules want it."""
-        return re.compile(f"(?<=[{re.escape(self.opens)}])|(?<=:)(?=//)|(?<=\\])(?=\\()")
+        return re.compile(f"(?<=[{re.escape(self.opens)}])|{AUTOLINKS}|(?<=\\])(?=\\()")
 
     @cached_property
     def markup(self) -> re.Pattern[str]:
@@ -85,8 +84,8 @@ def inert(text: str, medium: Medium) -> str:
     its mention, link and markup syntax broken (see Medium). `&<>` are left to apprise,
     which escapes them itself where a service needs it (Slack's TEXT format, formats
     converted to HTML): escaped here too, Slack would show `&lt;`."""
-    text = medium.breaks.sub(_ZWSP, for_terminal(text))
-    return medium.markup.sub(r"\\\g<0>" if medium.markdown else _ZWSP + r"\g<0>", text)
+    text = medium.breaks.sub(ZWSP, for_terminal(text))
+    return medium.markup.sub(r"\\\g<0>" if medium.markdown else ZWSP + r"\g<0>", text)
 
 
 #: How much of each log-derived value (a summary, a key, a line) a message shows: as

@@ -5,7 +5,9 @@ are left out, their figures are in the tables. Log text is made inert for a tabl
 a sender `a|b@x` must not add a column, `<img onerror=…>` must stay text, `[x](http://…)`
 must not become a link. Markdown has no single escape that every renderer honours, so
 `& < >` become character references (which no renderer reads as markup) and the rest of
-the syntax is backslash-escaped, as GFM and CommonMark define.
+the syntax is backslash-escaped, as GFM and CommonMark define. GitHub also links a bare
+`https://…` or `www.…`, which no escape stops: a zero-width space breaks them, as the
+chat renderers break them (`sanitize.AUTOLINKS`).
 """
 
 from __future__ import annotations
@@ -16,20 +18,22 @@ from typing import Any, Callable
 from logwatch.report.figures import count, display
 from logwatch.report.layout import (NUMERIC, Chart, Column, Facts, Note, Table, period_line,
                                     sections)
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import AUTOLINKS, ZWSP, for_terminal
 
 __all__ = ["render_markdown", "for_markdown"]
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 #: `\` first of all; then code, emphasis, strike-through, links, table cells, HTML
 _SYNTAX = re.compile(r"[\\`*_~\[\]|&<>]")
+_AUTOLINKS = re.compile(AUTOLINKS)
 
 
 def for_markdown(text: object) -> str:
     """`text` as literal text in a GFM table cell: control characters (a newline would
-    end the row) shown as escapes, then every character of Markdown syntax escaped."""
+    end the row) shown as escapes, bare URLs broken, then every character of Markdown
+    syntax escaped."""
     return _SYNTAX.sub(lambda m: _ENTITIES.get(m.group(0), "\\" + m.group(0)),
-                       for_terminal(str(text)))
+                       _AUTOLINKS.sub(ZWSP, for_terminal(str(text))))
 
 
 def _value(value: Any, kind: str) -> str:
