@@ -586,3 +586,18 @@ def test_colours_are_told_apart_and_text_is_readable(report: dict[str, Any],
     assert len(pairs) > 10
     for (fg, bg), text in pairs.items():
         assert Color(fg).contrast(bg, method="wcag21") >= 4.5, (fg, bg, text)
+
+
+def test_a_section_followed_from_the_nav_shows_its_heading(report: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """The nav stays at the top of the window: a section it leads to stops below it, not
+    with its heading under it."""
+    found = laid_out(render_html(report), 1280, (
+        "[...doc.querySelectorAll('nav a')].map(a => {"
+        " doc.defaultView.location.hash = a.getAttribute('href');"
+        " return [a.getAttribute('href'), doc.querySelector(a.getAttribute('href') + ' h2')"
+        ".getBoundingClientRect().top - doc.querySelector('nav').getBoundingClientRect()"
+        ".bottom]; })"), tmp_path / "nav")
+    assert [href for href, _ in found] == [f"#{s}" for s in ORDER]
+    for href, below_nav in found:
+        assert below_nav >= 0, href

@@ -44,7 +44,7 @@ nav{position:sticky;top:0;z-index:1;background:#fff;border-bottom:1px solid var(
 padding:8px 32px;white-space:nowrap;overflow-x:auto}
 nav a{color:var(--accent);text-decoration:none;margin-right:18px}
 main{padding:4px 32px 32px;max-width:1440px}
-section{margin-top:26px}
+section{margin-top:26px;scroll-margin-top:48px}
 h2{font-size:18px;margin:0 0 12px;padding-bottom:4px;border-bottom:2px solid var(--line)}
 h3{font-size:13px;margin:0 0 6px;color:#374151}
 .parts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));
