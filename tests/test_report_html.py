@@ -601,3 +601,17 @@ def test_a_section_followed_from_the_nav_shows_its_heading(report: dict[str, Any
     assert [href for href, _ in found] == [f"#{s}" for s in ORDER]
     for href, below_nav in found:
         assert below_nav >= 0, href
+
+
+def test_traffic_tables_call_deferrals_deferrals(report: dict[str, Any]) -> None:
+    """Per day and per hour count deferral lines, as the totals' Deferrals do: headed
+    'deferred' beside a Deferred card counting messages, 2 read as a second message."""
+    totals = report["totals"]
+    assert totals["deferrals"] > totals["deferred"]             # the sample tells them apart
+    traffic = next(s for s in sections(report) if s.id == "traffic")
+    for table in (p for p in traffic.parts if isinstance(p, Table)):
+        (column,) = [c for c in table.columns if c.key == "deferred"]
+        assert column.heading == "deferrals", table.title
+        assert sum(row["deferred"] for row in table.rows) == totals["deferrals"]
+    html = render_html(report)
+    assert html.count('<th class="num">deferrals</th>') == 2

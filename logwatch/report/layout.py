@@ -109,8 +109,11 @@ def _c(key: str, heading: str | None = None, kind: str = "text") -> Column:
 _COUNT = _c("count", kind="count")
 _REASON = _c("reason")
 _ADDRESS = (_c("address"), _c("messages", kind="count"), _c("bytes", kind="bytes"))
-_TRAFFIC = tuple(_c(k, kind="count") for k in ("received", "delivered", "deferred",
-                                                 "bounced", "rejected"))
+#: Per day and per hour, lines as pflogsumm counts them: `deferred` is the deferrals (a
+#: message deferred three times counts three), the totals' Deferrals, not their Deferred.
+_TRAFFIC = (_c("received", kind="count"), _c("delivered", kind="count"),
+            _c("deferred", "deferrals", "count"), _c("bounced", kind="count"),
+            _c("rejected", kind="count"))
 _SPANS = (_c("connections", kind="count"), _c("total_seconds", "total time", "seconds"),
           _c("avg_seconds", "average", "seconds"), _c("max_seconds", "longest", "seconds"))
 _SEEN = (_c("first", kind="when"), _c("last", kind="when"))
