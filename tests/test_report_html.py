@@ -615,3 +615,18 @@ def test_traffic_tables_call_deferrals_deferrals(report: dict[str, Any]) -> None
         assert sum(row["deferred"] for row in table.rows) == totals["deferrals"]
     html = render_html(report)
     assert html.count('<th class="num">deferrals</th>') == 2
+
+
+def test_postscreen_tables_are_left_out_where_the_input_has_no_postscreen(
+        report: dict[str, Any]) -> None:
+    """Exim and Sendmail have no postscreen: three empty tables saying 'None.' told a
+    reader nothing but that the layout was Postfix's. Postfix's sample keeps them."""
+    titles = ("Postscreen verdicts", "Clients postscreen caught",
+              "Blocklists that listed clients (dnsblog)")
+    for log, shown in ((SAMPLE, True), (ROOT / "sample_logs" / "exim" / "mainlog", False),
+                       (ROOT / "sample_logs" / "sendmail" / "maillog", False)):
+        content = report if shown else build([log])
+        html, text = render_html(content), render_markdown(content)
+        for title in titles:
+            assert (f">{title}<" in html) is shown, (log, title)
+            assert (f"### {title}" in text) is shown, (log, title)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
@@ -50,13 +50,16 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """`folded`: long detail a reader opens on demand; `tone` "bad": mail got out."""
+    """`folded`: long detail a reader opens on demand; `tone` "bad": mail got out;
+    `only_if_rows`: left out when empty, where empty says only that the input has no such
+    thing (an Exim or Sendmail log has no postscreen), not that none happened."""
 
     title: str
     columns: tuple[Column, ...]
     rows: list[dict[str, Any]]
     folded: bool = False
     tone: str = ""
+    only_if_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -345,13 +348,13 @@ def _security(r: dict[str, Any]) -> Section:
               (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
               sec["relay_attempts"]),
         Table("Postscreen verdicts", (_c("name", "verdict"), _COUNT),
-              _named(sec["postscreen"]["verdicts"])),
+              _named(sec["postscreen"]["verdicts"]), only_if_rows=True),
         Table("Clients postscreen caught",
               (_c("client_ip", "client", "mono"), _c("count", "caught", "count"),
-               _c("verdicts"), *_SEEN), sec["postscreen"]["by_ip"]),
+               _c("verdicts"), *_SEEN), sec["postscreen"]["by_ip"], only_if_rows=True),
         Table("Blocklists that listed clients (dnsblog)", (_c("name", "blocklist", "mono"),
                                                            _COUNT),
-              _named(sec["postscreen"]["blocklists"])),
+              _named(sec["postscreen"]["blocklists"]), only_if_rows=True),
         *_tls(sec["tls"]),
         Table("Top talkers", (_c("client_ip", "client", "mono"),
                               *(_c(k, kind="count") for k in ("connections", "messages",
@@ -403,7 +406,13 @@ _PROBLEMS_FIRST = ("summary", "security", "problems", "rejects", "deferrals", "t
 def sections(report: dict[str, Any]) -> list[Section]:
     """The report's sections in reading order (problems first when it asks for that)."""
     order = _PROBLEMS_FIRST if report.get("problems_first") else _ORDER
-    return [_BUILDERS[name](report) for name in order]
+    return [_shown(_BUILDERS[name](report)) for name in order]
+
+
+def _shown(section: Section) -> Section:
+    """`section` without the empty tables that are shown only with rows."""
+    return replace(section, parts=[p for p in section.parts if not (
+        isinstance(p, Table) and p.only_if_rows and not p.rows)])
 
 
 def period_line(report: dict[str, Any]) -> str:
