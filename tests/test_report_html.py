@@ -121,7 +121,7 @@ class Page(HTMLParser):
         elif tag == "meta" and "http-equiv" in a:
             self.meta[a["http-equiv"]] = a["content"]
         elif tag == "svg":
-            self._chart = self.charts.setdefault(a["aria-label"], [])
+            self._chart = self.charts.setdefault(a["aria-label"].split(". ")[0], [])
         elif tag == "g" and cls == "group" and self._chart is not None:
             self._chart.append([])
         elif tag == "rect" and cls == "bar" and self._chart is not None:
@@ -396,7 +396,7 @@ def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
     Chromium (`doc` is the page's document). The page is the srcdoc of an iframe in a
     harness that holds the script: the report's own Content-Security-Policy, which forbids
     scripts, stays whole, and the width can be a phone's (a headless window is never
-    narrower than 500 px)."""
+    narrower than 500 px). Elements tell their accessible name (`computedName`)."""
     harness = profile.with_suffix(".html")
     harness.write_text(
         '<!DOCTYPE html><html><body style="margin:0">'
@@ -405,7 +405,8 @@ def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
         "addEventListener('load', () => { const doc = document.getElementById('page')"
         f".contentDocument; document.body.dataset.found = JSON.stringify({expression}); }});"
         "</script></body></html>", encoding="utf-8")
-    dom = chromium(["--window-size=1400,900", "--dump-dom", harness.as_uri()], profile)
+    dom = chromium(["--window-size=1400,900", "--enable-blink-features=ComputedAccessibilityInfo",
+                    "--dump-dom", harness.as_uri()], profile)
     found = re.search(r'<body[^>]*\sdata-found="([^"]*)"', dom)
     assert found, dom[-2000:]
     return json.loads(html.unescape(found.group(1)))
@@ -630,3 +631,23 @@ def test_postscreen_tables_are_left_out_where_the_input_has_no_postscreen(
         for title in titles:
             assert (f">{title}<" in html) is shown, (log, title)
             assert (f"### {title}" in text) is shown, (log, title)
+
+
+def test_tables_and_charts_are_named_for_a_screen_reader(report: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """A screen reader names a table by its caption (a heading before it is no name),
+    and takes a chart (role="img") whole, its tooltips unread: the chart's name carries
+    the figures it draws."""
+    tables, charts = laid_out(render_html(report), 1280, (       # folded tables opened
+        "(doc.querySelectorAll('details').forEach(d => { d.open = true; }),"
+        " [[...doc.querySelectorAll('table')].map(t => t.computedName),"
+        " [...doc.querySelectorAll('svg')].map(s => s.computedName)])"), tmp_path / "names")
+    parts = [p for s in sections(report) for p in s.parts]
+    assert tables == [p.title for p in parts if isinstance(p, Table) and p.rows]
+    drawn = [p for p in parts if isinstance(p, Chart) and p.rows]
+    assert len(charts) == len(drawn) == 4
+    for name, chart in zip(charts, drawn):
+        assert name.startswith(chart.title + ". "), name
+        for label, values in chart.rows:
+            said = ", ".join(f"{s.name} {v:,}" for s, v in zip(chart.series, values))
+            assert f"{label}: {said}" in name, (chart.title, label)

@@ -46,7 +46,9 @@ nav a{color:var(--accent);text-decoration:none;margin-right:18px}
 main{padding:4px 32px 32px;max-width:1440px}
 section{margin-top:26px;scroll-margin-top:48px}
 h2{font-size:18px;margin:0 0 12px;padding-bottom:4px;border-bottom:2px solid var(--line)}
-h3{font-size:13px;margin:0 0 6px;color:#374151}
+h3,caption{font-size:13px;font-weight:700;margin:0 0 6px;color:#374151;text-align:left}
+.unseen{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);
+white-space:nowrap}
 .parts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));
 gap:18px 22px;align-items:start}
 .wide{grid-column:1/-1}
@@ -62,8 +64,8 @@ table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f1f5f9;font-size:12px;font-weight:600;color:#374151}
 td{overflow-wrap:anywhere}
-.tbl{overflow:auto;border:1px solid var(--line)}
-.tbl table{border:0}
+.tbl{overflow:auto}
+.tbl table{border:1px solid var(--line)}
 .tall{max-height:30em}
 .tall th{position:sticky;top:0}
 tbody tr:nth-child(even){background:#fafbfc}
@@ -72,7 +74,7 @@ tbody tr:nth-child(even){background:#fafbfc}
 .when{white-space:nowrap}
 .empty,.note{color:var(--muted);font-size:12px;margin:4px 0 0}
 .empty{font-style:italic}
-.block.bad h3{color:var(--bad)}.block.bad .tbl{border-color:var(--bad)}
+.block.bad h3,.block.bad caption{color:var(--bad)}.block.bad table{border-color:var(--bad)}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;
 padding:12px 14px}
 figcaption{font-weight:600;margin-bottom:6px}
@@ -93,7 +95,7 @@ _PRINT = """@media print{nav{display:none}body{background:#fff}
 .parts{display:block}.parts>*+*{margin-top:18px}
 .tbl{overflow:visible}.tall{max-height:none}.when{white-space:normal;overflow-wrap:normal}
 figure.wide svg{min-width:0}details::details-content{content-visibility:visible}
-figure,.card,tr{break-inside:avoid}h2,h3,summary{break-after:avoid}}
+figure,.card,tr{break-inside:avoid}h2,h3,caption,summary{break-after:avoid}}
 """
 
 
@@ -121,12 +123,15 @@ def _table(t: Table) -> str:
                    f"{for_html(c.heading)}</th>" for c in t.columns)
     body = "".join("<tr>" + "".join(_cell(row.get(c.key), c.kind) for c in t.columns) + "</tr>"
                    for row in t.rows)
-    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # the caption names the table to a screen reader; folded, the summary shows the name
+    unseen = _attr("unseen" if t.folded else None, "class")
+    caption = f"<caption{unseen}>{for_html(t.title)}</caption>"
+    table = f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     table = f'<div class="tbl{" tall" if len(t.rows) > SCROLL_ROWS else ""}">{table}</div>'
     if t.folded:
         return (f'<details class="{classes}"><summary>{for_html(t.title)} '
                 f'({len(t.rows):,} rows)</summary>{table}</details>')
-    return f'<div class="{classes}"><h3>{for_html(t.title)}</h3>{table}</div>'
+    return f'<div class="{classes}">{table}</div>'
 
 
 def _facts(f: Facts) -> str:
