@@ -651,3 +651,15 @@ def test_tables_and_charts_are_named_for_a_screen_reader(report: dict[str, Any],
         for label, values in chart.rows:
             said = ", ".join(f"{s.name} {v:,}" for s, v in zip(chart.series, values))
             assert f"{label}: {said}" in name, (chart.title, label)
+
+
+def test_a_charts_axis_says_what_its_legend_says(report: dict[str, Any]) -> None:
+    """A stacked bar's axis names what its parts add up: the Top talkers' legend said
+    'rejected' and 'auth failures', its axis 'rejects' and 'failed logins'. One thing,
+    one word."""
+    charts = [p for s in sections(report) for p in s.parts
+              if isinstance(p, Chart) and p.kind == "bars" and len(p.series) > 1]
+    assert charts
+    for chart in charts:
+        for series in chart.series:
+            assert series.name in chart.x_label, (chart.title, series.name)

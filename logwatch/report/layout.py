@@ -335,7 +335,7 @@ def _security(r: dict[str, Any]) -> Section:
         Chart("Auth failures by client address", "bars", (AUTH_FAILURES,), by_ip,
               "failed logins", note=ip_note),
         Chart("Top talkers", "bars", (CONNECTIONS, MESSAGES, REJECTED, AUTH_FAILURES),
-              talkers, "connections, messages, rejects and failed logins", note=talk_note),
+              talkers, "connections, messages, rejected and auth failures", note=talk_note),
         Table("Auth failures by client address",
               (*clients, _c("distinct_sasl_username", "usernames", "count"), *_SEEN),
               auth["by_ip"]),
