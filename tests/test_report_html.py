@@ -487,6 +487,7 @@ def test_printed_the_report_holds_everything(report: dict[str, Any], tmp_path: P
     whole, words = squeezed("".join(pages)), set("".join(pages).split())
     for alert in report["security"]["alerts"]["timeline"]:       # the Alerts' last column
         assert set(alert["summary"].split()) <= words, alert["summary"]
+        assert alert["rule"] in words      # an ordinary word is not cut ("password_spra y")
     assert squeezed("as pflogsumm counts") in whole               # folded: grand totals
     for hour in range(24):                                        # folded: per hour
         assert whole.count(f"{hour:02d}:00") >= 2, hour

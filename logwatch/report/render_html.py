@@ -63,7 +63,7 @@ letter-spacing:.04em}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f1f5f9;font-size:12px;font-weight:600;color:#374151}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}td.long{overflow-wrap:anywhere}
 .tbl{overflow:auto}
 .tbl table{border:1px solid var(--line)}
 .tall{max-height:30em}
@@ -103,6 +103,11 @@ def _attr(value: str | None, name: str = "title") -> str:
     return "" if value is None else f' {name}="{for_html(value)}"'
 
 
+#: a word longer than this (an attacker's 300-character domain) may break anywhere; a
+#: shorter one breaks only at its ends, so that `password_spray` is not cut in two
+_LONG_WORD = 40
+
+
 def _cell(value: Any, kind: str) -> str:
     text = for_html(display(value, kind))
     if kind == "severity" and value in SEVERITIES:
@@ -110,6 +115,8 @@ def _cell(value: Any, kind: str) -> str:
     elif kind == "when" and value:
         text = f"<time{_attr(value, 'datetime')}>{text}</time>"
     cls = "num" if kind in NUMERIC else kind if kind in ("mono", "when") else ""
+    if any(len(word) > _LONG_WORD for word in str(value).split()):
+        cls = f"{cls} long".strip()   # wrapped anywhere: the figures beside it stay in view
     return f"<td{_attr(cls or None, 'class')}{_attr(exact(value, kind))}>{text}</td>"
 
 
