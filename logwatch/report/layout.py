@@ -184,7 +184,8 @@ def _summary(r: dict[str, Any]) -> Section:
              note=", ".join(f"{severities[s]} {s}" for s in SEVERITIES if severities[s])
              if alerts["ran"] else "rules not run", tone="bad" if urgent else ""),
         Fact("Open relay", len(alerts["open_relay"]) if alerts["ran"] else None,
-             note="incidents", tone="bad" if alerts["open_relay"] else ""),
+             note="incident" if len(alerts["open_relay"]) == 1 else "incidents",
+             tone="bad" if alerts["open_relay"] else ""),
         Fact("Auth failures", sec["auth"]["failures"],
              note="from " + _many(sec["auth"]["addresses"], "address", "addresses")),
         Fact("Relay attempts", relay["attempts"],
@@ -222,7 +223,8 @@ def _domains(r: dict[str, Any]) -> Section:
     return Section("domains", "Domains", [
         Table("Deliveries by recipient domain",
               (_c("domain"), _c("sent", kind="count"), _c("bytes", kind="bytes"),
-               _c("deferred", kind="count"), _c("avg_delay", "average delay", "seconds"),
+               _c("deferred", "deferrals", "count"),
+               _c("avg_delay", "average delay", "seconds"),
                _c("max_delay", "longest delay", "seconds")), r["delivery_domains"]),
         Table("Received by sending domain",
               (_c("domain"), _c("messages", kind="count"), _c("bytes", kind="bytes")),
