@@ -126,18 +126,12 @@ def postscreen_view(f: Frames, limit: int | None) -> dict[str, Any]:
         by_ip = [{"client_ip": ip, "count": int(r["count"]), "verdicts": r["verdicts"],
                   "first": _iso(r["first"]), "last": _iso(r["last"])}
                  for ip, r in g.iterrows()]
-    listed = s.loc[s["daemon"] == "dnsblog", "reason"].astype("object")
-    return {"verdicts": _counted(ps["verdict"]), "by_ip": by_ip,
-            "blocklists": _counted(listed)}
+    listed = s.loc[s["daemon"] == "dnsblog", "reason"]
+    return {"verdicts": _shares(pa.array(ps["verdict"], pa.string())), "by_ip": by_ip,
+            "blocklists": _shares(pa.array(listed.astype("object"), pa.string()))}
 
 
-def _counted(values: pd.Series) -> dict[str, int]:
-    """Occurrences of each value, most first (then by name, for a stable report)."""
-    counts = values.dropna().value_counts()
-    return {k: int(n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))}
-
-
-def _shares(values: pa.ChunkedArray) -> dict[str, int]:
+def _shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
     """Occurrences of each value, most first (then by name, for a stable report)."""
     counts = pc.value_counts(plain(values).drop_null()).to_pylist()
     return {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: (-c["counts"],
