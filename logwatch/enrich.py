@@ -417,4 +417,5 @@ def _account(messages: pa.Table, trusted: pa.Array) -> pa.Array:
     local = pc.equal(plain(messages.column("origin")), "local")
     return pc.coalesce(plain(messages.column("sasl_username")),
                        pc.if_else(pc.fill_null(trusted, False), ip, pa.scalar(None, pa.string())),
-                       pc.if_else(pc.fill_null(local, False), "local", pa.scalar(None, pa.string())))
+                       pc.if_else(pc.fill_null(local, False), "local",
+                                  pa.scalar(None, pa.string())))

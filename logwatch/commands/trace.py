@@ -98,7 +98,8 @@ def _message_block(m: dict[str, Any], children: list[str], events: set[str]) -> 
         to += f" (originally {', '.join(m['orig_recipients'])})"
     fields = [("origin", m["origin"] or "-"), ("client", _client(m)),
               ("from", "-" if m["sender"] is None else f"<{m['sender']}>"), ("to", to),
-              ("status", _status(m, events)), ("size", "-" if m["size"] is None else str(m["size"])),
+              ("status", _status(m, events)),
+              ("size", "-" if m["size"] is None else str(m["size"])),
               ("relays", ", ".join(m["relays"]) or "-"),
               ("message-id", f"<{m['message_id']}>" if m["message_id"] else "-"),
               ("parent", m["parent"] or "-"), ("children", ", ".join(children) or "-")]

@@ -21,8 +21,8 @@ from logwatch.parse.definitions import ClassifySpec
 from logwatch.parse.slicing import substrings
 from logwatch.schema import STATUSES
 
-__all__ = ["normalize_ip", "ip_text", "strip_brackets", "empty_to_null", "by_distinct", "duration_seconds",
-           "map_status", "classify_rejects", "auth_counts", "lower"]
+__all__ = ["normalize_ip", "ip_text", "strip_brackets", "empty_to_null", "by_distinct",
+           "duration_seconds", "map_status", "classify_rejects", "auth_counts", "lower"]
 
 _NULL = pa.scalar(None, pa.string())
 

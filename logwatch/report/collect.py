@@ -23,7 +23,8 @@ from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.kept import joined, kept
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector", "SourceSpan", "iso"]
+__all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector",
+           "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
              "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher"]

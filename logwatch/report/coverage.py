@@ -27,7 +27,8 @@ def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float
         span = by_source.get(st.source, SourceSpan(st.source))
         other = sum(st.other_shapes.values())
         files.append({
-            "source": st.source, "sha256": (file_digest(st.source) or (None,))[0], "format": st.format,
+            "source": st.source, "sha256": (file_digest(st.source) or (None,))[0],
+            "format": st.format,
             "compression": st.compression, "lines": st.lines, "mail_lines": st.mail_lines,
             "unknown_lines": other, "first": iso(span.first), "last": iso(span.last),
             "gaps": [_gap(a, b) for a, b in span.gaps],

@@ -125,7 +125,8 @@ def _table(t: Table) -> str:
             or sum(_WIDTH.get(c.kind, 1) for c in t.columns) > HALF_WIDTH)
     classes = " ".join(x for x in ("block", "wide" if wide else "", t.tone) if x)
     if not t.rows:
-        return f'<div class="{classes}"><h3>{for_html(t.title)}</h3><p class="empty">None.</p></div>'
+        return (f'<div class="{classes}"><h3>{for_html(t.title)}</h3>'
+                '<p class="empty">None.</p></div>')
     head = "".join(f"<th{_attr('num' if c.kind in NUMERIC else None, 'class')}>"
                    f"{for_html(c.heading)}</th>" for c in t.columns)
     body = "".join("<tr>" + "".join(_cell(row.get(c.key), c.kind) for c in t.columns) + "</tr>"
@@ -145,7 +146,8 @@ def _facts(f: Facts) -> str:
     cards = "".join(
         f'<div class="card{" " + x.tone if x.tone else ""}"><span class="label">'
         f'{for_html(x.label)}</span><span class="value"{_attr(exact(x.value, x.kind))}>'
-        f'{for_html(display(x.value, x.kind))}</span><span class="note">{for_html(x.note)}</span></div>'
+        f'{for_html(display(x.value, x.kind))}</span>'
+        f'<span class="note">{for_html(x.note)}</span></div>'
         for x in f.items)
     return (f'<div class="block wide"><h3>{for_html(f.title)}</h3>'
             f'<div class="cards">{cards}</div></div>')

@@ -20,9 +20,9 @@ from logwatch.report.collect import PROBLEMS
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.report.totals import client_keys
 
-__all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains", "receipt_domains",
-           "top_users", "deferrals", "bounces", "reject_details", "reject_classes",
-           "smtp_connections", "problems", "short_reason"]
+__all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains",
+           "receipt_domains", "top_users", "deferrals", "bounces", "reject_details",
+           "reject_classes", "smtp_connections", "problems", "short_reason"]
 
 _KINDS = ("received", "delivered", "deferred", "bounced", "rejected")
 _REASON_NOISE = [

@@ -13,9 +13,10 @@ journalctl seeks an unknown but well-formed cursor (its file vacuumed away, or i
 out of a changed match) to where its entry was, by itself. `--after-cursor` then steps
 over two entries whether the cursor's own was there or not (systemd before 255, #30288:
 Debian 12's 252 among them), and the first new entry was lost; `--cursor` steps over
-none, and the cursor's own entry, when it comes, is left out here. A cursor it cannot parse (`Failed to seek to cursor`, exit 1) is not a
-reason to lose everything: the read starts again just after the time of the last entry
-read (`--since`), or, with no time saved, at the start of the journal, with a warning.
+none, and the cursor's own entry, when it comes, is left out here. A cursor it cannot
+parse (`Failed to seek to cursor`, exit 1) is not a reason to lose everything: the read
+starts again just after the time of the last entry read (`--since`), or, with no time
+saved, at the start of the journal, with a warning.
 """
 
 from __future__ import annotations
