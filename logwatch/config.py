@@ -229,6 +229,9 @@ class NotifyConfig(_Model):
 
     #: when a run raises more than this many alerts below `medium`, they go as one digest
     digest_after: int = Field(default=5, ge=0)
+    #: when a run raises more than this many alerts of one rule at `medium` or above (a
+    #: botnet's addresses, each its own key), they go as one digest of that rule
+    flood_after: int = Field(default=20, ge=0)
     #: an incident that keeps growing is alerted again when its count has grown this much
     realert_factor: float = Field(default=4.0, gt=1)
     #: seconds before the first retry of a failed delivery; doubles up to an hour

@@ -523,8 +523,8 @@ def _instant(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _digest(payloads: list[dict[str, Any]]) -> dict[str, Any]:
-    """Many low-severity alerts of one pass as one message."""
+def _digest(payloads: list[dict[str, Any]], summary: str) -> dict[str, Any]:
+    """Many alerts of one pass as one message, their summaries as its lines."""
     # as instants: as text, `10:00:00.5Z` sorts before `10:00:00Z`
     first = min((p["first_seen"] for p in payloads), key=_instant)
     last = max((p["last_seen"] for p in payloads), key=_instant)
@@ -532,12 +532,31 @@ def _digest(payloads: list[dict[str, Any]]) -> dict[str, Any]:
     return {"id": "digest-" + hashlib.sha256(ids.encode()).hexdigest()[:16], "rule": "digest",
             "severity": max((p["severity"] for p in payloads), key=severity_rank),
             "key": {}, "first_seen": first, "last_seen": last, "count": len(payloads),
-            "summary": f"{len(payloads)} low-severity alerts (the internet's background)",
+            "summary": summary,
             "evidence": [{"source": p["rule"], "offset": 0,
                           "line": f"{p['first_seen']} {p['rule']}: {p['summary']}"}
                          for p in payloads],
             "evidence_total": len(payloads), "title": "Digest", "details": {},
             "notice": "digest", "alerts": [p["id"] for p in payloads]}
+
+
+def _batched(raised: list[dict[str, Any]], notify: Any) -> list[dict[str, Any]]:
+    """What a pass sends for the alerts it raised: many low ones as one digest (the
+    internet's background), and more than `flood_after` of one rule at medium or above
+    as one digest of that rule: a botnet spraying passwords from a /48 made 56,000
+    password_spray alerts (each /64 its own key), and an attack should page once."""
+    medium = severity_rank("medium")
+    low = [p for p in raised if severity_rank(p["severity"]) < medium]
+    out = ([_digest(low, f"{len(low)} low-severity alerts (the internet's background)")]
+           if len(low) > notify.digest_after else low)
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for p in raised:
+        if severity_rank(p["severity"]) >= medium:
+            by_rule.setdefault(p["rule"], []).append(p)
+    for rule, alerts in by_rule.items():
+        out += ([_digest(alerts, f"{len(alerts)} {rule} alerts at once: {alerts[0]['title']}")]
+                if len(alerts) > notify.flood_after else alerts)
+    return sorted(out, key=lambda p: -severity_rank(p["severity"]))
 
 
 def run_pass(cfg: Config, state: State, dry_run: bool = False,
@@ -619,10 +638,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                                                    changed)}, carried.then_seen)
     out.warnings += detection.warnings
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
-    low = [p for p in raised if severity_rank(p["severity"]) < severity_rank("medium")]
-    to_send = raised
-    if len(low) > cfg.notify.digest_after:
-        to_send = [p for p in raised if p not in low] + [_digest(low)]
+    to_send = _batched(raised, cfg.notify)
     out.alerts = raised
     if dry_run:
         return out

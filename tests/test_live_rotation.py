@@ -551,7 +551,7 @@ def test_a_digest_spans_its_alerts_as_instants_not_as_text() -> None:
                 {"id": "b", "rule": "relay_probe", "severity": "low", "count": 1,
                  "summary": "s", "first_seen": "2026-03-03T10:00:00Z",
                  "last_seen": "2026-03-03T10:00:00.500000Z"}]
-    digest = live._digest(payloads)
+    digest = live._digest(payloads, "2 low-severity alerts")
     assert digest["first_seen"] == "2026-03-03T10:00:00Z"
     assert digest["last_seen"] == "2026-03-03T10:00:00.500000Z"
 

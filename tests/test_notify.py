@@ -740,3 +740,38 @@ def test_a_slow_destination_takes_a_follower_a_budget_per_pass_most_severe_first
         thread.join()
     got = [a["rule"] for _, a in json_posts(server.posts)]  # type: ignore[attr-defined]
     assert got == ["open_relay"] + ["auth_failure_burst"] * 3
+
+
+def _sprays(nets: int) -> str:
+    """A botnet in one /48: from each of `nets` /64s, five usernames tried once each
+    (password_spray, medium, keyed by the /64), six seconds apart."""
+    out = []
+    for n in range(nets):
+        for u in range(5):
+            s = n * 5 + u
+            out.append(f"2026-03-03T10:{s // 60:02d}:{s % 60:02d}+00:00 mx1 postfix/smtpd[1]: "
+                       f"warning: unknown[2001:db8:77:{n:x}::{u + 1}]: SASL LOGIN "
+                       f"authentication failed: UGFzc3dvcmQ6, sasl_username=user{u}\n")
+    return "".join(out)
+
+
+def test_a_flood_of_one_rule_goes_as_one_digest_of_it(tmp_path: Path) -> None:
+    """An adversarial reviewer's botnet sprayed passwords from half a million addresses
+    of one /48: 56,000 medium password_spray alerts (each /64 its own key) reached the
+    webhook. More than notify.flood_after alerts of one rule in a pass go as one digest
+    of that rule; an alert of another rule still goes alone, and each incident is still
+    in the ledger (and acted on)."""
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"],
+                           _sprays(25) + relayed(minute=40), flood_after=20)
+        alerts, pending = one_pass(cfg)
+        assert pending == 0
+    assert sum(a["rule"] == "password_spray" for a in alerts) == 25
+    got = [a for _, a in json_posts(posts)]
+    # five usernames, each from 25 networks: five distributed_bruteforce, each alone
+    assert sorted(a["rule"] for a in got) == (["digest"] + ["distributed_bruteforce"] * 5
+                                              + ["open_relay"])
+    digest = next(a for a in got if a["rule"] == "digest")
+    assert digest["count"] == 25 and digest["severity"] == "medium"
+    assert digest["summary"].startswith("25 password_spray alerts at once")
+    assert len(digest["alerts"]) == 25
