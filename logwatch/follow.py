@@ -24,7 +24,7 @@ from logwatch.errors import LogwatchError
 from logwatch.live import Memory, PassResult, deliver_outbox, run_pass
 from logwatch.metrics import Metrics
 from logwatch.sanitize import for_terminal
-from logwatch.state import State
+from logwatch.state import STATE_ERRORS, State, unwritable
 from logwatch.usable import validated
 
 #: seconds of alert delivery per pass, at most: what is left waits for the next pass
@@ -92,9 +92,11 @@ class Follower:
                         cfg = new
                 try:
                     result = run_pass(cfg, state, memory=memory)
+                    result.pending = deliver_outbox(cfg, state, budget=DELIVERY_BUDGET)
                 except LogwatchError as exc:   # a rule file saved with a typo: say it, go on
                     result = PassResult(errors=[str(exc)])
-                result.pending = deliver_outbox(cfg, state, budget=DELIVERY_BUDGET)
+                except STATE_ERRORS as exc:    # a full disk: said each pass, tried again
+                    result = PassResult(errors=[unwritable(cfg.state_dir, exc)])
                 if self.metrics is not None:
                     self.metrics.observe(result)
                 self.on_pass(result)

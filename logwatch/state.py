@@ -33,11 +33,23 @@ from logwatch.errors import ConfigError
 from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
 
+#: What a full, read-only or vanished state directory raises
+STATE_ERRORS = (sqlite3.Error, OSError)
+
+
+def unwritable(state_dir: str | Path, exc: BaseException) -> str:
+    """The message for a state that cannot be written: nothing of the pass was committed,
+    so no line is lost; the next pass reads the same lines again."""
+    return (f"cannot use the state in {state_dir} ({exc}): nothing of this pass was "
+            "committed, and its lines are read again when it can be")
+
+
 #: SQL ranking an outbox item by severity, most severe first
 _SEVERITY_ORDER = "CASE severity " + " ".join(
     f"WHEN '{name}' THEN {-rank}" for rank, name in enumerate(SEVERITIES)) + " ELSE 1 END"
 
-__all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of"]
+__all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of", "STATE_ERRORS",
+           "unwritable"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);

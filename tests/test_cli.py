@@ -271,3 +271,23 @@ def test_out_beside_an_input_is_written(log: Path, tmp_path: Path) -> None:
                str(out)).returncode == 0
     assert out.read_text().startswith("mail-logwatch report: ")
     assert log.read_text() == LOG
+
+
+@pytest.mark.parametrize("command", ["run", "follow"])
+def test_a_state_directory_it_cannot_use_is_said_and_tried_again_later(
+        tmp_path: Path, command: str) -> None:
+    """An adversarial reviewer filled, then made read-only, the state directory: run and
+    follow died with an sqlite traceback and exit 1 (what --fail-on-alert means), and a
+    follower under Restart=on-failure crash-looped. They say which state cannot be used,
+    that nothing was committed, and exit 75 (EX_TEMPFAIL: cron and systemd try again)."""
+    (tmp_path / "afile").write_text("")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'state_dir = "{tmp_path}/afile/state"\n[[sources]]\n'
+                   f'path = "{ROOT}/sample_logs/postfix/mail.log"\n'
+                   '[site]\nlocal_domains = ["example.com"]\n')
+    done = subprocess.run([sys.executable, "-m", "logwatch", command, "--config", str(cfg)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 75, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"cannot use the state in {tmp_path}/afile/state" in done.stderr
+    assert "nothing of this pass was committed" in done.stderr

@@ -11,16 +11,19 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
-from logwatch.commands.run import run_lock
-from logwatch.config import DEFAULT_PATH, load_config
+from logwatch.commands.run import EXIT_TEMPFAIL, run_lock
+from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.commands.amounts import positive
 from logwatch.errors import UsageError
 from logwatch.follow import Follower
 from logwatch.live import PassResult
+from logwatch.sanitize import for_terminal
+from logwatch.state import STATE_ERRORS, unwritable
 from logwatch.usable import validated
 
 __all__ = ["register", "run"]
@@ -61,6 +64,18 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     address = _address(args.metrics) if args.metrics else None
+    try:
+        return _follow(args, cfg, path, address, on_pass)
+    except STATE_ERRORS as exc:   # a state directory it cannot open at all
+        print(f"mail-logwatch: {for_terminal(unwritable(cfg.state_dir, exc))}",
+              file=sys.stderr)
+        return EXIT_TEMPFAIL
+
+
+def _follow(args: argparse.Namespace, cfg: Config, path: Path,
+            address: tuple[str, int] | None, on_pass: Callable[[PassResult], None]) -> int:
+    """The follower under the run lock (a pass that cannot write its state says so and
+    the next tries again: `Follower.run`)."""
     with run_lock(cfg) as held:
         if not held:
             print(f"mail-logwatch: another run holds {cfg.state_dir / 'run.lock'}",

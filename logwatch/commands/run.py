@@ -21,12 +21,15 @@ from logwatch.commands.detect import (config_from, print_alerts, print_errors,
 from logwatch.config import DEFAULT_PATH, Config
 from logwatch.live import deliver_outbox, run_pass
 from logwatch.sanitize import for_terminal
-from logwatch.state import State
+from logwatch.state import STATE_ERRORS, State, unwritable
 from logwatch.usable import validated
 
 __all__ = ["register", "run", "run_lock"]
 
 EXIT_OK, EXIT_ALERTS, EXIT_USAGE, EXIT_TEMPFAIL = 0, 1, 2, 75
+#: seconds of alert delivery a run spends at most: a webhook that never answers (each try
+#: waits out apprise's timeouts) must not hold the lock, and the next cron runs, for hours
+DELIVERY_BUDGET = 50.0
 
 
 @contextmanager
@@ -62,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
     # the rules and destinations built before anything is read: a URL apprise refuses
     # is said now, not after the pass has moved the offsets
     cfg = validated(config_from(site_config_path(args.config)))
+    try:
+        return _run(args, cfg)
+    except STATE_ERRORS as exc:   # a full or read-only disk: cron tries again later
+        print(f"mail-logwatch: {for_terminal(unwritable(cfg.state_dir, exc))}",
+              file=sys.stderr)
+        return EXIT_TEMPFAIL
+
+
+def _run(args: argparse.Namespace, cfg: Config) -> int:
     with run_lock(cfg) as held:
         if not held:
             print(f"mail-logwatch: another run holds {Path(cfg.state_dir) / 'run.lock'}; "
@@ -70,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         state = State(cfg.state_dir)
         try:
             result = run_pass(cfg, state, dry_run=args.dry_run)
-            pending = 0 if args.dry_run else deliver_outbox(cfg, state)
+            pending = 0 if args.dry_run else deliver_outbox(cfg, state,
+                                                            budget=DELIVERY_BUDGET)
             # the cron mail says why, not only how many (`alerts` lists them all)
             why = state.pending_errors() if pending else []
         finally:
