@@ -126,6 +126,17 @@ def test_hostile_repeat_count_is_capped(tmp_path: Path) -> None:
     assert set(events["offset"].to_pylist()[:MAX_REPEAT]) == {0}
 
 
+def test_the_summaries_of_a_block_stand_for_a_bounded_number_of_rows(tmp_path: Path) -> None:
+    """An adversarial reviewer wrote 20 summaries of 100,000 repeats each (3.6 KB, what
+    `logger` lets any local user write): 2M rows, 15.8 s and 1.9 GB. What the summaries
+    of one block stand for is capped in all, and the cap is counted."""
+    events, run, _ = parse_lines(tmp_path, [
+        f"Mar  3 10:00:{i:02d} mx1 postfix/smtpd[{100 + i}]: message repeated 100000 times: "
+        f"[ {AUTH}]" for i in range(20)])
+    assert events.num_rows == quirks.MAX_REPEATED_ROWS + 19   # the rest stand for one each
+    assert run.stats[0].repeats_capped == 19
+
+
 def test_repeat_cap_is_read_at_run_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(quirks, "MAX_REPEAT", 25)
     events, run, starts = parse_lines(tmp_path, [

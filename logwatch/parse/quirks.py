@@ -36,6 +36,9 @@ SPLIT_LOOKBACK = 1000
 
 #: A summary claiming more repeats than this is hostile or corrupt; it is capped.
 MAX_REPEAT = 100_000
+#: Rows the summaries of one block may stand for in all: anyone who can write to syslog
+#: (`logger`) made 20 lines of 3.6 KB into 2M rows and 1.9 GB; what is over is capped.
+MAX_REPEATED_ROWS = 100_000
 
 _RSYSLOG = re.compile(r"^message repeated (\d+) times: \[ ?(.*)\]$", re.S)
 _SYSKLOGD = re.compile(r"^last message repeated (\d+) times?$")
@@ -223,6 +226,7 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
     for row in dropped:
         counts[row] = 0
     texts = header.messages(repeat_c).to_pylist() if len(repeat_c) else []
+    budget = MAX_REPEATED_ROWS
     for row, text in zip(repeat_c.tolist(), texts):  # summaries only: a handful
         m = _RSYSLOG.match(text)
         if m:
@@ -238,9 +242,11 @@ def rewrite_block(header: Header, heads: pa.Array, program: pa.Array, tag: pa.Ar
             line_text[row] = previous if previous is not None else (
                 header.messages(np.array([row - 1]))[0].as_py() if row > 0
                 else str(carried.get("msg") if carried else ""))
-        if times > MAX_REPEAT:
+        allowed = max(min(MAX_REPEAT, budget), 1)
+        if times > allowed:
             state.capped += 1
-            times = MAX_REPEAT
+            times = allowed
+        budget -= times
         counts[row] = max(times, 1)
         note[row] = _REPEATED
     if not line_text and (counts == 1).all() and not truncated.any():

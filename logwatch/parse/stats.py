@@ -51,7 +51,7 @@ class SourceStats:
     other_examples: dict[tuple[str, str, str], dict[str, object]] = field(default_factory=dict)
     repeated_rows: int = 0
     joined_lines: int = 0
-    repeats_capped: int = 0   # summaries claiming more than quirks.MAX_REPEAT repeats
+    repeats_capped: int = 0   # summaries over quirks.MAX_REPEAT, or a block's MAX_REPEATED_ROWS
     syslog_doubles: int = 0   # lines an MTA sent to syslog twice, counted once
     #: where lines left for the next read start (a split entry whose pieces had not
     #: all come when a live read ended), None when all were parsed
