@@ -93,6 +93,10 @@ class Follower:
                 try:
                     result = run_pass(cfg, state, memory=memory)
                     result.pending = deliver_outbox(cfg, state, budget=DELIVERY_BUDGET)
+                    # as `run` says it (the follower's output drops repeats of a notice)
+                    result.warnings += [f"{result.pending} alerts wait in the outbox: {why}"
+                                        for why in (state.pending_errors()
+                                                    if result.pending else [])]
                 except LogwatchError as exc:   # a rule file saved with a typo: say it, go on
                     result = PassResult(errors=[str(exc)])
                 except STATE_ERRORS as exc:    # a full disk: said each pass, tried again

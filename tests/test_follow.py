@@ -387,3 +387,25 @@ def test_the_interval_is_a_positive_finite_number(tmp_path: Path, interval: str)
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 2 and "argument --interval" in done.stderr, done.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_a_follower_says_why_alerts_wait_in_the_outbox(tmp_path: Path) -> None:
+    """An adversarial reviewer's webhook never answered: a follower said nothing for
+    150 s while 164 alerts waited (run says why). It says so, as run does, once."""
+    with socket.socket() as s:              # a port nobody listens on: refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    f = Follow(tmp_path, extra=f'[notify]\nurls = ["json://127.0.0.1:{port}/hook"]\n'
+                                'retry_after = 600\n')
+    try:
+        f.append("".join(_failure("203.0.113.7", s) for s in range(6)))
+        said = f.wait_for_stderr("alerts wait in the outbox")
+        assert said.startswith("mail-logwatch: note: 1 alerts wait in the outbox: json")
+        assert "Connection error" in said and "127.0.0.1" in said
+        time.sleep(1.5)                      # more passes: said once
+        assert sum("wait in the outbox" in line for line in f.stderr) == 1
+        assert f.stop() == 0
+    finally:
+        if f.proc.poll() is None:
+            f.proc.kill()
+            f.proc.wait()
