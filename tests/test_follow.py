@@ -300,6 +300,12 @@ def test_every_different_note_is_said_and_repeats_are_not() -> None:
         "/var/log/mail.log: year from the clock", lost]
     assert fresh([lost.replace("120", "4096"), "journald: cursor refused"]) == [
         "journald: cursor refused"]
+    # a loss of lines is news each time, whatever its numbers
+    gone = ("/var/log/mail.log: the file read up to byte 120 was not found again (rotated "
+            "elsewhere, or rewritten): its lines after that are lost; reading on")
+    assert fresh([gone]) == [gone]
+    assert fresh([gone.replace("120", "4096")]) == [gone.replace("120", "4096")]
+    assert fresh([gone]) == []
 
 
 #: what makes a reloaded config unusable only once its rules or destinations are built,
