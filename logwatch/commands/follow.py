@@ -16,14 +16,13 @@ from pathlib import Path
 
 from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
-from logwatch.commands.run import EXIT_TEMPFAIL, run_lock
+from logwatch.commands.run import run_lock, state_unusable
 from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.commands.amounts import positive
 from logwatch.errors import UsageError
 from logwatch.follow import Follower
 from logwatch.live import PassResult
-from logwatch.sanitize import for_terminal
-from logwatch.state import STATE_ERRORS, unwritable
+from logwatch.state import STATE_ERRORS
 from logwatch.usable import validated
 
 __all__ = ["register", "run"]
@@ -67,9 +66,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _follow(args, cfg, path, address, on_pass)
     except STATE_ERRORS as exc:   # a state directory it cannot open at all
-        print(f"mail-logwatch: {for_terminal(unwritable(cfg.state_dir, exc))}",
-              file=sys.stderr)
-        return EXIT_TEMPFAIL
+        return state_unusable(cfg, exc)
 
 
 def _follow(args: argparse.Namespace, cfg: Config, path: Path,

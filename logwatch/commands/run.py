@@ -67,10 +67,15 @@ def run(args: argparse.Namespace) -> int:
     cfg = validated(config_from(site_config_path(args.config)))
     try:
         return _run(args, cfg)
-    except STATE_ERRORS as exc:   # a full or read-only disk: cron tries again later
-        print(f"mail-logwatch: {for_terminal(unwritable(cfg.state_dir, exc))}",
-              file=sys.stderr)
-        return EXIT_TEMPFAIL
+    except STATE_ERRORS as exc:   # a full or read-only disk
+        return state_unusable(cfg, exc)
+
+
+def state_unusable(cfg: Config, exc: BaseException) -> int:
+    """Say that the state cannot be used; the exit code is EX_TEMPFAIL, so that cron and
+    systemd try again later."""
+    print(f"mail-logwatch: {for_terminal(unwritable(cfg.state_dir, exc))}", file=sys.stderr)
+    return EXIT_TEMPFAIL
 
 
 def _run(args: argparse.Namespace, cfg: Config) -> int:
