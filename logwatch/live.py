@@ -58,6 +58,7 @@ from logwatch.kept import joined
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
 from logwatch.parse.definitions import ParserSet
+from logwatch.parse.lending import Lenders
 from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
@@ -88,6 +89,8 @@ _DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
 CHECKPOINT_S = 30.0
 #: the key, in a mark's fields of the last line read, of the newest instant read (µs)
 _READ_UP_TO = "read_up_to_us"
+#: the key there of the auth service's lines that may still name a failure's user
+_LENDERS = "lenders"
 
 
 @dataclass
@@ -331,6 +334,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
         quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
+        lenders = Lenders(list((mark.carry or {}).get(_LENDERS) or []) if mark else [])
         unopened, held, newest = False, None, _read_up_to(mark)
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
@@ -347,7 +351,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             tail = seg is plan.segments[-1] and seg.path == path
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
                                      out.errors, final_partial=seg.final, quirks=quirks,
-                                     hold_open=tail):
+                                     hold_open=tail, lenders=lenders):
                 newest = max(newest, _newest(table))
                 got.newest = max(got.newest, newest)   # every line: the lag
                 got.add(*correlator.process(table), needs)
@@ -360,7 +364,8 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
             continue
-        carry = quirks.last_row and {**quirks.last_row, _READ_UP_TO: newest}
+        carry = quirks.last_row and {**quirks.last_row, _READ_UP_TO: newest,
+                                     _LENDERS: lenders.rows}
         got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held), carry=carry)
     return got
 

@@ -24,6 +24,7 @@ from logwatch.parse.block import BlockParser, SourceInfo
 from logwatch.parse.clock import SourceClock, YearAnchor, machine_zone
 from logwatch.parse.definitions import ParserSet, load_parsers
 from logwatch.parse.formats import YEARLESS
+from logwatch.parse.lending import Lenders
 from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
@@ -185,13 +186,16 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 clock: SourceClock | None = None,
                 final_partial: bool = True,
                 quirks: QuirkState | None = None,
-                hold_open: bool = False) -> Iterator[pa.Table]:
+                hold_open: bool = False,
+                lenders: Lenders | None = None) -> Iterator[pa.Table]:
     """The event tables of one source (or of a byte window of it), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
     what was read before it is kept. `quirks` carries the line before (a `last message
-    repeated` at the top repeats it) from an earlier read. `clock` continues the clock of
-    the previous file of the rotation set (with `--year`, the year walks on through it).
+    repeated` at the top repeats it) from an earlier read, `lenders` the auth service's
+    lines that may name the user of a failure still to come (see parse.lending).
+    `clock` continues the clock of the previous file of the rotation set (with `--year`,
+    the year walks on through it).
     `final_partial`: a last line without a newline is a line (false for a file still
     being written). `hold_open`: a split entry whose last pieces are not written yet is
     left unparsed at the end, and `stats.held_from` says where it starts (a live read
@@ -221,7 +225,7 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
         stats.warnings.append(plan.warning)
     clock = clock or SourceClock(options.zone, plan.anchor, plan.after)
     parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats,
-                         quirks)
+                         quirks, lenders)
     start = window[0] if window else 0
     try:
         try:

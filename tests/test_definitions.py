@@ -320,7 +320,8 @@ def test_builtin_set_routes_programs() -> None:
     assert ps.mta_of_program("postfix/submission/smtpd").mta.name == "postfix"
     assert ps.mta_of_program("exim4").mta.name == "exim"
     assert ps.mta_of_program("sm-mta").mta.name == "sendmail"
-    assert ps.mta_of_program("dovecot") is None
+    assert ps.mta_of_program("dovecot").mta.name == "dovecot"   # its logins and auth
+    assert ps.mta_of_program("dovecot-lda") is None
     assert ps.mta_of_program("CRON") is None
     assert ps.native("exim").mta.name == "exim"
     assert ps.native("bsd") is None

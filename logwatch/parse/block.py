@@ -18,6 +18,7 @@ from logwatch.parse.clock import SourceClock
 from logwatch.parse.definitions import ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
+from logwatch.parse.lending import Lenders
 from logwatch.parse.journal import journal_header
 from logwatch.parse.quirks import SPLIT_LOOKBACK, QuirkState, Rewrite, open_split_at, rewrite_block
 from logwatch.parse.slicing import substrings
@@ -59,7 +60,9 @@ class _Routing:
                     instance = pf.mta.instance or (
                         parts[0] if pf.mta.instance_from == "first" else program)
                     daemon: str | None = program
-                    if pf.mta.daemon_from == "last":
+                    if pf.mta.daemon_from == "message":
+                        daemon = None     # each line names it (`_daemons_named`)
+                    elif pf.mta.daemon_from == "last":
                         # `postfix` alone (rsyslog's RFC 5424 APP-NAME) names no daemon:
                         # unknown, so that every pattern of the MTA may take the line
                         daemon = parts[-1] if len(parts) > 1 else None
@@ -86,13 +89,19 @@ class BlockParser:
     """Parses the blocks of one source in order, keeping what must carry between them."""
 
     def __init__(self, parsers: ParserSet, source: SourceInfo, clock: SourceClock,
-                 stats: SourceStats, quirks: QuirkState | None = None) -> None:
+                 stats: SourceStats, quirks: QuirkState | None = None,
+                 lenders: Lenders | None = None) -> None:
         self.parsers = parsers
         self.source = source
         self.clock = clock
         self.stats = stats
         self.routing = _Routing(parsers)
         self.quirks = quirks or QuirkState()
+        self.lenders = lenders or Lenders()
+        self._logger_pids = np.array([i for i, pf in enumerate(parsers.files)
+                                      if pf.mta.syslog_pid == "logger"], np.int64)
+        self._lending = pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
+                                  for p in pf.pattern if p.lends_username], pa.string())
         self._held: LineBlock | None = None
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
@@ -147,6 +156,9 @@ class BlockParser:
         program, pid = parse_tags(h.tag)
         mta, instance, daemon = self.routing.columns(program)
         mta = np.where(ok, mta, -1)
+        daemon = self._daemons_named(h, mta, daemon)
+        pid = pc.if_else(pa.array(np.isin(mta, self._logger_pids)), pa.scalar(None, pid.type),
+                         pid) if len(self._logger_pids) else pid
         host = h.host
         if self.source.host is not None:
             host = pa.repeat(pa.scalar(self.source.host), n)
@@ -212,10 +224,33 @@ class BlockParser:
         }
         mail_rows = np.flatnonzero(mta >= 0)
         events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
+        if len(self._lending):
+            events = self.lenders.lend(events, self._lending)
         unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
             else np.empty(0, np.int64)
         self.stats.count_events(events, messages.get(unmatched))
         return events
+
+    def _daemons_named(self, h: Header, mta: np.ndarray, daemon: pa.Array) -> pa.Array:
+        """`daemon` with the names that the messages of `daemon_from = "message"` MTAs
+        give; their lines of daemons they do not keep become not mail (`mta` is -1)."""
+        for i, pf in enumerate(self.parsers.files):
+            if pf.mta.daemon_from != "message":
+                continue
+            sel = np.flatnonzero(mta == i)
+            if not len(sel):
+                continue
+            head = h.messages(sel, limit=96)
+            named = pc.extract_regex(head, f"^(?:{pf.mta.strip})").field("daemon")
+            enc = pc.dictionary_encode(named)
+            kept = pa.array([pf.mta.keeps_daemon(n) for n in enc.dictionary.to_pylist()],
+                            pa.bool_())
+            keep = _np(pc.fill_null(pc.take(kept, enc.indices), False))
+            mta[sel[~keep]] = -1
+            mask = np.zeros(len(mta), bool)
+            mask[sel[keep]] = True
+            daemon = pc.replace_with_mask(daemon, pa.array(mask), named.filter(pa.array(keep)))
+        return daemon
 
     def _queue_ids(self, pf: ParserFile, messages: _Messages,
                    rows: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray]:

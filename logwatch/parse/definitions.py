@@ -57,8 +57,15 @@ class MtaSpec(_Model):
     #: `sm-notify` is not Sendmail).
     programs: list[str]
     #: `last`: daemon is the last path component (`postfix/submission/smtpd` -> smtpd);
-    #: `program`: the whole program name (`sm-mta`).
-    daemon_from: Literal["last", "program"] = "last"
+    #: `program`: the whole program name (`sm-mta`); `message`: the `daemon` group of
+    #: `strip` (Dovecot logs every process as `dovecot` and names it in the message:
+    #: `dovecot: imap-login: ...`).
+    daemon_from: Literal["last", "program", "message"] = "last"
+    #: With `daemon_from = "message"`: fnmatch patterns of the daemons whose lines are
+    #: this MTA's. The program's other lines are not mail, counted by program as any
+    #: other program's (Dovecot logs every IMAP session and mailbox; only its logins and
+    #: its auth service concern mail-logwatch).
+    only_daemons: list[str] | None = None
     #: `first`: instance is the first component (`postfix-out/smtp` -> postfix-out).
     instance_from: Literal["first", "program"] = "first"
     #: A fixed instance name instead (Sendmail's submission program and its queue
@@ -71,6 +78,10 @@ class MtaSpec(_Model):
     strip: Annotated[str, Field(min_length=1)] | None = None
     #: The longest message the MTA writes; one that long was cut (Postfix: 2000).
     max_message: int | None = None
+    #: `logger`: the pid in the syslog tag is that of a process that logs for all the
+    #: others (Dovecot's log process), not the line's: it is not kept, so that lines of
+    #: different connections are not taken for one process's.
+    syslog_pid: Literal["process", "logger"] = "process"
     #: Through syslog, the MTA writes some entries twice in a row (Exim's
     #: `syslog_duplication` for entries that also go to its reject log): count once.
     syslog_doubles: bool = False
@@ -79,6 +90,21 @@ class MtaSpec(_Model):
     @classmethod
     def _strip_re2(cls, v: str | None) -> str | None:
         return _check_re2(v) if v else v
+
+    @model_validator(mode="after")
+    def _daemon_in_strip(self) -> MtaSpec:
+        named = bool(self.strip) and "(?P<daemon>" in (self.strip or "")
+        if (self.daemon_from == "message") != named:
+            raise ValueError("daemon_from = \"message\" and a (?P<daemon>...) group in "
+                             "strip go together")
+        if self.only_daemons is not None and self.daemon_from != "message":
+            raise ValueError("only_daemons needs daemon_from = \"message\"")
+        return self
+
+    def keeps_daemon(self, daemon: str) -> bool:
+        """Whether a line of `daemon` (named in the message) is this MTA's."""
+        return self.only_daemons is None or any(
+            fnmatch.fnmatchcase(daemon, p) for p in self.only_daemons)
 
     def owns(self, program: str) -> bool:
         first = program.split("/", 1)[0]
@@ -181,6 +207,10 @@ class PatternSpec(_Model):
     #: A field holding several comma-separated values (Sendmail's `to=<a>,<b>`): one
     #: row per value.
     split: str | None = None
+    #: The line names the user of a login another program refuses (Dovecot's auth
+    #: service behind Postfix): its `sasl_username` fills that program's next
+    #: `auth_failure` from the same client where it names none (see parse.lending).
+    lends_username: bool = False
 
     @field_validator("event")
     @classmethod
@@ -241,6 +271,15 @@ class PatternSpec(_Model):
     def _split_is_group(self) -> PatternSpec:
         if self.split and self.split not in self.groups:
             raise ValueError(f"split field {self.split!r} is not a group of the regex")
+        return self
+
+    @model_validator(mode="after")
+    def _lends_a_name(self) -> PatternSpec:
+        missing = {"sasl_username", "client_ip"} - set(self.groups)
+        if self.lends_username and (missing or self.event != "info"):
+            raise ValueError("lends_username: the event is info (the failure is the other "
+                             "program's) and the regex captures sasl_username and "
+                             "client_ip")
         return self
 
 

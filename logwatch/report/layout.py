@@ -344,6 +344,7 @@ def _security(r: dict[str, Any]) -> Section:
         Table("Auth failures by username",
               (_c("sasl_username", "username"), _COUNT,
                _c("distinct_client_ip", "addresses", "count"), *_SEEN), auth["by_username"]),
+        Table("Auth failures by service", (_c("service"), _COUNT), auth["by_service"]),
         Table("Auth failures per hour", (_c("hour"), _c("failures", kind="count")),
               _hourly(auth["per_hour"]), folded=True),
         Table("Relay attempts (relay access denied)",

@@ -175,7 +175,9 @@ def _security(r: dict[str, Any]) -> list[str]:
     out = _heading("Security: authentication failures") + [
         f"  {auth['failures']} failures ({auth['failures_without_username']} without a "
         f"username) from {auth['addresses']} addresses for {auth['usernames']} usernames, "
-        f"{auth['successes']} logins", ""]
+        f"{auth['successes']} logins",
+        "  by service: " + _cell(", ".join(f"{b['service']} {b['count']}"
+                                           for b in auth["by_service"]) or None), ""]
     out += _table(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
                                   ("first", "first"), ("last", "last"),
                                   ("client_ip", "client")])

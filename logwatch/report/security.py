@@ -77,7 +77,18 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
         "by_ip": _by(fail, "client_ip", "sasl_username", limit, "client_ip"),
         "by_username": _by(fail, "sasl_username", "client_ip", limit, "sasl_username"),
         "per_hour": [{"hour": h, "failures": int(per_hour.get(h, 0))} for h in range(24)],
+        "by_service": _by_service(fail),
     }
+
+
+def _by_service(fail: pd.DataFrame) -> list[dict[str, Any]]:
+    """Failures per program that refused them (`postfix/smtpd`, `dovecot/imap-login`):
+    SMTP submission and IMAP are guessed at by different botnets, and closed by
+    different settings."""
+    service = fail["mta"].astype("object") + "/" + fail["daemon"].astype("object")
+    counts = service.value_counts()
+    return [{"service": name, "count": int(n)}
+            for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))]
 
 
 def _relay_denials(f: Frames) -> pd.DataFrame:

@@ -1,0 +1,259 @@
+"""Dovecot's lines in the mail log: IMAP/POP3 password guessing caught by the same rules
+as SMTP's, and the auth service's lines naming the user of a Postfix failure without
+counting it twice (DESIGN.md, "Nothing is counted twice").
+
+The peers' lines are fail2ban's `logs/dovecot` (its dovecot jail, the one people run
+beside postfix-sasl) and crowdsec hub's `dovecot-logs`; the Postfix + Dovecot SASL lines
+are recordings/ (Debian 12). Where a test builds a log, the shapes are those lines'.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from logwatch import live
+from logwatch.config import Allowlist, Site, load_config
+from logwatch.detection import detect_files
+from logwatch.enrich import enrich_events
+from logwatch.pipeline import ParseOptions
+from logwatch.report.build import ReportOptions, build_report
+from logwatch.sitefacts import SiteFacts
+from logwatch.state import State
+from tests.conftest import ROOT, parse_events
+from tests.corpora import expectations, line_text, peer_ip, rows_by_line
+
+F2B_OPTS: dict[str, Any] = {"tz": "Europe/Berlin", "year": 2005}
+
+#: fail2ban lines that are not Dovecot's through syslog, so not read: Dovecot's own log
+#: file (`log_path = /var/log/dovecot.log`: no host, the process as the program) and
+#: multilog's TAI64 stamps; PAM's `pam_unix(dovecot:auth)` lines, which the `pam(...)`
+#: line of Dovecot's auth worker says again; and 1.x's doubled `dovecot: auth(default)`.
+NOT_SYSLOG = {2, 38, 53, 65, 67, 88, 91, 94, 97, 109, 143, 145}
+PAM_LINES = {5, 8, 10, 78}
+DOUBLED_PREFIX = {35}
+
+
+def _f2b() -> list[Any]:
+    return [e for e in expectations("fail2ban", "other") if e.file == "logs/dovecot"]
+
+
+def _rows(e: Any) -> list[dict[str, Any]]:
+    return rows_by_line(e.path, **F2B_OPTS).get(e.line, [])
+
+
+def test_fail2ban_dovecot_lines() -> None:
+    """Every line fail2ban's jail bans on, in syslog's shape, names its offender as the
+    client: the login processes' refusals are auth failures, the auth service's lines
+    name the user (and are not failures of their own), a plaintext login refused before
+    any password is not a failure (fail2ban bans it; we count it as Postfix's refused
+    mechanisms are counted). Lines fail2ban must not ban are never failures."""
+    read, skipped = 0, set()
+    for e in _f2b():
+        fj = e.peer_says["failJSON"]
+        rows = _rows(e)
+        text = line_text(e.path, e.line)
+        if e.line in NOT_SYSLOG | PAM_LINES | DOUBLED_PREFIX:
+            assert rows == [], f"line {e.line}: {rows}"
+            skipped.add(e.line)
+            continue
+        assert len(rows) == 1, f"line {e.line}: {text}"
+        row = rows[0]
+        if fj.get("match") is False and not fj.get("host"):
+            assert row["event"] != "auth_failure", f"line {e.line}: {text}"
+            continue
+        assert row["event"] != "other", f"line {e.line}: {text}"
+        if fj.get("host"):
+            assert row["client_ip"] == peer_ip(fj["host"]), f"line {e.line}: {row}"
+        if not fj.get("match") or e.peer_says.get("filter_options") == [{"mode": "aggressive"}]:
+            assert row["event"] != "auth_failure", f"line {e.line}: {text}"
+            continue
+        read += 1
+        if "(auth failed, " in text or "(proxy dest auth failed)" in text:
+            assert row["event"] == "auth_failure", f"line {e.line}: {text}"
+        elif "(tried to use " in text:
+            assert (row["event"], row["pattern"]) == ("info", "dovecot:plaintext_refused")
+        else:
+            assert (row["event"], row["pattern"]) == ("info", "dovecot:auth_refused"), text
+            assert row["sasl_username"] and row["sasl_username"] in text
+    assert skipped == NOT_SYSLOG | PAM_LINES | DOUBLED_PREFIX
+    assert read == 29
+
+
+def test_crowdsec_dovecot_fields() -> None:
+    """crowdsec's parser tests: the remote address and the user its dovecot parser
+    extracts are our client and username."""
+    checked = 0
+    for e in expectations("crowdsec-hub", "other"):
+        stages = e.peer_says["parser_results"]
+        said = next((v for k, v in stages.items()
+                     if "dovecot-logs" in k and v.get("Success")), None)
+        if said is None:
+            continue
+        rows = rows_by_line(e.path, tz="UTC", year=2025).get(e.line, [])
+        assert len(rows) == 1, f"{e.file}:{e.line}: {line_text(e.path, e.line)}"
+        assert rows[0]["client_ip"] == said["Parsed.dovecot_remote_ip"], rows[0]
+        assert rows[0]["sasl_username"] == said.get("Parsed.dovecot_user") or None, rows[0]
+        checked += 1
+    assert checked == 15, checked
+
+
+# --- the auth service behind Postfix -----------------------------------------------------
+
+RECORDED = ROOT / "recordings/postfix/run1-syslog/syslog-traditional.log.gz"
+
+
+def test_recorded_dovecot_lines_are_not_second_failures(tmp_path: Path) -> None:
+    """Debian's Postfix + Dovecot SASL: each of the 24 refused AUTHs is a Postfix warning,
+    a disconnect's `auth=0/1` and Dovecot's `Password mismatch`/`unknown user`: one
+    failure each, in the report and in the rules."""
+    events, _ = parse_events([RECORDED], tz="UTC", year=2025)
+    ev = events.to_pandas()
+    dovecot = ev[ev["mta"] == "dovecot"]
+    assert len(dovecot) == 24 and set(dovecot["event"]) == {"info"}
+    assert (ev["event"] == "auth_failure").sum() == 24
+    log = tmp_path / "mail.log"
+    log.write_bytes(gzip.decompress(RECORDED.read_bytes()))
+    auth = _report_auth(log, tz="UTC", year=2025)
+    assert auth["failures"] == 24 and auth["failures_without_username"] == 0
+    rich = enrich_events(events, SiteFacts.from_config(Site(), Allowlist()))
+    assert pc.sum(rich.column("auth_failures")).as_py() == 24
+
+
+def _old_postfix_attack(start_s: int, users: list[str], ip: str = "203.0.113.45") -> list[str]:
+    """Postfix before 3.x refusing AUTHs from `ip` (fail2ban's logs/postfix shape: no
+    username), each after Dovecot's line naming the user tried, 2 s before (its
+    auth_failure_delay): one session every 10 s."""
+    lines = []
+    for i, user in enumerate(users):
+        t = start_s + 10 * i
+        pid = 4100 + i
+        lines += [
+            f"{_stamp(t)} mx1 postfix/smtpd[{pid}]: connect from unknown[{ip}]",
+            f"{_stamp(t)} mx1 dovecot: auth: passwd-file({user},{ip}): unknown user",
+            f"{_stamp(t + 2)} mx1 postfix/smtpd[{pid}]: warning: unknown[{ip}]: SASL LOGIN "
+            "authentication failed: UGFzc3dvcmQ6",
+            f"{_stamp(t + 2)} mx1 postfix/smtpd[{pid}]: disconnect from unknown[{ip}] ehlo=1 "
+            "auth=0/1 quit=1 commands=2/3",
+        ]
+    return lines
+
+
+def _stamp(seconds: int) -> str:
+    """rsyslog's RFC 3339 stamp (Debian's default) of 2026-03-03 10:00 UTC + seconds."""
+    return f"2026-03-03T10:{seconds // 60:02d}:{seconds % 60:02d}.000000+00:00"
+
+
+USERS = ["alice", "bob", "carol", "dave", "erin"]
+
+
+def test_postfix_failures_take_the_username_dovecot_named(tmp_path: Path) -> None:
+    """Without the names, five refusals from one address are a burst; with them, they
+    are what they are: one password tried against five accounts."""
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(_old_postfix_attack(0, USERS)) + "\n")
+    events, _ = parse_events([log])
+    failures = events.filter(pc.equal(events.column("event").cast(pa.string()), "auth_failure"))
+    assert failures.column("mta").cast("string").to_pylist() == ["postfix"] * 5
+    assert failures.column("sasl_username").to_pylist() == USERS
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    alerts = {a.rule: a.count for a in result.detection.alerts}
+    assert alerts == {"password_spray": 5}
+
+
+def test_a_name_lends_only_to_its_client_and_host_and_not_too_late(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    lines = _old_postfix_attack(0, ["alice"], ip="203.0.113.45")
+    lines[1] = lines[1].replace("203.0.113.45", "203.0.113.46")           # another client
+    lines += _old_postfix_attack(100, ["bob"], ip="203.0.113.47")
+    lines[5] = lines[5].replace(" mx1 ", " mx2 ")                          # another host
+    late = _old_postfix_attack(200, ["carol"], ip="203.0.113.48")
+    late[2] = late[2].replace(_stamp(202), _stamp(230))                    # 30 s later
+    log.write_text("\n".join(lines + late) + "\n")
+    events, _ = parse_events([log])
+    failures = events.filter(pc.equal(events.column("event").cast(pa.string()), "auth_failure"))
+    assert failures.column("sasl_username").to_pylist() == [None, None, None]
+
+
+def _site(tmp_path: Path, log: Path) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
+                   f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
+    return cfg
+
+
+def _run(cfg: Path) -> list[dict[str, Any]]:
+    state = State(load_config(cfg).state_dir)
+    try:
+        result = live.run_pass(load_config(cfg), state)
+    finally:
+        state.close()
+    assert result.errors == []
+    return result.alerts
+
+
+def test_a_name_lends_across_cron_runs(tmp_path: Path) -> None:
+    """A run that ends between Dovecot's line and Postfix's (2 s apart: as often as not
+    on a busy server) lends the name to the next run's failure."""
+    log = tmp_path / "mail.log"
+    lines = _old_postfix_attack(0, USERS)
+    cut = 4 * 2 + 2          # two sessions, then the third's connect and Dovecot's line
+    log.write_text("\n".join(lines[:cut]) + "\n")
+    os.utime(log, (1772532000, 1772532000))
+    cfg = _site(tmp_path, log)
+    assert _run(cfg) == []
+    with open(log, "a") as fh:
+        fh.write("\n".join(lines[cut:]) + "\n")
+    alerts = _run(cfg)
+    assert [(a["rule"], a["count"]) for a in alerts] == [("password_spray", 5)]
+
+
+# --- IMAP and POP3 ------------------------------------------------------------------------
+
+def _imap(seconds: int, ip: str, user: str, ok: bool = False) -> str:
+    head = f"{_stamp(seconds)} mx1 dovecot[812]: imap-login: "
+    if ok:
+        return (f"{head}Login: user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, "
+                f"mpid={9000 + seconds}, TLS, session=<s{seconds}>")
+    return (f"{head}Disconnected: Connection closed (auth failed, 1 attempts in 4 secs): "
+            f"user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, TLS, session=<s{seconds}>")
+
+
+@pytest.mark.parametrize("ip", ["198.51.100.20", "2001:db8:5::20"])
+def test_imap_guessing_then_a_login_is_a_compromise(tmp_path: Path, ip: str) -> None:
+    """Four refused IMAP logins for bob, then bob logs in from the same address: the
+    password was guessed (one Dovecot log process wrote every line, under one pid)."""
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join([_imap(10 * i, ip, "bob") for i in range(4)]
+                             + [_imap(60, ip, "bob", ok=True)]) + "\n")
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    found = {a.rule: a for a in result.detection.alerts}
+    assert set(found) == {"auth_success_after_failures"}
+    assert found["auth_success_after_failures"].count == 4
+    assert found["auth_success_after_failures"].severity == "high"
+
+
+def test_imap_burst_and_report(tmp_path: Path) -> None:
+    """Five refused IMAP logins in ten minutes: fail2ban's dovecot jail bans at five; so
+    do we, and the report counts them with Postfix's, by address and by username."""
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(_imap(60 * i, "198.51.100.30", "info") for i in range(5)) + "\n")
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    assert [(a.rule, a.count) for a in result.detection.alerts] == [("auth_failure_burst", 5)]
+    auth = _report_auth(log)
+    assert auth["failures"] == 5
+    assert auth["by_username"][0]["sasl_username"] == "info"
+    assert auth["by_ip"][0]["client_ip"] == "198.51.100.30"
+
+
+def _report_auth(log: Path, **options: Any) -> dict[str, Any]:
+    report, errors = build_report([str(log)], load_config(None), ParseOptions(**options),
+                                  ReportOptions())
+    assert errors == []
+    return report["security"]["auth"]
