@@ -224,7 +224,7 @@ class BlockParser:
         }
         mail_rows = np.flatnonzero(mta >= 0)
         events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
-        if len(self._lending):
+        if self.lenders.rows or any(p.pattern.lends_username for p in extraction.pieces):
             events = self.lenders.lend(events, self._lending)
         unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
             else np.empty(0, np.int64)
