@@ -257,3 +257,22 @@ def _report_auth(log: Path, **options: Any) -> dict[str, Any]:
                                   ReportOptions())
     assert errors == []
     return report["security"]["auth"]
+
+
+def test_a_rule_may_name_dovecot(tmp_path: Path) -> None:
+    """`mta = "dovecot"` is a value rules can test (the MTAs are the parser files')."""
+    rules = tmp_path / "rules.d"
+    rules.mkdir()
+    (rules / "imap.toml").write_text(
+        '[[rule]]\nid = "imap_logins"\ntitle = "IMAP logins"\nkind = "threshold"\n'
+        'severity = "low"\ndescription = "Logins to IMAP from one address."\n'
+        'group_by = ["client_ip"]\nthreshold = 2\nwindow = "10m"\n'
+        'summary = "$count logins from $client_ip"\n'
+        '[rule.where]\nmta = "dovecot"\nevent = "auth_success"\n')
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('rule_dirs = ["rules.d"]\n')
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(_imap(10 * i, "192.0.2.40", "bob", ok=True)
+                             for i in range(2)) + "\n")
+    result = detect_files([str(log)], load_config(cfg), ParseOptions())
+    assert [(a.rule, a.count) for a in result.detection.alerts] == [("imap_logins", 2)]

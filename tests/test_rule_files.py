@@ -304,6 +304,9 @@ REFUSED = {
     "a status never written": (
         rule_text("second_rule", where='status = "delivered"'), "status", "where.status",
         ["status 'delivered' is never written", "sent, deferred"]),
+    "an MTA no parser file names": (
+        rule_text("second_rule", where='event = "auth_failure"\nmta = "courier"'),
+        "mta", "where.mta", ["'courier' is never written", "dovecot", "postfix"]),
     "a line note never written": (
         rule_text("second_rule", where='event = "auth_failure"\nline_note = "repeat"'),
         "line_note", "where.line_note", ["'repeat' is never written", "repeated"]),

@@ -19,6 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
 from logwatch.config import SEVERITIES, Allowlist
 from logwatch.durations import Duration
 from logwatch.enrich import EVENT_COLUMNS, MESSAGE_COLUMNS
+from logwatch.pipeline import default_parsers
 from logwatch.rules_engine.fieldtypes import (check_test, check_use, comparison_scalar,
                                               describe, text_test)
 from logwatch.schema import (EVENT_SCHEMA, EVENTS, LINE_NOTES, MESSAGE_SCHEMA, ORIGINS,
@@ -36,10 +37,10 @@ TABLE_FIELDS: dict[str, dict[str, pa.DataType]] = {
 #: The time a row happened at, per table.
 TIME_FIELD = {"events": "ts", "messages": "first_seen"}
 #: Fields whose values are a closed vocabulary: a condition on another value (a misspelt
-#: `auth_falure`) could never hold, and is refused.
+#: `auth_falure`) could never hold, and is refused. `mta` is the parser files' (`_known`).
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "event": EVENTS, "reject_class": REJECT_CLASSES, "origin": ORIGINS,
-    "mta": ("postfix", "exim", "sendmail"), "status": STATUSES, "line_note": LINE_NOTES,
+    "status": STATUSES, "line_note": LINE_NOTES,
 }
 #: What every summary may name besides the key fields and `<field>_values`.
 _SUMMARY_NAMES = ("count", "span", "first", "last", "window", "rule")
@@ -82,11 +83,19 @@ def _check_value(c: Condition, type_: pa.DataType, what: str) -> None:
                              f"{describe(type_)})", loc) from None
 
 
+def _known(field: str) -> tuple[str, ...] | None:
+    """The values `field` can hold, if they are a closed set: an MTA is one of the parser
+    files (adding one, as Dovecot's, is a data change)."""
+    if field == "mta":
+        return tuple(f.mta.name for f in default_parsers().files)
+    return VOCABULARIES.get(field)
+
+
 def _check_vocabulary(c: Condition, what: str) -> None:
     """A value of a closed vocabulary that is never written, or a text test no value
     written passes (`event = { matches = "auth_falure" }`): a rule that could never fire,
     said when it is loaded."""
-    known = VOCABULARIES.get(c.field)
+    known = _known(c.field)
     loc = (*what.split("."), c.field)
     if known is None:
         return
