@@ -60,17 +60,14 @@ def _client(m: dict[str, Any]) -> str:
     return text + "".join(f", {n}" for n in notes if n)
 
 
-#: MTAs that log a message's removal from the queue (Sendmail's `done` needs LogLevel 10)
-_LOG_REMOVAL = ("postfix", "exim")
-
-
 def _status(m: dict[str, Any], events: set[str]) -> str:
     """The outcome, and what exigrep tells too: a message held (Exim: frozen) and one
     still in the queue where the lines end (no `removed`/`Completed`, where the MTA logs
     them)."""
     counts = ", ".join(f"{m[k]} {k}" for k in ("delivered", "deferred", "bounced", "expired",
                                                "rejected") if m[k])
-    unfinished = m["mta"] in _LOG_REMOVAL and "removed" not in events
+    unfinished = "removed" not in events and any(
+        f.mta.name == m["mta"] and f.mta.logs_removal for f in default_parsers().files)
     notes = ["held" if "hold" in events else "",
              "not completed in these lines" if unfinished else ""]
     return (f"{m['status'] or 'unknown'}" + (f" ({counts})" if counts else "")

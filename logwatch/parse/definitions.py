@@ -82,6 +82,13 @@ class MtaSpec(_Model):
     #: others (Dovecot's log process), not the line's: it is not kept, so that lines of
     #: different connections are not taken for one process's.
     syslog_pid: Literal["process", "logger"] = "process"
+    #: Each SMTP session's TLS is on a line of its own (Postfix's `TLS connection
+    #: established`, Sendmail's `STARTTLS=server`): a session without one was plaintext.
+    #: Exim tells it only on a message's `X=`, so its sessions tell no TLS share.
+    logs_session_tls: bool = False
+    #: A message's last line says it left the queue (Postfix's `removed`, Exim's
+    #: `Completed`; Sendmail's `done` needs LogLevel 10): without it, it is still queued.
+    logs_removal: bool = False
     #: Through syslog, the MTA writes some entries twice in a row (Exim's
     #: `syslog_duplication` for entries that also go to its reject log): count once.
     syslog_doubles: bool = False

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
+from logwatch.pipeline import default_parsers
 
 __all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view", "tls_coverage",
            "top_clients", "alert_view"]
@@ -151,9 +152,6 @@ def _shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
 
 #: the addresses a host's own programs connect from
 _THIS_HOST = ["127.0.0.1", "::1"]
-#: MTAs that log each SMTP session's TLS (Postfix's `TLS connection established`,
-#: Sendmail's `STARTTLS=server`)
-_SESSION_TLS_LOGGED = ["postfix", "sendmail"]
 #: a handshake with this host's own MTA (Sendmail's submission queue handing over)
 _LOOPBACK = r"^\[?(?:127\.|::1\]?$|ipv6:::1|localhost)"
 
@@ -205,7 +203,9 @@ def tls_coverage(c: Collected) -> dict[str, Any]:
     # Exim tells a session's TLS only on the `X=` of a message it brought: one without a
     # message is not known to be plaintext, so its sessions tell no share (but what the
     # others used counts among the protocols)
-    told = pc.fill_null(pc.is_in(plain(spans["mta"]), pa.array(_SESSION_TLS_LOGGED)), False)
+    told = pc.fill_null(pc.is_in(plain(spans["mta"]), pa.array(
+        [f.mta.name for f in default_parsers().files if f.mta.logs_session_tls],
+        pa.string())), False)
     inbound = spans["session"].filter(smtp).combine_chunks()
     sessions = spans["session"].filter(pc.and_(smtp, told)).combine_chunks()
     tls_seen = _first_per_session(tls.filter(pc.is_in(tls["session"], value_set=inbound)))
