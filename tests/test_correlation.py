@@ -386,6 +386,24 @@ Nov  3 11:37:00 server sendmail[26299]: rA37ZTSC026299: from=<b@domain.com>, siz
     ]
 
 
+def test_a_sendmail_message_refused_at_the_end_of_data_is_one_rejected_message(
+        tmp_path: Path) -> None:
+    """A milter refusing the whole message after DATA: sendmail logs the refusal, who it
+    would have gone to (logundelrcpts: `to=` with the refusal as stat=, no mailer=), then
+    the transaction's `from=` (srvrsmtp.c, abortmessage). One message, rejected, from its
+    client, never a delivery to bob (a delivery to another domain would have looked like
+    relaying)."""
+    log = """
+Mar  3 10:07:01 mx1 sm-mta[2061]: 52SA0027002061: Milter: data, reject=554 5.7.1 Spam message rejected by SpamAssassin
+Mar  3 10:07:01 mx1 sm-mta[2061]: 52SA0027002061: to=<bob@example.net>, delay=00:00:02, pri=30412, stat=Spam message rejected by SpamAssassin
+Mar  3 10:07:01 mx1 sm-mta[2061]: 52SA0027002061: from=<spammer@example.biz>, size=2154, class=0, nrcpts=1, msgid=<x@example.biz>, proto=ESMTP, daemon=MTA, relay=spam.example.biz [203.0.113.9]
+"""
+    events, msgs = _run([_write(tmp_path, "maillog", log)])
+    assert events.column("event").to_pylist() == ["reject", "info", "received"]
+    assert [(m["status"], m["rejected"], m["delivered"], m["sender"], m["client_ip"])
+            for m in msgs] == [("rejected", 1, 0, "spammer@example.biz", "203.0.113.9")]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from(["reject", "received", "other"])),
                 min_size=1, max_size=40))

@@ -112,18 +112,23 @@ def segment(rows: pa.Table) -> Segmented:
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
     boundary = new_key | after_removed | gap
     boundary |= received & ~_after_refusals_only(boundary | received,
-                                                to_numpy(event_is(rows, *REFUSALS)))
+                                                to_numpy(event_is(rows, *_BEFORE_FROM)))
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
     return Segmented(rows, lifetime, starts, ends, code, enc.dictionary)
 
 
+#: What Sendmail logs of a transaction before its `from=` line: the recipients it refused
+#: (`nrcpts=0` when it refused them all), and, when it refused the whole message at the
+#: end of DATA, the refusal and who the message would have gone to (`info`).
+_BEFORE_FROM = (*REFUSALS, "info")
+
+
 def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:
     """Rows whose lifetime so far (from the last of `starts` before them) is refusals
-    only. A `received` line begins a lifetime (a reused id), except after those:
-    Sendmail logs the recipients it refuses before the transaction's `from=` line
-    (`nrcpts=0` when it refused them all), and they are that message's."""
+    only (`_BEFORE_FROM`). A `received` line begins a lifetime (a reused id), except
+    after those: they are the message's that the `from=` line goes on to name."""
     idx = np.arange(len(starts))
     begun = np.maximum.accumulate(np.where(starts, idx, 0))
     others = np.concatenate(([0], np.cumsum(~refusal)))   # rows not refusals before each
