@@ -404,6 +404,21 @@ Mar  3 10:07:01 mx1 sm-mta[2061]: 52SA0027002061: from=<spammer@example.biz>, si
             for m in msgs] == [("rejected", 1, 0, "spammer@example.biz", "203.0.113.9")]
 
 
+def test_a_sendmail_quarantine_or_discard_before_the_from_line_is_its_message(
+        tmp_path: Path) -> None:
+    """check_eoh and milters decide before `from=` is logged (sendmail-reject-like
+    shapes of parsers/samples/sendmail.log): one message each, with its sender."""
+    log = """
+Mar  3 10:06:08 mx1 sm-mta[2048]: 52SA0023002048: ruleset=check_eoh, arg1=12, arg2=3400, relay=host.example.net [198.51.100.9], quarantine=Too many recipients in header
+Mar  3 10:06:08 mx1 sm-mta[2048]: 52SA0023002048: from=<a@example.net>, size=3400, class=0, nrcpts=12, msgid=<q@example.net>, proto=ESMTP, daemon=MTA, relay=host.example.net [198.51.100.9]
+Mar  3 10:06:09 mx1 sm-mta[2063]: 52SA0029002063: Milter: data, discard
+Mar  3 10:06:09 mx1 sm-mta[2063]: 52SA0029002063: from=<b@example.net>, size=900, class=0, nrcpts=1, msgid=<r@example.net>, proto=ESMTP, daemon=MTA, relay=host.example.net [198.51.100.9]
+"""
+    _, msgs = _run([_write(tmp_path, "maillog", log)])
+    assert [(m["queue_id"], m["sender"]) for m in msgs] == [
+        ("52SA0023002048", "a@example.net"), ("52SA0029002063", "b@example.net")]
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.sampled_from(["reject", "received", "other"])),
                 min_size=1, max_size=40))

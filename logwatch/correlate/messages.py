@@ -120,9 +120,11 @@ def segment(rows: pa.Table) -> Segmented:
 
 
 #: What Sendmail logs of a transaction before its `from=` line: the recipients it refused
-#: (`nrcpts=0` when it refused them all), and, when it refused the whole message at the
-#: end of DATA, the refusal and who the message would have gone to (`info`).
-_BEFORE_FROM = (*REFUSALS, "info")
+#: (`nrcpts=0` when it refused them all); when it refused the whole message at the end
+#: of DATA, the refusal and who the message would have gone to (`info`); a quarantine
+#: or a discard decided then (check_eoh, a milter). Postfix and Exim log none of these
+#: before a message's first line.
+_BEFORE_FROM = (*REFUSALS, "info", "hold", "discard")
 
 
 def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:
