@@ -31,11 +31,13 @@ from tests.corpora import expectations, line_text, peer_ip, rows_by_line
 
 F2B_OPTS: dict[str, Any] = {"tz": "Europe/Berlin", "year": 2005}
 
-#: fail2ban lines that are not Dovecot's through syslog, so not read: Dovecot's own log
-#: file (`log_path = /var/log/dovecot.log`: no host, the process as the program) and
-#: multilog's TAI64 stamps; PAM's `pam_unix(dovecot:auth)` lines, which the `pam(...)`
-#: line of Dovecot's auth worker says again; and 1.x's doubled `dovecot: auth(default)`.
-NOT_SYSLOG = {2, 38, 53, 65, 67, 88, 91, 94, 97, 109, 143, 145}
+#: fail2ban lines that are not Dovecot's through syslog, so not read in a syslog file:
+#: Dovecot's own log file's (`log_path = /var/log/dovecot.log`: no host, the process as
+#: the program; read as a file of their own below) and multilog's TAI64 stamps; PAM's
+#: `pam_unix(dovecot:auth)` lines, which the `pam(...)` line of Dovecot's auth worker says
+#: again; and 1.x's doubled `dovecot: auth(default)`.
+OWN_LOG = {38, 53, 65, 67, 88, 91, 94, 97, 109, 143, 145}
+NOT_SYSLOG = {2} | OWN_LOG
 PAM_LINES = {5, 8, 10, 78}
 DOUBLED_PREFIX = {35}
 
@@ -84,6 +86,24 @@ def test_fail2ban_dovecot_lines() -> None:
             assert row["sasl_username"] and row["sasl_username"] in text
     assert skipped == NOT_SYSLOG | PAM_LINES | DOUBLED_PREFIX
     assert read == 29
+
+
+def test_dovecots_own_log_file(tmp_path: Path) -> None:
+    """fail2ban's lines of Dovecot's own log file, as a file of their own: recognised as
+    one (its default stamp and the ISO one many set), every offender its client."""
+    cases = [e for e in _f2b() if e.line in OWN_LOG]
+    log = tmp_path / "dovecot.log"
+    log.write_text("".join(line_text(e.path, e.line) + "\n" for e in cases))
+    events, run = parse_events([log], **F2B_OPTS)
+    assert [s.format for s in run.stats] == ["dovecot"]
+    rows = events.to_pylist()
+    assert len(rows) == len(cases)
+    for e in cases:
+        fj = e.peer_says["failJSON"]
+        got = [r for r in rows if r["seq"] == cases.index(e)]
+        if fj.get("match"):
+            assert got and got[0]["client_ip"] == peer_ip(fj["host"]), (e.line, got)
+            assert got[0]["mta"] == "dovecot" and got[0]["host"] is None
 
 
 def test_crowdsec_dovecot_fields() -> None:

@@ -174,8 +174,25 @@ def test_detect_format(lines: list[str], fmt: str) -> None:
 
 
 def test_formats_listed() -> None:
-    assert set(FORMATS) == {"journal_json", "rfc5424", "rfc3339", "iso_syslog", "exim", "bsd"}
+    assert set(FORMATS) == {"journal_json", "rfc5424", "rfc3339", "iso_syslog", "exim", "bsd",
+                            "dovecot"}
     assert SAMPLE_LINES == 64
+
+
+def test_detect_dovecots_own_log_and_not_its_neighbours() -> None:
+    """Dovecot's own log has a stamp and then the process: a syslog line has a host
+    there, Exim's own log a message id, `[pid]` or a capitalised word."""
+    assert detect_format(["Jan 29 09:33:58 pop3-login: Info: Aborted login (auth failed, "
+                          "1 attempts in 2 secs): user=<grace>, rip=212.9.180.3"]) == "dovecot"
+    assert detect_format(["2013-08-11 03:56:40 auth-worker(default): Info: pam(u,1.2.3.4): "
+                          "unknown user"]) == "dovecot"
+    assert detect_format(["Jan 29 09:33:58 mx1 dovecot: imap-login: Login: user=<b>, "
+                          "rip=192.0.2.1"]) == "bsd"
+    for exim in ("2026-03-03 10:00:00 1uAbCd-000Abc-1x <= a@example.com H=x [192.0.2.1]",
+                 "2026-03-03 10:00:00 [1234] SMTP connection from [192.0.2.1]",
+                 "2026-03-03 10:00:00 cwd=/var/spool/exim4 3 args: /usr/sbin/exim4 -Mc x",
+                 "2026-03-03 10:00:00 rejected EHLO from [192.0.2.1]: syntactically invalid"):
+        assert detect_format([exim]) == "exim", exim
 
 
 def test_detect_bsd_variants() -> None:

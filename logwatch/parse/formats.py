@@ -24,6 +24,12 @@ _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
     ("rfc5424", re.compile(r"^<\d{1,3}>1 \S+ \S+ \S+ \S+ \S+ ")),
     ("rfc3339", re.compile(
         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) \S+ ")),
+    # Dovecot's own log file (`log_path = /var/log/dovecot.log`): its log_timestamp
+    # (`%b %d %H:%M:%S` by default, often `%Y-%m-%d %H:%M:%S`), then the process, with no
+    # host or program: `Jan 29 09:33:58 imap-login: Info: Login: user=<bob>, ...`
+    ("dovecot", re.compile(
+        r"^(?:[A-Z][a-z]{2} [ \d]\d|\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d "
+        r"[a-z][a-z0-9-]*(?:\([^)]*\))?(?:<[^>]*>)*: ")),
     ("iso_syslog", re.compile(
         r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^\s\[\]]+ [^\s:\[\]]+(?:\[\d+\])?: ")),
     ("exim", re.compile(
@@ -33,7 +39,7 @@ _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
 
 FORMATS: tuple[Format, ...] = tuple(name for name, _ in _DETECT)
 #: Formats whose stamps have no year (the others' lines need no year clue).
-YEARLESS: tuple[Format, ...] = ("bsd",)
+YEARLESS: tuple[Format, ...] = ("bsd", "dovecot")
 
 
 def detect_format(sample: Iterable[str]) -> Format | None:

@@ -353,6 +353,24 @@ def _fast_exim(lines: pa.Array, h: Header) -> np.ndarray:
     return ok & ok_l & ~syslog_like.to_numpy(zero_copy_only=False)
 
 
+def _fast_dovecot(lines: pa.Array, h: Header) -> np.ndarray:
+    """Dovecot's own log: a year-less or an ISO stamp, then the process's message; every
+    line is Dovecot's (its program), none names a host."""
+    n = len(lines)
+    ok = _fixed_bsd(lines, h)
+    start = np.where(ok, 16, 20).astype(np.int64)
+    iso = np.flatnonzero(~ok)
+    if len(iso):
+        sub = pc.take(lines, pa.array(iso))
+        sep = pc.equal(pc.utf8_slice_codeunits(sub, 19, 20), " ").to_numpy(
+            zero_copy_only=False)
+        ok[iso] = _fill_iso(h, iso, pc.utf8_slice_codeunits(sub, 0, 19), zoned=False) & sep
+    h.msg_start = start
+    h.host = pa.nulls(n, pa.string())
+    h.tag = pa.repeat(pa.scalar("dovecot"), n)
+    return ok
+
+
 # RFC 5424: <PRI>1 TIMESTAMP HOST APP PROCID MSGID SD [MSG]; SD is `-` or [..][..]
 _RFC5424 = (r'^(?P<hdr><\d{1,3}>1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) '
             r'\S+ (?:-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: (?:\x{FEFF})?|$))')
@@ -487,6 +505,7 @@ _FAST = {
     "iso_syslog": _fast_iso_syslog,
     "exim": _fast_exim,
     "rfc5424": _fast_rfc5424,
+    "dovecot": _fast_dovecot,
 }
 
 
