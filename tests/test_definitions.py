@@ -323,5 +323,3 @@ def test_builtin_set_routes_programs() -> None:
     assert ps.mta_of_program("dovecot").mta.name == "dovecot"   # its logins and auth
     assert ps.mta_of_program("dovecot-lda") is None
     assert ps.mta_of_program("CRON") is None
-    assert ps.native("exim").mta.name == "exim"
-    assert ps.native("bsd") is None

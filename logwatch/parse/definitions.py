@@ -71,8 +71,6 @@ class MtaSpec(_Model):
     #: A fixed instance name instead (Sendmail's submission program and its queue
     #: runner share one queue under different program names).
     instance: str | None = None
-    #: File formats whose every line is this MTA's (Exim writes its own log files).
-    native_formats: list[str] = []
     #: A prefix some setups put in front of the message (Exim's own stamp and pid when
     #: it logs to syslog); removed before matching.
     strip: Annotated[str, Field(min_length=1)] | None = None
@@ -399,12 +397,6 @@ class ParserSet:
     def mta_of_program(self, program: str) -> ParserFile | None:
         for f in self.files:
             if f.mta.owns(program):
-                return f
-        return None
-
-    def native(self, fmt: str | None) -> ParserFile | None:
-        for f in self.files:
-            if fmt and fmt in f.mta.native_formats:
                 return f
         return None
 
