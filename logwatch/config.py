@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from logwatch.durations import Period
 from logwatch.errors import ConfigError
 from logwatch.globs import check_globs
 from logwatch.parse.clock import known_zone
@@ -227,7 +228,12 @@ class NotifyConfig(_Model):
                              "not shown: URLs carry passwords)")
         return v
 
-    #: when a run raises more than this many alerts below `medium`, they go as one digest
+    #: alerts below `medium` (the internet's background) wait for a digest: at most one
+    #: message a destination in this time, holding every one that waited (0: each pass
+    #: sends its own, as one digest when there are more than `digest_after`)
+    digest_every: Period = 3600
+    #: with `digest_every = 0`, when a pass raises more than this many alerts below
+    #: `medium`, they go as one digest
     digest_after: int = Field(default=5, ge=0)
     #: when a run raises more than this many alerts of one rule at `medium` or above (a
     #: botnet's addresses, each its own key), they go as one digest of that rule

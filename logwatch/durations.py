@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-__all__ = ["Duration", "parse_duration", "format_duration", "US"]
+__all__ = ["Duration", "Period", "parse_duration", "format_duration", "US"]
 
 US = 1_000_000
 _UNITS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
@@ -18,8 +18,9 @@ _PART = re.compile(r"(\d+)\s*([wdhms])")
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[wdhms]\s*)+$")
 
 
-def parse_duration(value: object) -> int:
-    """Seconds in `value` (`"1h30m"`, `"10m"`, `600`); ValueError says what is accepted."""
+def parse_duration(value: object, zero: bool = False) -> int:
+    """Seconds in `value` (`"1h30m"`, `"10m"`, `600`; 0 only where `zero` allows it, as
+    "none"); ValueError says what is accepted."""
     if isinstance(value, bool):
         raise ValueError("a duration such as 10m, 1h30m, 7d or a number of seconds")
     if isinstance(value, int):
@@ -31,7 +32,7 @@ def parse_duration(value: object) -> int:
     else:
         raise ValueError(f"{value!r} is not a duration: write it like 10m, 1h30m, 7d or 600 "
                          "(seconds)")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not zero):
         raise ValueError(f"{value!r}: a duration must be longer than zero")
     return seconds
 
@@ -53,3 +54,6 @@ def format_duration(seconds: float) -> str:
 
 #: A duration field: accepts `10m`-style text or seconds, holds seconds.
 Duration = Annotated[int, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+#: The same where 0 means "none" (a digest period: each pass sends its own).
+Period = Annotated[int, BeforeValidator(lambda v: parse_duration(v, zero=True)),
+                   PlainSerializer(format_duration)]

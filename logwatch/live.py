@@ -545,15 +545,21 @@ def _digest(payloads: list[dict[str, Any]], summary: str) -> dict[str, Any]:
             "notice": "digest", "alerts": [p["id"] for p in payloads]}
 
 
+def _background(low: list[dict[str, Any]]) -> dict[str, Any]:
+    return _digest(low, f"{len(low)} low-severity alerts (the internet's background)")
+
+
 def _batched(raised: list[dict[str, Any]], notify: Any) -> list[dict[str, Any]]:
-    """What a pass sends for the alerts it raised: many low ones as one digest (the
-    internet's background), and more than `flood_after` of one rule at medium or above
-    as one digest of that rule: a botnet spraying passwords from a /48 made 56,000
-    password_spray alerts (each /64 its own key), and an attack should page once."""
+    """What a pass sends for the alerts it raised: the low ones (the internet's
+    background) each to wait for its destination's digest (`digest_every`; or, without
+    one, many as one digest of the pass), and more than `flood_after` of one rule at
+    medium or above as one digest of that rule: a botnet spraying passwords from a /48
+    made 56,000 password_spray alerts (each /64 its own key), and an attack should page
+    once."""
     medium = severity_rank("medium")
     low = [p for p in raised if severity_rank(p["severity"]) < medium]
-    out = ([_digest(low, f"{len(low)} low-severity alerts (the internet's background)")]
-           if len(low) > notify.digest_after else low)
+    out = ([_background(low)] if len(low) > notify.digest_after and not notify.digest_every
+           else low)
     by_rule: dict[str, list[dict[str, Any]]] = {}
     for p in raised:
         if severity_rank(p["severity"]) >= medium:
@@ -679,7 +685,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
             for dest in dests:
                 if dest.wants(payload["severity"]):
                     State.enqueue(db, payload["id"], payload["severity"],
-                                  {"route": dest.route_id, "alert": payload})
+                                  {"route": dest.route_id, "alert": payload},
+                                  _hold(payload, cfg.notify))
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
         # an incident found later starts within the history and continues an entry
@@ -740,32 +747,51 @@ def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any],
     return error
 
 
+def _hold(payload: dict[str, Any], notify: Any) -> float:
+    """How long an alert waits for its destination's digest: below medium, the digest's
+    period (0: it goes now)."""
+    return notify.digest_every if severity_rank(payload["severity"]) < severity_rank(
+        "medium") else 0
+
+
 def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,
                    budget: float | None = None) -> int:
     """Send what is due in the outbox, the most severe first; returns how many items are
     still waiting. With a `budget` (seconds), no delivery starts once it is spent: the
     rest waits, untried, for the next pass (a follower's detection must not wait minutes
-    on a webhook that answers slowly, each try taking apprise's timeouts)."""
+    on a webhook that answers slowly, each try taking apprise's timeouts). When one
+    alert held for a digest is due, every one held for its destination goes with it, as
+    one message: at most one a `digest_every` for the background, however it trickles
+    in (a follower's pass is a second; one scanner a minute was a mail a minute)."""
     dests = destinations(cfg.notify)
     base = retry_after if retry_after is not None else cfg.notify.retry_after
     deadline = None if budget is None else time.monotonic() + budget
+    sent: set[int] = set()
     for item in state.due(time.time()):
         if deadline is not None and time.monotonic() >= deadline:
             break
+        if item.id in sent:
+            continue
         route = item.payload["route"]
         if route.startswith("action:"):
             error = _act(cfg, state, item.id, item.payload, item.attempts)
             if error is not None:
                 state.failed(item.id, error, min(MAX_RETRY, base * 2 ** item.attempts))
             continue
+        group = state.held(route) if item.held_until is not None else [item]
+        sent.update(g.id for g in group)
         dest = route_of(dests, route)
-        if dest is None:      # the destination left the config: nothing to retry
-            state.dropped(item.id, "destination no longer configured")
+        for g in group:
+            if dest is None:      # the destination left the config: nothing to retry
+                state.dropped(g.id, "destination no longer configured")
+        if dest is None:
             continue
-        error = send(dest, item.payload["alert"])
-        if error is None:
-            state.delivered(item.id)
-        else:
-            state.failed(item.id, error, min(MAX_RETRY, base * 2 ** item.attempts))
+        alerts = [g.payload["alert"] for g in group]
+        error = send(dest, alerts[0] if len(alerts) == 1 else _background(alerts))
+        for g in group:
+            if error is None:
+                state.delivered(g.id)
+            else:
+                state.failed(g.id, error, min(MAX_RETRY, base * 2 ** g.attempts))
     return state.pending_count()
 

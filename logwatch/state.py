@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS ledger (
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, severity TEXT NOT NULL,
     payload TEXT NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_try REAL NOT NULL, last_error TEXT, delivered_at REAL, note TEXT);
+    next_try REAL NOT NULL, last_error TEXT, delivered_at REAL, note TEXT,
+    held_until REAL);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_try);
 """
 
@@ -114,6 +115,8 @@ class OutboxItem:
     created: float
     delivered_at: float | None
     note: str | None = None
+    #: held for its destination's digest until then (alerts below medium)
+    held_until: float | None = None
 
 
 class State:
@@ -132,6 +135,8 @@ class State:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(outbox)")}
         if "note" not in columns:   # a state from before actions
             self.db.execute("ALTER TABLE outbox ADD COLUMN note TEXT")
+        if "held_until" not in columns:   # a state from before digests were held
+            self.db.execute("ALTER TABLE outbox ADD COLUMN held_until REAL")
 
     def close(self) -> None:
         self.db.close()
@@ -243,23 +248,47 @@ class State:
     # -- outbox -----------------------------------------------------------------------------
     @staticmethod
     def enqueue(db: sqlite3.Connection, alert_id: str, severity: str,
-                payload: dict[str, Any]) -> None:
+                payload: dict[str, Any], hold: float = 0) -> None:
+        """Queue a delivery, due now or, held for a digest, `hold` seconds from now."""
         now = time.time()
-        db.execute("INSERT INTO outbox (alert_id, severity, payload, created, next_try) "
-                   "VALUES (?, ?, ?, ?, ?)", (alert_id, severity, json.dumps(payload), now, now))
+        db.execute("INSERT INTO outbox (alert_id, severity, payload, created, next_try, "
+                   "held_until) VALUES (?, ?, ?, ?, ?, ?)",
+                   (alert_id, severity, json.dumps(payload), now, now + hold,
+                    now + hold if hold else None))
 
     def due(self, now: float) -> list[OutboxItem]:
         """What is due, the most severe first (then as queued): with a time budget per
         pass, a flood of low alerts must not keep a critical one waiting."""
+        return self._items(f"delivered_at IS NULL AND next_try <= ? ORDER BY {_SEVERITY_ORDER}, "
+                           "id", (now,))
+
+    def held(self, route: str) -> list[OutboxItem]:
+        """Every undelivered item held for `route`'s digest, due or not, oldest first:
+        when the first is due they go as one message."""
+        return [i for i in self._items("delivered_at IS NULL AND held_until IS NOT NULL "
+                                       "ORDER BY id", ())
+                if i.payload["route"] == route]
+
+    def _items(self, where: str, args: tuple[Any, ...]) -> list[OutboxItem]:
         rows = self.db.execute(
             "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
-            "delivered_at FROM outbox WHERE delivered_at IS NULL AND next_try <= ? "
-            f"ORDER BY {_SEVERITY_ORDER}, id", (now,)).fetchall()
-        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d) for i, a, s, p, n, e, c, d in rows]
+            f"delivered_at, note, held_until FROM outbox WHERE {where}", args).fetchall()
+        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d, o, h)
+                for i, a, s, p, n, e, c, d, o, h in rows]
 
-    def pending_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM outbox WHERE delivered_at IS NULL"
-                               ).fetchone()[0]
+    def pending_count(self, now: float | None = None) -> int:
+        """Deliveries that wait: due and not yet made, or failed. One held for a digest
+        that is not due yet is not waiting on anything."""
+        return self.db.execute(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND (held_until IS NULL "
+            "OR next_try <= ? OR attempts > 0)",
+            (time.time() if now is None else now,)).fetchone()[0]
+
+    def held_count(self) -> int:
+        """Deliveries held for a digest that is not due yet."""
+        return self.db.execute(
+            "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND held_until IS NOT "
+            "NULL AND next_try > ? AND attempts = 0", (time.time(),)).fetchone()[0]
 
     def pending_errors(self, limit: int = 3) -> list[str]:
         """Why what waits in the outbox waits, latest first, each reason once (already
@@ -270,11 +299,7 @@ class State:
         return [r[0] for r in rows]
 
     def recent(self, limit: int = 50) -> list[OutboxItem]:
-        rows = self.db.execute(
-            "SELECT id, alert_id, severity, payload, attempts, last_error, created, "
-            "delivered_at, note FROM outbox ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [OutboxItem(i, a, s, json.loads(p), n, e, c, d, o)
-                for i, a, s, p, n, e, c, d, o in rows]
+        return self._items("1 ORDER BY id DESC LIMIT ?", (limit,))
 
     def delivered(self, item_id: int, note: str | None = None) -> None:
         """Done; `note` keeps what an action printed (its outcome, for `alerts`)."""

@@ -402,7 +402,7 @@ def test_a_follower_says_why_alerts_wait_in_the_outbox(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     f = Follow(tmp_path, extra=f'[notify]\nurls = ["json://127.0.0.1:{port}/hook"]\n'
-                                'retry_after = 600\n')
+                                'retry_after = 600\ndigest_every = 0\n')
     try:
         f.append("".join(_failure("203.0.113.7", s) for s in range(6)))
         said = f.wait_for_stderr("alerts wait in the outbox")

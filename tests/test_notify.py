@@ -76,8 +76,11 @@ def _toml_url(u: str | tuple[str, str]) -> str:
 
 def write_config(tmp_path: Path, urls: list[str | tuple[str, str]], log: str = "",
                  **notify: Any) -> Path:
-    """A config reading `tmp_path/mail.log` (written with `log`), state in tmp_path."""
+    """A config reading `tmp_path/mail.log` (written with `log`), state in tmp_path.
+    `digest_every` is 0 unless given: these tests are of what a pass sends; the digest
+    that holds the background for its period has tests of its own."""
     (tmp_path / "mail.log").write_text(log, encoding="utf-8")
+    notify.setdefault("digest_every", 0)
     extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in notify.items())
     path = tmp_path / "config.toml"
     path.write_text(
@@ -494,6 +497,69 @@ def test_digest_not_used_at_or_below_digest_after(tmp_path: Path) -> None:
                            digest_after=2)
         one_pass(cfg)
     assert sorted(a["rule"] for _, a in json_posts(posts)) == ["auth_failure_burst"] * 2
+
+
+def test_the_background_waits_for_one_digest_a_period(tmp_path: Path) -> None:
+    """Low alerts trickling in (a scanner a minute; a follower's pass is a second) wait
+    for their destination's digest: one message a `digest_every` holding all of them,
+    while a critical one goes at once and a destination for `high` gets none of them.
+    Held is not waiting: `run` and `alerts` exit 0."""
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/all",
+                                      (f"json://127.0.0.1:{port}/pager", "high")],
+                           failures("203.0.113.11", 5) + relayed(), digest_every="2s")
+        alerts, pending = one_pass(cfg)
+        assert sorted(a["rule"] for a in alerts) == ["auth_failure_burst", "open_relay"]
+        assert pending == 0
+        assert sorted((p, a["rule"]) for p, a in json_posts(posts)) == [
+            ("/all", "open_relay"), ("/pager", "open_relay")]
+        listed = mlw("alerts", "--config", str(cfg))
+        assert listed.returncode == 0, listed.stdout
+        assert "held for the digest until" in listed.stdout
+        assert "0 waiting, 1 held for the digest" in listed.stdout
+        append(tmp_path, failures("203.0.113.12", 5, minute=1))
+        alerts, pending = one_pass(cfg)                   # the second waits with the first
+        assert [a["rule"] for a in alerts] == ["auth_failure_burst"] and pending == 0
+        assert len(posts) == 2
+        _sleep_until_due(cfg)
+        _, pending = one_pass(cfg)
+        assert pending == 0
+        digest = [a for p, a in json_posts(posts)[2:]]
+        assert [(a["rule"], a["count"], a["severity"]) for a in digest] == [
+            ("digest", 2, "low")]
+        assert {a["key"]["client_ip"] for a in
+                (i.payload["alert"] for i in outbox(cfg) if i.alert_id in digest[0]["alerts"])
+                } == {"203.0.113.11", "203.0.113.12"}
+        append(tmp_path, failures("203.0.113.13", 5, minute=2))   # a new period begins
+        one_pass(cfg)
+        assert len(posts) == 3
+
+
+def _sleep_until_due(cfg: Path) -> None:
+    """Until the first alert held for a digest is due."""
+    due = min(i.held_until for i in outbox(cfg) if i.held_until and not i.delivered_at)
+    time.sleep(max(0.0, due + 0.05 - time.time()))
+
+
+def test_a_held_digest_that_fails_is_retried_whole(tmp_path: Path) -> None:
+    """The destination is down when the digest is due: its alerts wait together (and
+    now count as waiting: exit 75), and go as one digest once it is back."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"],
+                       failures("203.0.113.11", 5) + failures("203.0.113.12", 5, minute=1),
+                       digest_every="1s")
+    _, pending = one_pass(cfg)
+    assert pending == 0
+    _sleep_until_due(cfg)
+    _, pending = one_pass(cfg, retry_after=0.01)
+    assert pending == 2
+    with http_sink(port) as (_, posts):
+        time.sleep(0.05)
+        _, pending = one_pass(cfg, retry_after=0.01)
+    assert pending == 0
+    assert [(a["rule"], a["count"]) for _, a in json_posts(posts)] == [("digest", 2)]
 
 
 def test_realert_only_when_the_incident_grows_by_the_factor(tmp_path: Path) -> None:

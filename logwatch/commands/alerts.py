@@ -1,7 +1,8 @@
 """`mail-logwatch alerts --config CFG`: the outbox: recent, pending and failed alerts.
 
 One line per alert and destination (destinations by scheme and a hash of their URL,
-never the URL: it carries tokens). Exit 75 when some are still waiting.
+never the URL: it carries tokens). Exit 75 when some are still waiting (an alert held for
+its destination's digest is not waiting on anything).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def _line(item: OutboxItem, dest_name: str) -> str:
         status = f"dropped: {item.last_error}"
     elif item.attempts:
         status = f"failing ({item.attempts} tries): {item.last_error}"
+    elif item.held_until is not None and item.held_until > time.time():
+        status = f"held for the digest until {_when(item.held_until)}"
     else:
         status = "pending"
     return (f"{_when(item.created)}  {item.severity:<8} {alert['rule']:<28} {dest_name:<22} "
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     state = State(cfg.state_dir)
     try:
         items = state.recent(args.limit)
-        pending = state.pending_count()
+        pending, held = state.pending_count(), state.held_count()
     finally:
         state.close()
     for item in items:
@@ -62,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
         dest = route_of(dests, route)
         name = route if route.startswith("action:") else dest.name if dest else "(removed)"
         sys.stdout.write(_line(item, name) + "\n")
-    print(f"{pending} waiting, as of {_when(time.time())}")
+    print(f"{pending} waiting, {held} held for the digest, as of {_when(time.time())}")
     return 75 if pending else 0
