@@ -19,6 +19,8 @@
 # Everything runs in private UTS + mount namespaces (hostname "mx1" and a
 # private /etc/hosts bind mount), so the machine's own hostname and
 # /etc/hosts are untouched. Per-MTA details: recordings/conf/<mta>/mta.sh.
+# The logging, process and package functions are recordings/lib.sh, shared with
+# recordings/record_dovecot.sh.
 #
 # Environment: MLW_BURST (default 150) messages in the volume burst,
 #              MLW_KEEP_MTA=1 to leave the last MTA installed (stopped).
@@ -37,9 +39,8 @@ for t in "${TARGETS[@]}"; do
     case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
 done
 
-say() { printf '\n\033[1m[record %s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*"; }
-info() { printf '[record %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-die() { printf '[record] FATAL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=recordings/lib.sh
+source "$HERE/lib.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 
@@ -56,158 +57,7 @@ info "hostname: $(hostname), /etc/hosts (private): $(tr '\n' ' ' < /etc/hosts)"
 
 mkdir -p "$STAGE/pids"
 
-# --- generic process helpers ----------------------------------------------
-pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-stop_pidfile() { # name pidfile [signal]
-    local name=$1 pf=$2 sig=${3:-TERM} pid i
-    [ -s "$pf" ] || return 0
-    pid=$(head -n1 "$pf" | tr -dc 0-9)
-    if pid_alive "$pid"; then
-        info "stopping $name (pid $pid)"
-        kill -"$sig" "$pid" 2>/dev/null || true
-        for i in $(seq 50); do pid_alive "$pid" || break; sleep 0.2; done
-        pid_alive "$pid" && { info "$name still alive, SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; }
-    fi
-    rm -f "$pf"
-}
-wait_port() { # port [timeout]: wait for a listening TCP socket (without connecting to it,
-    local i     # which would add a "lost connection after CONNECT" line to the logs)
-    for i in $(seq $(( ${2:-30} * 5 ))); do
-        ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.2
-    done
-    die "nothing listens on port $1"
-}
-
-# --- logging: journald (if possible) + rsyslogd ---------------------------
-JOURNALD=0
-JOURNAL_SINCE=
-DEVLOG_SAVED=0
-save_devlog() {
-    if [ -e /dev/log ] || [ -L /dev/log ]; then
-        if [ ! -e /dev/log.mlw-rec-saved ] && [ ! -L /dev/log.mlw-rec-saved ]; then
-            info "saving existing /dev/log as /dev/log.mlw-rec-saved"
-            mv /dev/log /dev/log.mlw-rec-saved
-            DEVLOG_SAVED=1
-        else
-            rm -f /dev/log
-        fi
-    fi
-}
-restore_devlog() {
-    rm -f /dev/log
-    if [ -e /dev/log.mlw-rec-saved ] || [ -L /dev/log.mlw-rec-saved ]; then
-        mv /dev/log.mlw-rec-saved /dev/log
-    fi
-}
-
-start_logging() { # outdir
-    local out=$1 sock
-    rm -rf "$out"; mkdir -p "$out" "$STAGE/rsyslog-work"
-    save_devlog
-    # Without systemd as PID 1, systemd-sysctl never set net.unix.max_dgram_qlen
-    # to systemd's 512 (kernel default: 10); with 10, journald's non-blocking
-    # forward to rsyslog drops lines during bursts. Raise it like a real boot does.
-    QLEN_SAVED=$(sysctl -n net.unix.max_dgram_qlen 2>/dev/null || echo)
-    if [ -n "$QLEN_SAVED" ] && [ "$QLEN_SAVED" -lt 512 ]; then
-        sysctl -q -w net.unix.max_dgram_qlen=512 && info "net.unix.max_dgram_qlen: $QLEN_SAVED -> 512 (restored afterwards)"
-    else
-        QLEN_SAVED=
-    fi
-    JOURNALD=0
-    if [ -x /lib/systemd/systemd-journald ]; then
-        mkdir -p /etc/systemd/journald.conf.d
-        cp "$HERE/conf/journald/mlw-rec.conf" /etc/systemd/journald.conf.d/mlw-rec.conf
-        JOURNAL_SINCE=$(date -u '+%Y-%m-%d %H:%M:%S')
-        sleep 1
-        setsid /lib/systemd/systemd-journald > "$STAGE/journald.out" 2>&1 < /dev/null &
-        echo $! > "$STAGE/pids/journald.pid"
-        local i
-        for i in $(seq 25); do [ -S /run/systemd/journal/dev-log ] && break; sleep 0.2; done
-        if pid_alive "$(cat "$STAGE/pids/journald.pid")" && [ -S /run/systemd/journal/dev-log ]; then
-            ln -sf /run/systemd/journal/dev-log /dev/log
-            JOURNALD=1
-            info "systemd-journald started by hand (pid $(cat "$STAGE/pids/journald.pid")), /dev/log -> /run/systemd/journal/dev-log"
-        else
-            info "systemd-journald could not be started: $(cat "$STAGE/journald.out")"
-            stop_pidfile journald "$STAGE/pids/journald.pid"
-        fi
-    fi
-    if [ "$JOURNALD" = 1 ]; then sock=/run/systemd/journal/syslog; else sock=/dev/log; fi
-    sed -e "s#@OUT@#$out#g" -e "s#@SOCK@#$sock#g" -e "s#@WORK@#$STAGE/rsyslog-work#g" \
-        "$HERE/conf/rsyslog/rsyslog.conf" > "$STAGE/rsyslog.conf"
-    rsyslogd -N1 -f "$STAGE/rsyslog.conf" >/dev/null 2>&1 || { rsyslogd -N1 -f "$STAGE/rsyslog.conf"; die "bad rsyslog config"; }
-    rsyslogd -f "$STAGE/rsyslog.conf" -i "$STAGE/pids/rsyslogd.pid"
-    local i; for i in $(seq 25); do [ -S "$sock" ] && break; sleep 0.2; done
-    [ -S "$sock" ] || die "rsyslogd did not create $sock"
-    info "rsyslogd started (pid $(cat "$STAGE/pids/rsyslogd.pid")), reading $sock, writing $out/syslog-*.log"
-    logger -p mail.info -t mlw-rec "recording started" 2>/dev/null || true
-}
-
-stop_logging() { # outdir (journal export goes there)
-    local out=$1
-    sleep 2
-    if [ "$JOURNALD" = 1 ] && pid_alive "$(cat "$STAGE/pids/journald.pid" 2>/dev/null)"; then
-        journalctl --sync 2>/dev/null || true
-        # mail facility only (Postfix, Dovecot, Exim, Sendmail all log as "mail")
-        journalctl --no-pager -o json --since "$JOURNAL_SINCE" SYSLOG_FACILITY=2 \
-            | grep -v '"SYSLOG_IDENTIFIER":"mlw-rec"' > "$out/journal.json" || true
-        info "exported $(wc -l < "$out/journal.json") journal entries to $out/journal.json"
-    fi
-    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
-    stop_pidfile journald "$STAGE/pids/journald.pid"
-    rm -f /etc/systemd/journald.conf.d/mlw-rec.conf
-    rmdir /etc/systemd/journald.conf.d 2>/dev/null || true
-    rm -f /run/systemd/journal/syslog
-    restore_devlog
-    restore_qlen
-    # drop our marker line
-    local f; for f in "$out"/syslog-*.log; do [ -f "$f" ] && sed -i '/mlw-rec/d' "$f"; done
-    if [ -f "$out/journal.json" ]; then
-        local nj ns
-        nj=$(wc -l < "$out/journal.json"); ns=$(wc -l < "$out/syslog-traditional.log")
-        if [ "$nj" != "$ns" ]; then
-            info "WARNING: journal has $nj mail lines but rsyslog wrote $ns (journald -> rsyslog forwarding lost lines?)"
-        else
-            info "journal and rsyslog agree: $nj mail lines"
-        fi
-    fi
-    return 0
-}
-QLEN_SAVED=
-restore_qlen() {
-    if [ -n "$QLEN_SAVED" ]; then sysctl -q -w net.unix.max_dgram_qlen="$QLEN_SAVED"; QLEN_SAVED=; fi
-}
-
-# --- sink -------------------------------------------------------------------
-start_sink() { # logfile
-    "$PY" "$HERE/sink.py" --listen 127.0.0.1 --port 2525 --log "$1" --pidfile "$STAGE/pids/sink.pid" \
-        > "$STAGE/sink.out" 2>&1 < /dev/null &
-    wait_port 2525 10
-    info "SMTP sink listening on 127.0.0.1:2525 (log $1)"
-}
-stop_sink() { stop_pidfile sink "$STAGE/pids/sink.pid"; }
-
-# --- packages / users -------------------------------------------------------
-APT_UPDATED=0
-apt_install() {
-    if [ "$APT_UPDATED" = 0 ] && [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -720 2>/dev/null | head -n1)" ]; then
-        info "apt-get update"; "${APT[@]}" update >/dev/null
-    fi
-    APT_UPDATED=1
-    info "apt-get install $*"
-    "${APT[@]}" install --no-install-recommends "$@" > "$STAGE/apt.out" 2>&1 || { tail -n 30 "$STAGE/apt.out"; die "apt-get install $* failed"; }
-}
-installed() { dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'; }
-apt_purge() {
-    local p pk=()
-    for p in "$@"; do installed "$p" && pk+=("$p"); done
-    [ ${#pk[@]} -eq 0 ] && return 0
-    info "apt-get purge ${pk[*]}"
-    "${APT[@]}" -s purge "${pk[@]}" | sed -n 's/^Purg /  will purge: /p'
-    "${APT[@]}" purge "${pk[@]}" > "$STAGE/apt.out" 2>&1 || { tail -n 30 "$STAGE/apt.out"; die "apt-get purge failed"; }
-}
-
+# --- users ------------------------------------------------------------------
 USERS=(alice bob carol)
 create_users() {
     local u
@@ -262,7 +112,7 @@ cleanup() {
     stop_sink
     stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
     stop_pidfile journald "$STAGE/pids/journald.pid"
-    rm -f /etc/systemd/journald.conf.d/mlw-rec.conf
+    rm -f "$JOURNALD_DROPINS/mlw-rec.conf"
     restore_devlog
     restore_qlen
     if [ -n "$CURRENT_MTA" ] && [ -z "${MLW_KEEP_MTA:-}" ] && declare -f mta_purge >/dev/null; then mta_purge; fi
