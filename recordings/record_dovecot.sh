@@ -1,0 +1,141 @@
+#!/bin/bash
+# Record Dovecot's login services (IMAP, POP3, submission, ManageSieve) and its auth
+# service as they log through syslog, under recordings/dovecot/<run>/.
+#
+#   bash recordings/record_dovecot.sh
+#
+# Needs root on Debian (12 here). Installs what is missing of dovecot-imapd,
+# dovecot-pop3d, dovecot-submissiond, dovecot-managesieved and rsyslog (no MTA: this
+# Dovecot is not Postfix's SASL server; recordings/record.sh records that one). Then,
+# in private UTS, mount and network namespaces, so that nothing of the machine's own
+# is touched or heard:
+#   - hostname mx1 and a private /etc/hosts, as record.sh has them;
+#   - a loopback of its own: the ports (10143, 10110, 10587, 14190) and the client
+#     addresses 127.0.0.N are the recorder's alone, and so is net.unix.max_dgram_qlen;
+#   - a private /run (journald's sockets and drop-in, Dovecot's base_dir) and an
+#     overlay on /dev, so that /dev/log exists for this recording only;
+# for each run (auth_verbose = yes, then Dovecot's default no):
+#   1. starts systemd-journald and rsyslogd writing the three file formats
+#      (recordings/lib.sh, as for the MTAs), the SMTP sink that Dovecot's submission
+#      service relays to (recordings/sink.py; no message is sent), and
+#      `dovecot -c /etc/dovecot/mlw-imap.conf` (conf/dovecot-imap/dovecot.conf),
+#   2. drives the scenarios with recordings/drive_dovecot.py,
+#   3. stops everything and gzips the logs into recordings/dovecot/<run>/;
+# then writes what was done to recordings/dovecot/scenarios.json and the settings
+# (doveconf -n) to recordings/dovecot/config.txt. The config and users files are
+# removed again at the end; the packages stay installed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STAGE=/var/tmp/mlw-dov
+APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
+export DEBIAN_FRONTEND=noninteractive
+PY=/usr/bin/python3
+JOURNALD_DROPINS=/run/systemd/journald.conf.d
+# shellcheck source=recordings/lib.sh
+source "$HERE/lib.sh"
+
+CONF=/etc/dovecot/mlw-imap.conf
+USERS_FILE=/etc/dovecot/mlw-imap-users
+BASE_DIR=/run/dovecot-mlw-imap
+MAIL_DIR=/run/mlw-imap-mail
+RUNS=(run1-auth-verbose:yes run2-default:no)
+PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-managesieved rsyslog)
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+if [ -z "${MLW_DOV_INNER:-}" ]; then
+    missing=()
+    for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+    mkdir -p "$STAGE"
+    # the packages' init scripts are not run (Debian's policy-rc.d, if any, says so too):
+    # the system's own Dovecot and rsyslog are none of the recorder's business
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
+    exec env MLW_DOV_INNER=1 unshare --uts --mount --net --propagation private bash "$0"
+fi
+
+# --- private hostname, /etc/hosts, /dev, /run, loopback ------------------------
+hostname mx1
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
+mount --bind "$STAGE/hosts" /etc/hosts
+mkdir -p "$STAGE/ns"
+mount -t tmpfs -o mode=0755 mlw-dov "$STAGE/ns"
+mkdir -p "$STAGE/ns/upper" "$STAGE/ns/work" "$STAGE/ns/pts" "$STAGE/ns/shm"
+mount --bind /dev/pts "$STAGE/ns/pts"
+mount --bind /dev/shm "$STAGE/ns/shm"
+mount -t overlay mlw-dev -o "lowerdir=/dev,upperdir=$STAGE/ns/upper,workdir=$STAGE/ns/work" /dev
+mount --move "$STAGE/ns/pts" /dev/pts
+mount --move "$STAGE/ns/shm" /dev/shm
+mount -t tmpfs -o mode=0755 mlw-run /run
+ip link set lo up
+info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
+mkdir -p "$STAGE/pids"
+
+cleanup() {
+    local rc=$?
+    set +e
+    [ $rc -ne 0 ] && info "aborting (exit $rc): stopping everything we started"
+    stop_pidfile dovecot "$BASE_DIR/master.pid"
+    stop_sink
+    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
+    stop_pidfile journald "$STAGE/pids/journald.pid"
+    rm -f "$CONF" "$USERS_FILE"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+configure() { # auth_verbose
+    sed "s/@AUTH_VERBOSE@/$1/" "$HERE/conf/dovecot-imap/dovecot.conf" > "$CONF"
+    printf 'alice:{PLAIN}alice-Secret1::::::\nbob:{PLAIN}bob-Secret2::::::\ncarol:{PLAIN}carol-Secret3::::::\n' \
+        > "$USERS_FILE"
+    chown root:dovecot "$USERS_FILE"
+    chmod 0640 "$USERS_FILE"
+    doveconf -c "$CONF" -n > /dev/null
+}
+
+do_run() { # label auth_verbose
+    local label=$1 verbose=$2 out="$STAGE/$1" f
+    say "run $label (auth_verbose = $verbose)"
+    rm -rf "$out" "$MAIL_DIR"; mkdir -p "$out" "$MAIL_DIR"
+    chown nobody:nogroup "$MAIL_DIR"
+    configure "$verbose"
+    start_logging "$STAGE/log-$label"
+    start_sink "$STAGE/sink-$label.jsonl"
+    info "starting dovecot -c $CONF"
+    dovecot -c "$CONF"
+    wait_port 10143; wait_port 10110; wait_port 10587; wait_port 14190
+    "$PY" "$HERE/drive_dovecot.py" drive --run "$label" --auth-verbose "$verbose" \
+        --out "$out/.scenarios.json"
+    sleep 3
+    stop_pidfile dovecot "$BASE_DIR/master.pid"
+    stop_sink
+    stop_logging "$STAGE/log-$label"
+    for f in "$STAGE/log-$label"/*; do
+        info "  $(basename "$f"): $(wc -l < "$f") lines"
+        gzip -9n < "$f" > "$out/$(basename "$f").gz"
+    done
+}
+
+version="dovecot-core $(dpkg-query -W -f='${Version}' dovecot-core) ($(dovecot --version))"
+info "$version"
+jsons=()
+for r in "${RUNS[@]}"; do
+    do_run "${r%%:*}" "${r#*:}"
+    jsons+=("$STAGE/${r%%:*}/.scenarios.json")
+done
+say "copying recordings to $HERE/dovecot"
+rm -rf "$HERE/dovecot"; mkdir -p "$HERE/dovecot"
+for r in "${RUNS[@]}"; do
+    mkdir -p "$HERE/dovecot/${r%%:*}"
+    cp "$STAGE/${r%%:*}"/*.gz "$HERE/dovecot/${r%%:*}/"
+done
+{
+    echo "# $version, Debian $(cat /etc/debian_version)"
+    echo "# doveconf -c $CONF -n of the last run; run1-auth-verbose had auth_verbose = yes"
+    doveconf -c "$CONF" -n
+} > "$HERE/dovecot/config.txt"
+"$PY" "$HERE/drive_dovecot.py" merge --into "$HERE/dovecot/scenarios.json" --version "$version" \
+    --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${jsons[@]}"
+say "done: $(cd "$HERE" && find dovecot -type f | sort | tr '\n' ' ')"
