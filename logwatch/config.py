@@ -236,7 +236,9 @@ class NotifyConfig(_Model):
     #: `medium`, they go as one digest
     digest_after: int = Field(default=5, ge=0)
     #: when a run raises more than this many alerts of one rule at `medium` or above (a
-    #: botnet's addresses, each its own key), they go as one digest of that rule
+    #: botnet's addresses, each its own key), they go as one digest of that rule; once
+    #: this many of a rule went to a destination within `digest_every`, the rest of the
+    #: flood waits for its digest
     flood_after: int = Field(default=20, ge=0)
     #: an incident that keeps growing is alerted again when its count has grown this much
     realert_factor: float = Field(default=4.0, gt=1)

@@ -31,6 +31,7 @@ import sqlite3
 import threading
 import time
 from datetime import datetime
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -528,8 +529,9 @@ def _instant(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _digest(payloads: list[dict[str, Any]], summary: str) -> dict[str, Any]:
-    """Many alerts of one pass as one message, their summaries as its lines."""
+def _digest(payloads: list[dict[str, Any]], summary: str,
+            details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Many alerts as one message, their summaries as its lines."""
     # as instants: as text, `10:00:00.5Z` sorts before `10:00:00Z`
     first = min((p["first_seen"] for p in payloads), key=_instant)
     last = max((p["last_seen"] for p in payloads), key=_instant)
@@ -541,12 +543,28 @@ def _digest(payloads: list[dict[str, Any]], summary: str) -> dict[str, Any]:
             "evidence": [{"source": p["rule"], "offset": 0,
                           "line": f"{p['first_seen']} {p['rule']}: {p['summary']}"}
                          for p in payloads],
-            "evidence_total": len(payloads), "title": "Digest", "details": {},
+            "evidence_total": len(payloads), "title": "Digest", "details": details or {},
             "notice": "digest", "alerts": [p["id"] for p in payloads]}
 
 
 def _background(low: list[dict[str, Any]]) -> dict[str, Any]:
     return _digest(low, f"{len(low)} low-severity alerts (the internet's background)")
+
+
+def _rule_of(payload: dict[str, Any]) -> str:
+    """The rule an alert is of; a flood's digest is of its rule's."""
+    return payload["details"].get("rule", payload["rule"]) if payload["rule"] == "digest" \
+        else payload["rule"]
+
+
+def _held_digest(held: list[dict[str, Any]]) -> dict[str, Any]:
+    """The alerts a destination's digest held: the background, and the rest of a
+    flood (`_hold`), counted by rule."""
+    if all(severity_rank(p["severity"]) < severity_rank("medium") for p in held):
+        return _background(held)
+    rules = Counter(_rule_of(p) for p in held)
+    return _digest(held, f"{len(held)} alerts held for the digest: " + ", ".join(
+        f"{n} {rule}" for rule, n in sorted(rules.items(), key=lambda r: (-r[1], r[0]))))
 
 
 def _batched(raised: list[dict[str, Any]], notify: Any) -> list[dict[str, Any]]:
@@ -565,7 +583,8 @@ def _batched(raised: list[dict[str, Any]], notify: Any) -> list[dict[str, Any]]:
         if severity_rank(p["severity"]) >= medium:
             by_rule.setdefault(p["rule"], []).append(p)
     for rule, alerts in by_rule.items():
-        out += ([_digest(alerts, f"{len(alerts)} {rule} alerts at once: {alerts[0]['title']}")]
+        out += ([_digest(alerts, f"{len(alerts)} {rule} alerts at once: {alerts[0]['title']}",
+                         {"rule": rule})]
                 if len(alerts) > notify.flood_after else alerts)
     return sorted(out, key=lambda p: -severity_rank(p["severity"]))
 
@@ -686,7 +705,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                 if dest.wants(payload["severity"]):
                     State.enqueue(db, payload["id"], payload["severity"],
                                   {"route": dest.route_id, "alert": payload},
-                                  _hold(payload, cfg.notify))
+                                  _hold(db, payload, dest.route_id, cfg.notify))
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
         # an incident found later starts within the history and continues an entry
@@ -747,11 +766,19 @@ def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any],
     return error
 
 
-def _hold(payload: dict[str, Any], notify: Any) -> float:
-    """How long an alert waits for its destination's digest: below medium, the digest's
-    period (0: it goes now)."""
-    return notify.digest_every if severity_rank(payload["severity"]) < severity_rank(
-        "medium") else 0
+def _hold(db: sqlite3.Connection, payload: dict[str, Any], route: str, notify: Any) -> float:
+    """How long an alert waits for its destination's digest (0: it goes now): below
+    medium, the digest's period; at medium and above, the same once `flood_after`
+    messages of its rule went there within that period. A botnet rotating through a
+    /48 raises a password_spray for each /64 a pass or two apart, which no pass's own
+    flood digest catches: 56,000 messages in a day."""
+    every = notify.digest_every
+    if not every:
+        return 0
+    if severity_rank(payload["severity"]) < severity_rank("medium"):
+        return every
+    return every if State.sent_of_rule(db, route, _rule_of(payload), time.time() - every) \
+        >= notify.flood_after else 0
 
 
 def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,
@@ -787,7 +814,7 @@ def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,
         if dest is None:
             continue
         alerts = [g.payload["alert"] for g in group]
-        error = send(dest, alerts[0] if len(alerts) == 1 else _background(alerts))
+        error = send(dest, alerts[0] if len(alerts) == 1 else _held_digest(alerts))
         for g in group:
             if error is None:
                 state.delivered(g.id)

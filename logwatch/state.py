@@ -256,6 +256,16 @@ class State:
                    (alert_id, severity, json.dumps(payload), now, now + hold,
                     now + hold if hold else None))
 
+    @staticmethod
+    def sent_of_rule(db: sqlite3.Connection, route: str, rule: str, since: float) -> int:
+        """Messages of `rule` (alone or as its flood's digest) queued for `route` since
+        then to go at once, not held for a digest."""
+        return db.execute(
+            "SELECT count(*) FROM outbox WHERE created >= ? AND held_until IS NULL AND "
+            "json_extract(payload, '$.route') = ? AND (json_extract(payload, '$.alert.rule') "
+            "= ? OR json_extract(payload, '$.alert.details.rule') = ?)",
+            (since, route, rule, rule)).fetchone()[0]
+
     def due(self, now: float) -> list[OutboxItem]:
         """What is due, the most severe first (then as queued): with a time budget per
         pass, a flood of low alerts must not keep a critical one waiting."""

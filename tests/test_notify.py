@@ -808,17 +808,45 @@ def test_a_slow_destination_takes_a_follower_a_budget_per_pass_most_severe_first
     assert got == ["open_relay"] + ["auth_failure_burst"] * 3
 
 
-def _sprays(nets: int) -> str:
-    """A botnet in one /48: from each of `nets` /64s, five usernames tried once each
-    (password_spray, medium, keyed by the /64), six seconds apart."""
+def _sprays(nets: int, first: int = 0) -> str:
+    """A botnet in one /48: from each of `nets` /64s (from the `first`), five usernames
+    tried once each (password_spray, medium, keyed by the /64), a second apart."""
     out = []
-    for n in range(nets):
+    for n in range(first, first + nets):
         for u in range(5):
             s = n * 5 + u
             out.append(f"2026-03-03T10:{s // 60:02d}:{s % 60:02d}+00:00 mx1 postfix/smtpd[1]: "
                        f"warning: unknown[2001:db8:77:{n:x}::{u + 1}]: SASL LOGIN "
                        f"authentication failed: UGFzc3dvcmQ6, sasl_username=user{u}\n")
     return "".join(out)
+
+
+def test_a_flood_trickling_in_over_passes_is_held_for_the_digest(tmp_path: Path) -> None:
+    """The same botnet read by a follower: a /64 or two a pass, never a flood within one.
+    Once `flood_after` messages of the rule went to a destination within `digest_every`,
+    the rest wait for its digest: nothing lost, every incident in one message or another."""
+    with http_sink() as (port, posts):
+        cfg = write_config(tmp_path, [f"json://127.0.0.1:{port}/hook"], "",
+                           flood_after=3, digest_every="3s")
+        raised = []
+        for k in range(6):
+            append(tmp_path, _sprays(2, first=2 * k))
+            alerts, pending = one_pass(cfg)
+            raised += alerts
+            assert pending == 0
+        _sleep_until_due(cfg)
+        one_pass(cfg)
+        sent = [a for _, a in json_posts(posts)]
+    assert [a["rule"] for a in sent].count("password_spray") == 3
+    # (the five distributed_bruteforce of the pass that reaches ten networks go as one
+    # digest of that pass)
+    held = [a for a in sent if a["rule"] == "digest" and "held for the digest" in a["summary"]]
+    assert 1 <= len(held) <= 2              # at most one a period (3 s; the passes take ~4)
+    assert all(d["severity"] == "medium" and " password_spray" in d["summary"]
+               and d["summary"].startswith(f"{d['count']} alerts held for the digest: ")
+               for d in held)
+    assert sorted(a["id"] for a in raised) == sorted(
+        i for a in sent for i in (a["alerts"] if a["rule"] == "digest" else [a["id"]]))
 
 
 def test_a_flood_of_one_rule_goes_as_one_digest_of_it(tmp_path: Path) -> None:
