@@ -54,8 +54,9 @@ def test_fail2ban_dovecot_lines() -> None:
     """Every line fail2ban's jail bans on, in syslog's shape, names its offender as the
     client: the login processes' refusals are auth failures, the auth service's lines
     name the user (and are not failures of their own), a plaintext login refused before
-    any password is not a failure (fail2ban bans it; we count it as Postfix's refused
-    mechanisms are counted). Lines fail2ban must not ban are never failures."""
+    any password (`tried to use`, or `auth failed` with no method=) is not a failure
+    (fail2ban bans it; we count it as Postfix's refused mechanisms are counted). Lines
+    fail2ban must not ban are never failures."""
     read, skipped = 0, set()
     for e in _f2b():
         fj = e.peer_says["failJSON"]
@@ -77,7 +78,10 @@ def test_fail2ban_dovecot_lines() -> None:
             assert row["event"] != "auth_failure", f"line {e.line}: {text}"
             continue
         read += 1
-        if "(auth failed, " in text or "(proxy dest auth failed)" in text:
+        if "(auth failed, " in text and "method=" not in text:
+            # no SASL exchange began (gh-3210's line: a login refused in the clear)
+            assert (row["event"], row["pattern"]) == ("info", "dovecot:auth_failed_unjudged")
+        elif "(auth failed, " in text or "(proxy dest auth failed)" in text:
             assert row["event"] == "auth_failure", f"line {e.line}: {text}"
         elif "(tried to use " in text:
             assert (row["event"], row["pattern"]) == ("info", "dovecot:plaintext_refused")

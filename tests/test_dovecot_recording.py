@@ -151,19 +151,12 @@ def test_auth_service_lines_are_info_never_failures(run: dict[str, Any], name: s
         for scenario in run["scenarios"] for conn in scenario["connections"]
         for a in conn["attempts"] if not a["accepted"] and _read(a))
     assert said == (refused if run["auth_verbose"] == "yes" else Counter())
-    in_clear = _scenario(run, "plaintext_refused")["client_ips"]
-    failures = sum(1 for r in rows if r["event"] == "auth_failure"
-                   and r["client_ip"] not in in_clear)  # those: the xfail test below
+    failures = sum(1 for r in rows if r["event"] == "auth_failure")
     assert failures == sum(1 for scenario in run["scenarios"]
                            for conn in scenario["connections"] if _refused(conn))
 
 
 @pytest.mark.parametrize("run,name", _cases())
-@pytest.mark.xfail(strict=True, reason=(
-    "Dovecot 2.3 logs an IMAP LOGIN or POP3 PASS refused in the clear as `(auth failed, 1 "
-    "attempts in 0 secs): user=<bob>, rip=...` without method= (no SASL exchange began), "
-    "which parsers/dovecot.toml counts as a failure; so is fail2ban's gh-3210 line that "
-    "tests/test_dovecot.py requires to be one"))
 def test_plaintext_refusals_are_not_failures(run: dict[str, Any], name: str) -> None:
     """A password offered in the clear where Dovecot allows none was not looked at: like a
     refused SMTP AUTH mechanism, it is no failure (README, "Dovecot beside the MTA")."""
