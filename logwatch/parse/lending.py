@@ -27,6 +27,9 @@ __all__ = ["LEND_REACH_US", "Lenders"]
 
 #: How long after the auth service's line the MTA's failure may be logged.
 LEND_REACH_US = 20 * 1_000_000
+#: The most lending lines carried (the newest): they go into a source's mark each pass,
+#: and a brute force against Dovecot logs hundreds a second.
+_MAX_CARRIED = 10_000
 _KEY = ("host", "client_ip")
 
 
@@ -71,6 +74,7 @@ class Lenders:
         if newest is None:
             return
         young = lenders.filter(pc.greater_equal(lenders.column("ts"), newest - LEND_REACH_US))
+        young = young.slice(max(0, young.num_rows - _MAX_CARRIED))
         self.rows = [list(r.values()) for r in young.to_pylist()]
 
 
