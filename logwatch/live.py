@@ -404,7 +404,10 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     before, since, errors = _copied(correlator.state), got.mark(), []
     stats = SourceStats(name)
     got.stats.append(stats)
-    for table in read_source(plans[0], parsers, options, stats, errors=errors):
+    old = cursors.get(name)
+    lenders = Lenders(list(old.lenders) if old else [])
+    for table in read_source(plans[0], parsers, options, stats, errors=errors,
+                             lenders=lenders):
         table = table.set_column(table.schema.get_field_index("source"), "source",
                                  pa.array([name] * table.num_rows, pa.string()))
         got.newest = max(got.newest, _newest(table))
@@ -415,7 +418,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
         out.errors += [e.replace(read.path, name) for e in errors]
         return
     stand_in(name, read.path, plans[0].fingerprint)
-    got.cursors[name] = read.mark
+    got.cursors[name] = dataclasses.replace(read.mark, lenders=lenders.rows)
 
 
 def _copied(st: CorrelationState) -> CorrelationState:

@@ -162,13 +162,15 @@ class State:
     def cursors(self) -> dict[str, JournalMark]:
         rows = ((src, json.loads(m)) for src, m in self.db.execute(
             "SELECT source, mark FROM marks"))
-        return {src: JournalMark(m["journal_cursor"], m.get("realtime_us"))
+        return {src: JournalMark(m["journal_cursor"], m.get("realtime_us"),
+                                 m.get("lenders") or [])
                 for src, m in rows if "journal_cursor" in m}
 
     @staticmethod
     def put_cursor(db: sqlite3.Connection, source: str, mark: JournalMark) -> None:
         db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (source, json.dumps(
-            {"journal_cursor": mark.cursor, "realtime_us": mark.realtime_us})))
+            {"journal_cursor": mark.cursor, "realtime_us": mark.realtime_us,
+             "lenders": mark.lenders})))
 
     @staticmethod
     def put_mark(db: sqlite3.Connection, source: str, mark: Mark | None) -> None:

@@ -256,6 +256,18 @@ def test_burst_over_three_runs_alerts_once(journal: Journal) -> None:
     assert journal.passes[2].alerts[0]["evidence"][0]["line"] is None
 
 
+def test_a_name_dovecot_logged_in_one_pass_lends_to_the_next(journal: Journal) -> None:
+    """Dovecot's auth line and Postfix's failure without a username, 5 s apart, read by
+    two passes: the name carries in the cursor's mark (parse.lending)."""
+    journal.write([journal.entry("dovecot", f"auth: passwd-file(erin,{ATTACKER}): unknown user")])
+    journal.run_pass()
+    journal.write([journal.entry("postfix/smtpd", f"warning: unknown[{ATTACKER}]: SASL LOGIN "
+                                 "authentication failed: UGFzc3dvcmQ6")])
+    journal.run_pass()
+    failures = [r for r in journal.tables[-1].to_pylist() if r["event"] == "auth_failure"]
+    assert [(r["mta"], r["sasl_username"]) for r in failures] == [("postfix", "erin")]
+
+
 def test_a_cursor_whose_file_was_vacuumed_loses_no_entry(
         tmp_path: Path, journal_remote: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A journald reviewer: 3 failures read, 2 more written to a new journal file, the

@@ -51,6 +51,8 @@ class JournalMark:
 
     cursor: str
     realtime_us: int | None = None
+    #: Dovecot's auth lines that may still name a failure's user (parse.lending)
+    lenders: list[list[object]] = field(default_factory=list)
 
 
 @dataclass
