@@ -1,0 +1,139 @@
+#!/bin/bash
+# Record amavisd-new's verdict lines (with SpamAssassin and ClamAV's clamscan) as they
+# log through syslog, under recordings/amavis/<run>/.
+#
+#   bash recordings/record_amavis.sh
+#
+# Needs root on Debian (12 here). Installs what is missing of amavisd-new, spamassassin,
+# clamav and rsyslog (no MTA: recordings/drive_amavis.py hands the messages to amavis as
+# Postfix's content-filter client does, XFORWARD included, and recordings/sink.py plays
+# Postfix's re-injection listener). Then, in private UTS, mount and network namespaces,
+# so that nothing of the machine's own is touched or heard:
+#   - hostname mx1 and a private /etc/hosts, as record.sh has them;
+#   - a loopback of its own (ports 10024, 10026, 2525 and the client addresses);
+#   - a private /run and an overlay on /dev, so that /dev/log exists for this recording
+#     only; conf/amavis/50-user bind-mounted over Debian's empty
+#     /etc/amavis/conf.d/50-user (amavis's home, temp, database and quarantine go to
+#     $STAGE, not to /var/lib/amavis);
+# for each run ($log_level 0, Debian's default, then 2, which adds per-message lines):
+#   1. starts systemd-journald and rsyslogd writing the three file formats
+#      (recordings/lib.sh, as for the MTAs), the sink, and amavisd (foreground mode,
+#      backgrounded here: no init system in the namespace),
+#   2. drives the scenarios with recordings/drive_amavis.py,
+#   3. stops everything and gzips the logs into recordings/amavis/<run>/;
+# then writes what was done to recordings/amavis/scenarios.json and the configuration
+# used to recordings/amavis/config.txt. The packages stay installed, and amavis is not
+# started outside the recorder (Debian's policy-rc.d keeps the init script from it).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STAGE=/var/tmp/mlw-amavis
+APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
+export DEBIAN_FRONTEND=noninteractive
+PY=/usr/bin/python3
+JOURNALD_DROPINS=/run/systemd/journald.conf.d
+# shellcheck source=recordings/lib.sh
+source "$HERE/lib.sh"
+
+RUNS=(run1-loglevel0:0 run2-loglevel2:2)
+PACKAGES=(amavisd-new spamassassin clamav rsyslog)
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+if [ -z "${MLW_AMAVIS_INNER:-}" ]; then
+    missing=()
+    for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+    mkdir -p "$STAGE"
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
+    exec env MLW_AMAVIS_INNER=1 unshare --uts --mount --net --propagation private bash "$0"
+fi
+
+# --- private hostname, /etc/hosts, /dev, /run, loopback ------------------------
+hostname mx1
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
+mount --bind "$STAGE/hosts" /etc/hosts
+mkdir -p "$STAGE/ns"
+mount -t tmpfs -o mode=0755 mlw-amavis "$STAGE/ns"
+mkdir -p "$STAGE/ns/upper" "$STAGE/ns/work" "$STAGE/ns/pts" "$STAGE/ns/shm"
+mount --bind /dev/pts "$STAGE/ns/pts"
+mount --bind /dev/shm "$STAGE/ns/shm"
+mount -t overlay mlw-dev -o "lowerdir=/dev,upperdir=$STAGE/ns/upper,workdir=$STAGE/ns/work" /dev
+mount --move "$STAGE/ns/pts" /dev/pts
+mount --move "$STAGE/ns/shm" /dev/shm
+mount -t tmpfs -o mode=0755 mlw-run /run
+ip link set lo up
+info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
+mkdir -p "$STAGE/pids"
+
+cleanup() {
+    local rc=$?
+    set +e
+    [ $rc -ne 0 ] && info "aborting (exit $rc): stopping everything we started"
+    stop_pidfile amavisd "$STAGE/pids/amavisd.pid"
+    stop_sink
+    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
+    stop_pidfile journald "$STAGE/pids/journald.pid"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+configure() { # log_level
+    rm -rf "$STAGE/home" "$STAGE/run"
+    mkdir -p "$STAGE/home/tmp" "$STAGE/home/db" "$STAGE/home/var" "$STAGE/home/virusmails" \
+        "$STAGE/run"
+    chown -R amavis:amavis "$STAGE/home" "$STAGE/run"
+    cp "$HERE/conf/amavis/eicar.hdb" "$STAGE/eicar.hdb"
+    chmod 0644 "$STAGE/eicar.hdb"
+    sed -e "s#@STAGE@#$STAGE#g" -e "s/^\$log_level = 0;/\$log_level = $1;/" \
+        "$HERE/conf/amavis/50-user" > "$STAGE/50-user"
+    mountpoint -q /etc/amavis/conf.d/50-user || mount --bind "$STAGE/50-user" /etc/amavis/conf.d/50-user
+}
+
+do_run() { # label log_level
+    local label=$1 level=$2 out="$STAGE/$1" f
+    say "run $label (\$log_level = $level)"
+    rm -rf "$out"; mkdir -p "$out"
+    configure "$level"
+    start_logging "$STAGE/log-$label"
+    start_sink "$STAGE/sink-$label.jsonl"
+    info "starting amavisd foreground"
+    setsid amavisd foreground > "$STAGE/amavisd-$label.out" 2>&1 < /dev/null &
+    echo $! > "$STAGE/pids/amavisd.pid"
+    wait_port 10024 120; wait_port 10026 10
+    "$PY" "$HERE/drive_amavis.py" drive --run "$label" --log-level "$level" \
+        --out "$out/.scenarios.json"
+    sleep 3
+    stop_pidfile amavisd "$STAGE/pids/amavisd.pid"
+    stop_sink
+    stop_logging "$STAGE/log-$label"
+    for f in "$STAGE/log-$label"/*; do
+        info "  $(basename "$f"): $(wc -l < "$f") lines"
+        gzip -9n < "$f" > "$out/$(basename "$f").gz"
+    done
+    gzip -9n < "$STAGE/sink-$label.jsonl" > "$out/sink.jsonl.gz"
+}
+
+version="amavisd-new $(dpkg-query -W -f='${Version}' amavisd-new), spamassassin $(dpkg-query -W -f='${Version}' spamassassin), clamav $(dpkg-query -W -f='${Version}' clamav)"
+info "$version"
+jsons=()
+for r in "${RUNS[@]}"; do
+    do_run "${r%%:*}" "${r#*:}"
+    jsons+=("$STAGE/${r%%:*}/.scenarios.json")
+done
+say "copying recordings to $HERE/amavis"
+rm -rf "$HERE/amavis"; mkdir -p "$HERE/amavis"
+for r in "${RUNS[@]}"; do
+    mkdir -p "$HERE/amavis/${r%%:*}"
+    cp "$STAGE/${r%%:*}"/*.gz "$HERE/amavis/${r%%:*}/"
+done
+{
+    echo "# $version, Debian $(cat /etc/debian_version)"
+    echo "# Debian's /etc/amavis/conf.d/* with conf/amavis/50-user (@STAGE@ = $STAGE) as 50-user;"
+    echo "# run2-loglevel2 had \$log_level = 2; the 50-user of the last run, comments left out:"
+    grep -v '^\s*#' "$STAGE/50-user" | sed '/^\s*$/d'
+} > "$HERE/amavis/config.txt"
+"$PY" "$HERE/drive_amavis.py" merge --into "$HERE/amavis/scenarios.json" --version "$version" \
+    --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${jsons[@]}"
+say "done: $(cd "$HERE" && find amavis -type f | sort | tr '\n' ' ')"
