@@ -37,6 +37,8 @@ EVENTS: tuple[str, ...] = (
     "lost_connection", # client went away or timed out mid-session
     "protocol_error",  # too many errors, non-SMTP command, did not issue MAIL, SMTP attack
     "info",            # a known line that carries no event of its own (statistics, starts)
+    "filter",          # a content filter's verdict on a message (amavis: Passed CLEAN, Blocked
+                       # SPAM, ...): neither a delivery nor a reject of the MTA's own
 )
 
 #: Events that refuse a recipient of a transaction (a warning of one included). Sendmail
@@ -112,6 +114,11 @@ _EVENT_FIELDS: list[pa.Field] = [
     pa.field("auth_ok", pa.int16()),
     pa.field("auth_tried", pa.int16()),
     pa.field("protocol", pa.string()),   # SMTP/ESMTP/ESMTPSA/local... as logged
+    # A content filter's verdict (event `filter`): `Passed` or `Blocked`, amavis's word for
+    # whether the line's recipients got the message, and what it did, as it logs it
+    # (`RelayedInbound`, `DiscardedOutbound,Quarantined`: the direction is in the names).
+    pa.field("disposition", pa.string()),
+    pa.field("actions", pa.string()),
     pa.field("pattern", DICT),           # id of the parser pattern that took the line
     pa.field("line_note", DICT),         # see LINE_NOTES
 ]

@@ -76,6 +76,11 @@ def _messages_after_queue_id(path: Path, pf) -> list[str]:  # type: ignore[no-un
     lines = [s.text for s in read_sample_file(path).samples]
     h, _ = split_header(pa.array(lines), None)
     msgs = h.messages()
+    if pf.mta.strip:   # the prefix the engine takes off first (amavis's log id)
+        import pyarrow.compute as pc
+        skip = pc.extract_regex(msgs, f"^(?P<strip>{pf.mta.strip})").field("strip")
+        msgs = pa.array([m[len(s):] if s else m
+                         for m, s in zip(msgs.to_pylist(), skip.to_pylist())])
     if pf.queue_id is None:
         return msgs.to_pylist()
     q = pf.queue_id

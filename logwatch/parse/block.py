@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from logwatch.parse.assemble import assemble_events, scatter
 from logwatch.parse.clock import SourceClock
-from logwatch.parse.definitions import ParserFile, ParserSet
+from logwatch.parse.definitions import ONLY_CONTAINING_HEAD, ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
 from logwatch.parse.lending import Lenders
@@ -157,6 +157,7 @@ class BlockParser:
         mta, instance, daemon = self.routing.columns(program)
         mta = np.where(ok, mta, -1)
         daemon = self._daemons_named(h, mta, daemon)
+        self._lines_kept(h, mta)
         pid = pc.if_else(pa.array(np.isin(mta, self._logger_pids)), pa.scalar(None, pid.type),
                          pid) if len(self._logger_pids) else pid
         host = h.host
@@ -251,6 +252,16 @@ class BlockParser:
             mask[sel[keep]] = True
             daemon = pc.replace_with_mask(daemon, pa.array(mask), named.filter(pa.array(keep)))
         return daemon
+
+    def _lines_kept(self, h: Header, mta: np.ndarray) -> None:
+        """Lines of `only_containing` MTAs whose messages hold none of its texts become
+        not mail (`mta` set to -1 in place)."""
+        for i, pf in enumerate(self.parsers.files):
+            if pf.mta.only_containing is None:
+                continue
+            sel = np.flatnonzero(mta == i)
+            if len(sel):
+                mta[sel[~pf.mta.keeps_lines(h.messages(sel, limit=ONLY_CONTAINING_HEAD))]] = -1
 
     def _queue_ids(self, pf: ParserFile, messages: _Messages,
                    rows: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray]:

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,8 +23,9 @@ from logwatch.errors import DefinitionError
 from logwatch.tomlfile import Described, at_line, load_toml, validation_message
 from logwatch.schema import EVENTS, FIELD_TYPES, REJECT_CLASSES, STATUSES
 
-__all__ = ["MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec", "SessionSpec",
-           "ParserFile", "ParserSet", "load_parser_file", "load_parsers", "EXTRACTABLE"]
+__all__ = ["ONLY_CONTAINING_HEAD", "MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec",
+           "SessionSpec", "ParserFile", "ParserSet", "load_parser_file", "load_parsers",
+           "EXTRACTABLE"]
 
 #: Fields a pattern may capture or set. The header, provenance and correlation columns
 #: are the engine's own.
@@ -48,6 +50,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: How far into a message `MtaSpec.only_containing` looks: amavis's log id, alert mark and
+#: verdict word come first; a literal test over a short head costs next to nothing.
+ONLY_CONTAINING_HEAD = 64
+
+
 class MtaSpec(_Model):
     """Which syslog programs belong to the MTA and how their names split."""
 
@@ -66,6 +73,12 @@ class MtaSpec(_Model):
     #: other program's (Dovecot logs every IMAP session and mailbox; only its logins and
     #: its auth service concern mail-logwatch).
     only_daemons: list[str] | None = None
+    #: Literal texts of which the first `ONLY_CONTAINING_HEAD` characters of a line's
+    #: message must hold one for the line to be this MTA's; the program's other lines are
+    #: not mail, counted by program. amavis logs its verdicts, warnings and errors beside
+    #: startup and per-message debug lines (dozens a message at higher log levels) and
+    #: names no daemon that would tell them apart, as Dovecot's do for `only_daemons`.
+    only_containing: list[Annotated[str, Field(min_length=1)]] | None = None
     #: `first`: instance is the first component (`postfix-out/smtp` -> postfix-out).
     instance_from: Literal["first", "program"] = "first"
     #: A fixed instance name instead (Sendmail's submission program and its queue
@@ -110,6 +123,14 @@ class MtaSpec(_Model):
         """Whether a line of `daemon` (named in the message) is this MTA's."""
         return self.only_daemons is None or any(
             fnmatch.fnmatchcase(daemon, p) for p in self.only_daemons)
+
+    def keeps_lines(self, head: pa.Array) -> np.ndarray:
+        """Which of these messages' heads make their lines this MTA's (`only_containing`)."""
+        keep = np.zeros(len(head), bool)
+        for literal in self.only_containing or ():
+            keep |= pc.fill_null(pc.match_substring(head, literal), False).to_numpy(
+                zero_copy_only=False)
+        return keep
 
     def owns(self, program: str) -> bool:
         first = program.split("/", 1)[0]

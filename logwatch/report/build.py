@@ -23,9 +23,9 @@ from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.report.collect import REPORT_COLUMNS, Collector, iso
 from logwatch.report.coverage import coverage
 from logwatch.report.frames import frames_of
-from logwatch.report.security import (alert_view, auth_view, postscreen_view,
-                                      relay_attempts, relay_totals, tls_coverage,
-                                      top_clients)
+from logwatch.report.security import (alert_view, auth_view, content_filter_view,
+                                      postscreen_view, relay_attempts, relay_totals,
+                                      tls_coverage, top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
                                      problems, receipt_domains, reject_classes,
@@ -142,6 +142,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "relay_attempts": relay_attempts(f, ropts.top_hosts),
             "relay_totals": relay_totals(f),
             "postscreen": postscreen_view(f, ropts.top_hosts),
+            "content_filter": content_filter_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
             "tls": tls_coverage(collected),
             "top_clients": clients,

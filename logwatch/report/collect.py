@@ -42,6 +42,10 @@ _SESSION = ["ts", "event", "daemon", "mta", "session", "client_ip", "client_name
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 #: postscreen's verdicts and dnsblog's listings (`daemon` tells them apart)
 _SCREEN = ["ts", "daemon", "client_ip", "reason"]
+#: a content filter's verdicts (amavis), one row per recipient: `source` and `seq` tell
+#: the rows of one line, which is one verdict
+_FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", "disposition",
+           "actions"]
 _RECEIVED = ["ts"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
@@ -51,8 +55,9 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + _CONNECT + _SCREEN + ["seq", "source", "offset", "nrcpt",
-                                          "parent_queue_id", _QUALIFIER])
+                           + _RECEIVED + _CONNECT + _SCREEN + _FILTER
+                           + ["seq", "source", "offset", "nrcpt", "parent_queue_id",
+                              _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
@@ -100,6 +105,7 @@ class Collected:
     #: connect lines in no session (Exim with `[pid]`: the daemon's), to date sessions by
     connects: pa.Table
     screen: pa.Table
+    filtered: pa.Table
     problems: pa.Table
     received: pa.Table
     messages: pa.Table
@@ -250,7 +256,7 @@ class Collector:
         self.since, self.until, self.gap_us = since, until, gap_us
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
-            "problems", "received", "messages", "refused")}
+            "filtered", "problems", "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -297,6 +303,7 @@ class Collector:
         parts["connects"].append(_narrow(events, pc.and_(
             event_is(events, "connect"), pc.is_null(events.column("session"))), _CONNECT))
         parts["screen"].append(_narrow(events, event_is(events, "screen"), _SCREEN))
+        parts["filtered"].append(_narrow(events, event_is(events, "filter"), _FILTER))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
@@ -337,6 +344,7 @@ class Collector:
             sessions=_merged_spans(p["sessions"]),
             connects=_whole(p["connects"], EVENT_SCHEMA, _CONNECT),
             screen=_whole(p["screen"], EVENT_SCHEMA, _SCREEN),
+            filtered=_whole(p["filtered"], EVENT_SCHEMA, _FILTER),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,

@@ -71,6 +71,7 @@ class Frames:
     sessions: pd.DataFrame
     connects: pd.DataFrame
     screen: pd.DataFrame
+    filtered: pd.DataFrame
     problems: pd.DataFrame
     received: pd.DataFrame
     messages: pd.DataFrame
@@ -92,6 +93,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
         sessions=_frame(c.sessions, zone, ("start", "end")),
         connects=_frame(c.connects, zone),
         screen=_frame(c.screen, zone),
+        filtered=_frame(c.filtered, zone),
         problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),

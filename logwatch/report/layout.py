@@ -358,11 +358,41 @@ def _security(r: dict[str, Any]) -> Section:
         Table("Blocklists that listed clients (dnsblog)", (_c("name", "blocklist", "mono"),
                                                            _COUNT),
               _named(sec["postscreen"]["blocklists"]), only_if_rows=True),
+        *_content_filter(sec["content_filter"]),
         *_tls(sec["tls"]),
         Table("Top talkers", (_c("client_ip", "client", "mono"),
                               *(_c(k, kind="count") for k in ("connections", "messages",
                                                               "rejects", "auth_failures"))),
               sec["top_clients"])])
+
+
+def _content_filter(cf: dict[str, Any] | None) -> list[Part]:
+    """The content filter's verdicts; harmful mail from our own clients in red."""
+    if cf is None:
+        return [Facts("Content filter", [Fact("Verdicts", None,
+                                              note="not logged (no amavis lines)")])]
+    named = (_c("name", kind="mono"), _COUNT)
+    return [
+        Facts("Content filter", [
+            Fact("Verdicts", cf["lines"], note=_many(cf["recipients"], "recipient",
+                                                     "recipients")),
+            Fact("Blocked", cf["blocked"]),
+            Fact("From our clients", cf["from_ours"]),
+            Fact("Harmful from our clients", sum(h["count"] for h in cf["harmful_from_ours"]),
+                 note="infected, banned or spam", tone="bad" if cf["harmful_from_ours"] else "")]),
+        Table("Content filter verdicts",
+              (_c("verdict"), _COUNT, _c("recipients", kind="count"),
+               _c("blocked", kind="count"), _c("from_outside", "from outside", "count"),
+               _c("from_ours", "from our clients", "count")), cf["verdicts"]),
+        Table("Harmful mail from our own clients (compromised account or host?)",
+              (_c("sender", kind="mono"), _c("client_ip", "client", "mono"), _c("verdict"),
+               _COUNT, *_SEEN), cf["harmful_from_ours"], tone="bad", only_if_rows=True),
+        Table("Viruses found", named, cf["viruses"], only_if_rows=True),
+        Table("Banned parts", named, cf["banned"], only_if_rows=True),
+        Table("Senders of blocked mail", (_c("sender", kind="mono"), _COUNT),
+              cf["blocked_senders"], only_if_rows=True),
+        Table("Clients of blocked mail", (_c("client_ip", "client", "mono"), _COUNT),
+              cf["blocked_clients"], only_if_rows=True)]
 
 
 def _named(counts: dict[str, int]) -> list[dict[str, Any]]:

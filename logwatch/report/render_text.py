@@ -169,6 +169,29 @@ def _problems(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _content_filter(cf: dict[str, Any] | None) -> list[str]:
+    """The content filter's verdicts, harmful mail from our own clients first after them."""
+    out = _heading("Security: content filter")
+    if cf is None:
+        return out + ["  not logged (no amavis lines)"]
+    out += [f"  {cf['lines']} verdicts for {cf['recipients']} recipients, {cf['blocked']} "
+            f"blocked, {cf['from_ours']} from our own clients", ""]
+    out += _table(cf["verdicts"], [("count", "verdicts"), ("recipients", "rcpts"),
+                                   ("blocked", "blocked"), ("from_outside", "outside"),
+                                   ("from_ours", "ours"), ("verdict", "verdict")])
+    if cf["harmful_from_ours"]:
+        out += ["", "  harmful mail from our own clients (compromised account or host?):"]
+        out += _table(cf["harmful_from_ours"], [("count", "count"), ("verdict", "verdict"),
+                                                ("client_ip", "client"), ("first", "first"),
+                                                ("sender", "sender")])
+    for key, col, title in (("viruses", "name", "viruses"), ("banned", "name", "banned parts"),
+                              ("blocked_senders", "sender", "senders of blocked mail"),
+                              ("blocked_clients", "client_ip", "clients of blocked mail")):
+        out.append(f"  {title}: " + _cell(", ".join(f"{v[col]} {v['count']}"
+                                                     for v in cf[key]) or None))
+    return out
+
+
 def _security(r: dict[str, Any]) -> list[str]:
     s = r["security"]
     auth, tls = s["auth"], s["tls"]
@@ -197,6 +220,7 @@ def _security(r: dict[str, Any]) -> list[str]:
                                  or None), ""] + _table(
         ps["by_ip"], [("count", "caught"), ("verdicts", "verdicts"), ("first", "first"),
                       ("last", "last"), ("client_ip", "client")])
+    out += _content_filter(s["content_filter"])
     alerts = s["alerts"]
     out += _heading("Security: alerts over the period")
     if not alerts["ran"]:

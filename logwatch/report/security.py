@@ -20,8 +20,8 @@ from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
 from logwatch.pipeline import default_parsers
 
-__all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view", "tls_coverage",
-           "top_clients", "alert_view"]
+__all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view",
+           "content_filter_view", "tls_coverage", "top_clients", "alert_view"]
 
 _TLS_NAMES = ["tls_protocol", "tls_cipher"]
 
@@ -141,6 +141,73 @@ def postscreen_view(f: Frames, limit: int | None) -> dict[str, Any]:
     listed = s.loc[s["daemon"] == "dnsblog", "reason"]
     return {"verdicts": _shares(pa.array(ps["verdict"], pa.string())), "by_ip": by_ip,
             "blocklists": _shares(pa.array(listed.astype("object"), pa.string()))}
+
+
+#: amavis's verdicts that say something is wrong with the content (CLEAN and the
+#: unchecked and oversized ones do not)
+_HARMFUL = ("INFECTED", "BANNED", "SPAM")
+#: amavis's action names that end in these directions are from our own clients
+#: (`originating`: @mynetworks or the ORIGINATING policy bank of a submission port)
+_OURS = r"(?:Outbound|Internal)\b"
+
+
+def _named_parts(verdicts: pd.Series, kind: str) -> pd.Series:
+    """The names in the parentheses of `kind` verdicts (`INFECTED (a,b)`): viruses, or a
+    banned part's type and name, one per value."""
+    inner = verdicts[verdicts.str.startswith(f"{kind} (")].str.slice(len(kind) + 2, -1)
+    return inner.str.split(",").explode().str.strip().loc[lambda s: s != ""]
+
+
+def _top_of(values: pd.Series, key: str, limit: int | None) -> list[dict[str, Any]]:
+    counts = values.value_counts(sort=True).head(limit)
+    return [{key: k, "count": int(n)} for k, n in counts.items()]
+
+
+def content_filter_view(f: Frames, limit: int | None) -> dict[str, Any] | None:
+    """What the content filter (amavis) found: verdicts by kind and direction, the
+    viruses and banned parts, who sent the blocked mail, and mail from our own clients
+    found harmful (a compromised account or host: what is worth acting on first).
+
+    A verdict line is one verdict for the recipients it names: the figures count lines
+    (the verdicts), and recipients beside them. None where the log has no verdict line
+    (no content filter, or one that logs none): not logged, not zero."""
+    rows = f.filtered
+    if rows.empty:
+        return None
+    rows = rows.assign(kind=rows["reason"].astype("object").str.replace(
+        r"^(BAD-HEADER)-\d+$|^(\S+) \(.*$", lambda m: m.group(1) or m.group(2), regex=True),
+        ours=rows["actions"].astype("object").fillna("").str.contains(_OURS, regex=True))
+    lines = rows.drop_duplicates(["source", "seq"])
+    verdicts = []
+    for kind, g in lines.groupby("kind", sort=False):
+        verdicts.append({
+            "verdict": kind, "count": len(g),
+            "recipients": int((rows["kind"] == kind).sum()),
+            "blocked": int((g["disposition"] == "Blocked").sum()),
+            "from_outside": int((~g["ours"]).sum()), "from_ours": int(g["ours"].sum())})
+    verdicts.sort(key=lambda v: (-v["count"], v["verdict"]))
+    reason = lines["reason"].astype("object")
+    blocked = lines[lines["disposition"] == "Blocked"]
+    alarming = lines[lines["ours"] & lines["kind"].isin(_HARMFUL)]
+    ours = []
+    if not alarming.empty:
+        g = alarming.groupby(["sender", "client_ip", "kind"], dropna=False, sort=False).agg(
+            count=("ts", "size"), first=("ts", "min"), last=("ts", "max"))
+        g = g.sort_values("count", ascending=False, kind="stable").head(limit)
+        ours = [{"sender": s, "client_ip": None if pd.isna(ip) else ip, "verdict": k,
+                 "count": int(r["count"]), "first": _iso(r["first"]), "last": _iso(r["last"])}
+                for (s, ip, k), r in g.iterrows()]
+    return {
+        "verdicts": verdicts, "lines": len(lines), "recipients": len(rows),
+        "blocked": len(blocked), "from_ours": int(lines["ours"].sum()),
+        "viruses": _top_of(_named_parts(reason, "INFECTED"), "name", limit),
+        "banned": _top_of(_named_parts(reason, "BANNED"), "name", limit),
+        "blocked_senders": _top_of(blocked["sender"].astype("object").fillna("<>"),
+                                   "sender", limit),
+        "blocked_clients": _top_of(blocked["client_ip"].astype("object").dropna(),
+                                   "client_ip", limit),
+        "harmful_from_ours": ours,
+    }
 
 
 def _shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
