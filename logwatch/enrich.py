@@ -25,7 +25,7 @@ from logwatch.columns import event_is, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import id_on_host, naming, rows_in_lifetimes
 from logwatch.kept import compacted
 from logwatch.schema import MESSAGE_SCHEMA, REFUSALS
-from logwatch.sitefacts import SiteFacts, client_net, domains_of, normalized_senders
+from logwatch.sitefacts import SiteFacts, domains_of, normalized_senders
 
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
            "per_values", "each", "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS",
@@ -190,14 +190,24 @@ def _attempt(events: pa.Table) -> pa.Array:
     return pc.coalesce(plain(events.column("session")), by_pid, by_transaction)
 
 
-def allowlisted(table: pa.Table, facts: SiteFacts, normalized: pa.Array) -> pa.Array:
-    """Rows an allowlist exempts: by client address, SASL user or (`normalized`)
-    sender."""
-    ip = per_value(table.column("client_ip"), each(facts.allows_ip, pa.bool_()))
+def allowlisted(table: pa.Table, facts: SiteFacts, normalized: pa.Array,
+                ip: pa.Array | None = None) -> pa.Array:
+    """Rows an allowlist exempts: by client address (`ip`, when its answer is known
+    already), SASL user or (`normalized`) sender."""
+    if ip is None:
+        ip = per_value(table.column("client_ip"), each(facts.allows_ip, pa.bool_()))
     user = per_value(table.column("sasl_username"), facts.allowed_users)
     sender = per_value(normalized, facts.allowed_senders)
     return pc.or_(pc.or_(pc.fill_null(ip, False), pc.fill_null(user, False)),
                   pc.fill_null(sender, False))
+
+
+def _about_clients(table: pa.Table, facts: SiteFacts) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(client_net, client_trusted, allowlisted by address) per row, each distinct client
+    address parsed once (`SiteFacts.about_addresses`)."""
+    enc = pc.dictionary_encode(plain(table.column("client_ip")), null_encoding="encode")
+    return tuple(pc.take(a, enc.indices)   # type: ignore[return-value]
+                 for a in facts.about_addresses(enc.dictionary))
 
 
 def _appended(table: pa.Table, columns: dict[str, pa.Array],
@@ -250,8 +260,7 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
                                            facts.local_domains)
     external = pc.fill_null(external, False)
     is_delivery = event_is(events, "delivery")
-    nets, trusted = per_values(events.column("client_ip"), each(client_net, pa.string()),
-                               each(facts.is_trusted, pa.bool_()))
+    nets, trusted, ip_allowed = _about_clients(events, facts)
     authenticated, failures, logins = _auth_counts(events)
     return _appended(events, {
         "sender_domain": sender_domain,
@@ -262,7 +271,7 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
         "sender_local": per_value(sender_domain, facts.local_domains),
         "recipient_local": recipient_local,
         "relayed_external": pc.and_(is_delivery, external),
-        "allowlisted": allowlisted(events, facts, norm),
+        "allowlisted": allowlisted(events, facts, norm, ip_allowed),
         "auth_failures": failures,
         "logins": logins,
         "attempt": _attempt(events),
@@ -387,8 +396,7 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
 
     norm, sender_domain = per_values(messages.column("sender"), normalized_senders,
                                      domains_of)
-    trusted, nets = per_values(messages.column("client_ip"), each(facts.is_trusted, pa.bool_()),
-                               each(client_net, pa.string()))
+    nets, trusted, ip_allowed = _about_clients(messages, facts)
     return _appended(messages, {
         "sender_domain": sender_domain,
         "sender_norm": norm,
@@ -405,7 +413,7 @@ def enrich_messages(messages: pa.Table, events: pa.Table, facts: SiteFacts) -> p
                                    mask=first_def == np.iinfo(np.int64).max).cast(
             pa.timestamp("us", tz="UTC")),
         "account": _account(messages, trusted),
-        "allowlisted": allowlisted(messages, facts, norm),
+        "allowlisted": allowlisted(messages, facts, norm, ip_allowed),
     }, MESSAGE_COLUMNS)
 
 

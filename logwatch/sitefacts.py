@@ -67,13 +67,14 @@ def domains_of(addresses: pa.Array) -> pa.Array:
 def client_net(ip: str | None) -> str | None:
     """The network a client stands for: the IPv4 address, or its IPv6 /64 (one host
     gets a whole /64 and can rotate through it)."""
-    if not ip:
-        return None
-    addr = _address(ip)
+    return _net_of(_address(ip)) if ip else None
+
+
+def _net_of(addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> str | None:
     if addr is None:
         return None
-    if addr.version == 6:
-        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    if addr.version == 6:      # from the number: parsing `addr/64` as text costs twice
+        return f"{ipaddress.IPv6Address(int(addr) >> 64 << 64)}/64"
     return str(addr)
 
 
@@ -181,6 +182,22 @@ class SiteFacts:
     def is_trusted(self, ip: str | None) -> bool:
         return _ip_in(ip, self.trusted)
 
+    def about_addresses(self, ips: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """(client_net, trusted, allowlisted) of each address, each parsed once: a botnet
+        brings hundreds of thousands of distinct addresses, more than `_address`
+        remembers, and asking the three questions one after the other parsed each three
+        times (half of a cron pass's time under one)."""
+        nets, trusted, allowed = [], [], []
+        for ip in ips.to_pylist():
+            addr = _parsed(ip) if ip else None
+            # an IPv4 address is its own network, as the parser wrote it (normalised)
+            nets.append(ip if addr is not None and addr.version == 4 and ":" not in ip
+                        else _net_of(addr))
+            trusted.append(_in(addr, self.trusted))
+            allowed.append(_in(addr, self.allow_nets))
+        return (pa.array(nets, pa.string()), pa.array(trusted, pa.bool_()),
+                pa.array(allowed, pa.bool_()))
+
     def allows_ip(self, ip: str | None) -> bool:
         return _ip_in(ip, self.allow_nets)
 
@@ -192,8 +209,7 @@ class SiteFacts:
                    for n in (*self.trusted, *self.allow_nets))
 
 
-@_remembered
-def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def _parsed(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
@@ -201,8 +217,13 @@ def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return addr.ipv4_mapped if addr.version == 6 and addr.ipv4_mapped else addr
 
 
-def _ip_in(ip: str | None, nets: tuple[Network, ...]) -> bool:
-    if not ip or not nets:
-        return False
-    addr = _address(ip)
+_address = _remembered(_parsed)
+
+
+def _in(addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+        nets: tuple[Network, ...]) -> bool:
     return addr is not None and any(addr.version == n.version and addr in n for n in nets)
+
+
+def _ip_in(ip: str | None, nets: tuple[Network, ...]) -> bool:
+    return bool(ip) and bool(nets) and _in(_address(ip), nets)

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_try REAL NOT NULL, last_error TEXT, delivered_at REAL, note TEXT,
     held_until REAL);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (delivered_at, next_try);
+CREATE INDEX IF NOT EXISTS ledger_ended ON ledger (rule, last_us);
 """
 
 
