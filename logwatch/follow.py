@@ -102,7 +102,7 @@ class Follower:
                 except STATE_ERRORS as exc:    # a full disk: said each pass, tried again
                     result = PassResult(errors=[unwritable(cfg.state_dir, exc)])
                 if self.metrics is not None:
-                    self.metrics.observe(result)
+                    self.metrics.observe(result, time.monotonic() - started)
                 self.on_pass(result)
                 done += 1
                 rest = self.interval - (time.monotonic() - started)

@@ -104,6 +104,9 @@ class PassResult:
     events: dict[str, int] = field(default_factory=dict)         # new rows by event
     unknown: int = 0                                               # new `other` rows
     newest_us: int | None = None                                   # newest row read
+    #: the events and messages the rules hold after the pass (what a pass's cost grows
+    #: with: a botnet fills it)
+    held_rows: int = 0
 
 
 @dataclass
@@ -618,6 +621,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     if not any(st.rows for st in got.stats):
         # nothing new: the rules would judge the same rows as last time (their windows
         # run on the lines' time, not the clock), so only the positions move
+        out.held_rows = sum(k.table.num_rows for k in (carried.events, carried.messages) if k)
         if not dry_run and (got.marks or got.cursors):
             _commit(state, memory, carried.moved(got), lambda db: None)
         return out
@@ -682,6 +686,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     done = pa.concat_tables([earlier, fresh_rich.slice(0, finished.num_rows)])
     keep_done = still_needed(rules, done, "messages", "first_seen", detection.masks)
     messages_kept = kept_after(carried.messages, done, keep_done, first)
+    out.held_rows = kept.table.num_rows + messages_kept.table.num_rows
     # what unless_before needs of the then-rows the history lets go
     then_seen = carried.then_seen.after(rules, ev_rich, "events", detection.masks,
                                         keep_events).after(

@@ -2,7 +2,9 @@
 
 What an operator graphs and alerts on: lines read, events by type, lines no parser knew
 (a new MTA version logging differently shows here first), alerts by rule, deliveries
-waiting and failing, and the lag between the newest line read and the clock.
+waiting and failing, the lag between the newest line read and the clock, and how long a
+pass takes and how many rows the rules hold (under a botnet both grow; a pass longer
+than the interval falls behind).
 """
 
 from __future__ import annotations
@@ -34,10 +36,18 @@ class Metrics:
                          "Clock minus the newest line read in the last pass that read one",
                          registry=r)
         self.passes = Counter("mail_logwatch_passes", "Passes over the sources", registry=r)
+        self.pass_seconds = Gauge("mail_logwatch_pass_seconds",
+                                  "How long the last pass took", registry=r)
+        self.held = Gauge("mail_logwatch_held_rows",
+                          "Events and messages the rules hold after the last pass",
+                          registry=r)
         self._server: Any = None
 
-    def observe(self, result: PassResult) -> None:
+    def observe(self, result: PassResult, seconds: float) -> None:
         self.passes.inc()
+        self.pass_seconds.set(seconds)
+        if not result.errors:
+            self.held.set(result.held_rows)
         self.lines.inc(result.lines)
         for event, n in result.events.items():
             self.events.labels(event).inc(n)

@@ -131,6 +131,8 @@ def test_metrics_count_what_was_read(follow: Follow) -> None:
     assert m["mail_logwatch_unknown_lines_total"] == 1
     assert m['mail_logwatch_alerts_total{rule="auth_failure_burst",severity="low"}'] == 1
     assert m["mail_logwatch_outbox_pending"] == 0 and m["mail_logwatch_passes_total"] >= 2
+    # what a pass's cost grows with: the six failures are held for the rules' windows
+    assert m["mail_logwatch_held_rows"] >= 6 and 0 < m["mail_logwatch_pass_seconds"] < 5
 
 
 def test_sigterm_finishes_and_commits_then_a_cron_run_reads_nothing_again(
