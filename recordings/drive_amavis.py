@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gzip
 import itertools
-import json
-import os
 import smtplib
 import sys
+
+import truth  # recordings/truth.py, beside this script
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -74,7 +73,8 @@ def send(port: int, client_ip: str, helo: str, sender: str, rcpts: list[str],
     queue_id = f"{next(_QUEUE_IDS):X}"
     received = (f"Received: from {helo} (unknown [{client_ip}])\r\n"
                 f"\tby mx1.example.com (Postfix) with ESMTP id {queue_id}\r\n"
-                f"\tfor <{rcpts[0]}>; {format_datetime(datetime.datetime.now(datetime.timezone.utc))}\r\n")
+                f"\tfor <{rcpts[0]}>; "
+                f"{format_datetime(datetime.datetime.now(datetime.timezone.utc))}\r\n")
     data = received.encode() + raw_headers + msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     sent = {"time": now(), "port": port, "client_ip": client_ip, "helo": helo,
             "queue_id": queue_id, "sender": sender, "recipients": rcpts,
@@ -206,23 +206,12 @@ def drive(args: argparse.Namespace) -> None:
     try:
         doc["scenarios"] = scenarios()
     finally:
-        _write(args.out, json.dumps(doc, indent=1) + "\n")
+        truth.write(args.out, doc)
 
 
 def merge(args: argparse.Namespace) -> None:
     """Gather the runs into one ground-truth file with versions and line counts."""
-    runs = []
-    for path in args.runs:
-        with open(path) as fh:
-            run = json.load(fh)
-        rdir = os.path.join(args.recordings, "amavis", run["run"])
-        counts = {}
-        for name in sorted(os.listdir(rdir)):
-            with gzip.open(os.path.join(rdir, name), "rb") as fh:
-                counts[name] = fh.read().count(b"\n")
-        runs.append({"run": run["run"], "dir": f"recordings/amavis/{run['run']}",
-                     "log_level": run["log_level"], "files_line_counts": counts,
-                     "scenarios": run["scenarios"]})
+    runs = truth.runs_of(args, "amavis", "log_level")
     doc = {
         "description": "What recordings/record_amavis.sh really did while the logs under "
                        "recordings/amavis/<run>/ were written: per scenario, every message "
@@ -232,36 +221,12 @@ def merge(args: argparse.Namespace) -> None:
         "versions": args.version,
         "debian_version": args.debian,
         "ports": {"inbound": INBOUND, "originating": ORIGINATING, "next_hop_sink": 2525},
-        "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "recorded": truth.now(),
         "runs": runs,
     }
-    _write(args.into, json.dumps(doc, indent=1) + "\n")
-
-
-def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("drive")
-    d.add_argument("--run", required=True)
-    d.add_argument("--log-level", required=True, type=int)
-    d.add_argument("--out", required=True)
-    m = sub.add_parser("merge")
-    m.add_argument("--into", required=True)
-    m.add_argument("--version", required=True)
-    m.add_argument("--debian", required=True)
-    m.add_argument("--recordings", required=True)
-    m.add_argument("runs", nargs="+")
-    args = p.parse_args()
-    (drive if args.command == "drive" else merge)(args)
-    return 0
+    truth.write(args.into, doc)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(truth.main(__doc__.splitlines()[0], {"--log-level": {"type": int}},
+                        drive, merge))

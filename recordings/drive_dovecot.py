@@ -20,14 +20,14 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
-import gzip
 import imaplib
 import json
-import os
 import poplib
 import smtplib
 import socket
 import sys
+
+import truth  # recordings/truth.py, beside this script
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -375,23 +375,12 @@ def drive(args: argparse.Namespace) -> None:
     try:
         doc["scenarios"] = scenarios()
     finally:
-        _write(args.out, json.dumps(doc, indent=1) + "\n")
+        truth.write(args.out, doc)
 
 
 def merge(args: argparse.Namespace) -> None:
     """Gather the runs into one ground-truth file with versions and line counts."""
-    runs = []
-    for path in args.runs:
-        with open(path) as fh:
-            run = json.load(fh)
-        rdir = os.path.join(args.recordings, "dovecot", run["run"])
-        counts = {}
-        for name in sorted(os.listdir(rdir)):
-            with gzip.open(os.path.join(rdir, name), "rb") as fh:
-                counts[name] = fh.read().count(b"\n")
-        runs.append({"run": run["run"], "dir": f"recordings/dovecot/{run['run']}",
-                     "auth_verbose": run["auth_verbose"], "files_line_counts": counts,
-                     "scenarios": run["scenarios"]})
+    runs = truth.runs_of(args, "dovecot", "auth_verbose")
     doc = {
         "description": "What recordings/record_dovecot.sh really did while the logs under "
                        "recordings/dovecot/<run>/ were written: per scenario, every connection "
@@ -403,36 +392,12 @@ def merge(args: argparse.Namespace) -> None:
         "hostname": "mx1 (syslog) / mx1.example.com (Dovecot)",
         "users": USERS,
         "ports": PORTS,
-        "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "recorded": truth.now(),
         "runs": runs,
     }
-    _write(args.into, json.dumps(doc, indent=1) + "\n")
-
-
-def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("drive")
-    d.add_argument("--run", required=True)
-    d.add_argument("--auth-verbose", required=True, choices=["yes", "no"])
-    d.add_argument("--out", required=True)
-    m = sub.add_parser("merge")
-    m.add_argument("--into", required=True)
-    m.add_argument("--version", required=True)
-    m.add_argument("--debian", required=True)
-    m.add_argument("--recordings", required=True)
-    m.add_argument("runs", nargs="+")
-    args = p.parse_args()
-    (drive if args.command == "drive" else merge)(args)
-    return 0
+    truth.write(args.into, doc)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(truth.main(__doc__.splitlines()[0], {"--auth-verbose": {"choices": ["yes", "no"]}},
+                        drive, merge))

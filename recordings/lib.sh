@@ -134,7 +134,8 @@ restore_qlen() {
 }
 
 # --- sink -------------------------------------------------------------------
-start_sink() { # logfile
+start_sink() { # logfile (begun afresh: a run records what it sent, not an earlier run's)
+    : > "$1"
     "$PY" "$HERE/sink.py" --listen 127.0.0.1 --port 2525 --log "$1" --pidfile "$STAGE/pids/sink.pid" \
         > "$STAGE/sink.out" 2>&1 < /dev/null &
     wait_port 2525 10
@@ -160,4 +161,38 @@ apt_purge() {
     info "apt-get purge ${pk[*]}"
     "${APT[@]}" -s purge "${pk[@]}" | sed -n 's/^Purg /  will purge: /p'
     "${APT[@]}" purge "${pk[@]}" > "$STAGE/apt.out" 2>&1 || { tail -n 30 "$STAGE/apt.out"; die "apt-get purge failed"; }
+}
+
+# --- a private host for a recorder (record_dovecot.sh, record_amavis.sh) ------------------
+# The packages are installed on the machine (their init scripts are not run: the system's
+# own services are none of a recorder's business); everything that runs, runs inside
+# private UTS, mount and network namespaces, as host mx1, with its own /etc/hosts, /dev
+# (an overlay: /dev/log is the recorder's), /run and loopback.
+in_private_host() { # marker-variable tag package...: re-execute the script inside them
+    local marker=$1 tag=$2
+    shift 2
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    if [ -z "${!marker:-}" ]; then
+        local missing=() p
+        for p in "$@"; do installed "$p" || missing+=("$p"); done
+        mkdir -p "$STAGE"
+        [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+        say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
+        exec env "$marker=1" unshare --uts --mount --net --propagation private bash "$0"
+    fi
+    hostname mx1
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
+    mount --bind "$STAGE/hosts" /etc/hosts
+    mkdir -p "$STAGE/ns"
+    mount -t tmpfs -o mode=0755 "$tag" "$STAGE/ns"
+    mkdir -p "$STAGE/ns/upper" "$STAGE/ns/work" "$STAGE/ns/pts" "$STAGE/ns/shm"
+    mount --bind /dev/pts "$STAGE/ns/pts"
+    mount --bind /dev/shm "$STAGE/ns/shm"
+    mount -t overlay mlw-dev -o "lowerdir=/dev,upperdir=$STAGE/ns/upper,workdir=$STAGE/ns/work" /dev
+    mount --move "$STAGE/ns/pts" /dev/pts
+    mount --move "$STAGE/ns/shm" /dev/shm
+    mount -t tmpfs -o mode=0755 mlw-run /run
+    ip link set lo up
+    info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
+    mkdir -p "$STAGE/pids"
 }

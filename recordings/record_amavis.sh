@@ -38,33 +38,7 @@ source "$HERE/lib.sh"
 RUNS=(run1-loglevel0:0 run2-loglevel2:2)
 PACKAGES=(amavisd-new spamassassin clamav rsyslog)
 
-[ "$(id -u)" = 0 ] || die "must run as root"
-
-if [ -z "${MLW_AMAVIS_INNER:-}" ]; then
-    missing=()
-    for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
-    mkdir -p "$STAGE"
-    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-    say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
-    exec env MLW_AMAVIS_INNER=1 unshare --uts --mount --net --propagation private bash "$0"
-fi
-
-# --- private hostname, /etc/hosts, /dev, /run, loopback ------------------------
-hostname mx1
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
-mount --bind "$STAGE/hosts" /etc/hosts
-mkdir -p "$STAGE/ns"
-mount -t tmpfs -o mode=0755 mlw-amavis "$STAGE/ns"
-mkdir -p "$STAGE/ns/upper" "$STAGE/ns/work" "$STAGE/ns/pts" "$STAGE/ns/shm"
-mount --bind /dev/pts "$STAGE/ns/pts"
-mount --bind /dev/shm "$STAGE/ns/shm"
-mount -t overlay mlw-dev -o "lowerdir=/dev,upperdir=$STAGE/ns/upper,workdir=$STAGE/ns/work" /dev
-mount --move "$STAGE/ns/pts" /dev/pts
-mount --move "$STAGE/ns/shm" /dev/shm
-mount -t tmpfs -o mode=0755 mlw-run /run
-ip link set lo up
-info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
-mkdir -p "$STAGE/pids"
+in_private_host MLW_AMAVIS_INNER mlw-amavis "${PACKAGES[@]}"
 
 cleanup() {
     local rc=$?

@@ -42,35 +42,7 @@ MAIL_DIR=/run/mlw-imap-mail
 RUNS=(run1-auth-verbose:yes run2-default:no)
 PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-managesieved rsyslog)
 
-[ "$(id -u)" = 0 ] || die "must run as root"
-
-if [ -z "${MLW_DOV_INNER:-}" ]; then
-    missing=()
-    for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
-    mkdir -p "$STAGE"
-    # the packages' init scripts are not run (Debian's policy-rc.d, if any, says so too):
-    # the system's own Dovecot and rsyslog are none of the recorder's business
-    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-    say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
-    exec env MLW_DOV_INNER=1 unshare --uts --mount --net --propagation private bash "$0"
-fi
-
-# --- private hostname, /etc/hosts, /dev, /run, loopback ------------------------
-hostname mx1
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
-mount --bind "$STAGE/hosts" /etc/hosts
-mkdir -p "$STAGE/ns"
-mount -t tmpfs -o mode=0755 mlw-dov "$STAGE/ns"
-mkdir -p "$STAGE/ns/upper" "$STAGE/ns/work" "$STAGE/ns/pts" "$STAGE/ns/shm"
-mount --bind /dev/pts "$STAGE/ns/pts"
-mount --bind /dev/shm "$STAGE/ns/shm"
-mount -t overlay mlw-dev -o "lowerdir=/dev,upperdir=$STAGE/ns/upper,workdir=$STAGE/ns/work" /dev
-mount --move "$STAGE/ns/pts" /dev/pts
-mount --move "$STAGE/ns/shm" /dev/shm
-mount -t tmpfs -o mode=0755 mlw-run /run
-ip link set lo up
-info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
-mkdir -p "$STAGE/pids"
+in_private_host MLW_DOV_INNER mlw-dov "${PACKAGES[@]}"
 
 cleanup() {
     local rc=$?

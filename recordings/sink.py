@@ -54,7 +54,7 @@ class Session:
     async def data(self):
         global COUNTER
         await self.send("354 End data with <CR><LF>.<CR><LF>")
-        chunks, size, headers_done = [], 0, False
+        size, headers_done = 0, False
         msgid = subject = None
         while True:
             line = await self.r.readline()

@@ -1,0 +1,75 @@
+"""What the drivers of record_dovecot.sh and record_amavis.sh share: their command line
+(`drive` one run, `merge` the runs) and the ground-truth file they write.
+
+Each driver writes what it did in a run to a file of its own (`drive`), and the recorder
+then gathers the runs into `recordings/<program>/scenarios.json` with the versions and
+each recorded file's line count (`merge`), so that a test can tell a line lost from a
+line never written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gzip
+import json
+import os
+from typing import Any, Callable
+
+
+def line_counts(directory: str) -> dict[str, int]:
+    """Lines of each recorded (gzipped) file in `directory`, by name."""
+    counts = {}
+    for name in sorted(os.listdir(directory)):
+        with gzip.open(os.path.join(directory, name), "rb") as fh:
+            counts[name] = fh.read().count(b"\n")
+    return counts
+
+
+def runs_of(args: argparse.Namespace, program: str, setting: str) -> list[dict[str, Any]]:
+    """The runs `merge` was given, each with its directory, its `setting` (what differs
+    between the runs) and its files' line counts."""
+    runs = []
+    for path in args.runs:
+        with open(path) as fh:
+            run = json.load(fh)
+        rdir = os.path.join(args.recordings, program, run["run"])
+        runs.append({"run": run["run"], "dir": f"recordings/{program}/{run['run']}",
+                     setting: run[setting], "files_line_counts": line_counts(rdir),
+                     "scenarios": run["scenarios"]})
+    return runs
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def write(path: str, doc: dict[str, Any]) -> None:
+    """`doc` as indented JSON, replacing `path` whole (a recorder killed half-way leaves
+    the file it had)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def main(description: str, setting: dict[str, Any],
+         drive: Callable[[argparse.Namespace], None],
+         merge: Callable[[argparse.Namespace], None]) -> int:
+    """`drive --run R --<setting> V --out F` or `merge --into F --version V --debian D
+    --recordings DIR RUN...`; `setting` is the option that tells the runs apart
+    (`{"--auth-verbose": {"choices": ["yes", "no"]}}`)."""
+    p = argparse.ArgumentParser(description=description)
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("drive")
+    d.add_argument("--run", required=True)
+    for flag, options in setting.items():
+        d.add_argument(flag, required=True, **options)
+    d.add_argument("--out", required=True)
+    m = sub.add_parser("merge")
+    for flag in ("--into", "--version", "--debian", "--recordings"):
+        m.add_argument(flag, required=True)
+    m.add_argument("runs", nargs="+")
+    args = p.parse_args()
+    (drive if args.command == "drive" else merge)(args)
+    return 0
