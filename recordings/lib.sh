@@ -196,3 +196,35 @@ in_private_host() { # marker-variable tag package...: re-execute the script insi
     info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
     mkdir -p "$STAGE/pids"
 }
+
+# --- a recorder's runs (record_dovecot.sh, record_amavis.sh) ------------------------------
+keep_logs() { # label out: stop the sink and the logging of a run, gzip its logs into out
+    local label=$1 out=$2 f
+    stop_sink
+    stop_logging "$STAGE/log-$label"
+    for f in "$STAGE/log-$label"/*; do
+        info "  $(basename "$f"): $(wc -l < "$f") lines"
+        gzip -9n < "$f" > "$out/$(basename "$f").gz"
+    done
+}
+
+record_runs() { # program: do_run each of RUNS (label:setting), copy them to $HERE/program
+    local program=$1 r
+    TRUTHS=()
+    for r in "${RUNS[@]}"; do
+        do_run "${r%%:*}" "${r#*:}"
+        TRUTHS+=("$STAGE/${r%%:*}/.scenarios.json")
+    done
+    say "copying recordings to $HERE/$program"
+    rm -rf "${HERE:?}/$program"; mkdir -p "$HERE/$program"
+    for r in "${RUNS[@]}"; do
+        mkdir -p "$HERE/$program/${r%%:*}"
+        cp "$STAGE/${r%%:*}"/*.gz "$HERE/$program/${r%%:*}/"
+    done
+}
+
+merge_truth() { # program driver version: the runs' ground truth into program/scenarios.json
+    "$PY" "$HERE/$2" merge --into "$HERE/$1/scenarios.json" --version "$3" \
+        --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${TRUTHS[@]}"
+    say "done: $(cd "$HERE" && find "$1" -type f | sort | tr '\n' ' ')"
+}

@@ -66,7 +66,7 @@ configure() { # log_level
 }
 
 do_run() { # label log_level
-    local label=$1 level=$2 out="$STAGE/$1" f
+    local label=$1 level=$2 out="$STAGE/$1"
     say "run $label (\$log_level = $level)"
     rm -rf "$out"; mkdir -p "$out"
     configure "$level"
@@ -80,34 +80,17 @@ do_run() { # label log_level
         --out "$out/.scenarios.json"
     sleep 3
     stop_pidfile amavisd "$STAGE/pids/amavisd.pid"
-    stop_sink
-    stop_logging "$STAGE/log-$label"
-    for f in "$STAGE/log-$label"/*; do
-        info "  $(basename "$f"): $(wc -l < "$f") lines"
-        gzip -9n < "$f" > "$out/$(basename "$f").gz"
-    done
+    keep_logs "$label" "$out"
     gzip -9n < "$STAGE/sink-$label.jsonl" > "$out/sink.jsonl.gz"
 }
 
 version="amavisd-new $(dpkg-query -W -f='${Version}' amavisd-new), spamassassin $(dpkg-query -W -f='${Version}' spamassassin), clamav $(dpkg-query -W -f='${Version}' clamav)"
 info "$version"
-jsons=()
-for r in "${RUNS[@]}"; do
-    do_run "${r%%:*}" "${r#*:}"
-    jsons+=("$STAGE/${r%%:*}/.scenarios.json")
-done
-say "copying recordings to $HERE/amavis"
-rm -rf "$HERE/amavis"; mkdir -p "$HERE/amavis"
-for r in "${RUNS[@]}"; do
-    mkdir -p "$HERE/amavis/${r%%:*}"
-    cp "$STAGE/${r%%:*}"/*.gz "$HERE/amavis/${r%%:*}/"
-done
+record_runs amavis
 {
     echo "# $version, Debian $(cat /etc/debian_version)"
     echo "# Debian's /etc/amavis/conf.d/* with conf/amavis/50-user (@STAGE@ = $STAGE) as 50-user;"
     echo "# run2-loglevel2 had \$log_level = 2; the 50-user of the last run, comments left out:"
     grep -v '^\s*#' "$STAGE/50-user" | sed '/^\s*$/d'
 } > "$HERE/amavis/config.txt"
-"$PY" "$HERE/drive_amavis.py" merge --into "$HERE/amavis/scenarios.json" --version "$version" \
-    --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${jsons[@]}"
-say "done: $(cd "$HERE" && find amavis -type f | sort | tr '\n' ' ')"
+merge_truth amavis drive_amavis.py "$version"

@@ -68,7 +68,7 @@ configure() { # auth_verbose
 }
 
 do_run() { # label auth_verbose
-    local label=$1 verbose=$2 out="$STAGE/$1" f
+    local label=$1 verbose=$2 out="$STAGE/$1"
     say "run $label (auth_verbose = $verbose)"
     rm -rf "$out" "$MAIL_DIR"; mkdir -p "$out" "$MAIL_DIR"
     chown nobody:nogroup "$MAIL_DIR"
@@ -82,32 +82,15 @@ do_run() { # label auth_verbose
         --out "$out/.scenarios.json"
     sleep 3
     stop_pidfile dovecot "$BASE_DIR/master.pid"
-    stop_sink
-    stop_logging "$STAGE/log-$label"
-    for f in "$STAGE/log-$label"/*; do
-        info "  $(basename "$f"): $(wc -l < "$f") lines"
-        gzip -9n < "$f" > "$out/$(basename "$f").gz"
-    done
+    keep_logs "$label" "$out"
 }
 
 version="dovecot-core $(dpkg-query -W -f='${Version}' dovecot-core) ($(dovecot --version))"
 info "$version"
-jsons=()
-for r in "${RUNS[@]}"; do
-    do_run "${r%%:*}" "${r#*:}"
-    jsons+=("$STAGE/${r%%:*}/.scenarios.json")
-done
-say "copying recordings to $HERE/dovecot"
-rm -rf "$HERE/dovecot"; mkdir -p "$HERE/dovecot"
-for r in "${RUNS[@]}"; do
-    mkdir -p "$HERE/dovecot/${r%%:*}"
-    cp "$STAGE/${r%%:*}"/*.gz "$HERE/dovecot/${r%%:*}/"
-done
+record_runs dovecot
 {
     echo "# $version, Debian $(cat /etc/debian_version)"
     echo "# doveconf -c $CONF -n of the last run; run1-auth-verbose had auth_verbose = yes"
     doveconf -c "$CONF" -n
 } > "$HERE/dovecot/config.txt"
-"$PY" "$HERE/drive_dovecot.py" merge --into "$HERE/dovecot/scenarios.json" --version "$version" \
-    --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${jsons[@]}"
-say "done: $(cd "$HERE" && find dovecot -type f | sort | tr '\n' ' ')"
+merge_truth dovecot drive_dovecot.py "$version"
