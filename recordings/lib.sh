@@ -1,10 +1,12 @@
 # Shell functions shared by the recorders (recordings/record.sh for the MTAs,
-# recordings/record_dovecot.sh for Dovecot's login services), sourced by them.
-# The caller sets HERE (recordings/), STAGE (its scratch directory), APT (the
-# apt-get command) and PY (python3) first. JOURNALD_DROPINS is where the journald
-# drop-in goes (/etc/systemd/journald.conf.d unless the caller has a private /run
-# and sets /run/systemd/journald.conf.d).
-JOURNALD_DROPINS="${JOURNALD_DROPINS:-/etc/systemd/journald.conf.d}"
+# record_dovecot.sh for Dovecot's login services, record_amavis.sh for amavis), sourced
+# by them. The caller sets HERE (recordings/) and STAGE (its scratch directory) first.
+# JOURNALD_DROPINS is where the journald drop-in goes: /etc/systemd/journald.conf.d,
+# or /run/systemd/journald.conf.d inside a private host (in_private_host).
+APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
+export DEBIAN_FRONTEND=noninteractive
+PY=/usr/bin/python3
+JOURNALD_DROPINS=/etc/systemd/journald.conf.d
 
 say() { printf '\n\033[1m[record %s] %s\033[0m\n' "$(date +%H:%M:%S)" "$*"; }
 info() { printf '[record %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -192,6 +194,7 @@ in_private_host() { # marker-variable tag package...: re-execute the script insi
     mount --move "$STAGE/ns/pts" /dev/pts
     mount --move "$STAGE/ns/shm" /dev/shm
     mount -t tmpfs -o mode=0755 mlw-run /run
+    JOURNALD_DROPINS=/run/systemd/journald.conf.d
     ip link set lo up
     info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
     mkdir -p "$STAGE/pids"

@@ -28,9 +28,6 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STAGE=/var/tmp/mlw-rec
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
-export DEBIAN_FRONTEND=noninteractive
-PY=/usr/bin/python3
 BURST="${MLW_BURST:-150}"
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)

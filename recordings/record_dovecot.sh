@@ -28,10 +28,6 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STAGE=/var/tmp/mlw-dov
-APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
-export DEBIAN_FRONTEND=noninteractive
-PY=/usr/bin/python3
-JOURNALD_DROPINS=/run/systemd/journald.conf.d
 # shellcheck source=recordings/lib.sh
 source "$HERE/lib.sh"
 
