@@ -30,9 +30,9 @@ import math
 import sqlite3
 import threading
 import time
-from datetime import datetime
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -816,10 +816,9 @@ def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,
         group = state.held(route) if item.held_until is not None else [item]
         sent.update(g.id for g in group)
         dest = route_of(dests, route)
-        for g in group:
-            if dest is None:      # the destination left the config: nothing to retry
+        if dest is None:      # the destination left the config: nothing to retry
+            for g in group:
                 state.dropped(g.id, "destination no longer configured")
-        if dest is None:
             continue
         alerts = [g.payload["alert"] for g in group]
         error = send(dest, alerts[0] if len(alerts) == 1 else _held_digest(alerts))

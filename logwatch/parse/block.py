@@ -61,7 +61,7 @@ class _Routing:
                         parts[0] if pf.mta.instance_from == "first" else program)
                     daemon: str | None = program
                     if pf.mta.daemon_from == "message":
-                        daemon = None     # each line names it (`_daemons_named`)
+                        daemon = None     # each line names it (`_own_lines`)
                     elif pf.mta.daemon_from == "last":
                         # `postfix` alone (rsyslog's RFC 5424 APP-NAME) names no daemon:
                         # unknown, so that every pattern of the MTA may take the line
@@ -156,8 +156,7 @@ class BlockParser:
         program, pid = parse_tags(h.tag)
         mta, instance, daemon = self.routing.columns(program)
         mta = np.where(ok, mta, -1)
-        daemon = self._daemons_named(h, mta, daemon)
-        self._lines_kept(h, mta)
+        daemon = self._own_lines(h, mta, daemon)
         pid = pc.if_else(pa.array(np.isin(mta, self._logger_pids)), pa.scalar(None, pid.type),
                          pid) if len(self._logger_pids) else pid
         host = h.host
@@ -232,36 +231,35 @@ class BlockParser:
         self.stats.count_events(events, messages.get(unmatched))
         return events
 
-    def _daemons_named(self, h: Header, mta: np.ndarray, daemon: pa.Array) -> pa.Array:
-        """`daemon` with the names that the messages of `daemon_from = "message"` MTAs
-        give; their lines of daemons they do not keep become not mail (`mta` is -1)."""
+    def _own_lines(self, h: Header, mta: np.ndarray, daemon: pa.Array) -> pa.Array:
+        """Which lines of a program are its MTA's, and their daemons: for an MTA that
+        keeps only some (`only_daemons` of the daemon its message names, Dovecot's;
+        `only_containing`, amavis's verdicts), the others become not mail (`mta` is set
+        to -1 in place). Returns `daemon` with the names the messages give."""
         for i, pf in enumerate(self.parsers.files):
-            if pf.mta.daemon_from != "message":
+            spec = pf.mta
+            if spec.daemon_from != "message" and spec.only_containing is None:
                 continue
             sel = np.flatnonzero(mta == i)
             if not len(sel):
                 continue
-            head = h.messages(sel, limit=96)
-            named = pc.extract_regex(head, f"^(?:{pf.mta.strip})").field("daemon")
-            enc = pc.dictionary_encode(named)
-            kept = pa.array([pf.mta.keeps_daemon(n) for n in enc.dictionary.to_pylist()],
-                            pa.bool_())
-            keep = _np(pc.fill_null(pc.take(kept, enc.indices), False))
+            head = h.messages(sel, limit=96)     # a daemon name and its prefix fit
+            keep = np.ones(len(sel), bool)
+            if spec.only_containing is not None:
+                keep &= spec.keeps_lines(pc.utf8_slice_codeunits(head, 0,
+                                                                 ONLY_CONTAINING_HEAD))
+            if spec.daemon_from == "message":
+                named = pc.extract_regex(head, f"^(?:{spec.strip})").field("daemon")
+                enc = pc.dictionary_encode(named)
+                kept = pa.array([spec.keeps_daemon(n) for n in enc.dictionary.to_pylist()],
+                                pa.bool_())
+                keep &= _np(pc.fill_null(pc.take(kept, enc.indices), False))
+                mask = np.zeros(len(mta), bool)
+                mask[sel[keep]] = True
+                daemon = pc.replace_with_mask(daemon, pa.array(mask),
+                                              named.filter(pa.array(keep)))
             mta[sel[~keep]] = -1
-            mask = np.zeros(len(mta), bool)
-            mask[sel[keep]] = True
-            daemon = pc.replace_with_mask(daemon, pa.array(mask), named.filter(pa.array(keep)))
         return daemon
-
-    def _lines_kept(self, h: Header, mta: np.ndarray) -> None:
-        """Lines of `only_containing` MTAs whose messages hold none of its texts become
-        not mail (`mta` set to -1 in place)."""
-        for i, pf in enumerate(self.parsers.files):
-            if pf.mta.only_containing is None:
-                continue
-            sel = np.flatnonzero(mta == i)
-            if len(sel):
-                mta[sel[~pf.mta.keeps_lines(h.messages(sel, limit=ONLY_CONTAINING_HEAD))]] = -1
 
     def _queue_ids(self, pf: ParserFile, messages: _Messages,
                    rows: np.ndarray) -> tuple[pa.Array, pa.Array, np.ndarray]:
