@@ -187,9 +187,13 @@ def _content_filter(cf: dict[str, Any] | None) -> list[str]:
     for key, col, title in (("viruses", "name", "viruses"), ("banned", "name", "banned parts"),
                               ("blocked_senders", "sender", "senders of blocked mail"),
                               ("blocked_clients", "client_ip", "clients of blocked mail")):
-        out.append(f"  {title}: " + _cell(", ".join(f"{v[col]} {v['count']}"
-                                                     for v in cf[key]) or None))
+        out.append(f"  {title}: " + _listed(cf[key], col))
     return out
+
+
+def _listed(rows: list[dict[str, Any]], key: str) -> str:
+    """Counted names on one line: `postfix/smtpd 24, dovecot/imap-login 5`."""
+    return _cell(", ".join(f"{r[key]} {r['count']}" for r in rows) or None)
 
 
 def _security(r: dict[str, Any]) -> list[str]:
@@ -199,8 +203,7 @@ def _security(r: dict[str, Any]) -> list[str]:
         f"  {auth['failures']} failures ({auth['failures_without_username']} without a "
         f"username) from {auth['addresses']} addresses for {auth['usernames']} usernames, "
         f"{auth['successes']} logins",
-        "  by service: " + _cell(", ".join(f"{b['service']} {b['count']}"
-                                           for b in auth["by_service"]) or None), ""]
+        "  by service: " + _listed(auth["by_service"], "service"), ""]
     out += _table(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
                                   ("first", "first"), ("last", "last"),
                                   ("client_ip", "client")])
