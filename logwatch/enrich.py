@@ -14,6 +14,8 @@ Every per-value judgement runs once per distinct value (`per_value`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +32,11 @@ from logwatch.sitefacts import SiteFacts, domains_of, normalized_senders
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
            "per_values", "each", "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS",
            "DERIVED_ROWS", "ENRICHED_MESSAGES", "enrich_events_onto", "changed_messages",
-           "clients_taken"]
+           "clients_taken", "enrichment_key"]
+
+#: Bumped when an enriched column comes to mean something else: a history stored
+#: enriched by an older release is then enriched again (`enrichment_key`).
+ENRICHMENT_VERSION = 1
 
 #: Enriched columns and their types, per table (rule files are checked against them).
 EVENT_COLUMNS: dict[str, pa.DataType] = {
@@ -280,18 +286,29 @@ def enrich_events(events: pa.Table, facts: SiteFacts,
     }, EVENT_COLUMNS)
 
 
+def enrichment_key(facts: SiteFacts) -> str:
+    """What a history enriched with `facts` by this release is stored under: a run
+    that finds the same key enriches only its new rows."""
+    made_with = json.dumps([ENRICHMENT_VERSION, facts.key,
+                            [(n, str(t)) for n, t in EVENT_COLUMNS.items()]])
+    return hashlib.sha256(made_with.encode()).hexdigest()
+
+
 def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
-                       messages: pa.Table, changed: pa.Array) -> pa.Table:
+                       messages: pa.Table, changed: pa.Array | None) -> pa.Table:
     """`enrich_events(events, facts, messages)`, when its first rows were enriched
-    before, with the same facts, into `rich`: what a follower keeps from pass to pass.
+    before, with the same facts, into `rich`: what a follower keeps from pass to pass,
+    and what a cron run finds stored.
 
     Only the rows after those are enriched now, each with the earlier rows of its
     session beside it (a disconnect's AUTH counter counts against its session's
     lines). An earlier row's own columns cannot change, but the message it belongs to
     can: for earlier rows of the messages `changed` names (`id_on_host`: those with
-    new lines, kept here or not, or made a child by a new line), the message columns
-    are looked up again, and a refusal without a client takes the client its message
-    has now (Sendmail's `from=` line follows the refusals: see `clients_taken`).
+    new lines, kept here or not, or made a child by a new line; None: every earlier
+    row, for a history stored a chunk at a time, each as its messages were when it was
+    written), the message columns are looked up again, and a refusal without a client
+    takes the client its message has now (Sendmail's `from=` line follows the
+    refusals: see `clients_taken`).
     """
     done = rich.num_rows
     earlier, new = events.slice(0, done), events.slice(done)
@@ -299,8 +316,8 @@ def enrich_events_onto(rich: pa.Table, events: pa.Table, facts: SiteFacts,
     context = rows_among(earlier.column("session"), sessions)
     part = pa.concat_tables([earlier.take(pa.array(context)), new]).combine_chunks()
     added = enrich_events(part, facts, messages).slice(len(context))
-    again = np.flatnonzero(naming(earlier.column("host"), earlier.column("queue_id"),
-                                  changed))
+    again = np.arange(done) if changed is None else np.flatnonzero(
+        naming(earlier.column("host"), earlier.column("queue_id"), changed))
     if len(again):
         rows = earlier.take(pa.array(again))
         sender, origin, client = _message_context(rows, messages)

@@ -9,6 +9,12 @@ that are new since the last write, marks in a bitmap which rows of older chunks 
 gone, drops a chunk none of whose rows is left, and rewrites one that is mostly gone.
 Its cost follows what changed, not what is kept.
 
+The events are stored enriched (a cron run under a botnet spent a third of its time
+enriching hours of history again), under the key of the site facts they were enriched
+with (`enriched`): a write with other facts writes them all again, so that every chunk
+has the same. Their message columns are as they were when each chunk was written: a
+run looks those up again (`enrich_events_onto`).
+
 Rows leave the history and never come back, and a chunk holds every row with a serial
 in its range that was kept when it was written: so the rows kept now that fall in a
 chunk's range are exactly its rows still alive.
@@ -89,11 +95,15 @@ class HistoryStore:
     passes and changed only once a write of it is committed (`write` returns how)."""
 
     chunks: dict[str, list[_Chunk]] = field(default_factory=dict)
+    #: the key (`enrichment_key`) of the facts the stored events were enriched with;
+    #: None: stored without (by a release before this one)
+    enriched: str | None = None
 
     @classmethod
     def load(cls, state: State) -> tuple[HistoryStore, dict[str, Kept | None], int]:
         """The store, each table kept (None: never written), and the next serial."""
-        store, tables, top = cls(), {}, -1
+        key = state.blob(_ENRICHED)
+        store, tables, top = cls(enriched=key.decode() if key else None), {}, -1
         for name in NAMES:
             parts, chunks = [], []
             for key, raw in state.blobs(f"history.{name}.rows."):
@@ -105,7 +115,7 @@ class HistoryStore:
                 mask = np.ones(len(serials), bool) if live is None else \
                     np.unpackbits(np.frombuffer(live, np.uint8), count=len(serials)).astype(bool)
                 chunks.append(_Chunk(first, serials, int(mask.sum())))
-                parts.append((table.drop_columns([_SERIAL]).filter(mask), serials[mask]))
+                parts.append((_filtered(table.drop_columns([_SERIAL]), mask), serials[mask]))
             legacy = state.blob(f"history.{name}")     # one blob, from before chunks
             if legacy is not None and not parts:
                 table = table_of(legacy)
@@ -120,25 +130,31 @@ class HistoryStore:
             tables[name] = Kept(pa.concat_tables([t for t, _ in parts]), serials)
         return store, tables, top + 1
 
-    def write(self, db: sqlite3.Connection, tables: dict[str, Kept | None]
-              ) -> Callable[[], None]:
-        """Bring the disk to `tables`; returns what moves the store along once the
-        transaction is committed (a failed one leaves it describing the disk)."""
-        after = {name: self._write_one(db, name, tables.get(name)) for name in NAMES}
+    def write(self, db: sqlite3.Connection, tables: dict[str, Kept | None],
+              enriched: str | None) -> Callable[[], None]:
+        """Bring the disk to `tables`, whose events are enriched under the key
+        `enriched`; returns what moves the store along once the transaction is
+        committed (a failed one leaves it describing the disk)."""
+        again = enriched != self.enriched
+        after = {name: self._write_one(db, name, tables.get(name),
+                                       again and name == "events") for name in NAMES}
+        if again:
+            State.put_blob(db, _ENRICHED, (enriched or "").encode())
 
         def committed() -> None:
-            self.chunks = after
+            self.chunks, self.enriched = after, enriched
         return committed
 
-    def _write_one(self, db: sqlite3.Connection, name: str, kept: Kept | None
-                   ) -> list[_Chunk]:
+    def _write_one(self, db: sqlite3.Connection, name: str, kept: Kept | None,
+                   anew: bool) -> list[_Chunk]:
+        """Write one table; `anew`: every row, none of its chunks on disk kept."""
         db.execute("DELETE FROM meta WHERE key = ?", (f"history.{name}",))
         serials = kept.serials if kept is not None else np.empty(0, np.int64)
         after = []
         for chunk in self.chunks.get(name, []):
             lo = int(np.searchsorted(serials, chunk.serials[0]))
             hi = int(np.searchsorted(serials, chunk.serials[-1], side="right"))
-            live = hi - lo
+            live = 0 if anew else hi - lo       # anew: its rows go into the new chunk
             if live == chunk.live:
                 after.append(chunk)
             elif live == 0:
@@ -169,6 +185,10 @@ def _put_rows(db: sqlite3.Connection, name: str, kept: Kept, lo: int, hi: int,
     State.put_blob(db, _rows_key(name, first), table_bytes(table))
     db.execute("DELETE FROM meta WHERE key = ?", (_live_key(name, first),))
     return _Chunk(first, serials, len(serials))
+
+
+#: the key of the facts the stored events were enriched with ("": none)
+_ENRICHED = "history.events.enriched"
 
 
 def _rows_key(name: str, first: int) -> str:

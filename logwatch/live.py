@@ -49,9 +49,9 @@ from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
 from logwatch.durations import US
-from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages,
-                             clients_taken, enrich_events, enrich_events_onto,
-                             enrich_messages)
+from logwatch.enrich import (ENRICHED_MESSAGES, changed_messages, clients_taken,
+                             enrich_events, enrich_events_onto, enrich_messages,
+                             enrichment_key)
 from logwatch.errors import LogwatchError, SourceError
 from logwatch.evidence import stand_in
 from logwatch.history import HistoryStore, Kept, kept_after
@@ -150,8 +150,8 @@ class Carried:
     of earlier intervals (`past`), the sequence rules' then-rows that left the history
     (`then_seen`, for `unless_before`), the local domains inferred so far and which
     rules judged them (`rules`: a digest; rules that did not judge the history look at
-    all of it). In memory, `events` are kept enriched with `facts` (a pass with the same
-    facts enriches only its own rows); they are written without."""
+    all of it). `events` are kept enriched with `facts` (a pass with the same facts
+    enriches only its own rows; as loaded, with the facts the store names)."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
@@ -199,10 +199,10 @@ class Carried:
         State.put_blob(db, "history.then_seen", table_bytes(self.then_seen.table))
         if self.rules is not None:
             State.put_blob(db, "rules.digest", self.rules.encode())
-        events = None if self.events is None else \
-            Kept(_unenriched(self.events.table), self.events.serials)
-        return self.store.write(db, {"events": events, "lines": self.lines,
-                                     "messages": self.messages})
+        # events as loaded (no facts yet) are as the store has them
+        enriched = self.store.enriched if self.facts is None else enrichment_key(self.facts)
+        return self.store.write(db, {"events": self.events, "lines": self.lines,
+                                     "messages": self.messages}, enriched)
 
     def moved(self, got: _Read) -> Carried:
         """The same with the positions `got` reached."""
@@ -277,10 +277,6 @@ class Memory:
                 committed = self.carried.save(db)
             committed()
             self.unsaved = False
-
-
-def _unenriched(events: pa.Table) -> pa.Table:
-    return events.select([c for c in events.column_names if c not in EVENT_COLUMNS])
 
 
 def _table(kept: Kept | None, empty: pa.Table) -> pa.Table:
@@ -644,8 +640,13 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         facts = carried.facts
     known = pa.concat_tables([earlier.select(MESSAGE_SCHEMA.names), fresh])
     changed = changed_messages(got.ids, correlator.state.links, new_events)
-    if carried.facts is facts and carried.events is not None:
-        ev_rich = enrich_events_onto(carried.events.table, events, facts, known, changed)
+    # a run's first pass finds the history stored enriched: with these facts, only the
+    # message columns of its rows are looked up again (each chunk has them as they
+    # were when it was written)
+    stored = carried.facts is None and carried.store.enriched == enrichment_key(facts)
+    if carried.events is not None and (carried.facts is facts or stored):
+        ev_rich = enrich_events_onto(carried.events.table, events, facts, known,
+                                     None if stored else changed)
     else:
         ev_rich = enrich_events(events.combine_chunks(), facts, known)
     fresh_rich = enrich_messages(fresh, _deliveries(carried.correlation, new_events), facts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -138,6 +139,14 @@ class SiteFacts:
                    allow_users=frozenset(_lowered(allow.users)),
                    allow_senders=_lowered(allow.senders),
                    inferred=not site.local_domains and bool(inferred_local))
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The same for equal facts in any process: what a stored enrichment was made
+        with (a frozenset's order, and `hash`, differ from one process to the next)."""
+        return json.dumps([self.local, self.relay, [str(n) for n in self.trusted],
+                           self.known_senders, [str(n) for n in self.allow_nets],
+                           sorted(self.allow_users), self.allow_senders, self.inferred])
 
     # the regexes, made once per facts (a follower asks every second)
     @functools.cached_property

@@ -27,9 +27,10 @@ def state(tmp_path: Path) -> Iterator[State]:
     opened.close()
 
 
-def _write(state: State, store: HistoryStore, events: Kept | None) -> None:
+def _write(state: State, store: HistoryStore, events: Kept | None,
+           enriched: str | None = None, **others: Kept) -> None:
     with state.commit() as db:
-        committed = store.write(db, {"events": events})
+        committed = store.write(db, {"events": events, **others}, enriched)
     committed()
 
 
@@ -122,7 +123,7 @@ def test_a_failed_write_leaves_the_store_describing_the_disk(state: State) -> No
     kept = kept_after(None, _rows(10, 0), np.ones(10, bool), 0)
     with pytest.raises(RuntimeError):
         with state.commit() as db:
-            store.write(db, {"events": kept})
+            store.write(db, {"events": kept}, None)
             raise RuntimeError("the disk is full")
     assert not store.chunks.get("events")
     _write(state, store, kept)    # written whole, not taken for already there
@@ -140,12 +141,36 @@ def test_a_history_written_whole_by_an_earlier_version_is_read(state: State) -> 
     assert stored_history(state, "events").column("ts").to_pylist() == list(range(5))
 
 
+def test_events_enriched_with_other_facts_are_written_again_whole(state: State) -> None:
+    """Every stored chunk of events has the enrichment the store's key names: with
+    other facts, all of them are written again (the other tables stay as they are)."""
+    store = HistoryStore()
+    lines = kept_after(None, _rows(3, 0), np.ones(3, bool), 0)
+    kept = kept_after(None, _rows(10, 0), np.ones(10, bool), 0)
+    _write(state, store, kept, "facts-a", lines=lines)
+    kept = kept_after(kept, pa.concat_tables([kept.table, _rows(5, 10)]), np.ones(15, bool), 10)
+    _write(state, store, kept, "facts-a", lines=lines)
+    assert len(_meta(state, "history.events.rows.")) == 2
+    before = _meta(state, "history.lines.")
+    _write(state, store, kept, "facts-b", lines=lines)
+    assert len(_meta(state, "history.events.rows.")) == 1
+    assert _meta(state, "history.lines.") == before
+    loaded, tables, _ = HistoryStore.load(state)
+    assert loaded.enriched == store.enriched == "facts-b"
+    assert tables["events"] is not None
+    assert tables["events"].table.column("ts").to_pylist() == list(range(15))
+    # a history stored by a release before enrichment was stored: no key
+    with state.commit() as db:
+        db.execute("DELETE FROM meta WHERE key = 'history.events.enriched'")
+    assert HistoryStore.load(state)[0].enriched is None
+
+
 def test_every_history_table_is_stored_apart(state: State) -> None:
     store = HistoryStore()
     tables = {name: kept_after(None, _rows(i + 1, 10 * i), np.ones(i + 1, bool), 0)
               for i, name in enumerate(NAMES)}
     with state.commit() as db:
-        committed = store.write(db, tables)
+        committed = store.write(db, tables, None)
     committed()
     for i, name in enumerate(NAMES):
         assert stored_history(state, name).column("ts").to_pylist() == \

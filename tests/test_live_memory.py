@@ -51,9 +51,13 @@ def _generated(tmp_path: Path) -> Path:
     return source
 
 
-def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("told", [True, False], ids=["changed-told", "all-again"])
+def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Path,
+                                                                   told: bool) -> None:
     """Between the two batches messages end (their rows' message columns change), and
-    sessions go on (a disconnect's AUTH counter counts its session's earlier lines)."""
+    sessions go on (a disconnect's AUTH counter counts its session's earlier lines).
+    Told which messages changed (a follower), or not (a cron run's stored history,
+    whose chunks have the message columns of when each was written)."""
     run = ParseRun([str(_generated(tmp_path))], default_parsers(),
                    ParseOptions(tz="UTC", year=2025))
     events = pa.concat_tables(list(run.events()))
@@ -69,7 +73,7 @@ def test_enriching_only_the_new_rows_gives_what_enriching_all_gives(tmp_path: Pa
     want = enrich_events(everything.combine_chunks(), facts, known)
     changed = changed_messages([id_on_host(second.column("host"), second.column("queue_id"))],
                                correlator.state.links, second)
-    got = enrich_events_onto(rich, everything, facts, known, changed)
+    got = enrich_events_onto(rich, everything, facts, known, changed if told else None)
     assert got.to_pylist() == want.to_pylist()
     assert rich.column("message_sender").to_pylist() != \
         want.slice(0, cut).column("message_sender").to_pylist()    # some did change
@@ -266,6 +270,59 @@ def _failures(ip: str, at: datetime, n: int) -> str:
     return "".join(f"{(at + timedelta(seconds=s)).isoformat()} mx1 postfix/smtpd[7]: warning: "
                    f"unknown[{ip}]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n"
                    for s in range(n))
+
+
+def test_a_cron_run_enriches_only_its_new_rows_unless_the_site_changed(tmp_path: Path
+                                                                      ) -> None:
+    """The history is stored enriched, under its facts' key: the next run enriches its
+    own rows only. Once the site changes, the stored rows are enriched again and
+    written again whole; trusted now, the failures are no longer held (a run that
+    took them as stored would have held them untrusted for hours)."""
+    from logwatch.enrich import enrichment_key
+    from logwatch.history import HistoryStore
+
+    log = tmp_path / "mail.log"
+    config = tmp_path / "config.toml"
+
+    def configured(domains: str, trusted: str) -> Config:
+        config.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\n'
+                          f'local_domains = [{domains}]\n'
+                          f'trusted_networks = [{trusted}]\ntimezone = "UTC"\n'
+                          f'[[sources]]\npath = "{log}"\n')
+        return load_config(config)
+
+    def run(cfg: Config, lines: str) -> tuple[list[bool] | None, int, int]:
+        """The stored rows' trust (None: none stored), how many rows the run
+        enriched, and in how many chunks they are stored; checks the store's key."""
+        with log.open("a") as fh:
+            fh.write(lines)
+        state = State(cfg.state_dir)
+        enriched: list[int] = []
+        try:
+            with pytest.MonkeyPatch.context() as mp:
+                import logwatch.enrich as enrich
+                import logwatch.live as live
+                real = enrich.enrich_events
+                mp.setattr(enrich, "enrich_events", lambda events, *a: enriched.append(
+                    events.num_rows) or real(events, *a))
+                mp.setattr(live, "enrich_events", enrich.enrich_events)
+                run_pass(cfg, state)
+            assert HistoryStore.load(state)[0].enriched == enrichment_key(
+                SiteFacts.from_config(cfg.site, cfg.allow))
+            stored = stored_history(state, "events")
+            return (None if stored is None else stored.column("client_trusted").to_pylist(),
+                    sum(enriched), len(state.blobs("history.events.rows.")))
+        finally:
+            state.close()
+
+    ours, untrusted = '"example.com"', '"127.0.0.1/32"'
+    ip, start = "198.51.100.7", datetime(2026, 3, 3, 10, tzinfo=UTC)
+    assert run(configured(ours, untrusted), _failures(ip, start + timedelta(minutes=0), 3)) == ([False] * 3, 3, 1)
+    assert run(configured(ours, untrusted), _failures(ip, start + timedelta(minutes=1), 2)) == ([False] * 5, 2, 2)
+    ours = '"example.com", "example.org"'
+    assert run(configured(ours, untrusted), _failures(ip, start + timedelta(minutes=2), 1)) == ([False] * 6, 6, 1)
+    trusting = '"127.0.0.1/32", "198.51.100.0/24"'
+    assert run(configured(ours, trusting), _failures(ip, start + timedelta(minutes=3), 1)) == (None, 7, 0)
 
 
 def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) -> None:
