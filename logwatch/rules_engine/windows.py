@@ -54,6 +54,22 @@ def key_codes(table: pa.Table, fields: list[str]) -> tuple[np.ndarray, np.ndarra
     return codes, valid
 
 
+def _axis(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
+    """Each row's place on one axis where keys lie more than `gap` apart, for rows
+    grouped by key (in any order of time within a key)."""
+    if not len(keys):
+        return ts.copy()
+    first = np.concatenate(([True], keys[1:] != keys[:-1]))
+    starts = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    t0 = np.minimum.reduceat(ts, starts)
+    span = np.maximum.reduceat(ts, starts) - t0
+    if (span.astype(np.float64) + gap + 1).sum() + gap >= _INT64_MAX / 2:
+        raise OverflowError("time span too large for one window axis")
+    offset = np.concatenate(([0], np.cumsum(span + gap + 1)[:-1]))
+    return ts - t0[group] + offset[group]
+
+
 @dataclass
 class Timeline:
     """Rows sorted by (key, time), on one axis where keys lie more than `gap` apart."""
@@ -69,18 +85,7 @@ class Timeline:
         sort_keys = (ts, keys) if tiebreak is None else (tiebreak, ts, keys)
         order = np.lexsort(sort_keys)
         k, t = keys[order], ts[order]
-        if not len(k):
-            return cls(order, k, t, t.copy())
-        first = np.concatenate(([True], k[1:] != k[:-1]))
-        starts = np.flatnonzero(first)
-        group = np.cumsum(first) - 1
-        t0 = t[starts]
-        span = np.maximum.reduceat(t, starts) - t0
-        step = span.astype(np.float64) + gap + 1
-        if step.sum() + gap >= _INT64_MAX / 2:
-            raise OverflowError("time span too large for one window axis")
-        offset = np.concatenate(([0], np.cumsum(span + gap + 1)[:-1]))
-        return cls(order, k, t, t - t0[group] + offset[group])
+        return cls(order, k, t, _axis(k, t, gap))
 
     def back(self, pos: np.ndarray, window: int) -> np.ndarray:
         """For sorted positions `pos`, the first position of the same key whose time is
@@ -112,10 +117,13 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     ends at its time.
 
     Each value of a key is present from one of its rows until `window` after its last
-    row, that instant included (rows no further apart join one stretch); the count of
-    present values, swept over the starts and ends, is the distinct count of the window
-    ending at that moment, and each row reads it at its own time. Rows at one time are
-    one moment (a BSD stamp has whole seconds): each reads the count after all of them.
+    row, that instant included (rows no further apart join one stretch); the values
+    present at a row's time are the stretches begun by then less those over by then,
+    both counted by a binary search in the sorted starts and ends of the stretches on
+    one axis (`_axis`: the counts of other keys cancel out). Rows at one time are one
+    moment (a BSD stamp has whole seconds): each reads the count after all of them.
+    This replaced a sweep that sorted every start, end and row together: 0.5 s of a
+    follower's pass under a botnet.
     """
     n = len(keys)
     if not n:
@@ -126,21 +134,11 @@ def distinct_in_window(keys: np.ndarray, values: np.ndarray, ts: np.ndarray,
     joined = same_pair & np.concatenate(([False], np.diff(t) <= window))
     starts = np.flatnonzero(~joined)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
-    # sweep events: +1 at a stretch's first row, -1 just after its last row + window,
-    # and a reading (0) at every row
-    ev_key = np.concatenate((k[starts], k[ends], keys))
-    ev_t = np.concatenate((t[starts], t[ends] + window + 1, ts))
-    ev_d = np.concatenate((np.ones(len(starts), np.int64), -np.ones(len(ends), np.int64),
-                           np.zeros(n, np.int64)))
-    sweep = np.lexsort((ev_d, ev_t, ev_key))
-    running = np.cumsum(ev_d[sweep])
-    sk, st = ev_key[sweep], ev_t[sweep]
-    moment = np.cumsum(np.concatenate(([True], (sk[1:] != sk[:-1]) | (st[1:] != st[:-1])))) - 1
-    last = np.flatnonzero(np.diff(np.append(moment, moment[-1] + 1)))   # per moment
-    running = running[last[moment]]
-    reading = sweep >= len(starts) + len(ends)
+    axis = _axis(k, t, window + 1)
+    begun = np.searchsorted(np.sort(axis[starts]), axis, side="right")
+    over = np.searchsorted(np.sort(axis[ends] + window + 1), axis, side="right")
     out = np.empty(n, np.int64)
-    out[sweep[reading] - len(starts) - len(ends)] = running[reading]
+    out[order] = begun - over
     return out
 
 
