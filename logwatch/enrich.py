@@ -149,19 +149,22 @@ def infer_local_domains(events: pa.Table, limit: int = 50) -> list[str]:
 
 def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray,
                   told: np.ndarray | None = None) -> pa.Array:
-    """One per line in `lines`, plus, on a disconnect whose `auth=N/M` counter reports
-    `counted` beyond the lines of its session (and the `told` ones, which the counter
-    counts but which weigh nothing), the difference: the counter and a line are one
-    event, never two, and a counter without lines is not lost."""
+    """What each line of `lines` weighs (mostly one), plus, on a disconnect whose
+    `auth=N/M` counter reports `counted` beyond the lines of its session (and the `told`
+    ones, which the counter counts but which weigh nothing), the difference: the
+    counter and a line are one event, never two, and a counter without lines is not
+    lost."""
     out = lines.astype(np.int32)
-    told = lines if told is None else lines | told
+    told = lines > 0 if told is None else (lines > 0) | told
     session = plain(events.column("session"))
     has_session = _valid(session).to_numpy(zero_copy_only=False)
     disc = (counted > 0) & has_session
     if disc.any():
         enc = pc.dictionary_encode(session)
         codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False)
-        per_session = np.bincount(codes[told & has_session], minlength=len(enc.dictionary))
+        at = told & has_session
+        per_session = np.bincount(codes[at], np.maximum(out[at], 1),
+                                  minlength=len(enc.dictionary))
         out[disc] += np.maximum(counted[disc] - per_session[codes[disc]], 0).astype(np.int32)
     return pa.array(out)
 
@@ -173,7 +176,10 @@ def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     authenticated = pc.and_(has_user, pc.is_in(ev, pa.array(_LOGIN_EVENTS)))
     tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
     ok = pc.fill_null(events.column("auth_ok"), 0).to_numpy(zero_copy_only=False)
-    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False)
+    # a refusal weighs the passwords it says were refused (Dovecot's `3 attempts`)
+    attempts = pc.fill_null(events.column("auth_attempts"), 1).to_numpy(zero_copy_only=False)
+    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False) * np.maximum(
+        attempts.astype(np.int32), 1)
     unanswered = pc.fill_null(_unanswered(events), False).to_numpy(zero_copy_only=False)
     return (authenticated,
             _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0), unanswered),

@@ -49,7 +49,7 @@ from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
 from logwatch.durations import US
-from logwatch.enrich import (ENRICHED_MESSAGES, changed_messages, clients_taken,
+from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages, clients_taken,
                              enrich_events, enrich_events_onto, enrich_messages,
                              enrichment_key)
 from logwatch.errors import LogwatchError, SourceError
@@ -280,8 +280,16 @@ class Memory:
 
 
 def _table(kept: Kept | None, empty: pa.Table) -> pa.Table:
-    """A history table in the form of `empty` (the events without their enrichment)."""
-    return empty if kept is None else kept.table.select(empty.schema.names).cast(empty.schema)
+    """A history table in the form of `empty` (the events without their enrichment).
+    A column it lacks (kept by an earlier release, or before a rule came to need it)
+    is null in its rows."""
+    if kept is None:
+        return empty
+    table = kept.table
+    for f in empty.schema:
+        if f.name not in table.column_names:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+    return table.select(empty.schema.names).cast(empty.schema)
 
 
 def _rules_of(cfg: Config, memory: Memory | None, out: PassResult) -> list[Any]:
@@ -642,9 +650,11 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     changed = changed_messages(got.ids, correlator.state.links, new_events)
     # a run's first pass finds the history stored enriched: with these facts, only the
     # message columns of its rows are looked up again (each chunk has them as they
-    # were when it was written)
+    # were when it was written); held with other columns than this pass reads (a rule
+    # that reads another, a release that reads one more), it is enriched again
     stored = carried.facts is None and carried.store.enriched == enrichment_key(facts)
-    if carried.events is not None and (carried.facts is facts or stored):
+    if carried.events is not None and (carried.facts is facts or stored) and \
+            carried.events.table.column_names == events.column_names + list(EVENT_COLUMNS):
         ev_rich = enrich_events_onto(carried.events.table, events, facts, known,
                                      None if stored else changed)
     else:

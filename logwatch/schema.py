@@ -113,6 +113,9 @@ _EVENT_FIELDS: list[pa.Field] = [
     pa.field("commands", pa.string()),
     pa.field("auth_ok", pa.int16()),
     pa.field("auth_tried", pa.int16()),
+    # the passwords a refusal line reports refused (Dovecot's `auth failed, 3 attempts`;
+    # null: the line is one)
+    pa.field("auth_attempts", pa.int16()),
     pa.field("protocol", pa.string()),   # SMTP/ESMTP/ESMTPSA/local... as logged
     # A content filter's verdict (event `filter`): `Passed` or `Blocked`, amavis's word for
     # whether the line's recipients got the message, and what it did, as it logs it

@@ -240,13 +240,14 @@ def test_a_name_lends_across_cron_runs(tmp_path: Path) -> None:
 
 # --- IMAP and POP3 ------------------------------------------------------------------------
 
-def _imap(seconds: int, ip: str, user: str, ok: bool = False) -> str:
+def _imap(seconds: int, ip: str, user: str, ok: bool = False, attempts: int = 1) -> str:
     head = f"{_stamp(seconds)} mx1 dovecot[812]: imap-login: "
     if ok:
         return (f"{head}Login: user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, "
                 f"mpid={9000 + seconds}, TLS, session=<s{seconds}>")
-    return (f"{head}Disconnected: Connection closed (auth failed, 1 attempts in 4 secs): "
-            f"user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, TLS, session=<s{seconds}>")
+    return (f"{head}Disconnected: Connection closed (auth failed, {attempts} attempts in 4 "
+            f"secs): user=<{user}>, method=PLAIN, rip={ip}, lip=192.0.2.1, TLS, "
+            f"session=<s{seconds}>")
 
 
 @pytest.mark.parametrize("ip", ["198.51.100.20", "2001:db8:5::20"])
@@ -274,6 +275,26 @@ def test_imap_burst_and_report(tmp_path: Path) -> None:
     assert auth["failures"] == 5
     assert auth["by_username"][0]["sasl_username"] == "info"
     assert auth["by_ip"][0]["client_ip"] == "198.51.100.30"
+
+
+def test_a_connection_weighs_the_passwords_it_tried(tmp_path: Path) -> None:
+    """IMAP lets a client try password after password on one connection, and Dovecot
+    logs one line for them all (`auth failed, 3 attempts`; recordings/dovecot has
+    three refused on one IMAP connection said so). Counted a line each, as fail2ban's
+    dovecot jail does, two connections of three guesses stayed under five; they are
+    six failures, for the rules and the report alike."""
+    log = tmp_path / "mail.log"
+    log.write_text(_imap(0, "198.51.100.31", "info", attempts=3) + "\n"
+                   + _imap(120, "198.51.100.31", "sales", attempts=3) + "\n")
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    assert [(a.rule, a.count) for a in result.detection.alerts] == [("auth_failure_burst", 6)]
+    auth = _report_auth(log)
+    assert auth["failures"] == 6
+    assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [
+        ("info", 3), ("sales", 3)]
+    assert auth["by_ip"][0]["count"] == 6 and auth["by_service"] == [
+        {"service": "dovecot/imap-login", "count": 6}]
+    assert sum(h["failures"] for h in auth["per_hour"]) == 6
 
 
 def _report_auth(log: Path, **options: Any) -> dict[str, Any]:

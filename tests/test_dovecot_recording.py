@@ -133,6 +133,13 @@ def test_failures_and_logins_per_scenario(run: dict[str, Any], name: str) -> Non
     several = _scenario(run, "several_wrong_in_one_connection")
     assert several["counts"]["attempts_refused"] == 5
     assert sum(_judged(several).values()) == 2
+    # ... which weigh the passwords each says it refused: every one the driver tried
+    for scenario in run["scenarios"]:
+        refused = sum(1 for conn in scenario["connections"] if _refused(conn)
+                      for a in conn["attempts"] if not a["accepted"] and _read(a))
+        weighed = sum(r["auth_attempts"] or 1 for r in rows if r["event"] == "auth_failure"
+                      and r["client_ip"] in scenario["client_ips"])
+        assert weighed == refused, scenario["name"]
 
 
 @pytest.mark.parametrize("run,name", _cases())

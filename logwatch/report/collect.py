@@ -36,7 +36,7 @@ _REJECT = ["ts", "event", "daemon", "reject_class", "reason", "client_ip", "reci
 #: auth lines, and what tells a successful AUTH where no line says it: a message
 #: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
-         "auth_tried", "mta", "daemon"]
+         "auth_tried", "auth_attempts", "mta", "daemon"]
 _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
 _SESSION = ["ts", "event", "daemon", "mta", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]

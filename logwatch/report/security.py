@@ -32,9 +32,11 @@ def _iso(ts: pd.Timestamp) -> str:
 
 def _by(df: pd.DataFrame, key: str, other: str, limit: int | None,
         name: str) -> list[dict[str, Any]]:
+    """Rows by `key` (each weighs its `weight`, where there is one), the top `limit`."""
     if df.empty:
         return []
-    g = df.groupby(key, observed=True).agg(count=("ts", "size"), first=("ts", "min"),
+    count = ("weight", "sum") if "weight" in df.columns else ("ts", "size")
+    g = df.groupby(key, observed=True).agg(count=count, first=("ts", "min"),
                                            last=("ts", "max"),
                                            distinct=(other, "nunique"))
     g = g.sort_values(["count"], ascending=False, kind="stable").head(limit)
@@ -63,15 +65,22 @@ def _logins(a: pd.DataFrame) -> int:
     return int(loose.sum() + per_conn.max(axis=1).sum())
 
 
+def _failures(a: pd.DataFrame) -> pd.DataFrame:
+    """The refusals, each weighing the passwords it says were refused (Dovecot's
+    `auth failed, 3 attempts`), as the credential rules weigh them."""
+    fail = a[a["event"] == "auth_failure"]
+    return fail.assign(weight=fail["auth_attempts"].fillna(1).clip(lower=1).astype("int64"))
+
+
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
     """Auth failures by client address and by username, per hour, and the logins."""
     a = f.auth
-    ev = a["event"]
-    fail = a[ev == "auth_failure"]
-    per_hour = fail["ts"].dt.hour.value_counts()
+    fail = _failures(a)
+    per_hour = fail.groupby(fail["ts"].dt.hour)["weight"].sum()
     return {
-        "failures": int(len(fail)), "successes": _logins(a),
-        "failures_without_username": int(fail["sasl_username"].isna().sum()),
+        "failures": int(fail["weight"].sum()), "successes": _logins(a),
+        "failures_without_username": int(fail.loc[fail["sasl_username"].isna(),
+                                                  "weight"].sum()),
         # the lists below stop at the top N: how many there were in all
         "addresses": int(fail["client_ip"].nunique()),
         "usernames": int(fail["sasl_username"].nunique()),
@@ -87,7 +96,7 @@ def _by_service(fail: pd.DataFrame) -> list[dict[str, Any]]:
     SMTP submission and IMAP are guessed at by different botnets, and closed by
     different settings."""
     service = fail["mta"].astype("object") + "/" + fail["daemon"].astype("object")
-    counts = service.value_counts()
+    counts = fail["weight"].groupby(service).sum()
     return [{"service": name, "count": int(n)}
             for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))]
 
@@ -321,8 +330,9 @@ def top_clients(f: Frames, limit: int | None) -> tuple[list[dict[str, Any]], int
     counted = {k: v.astype("object").value_counts() for k, v in {
         "messages": f.messages.loc[f.messages["origin"] == "smtp", "client_ip"],
         "rejects": f.rejects.loc[f.rejects["event"] == "reject", "client_ip"],
-        "auth_failures": f.auth.loc[f.auth["event"] == "auth_failure", "client_ip"],
     }.items()}
+    fail = _failures(f.auth)
+    counted["auth_failures"] = fail["weight"].groupby(fail["client_ip"].astype("object")).sum()
     cols = {"connections": connects.sub(passed.astype("object").value_counts(),
                                         fill_value=0).clip(lower=0), **counted}
     table = pd.DataFrame(cols)

@@ -28,7 +28,8 @@ __all__ = ["Needs", "needs_of", "reads_message_lines", "BASE_COLUMNS", "LINE_COL
 BASE_COLUMNS = frozenset({
     "ts", "host", "instance", "mta", "daemon", "pid", "queue_id", "session", "event",
     "client_ip", "sasl_username", "sasl_method", "sender", "recipient", "orig_recipient",
-    "relay_ip", "status", "auth_ok", "auth_tried", "source", "source_fp", "offset",
+    "relay_ip", "status", "auth_ok", "auth_tried", "auth_attempts", "source", "source_fp",
+    "offset",
 })
 
 
