@@ -17,7 +17,7 @@ from logwatch.parse.definitions import ParserSet
 from logwatch.parse.engine import Extraction, Piece
 from logwatch.parse.slicing import value_offsets
 from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, duration_seconds,
-                                   lower, map_status, normalize_ip, strip_brackets)
+                                   lower, map_status, normalize_ip, numbers, strip_brackets)
 from logwatch.schema import EVENT_SCHEMA, EVENTS, FIELD_TYPES
 
 __all__ = ["assemble_events", "pattern_names", "scatter"]
@@ -100,7 +100,10 @@ def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Arra
             arr = map_status(arr, fields.get("dsn", pa.nulls(n, pa.string())), status_words)
         elif pa.types.is_string(arr.type):
             arr = empty_to_null(arr)
-        if not pa.types.is_dictionary(typ) and arr.type != typ:
+        if pa.types.is_string(arr.type) and (pa.types.is_integer(typ)
+                                             or pa.types.is_floating(typ)):
+            arr = numbers(arr, typ)
+        elif not pa.types.is_dictionary(typ) and arr.type != typ:
             arr = arr.cast(typ)
         out[name] = arr
     return out

@@ -22,7 +22,8 @@ from logwatch.parse.slicing import substrings
 from logwatch.schema import STATUSES
 
 __all__ = ["normalize_ip", "ip_text", "strip_brackets", "empty_to_null", "by_distinct",
-           "duration_seconds", "map_status", "classify_rejects", "auth_counts", "lower"]
+           "duration_seconds", "map_status", "classify_rejects", "auth_counts", "lower",
+           "numbers"]
 
 _NULL = pa.scalar(None, pa.string())
 
@@ -34,6 +35,29 @@ def by_distinct(arr: pa.Array, fn: Callable[[str], object], out_type: pa.DataTyp
     enc = pc.dictionary_encode(arr)
     results = [fn(v) if v is not None else None for v in enc.dictionary.to_pylist()]
     return pc.take(pa.array(results, out_type), enc.indices)
+
+
+#: what an integer or a decimal capture must be to be read as one
+_DIGITS = r"^[0-9]+$"
+_DECIMAL = r"^(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
+#: digits that always fit an int64
+_SHORT = 18
+
+
+def numbers(values: pa.Array, type_: pa.DataType) -> pa.Array:
+    """Captured numbers as `type_`. A capture that is no number is null, and an integer
+    beyond the type is the type's largest: any local user can write a `postfix/smtpd`
+    line with `logger`, and one `size=99999999999999999999` or `auth=0/99999` stopped
+    the run, and every cron run after it, which read the line again."""
+    if pa.types.is_floating(type_):
+        return pc.cast(pc.if_else(pc.match_substring_regex(values, _DECIMAL), values, _NULL),
+                       type_)
+    digits = pc.match_substring_regex(values, _DIGITS)
+    short = pc.and_(digits, pc.less_equal(pc.utf8_length(values), _SHORT))
+    top = pa.scalar(int(np.iinfo(type_.to_pandas_dtype()).max), pa.int64())
+    read = pc.cast(pc.if_else(short, values, _NULL), pa.int64())
+    read = pc.if_else(pc.and_(digits, pc.invert(short)), top, read)
+    return pc.cast(pc.min_element_wise(read, top, skip_nulls=False), type_)
 
 
 def empty_to_null(arr: pa.Array) -> pa.Array:
@@ -174,6 +198,7 @@ def classify_rejects(reason: pa.Array, rules: list[ClassifySpec]) -> pa.Array:
     return by_distinct(reason, judge, pa.string())
 
 
+_INT16_TOP = int(np.iinfo(np.int16).max)
 _AUTH = re.compile(r"(?:^|\s)auth=(\d+)(?:/(\d+))?")
 
 
@@ -183,8 +208,8 @@ def auth_counts(commands: pa.Array) -> tuple[pa.Array, pa.Array]:
         m = _AUTH.search(text)
         if not m:
             return None
-        ok = int(m.group(1))
-        return ok, int(m.group(2)) if m.group(2) else ok
+        ok = min(int(m.group(1)), _INT16_TOP)           # a forged line's, see `numbers`
+        return ok, min(int(m.group(2)), _INT16_TOP) if m.group(2) else ok
 
     pairs = by_distinct(commands, pair, pa.struct([("ok", pa.int16()), ("tried", pa.int16())]))
     # struct_field, unlike StructArray.field, keeps the nulls of lines without auth=
