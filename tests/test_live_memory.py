@@ -482,3 +482,41 @@ def test_a_message_open_for_hours_keeps_its_lines_and_an_ended_one_lets_them_go(
     assert "5C7E1A2B3D" not in held[1]
     assert followed == at_once
     assert "client=webmail.example.com" in followed["unknown_sender_relay"][0]
+
+
+def test_a_rule_added_between_runs_may_read_a_column_the_history_lacks(tmp_path: Path
+                                                                      ) -> None:
+    """The history holds the columns the rules of its run read. A site's new rule that
+    reads another (`tls_protocol`) stopped every run after it with a KeyError; the held
+    rows now have it null, and the new rule judges the new ones."""
+    log = tmp_path / "mail.log"
+    rules = tmp_path / "rules.d"
+    rules.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'state_dir = "{tmp_path / "state"}"\nrule_dirs = ["{rules}"]\n'
+                      '[site]\nlocal_domains = ["example.com"]\ntimezone = "UTC"\n'
+                      f'[[sources]]\npath = "{log}"\n')
+    start = datetime(2026, 3, 3, 10, tzinfo=UTC)
+    log.write_text(_failures("198.51.100.7", start, 3))
+
+    def run() -> list[dict[str, Any]]:
+        state = State(load_config(config).state_dir)
+        try:
+            return run_pass(load_config(config), state).alerts
+        finally:
+            state.close()
+
+    assert run() == []
+    (rules / "tls.toml").write_text(
+        '[[rule]]\nid = "old_tls"\ntitle = "Old TLS"\nkind = "threshold"\n'
+        'severity = "low"\ndescription = "Clients still on TLSv1."\n'
+        'group_by = ["client_ip"]\nthreshold = 2\nwindow = "10m"\n'
+        'summary = "$count TLSv1 sessions from $client_ip"\n'
+        '[rule.where]\nevent = "tls"\ntls_protocol = "TLSv1"\n')
+    with log.open("a") as fh:
+        for s in (300, 301):
+            fh.write(f"{(start + timedelta(seconds=s)).isoformat()} mx1 postfix/smtpd[8]: "
+                     "Anonymous TLS connection established from unknown[198.51.100.8]: "
+                     "TLSv1 with cipher AES256-SHA (256/256 bits)\n")
+    assert [(a["rule"], a["key"], a["count"]) for a in run()] == [
+        ("old_tls", {"client_ip": "198.51.100.8"}, 2)]
