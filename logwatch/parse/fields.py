@@ -46,10 +46,11 @@ _SHORT = 18
 
 def numbers(values: pa.Array, type_: pa.DataType) -> pa.Array:
     """Captured numbers as `type_`. A capture that is no number is null, and an integer
-    beyond the type is the type's largest (or smallest): any local user can write a `postfix/smtpd`
-    line with `logger`, and one `size=99999999999999999999` or `auth=0/99999` stopped
-    the run, and every cron run after it, which read the line again. Each value is
-    looked at only when the whole cast fails (a twelfth of a parse's time otherwise)."""
+    beyond the type is the type's largest (or smallest): any local user can write a
+    `postfix/smtpd` line with `logger`, and one `size=99999999999999999999` or
+    `auth=0/99999` stopped the run, and every cron run after it, which read the line
+    again. Each value is looked at only when the whole cast fails (checking them all
+    first cost 0.07 s of a million lines' parse)."""
     if pa.types.is_floating(type_):
         try:
             return pc.cast(values, type_)
