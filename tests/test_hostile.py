@@ -376,37 +376,42 @@ def test_angle_brackets_inside_an_envelope_address(tmp_path: Path, sender: str) 
     assert rows[0]["reject_class"] == "relay_denied"
 
 
-#: numbers beyond their column's type, or not numbers where the pattern takes one: any
-#: local user can forge such a line with `logger -t postfix/qmgr`
+#: numbers beyond what their column holds, or not numbers where the pattern takes one:
+#: any local user can forge such a line with `logger -t postfix/qmgr`
 FORGED_NUMBERS = [
     ("Mar  3 10:00:00 mx1 postfix/qmgr[12]: 4B1C22A0B9: from=<a@b.example>, "
      "size=999999999999999999999999, nrcpt=99999999999 (queue active)",
-     {"size": 2**63 - 1, "nrcpt": 2**31 - 1}),
+     {"size": None, "nrcpt": None, "sender": "a@b.example"}),
+    ("Mar  3 10:00:00 mx1 postfix/qmgr[12]: 4B1C22A0B9: from=<a@b.example>, "
+     "size=9223372036854775807, nrcpt=2 (queue active)", {"size": None, "nrcpt": 2}),
+    ("Mar  3 10:00:00 mx1 postfix/qmgr[12]: 4B1C22A0B9: from=<a@b.example>, "
+     "size=9007199254740991, nrcpt=2147483647 (queue active)",
+     {"size": 2**53 - 1, "nrcpt": 2**31 - 1}),
     ("Mar  3 10:00:00 mx1 postfix/smtpd[12]: connect from unknown[203.0.113.9]:99999999999",
-     {"client_port": 2**31 - 1}),
+     {"client_port": None, "client_ip": "203.0.113.9"}),
     ("Mar  3 10:00:00 mx1 postfix/smtp[12]: 4B1C22A0B9: to=<a@b.example>, relay=none, "
-     "delay=1.2.3, dsn=4.4.1, status=deferred (x)", {"delay": None}),
+     "delay=1.2.3, dsn=4.4.1, status=deferred (x)", {"delay": None, "status": "deferred"}),
     ("Mar  3 10:00:00 mx1 postfix/smtpd[12]: disconnect from unknown[203.0.113.9] ehlo=1 "
-     "auth=99999/99999 quit=1 commands=2/3", {"auth_ok": 2**15 - 1, "auth_tried": 2**15 - 1,
-                                              "client_port": None}),
+     "auth=0/99999 quit=1 commands=2/3", {"auth_ok": None, "auth_tried": None,
+                                          "client_ip": "203.0.113.9"}),
     ("Mar  3 10:00:00 mx1 dovecot: imap-login: Disconnected (auth failed, 99999 attempts in "
      "12 secs): user=<bob>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.1, session=<abc>",
-     {"auth_attempts": 2**15 - 1}),
+     {"auth_attempts": None, "sasl_username": "bob", "event": "auth_failure"}),
     ("2026-03-03 10:00:00 1rABCD-000123-AB <= a@b.example H=x [203.0.113.9] P=esmtp "
-     "S=99999999999999999999999", {"size": 2**63 - 1}),
+     "S=99999999999999999999999", {"size": None, "sender": "a@b.example"}),
 ]
 
 
 @pytest.mark.parametrize("line,want", FORGED_NUMBERS, ids=lambda v: str(v)[:24])
-def test_numbers_beyond_their_type_are_its_largest(tmp_path: Path, line: str,
-                                                   want: dict[str, object]) -> None:
+def test_numbers_beyond_what_their_column_holds_are_null(tmp_path: Path, line: str,
+                                                         want: dict[str, object]) -> None:
     """One such line stopped the whole run (and every cron run after it, which read it
-    again): now a count beyond the column is the largest it holds, a number that is
-    none is null, and the line is read for the rest."""
+    again): now a number the column cannot hold (beyond its type, or beyond 2**53,
+    where floats and JSON readers lose it) is null, and the line is read for the rest."""
     path = tmp_path / "mail.log"
     path.write_text(line + "\n" + line + "\n")
     events, run = parse(path, year=2026)
     assert events.num_rows == 2
     row = events.to_pylist()[1]
-    assert row["event"] != "other" and row["client_ip"] in ("203.0.113.9", None)
+    assert row["event"] != "other"
     assert {k: row[k] for k in want} == want

@@ -37,20 +37,19 @@ def by_distinct(arr: pa.Array, fn: Callable[[str], object], out_type: pa.DataTyp
     return pc.take(pa.array(results, out_type), enc.indices)
 
 
-#: what an integer or a decimal capture must be to be read as one
-_DIGITS = r"^[0-9]+$"
+#: what a decimal capture must be to be read as one
 _DECIMAL = r"^(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
-#: digits that always fit an int64
-_SHORT = 18
+#: the largest whole number a column holds: beyond 2**53 a float (pandas, JSON readers
+#: in JavaScript) no longer holds it exactly, and no real size or count comes near
+_SAFE = 2**53 - 1
 
 
 def numbers(values: pa.Array, type_: pa.DataType) -> pa.Array:
-    """Captured numbers as `type_`. A capture that is no number is null, and an integer
-    beyond the type is the type's largest (or smallest): any local user can write a
-    `postfix/smtpd` line with `logger`, and one `size=99999999999999999999` or
-    `auth=0/99999` stopped the run, and every cron run after it, which read the line
-    again. Each value is looked at only when the whole cast fails (checking them all
-    first cost 0.07 s of a million lines' parse)."""
+    """Captured numbers as `type_`; one that is no number, or that the column cannot
+    hold, is null. Any local user can write a `postfix/qmgr` line with `logger`, and one
+    `size=99999999999999999999` stopped the run, and every cron run after it, which
+    read the line again. Each value is looked at only when the whole cast fails
+    (checking them all first cost 0.07 s of a million lines' parse)."""
     if pa.types.is_floating(type_):
         try:
             return pc.cast(values, type_)
@@ -58,16 +57,15 @@ def numbers(values: pa.Array, type_: pa.DataType) -> pa.Array:
             return pc.cast(pc.if_else(pc.match_substring_regex(values, _DECIMAL), values,
                                       _NULL), type_)
     limits = np.iinfo(type_.to_pandas_dtype())
-    top, bottom = (pa.scalar(int(v), pa.int64()) for v in (limits.max, limits.min))
+    top, bottom = min(int(limits.max), _SAFE), max(int(limits.min), -_SAFE)
     try:
         read = pc.cast(values, pa.int64())
     except pa.ArrowInvalid:
-        digits = pc.match_substring_regex(values, _DIGITS)
-        short = pc.and_(digits, pc.less_equal(pc.utf8_length(values), _SHORT))
-        read = pc.cast(pc.if_else(short, values, _NULL), pa.int64())
-        read = pc.if_else(pc.and_(digits, pc.invert(short)), top, read)
-    return pc.cast(pc.max_element_wise(pc.min_element_wise(read, top, skip_nulls=False),
-                                       bottom, skip_nulls=False), type_)
+        # what fits an int64 is up to 18 digits; the rest is no number it can hold
+        fits = pc.match_substring_regex(values, r"^-?[0-9]{1,18}$")
+        read = pc.cast(pc.if_else(fits, values, _NULL), pa.int64())
+    held = pc.and_(pc.less_equal(read, top), pc.greater_equal(read, bottom))
+    return pc.cast(pc.if_else(held, read, pa.scalar(None, pa.int64())), type_)
 
 
 def empty_to_null(arr: pa.Array) -> pa.Array:
@@ -218,8 +216,10 @@ def auth_counts(commands: pa.Array) -> tuple[pa.Array, pa.Array]:
         m = _AUTH.search(text)
         if not m:
             return None
-        ok = min(int(m.group(1)), _INT16_TOP)           # a forged line's, see `numbers`
-        return ok, min(int(m.group(2)), _INT16_TOP) if m.group(2) else ok
+        ok = int(m.group(1))
+        tried = int(m.group(2)) if m.group(2) else ok
+        # a forged line's counter the columns cannot hold (see `numbers`): none
+        return (ok, tried) if max(ok, tried) <= _INT16_TOP else None
 
     pairs = by_distinct(commands, pair, pa.struct([("ok", pa.int16()), ("tried", pa.int16())]))
     # struct_field, unlike StructArray.field, keeps the nulls of lines without auth=
