@@ -415,3 +415,28 @@ def test_numbers_beyond_what_their_column_holds_are_null(tmp_path: Path, line: s
     row = events.to_pylist()[1]
     assert row["event"] != "other"
     assert {k: row[k] for k in want} == want
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "1677-09-21T00:12:43Z",
+                                   "9999-12-31T23:59:59+14:00", "2262-04-11T23:47:17Z"])
+def test_a_stamp_no_mail_log_has_is_unreadable_and_the_rest_is_reported(
+        tmp_path: Path, stamp: str) -> None:
+    """rsyslog writes the stamp the sender gave (`logger` with a header of its own). One
+    of year 1 or 9999 stopped `report` (pandas holds 1677 to 2262): a time outside
+    1900-2199 is none, and its line is unreadable, as a line without a stamp is."""
+    from logwatch.config import load_config
+    from logwatch.detection import detect_files
+    from logwatch.report.build import ReportOptions, build_report
+
+    fail = ("mx1 postfix/smtpd[12]: warning: unknown[203.0.113.9]: SASL LOGIN "
+            "authentication failed: UGFzc3dvcmQ6")
+    path = tmp_path / "mail.log"
+    path.write_text("".join(f"2026-03-03T10:00:0{i}+00:00 {fail}\n" for i in range(5))
+                    + f"{stamp} {fail}\n")
+    events, run = parse(path)
+    assert events.num_rows == 5 and run.stats[0].unreadable == 1
+    report, errors = build_report([str(path)], load_config(None), ParseOptions(),
+                                  ReportOptions())
+    assert errors == [] and report["security"]["auth"]["failures"] == 5
+    alerts = detect_files([str(path)], load_config(None), ParseOptions()).detection.alerts
+    assert [(a.rule, a.count) for a in alerts] == [("auth_failure_burst", 5)]

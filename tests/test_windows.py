@@ -141,6 +141,28 @@ def test_distinct_in_window_equals_brute_force(rows, window) -> None:
                                for k, t in zip(keys.tolist(), ts.tolist())]
 
 
+#: far apart: keys' spans end to end do not fit an int64 axis (the rows of a log can be
+#: centuries apart when a forged line chooses its stamp)
+AGES = 2**61
+
+
+@SETTINGS
+@given(rows=st.lists(st.tuples(keys_st, st.integers(0, 4), secs_st, st.integers(0, 2)),
+                     max_size=40), window=window_st)
+def test_windows_over_rows_centuries_apart_equal_brute_force(rows, window) -> None:
+    """Stamps that far apart stopped detection (`time span too large`); every window
+    still counts what it holds."""
+    keys = arr([r[0] for r in rows])
+    values = arr([r[1] for r in rows])
+    ts = arr([r[2] * S + r[3] * AGES for r in rows])
+    counts = distinct_in_window(keys, values, ts, window)
+    assert counts.tolist() == [brute_distinct(keys, values, ts, k, t, window)
+                               for k, t in zip(keys.tolist(), ts.tolist())]
+    weights = arr([r[1] for r in rows])
+    assert counts_at(keys, ts, weights, keys, ts, window).tolist() == brute_counts(
+        keys, ts, weights, keys, ts, window)
+
+
 def test_distinct_boundaries() -> None:
     w = 10 * S
     keys = arr([0, 0, 0, 0])

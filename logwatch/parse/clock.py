@@ -46,6 +46,11 @@ __all__ = ["YearAnchor", "SourceClock", "ClockReport", "machine_zone", "known_zo
 
 _US_PER_S = 1_000_000
 _HOUR_US = 3_600 * _US_PER_S
+#: The times a line of a mail log can have. A sender chooses the stamp rsyslog writes
+#: (`logger` with a header of its own): one of year 1 or 9999 stopped `report` (pandas
+#: holds 1677 to 2262), and a few thousand far apart overflowed the rules' time axis.
+_EARLIEST_US = int(datetime(1900, 1, 1, tzinfo=timezone.utc).timestamp()) * _US_PER_S
+_LATEST_US = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp()) * _US_PER_S
 _DAY_US = 24 * _HOUR_US
 _HALF_YEAR_US = 183 * _DAY_US
 _SLACK_US = _DAY_US
@@ -331,7 +336,8 @@ class SourceClock:
 
     # -- the whole block ----------------------------------------------------------
     def to_utc(self, h: Header) -> tuple[np.ndarray, np.ndarray]:
-        """Return (UTC µs since the epoch, valid mask) for every row of the block."""
+        """Return (UTC µs since the epoch, valid mask) for every row of the block; a time
+        outside 1900-2199 is none."""
         n = len(h.kind)
         utc = np.zeros(n, np.int64)
         valid = np.zeros(n, bool)
@@ -345,6 +351,7 @@ class SourceClock:
             self._check_span(seq)
             utc[local] = self._localize(seq)
             valid[local] = True
+        valid &= (utc >= _EARLIEST_US) & (utc < _LATEST_US)
         return utc, valid
 
     def in_repeated_hour(self, h: Header) -> np.ndarray:

@@ -56,7 +56,8 @@ def key_codes(table: pa.Table, fields: list[str]) -> tuple[np.ndarray, np.ndarra
 
 def _axis(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
     """Each row's place on one axis where keys lie more than `gap` apart, for rows
-    grouped by key (in any order of time within a key)."""
+    grouped by key (in any order of time within a key): a window of up to `gap` looking
+    back from a row reaches exactly the rows of its key it reaches in time."""
     if not len(keys):
         return ts.copy()
     first = np.concatenate(([True], keys[1:] != keys[:-1]))
@@ -65,9 +66,25 @@ def _axis(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
     t0 = np.minimum.reduceat(ts, starts)
     span = np.maximum.reduceat(ts, starts) - t0
     if (span.astype(np.float64) + gap + 1).sum() + gap >= _INT64_MAX / 2:
-        raise OverflowError("time span too large for one window axis")
+        return _shrunk_axis(keys, ts, gap)
     offset = np.concatenate(([0], np.cumsum(span + gap + 1)[:-1]))
     return ts - t0[group] + offset[group]
+
+
+def _shrunk_axis(keys: np.ndarray, ts: np.ndarray, gap: int) -> np.ndarray:
+    """`_axis` for keys whose spans do not fit one axis end to end (a log holding stamps
+    centuries apart, as a forged line can): every pause longer than `gap` between two
+    rows of a key is shortened to `gap + 1`, which no window of up to `gap` can cross
+    either way. It takes a sort by time, which the usual case does without."""
+    order = np.lexsort((ts, keys))
+    k, t = keys[order], ts[order]
+    step = np.minimum(np.diff(t, prepend=t[0]), gap + 1)
+    step[np.flatnonzero(np.concatenate(([False], k[1:] != k[:-1])))] = gap + 1
+    if float(len(t)) * (gap + 1) >= _INT64_MAX / 2:
+        raise OverflowError("too many rows for one window axis of this window")
+    axis = np.empty_like(ts)
+    axis[order] = np.cumsum(step)
+    return axis
 
 
 @dataclass
