@@ -418,12 +418,14 @@ def test_numbers_beyond_what_their_column_holds_are_null(tmp_path: Path, line: s
 
 
 @pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "1677-09-21T00:12:43Z",
-                                   "9999-12-31T23:59:59+14:00", "2262-04-11T23:47:17Z"])
+                                   "1969-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00",
+                                   "2262-04-11T23:47:17Z"])
 def test_a_stamp_no_mail_log_has_is_unreadable_and_the_rest_is_reported(
         tmp_path: Path, stamp: str) -> None:
     """rsyslog writes the stamp the sender gave (`logger` with a header of its own). One
-    of year 1 or 9999 stopped `report` (pandas holds 1677 to 2262): a time outside
-    1900-2199 is none, and its line is unreadable, as a line without a stamp is."""
+    of year 1 or 9999 stopped `report` (pandas holds 1677 to 2262), one of 1969 the
+    lending of Dovecot's usernames: a time before 1970 or from 2200 on is none, and
+    its line is unreadable, as a line without a stamp is."""
     from logwatch.config import load_config
     from logwatch.detection import detect_files
     from logwatch.report.build import ReportOptions, build_report

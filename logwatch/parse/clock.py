@@ -48,8 +48,10 @@ _US_PER_S = 1_000_000
 _HOUR_US = 3_600 * _US_PER_S
 #: The times a line of a mail log can have. A sender chooses the stamp rsyslog writes
 #: (`logger` with a header of its own): one of year 1 or 9999 stopped `report` (pandas
-#: holds 1677 to 2262), and a few thousand far apart overflowed the rules' time axis.
-_EARLIEST_US = int(datetime(1900, 1, 1, tzinfo=timezone.utc).timestamp()) * _US_PER_S
+#: holds 1677 to 2262), a few thousand far apart overflowed the rules' time axis, and
+#: one before 1970 the join that lends Dovecot's usernames (Arrow's as-of join takes
+#: times as unsigned).
+_EARLIEST_US = 0
 _LATEST_US = int(datetime(2200, 1, 1, tzinfo=timezone.utc).timestamp()) * _US_PER_S
 _DAY_US = 24 * _HOUR_US
 _HALF_YEAR_US = 183 * _DAY_US
@@ -337,7 +339,7 @@ class SourceClock:
     # -- the whole block ----------------------------------------------------------
     def to_utc(self, h: Header) -> tuple[np.ndarray, np.ndarray]:
         """Return (UTC µs since the epoch, valid mask) for every row of the block; a time
-        outside 1900-2199 is none."""
+        before 1970 or from 2200 on is none."""
         n = len(h.kind)
         utc = np.zeros(n, np.int64)
         valid = np.zeros(n, bool)
