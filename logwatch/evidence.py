@@ -8,13 +8,14 @@ fingerprint (the hash of its first 4 KiB, `probe`) is the line's is looked for a
 rotations beside the name, and the evidence names the file the line is in now. Stdin
 cannot be read twice: its lines come back as None, and the alert still says where.
 A journald source is not a file: its lines are read back from the temporary file of the
-pass that read them, while it exists (`stand_in`), and come back as None after.
+pass that read them, while it exists (`stand_in`), and those of earlier passes from the
+journal by their cursors (`entries_at`), while it has them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,14 +30,21 @@ __all__ = ["LineRef", "read_lines", "stand_in", "MAX_LINE"]
 MAX_LINE = 2000
 
 
+#: What reads lines of a source that is not a file again: given (time µs, cursor) of
+#: each, their lines by cursor (`sources.journald.entries_at`).
+Reread = Callable[[list[tuple[int, str]]], dict[str, bytes]]
+
 #: Sources that are not files, by the name in their events (`journald`): the file that
-#: holds what the current pass read from one, and that file's fingerprint.
-_STAND_INS: dict[str, tuple[str | None, str | None]] = {}
+#: holds what the current pass read from one, that file's fingerprint, and what reads
+#: the lines of earlier passes.
+_STAND_INS: dict[str, tuple[str | None, str | None, Reread | None]] = {}
 
 
-def stand_in(name: str, path: str | None, fingerprint: str | None) -> None:
-    """Lines of source `name` with this fingerprint are in `path` (None: nowhere)."""
-    _STAND_INS[name] = (path, fingerprint)
+def stand_in(name: str, path: str | None, fingerprint: str | None,
+             reread: Reread | None = None) -> None:
+    """Lines of source `name` with this fingerprint are in `path` (None: nowhere); others
+    of it are read again by `reread`, when there is one."""
+    _STAND_INS[name] = (path, fingerprint, reread)
 
 
 class LineRef(NamedTuple):
@@ -45,6 +53,9 @@ class LineRef(NamedTuple):
     source: str
     offset: int
     fingerprint: str | None = None
+    #: a journal entry's cursor, and its time (µs): how it is found again
+    cursor: str | None = None
+    at_us: int | None = None
 
 
 def _decode(raw: bytes, limit: int | None) -> str:
@@ -117,12 +128,21 @@ def read_lines(refs: Iterable[LineRef], limit: int | None = MAX_LINE
     by_file: dict[str, set[int]] = defaultdict(set)
     for r, path in where.items():
         by_file[path].add(r.offset)
+    # lines of a journal that earlier passes read: (time, cursor) per line, by source
+    again: dict[str, dict[LineRef, tuple[int, str]]] = defaultdict(dict)
     for r in stood_in:
-        path, fingerprint = _STAND_INS[r.source]
+        path, fingerprint, reread = _STAND_INS[r.source]
         if path is not None and r.fingerprint == fingerprint:
             by_file[path].add(r.offset)
             where[r] = path
+        elif reread is not None and r.cursor is not None and r.at_us is not None:
+            again[r.source][r] = (r.at_us, r.cursor)
     lines = {path: ({} if path == STDIN else _from_file(path, sorted(offsets), limit))
              for path, offsets in by_file.items()}
     found = {r: (path, lines[path].get(r.offset)) for r, path in where.items()}
+    for source, wanted in again.items():
+        entries = _STAND_INS[source][2](list(wanted.values()))  # type: ignore[misc]
+        for r, (_, cursor) in wanted.items():
+            raw = entries.get(cursor)
+            found[r] = (source, None if raw is None else _decode(raw, limit))
     return found | {r: (r.source, found[r][1] if r in found else None) for r in stood_in}

@@ -24,6 +24,7 @@ nobody twice.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -71,7 +72,8 @@ from logwatch.rules_engine.model import TIME_FIELD, severity_rank
 from logwatch.rules_engine.rows import times_us
 from logwatch.rules_engine.runner import rule_span_us, run_rules, still_needed
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
-from logwatch.sources.journald import JournalMark, JournalRead, journal_source_name, read_journal
+from logwatch.sources.journald import (JournalMark, JournalRead, entries_at,
+                                       journal_source_name, read_journal)
 from logwatch.sitefacts import SiteFacts
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid, unreadable
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
@@ -393,7 +395,9 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     """The journal's entries since its cursor, through the same path as a file's lines;
     the events name the source `journald` (evidence is read back while the pass lasts)."""
     name = journal_source_name(src.journal_args)
-    stand_in(name, None, None)
+    # what earlier passes read of it is read again by cursor, for evidence
+    reread = functools.partial(entries_at, src.journal_args, src.journal_match)
+    stand_in(name, None, None, reread)
     try:
         read = read_journal(src.journal_args, src.journal_match, cursors.get(name))
     except SourceError as exc:
@@ -424,7 +428,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
         got.undo(since)
         out.errors += [e.replace(read.path, name) for e in errors]
         return
-    stand_in(name, read.path, plans[0].fingerprint)
+    stand_in(name, read.path, plans[0].fingerprint, reread)
     got.cursors[name] = dataclasses.replace(read.mark, lenders=lenders.rows)
 
 

@@ -251,9 +251,48 @@ def test_burst_over_three_runs_alerts_once(journal: Journal) -> None:
     journal.run_pass()
     assert journal.run_pass().lines == 0
     journal.check_once()
-    journal.check_one_alert(in_pass=2)
-    # evidence of entries read by earlier passes: their copies are gone
-    assert journal.passes[2].alerts[0]["evidence"][0]["line"] is None
+    alert = journal.check_one_alert(in_pass=2)
+    # evidence of entries read by earlier passes (their copies are gone), found again in
+    # the journal by their cursors: the five failures, oldest first
+    lines = [json.loads(e["line"]) for e in alert["evidence"]]
+    assert [e["source"] for e in alert["evidence"]] == [journal.name] * 5
+    assert all(entry["MESSAGE"].startswith(f"warning: unknown[{ATTACKER}]")
+               for entry in lines)
+    assert [int(entry["__REALTIME_TIMESTAMP"]) for entry in lines] == sorted(
+        int(entry["__REALTIME_TIMESTAMP"]) for entry in lines)
+
+
+def test_entries_are_found_again_by_cursor(journal: Journal,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the evidence of earlier passes is read back with: each wanted entry's line;
+    entries close in time in one journalctl run, far apart in one each, a cursor the
+    journal no longer has not found."""
+    from logwatch.sources import journald
+
+    journal.append(noise=4, fails=2)
+    argv = [journald.JOURNALCTL, "--output=json", "--all", "--no-pager",
+            "--output-fields=" + ",".join(journald.OUTPUT_FIELDS), f"--file={journal.file}",
+            "--", "SYSLOG_FACILITY=2"]
+    lines = subprocess.run(argv, capture_output=True, check=True).stdout.splitlines()
+    entries = [(int(json.loads(line)["__REALTIME_TIMESTAMP"]), json.loads(line)["__CURSOR"])
+               for line in lines]
+    runs: list[list[str]] = []
+    real = subprocess.Popen
+
+    def popen(args, *a, **k):  # type: ignore[no-untyped-def]
+        runs.append(args)
+        return real(args, *a, **k)
+
+    monkeypatch.setattr(journald.subprocess, "Popen", popen)
+    gone = (entries[-1][0] + 60_000_000, entries[-1][1].replace("i=", "i=ff"))
+    wanted = [entries[0], entries[1], entries[4], gone]
+    # 5 s apart: the first two in one run, the fifth (15 s on) and the gone one apart
+    monkeypatch.setattr(journald, "_CLUSTER_US", 6_000_000)
+    got = journald.entries_at([f"--file={journal.file}"], ["SYSLOG_FACILITY=2"], wanted)
+    # the same entries (journalctl orders a line's fields differently from run to run)
+    assert {c: json.loads(line) for c, line in got.items()} == {
+        entries[i][1]: json.loads(lines[i]) for i in (0, 1, 4)}
+    assert len(runs) == 3 and runs[0][-3] == f"--cursor={entries[0][1]}"
 
 
 def test_a_name_dovecot_logged_in_one_pass_lends_to_the_next(journal: Journal) -> None:

@@ -29,7 +29,7 @@ BASE_COLUMNS = frozenset({
     "ts", "host", "instance", "mta", "daemon", "pid", "queue_id", "session", "event",
     "client_ip", "sasl_username", "sasl_method", "sender", "recipient", "orig_recipient",
     "relay_ip", "status", "auth_ok", "auth_tried", "auth_attempts", "source", "source_fp",
-    "offset",
+    "offset", "cursor",
 })
 
 
@@ -42,8 +42,10 @@ MESSAGE_BASE_COLUMNS = frozenset({
 })
 
 
-#: What a message's evidence needs of its lines: which message, when, and where the line is.
-LINE_COLUMNS = ("host", "instance", "queue_id", "ts", "source", "source_fp", "offset")
+#: What a message's evidence needs of its lines: which message, when, and where the line is
+#: (a journal's entry: its cursor).
+LINE_COLUMNS = ("host", "instance", "queue_id", "ts", "source", "source_fp", "offset",
+                "cursor")
 
 
 @dataclass(frozen=True)

@@ -182,7 +182,12 @@ def _evidence_refs(table: pa.Table, rows: list[np.ndarray]) -> list[list[LineRef
     prints = plain(table.column("source_fp").take(take)).to_pylist() \
         if "source_fp" in table.column_names else [None] * len(sources)
     offsets = table.column("offset").take(take).to_pylist()
-    refs = [LineRef(s, o, f) for s, o, f in zip(sources, offsets, prints)]
+    # a journal's entries are found again by cursor (evidence.stand_in)
+    cursors = plain(table.column("cursor").take(take)).to_pylist() \
+        if "cursor" in table.column_names else [None] * len(sources)
+    times = table.column("ts").take(take).cast(pa.int64()).to_pylist()
+    refs = [LineRef(s, o, f, c, t if c is not None else None)
+            for s, o, f, c, t in zip(sources, offsets, prints, cursors, times)]
     ends = np.cumsum(counts).tolist()
     return [refs[e - c:e] for c, e in zip(counts, ends)]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import tempfile
@@ -31,7 +32,8 @@ from typing import IO, Any
 
 from logwatch.errors import SourceError
 
-__all__ = ["JournalMark", "JournalRead", "journal_source_name", "read_journal", "JOURNALCTL"]
+__all__ = ["JournalMark", "JournalRead", "journal_source_name", "read_journal", "entries_at",
+           "JOURNALCTL"]
 
 JOURNALCTL = "journalctl"
 
@@ -42,6 +44,13 @@ OUTPUT_FIELDS = ("_SOURCE_REALTIME_TIMESTAMP", "_HOSTNAME", "SYSLOG_IDENTIFIER",
 
 #: How much of the end of the output is searched for the last whole entry at a time.
 _TAIL = 1 << 16
+
+#: Entries wanted again (`entries_at`) less than this apart are looked for in one read,
+#: which gives up after `_REREAD_LINES` lines; at most `_MAX_REREADS` reads a call.
+_CLUSTER_US = 10 * 1_000_000
+_REREAD_LINES = 5_000
+_MAX_REREADS = 50
+_CURSOR_FIELD = re.compile(rb'"__CURSOR"\s*:\s*"([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,54 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
         raise
     got.close()
     return got
+
+
+def entries_at(args: list[str], match: list[str], wanted: list[tuple[int, str]],
+               journalctl: str | None = None) -> dict[str, bytes]:
+    """The lines of the entries `wanted` (their time in µs and cursor each), as
+    journalctl writes them (the fields perhaps in another order than when a pass first
+    read them): the evidence of an alert that earlier passes' lines make, whose
+    temporary files are gone. Entries close in time
+    are looked for in one journalctl run from the first of them; after `_MAX_REREADS`
+    runs the rest are not found (the oldest go first: an alert shows its first lines).
+    One that is gone (vacuumed) is not found."""
+    journalctl = journalctl or JOURNALCTL
+    todo = sorted(set(wanted), reverse=True)
+    found: dict[str, bytes] = {}
+    runs = 0
+    while todo and runs < _MAX_REREADS:
+        cluster = [todo.pop()]
+        while todo and todo[-1][0] - cluster[-1][0] <= _CLUSTER_US:
+            cluster.append(todo.pop())
+        runs += 1
+        found |= _lines_of(_argv(journalctl, args, match, [f"--cursor={cluster[0][1]}"]),
+                           {cursor for _, cursor in cluster})
+    return found
+
+
+def _lines_of(argv: list[str], cursors: set[str]) -> dict[str, bytes]:
+    """The lines of journalctl's output (from a cursor on) that are entries of `cursors`,
+    read until all are found or `_REREAD_LINES` were looked at."""
+    found: dict[str, bytes] = {}
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+    except OSError:
+        return found
+    assert proc.stdout is not None
+    try:
+        for _, line in zip(range(_REREAD_LINES), proc.stdout):
+            m = _CURSOR_FIELD.search(line)
+            cursor = m.group(1).decode("utf-8", "replace") if m else None
+            if cursor in cursors:
+                found[cursor] = line.rstrip(b"\n")
+                if len(found) == len(cursors):
+                    break
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    return found
 
 
 def _drop_first_if(fh: IO[bytes], cursor: str) -> None:
