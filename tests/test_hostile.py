@@ -442,3 +442,19 @@ def test_a_stamp_no_mail_log_has_is_unreadable_and_the_rest_is_reported(
     assert errors == [] and report["security"]["auth"]["failures"] == 5
     alerts = detect_files([str(path)], load_config(None), ParseOptions()).detection.alerts
     assert [(a.rule, a.count) for a in alerts] == [("auth_failure_burst", 5)]
+
+
+def test_a_lone_surrogate_in_journal_json(tmp_path: Path) -> None:
+    """journalctl writes text that is not UTF-8 as a byte array, never as the JSON escape
+    of a lone surrogate; a file given as its output can hold one anyway, and it stopped
+    the run. It reads as U+FFFD, the line marked as one that was not UTF-8."""
+    fail = "warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: x\\ud800y"
+    path = tmp_path / "journal.json"
+    path.write_text("".join(
+        '{"__CURSOR": "s=1;i=%d", "__REALTIME_TIMESTAMP": "1772532000%06d", '
+        '"_HOSTNAME": "mx%s", "SYSLOG_IDENTIFIER": "postfix/smtpd", "_PID": "12", '
+        '"MESSAGE": "%s"}\n' % (i, i, "\\udc80" if i else "1", fail) for i in range(2)))
+    events, run = parse(path)
+    assert events.column("event").to_pylist() == ["auth_failure"] * 2
+    assert events.column("host").to_pylist() == ["mx1", "mx\ufffd"]
+    assert events.column("line_note").to_pylist() == ["invalid_utf8"] * 2

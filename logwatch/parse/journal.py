@@ -12,6 +12,7 @@ read line by line in Python instead (decoded with replacement, like any other in
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = ["journal_header"]
 _FIELDS = ("__REALTIME_TIMESTAMP", "_SOURCE_REALTIME_TIMESTAMP", "_HOSTNAME",
            "SYSLOG_IDENTIFIER", "SYSLOG_PID", "_PID", "_COMM", "MESSAGE", "__CURSOR")
 _SCHEMA = pa.schema([(f, pa.string()) for f in _FIELDS])
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(value: Any) -> str | None:
@@ -35,12 +37,25 @@ def _text(value: Any) -> str | None:
         if value and all(isinstance(v, int) for v in value):
             return bytes(v & 0xFF for v in value).decode("utf-8", errors="replace")
         return _text(value[0]) if value else None
-    return str(value)
+    return _encodable(str(value))
+
+
+def _encodable(text: str) -> str:
+    """`text` as UTF-8 holds it: a JSON escape of a lone surrogate (`"\\ud800"`), which
+    journalctl never writes but a file given as its output can hold, stopped the run;
+    it is U+FFFD, as bytes that are not UTF-8 are."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _not_utf8(value: Any) -> bool:
-    """A MESSAGE journald gave as bytes that are not UTF-8 (read with replacement, as a
-    file's line is, and marked as one is)."""
+    """A MESSAGE journald gave as bytes that are not UTF-8, or with a lone surrogate
+    (read with replacement, as a file's line is, and marked as one is)."""
+    if isinstance(value, str):
+        return _encodable(value) is not value
     if not (isinstance(value, list) and value and all(isinstance(v, int) for v in value)):
         return False
     try:
