@@ -237,6 +237,32 @@ def test_single_line_of_5_mb(tmp_path: Path, block_size: int) -> None:
     assert events.column("line_note").cast(pa.string()).to_pylist()[1] == "truncated"
 
 
+@pytest.mark.parametrize("newline", [True, False])
+def test_a_line_beyond_the_most_kept_is_cut_and_the_rest_read_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: bool) -> None:
+    """A crash leaves logs with a gigabyte of NUL bytes (ext4 after a power loss): one
+    line, read whole, took memory without end (`/dev/zero` all of it). The most of a
+    line kept is its first MAX_LINE_BYTES (here 1 MiB); the rest is skipped to its
+    newline, and every line after it is read where it is."""
+    from logwatch.sources import blocks
+
+    monkeypatch.setattr(blocks, "MAX_LINE_BYTES", 1 << 20)
+    long = HEADER + b"\x00" * (5 << 20)
+    data = CONNECT + long + (b"\n" + CONNECT if newline else b"")
+    path = tmp_path / "mail.log"
+    path.write_bytes(data)
+    for block_size in (1 << 16, 1 << 22):
+        events, run = parse(path, year=2025, tz="UTC", block_size=block_size)
+        check(data, events, run)
+        assert run.stats[0].lines == (3 if newline else 2)
+        assert events.column("offset").to_pylist() == [0, len(CONNECT)] + (
+            [len(CONNECT) + len(long) + 1] if newline else [])
+        with path.open("rb") as fh:
+            lines = pa.concat_arrays([b.lines for b in blocks.iter_blocks(fh, block_size)])
+        assert pc.utf8_length(lines).to_pylist() == [len(CONNECT) - 1, 1 << 20] + (
+            [len(CONNECT) - 1] if newline else [])
+
+
 def test_single_line_of_5_mb_without_header_or_newline(tmp_path: Path) -> None:
     data = CONNECT + bytes(random.Random(5).choices(b"abc \t:[]\xff\x00", k=5 << 20))
     path = tmp_path / "mail.log"

@@ -25,6 +25,11 @@ __all__ = ["LineBlock", "iter_blocks", "lines_from_bytes", "BLOCK_SIZE", "Salvag
            "read_into"]
 
 BLOCK_SIZE = 16 << 20
+#: The most of one line that is kept: the rest, to its newline, is skipped (and its bytes
+#: counted in the offsets). A file that a crash left with a gigabyte of NUL bytes (ext4
+#: after a power loss) is one line, and `/dev/zero` an endless one: read whole, they
+#: took memory without end.
+MAX_LINE_BYTES = 16 << 20
 
 
 @dataclass
@@ -160,6 +165,20 @@ def read_into(stream: BinaryIO, into: memoryview) -> int:
     return len(data)
 
 
+def _skip_line(stream: BinaryIO, piece: int = 1 << 20) -> tuple[int, bytes | None]:
+    """Read to the end of the line under way: the bytes skipped before its newline, and
+    those after it that were read (None: the stream ended first)."""
+    skipped = 0
+    while True:
+        data = stream.read(piece)
+        if not data:
+            return skipped, None
+        at = data.find(b"\n")
+        if at >= 0:
+            return skipped + at, data[at + 1:]
+        skipped += len(data)
+
+
 def iter_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE, start_offset: int = 0,
                 final_partial: bool = True) -> Iterator[LineBlock]:
     """Yield blocks of whole lines read from `stream`.
@@ -180,6 +199,19 @@ def iter_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE, start_offset: in
     index = 0
     try:
         while True:
+            if held >= MAX_LINE_BYTES:    # a line no logger writes: its start, then on
+                skipped, rest = _skip_line(stream)
+                if rest is None and not final_partial:
+                    break          # still being written: read again when it ends
+                block = lines_from_bytes(buf[:MAX_LINE_BYTES], offset, index)
+                end = offset + held + skipped + (rest is not None)
+                yield LineBlock(block.lines, block.offsets, index, block.repaired, end)
+                offset, index = end, index + 1
+                if rest is None:
+                    break
+                buf[:len(rest)] = rest
+                held = len(rest)
+                continue
             if held == len(buf):   # a line longer than the buffer: make room for its rest
                 bigger = mmap.mmap(-1, 2 * len(buf))
                 bigger[:held] = buf[:held]
