@@ -153,6 +153,10 @@ class SourceConfig(_Model):
         default_factory=lambda: ["SYSLOG_FACILITY=2"],
         description="journalctl matches (FIELD=value; `+` between alternatives); default: "
                     "the mail facility, where Postfix, Exim, Sendmail and Dovecot log")
+    journal_first: Period = Field(
+        default=86400,
+        description="how far back from the journal's newest entry the first read of it "
+                    "starts (0: all of it); later reads go on from the saved cursor")
 
     _check_args = field_validator("journal_args")(_journal_args)
     _check_match = field_validator("journal_match")(_journal_match)
@@ -172,8 +176,10 @@ class SourceConfig(_Model):
     def _one_kind(self) -> SourceConfig:
         if (self.path is None) == (not self.journald):
             raise ValueError("give either path = \"/var/log/mail.log\" or journald = true")
-        if self.path is not None and {"journal_args", "journal_match"} & self.model_fields_set:
-            raise ValueError("journal_args and journal_match are for journald = true sources")
+        if self.path is not None and {"journal_args", "journal_match",
+                                      "journal_first"} & self.model_fields_set:
+            raise ValueError("journal_args, journal_match and journal_first are for "
+                             "journald = true sources")
         if self.format is not None and self.format not in FORMATS:
             raise ValueError(f"format {self.format!r} unknown; known: {', '.join(FORMATS)}")
         if self.tz is not None and not known_zone(self.tz):

@@ -399,7 +399,8 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     reread = functools.partial(entries_at, src.journal_args, src.journal_match)
     stand_in(name, None, None, reread)
     try:
-        read = read_journal(src.journal_args, src.journal_match, cursors.get(name))
+        read = read_journal(src.journal_args, src.journal_match, cursors.get(name),
+                            first_s=src.journal_first)
     except SourceError as exc:
         out.errors.append(str(exc))
         return

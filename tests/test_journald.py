@@ -238,6 +238,33 @@ def test_first_run_reads_everything_and_names_the_source(journal: Journal) -> No
     assert journal.run_pass().lines == 0          # nothing new
 
 
+@pytest.mark.parametrize("first", [None, "0"])
+def test_a_first_run_reads_a_day_back_from_the_newest_entry(
+        tmp_path: Path, journal_remote: str, first: str | None) -> None:
+    """A mail server's journal holds months; a first run that read them all took minutes
+    and told every old incident. It reads the day before the newest entry
+    (`journal_first`, timed by the journal, not the clock), and says what it left;
+    `journal_first = 0` reads all of it."""
+    journal = Journal(tmp_path, journal_remote)
+    if first is not None:
+        journal.config.write_text(journal.config.read_text().replace(
+            "journald = true\n", f'journald = true\njournal_first = "{first}"\n'))
+        journal.cfg = load_config(journal.config)
+    journal.append(fails=5)                   # an old burst: two days before the rest
+    journal.n += 2 * 86400 // 5
+    journal.append(noise=3)
+    result = journal.run_pass()
+    assert result.lines == (3 if first is None else 8)
+    assert [a["rule"] for a in result.alerts] == ([] if first is None
+                                                  else ["auth_failure_burst"])
+    said = [w for w in result.warnings if "first read" in w]
+    assert said == ([f"{journal.name}: first read: the entries from 2026-03-04T10:00:40Z on "
+                     "(1d before the newest, journal_first), not the older ones"]
+                    if first is None else [])
+    journal.append(fails=1)                   # later runs go on from the cursor
+    assert journal.run_pass().lines == 1
+
+
 def test_burst_over_three_runs_alerts_once(journal: Journal) -> None:
     """2 + 2 + 1 failures appended between three cron runs, then more of the burst and a
     run with nothing new: every entry parsed once, one alert, in the third run."""

@@ -27,9 +27,13 @@ import re
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import IO, Any
 
+from logwatch.durations import format_duration
 from logwatch.errors import SourceError
 
 __all__ = ["JournalMark", "JournalRead", "journal_source_name", "read_journal", "entries_at",
@@ -112,9 +116,11 @@ def _said(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
-                 journalctl: str | None = None, tmp_dir: str | None = None) -> JournalRead:
-    """The entries after `mark` (all of them without one); raises `SourceError` when
-    journalctl cannot be run or fails, with the source named."""
+                 journalctl: str | None = None, tmp_dir: str | None = None,
+                 first_s: int = 0) -> JournalRead:
+    """The entries after `mark`; without one, those of the last `first_s` seconds before
+    the newest (0: all). Raises `SourceError` when journalctl cannot be run or fails,
+    with the source named."""
     name = journal_source_name(args)
     journalctl = journalctl or JOURNALCTL
     got = JournalRead(name)
@@ -122,12 +128,12 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
                                       dir=tmp_dir)
     got._file = out
     try:
-        where = [f"--cursor={mark.cursor}"] if mark else []
+        where = [f"--cursor={mark.cursor}"] if mark else _first_read(
+            name, journalctl, args, match, first_s, out, got.warnings)
         proc = _run(name, _argv(journalctl, args, match, where), out)
         if proc.returncode != 0 and mark and "cursor" in _said(proc).lower():
             if mark.realtime_us is not None:
-                since = mark.realtime_us + 1
-                where = [f"--since=@{since // 1_000_000}.{since % 1_000_000:06d}"]
+                where = [_since(mark.realtime_us + 1)]
                 got.warnings.append(
                     f"{name}: journalctl cannot use the saved cursor ({_said(proc)}): read "
                     "again from just after the time of the last entry read (an entry of "
@@ -161,6 +167,35 @@ def read_journal(args: list[str], match: list[str], mark: JournalMark | None,
     return got
 
 
+def _since(us: int) -> str:
+    return f"--since=@{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def _first_read(name: str, journalctl: str, args: list[str], match: list[str],
+                first_s: int, out: IO[bytes], warnings: list[str]) -> list[str]:
+    """Where a first read starts: `first_s` before the newest entry (nothing: at the
+    start). A mail server's journal holds months: read whole, a first cron run took
+    minutes and told every incident of them, and a follower's first pass held its
+    alerts back as long. Timed by the journal's newest entry, not the clock, so that a
+    journal copied from elsewhere is read the same."""
+    if first_s <= 0:
+        return []
+    proc = _run(name, _argv(journalctl, args, match, ["--lines=1"]), out)
+    last = _last_entry(out) if proc.returncode == 0 else None
+    newest = _int(last[1].get("__REALTIME_TIMESTAMP")) if last is not None else None
+    if newest is None:
+        return []
+    start = newest - first_s * 1_000_000
+    oldest = _first_time(_argv(journalctl, args, match, []))
+    if oldest is not None and oldest < start:
+        warnings.append(
+            f"{name}: first read: the entries from "
+            f"{datetime.fromtimestamp(start / 1e6, timezone.utc):%Y-%m-%dT%H:%M:%SZ} on "
+            f"({format_duration(first_s)} before the newest, journal_first), not the "
+            "older ones")
+    return [_since(start)]
+
+
 def entries_at(args: list[str], match: list[str], wanted: list[tuple[int, str]],
                journalctl: str | None = None) -> dict[str, bytes]:
     """The lines of the entries `wanted` (their time in µs and cursor each), as
@@ -184,29 +219,46 @@ def entries_at(args: list[str], match: list[str], wanted: list[tuple[int, str]],
     return found
 
 
-def _lines_of(argv: list[str], cursors: set[str]) -> dict[str, bytes]:
-    """The lines of journalctl's output (from a cursor on) that are entries of `cursors`,
-    read until all are found or `_REREAD_LINES` were looked at."""
-    found: dict[str, bytes] = {}
+@contextmanager
+def _output(argv: list[str]) -> Iterator[Iterable[bytes]]:
+    """journalctl's output lines as they come; it is stopped once the caller has what it
+    wanted (no output where it cannot be run: the lines are then not found)."""
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
     except OSError:
-        return found
+        yield ()
+        return
     assert proc.stdout is not None
     try:
-        for _, line in zip(range(_REREAD_LINES), proc.stdout):
+        yield proc.stdout
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def _lines_of(argv: list[str], cursors: set[str]) -> dict[str, bytes]:
+    """The lines of journalctl's output (from a cursor on) that are entries of `cursors`,
+    read until all are found or `_REREAD_LINES` were looked at."""
+    found: dict[str, bytes] = {}
+    with _output(argv) as lines:
+        for _, line in zip(range(_REREAD_LINES), lines):
             m = _CURSOR_FIELD.search(line)
             cursor = m.group(1).decode("utf-8", "replace") if m else None
             if cursor in cursors:
                 found[cursor] = line.rstrip(b"\n")
                 if len(found) == len(cursors):
                     break
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
     return found
+
+
+def _first_time(argv: list[str]) -> int | None:
+    """The time (µs) of the first entry of journalctl's output."""
+    with _output(argv) as lines:
+        line = next(iter(lines), None)
+    entry = None if line is None else _entry(line.rstrip(b"\n"))
+    return None if entry is None else _int(entry.get("__REALTIME_TIMESTAMP"))
 
 
 def _drop_first_if(fh: IO[bytes], cursor: str) -> None:
