@@ -127,7 +127,9 @@ class HistoryStore:
                 continue
             serials = np.concatenate([s for _, s in parts])
             top = max(top, int(serials.max(initial=top)))
-            tables[name] = Kept(pa.concat_tables([t for t, _ in parts]), serials)
+            # chunks written by a release that kept fewer columns: null in their rows
+            tables[name] = Kept(pa.concat_tables([t for t, _ in parts],
+                                                 promote_options="permissive"), serials)
         return store, tables, top + 1
 
     def write(self, db: sqlite3.Connection, tables: dict[str, Kept | None],

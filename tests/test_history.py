@@ -165,6 +165,26 @@ def test_events_enriched_with_other_facts_are_written_again_whole(state: State) 
     assert HistoryStore.load(state)[0].enriched is None
 
 
+def test_chunks_of_a_release_that_kept_fewer_columns_are_read(state: State) -> None:
+    """A release that keeps one more column (the journal cursor of each line) writes its
+    chunks beside the older ones, which lack it: their rows read it as null. The run
+    after such an upgrade stopped on the tables' different schemas."""
+    store = HistoryStore()
+    kept = kept_after(None, _rows(3, 0), np.ones(3, bool), 0)
+    _write(state, store, kept)
+    wider = kept.table.append_column("cursor", pa.array(["c"] * 3))
+    more = _rows(2, 3).append_column("cursor", pa.array(["d", "e"]))
+    kept = kept_after(Kept(wider, kept.serials), pa.concat_tables([wider, more]),
+                      np.ones(5, bool), 3)
+    store.chunks["events"] = store.chunks["events"][:1]     # the old chunk as written
+    _write(state, store, kept)
+    assert len(_meta(state, "history.events.rows.")) == 2
+    loaded = HistoryStore.load(state)[1]["events"]
+    assert loaded is not None
+    assert loaded.table.column("cursor").to_pylist() == [None, None, None, "d", "e"]
+    assert loaded.table.column("ts").to_pylist() == list(range(5))
+
+
 def test_every_history_table_is_stored_apart(state: State) -> None:
     store = HistoryStore()
     tables = {name: kept_after(None, _rows(i + 1, 10 * i), np.ones(i + 1, bool), 0)
