@@ -29,7 +29,7 @@ from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.lookback import ThenSeen
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
-from logwatch.columns import distinct, plain
+from logwatch.columns import distinct, plain, to_numpy
 from logwatch.rules_engine.message_lines import MessageLines
 from logwatch.rules_engine.rows import row_weights
 from logwatch.rules_engine.select import selected
@@ -310,7 +310,7 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
     left out look at every row."""
     namers = {r.id: [a for a in rules if r.id in a.superseded_by] for r in rules}
     scopes: dict[str, np.ndarray] = {}
-    codes_of: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}   # rules share keys
+    folded: dict[tuple[str, str], pa.Array] = {}      # rules share key fields
     waiting = list(rules)
     while waiting:
         ready = [r for r in waiting if not any(a in waiting for a in namers[r.id])]
@@ -328,17 +328,46 @@ def _scopes(rules: list[Any], tables: dict[str, pa.Table], masks: dict[str, np.n
             seed[changed.get(rule.table, [])] = True
             for a in namers[rule.id]:
                 seed[scopes[a.id]] = True
-            by = (rule.table, *rule.group_by)
-            if by not in codes_of:
-                codes_of[by] = key_codes(table, rule.group_by)
-            codes, has_key = codes_of[by]
-            base = masks[rule.id] & has_key
-            reached = base & np.isin(codes, distinct(codes[seed & base]))
+            codes = _reached(table, rule, masks[rule.id], seed, folded)
+            reached = codes >= 0
             able = _keys_able(rule, table, reached, codes)
             if able is not None:
                 reached &= np.isin(codes, able)
             scopes[rule.id] = np.flatnonzero(reached)
     return scopes
+
+
+def _reached(table: pa.Table, rule: Any, base: np.ndarray, seed: np.ndarray,
+             folded: dict[tuple[str, str], pa.Array]) -> np.ndarray:
+    """A key code for each row of `base` whose key (the rule's `group_by`; text without
+    case, as `key_codes` compares it) is one of the `seed` rows' of `base`, -1 for the
+    others. Which rows those may be is asked of each field by set membership, when the
+    seeds are few; the codes are made for those alone. Encoding a whole column of a
+    botnet's hundreds of thousands of client addresses cost a follower's pass 0.1-0.3 s
+    a key, where the new rows reach a few hundred of them. `folded`: the key columns,
+    lowered, of the rules before."""
+    fields = rule.group_by
+    maybe = base.copy()
+    seeds = pa.array(np.flatnonzero(seed & base))
+    # a pass that brings many rows (a cron run's half hour) reaches most keys: then
+    # asking each row's key of a set as large as the column's is the slower way
+    few = len(seeds) * 4 < np.count_nonzero(base)
+    for name in fields if few else ():
+        col = folded.get((rule.table, name))
+        if col is None:
+            col = plain(table.column(name))
+            if pa.types.is_string(col.type):
+                col = pc.utf8_lower(col)
+            folded[(rule.table, name)] = col
+        maybe &= to_numpy(pc.fill_null(pc.is_in(col, value_set=pc.unique(col.take(seeds))),
+                                       False))
+    rows = np.flatnonzero(maybe)          # a key value of each field: the key, mostly
+    codes, has_key = key_codes(table.select(fields).take(pa.array(rows)), fields) \
+        if fields else (np.zeros(len(rows), np.int64), np.ones(len(rows), bool))
+    hit = has_key & np.isin(codes, distinct(codes[seed[rows] & has_key]))
+    out = np.full(table.num_rows, -1, np.int64)
+    out[rows[hit]] = codes[hit]
+    return out
 
 
 def _keys_able(rule: Any, table: pa.Table, rows: np.ndarray,
