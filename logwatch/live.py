@@ -185,9 +185,13 @@ class Carried:
                    ThenSeen(table_of(seen)) if seen is not None else ThenSeen(),
                    next_serial=serial, store=store)
 
-    def save(self, db: sqlite3.Connection) -> Callable[[], None]:
+    def save(self, db: sqlite3.Connection, enriched: bool = True) -> Callable[[], None]:
         """Write it in the transaction `db`; returns what to call once that is
-        committed (the history store then knows what is on disk)."""
+        committed (the history store then knows what is on disk). The events are
+        written enriched, for the next cron run to enrich only its own rows, unless
+        not `enriched`: a follower's checkpoint thread shares the pass's core, and the
+        enriched columns took 3.6 times as long to write (0.66 s against 0.19 s for a
+        botnet's 800k rows), which its next passes' alerts waited out."""
         for path, mark in self.marks.items():
             State.put_mark(db, path, mark)
         for name, cursor in self.cursors.items():
@@ -201,10 +205,17 @@ class Carried:
         State.put_blob(db, "history.then_seen", table_bytes(self.then_seen.table))
         if self.rules is not None:
             State.put_blob(db, "rules.digest", self.rules.encode())
-        # events as loaded (no facts yet) are as the store has them
-        enriched = self.store.enriched if self.facts is None else enrichment_key(self.facts)
-        return self.store.write(db, {"events": self.events, "lines": self.lines,
-                                     "messages": self.messages}, enriched)
+        events, key = self.events, None
+        if self.facts is None:       # as loaded (no facts yet): as the store has them
+            key = self.store.enriched
+        elif enriched:
+            key = enrichment_key(self.facts)
+        elif events is not None:
+            events = Kept(events.table.select(
+                [c for c in events.table.column_names if c not in EVENT_COLUMNS]),
+                events.serials)
+        return self.store.write(db, {"events": events, "lines": self.lines,
+                                     "messages": self.messages}, key)
 
     def moved(self, got: _Read) -> Carried:
         """The same with the positions `got` reached."""
@@ -259,7 +270,7 @@ class Memory:
             state = State(state_dir)
             try:
                 with state.commit() as db:
-                    committed = carried.save(db)
+                    committed = carried.save(db, enriched=False)
                 committed()
             finally:
                 state.close()
@@ -276,7 +287,7 @@ class Memory:
             self.writer.join()
         if self.carried is not None and self.unsaved:
             with state.commit() as db:
-                committed = self.carried.save(db)
+                committed = self.carried.save(db, enriched=False)
             committed()
             self.unsaved = False
 
