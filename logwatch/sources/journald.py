@@ -17,6 +17,10 @@ none, and the cursor's own entry, when it comes, is left out here. A cursor it c
 parse (`Failed to seek to cursor`, exit 1) is not a reason to lose everything: the read
 starts again just after the time of the last entry read (`--since`), or, with no time
 saved, at the start of the journal, with a warning.
+
+A first read (no cursor yet) starts `journal_first` before the journal's newest entry.
+The evidence of entries that earlier passes read is found again by cursor
+(`entries_at`).
 """
 
 from __future__ import annotations
@@ -201,10 +205,10 @@ def entries_at(args: list[str], match: list[str], wanted: list[tuple[int, str]],
     """The lines of the entries `wanted` (their time in µs and cursor each), as
     journalctl writes them (the fields perhaps in another order than when a pass first
     read them): the evidence of an alert that earlier passes' lines make, whose
-    temporary files are gone. Entries close in time
-    are looked for in one journalctl run from the first of them; after `_MAX_REREADS`
-    runs the rest are not found (the oldest go first: an alert shows its first lines).
-    One that is gone (vacuumed) is not found."""
+    temporary files are gone. Entries close in time are looked for in one journalctl
+    run from the first of them; after `_MAX_REREADS` runs the rest are not found (the
+    oldest go first: an alert shows its first lines), nor is one the journal no longer
+    has."""
     journalctl = journalctl or JOURNALCTL
     todo = sorted(set(wanted), reverse=True)
     found: dict[str, bytes] = {}
