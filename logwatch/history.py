@@ -9,10 +9,10 @@ that are new since the last write, marks in a bitmap which rows of older chunks 
 gone, drops a chunk none of whose rows is left, and rewrites one that is mostly gone.
 Its cost follows what changed, not what is kept.
 
-The events are stored enriched (a cron run under a botnet spent a third of its time
+A cron run stores the events enriched (under a botnet it spent a third of its time
 enriching hours of history again), under the key of the site facts they were enriched
-with (`enriched`): a write with other facts writes them all again, so that every chunk
-has the same. Their message columns are as they were when each chunk was written: a
+with (`enriched`; a follower's checkpoints store them without, under none): a write
+under another key writes them all again, so that every chunk has the same. Their message columns are as they were when each chunk was written: a
 run looks those up again (`enrich_events_onto`).
 
 Rows leave the history and never come back, and a chunk holds every row with a serial
