@@ -12,8 +12,9 @@ Its cost follows what changed, not what is kept.
 A cron run stores the events enriched (under a botnet it spent a third of its time
 enriching hours of history again), under the key of the site facts they were enriched
 with (`enriched`; a follower's checkpoints store them without, under none): a write
-under another key writes them all again, so that every chunk has the same. Their message columns are as they were when each chunk was written: a
-run looks those up again (`enrich_events_onto`).
+under another key writes them all again, so that every chunk has the same. Their
+message columns are as they were when each chunk was written: a run looks those up
+again (`enrich_events_onto`).
 
 Rows leave the history and never come back, and a chunk holds every row with a serial
 in its range that was kept when it was written: so the rows kept now that fall in a

@@ -153,7 +153,8 @@ class Carried:
     (`then_seen`, for `unless_before`), the local domains inferred so far and which
     rules judged them (`rules`: a digest; rules that did not judge the history look at
     all of it). `events` are kept enriched with `facts` (a pass with the same facts
-    enriches only its own rows; as loaded, with the facts the store names)."""
+    enriches only its own rows); as loaded, with those the store names (none: not
+    enriched)."""
 
     marks: dict[str, Mark | None]
     cursors: dict[str, JournalMark]
