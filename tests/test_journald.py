@@ -322,6 +322,24 @@ def test_entries_are_found_again_by_cursor(journal: Journal,
     assert len(runs) == 3 and runs[0][-3] == f"--cursor={entries[0][1]}"
 
 
+def test_a_journalctl_that_writes_nothing_holds_evidence_up_only_so_long(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal on a slow or hung disk: each read for evidence is given up after
+    `_OUTPUT_S` (the lines are then not found), and the pass goes on."""
+    import time
+
+    from logwatch.sources import journald
+
+    silent = tmp_path / "journalctl"
+    silent.write_text("#!/bin/sh\nexec sleep 600\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(journald, "_OUTPUT_S", 0.5)
+    began = time.monotonic()
+    assert journald.entries_at([], [], [(T0, "s=1"), (T0 + 60_000_000, "s=2")],
+                               str(silent)) == {}
+    assert time.monotonic() - began < 5
+
+
 def test_a_name_dovecot_logged_in_one_pass_lends_to_the_next(journal: Journal) -> None:
     """Dovecot's auth line and Postfix's failure without a username, 5 s apart, read by
     two passes: the name carries in the cursor's mark (parse.lending)."""

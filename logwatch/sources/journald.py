@@ -31,6 +31,7 @@ import re
 import shlex
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ _TAIL = 1 << 16
 _CLUSTER_US = 10 * 1_000_000
 _REREAD_LINES = 5_000
 _MAX_REREADS = 50
+#: The longest one such read may take.
+_OUTPUT_S = 10.0
 _CURSOR_FIELD = re.compile(rb'"__CURSOR"\s*:\s*"([^"]*)"')
 
 
@@ -226,7 +229,8 @@ def entries_at(args: list[str], match: list[str], wanted: list[tuple[int, str]],
 @contextmanager
 def _output(argv: list[str]) -> Iterator[Iterable[bytes]]:
     """journalctl's output lines as they come; it is stopped once the caller has what it
-    wanted (no output where it cannot be run: the lines are then not found)."""
+    wanted, or after `_OUTPUT_S` (a journal on a slow disk must not hold a pass up for
+    evidence), and there is none where it cannot be run: the lines are not found."""
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL)
@@ -234,9 +238,12 @@ def _output(argv: list[str]) -> Iterator[Iterable[bytes]]:
         yield ()
         return
     assert proc.stdout is not None
+    timer = threading.Timer(_OUTPUT_S, proc.kill)
+    timer.start()
     try:
         yield proc.stdout
     finally:
+        timer.cancel()
         proc.kill()
         proc.wait()
         proc.stdout.close()
