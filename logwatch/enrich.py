@@ -32,7 +32,7 @@ from logwatch.sitefacts import SiteFacts, domains_of, normalized_senders
 __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value",
            "per_values", "each", "allowlisted", "EVENT_COLUMNS", "MESSAGE_COLUMNS",
            "DERIVED_ROWS", "ENRICHED_MESSAGES", "enrich_events_onto", "changed_messages",
-           "clients_taken", "enrichment_key"]
+           "clients_taken", "enrichment_key", "refusal_weights"]
 
 #: Bumped when an enriched column comes to mean something else: a history stored
 #: enriched by an older release is then enriched again (`enrichment_key`).
@@ -169,6 +169,14 @@ def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray,
     return pa.array(out)
 
 
+def refusal_weights(attempts: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """What each refusal weighs: the passwords it says were refused (Dovecot's
+    `auth failed, 3 attempts`), one where it says none. The rules and the report
+    weigh a failure alike."""
+    return np.maximum(pc.fill_null(attempts, 1).to_numpy(zero_copy_only=False), 1).astype(
+        np.int32)
+
+
 def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(authenticated, auth_failures, logins) per row."""
     ev = plain(events.column("event"))
@@ -176,10 +184,8 @@ def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     authenticated = pc.and_(has_user, pc.is_in(ev, pa.array(_LOGIN_EVENTS)))
     tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
     ok = pc.fill_null(events.column("auth_ok"), 0).to_numpy(zero_copy_only=False)
-    # a refusal weighs the passwords it says were refused (Dovecot's `3 attempts`)
-    attempts = pc.fill_null(events.column("auth_attempts"), 1).to_numpy(zero_copy_only=False)
-    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False) * np.maximum(
-        attempts.astype(np.int32), 1)
+    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False) * refusal_weights(
+        events.column("auth_attempts"))
     unanswered = pc.fill_null(_unanswered(events), False).to_numpy(zero_copy_only=False)
     return (authenticated,
             _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0), unanswered),

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
+from logwatch.enrich import refusal_weights
 from logwatch.pipeline import default_parsers
 
 __all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view",
@@ -69,7 +70,8 @@ def _failures(a: pd.DataFrame) -> pd.DataFrame:
     """The refusals, each weighing the passwords it says were refused (Dovecot's
     `auth failed, 3 attempts`), as the credential rules weigh them."""
     fail = a[a["event"] == "auth_failure"]
-    return fail.assign(weight=fail["auth_attempts"].fillna(1).clip(lower=1).astype("int64"))
+    return fail.assign(weight=refusal_weights(pa.array(fail["auth_attempts"], pa.int16(),
+                                                       from_pandas=True)))
 
 
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
