@@ -200,19 +200,9 @@ def scenarios() -> list[dict[str, Any]]:
     return done
 
 
-def drive(args: argparse.Namespace) -> None:
-    """Run every scenario; write what was done even when one fails half-way."""
-    doc: dict[str, Any] = {"run": args.run, "log_level": args.log_level, "scenarios": []}
-    try:
-        doc["scenarios"] = scenarios()
-    finally:
-        truth.write(args.out, doc)
-
-
-def merge(args: argparse.Namespace) -> None:
-    """Gather the runs into one ground-truth file with versions and line counts."""
-    runs = truth.runs_of(args, "amavis", "log_level")
-    doc = {
+def about(args: argparse.Namespace) -> dict[str, Any]:
+    """What heads the ground-truth file of the runs."""
+    return {
         "description": "What recordings/record_amavis.sh really did while the logs under "
                        "recordings/amavis/<run>/ were written: per scenario, every message "
                        "handed to amavisd-new (port, XFORWARD client address and queue id, "
@@ -221,12 +211,9 @@ def merge(args: argparse.Namespace) -> None:
         "versions": args.version,
         "debian_version": args.debian,
         "ports": {"inbound": INBOUND, "originating": ORIGINATING, "next_hop_sink": 2525},
-        "recorded": truth.now(),
-        "runs": runs,
     }
-    truth.write(args.into, doc)
 
 
 if __name__ == "__main__":
-    sys.exit(truth.main(__doc__.splitlines()[0], {"--log-level": {"type": int}},
-                        drive, merge))
+    sys.exit(truth.main(__doc__.splitlines()[0], "amavis", ("--log-level", {"type": int}),
+                        scenarios, about))

@@ -368,20 +368,9 @@ def scenarios() -> list[dict[str, Any]]:
     return done
 
 
-def drive(args: argparse.Namespace) -> None:
-    """Run every scenario; write what was done even when a client fails half-way."""
-    doc: dict[str, Any] = {"run": args.run, "auth_verbose": args.auth_verbose,
-                           "scenarios": []}
-    try:
-        doc["scenarios"] = scenarios()
-    finally:
-        truth.write(args.out, doc)
-
-
-def merge(args: argparse.Namespace) -> None:
-    """Gather the runs into one ground-truth file with versions and line counts."""
-    runs = truth.runs_of(args, "dovecot", "auth_verbose")
-    doc = {
+def about(args: argparse.Namespace) -> dict[str, Any]:
+    """What heads the ground-truth file of the runs."""
+    return {
         "description": "What recordings/record_dovecot.sh really did while the logs under "
                        "recordings/dovecot/<run>/ were written: per scenario, every connection "
                        "with its client address, service, each password attempt (username, "
@@ -392,12 +381,9 @@ def merge(args: argparse.Namespace) -> None:
         "hostname": "mx1 (syslog) / mx1.example.com (Dovecot)",
         "users": USERS,
         "ports": PORTS,
-        "recorded": truth.now(),
-        "runs": runs,
     }
-    truth.write(args.into, doc)
 
 
 if __name__ == "__main__":
-    sys.exit(truth.main(__doc__.splitlines()[0], {"--auth-verbose": {"choices": ["yes", "no"]}},
-                        drive, merge))
+    sys.exit(truth.main(__doc__.splitlines()[0], "dovecot",
+                        ("--auth-verbose", {"choices": ["yes", "no"]}), scenarios, about))

@@ -145,6 +145,20 @@ start_sink() { # logfile (begun afresh: a run records what it sent, not an earli
 }
 stop_sink() { stop_pidfile sink "$STAGE/pids/sink.pid"; }
 
+# The EXIT trap of a recorder: `trap 'stop_all stop_mine' EXIT` stops what the recorder
+# started itself (its command, first), then the sink, rsyslogd and journald, and exits
+# with the recorder's status.
+stop_all() { # command...
+    local rc=$?
+    set +e
+    [ $rc -ne 0 ] && info "aborting (exit $rc): stopping everything we started"
+    "$@"
+    stop_sink
+    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
+    stop_pidfile journald "$STAGE/pids/journald.pid"
+    exit $rc
+}
+
 # --- packages --------------------------------------------------------------
 APT_UPDATED=0
 apt_install() {

@@ -36,17 +36,8 @@ PACKAGES=(amavisd-new spamassassin clamav rsyslog)
 
 in_private_host MLW_AMAVIS_INNER mlw-amavis "${PACKAGES[@]}"
 
-cleanup() {
-    local rc=$?
-    set +e
-    [ $rc -ne 0 ] && info "aborting (exit $rc): stopping everything we started"
-    stop_pidfile amavisd "$STAGE/pids/amavisd.pid"
-    stop_sink
-    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
-    stop_pidfile journald "$STAGE/pids/journald.pid"
-    exit $rc
-}
-trap cleanup EXIT
+stop_amavis() { stop_pidfile amavisd "$STAGE/pids/amavisd.pid"; }
+trap 'stop_all stop_amavis' EXIT
 trap 'exit 130' INT TERM
 
 configure() { # log_level

@@ -40,18 +40,11 @@ PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-submissiond dovecot-managesieved r
 
 in_private_host MLW_DOV_INNER mlw-dov "${PACKAGES[@]}"
 
-cleanup() {
-    local rc=$?
-    set +e
-    [ $rc -ne 0 ] && info "aborting (exit $rc): stopping everything we started"
+stop_dovecot() {
     stop_pidfile dovecot "$BASE_DIR/master.pid"
-    stop_sink
-    stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
-    stop_pidfile journald "$STAGE/pids/journald.pid"
     rm -f "$CONF" "$USERS_FILE"
-    exit $rc
 }
-trap cleanup EXIT
+trap 'stop_all stop_dovecot' EXIT
 trap 'exit 130' INT TERM
 
 configure() { # auth_verbose

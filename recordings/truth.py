@@ -53,23 +53,34 @@ def write(path: str, doc: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def main(description: str, setting: dict[str, Any],
-         drive: Callable[[argparse.Namespace], None],
-         merge: Callable[[argparse.Namespace], None]) -> int:
-    """`drive --run R --<setting> V --out F` or `merge --into F --version V --debian D
-    --recordings DIR RUN...`; `setting` is the option that tells the runs apart
-    (`{"--auth-verbose": {"choices": ["yes", "no"]}}`)."""
+def main(description: str, program: str, setting: tuple[str, dict[str, Any]],
+         scenarios: Callable[[], list[dict[str, Any]]],
+         about: Callable[[argparse.Namespace], dict[str, Any]]) -> int:
+    """`drive --run R --<setting> V --out F`: run `scenarios` and write what was done,
+    even when one fails half-way; or `merge --into F --version V --debian D --recordings
+    DIR RUN...`: the runs of `program` in one file, headed by what `about` says of them
+    (description, versions, ports). `setting` is the option that tells the runs apart
+    (`("--auth-verbose", {"choices": ["yes", "no"]})`)."""
+    flag, options = setting
+    name = flag.lstrip("-").replace("-", "_")
     p = argparse.ArgumentParser(description=description)
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("drive")
     d.add_argument("--run", required=True)
-    for flag, options in setting.items():
-        d.add_argument(flag, required=True, **options)
+    d.add_argument(flag, required=True, **options)
     d.add_argument("--out", required=True)
     m = sub.add_parser("merge")
-    for flag in ("--into", "--version", "--debian", "--recordings"):
-        m.add_argument(flag, required=True)
+    for option in ("--into", "--version", "--debian", "--recordings"):
+        m.add_argument(option, required=True)
     m.add_argument("runs", nargs="+")
     args = p.parse_args()
-    (drive if args.command == "drive" else merge)(args)
+    if args.command == "drive":
+        doc: dict[str, Any] = {"run": args.run, name: getattr(args, name), "scenarios": []}
+        try:
+            doc["scenarios"] = scenarios()
+        finally:
+            write(args.out, doc)
+    else:
+        write(args.into, {**about(args), "recorded": now(),
+                          "runs": runs_of(args, program, name)})
     return 0
