@@ -36,7 +36,7 @@ __all__ = ["enrich_events", "enrich_messages", "infer_local_domains", "per_value
 
 #: Bumped when an enriched column comes to mean something else: a history stored
 #: enriched by an older release is then enriched again (`enrichment_key`).
-ENRICHMENT_VERSION = 1
+ENRICHMENT_VERSION = 2
 
 #: Enriched columns and their types, per table (rule files are checked against them).
 EVENT_COLUMNS: dict[str, pa.DataType] = {
@@ -169,12 +169,21 @@ def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray,
     return pa.array(out)
 
 
-def refusal_weights(attempts: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """What each refusal weighs: the passwords it says were refused (Dovecot's
-    `auth failed, 3 attempts`), one where it says none. The rules and the report
-    weigh a failure alike."""
-    return np.maximum(pc.fill_null(attempts, 1).to_numpy(zero_copy_only=False), 1).astype(
-        np.int32)
+def refusal_weights(events: pa.Table) -> np.ndarray:
+    """What each row weighs as refused passwords: a refusal line one; a line that counts
+    its connection's (Dovecot's login process: `auth failed, 3 attempts`) those that
+    the connection's own refusal lines have not said (its auth service, with
+    auth_verbose, logs each as it refuses it, under the same session, and the
+    connection may still log in); anything else none. The rules and the report weigh
+    a failure alike."""
+    failed = to_numpy(event_is(events, "auth_failure"))
+    attempts = pc.fill_null(events.column("auth_attempts"), 0).to_numpy(
+        zero_copy_only=False).astype(np.int32)
+    counting = failed & (attempts > 0)
+    paired = counting & to_numpy(_valid(events.column("session")))
+    lines = np.where(counting, attempts, failed)
+    return to_numpy(_with_counter(events, np.where(paired, 0, lines),
+                                  np.where(paired, attempts, 0)))
 
 
 def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -184,8 +193,7 @@ def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:
     authenticated = pc.and_(has_user, pc.is_in(ev, pa.array(_LOGIN_EVENTS)))
     tried = pc.fill_null(events.column("auth_tried"), 0).to_numpy(zero_copy_only=False)
     ok = pc.fill_null(events.column("auth_ok"), 0).to_numpy(zero_copy_only=False)
-    failed = pc.equal(ev, "auth_failure").to_numpy(zero_copy_only=False) * refusal_weights(
-        events.column("auth_attempts"))
+    failed = refusal_weights(events)
     unanswered = pc.fill_null(_unanswered(events), False).to_numpy(zero_copy_only=False)
     return (authenticated,
             _with_counter(events, failed, (tried.astype(np.int32) - ok).clip(0), unanswered),

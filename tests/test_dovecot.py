@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,9 @@ def _rows(e: Any) -> list[dict[str, Any]]:
 def test_fail2ban_dovecot_lines() -> None:
     """Every line fail2ban's jail bans on, in syslog's shape, names its offender as the
     client: the login processes' refusals are auth failures, the auth service's lines
-    name the user (and are not failures of their own), a plaintext login refused before
+    refusing a login process's connection too (with its session: the connection weighs
+    none of them twice), those of another program's request name the user (and are not
+    failures of their own), a plaintext login refused before
     any password (`tried to use`, or `auth failed` with no method=) is not a failure
     (fail2ban bans it; we count it as Postfix's refused mechanisms are counted). Lines
     fail2ban must not ban are never failures."""
@@ -85,6 +88,11 @@ def test_fail2ban_dovecot_lines() -> None:
             assert row["event"] == "auth_failure", f"line {e.line}: {text}"
         elif "(tried to use " in text:
             assert (row["event"], row["pattern"]) == ("info", "dovecot:plaintext_refused")
+        elif (session := re.search(r",<([^<>()]+)>\): ", text)):
+            # asked by a login process's connection: a refused password of its own
+            assert (row["event"], row["pattern"], row["session"]) == (
+                "auth_failure", "dovecot:auth_refused_login", session[1]), text
+            assert row["sasl_username"] and row["sasl_username"] in text
         else:
             assert (row["event"], row["pattern"]) == ("info", "dovecot:auth_refused"), text
             assert row["sasl_username"] and row["sasl_username"] in text
@@ -295,6 +303,61 @@ def test_a_connection_weighs_the_passwords_it_tried(tmp_path: Path) -> None:
     assert auth["by_ip"][0]["count"] == 6 and auth["by_service"] == [
         {"service": "dovecot/imap-login", "count": 6}]
     assert sum(h["failures"] for h in auth["per_hour"]) == 6
+
+
+def _refused(seconds: int, ip: str, user: str, session: str) -> str:
+    """Dovecot 2.3's auth service (auth_verbose = yes) refusing a password a login
+    process's connection offered (recordings/dovecot/run1-auth-verbose's shape)."""
+    return (f"{_stamp(seconds)} mx1 dovecot[812]: auth: passwd-file({user},{ip},<{session}>): "
+            "Password mismatch")
+
+
+@pytest.mark.parametrize("wrong,alerted", [(3, False), (4, True)])
+def test_guesses_in_the_connection_that_logs_in(tmp_path: Path, wrong: int,
+                                                alerted: bool) -> None:
+    """IMAP takes password after password on one connection, and one that ends in a
+    login leaves a `Login:` line only (recordings/dovecot: three wrong, then the right
+    one). With auth_verbose the auth service said each refusal under the connection's
+    session: they are failures, as the guesses of a login's own SMTP session are. A
+    mistake is forgiven (as a client falling back between mechanisms: the service names
+    none), so three wrong are two guesses, four wrong three: a compromise."""
+    ip = "198.51.100.35"
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join([_refused(6 * i, ip, "alice", "s30") for i in range(wrong)]
+                             + [_imap(30, ip, "alice", ok=True)]) + "\n")
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    found = [(a.rule, a.count) for a in result.detection.alerts]
+    assert found == ([("auth_success_after_failures", wrong)] if alerted else [])
+    auth = _report_auth(log)
+    assert (auth["failures"], auth["successes"]) == (wrong, 1)
+    assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": wrong}]
+
+
+def test_a_connection_and_its_refusals_weigh_once_across_cron_runs(tmp_path: Path) -> None:
+    """A connection's refusals said by the auth service in one cron run and its `auth
+    failed, 3 attempts` in the next are three failures, not six; two more on a second
+    connection make the burst of five, in the rules and the report alike."""
+    ip = "198.51.100.36"
+    first = [_refused(t, ip, "info", "s40") for t in (0, 10, 20)]
+    second = [_imap(40, ip, "info", attempts=3),
+              _refused(50, ip, "sales", "s70"), _refused(60, ip, "sales", "s70"),
+              _imap(70, ip, "sales", attempts=2)]
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(first) + "\n")
+    os.utime(log, (1772532000, 1772532000))
+    cfg = _site(tmp_path, log)
+    assert _run(cfg) == []
+    with open(log, "a") as fh:
+        fh.write("\n".join(second[:1]) + "\n")
+    assert _run(cfg) == []
+    with open(log, "a") as fh:
+        fh.write("\n".join(second[1:]) + "\n")
+    assert [(a["rule"], a["count"]) for a in _run(cfg)] == [("auth_failure_burst", 5)]
+    auth = _report_auth(log)
+    assert auth["failures"] == 5
+    assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [
+        ("info", 3), ("sales", 2)]
+    assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": 5}]
 
 
 def _report_auth(log: Path, **options: Any) -> dict[str, Any]:

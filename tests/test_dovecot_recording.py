@@ -4,10 +4,10 @@ submission and ManageSieve lines, against what the driver really did
 (recordings/dovecot/scenarios.json: every connection, every password and the server's reply).
 
 tests/test_dovecot.py checks the parser against fail2ban's and crowdsec's lines; those were
-written down from servers nobody can ask. Here every line has a known cause: a refusal must
-be one failure per connection, with its client and username, in every format and whether
-or not the auth service also spoke (`auth_verbose`), and the credential rules must fire on
-the attacks and on nothing else.
+written down from servers nobody can ask. Here every line has a known cause: every refused password must
+weigh one failure, with its client and username, in every format and whether or not the
+auth service also spoke (`auth_verbose`: then also those of a connection that went on to
+log in), and the credential rules must fire on the attacks and on nothing else.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 
 from logwatch.config import load_config
 from logwatch.detection import detect_files
+from logwatch.enrich import refusal_weights
 from logwatch.pipeline import ParseOptions
 from tests.conftest import ROOT, parse_events
 
@@ -55,9 +56,12 @@ def _cases() -> list[Any]:
 
 @lru_cache(maxsize=None)
 def _parse(directory: str, name: str) -> tuple[tuple[Row, ...], int]:
-    """The Dovecot rows of one recorded file, and its lines no pattern accounted for."""
+    """The Dovecot rows of one recorded file, each with the refused passwords it weighs
+    (`weight`), and the file's lines no pattern accounted for."""
     events, run = parse_events([Path(directory) / name], tz="UTC", year=2026)
-    rows = tuple(r for r in events.to_pylist() if r["mta"] == "dovecot")
+    rows = tuple(dict(r, weight=int(w)) for r, w in zip(events.to_pylist(),
+                                                        refusal_weights(events))
+                 if r["mta"] == "dovecot")
     return rows, sum(s.unaccounted() for s in run.stats)
 
 
@@ -82,23 +86,36 @@ def _refused(conn: dict[str, Any]) -> bool:
     return conn["failed"] and any(_read(a) for a in conn["attempts"])
 
 
-def _judged(scenario: dict[str, Any]) -> Counter[tuple[str, str, str]]:
-    """(client, username, event) the login processes must say for a scenario's
-    connections: one failure per refused connection, naming the last username tried, one
-    login per connection that got in."""
+def _wrong(conn: dict[str, Any]) -> list[str]:
+    """The usernames of the passwords the server judged and refused on a connection."""
+    return [a["user"] for a in conn["attempts"] if not a["accepted"] and _read(a)]
+
+
+def _judged(run: dict[str, Any], scenario: dict[str, Any]) -> Counter[tuple[str, str, str]]:
+    """(client, username, event): the refused passwords and the logins a scenario's
+    connections must weigh. With auth_verbose the auth service names each refused
+    password's user as it refuses it, on any connection; without, the login process
+    names the last one tried, for all of a connection that never logged in."""
     out: Counter[tuple[str, str, str]] = Counter()
     for conn in scenario["connections"]:
-        if _refused(conn):
-            out[(conn["client_ip"], conn["attempts"][-1]["user"], "auth_failure")] += 1
-        elif conn["logged_in"]:
+        if run["auth_verbose"] == "yes":
+            out.update((conn["client_ip"], user, "auth_failure") for user in _wrong(conn))
+        elif _refused(conn):
+            out[(conn["client_ip"], conn["attempts"][-1]["user"], "auth_failure")] += len(
+                _wrong(conn))
+        if conn["logged_in"]:
             user = next(a["user"] for a in conn["attempts"] if a["accepted"])
             out[(conn["client_ip"], user, "auth_success")] += 1
     return out
 
 
 def _said(rows: tuple[Row, ...], ips: list[str]) -> Counter[tuple[str, str, str]]:
-    return Counter((r["client_ip"], r["sasl_username"], r["event"]) for r in rows
-                   if r["client_ip"] in ips and r["event"] in ("auth_failure", "auth_success"))
+    out: Counter[tuple[str, str, str]] = Counter()
+    for r in rows:
+        if r["client_ip"] in ips and r["event"] in ("auth_failure", "auth_success"):
+            out[(r["client_ip"], r["sasl_username"], r["event"])] += (
+                r["weight"] if r["event"] == "auth_failure" else 1)
+    return out
 
 
 def _recorded_lines(run: dict[str, Any]) -> int:
@@ -120,47 +137,53 @@ def test_every_login_and_auth_line_is_a_known_event(run: dict[str, Any], name: s
 
 @pytest.mark.parametrize("run,name", _cases())
 def test_failures_and_logins_per_scenario(run: dict[str, Any], name: str) -> None:
-    """Each scenario's refused connections are failures with their client and username,
-    its logins logins; a connection that tried nothing is neither. Three wrong passwords
-    in one connection are one failure (the login process's one line), as fail2ban counts
-    them; three wrong ones before the right one in one connection are no failure at all:
-    the login process logs only the login (see the guess in one connection below)."""
+    """Each scenario's refused passwords weigh one failure each, with their client and
+    username, its logins are logins; a connection that tried nothing is neither. Three
+    wrong passwords in one connection are three, whether the login process's one line
+    counts them (`3 attempts`) or the auth service said each; three wrong ones before
+    the right one in one connection are three with auth_verbose, and nothing without:
+    the login process then logs only the login."""
     rows = _rows(run, name)
     for scenario in run["scenarios"]:
         if scenario["name"] == "plaintext_refused":
             continue  # test_plaintext_refusals_are_not_failures
-        assert _said(rows, scenario["client_ips"]) == _judged(scenario), scenario["name"]
+        assert _said(rows, scenario["client_ips"]) == _judged(run, scenario), scenario["name"]
     several = _scenario(run, "several_wrong_in_one_connection")
     assert several["counts"]["attempts_refused"] == 5
-    assert sum(_judged(several).values()) == 2
-    # ... which weigh the passwords each says it refused: every one the driver tried
-    for scenario in run["scenarios"]:
-        refused = sum(1 for conn in scenario["connections"] if _refused(conn)
-                      for a in conn["attempts"] if not a["accepted"] and _read(a))
-        weighed = sum(r["auth_attempts"] or 1 for r in rows if r["event"] == "auth_failure"
-                      and r["client_ip"] in scenario["client_ips"])
-        assert weighed == refused, scenario["name"]
+    assert sum(_judged(run, several).values()) == 5
+    guess = _scenario(run, "guess_succeeds_in_one_connection")
+    assert guess["counts"] == {**guess["counts"], "connections": 1, "attempts_refused": 3,
+                               "logins": 1}
+    failed = sum(r["weight"] for r in rows if r["client_ip"] in guess["client_ips"])
+    assert failed == (3 if run["auth_verbose"] == "yes" else 0)
 
 
 @pytest.mark.parametrize("run,name", _cases())
-def test_auth_service_lines_are_info_never_failures(run: dict[str, Any], name: str) -> None:
-    """With auth_verbose, the auth service says every refused password once more
+def test_auth_service_lines_are_the_connections_refusals(run: dict[str, Any],
+                                                         name: str) -> None:
+    """With auth_verbose, the auth service says every refused password as it refuses it
     (`passwd-file(bob,127.0.0.105,<session>): Password mismatch`, `unknown user` for
-    names it does not know): information naming the user, never a failure of its own.
-    Without it, the service says nothing, and the failures are the same."""
+    names it does not know), naming the login process's connection (`session=<...>`):
+    a failure each, and the connection's `auth failed, N attempts` weighs none of them
+    again. Without it, the service says nothing, and the failures weigh the same."""
     rows = _rows(run, name)
     auth = [r for r in rows if r["daemon"] in ("auth", "auth-worker")]
-    assert {(r["event"], r["pattern"]) for r in auth} <= {("info", "dovecot:auth_refused")}
+    assert {(r["event"], r["pattern"], r["weight"]) for r in auth} <= {
+        ("auth_failure", "dovecot:auth_refused_login", 1)}
     said = Counter((r["client_ip"], r["sasl_username"], r["reason"]) for r in auth)
     refused: Counter[tuple[str, str, str]] = Counter(
-        (conn["client_ip"], a["user"],
-         "Password mismatch" if a["user"] in TRUTH["users"] else "unknown user")
+        (conn["client_ip"], user,
+         "Password mismatch" if user in TRUTH["users"] else "unknown user")
         for scenario in run["scenarios"] for conn in scenario["connections"]
-        for a in conn["attempts"] if not a["accepted"] and _read(a))
+        for user in _wrong(conn))
     assert said == (refused if run["auth_verbose"] == "yes" else Counter())
-    failures = sum(1 for r in rows if r["event"] == "auth_failure")
-    assert failures == sum(1 for scenario in run["scenarios"]
-                           for conn in scenario["connections"] if _refused(conn))
+    login_sessions = {r["session"] for r in rows if r["daemon"].endswith("-login")}
+    assert {r["session"] for r in auth} <= login_sessions
+    assert None not in login_sessions
+    weighed = sum(r["weight"] for r in rows)
+    assert weighed == sum(len(_wrong(conn)) for scenario in run["scenarios"]
+                          for conn in scenario["connections"]
+                          if _refused(conn) or run["auth_verbose"] == "yes")
 
 
 @pytest.mark.parametrize("run,name", _cases())

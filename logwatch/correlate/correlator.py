@@ -177,7 +177,9 @@ class Correlator:
         sres, st.sessions = assign_sessions(events, self.parsers, st.sessions,
                                             self._resolved if unknown else None, horizon)
         idx = events.schema.get_field_index("session")
-        events = events.set_column(idx, EVENT_SCHEMA.field("session"), sres.session)
+        # a session its own line named (Dovecot's) where no session spec found one
+        events = events.set_column(idx, EVENT_SCHEMA.field("session"),
+                                   pc.coalesce(sres.session, events.column(idx)))
         order = st.rows_seen + np.arange(n, dtype=np.int64)
         if unknown:
             self._note_pending(sres, order, ts)

@@ -28,8 +28,9 @@ __all__ = ["ONLY_CONTAINING_HEAD", "MtaSpec", "QueueIdSpec", "PatternSpec", "Cla
            "EXTRACTABLE"]
 
 #: Fields a pattern may capture or set. The header, provenance and correlation columns
-#: are the engine's own.
-_RESERVED = {"ts", "seq", "host", "mta", "instance", "daemon", "program", "pid", "session",
+#: are the engine's own; `session` too, except where a program names its connection
+#: itself (Dovecot's `session=<...>`) and has no session spec to find it.
+_RESERVED = {"ts", "seq", "host", "mta", "instance", "daemon", "program", "pid",
              "event", "source", "source_fp", "offset", "cursor", "pattern", "line_note",
              "reject_class", "auth_ok", "auth_tried"}
 EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
