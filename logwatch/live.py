@@ -80,6 +80,11 @@ from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
 __all__ = ["PassResult", "Memory", "run_pass", "deliver_outbox"]
 
+#: How far back in log time the ledger keeps an incident it told, at least: a log
+#: rewritten in place is read again from its start (sources.tail), and the current file
+#: of a weekly rotation (Debian's mail.log) holds a week; what it finds again must still
+#: be known, or it is told twice.
+LEDGER_KEEP_US = 8 * 86_400 * US
 #: Retry delays double from `notify.retry_after` up to this.
 MAX_RETRY = 3600.0
 #: runs of a failing action before it is given up (and no longer holds exit code 75)
@@ -745,9 +750,10 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
         for payload in raised:
             _enqueue_actions(db, cfg, facts, payload)
         # an incident found later starts within the history and continues an entry
-        # only within its rule's cooldown: twice that is past any use
-        State.forget(db, {r.id: newest - 2 * (back + r.cooldown_s * US) for r in rules},
-                     time.time())
+        # only within its rule's cooldown: twice that is past any use, but for a log
+        # read again (LEDGER_KEEP_US)
+        State.forget(db, {r.id: newest - max(2 * (back + r.cooldown_s * US), LEDGER_KEEP_US)
+                          for r in rules}, time.time())
 
     _commit(state, memory, handed_on, alerts)
     return out

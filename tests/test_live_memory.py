@@ -331,8 +331,9 @@ def test_a_cron_run_enriches_only_its_new_rows_unless_the_site_changed(tmp_path:
 
 def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) -> None:
     """Years of following must not pile up: an incident's ledger entry goes once the
-    log is past its rule's history and cooldown (twice over), a delivered alert after
-    thirty days; a recent one stays, and so does what is still waiting."""
+    log is past its rule's history and cooldown (twice over) and past the week a log
+    read again may hold (LEDGER_KEEP_US), a delivered alert after thirty days; a
+    recent one stays, and so does what is still waiting."""
     log = tmp_path / "mail.log"
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
@@ -355,14 +356,48 @@ def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) 
             fh.write(_failures("203.0.113.71", start + timedelta(hours=6), 1))
         run_pass(cfg, state)
         assert state.ledger("auth_failure_burst", key) is not None
-        with open(log, "a") as fh:          # a day on: past it
+        with open(log, "a") as fh:          # a day on: past it, within the week
             fh.write(_failures("203.0.113.71", start + timedelta(days=1), 1))
+        run_pass(cfg, state)
+        assert state.ledger("auth_failure_burst", key) is not None
+        with open(log, "a") as fh:          # nine days on: past both
+            fh.write(_failures("203.0.113.71", start + timedelta(days=9), 1))
         run_pass(cfg, state)
         assert state.ledger("auth_failure_burst", key) is None
         left = {item.alert_id for item in state.recent()}
     finally:
         state.close()
     assert left == {"old-2-True", "old-40-False"}
+
+
+
+def test_a_log_rewritten_in_place_tells_no_incident_twice(tmp_path: Path) -> None:
+    """`sed -i` on the current log (a day of it) makes the next run read it again from
+    its start: the morning's burst, long past its rule's window and cooldown, is found
+    again and is not told again; a burst in the new lines is."""
+    log = tmp_path / "mail.log"
+    cfg_path = tmp_path / "config.toml"
+    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
+                        f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
+    cfg = load_config(cfg_path)
+    start = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
+    connects = "".join(f"{(start - timedelta(minutes=m)).isoformat()} mx1 postfix/smtpd[7]: "
+                       "connect from unknown[198.51.100.1]\n" for m in range(20, 0, -1))
+    log.write_text(connects + _failures("203.0.113.80", start, 6)
+                   + _failures("203.0.113.81", start + timedelta(hours=14), 1)
+                   + _failures("203.0.113.82", start + timedelta(hours=15), 1))
+    state = State(cfg.state_dir)
+    try:
+        assert [a["key"] for a in run_pass(cfg, state).alerts] == [
+            {"client_ip": "203.0.113.80"}]
+        kept = log.read_text().splitlines(keepends=True)[:-1]     # the last line deleted
+        log.write_text("".join(kept) + _failures("203.0.113.83", start + timedelta(hours=16),
+                                                 5))
+        again = run_pass(cfg, state)
+    finally:
+        state.close()
+    assert any("rewritten in place" in w for w in again.warnings)
+    assert [a["key"] for a in again.alerts] == [{"client_ip": "203.0.113.83"}]
 
 
 LATE_LINK = """\
