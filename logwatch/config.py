@@ -338,11 +338,18 @@ def load_config(path: Path | None) -> Config:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(validation_message(exc, path, text)) from None
+    # a relative path is the config's neighbour: cron's working directory is not the
+    # config's (a state directory made wherever cron started, a log never found)
     base = path.parent
-    dirs = [d if d.is_absolute() else base / d for d in cfg.rule_dirs]
-    # beside the config, as rule_dirs: cron's working directory is not the config's
+
+    def beside(p: Path) -> Path:
+        return p if p.is_absolute() else base / p
+
     secrets = cfg.notify.secrets_file
-    notify = cfg.notify if secrets is None or secrets.is_absolute() else \
-        cfg.notify.model_copy(update={"secrets_file": base / secrets})
-    return cfg.model_copy(update={"origin": path, "text": text, "rule_dirs": dirs,
-                                  "notify": notify})
+    notify = cfg.notify if secrets is None else \
+        cfg.notify.model_copy(update={"secrets_file": beside(secrets)})
+    sources = [s if s.path is None else s.model_copy(update={"path": beside(s.path)})
+               for s in cfg.sources]
+    return cfg.model_copy(update={"origin": path, "text": text, "notify": notify,
+                                  "rule_dirs": [beside(d) for d in cfg.rule_dirs],
+                                  "state_dir": beside(cfg.state_dir), "sources": sources})

@@ -192,6 +192,27 @@ def test_relative_rule_dirs_resolve_against_the_config_directory(
     assert load_config(Path("etc/cfg.toml")).rule_dirs[0].resolve() == (etc / "rules.d").resolve()
 
 
+
+def test_relative_state_dir_and_source_resolve_against_the_config_directory(
+        tmp_path: Path) -> None:
+    """cron starts `run` in the user's home (or /): `state_dir = "state"` and
+    `path = "logs/mail.log"` are the config's neighbours, not the working directory's
+    (which used to get a state directory of its own and find no log, quietly)."""
+    etc = tmp_path / "etc"
+    (etc / "logs").mkdir(parents=True)
+    (etc / "logs" / "mail.log").write_bytes((ROOT / "sample_logs/postfix/mail.log").read_bytes())
+    config = write(etc, 'state_dir = "state"\n[site]\nlocal_domains = ["example.com"]\n'
+                        'timezone = "UTC"\n[[sources]]\npath = "logs/mail.log"\n')
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    done = mlw("run", "--config", str(config), cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) >= 5           # the sample's incidents
+    assert (etc / "state").is_dir() and list(elsewhere.iterdir()) == []
+    cfg = load_config(config)
+    assert (cfg.state_dir, cfg.sources[0].path) == (etc / "state", etc / "logs/mail.log")
+
+
 # --- refusals: file, line and field ------------------------------------------------------
 
 def _swap(old: str, new: str) -> str:
