@@ -490,6 +490,26 @@ def test_check_config_defaults_show_every_rule(tmp_path: Path) -> None:
     assert "127.0.0.0/8" in r.stdout
 
 
+
+def test_check_config_warns_of_a_source_that_reads_nothing(tmp_path: Path) -> None:
+    """A misspelt log path reads nothing, each run, with a note: check-config, run once
+    after an edit, says so beside the source; one that is there, or has rotations
+    beside it, gets no warning."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "mail.log").write_text("")
+    (tmp_path / "logs" / "old.log.1.gz").write_bytes(b"")
+    text = "".join(f'[[sources]]\npath = "{name}"\n' for name in
+                   ("logs/mail.log", "logs/mail.lgo", "logs/old.log", "logs"))
+    r = mlw("check-config", str(write(tmp_path, text)))
+    assert r.returncode == 0, r.stderr
+    shown = [line for line in r.stdout.splitlines() if line.startswith("  /")]
+    assert shown == [f"  {tmp_path}/logs/mail.log",
+                     f"  {tmp_path}/logs/mail.lgo   WARNING: no such file, nor rotations "
+                     "of it beside it: nothing read",
+                     f"  {tmp_path}/logs/old.log",
+                     f"  {tmp_path}/logs   WARNING: a directory, not a log file"]
+
+
 def test_check_config_bad_config_exits_2_with_the_located_message(tmp_path: Path) -> None:
     text = _swap("trusted_networks =", "trusted_network =")
     path = write(tmp_path, text)

@@ -19,6 +19,7 @@ from logwatch.durations import format_duration
 from logwatch.notify.deliver import Destination, destinations, without_urls
 from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
+from logwatch.sources.tail import absent, unreadable
 
 __all__ = ["register", "run", "explain_config"]
 
@@ -32,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description=__doc__)
     p.add_argument("config", metavar="CFG")
     p.set_defaults(run=run)
+
+
+def _source(path: Path | None) -> str:
+    """A source, and what would stop it reading anything (a path misspelt)."""
+    if path is None:
+        return "  journald"
+    problem = unreadable(str(path)) or absent(str(path))
+    return f"  {path}" + (f"   WARNING: {problem.removeprefix(f'{path}: ')}" if problem else "")
 
 
 #: Kinds whose rows are counted over a sliding window (the others use intervals or none).
@@ -89,7 +98,7 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
         f"allowlisted: {len(cfg.allow.networks)} networks, {len(cfg.allow.users)} users, "
         f"{len(cfg.allow.senders)} sender patterns",
         f"sources: {len(cfg.sources)}",
-        *[f"  {src.path or 'journald'}" for src in cfg.sources],
+        *[_source(src.path) for src in cfg.sources],
         f"notify: {len(dests)} destinations ({'; '.join(by_scheme) or 'none'})"
         + (f", {cfg.notify.secrets_file} included" if cfg.notify.secrets_file else ""),
         f"state: {cfg.state_dir}",

@@ -26,7 +26,7 @@ from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
 __all__ = ["Mark", "Segment", "plan_reads", "mark_after", "still_valid", "unreadable",
-           "HEAD_BYTES"]
+           "absent", "HEAD_BYTES"]
 
 #: The identity of a file is the hash of its first bytes (fewer while it is shorter).
 HEAD_BYTES = 1024
@@ -169,6 +169,16 @@ def unreadable(path: str) -> str | None:
     return f"{path}: a directory, not a log file" if os.path.isdir(path) else None
 
 
+def absent(path: str) -> str | None:
+    """Why a configured log reads nothing at all: neither it nor a rotation of it is
+    there. Said, not refused: a log not written yet, or rotated to another directory
+    (logrotate's olddir), is no error, but a misspelt path would read nothing, each
+    run, in silence."""
+    if os.path.exists(path) or rotated_names(path):
+        return None
+    return f"{path}: no such file, nor rotations of it beside it: nothing read"
+
+
 def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
     """What to read of `path` (and of its rotations) since `mark`, in order.
 
@@ -185,11 +195,7 @@ def plan_reads(path: str, mark: Mark | None, from_end: bool = False) -> Plan:
 def _plan(path: str, mark: Mark | None, from_end: bool) -> Plan:
     plan = Plan()
     live = os.path.exists(path)
-    if not live and not rotated_names(path):
-        # a misspelt path would read nothing, each run, in silence; a log not written
-        # yet, or rotated to another directory (logrotate's olddir), is no error
-        plan.warnings.append(f"{path}: no such file, nor rotations of it beside it: "
-                             "nothing read")
+    plan.warnings += [w for w in [absent(path)] if w]
     if mark is None:
         if live and not from_end:
             plan.segments = _live(path, 0)
