@@ -33,7 +33,7 @@ def _full(a: Alert) -> list[str]:
     return out
 
 
-def alerts_text(alerts: list[Alert], warnings: list[str]) -> str:
+def alerts_text(alerts: list[Alert]) -> str:
     full = [a for a in alerts if severity_rank(a.severity) >= severity_rank(FULL_FROM)]
     digest = [a for a in alerts if severity_rank(a.severity) < severity_rank(FULL_FROM)]
     lines: list[str] = []
@@ -46,5 +46,4 @@ def alerts_text(alerts: list[Alert], warnings: list[str]) -> str:
         lines.append("")
     if not alerts:
         lines += ["No alerts.", ""]
-    lines += [f"note: {for_terminal(w)}" for w in warnings]
     return "\n".join(lines).rstrip("\n") + "\n"

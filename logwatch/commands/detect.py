@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     result = detect_files(args.files, cfg, options)
     det = result.detection
     if args.out_format == "text":
-        sys.stdout.write(alerts_text(det.alerts, result.notes))
+        sys.stdout.write(alerts_text(det.alerts))
+        print_notes(result.notes)
     else:
         print_alerts([a.as_dict() for a in det.alerts], result.notes)
     print_errors(result.errors)
