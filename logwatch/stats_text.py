@@ -36,7 +36,7 @@ def _events_table(stats: SourceStats) -> list[str]:
 
 def _source(stats: SourceStats) -> list[str]:
     other = sum(stats.other_shapes.values())
-    head = (f"{for_terminal(stats.source)}: {stats.format}"
+    head = (f"{for_terminal(stats.source)}: {stats.format or 'no format (no lines)'}"
             f"{' ' + stats.compression if stats.compression else ''}, {stats.lines:,} lines, "
             f"{stats.mail_lines:,} mail, {stats.rows:,} rows, {other:,} other, "
             f"{stats.unreadable:,} unreadable")

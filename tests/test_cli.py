@@ -221,6 +221,21 @@ def test_stats_alone_with_out_dev_null(log: Path) -> None:
     assert stats["sources"][0]["lines"] == 5 and stats["sources"][0]["mail_lines"] == 4
 
 
+
+def test_a_file_after_stats_is_told_apart_from_its_format(log: Path, tmp_path: Path) -> None:
+    """`--stats` takes an optional format: `parse --stats mail.log` read the name as
+    one and said only that it was no choice. It says what happened and what to write;
+    an empty file's line says it has no format, not Python's None."""
+    done = mlw("parse", "--stats", str(log))
+    assert done.returncode == 2
+    assert "is not text or json (a file name right after --stats" in done.stderr.decode()
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"")
+    done = mlw("parse", "--stats=text", "--out", "/dev/null", str(empty))
+    assert done.returncode == 0
+    assert done.stderr.decode().startswith(f"{empty}: no format (no lines), 0 lines")
+
+
 def test_stdin_is_told_to_give_a_year_only_when_its_stamps_have_none(log: Path) -> None:
     """A pipe's format is known only once read: Exim's own stamps carry the year."""
     exim = (ROOT / "sample_logs" / "exim" / "mainlog").read_bytes()[:4000]

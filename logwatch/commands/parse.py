@@ -22,6 +22,15 @@ from logwatch.sources.opener import READ_ERRORS, open_source
 __all__ = ["register", "run", "add_input_options"]
 
 
+def _stats_format(text: str) -> str:
+    """--stats's optional format: a file name right after it is taken for one."""
+    if text not in ("text", "json"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not text or json (a file name right after --stats is read as "
+            "its format: put the files first, or write --stats=text)")
+    return text
+
+
 def _year(text: str) -> int:
     """A year a log line can have: a typo (20226) would run past what a date can hold."""
     try:
@@ -79,7 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--table", choices=("events", "messages"), default="events")
     p.add_argument("--out", default="-",
                    help=".parquet, .jsonl, .csv, or - for JSON lines on stdout (default)")
-    p.add_argument("--stats", nargs="?", const="text", choices=("text", "json"),
+    p.add_argument("--stats", nargs="?", const="text", type=_stats_format,
+                   metavar="{text,json}",
                    help="print counts per MTA and event, inferred years and unknown lines "
                         "on stderr (text, or json for machines)")
     p.add_argument("--explain", action="store_true",
