@@ -23,7 +23,7 @@ from logwatch.config import Config, load_config
 from logwatch.errors import LogwatchError
 from logwatch.live import Memory, PassResult, deliver_outbox, run_pass
 from logwatch.metrics import Metrics
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import lines_for_terminal
 from logwatch.state import STATE_ERRORS, State, unwritable
 from logwatch.usable import validated
 
@@ -63,9 +63,8 @@ class Follower:
         try:
             new = validated(self.load(self.config_path))
         except LogwatchError as exc:
-            said = "\n".join(for_terminal(line) for line in str(exc).splitlines())
-            print(f"mail-logwatch: config not reloaded, the old one kept: {said}",
-                  file=sys.stderr)
+            print("mail-logwatch: config not reloaded, the old one kept: "
+                  + lines_for_terminal(str(exc)), file=sys.stderr)
             return cfg
         if new.state_dir != cfg.state_dir:
             print("mail-logwatch: state_dir cannot change while following; restart",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_terminal", "for_html", "placed_line", "clipped", "ZWSP", "AUTOLINKS"]
+__all__ = ["for_terminal", "lines_for_terminal", "for_html", "placed_line", "clipped", "ZWSP",
+           "AUTOLINKS"]
 
 #: Breaks a syntax and is read as nothing (a renderer that shows it, shows nothing).
 ZWSP = "\u200b"
@@ -44,6 +45,13 @@ def for_terminal(text: str) -> str:
     """`text` with control, format (bidi, zero-width) and separator characters shown as
     escapes (`\\x1b`, `\\u202e`, `\\u200b`)."""
     return _UNSAFE.sub(_escape, text)
+
+
+def lines_for_terminal(text: str) -> str:
+    """A message of several lines (a rule file's errors, one per field) for a terminal:
+    each line escaped, the line breaks kept. A log line holds no line break, so none of
+    these came from one."""
+    return "\n".join(for_terminal(line) for line in text.split("\n"))
 
 
 def for_html(text: object) -> str:

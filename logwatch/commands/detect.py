@@ -19,7 +19,7 @@ from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.errors import ConfigError, UsageError
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
-from logwatch.sanitize import for_terminal
+from logwatch.sanitize import lines_for_terminal
 from logwatch.sources.rotation import rotation_key
 
 __all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
@@ -39,12 +39,12 @@ def print_alerts(alerts: list[dict[str, Any]], notes: list[str]) -> None:
 
 def print_notes(notes: list[str]) -> None:
     for note in notes:
-        print(f"mail-logwatch: note: {for_terminal(note)}", file=sys.stderr)
+        print(f"mail-logwatch: note: {lines_for_terminal(note)}", file=sys.stderr)
 
 
 def print_errors(errors: list[str]) -> None:
     for err in errors:
-        print(f"mail-logwatch: {for_terminal(err)}", file=sys.stderr)
+        print(f"mail-logwatch: {lines_for_terminal(err)}", file=sys.stderr)
 
 
 def config_from(path: str | None) -> Config:
