@@ -21,7 +21,7 @@ from types import FrameType
 
 from logwatch.config import Config, load_config
 from logwatch.errors import LogwatchError
-from logwatch.live import Memory, PassResult, deliver_outbox, run_pass
+from logwatch.live import Memory, PassResult, deliver_outbox, run_pass, waiting
 from logwatch.metrics import Metrics
 from logwatch.sanitize import lines_for_terminal
 from logwatch.state import STATE_ERRORS, State, unwritable
@@ -93,7 +93,7 @@ class Follower:
                     result = run_pass(cfg, state, memory=memory)
                     result.pending = deliver_outbox(cfg, state, budget=DELIVERY_BUDGET)
                     # as `run` says it (the follower's output drops repeats of a notice)
-                    result.warnings += [f"{result.pending} alerts wait in the outbox: {why}"
+                    result.warnings += [f"{waiting(result.pending)}: {why}"
                                         for why in (state.pending_errors()
                                                     if result.pending else [])]
                 except LogwatchError as exc:   # a rule file saved with a typo: say it, go on

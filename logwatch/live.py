@@ -800,8 +800,9 @@ def _act(cfg: Config, state: State, item_id: int, item: dict[str, Any],
     if done.returncode == 0:
         state.delivered(item_id, f"action {name}: exit 0 {done.output.strip()[:200]}")
         return None
-    error = f"action {name}: " + (done.refused or f"exit {done.returncode}: "
-                                   f"{done.output.strip()[:500]}")
+    said = done.output.strip()[:500]
+    error = f"action {name}: " + (done.refused or f"exit {done.returncode}"
+                                   + (f": {said}" if said else ""))
     if attempts + 1 >= ACTION_ATTEMPTS:   # a command that keeps failing will not heal
         state.dropped(item_id, f"{error} (gave up after {ACTION_ATTEMPTS} attempts)")
         return None
@@ -821,6 +822,11 @@ def _hold(db: sqlite3.Connection, payload: dict[str, Any], route: str, notify: A
         return every
     return every if State.sent_of_rule(db, route, _rule_of(payload), time.time() - every) \
         >= notify.flood_after else 0
+
+
+def waiting(pending: int) -> str:
+    """What `run` and a follower say of alerts left in the outbox."""
+    return f"{pending} alert{' waits' if pending == 1 else 's wait'} in the outbox"
 
 
 def deliver_outbox(cfg: Config, state: State, retry_after: float | None = None,

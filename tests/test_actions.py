@@ -139,6 +139,7 @@ def test_a_failing_command_is_retried_and_shown(tmp_path: Path) -> None:
     shown = subprocess.run([sys.executable, "-m", "logwatch", "alerts", "--config", str(cfg)],
                            capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert shown.returncode == 75 and "action ban: exit 3" in shown.stdout, shown.stdout
+    assert "exit 3:" not in shown.stdout              # it said nothing: no empty reason
     state = State(load_config(cfg).state_dir)
     try:
         deliver_outbox(load_config(cfg), state, retry_after=0)

@@ -425,7 +425,7 @@ def test_a_rule_directory_that_is_none_names_the_config_line(tmp_path: Path) -> 
     path = write(tmp_path, text)
     msg = refusal(path, rules=True)
     assert msg == (f"{path} line {line_of(text, 'rule_dirs')}: field rule_dirs: rule "
-                   f"directory {tmp_path / 'rules.d'}: not a directory"), msg
+                   f"directory {tmp_path / 'rules.d'}: does not exist"), msg
 
 
 def test_override_duration_is_parsed(tmp_path: Path) -> None:

@@ -412,8 +412,8 @@ def test_a_follower_says_why_alerts_wait_in_the_outbox(tmp_path: Path) -> None:
                                 'retry_after = 600\ndigest_every = 0\n')
     try:
         f.append("".join(_failure("203.0.113.7", s) for s in range(6)))
-        said = f.wait_for_stderr("alerts wait in the outbox")
-        assert said.startswith("mail-logwatch: note: 1 alerts wait in the outbox: json")
+        said = f.wait_for_stderr("alert waits in the outbox")
+        assert said.startswith("mail-logwatch: note: 1 alert waits in the outbox: json")
         assert "Connection error" in said and "127.0.0.1" in said
         time.sleep(1.5)                      # more passes: said once
         assert sum("wait in the outbox" in line for line in f.stderr) == 1

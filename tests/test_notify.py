@@ -417,7 +417,7 @@ def test_notifier_down_then_back_delivers_once(tmp_path: Path,
     before = time.time()
     ran = mlw("run", "--config", str(cfg))               # not due yet: nothing tried
     assert ran.returncode == 75, ran.stderr
-    assert ran.stdout == "" and "1 alerts wait in the outbox" in ran.stderr
+    assert ran.stdout == "" and "1 alert waits in the outbox" in ran.stderr
     (item,) = outbox(cfg)
     assert item.attempts == 1
 

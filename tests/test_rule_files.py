@@ -194,9 +194,12 @@ def test_hidden_files_in_a_rule_directory_are_not_rules(tmp_path: Path) -> None:
 
 
 def test_missing_rule_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not a directory") as exc:
+    with pytest.raises(ConfigError, match="does not exist") as exc:
         load_rules(Config(rule_dirs=[tmp_path / "nope"]))
     assert str(tmp_path / "nope") in str(exc.value)
+    (tmp_path / "file.toml").write_text("")
+    with pytest.raises(ConfigError, match="file.toml: not a directory"):
+        load_rules(Config(rule_dirs=[tmp_path / "file.toml"]))
 
 
 # --- refusals: file, line, rule and field ------------------------------------------------

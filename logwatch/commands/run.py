@@ -19,7 +19,7 @@ from pathlib import Path
 from logwatch.commands.detect import (config_from, print_alerts, print_errors,
                                       site_config_path)
 from logwatch.config import DEFAULT_PATH, Config
-from logwatch.live import deliver_outbox, run_pass
+from logwatch.live import deliver_outbox, run_pass, waiting
 from logwatch.sanitize import for_terminal
 from logwatch.state import STATE_ERRORS, State, unwritable
 from logwatch.usable import validated
@@ -98,7 +98,7 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
     if result.errors:
         return EXIT_USAGE
     if pending:
-        print(f"mail-logwatch: {pending} alerts wait in the outbox"
+        print(f"mail-logwatch: {waiting(pending)}"
               + "".join(f"\n  {for_terminal(w)}" for w in why), file=sys.stderr)
         return EXIT_TEMPFAIL
     return EXIT_ALERTS if args.fail_on_alert and result.alerts else EXIT_OK

@@ -152,7 +152,8 @@ def _rule_files(dirs: Iterable[Path], cfg: Config) -> list[list[Path]]:
             at = "" if d not in cfg.rule_dirs else at_line(
                 cfg.origin or "config",
                 locate(cfg.text, ("rule_dirs",)) if cfg.text else None) + ": field rule_dirs: "
-            raise ConfigError(f"{at}rule directory {d}: not a directory")
+            what = "not a directory" if d.exists() else "does not exist"
+            raise ConfigError(f"{at}rule directory {d}: {what}")
         out.append(sorted(p for p in d.glob("*.toml") if not p.name.startswith(".")))
     return out
 
