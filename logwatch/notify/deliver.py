@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -37,6 +37,8 @@ _MEDIA: dict[str, Medium] = {"slack": SLACK, "discord": DISCORD, "mmost": MATTER
 class Destination:
     url: str
     min_severity: str
+    #: where it was configured, for a complaint about it (the URL itself is a secret)
+    origin: str = field(default="", compare=False)
 
     @property
     def route_id(self) -> str:
@@ -80,17 +82,18 @@ def _secrets(path: Path) -> list[Destination]:
         if severity not in SEVERITIES or len(parts) > 2:
             raise ConfigError(f"notify.secrets_file {path} line {n}: expected a URL and "
                               f"optionally one of {', '.join(SEVERITIES)}")
-        out.append(Destination(parts[0], severity))
+        out.append(Destination(parts[0], severity, f"notify.secrets_file {path} line {n}"))
     return out
 
 
 def destinations(cfg: NotifyConfig) -> list[Destination]:
-    out = [Destination(u.url, u.min_severity) for u in cfg.urls]
+    out = [Destination(u.url, u.min_severity, f"notify.urls item {i}")
+           for i, u in enumerate(cfg.urls, 1)]
     if cfg.secrets_file is not None:
         out += _secrets(cfg.secrets_file)
     for d in out:
         if apprise.Apprise.instantiate(d.url) is None:
-            raise ConfigError(f"notify: {d.name}: apprise does not accept this URL")
+            raise ConfigError(f"{d.origin}: {d.name}: apprise does not accept this URL")
     return out
 
 
