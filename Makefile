@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# sample_logs/ is one day (2026-03-03, UTC) told by Postfix, Exim and Sendmail, with seven
+# sample_logs/ is one day (2026-03-03, UTC) told by Postfix, Exim and Sendmail, with eight
 # planted incidents; config.toml beside it is the site. git does not keep the files'
 # modification times the year would otherwise come from, hence --year.
 DETECT := $(BIN)/mail-logwatch detect --config sample_logs/config.toml --year 2026 --format text

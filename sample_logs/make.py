@@ -4,7 +4,7 @@
     python sample_logs/make.py [--out DIR]        (default: the directory of this file)
 
 One story (see README.md): ordinary traffic over 2026-03-03 (UTC) on mx1.example.com, with
-nine planted incidents. The story is built once as a plan of scenes with concrete
+eight planted incidents. The story is built once as a plan of scenes with concrete
 addresses, times, sizes and message ids; each MTA renderer turns the same plan into the
 lines that MTA writes, with its own process ids and queue ids. The line shapes are those
 of parsers/samples/*.log (the shapes our parsers are tested on), which are real lines or

@@ -476,7 +476,9 @@ def unlinked(seg: Segmented, which: np.ndarray) -> pa.Table:
         "bounced": counts(st("bounced", "undeliverable")),
         "expired": counts(st("expired")),
         "status": _final_status(ev, status, col["recipient"], seg_of, count),
-        "relays": _distinct_lists(col["relay"], is_delivery, seg_of, count),
+        # Postfix's `relay=none`: no server was reached (a timeout, a bounce made here)
+        "relays": _distinct_lists(col["relay"], is_delivery & ~to_numpy(pc.fill_null(
+            pc.equal(col["relay"], "none"), False)), seg_of, count),
         "tls_in": pa.array(tls_in),
         "session": _take_at(col["session"], first_recv),
         "helo": _take_at(col["helo"], first_recv),
