@@ -48,8 +48,8 @@ def unwritable(state_dir: str | Path, exc: BaseException) -> str:
 _SEVERITY_ORDER = "CASE severity " + " ".join(
     f"WHEN '{name}' THEN {-rank}" for rank, name in enumerate(SEVERITIES)) + " ELSE 1 END"
 
-__all__ = ["State", "LedgerEntry", "OutboxItem", "table_bytes", "table_of", "STATE_ERRORS",
-           "unwritable"]
+__all__ = ["State", "STATE_FILE", "LedgerEntry", "OutboxItem", "table_bytes", "table_of",
+           "STATE_ERRORS", "unwritable"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB);
@@ -75,6 +75,8 @@ CREATE INDEX IF NOT EXISTS ledger_ended ON ledger (rule, last_us);
 _IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
+#: the database in a state_dir
+STATE_FILE = "state.sqlite"
 #: days that delivered alerts, and incidents of rules no longer configured, are kept
 KEEP_DAYS = 30
 
@@ -128,7 +130,7 @@ class State:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise ConfigError(f"state_dir {state_dir}: cannot create: {exc.strerror}") from exc
-        self.path = state_dir / "state.sqlite"
+        self.path = state_dir / STATE_FILE
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")

@@ -213,6 +213,17 @@ def test_relative_state_dir_and_source_resolve_against_the_config_directory(
     assert (cfg.state_dir, cfg.sources[0].path) == (etc / "state", etc / "logs/mail.log")
 
 
+
+def test_alerts_before_any_run_makes_no_state(tmp_path: Path) -> None:
+    """`alerts` is a look: on a site no run has used yet it says so, and leaves no state
+    directory behind (it used to create one, with an empty database)."""
+    config = write(tmp_path, 'state_dir = "state"\n')
+    r = mlw("alerts", "--config", str(config))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"no state yet in {tmp_path / 'state'}: no run has raised or sent anything\n"
+    assert not (tmp_path / "state").exists()
+
+
 # --- refusals: file, line and field ------------------------------------------------------
 
 def _swap(old: str, new: str) -> str:

@@ -16,7 +16,7 @@ from logwatch.commands.detect import config_from, site_config_path
 from logwatch.config import DEFAULT_PATH
 from logwatch.notify.deliver import destinations, route_of
 from logwatch.sanitize import for_terminal
-from logwatch.state import OutboxItem, State
+from logwatch.state import STATE_FILE, OutboxItem, State
 
 __all__ = ["register", "run"]
 
@@ -54,6 +54,10 @@ def _line(item: OutboxItem, dest_name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from(site_config_path(args.config))
     dests = destinations(cfg.notify)
+    if not (cfg.state_dir / STATE_FILE).exists():   # a look makes no state
+        print(f"no state yet in {for_terminal(str(cfg.state_dir))}: no run has raised or "
+              "sent anything")
+        return 0
     state = State(cfg.state_dir)
     try:
         items = state.recent(args.limit)
