@@ -1,6 +1,6 @@
 """The `mail-logwatch` command line: argument parsing and exit codes, nothing else.
 
-Exit codes (DESIGN.md): 0 fine; 1 only with --fail-on-alert when alerts were raised;
+Exit codes: 0 fine; 1 only with --fail-on-alert when alerts were raised;
 2 bad usage, bad config or unreadable input; 75 alerts wait in the outbox. Diagnostics
 go to stderr so that stdout stays machine-readable.
 """

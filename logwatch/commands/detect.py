@@ -1,7 +1,7 @@
 """`mail-logwatch detect FILE...`: run the rules over log files as one batch.
 
-One JSON object per alert on stdout (DESIGN.md's contract), or text for a person; notes
-(inferred local domains, rules that cannot see something) go to stderr.
+One JSON object per alert on stdout (a stable format: README, "Detecting"), or text for a
+person; notes (inferred local domains, rules that cannot see something) go to stderr.
 """
 
 from __future__ import annotations

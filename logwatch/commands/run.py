@@ -2,7 +2,7 @@
 (through any rotation), raise alerts, deliver them, remember.
 
 Prints each alert it raises as one JSON line (the detect format, plus `notice`: new,
-grown or digest) unless --quiet. Exit codes (DESIGN.md): 2 bad config or unreadable
+grown or digest) unless --quiet. Exit codes: 2 bad config or unreadable
 source, then 75 when alerts wait in the outbox, then 1 with --fail-on-alert; 0 else,
 including when another run holds the lock (said on stderr).
 """
