@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from logwatch.config import Config
 from logwatch.errors import ConfigError
-from logwatch.notify.deliver import destinations
+from logwatch.notify.deliver import Destination, destinations
 from logwatch.rules_engine.loader import load_rules
 from logwatch.tomlfile import at_line, locate
 
-__all__ = ["validated"]
+__all__ = ["validated", "checked_destinations"]
 
 
 def _at(cfg: Config, *field: str) -> str:
@@ -41,10 +41,10 @@ def _rules_of(cfg: Config) -> None:
         raise ConfigError(f"{where}: {text}") from None
 
 
-def _destinations_of(cfg: Config) -> None:
-    """Build the notification destinations as delivery will, one at a time, so that the
-    error names the `notify.urls` entry (by position: the URL carries tokens and is never
-    printed) or the secrets file that holds the URL apprise refuses."""
+def checked_destinations(cfg: Config) -> list[Destination]:
+    """The notification destinations, built as delivery will; first one at a time, so
+    that an error names the `notify.urls` entry (by position: the URL carries tokens and
+    is never printed) or the secrets file and line that hold the URL apprise refuses."""
     for n, route in enumerate(cfg.notify.urls):
         try:
             destinations(cfg.notify.model_copy(update={"urls": [route], "secrets_file": None}))
@@ -60,6 +60,7 @@ def _destinations_of(cfg: Config) -> None:
             if not text.startswith(str(secrets)):
                 text = f"{secrets}: {text}"
             raise ConfigError(f"{_at(cfg, 'notify', 'secrets_file')}: {text}") from None
+    return destinations(cfg.notify)
 
 
 def validated(cfg: Config) -> Config:
@@ -68,5 +69,5 @@ def validated(cfg: Config) -> Config:
     if not cfg.sources:
         raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
     _rules_of(cfg)
-    _destinations_of(cfg)
+    checked_destinations(cfg)
     return cfg

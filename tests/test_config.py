@@ -557,7 +557,7 @@ def test_check_config_never_prints_a_url_without_scheme(tmp_path: Path) -> None:
                  '"slack://TokenB/TokenC"]')
     r = mlw("check-config", str(write(tmp_path, text)))
     assert r.returncode == 2 and "apprise does not accept this URL" in r.stderr, r.stderr
-    assert "notify.urls item 1: ? (" in r.stderr                # where, not what
+    assert "cfg.toml line 14: field notify.urls[0]: ? (" in r.stderr   # where, not what
     for secret in (*SECRETS, "TokenAOnlyNoScheme"):
         assert secret not in r.stdout and secret not in r.stderr, secret
 
@@ -568,7 +568,7 @@ def test_a_url_apprise_refuses_is_named_by_its_secrets_file_line(tmp_path: Path)
     secrets.chmod(0o600)
     r = mlw("check-config", str(write(tmp_path, f'[notify]\nsecrets_file = "{secrets}"\n')))
     assert r.returncode == 2
-    assert f"notify.secrets_file {secrets} line 3: slak (" in r.stderr, r.stderr
+    assert f"field notify.secrets_file: {secrets} line 3: slak (" in r.stderr, r.stderr
     assert "Secret" not in r.stderr
 
 

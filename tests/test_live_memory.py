@@ -229,15 +229,21 @@ def _kept_messages(state: State) -> list[dict[str, Any]]:
     return [] if kept is None else kept.to_pylist()
 
 
-def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Path) -> None:
-    """Its first delivery is read by one pass, its second and its end by the next:
-    the message the rules keep has both external recipients (the first delivery line
-    comes from the correlation state, which holds the lines of unfinished messages)."""
+
+def _one_log_site(tmp_path: Path) -> tuple[Path, Config]:
+    """A site reading one log, `mail.log` (not there yet), in UTC, state beside it."""
     log = tmp_path / "mail.log"
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
                         f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
-    cfg = load_config(cfg_path)
+    return log, load_config(cfg_path)
+
+
+def test_a_message_delivered_over_two_passes_counts_every_recipient(tmp_path: Path) -> None:
+    """Its first delivery is read by one pass, its second and its end by the next:
+    the message the rules keep has both external recipients (the first delivery line
+    comes from the correlation state, which holds the lines of unfinished messages)."""
+    log, cfg = _one_log_site(tmp_path)
     head = "2026-03-03T10:00:0{} mx1 postfix/"
     log.write_text(
         head.format(1) + "smtpd[100]: 7D3F2A1B9C: client=client.example.net[192.0.2.10], "
@@ -334,11 +340,7 @@ def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) 
     log is past its rule's history and cooldown (twice over) and past the week a log
     read again may hold (LEDGER_KEEP_US), a delivered alert after thirty days; a
     recent one stays, and so does what is still waiting."""
-    log = tmp_path / "mail.log"
-    cfg_path = tmp_path / "config.toml"
-    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
-                        f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
-    cfg = load_config(cfg_path)
+    log, cfg = _one_log_site(tmp_path)
     start = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
     log.write_text(_failures("203.0.113.70", start, 6))
     state = State(cfg.state_dir)
@@ -375,11 +377,7 @@ def test_a_log_rewritten_in_place_tells_no_incident_twice(tmp_path: Path) -> Non
     """`sed -i` on the current log (a day of it) makes the next run read it again from
     its start: the morning's burst, long past its rule's window and cooldown, is found
     again and is not told again; a burst in the new lines is."""
-    log = tmp_path / "mail.log"
-    cfg_path = tmp_path / "config.toml"
-    cfg_path.write_text(f'state_dir = "{tmp_path / "state"}"\n[site]\nlocal_domains = '
-                        f'["example.com"]\ntimezone = "UTC"\n[[sources]]\npath = "{log}"\n')
-    cfg = load_config(cfg_path)
+    log, cfg = _one_log_site(tmp_path)
     start = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
     connects = "".join(f"{(start - timedelta(minutes=m)).isoformat()} mx1 postfix/smtpd[7]: "
                        "connect from unknown[198.51.100.1]\n" for m in range(20, 0, -1))

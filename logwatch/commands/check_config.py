@@ -16,9 +16,10 @@ from typing import Any
 
 from logwatch.config import Config, load_config
 from logwatch.durations import format_duration
-from logwatch.notify.deliver import Destination, destinations, without_urls
+from logwatch.notify.deliver import Destination, without_urls
 from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
+from logwatch.usable import checked_destinations
 from logwatch.sources.tail import absent, unreadable
 
 __all__ = ["register", "run", "explain_config"]
@@ -110,5 +111,5 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(Path(args.config))
-    sys.stdout.write(explain_config(cfg, load_rules(cfg), destinations(cfg.notify)))
+    sys.stdout.write(explain_config(cfg, load_rules(cfg), checked_destinations(cfg)))
     return 0

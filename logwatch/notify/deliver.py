@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -37,8 +37,6 @@ _MEDIA: dict[str, Medium] = {"slack": SLACK, "discord": DISCORD, "mmost": MATTER
 class Destination:
     url: str
     min_severity: str
-    #: where it was configured, for a complaint about it (the URL itself is a secret)
-    origin: str = field(default="", compare=False)
 
     @property
     def route_id(self) -> str:
@@ -82,19 +80,24 @@ def _secrets(path: Path) -> list[Destination]:
         if severity not in SEVERITIES or len(parts) > 2:
             raise ConfigError(f"notify.secrets_file {path} line {n}: expected a URL and "
                               f"optionally one of {', '.join(SEVERITIES)}")
-        out.append(Destination(parts[0], severity, f"notify.secrets_file {path} line {n}"))
+        out.append(_accepted(Destination(parts[0], severity),
+                             f"notify.secrets_file {path} line {n}"))
     return out
 
 
 def destinations(cfg: NotifyConfig) -> list[Destination]:
-    out = [Destination(u.url, u.min_severity, f"notify.urls item {i}")
-           for i, u in enumerate(cfg.urls, 1)]
+    out = [_accepted(Destination(u.url, u.min_severity), "notify") for u in cfg.urls]
     if cfg.secrets_file is not None:
         out += _secrets(cfg.secrets_file)
-    for d in out:
-        if apprise.Apprise.instantiate(d.url) is None:
-            raise ConfigError(f"{d.origin}: {d.name}: apprise does not accept this URL")
     return out
+
+
+def _accepted(d: Destination, where: str) -> Destination:
+    """`d`, if apprise knows what to do with its URL; else an error naming where it was
+    written (the URL itself is not shown: it carries the token)."""
+    if apprise.Apprise.instantiate(d.url) is None:
+        raise ConfigError(f"{where}: {d.name}: apprise does not accept this URL")
+    return d
 
 
 def _rendered(plugin: Any, payload: dict[str, Any]) -> tuple[Rendered, Any]:
