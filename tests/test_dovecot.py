@@ -312,6 +312,28 @@ def _refused(seconds: int, ip: str, user: str, session: str) -> str:
             "Password mismatch")
 
 
+
+@pytest.mark.parametrize("name", [
+    "a,198.51.100.66,<forged>): unknown user (",
+    "a,198.51.100.66,<forged>): pam_authenticate() failed: x",
+    "a,198.51.100.66): Password mismatch (",
+])
+def test_a_name_cannot_forge_a_client_or_a_connection(tmp_path: Path, name: str) -> None:
+    """An SMTP AUTH's username is the client's text, and Dovecot's auth service writes
+    it into its request as it is (where auth_username_chars allows it): a name that
+    closes the request early must not become a refusal of another client (a burst of
+    those would ban an innocent address) or of a login connection it names."""
+    lines = [f"{_stamp(t)} mx1 dovecot: auth: passwd-file({name},203.0.113.45): "
+             "Password mismatch" for t in range(0, 60, 10)]
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(lines) + "\n")
+    events, _ = parse_events([log])
+    rows = events.to_pylist()
+    assert len(rows) == 6
+    assert [r for r in rows if r["client_ip"] == "198.51.100.66"
+            or r["event"] == "auth_failure" or r["session"]] == []
+
+
 @pytest.mark.parametrize("wrong,alerted", [(3, False), (4, True)])
 def test_guesses_in_the_connection_that_logs_in(tmp_path: Path, wrong: int,
                                                 alerted: bool) -> None:
