@@ -425,6 +425,9 @@ FORGED_NUMBERS = [
      {"auth_attempts": None, "sasl_username": "bob", "event": "auth_failure"}),
     ("2026-03-03 10:00:00 1rABCD-000123-AB <= a@b.example H=x [203.0.113.9] P=esmtp "
      "S=99999999999999999999999", {"size": None, "sender": "a@b.example"}),
+    # a tag `logger -t` can send: the line was no program's at all, so not mail
+    ("Mar  3 10:00:00 mx1 postfix/smtpd[99999999999999999999]: connect from "
+     "unknown[203.0.113.9]", {"pid": None, "program": "postfix/smtpd", "event": "connect"}),
 ]
 
 

@@ -528,11 +528,13 @@ def split_header(lines: pa.Array, fmt: Format | None) -> tuple[Header, np.ndarra
     return h, ok
 
 
-_TAG_RX = re.compile(r"^(?P<program>[^\[\]\s]+?)(?:\[(?P<pid>\d{1,10})\])?$")
+_TAG_RX = re.compile(r"^(?P<program>[^\[\]\s]+?)(?:\[(?P<pid>\d+)\])?$")
 
 
 def parse_tags(tags: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Split syslog tags `program[pid]` into program and pid, once per distinct tag."""
+    """Split syslog tags `program[pid]` into program and pid, once per distinct tag. A
+    pid no process has (`logger` sends any tag) is none, and the line still its
+    program's."""
     enc = pc.dictionary_encode(tags)
     programs: list[str | None] = []
     pids: list[int | None] = []
