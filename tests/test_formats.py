@@ -454,8 +454,8 @@ def test_parse_tags() -> None:
                      "prog[99999999999]", "[123]", "x[12", "a b"])
     prog, pid = parse_tags(tags)
     assert prog.to_pylist() == ["postfix/smtpd", "exim", "postfix/submission/smtpd", None,
-                                "prog", "sm-mta", "sm-mta", None, None, None, None]
-    # a pid that does not fit int32 is dropped, the program kept
+                                "prog", "sm-mta", "sm-mta", "prog", None, None, None]
+    # a pid that does not fit int32 is dropped, the program kept, however many digits
     assert pid.to_pylist() == [25450, None, 1, None, None, 2147483647, 2147483646, None, None, None,
                                None]
     assert pid.type == pa.int32()
