@@ -170,20 +170,14 @@ def _with_counter(events: pa.Table, lines: np.ndarray, counted: np.ndarray,
 
 
 def refusal_weights(events: pa.Table) -> np.ndarray:
-    """What each row weighs as refused passwords: a refusal line one; a line that counts
-    its connection's (Dovecot's login process: `auth failed, 3 attempts`) those that
-    the connection's own refusal lines have not said (its auth service, with
-    auth_verbose, logs each as it refuses it, under the same session, and the
-    connection may still log in); anything else none. The rules and the report weigh
-    a failure alike."""
-    failed = to_numpy(event_is(events, "auth_failure"))
+    """What each row weighs as refused passwords: a refusal the passwords it says were
+    refused (Dovecot's `auth failed, 3 attempts`), one where it says none; a login
+    those its connection had refused before it (Dovecot's, told by its auth service:
+    parse.refusals); anything else none. The rules and the report weigh them alike."""
     attempts = pc.fill_null(events.column("auth_attempts"), 0).to_numpy(
         zero_copy_only=False).astype(np.int32)
-    counting = failed & (attempts > 0)
-    paired = counting & to_numpy(_valid(events.column("session")))
-    lines = np.where(counting, attempts, failed)
-    return to_numpy(_with_counter(events, np.where(paired, 0, lines),
-                                  np.where(paired, attempts, 0)))
+    return np.where(to_numpy(event_is(events, "auth_failure")), np.maximum(attempts, 1),
+                    np.where(to_numpy(event_is(events, "auth_success")), attempts, 0))
 
 
 def _auth_counts(events: pa.Table) -> tuple[pa.Array, pa.Array, pa.Array]:

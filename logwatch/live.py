@@ -60,7 +60,7 @@ from logwatch.kept import joined
 from logwatch.notify.actions import Outcome, plan_action, run_action
 from logwatch.notify.deliver import destinations, route_of, send
 from logwatch.parse.definitions import ParserSet
-from logwatch.parse.lending import Lenders
+from logwatch.parse.auth_lines import AuthLines
 from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, default_parsers, plan_sources, read_source
@@ -97,8 +97,6 @@ _DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
 CHECKPOINT_S = 30.0
 #: the key, in a mark's fields of the last line read, of the newest instant read (µs)
 _READ_UP_TO = "read_up_to_us"
-#: the key there of the auth service's lines that may still name a failure's user
-_LENDERS = "lenders"
 
 
 @dataclass
@@ -361,7 +359,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
         quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
-        lenders = Lenders(list((mark.carry or {}).get(_LENDERS) or []) if mark else [])
+        auth = AuthLines.restored(mark.carry if mark else None)
         unopened, held, newest = False, None, _read_up_to(mark)
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
@@ -378,7 +376,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             tail = seg is plan.segments[-1] and seg.path == path
             for table in read_source(plans[0], parsers, options, stats, (seg.start, seg.end),
                                      out.errors, final_partial=seg.final, quirks=quirks,
-                                     hold_open=tail, lenders=lenders):
+                                     hold_open=tail, auth=auth):
                 newest = max(newest, _newest(table))
                 got.newest = max(got.newest, newest)   # every line: the lag
                 got.add(*correlator.process(table), needs)
@@ -392,7 +390,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                                     "time")
             continue
         carry = quirks.last_row and {**quirks.last_row, _READ_UP_TO: newest,
-                                     _LENDERS: lenders.rows}
+                                     **auth.saved()}
         got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held), carry=carry)
     return got
 
@@ -434,9 +432,9 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     stats = SourceStats(name)
     got.stats.append(stats)
     old = cursors.get(name)
-    lenders = Lenders(list(old.lenders) if old else [])
+    auth = AuthLines.restored(old.auth if old else None)
     for table in read_source(plans[0], parsers, options, stats, errors=errors,
-                             lenders=lenders):
+                             auth=auth):
         table = table.set_column(table.schema.get_field_index("source"), "source",
                                  pa.array([name] * table.num_rows, pa.string()))
         got.newest = max(got.newest, _newest(table))
@@ -447,7 +445,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
         out.errors += [e.replace(read.path, name) for e in errors]
         return
     stand_in(name, read.path, plans[0].fingerprint, reread)
-    got.cursors[name] = dataclasses.replace(read.mark, lenders=lenders.rows)
+    got.cursors[name] = dataclasses.replace(read.mark, auth=auth.saved())
 
 
 def _copied(st: CorrelationState) -> CorrelationState:

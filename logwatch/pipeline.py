@@ -24,7 +24,7 @@ from logwatch.parse.block import BlockParser, SourceInfo
 from logwatch.parse.clock import SourceClock, YearAnchor, machine_zone
 from logwatch.parse.definitions import ParserSet, load_parsers
 from logwatch.parse.formats import YEARLESS
-from logwatch.parse.lending import Lenders
+from logwatch.parse.auth_lines import AuthLines
 from logwatch.parse.quirks import QuirkState
 from logwatch.parse.stats import SourceStats
 from logwatch.resources import data_dir
@@ -187,13 +187,13 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
                 final_partial: bool = True,
                 quirks: QuirkState | None = None,
                 hold_open: bool = False,
-                lenders: Lenders | None = None) -> Iterator[pa.Table]:
+                auth: AuthLines | None = None) -> Iterator[pa.Table]:
     """The event tables of one source (or of a byte window of it), block by block.
 
     A decompression or read error ends the source with an error recorded in `errors`;
     what was read before it is kept. `quirks` carries the line before (a `last message
-    repeated` at the top repeats it) from an earlier read, `lenders` the auth service's
-    lines that may name the user of a failure still to come (see parse.lending).
+    repeated` at the top repeats it) from an earlier read, `auth` the auth service's
+    lines that a line still to come may need (see parse.auth_lines).
     `clock` continues the clock of the previous file of the rotation set (with `--year`,
     the year walks on through it).
     `final_partial`: a last line without a newline is a line (false for a file still
@@ -225,7 +225,7 @@ def read_source(plan: SourcePlan, parsers: ParserSet, options: ParseOptions,
         stats.warnings.append(plan.warning)
     clock = clock or SourceClock(options.zone, plan.anchor, plan.after)
     parser = BlockParser(parsers, SourceInfo(plan.name, fp, fmt, options.host), clock, stats,
-                         quirks, lenders)
+                         quirks, auth)
     start = window[0] if window else 0
     try:
         try:

@@ -114,7 +114,8 @@ _EVENT_FIELDS: list[pa.Field] = [
     pa.field("auth_ok", pa.int16()),
     pa.field("auth_tried", pa.int16()),
     # the passwords a refusal line reports refused (Dovecot's `auth failed, 3 attempts`;
-    # null: the line is one)
+    # null: the line is one), or that a login's connection had refused before it
+    # (Dovecot's, told by its auth service: parse.refusals)
     pa.field("auth_attempts", pa.int16()),
     pa.field("protocol", pa.string()),   # SMTP/ESMTP/ESMTPSA/local... as logged
     # A content filter's verdict (event `filter`): `Passed` or `Blocked`, amavis's word for

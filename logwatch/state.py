@@ -30,6 +30,7 @@ from logwatch.correlate.correlator import ROW_SCHEMA, SETTLING_SCHEMA, Correlati
 from logwatch.correlate.messages import LINK_SCHEMA
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.errors import ConfigError
+from logwatch.parse.auth_lines import AUTH_KEYS
 from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
 
@@ -166,14 +167,14 @@ class State:
         rows = ((src, json.loads(m)) for src, m in self.db.execute(
             "SELECT source, mark FROM marks"))
         return {src: JournalMark(m["journal_cursor"], m.get("realtime_us"),
-                                 m.get("lenders") or [])
+                                 {k: m[k] for k in AUTH_KEYS if k in m})
                 for src, m in rows if "journal_cursor" in m}
 
     @staticmethod
     def put_cursor(db: sqlite3.Connection, source: str, mark: JournalMark) -> None:
         db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (source, json.dumps(
             {"journal_cursor": mark.cursor, "realtime_us": mark.realtime_us,
-             "lenders": mark.lenders})))
+             **mark.auth})))
 
     @staticmethod
     def put_mark(db: sqlite3.Connection, source: str, mark: Mark | None) -> None:

@@ -221,7 +221,6 @@ def test_stats_alone_with_out_dev_null(log: Path) -> None:
     assert stats["sources"][0]["lines"] == 5 and stats["sources"][0]["mail_lines"] == 4
 
 
-
 def test_a_file_after_stats_is_told_apart_from_its_format(log: Path, tmp_path: Path) -> None:
     """`--stats` takes an optional format: `parse --stats mail.log` read the name as
     one and said only that it was no choice. It says what happened and what to write;

@@ -192,7 +192,6 @@ def test_relative_rule_dirs_resolve_against_the_config_directory(
     assert load_config(Path("etc/cfg.toml")).rule_dirs[0].resolve() == (etc / "rules.d").resolve()
 
 
-
 def test_relative_state_dir_and_source_resolve_against_the_config_directory(
         tmp_path: Path) -> None:
     """cron starts `run` in the user's home (or /): `state_dir = "state"` and
@@ -211,7 +210,6 @@ def test_relative_state_dir_and_source_resolve_against_the_config_directory(
     assert (etc / "state").is_dir() and list(elsewhere.iterdir()) == []
     cfg = load_config(config)
     assert (cfg.state_dir, cfg.sources[0].path) == (etc / "state", etc / "logs/mail.log")
-
 
 
 def test_alerts_before_any_run_makes_no_state(tmp_path: Path) -> None:
@@ -499,7 +497,6 @@ def test_check_config_defaults_show_every_rule(tmp_path: Path) -> None:
     assert set(lines) == BUILTIN_IDS
     assert not any("overridden" in line for line in lines.values())
     assert "127.0.0.0/8" in r.stdout
-
 
 
 def test_check_config_warns_of_a_source_that_reads_nothing(tmp_path: Path) -> None:

@@ -54,9 +54,8 @@ def _rows(e: Any) -> list[dict[str, Any]]:
 def test_fail2ban_dovecot_lines() -> None:
     """Every line fail2ban's jail bans on, in syslog's shape, names its offender as the
     client: the login processes' refusals are auth failures, the auth service's lines
-    refusing a login process's connection too (with its session: the connection weighs
-    none of them twice), those of another program's request name the user (and are not
-    failures of their own), a plaintext login refused before
+    name the user (and are not failures of their own: a login process's connection, named
+    by its session, counts them), a plaintext login refused before
     any password (`tried to use`, or `auth failed` with no method=) is not a failure
     (fail2ban bans it; we count it as Postfix's refused mechanisms are counted). Lines
     fail2ban must not ban are never failures."""
@@ -89,9 +88,9 @@ def test_fail2ban_dovecot_lines() -> None:
         elif "(tried to use " in text:
             assert (row["event"], row["pattern"]) == ("info", "dovecot:plaintext_refused")
         elif (session := re.search(r",<([^<>()]+)>\): ", text)):
-            # asked by a login process's connection: a refused password of its own
+            # asked by a login process's connection: that connection's login counts it
             assert (row["event"], row["pattern"], row["session"]) == (
-                "auth_failure", "dovecot:auth_refused_login", session[1]), text
+                "info", "dovecot:auth_refused_login", session[1]), text
             assert row["sasl_username"] and row["sasl_username"] in text
         else:
             assert (row["event"], row["pattern"]) == ("info", "dovecot:auth_refused"), text
@@ -312,7 +311,6 @@ def _refused(seconds: int, ip: str, user: str, session: str) -> str:
             "Password mismatch")
 
 
-
 @pytest.mark.parametrize("name", [
     "a,198.51.100.66,<forged>): unknown user (",
     "a,198.51.100.66,<forged>): pam_authenticate() failed: x",
@@ -340,13 +338,17 @@ def test_guesses_in_the_connection_that_logs_in(tmp_path: Path, wrong: int,
     """IMAP takes password after password on one connection, and one that ends in a
     login leaves a `Login:` line only (recordings/dovecot: three wrong, then the right
     one). With auth_verbose the auth service said each refusal under the connection's
-    session: they are failures, as the guesses of a login's own SMTP session are. A
-    mistake is forgiven (as a client falling back between mechanisms: the service names
-    none), so three wrong are two guesses, four wrong three: a compromise."""
+    session, and the login counts them (not the miss of a first passdb for the right
+    password, a moment before it): failures, as the guesses of a login's own SMTP
+    session are. One is forgiven (a mistake, or a client falling back between
+    mechanisms), so three wrong are two guesses, four wrong three: a compromise."""
     ip = "198.51.100.35"
     log = tmp_path / "mail.log"
     log.write_text("\n".join([_refused(6 * i, ip, "alice", "s30") for i in range(wrong)]
-                             + [_imap(30, ip, "alice", ok=True)]) + "\n")
+                             + [_refused(30, ip, "alice", "s30"),
+                                _imap(30, ip, "alice", ok=True)]) + "\n")
+    events, _ = parse_events([log])
+    assert events.column("auth_attempts").to_pylist()[-1] == wrong
     result = detect_files([str(log)], load_config(None), ParseOptions())
     found = [(a.rule, a.count) for a in result.detection.alerts]
     assert found == ([("auth_success_after_failures", wrong)] if alerted else [])
@@ -355,31 +357,66 @@ def test_guesses_in_the_connection_that_logs_in(tmp_path: Path, wrong: int,
     assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": wrong}]
 
 
-def test_a_connection_and_its_refusals_weigh_once_across_cron_runs(tmp_path: Path) -> None:
-    """A connection's refusals said by the auth service in one cron run and its `auth
-    failed, 3 attempts` in the next are three failures, not six; two more on a second
-    connection make the burst of five, in the rules and the report alike."""
-    ip = "198.51.100.36"
-    first = [_refused(t, ip, "info", "s40") for t in (0, 10, 20)]
-    second = [_imap(40, ip, "info", attempts=3),
-              _refused(50, ip, "sales", "s70"), _refused(60, ip, "sales", "s70"),
-              _imap(70, ip, "sales", attempts=2)]
+def test_refusals_and_their_connections_end_across_cron_runs(tmp_path: Path) -> None:
+    """The auth service's refusals in one cron run, the line that ends their connection
+    in the next: a login counts them (its source's mark carries them), and a refused
+    connection's `auth failed, 3 attempts` is three failures, not six; two more on a
+    second connection make the burst of five, in the rules and the report alike."""
+    guessed, refused = "198.51.100.37", "198.51.100.36"
+    first = ([_refused(t, guessed, "alice", "s100") for t in (60, 66, 72, 78)]
+             + [_refused(t, refused, "info", "s40") for t in (0, 10, 20)])
+    second = [_imap(40, refused, "info", attempts=3), _imap(100, guessed, "alice", ok=True)]
+    third = [_refused(150, refused, "sales", "s170"), _refused(160, refused, "sales", "s170"),
+             _imap(170, refused, "sales", attempts=2)]
     log = tmp_path / "mail.log"
     log.write_text("\n".join(first) + "\n")
     os.utime(log, (1772532000, 1772532000))
     cfg = _site(tmp_path, log)
     assert _run(cfg) == []
-    with open(log, "a") as fh:
-        fh.write("\n".join(second[:1]) + "\n")
-    assert _run(cfg) == []
-    with open(log, "a") as fh:
-        fh.write("\n".join(second[1:]) + "\n")
-    assert [(a["rule"], a["count"]) for a in _run(cfg)] == [("auth_failure_burst", 5)]
+    for lines, alerted in ((second, [("auth_success_after_failures", guessed, 4)]),
+                           (third, [("auth_failure_burst", refused, 5)])):
+        with open(log, "a") as fh:
+            fh.write("\n".join(lines) + "\n")
+        assert [(a["rule"], a["key"]["client_ip"], a["count"]) for a in _run(cfg)] == alerted
     auth = _report_auth(log)
-    assert auth["failures"] == 5
+    assert auth["failures"] == 9
     assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [
-        ("info", 3), ("sales", 2)]
-    assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": 5}]
+        ("alice", 4), ("info", 3), ("sales", 2)]
+    assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": 9}]
+
+
+AUTH_SERVICE_ONLY = {
+    # openSUSE/ap4rc's README_DOVECOT: with two passdbs, the first says `unknown user`
+    # before the second takes the right password; five users behind one NAT log in
+    "a first passdb's miss before each login": (
+        [line for i, user in enumerate(["ann", "ben", "cat", "dan", "eve"])
+         for line in (_refused(60 * i, "203.0.113.50", user, f"s{60 * i}"),
+                      _imap(60 * i, "203.0.113.50", user, ok=True))], 0),
+    # the same site refusing three passwords on one connection: two lines for each
+    "two passdbs refusing each of three passwords": (
+        [_refused(t, "198.51.100.8", "bob", "s30") for t in (0, 0, 10, 10, 20, 20)]
+        + [_imap(30, "198.51.100.8", "bob", attempts=3)], 3),
+    # login_log_format_elements without session=: the connection's line stands alone
+    "a connection's line without its session": (
+        [_refused(t, "198.51.100.10", "bob", "s30") for t in (0, 4, 8)]
+        + [_imap(30, "198.51.100.10", "bob", attempts=3).replace(", session=<s30>", "")], 3),
+    # LMTP asking the userdb for recipients nobody has: no connection of a client
+    "userdb lookups for LMTP": (
+        [_refused(t, "127.0.0.1", f"nobody{t}", f"lmtp{t}") for t in range(0, 60, 10)], 0),
+}
+
+
+@pytest.mark.parametrize("case", AUTH_SERVICE_ONLY)
+def test_the_auth_services_lines_count_only_for_a_login(tmp_path: Path, case: str) -> None:
+    """Its lines are one per passdb (or userdb) asked, not one per password: counted as
+    failures of their own, five logins through one NAT were a compromise and three
+    passwords six. Only a login counts them; a refused connection's line counts its."""
+    lines, failures = AUTH_SERVICE_ONLY[case]
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = detect_files([str(log)], load_config(None), ParseOptions())
+    assert [a.rule for a in result.detection.alerts] == []
+    assert _report_auth(log)["failures"] == failures
 
 
 def _report_auth(log: Path, **options: Any) -> dict[str, Any]:

@@ -93,28 +93,29 @@ def _wrong(conn: dict[str, Any]) -> list[str]:
 
 def _judged(run: dict[str, Any], scenario: dict[str, Any]) -> Counter[tuple[str, str, str]]:
     """(client, username, event): the refused passwords and the logins a scenario's
-    connections must weigh. With auth_verbose the auth service names each refused
-    password's user as it refuses it, on any connection; without, the login process
-    names the last one tried, for all of a connection that never logged in."""
+    connections must weigh. A refused connection's line counts its passwords under the
+    last username tried; a connection that logged in counts those it had refused first
+    only where the auth service said them (auth_verbose), under the login's name."""
     out: Counter[tuple[str, str, str]] = Counter()
     for conn in scenario["connections"]:
-        if run["auth_verbose"] == "yes":
-            out.update((conn["client_ip"], user, "auth_failure") for user in _wrong(conn))
-        elif _refused(conn):
+        if _refused(conn):
             out[(conn["client_ip"], conn["attempts"][-1]["user"], "auth_failure")] += len(
                 _wrong(conn))
-        if conn["logged_in"]:
+        elif conn["logged_in"]:
             user = next(a["user"] for a in conn["attempts"] if a["accepted"])
             out[(conn["client_ip"], user, "auth_success")] += 1
+            if run["auth_verbose"] == "yes":
+                out[(conn["client_ip"], user, "auth_failure")] += len(_wrong(conn))
     return out
 
 
 def _said(rows: tuple[Row, ...], ips: list[str]) -> Counter[tuple[str, str, str]]:
     out: Counter[tuple[str, str, str]] = Counter()
     for r in rows:
-        if r["client_ip"] in ips and r["event"] in ("auth_failure", "auth_success"):
-            out[(r["client_ip"], r["sasl_username"], r["event"])] += (
-                r["weight"] if r["event"] == "auth_failure" else 1)
+        if r["client_ip"] in ips:
+            out[(r["client_ip"], r["sasl_username"], "auth_failure")] += r["weight"]
+            if r["event"] == "auth_success":
+                out[(r["client_ip"], r["sasl_username"], "auth_success")] += 1
     return out
 
 
@@ -139,10 +140,11 @@ def test_every_login_and_auth_line_is_a_known_event(run: dict[str, Any], name: s
 def test_failures_and_logins_per_scenario(run: dict[str, Any], name: str) -> None:
     """Each scenario's refused passwords weigh one failure each, with their client and
     username, its logins are logins; a connection that tried nothing is neither. Three
-    wrong passwords in one connection are three, whether the login process's one line
-    counts them (`3 attempts`) or the auth service said each; three wrong ones before
-    the right one in one connection are three with auth_verbose, and nothing without:
-    the login process then logs only the login."""
+    wrong passwords in one connection are three (the login process's one line counts
+    them, `3 attempts`), whether or not the auth service also said each; three wrong
+    ones before the right one in one connection are three with auth_verbose (the login
+    counts what the auth service said of its session), and nothing without: the login
+    process logs only the login."""
     rows = _rows(run, name)
     for scenario in run["scenarios"]:
         if scenario["name"] == "plaintext_refused":
@@ -154,22 +156,22 @@ def test_failures_and_logins_per_scenario(run: dict[str, Any], name: str) -> Non
     guess = _scenario(run, "guess_succeeds_in_one_connection")
     assert guess["counts"] == {**guess["counts"], "connections": 1, "attempts_refused": 3,
                                "logins": 1}
-    failed = sum(r["weight"] for r in rows if r["client_ip"] in guess["client_ips"])
-    assert failed == (3 if run["auth_verbose"] == "yes" else 0)
+    [login] = [r for r in rows if r["client_ip"] in guess["client_ips"]
+               and r["event"] == "auth_success"]
+    assert login["auth_attempts"] == (3 if run["auth_verbose"] == "yes" else None)
 
 
 @pytest.mark.parametrize("run,name", _cases())
-def test_auth_service_lines_are_the_connections_refusals(run: dict[str, Any],
-                                                         name: str) -> None:
-    """With auth_verbose, the auth service says every refused password as it refuses it
+def test_auth_service_lines_are_info_never_failures(run: dict[str, Any], name: str) -> None:
+    """With auth_verbose, the auth service says every refused password once more
     (`passwd-file(bob,127.0.0.105,<session>): Password mismatch`, `unknown user` for
     names it does not know), naming the login process's connection (`session=<...>`):
-    a failure each, and the connection's `auth failed, N attempts` weighs none of them
-    again. Without it, the service says nothing, and the failures weigh the same."""
+    information a login of that connection counts, never a failure of its own. Without
+    it, the service says nothing, and the refused connections weigh the same."""
     rows = _rows(run, name)
     auth = [r for r in rows if r["daemon"] in ("auth", "auth-worker")]
     assert {(r["event"], r["pattern"], r["weight"]) for r in auth} <= {
-        ("auth_failure", "dovecot:auth_refused_login", 1)}
+        ("info", "dovecot:auth_refused_login", 0)}
     said = Counter((r["client_ip"], r["sasl_username"], r["reason"]) for r in auth)
     refused: Counter[tuple[str, str, str]] = Counter(
         (conn["client_ip"], user,
@@ -221,8 +223,8 @@ def test_the_attacks_alert_and_nothing_else(run: dict[str, Any], name: str,
     burst) for the spray, a compromise for the guess that got in, and nothing for the
     ordinary logins, the single mistakes, the unknown user, the clients that left or were
     refused in the clear. Nothing either for the guess that got in within one connection:
-    the login process logs no failure for it, and the auth service's lines (with
-    auth_verbose) only name users."""
+    the login process logs no failure for it, and where the auth service said its three
+    refusals (auth_verbose) the login counts them, one forgiven: two guesses."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG)
     result = detect_files([str(ROOT / run["dir"] / name)], load_config(cfg),

@@ -229,7 +229,6 @@ def _kept_messages(state: State) -> list[dict[str, Any]]:
     return [] if kept is None else kept.to_pylist()
 
 
-
 def _one_log_site(tmp_path: Path) -> tuple[Path, Config]:
     """A site reading one log, `mail.log` (not there yet), in UTC, state beside it."""
     log = tmp_path / "mail.log"
@@ -370,7 +369,6 @@ def test_the_ledger_and_outbox_forget_what_can_no_longer_matter(tmp_path: Path) 
     finally:
         state.close()
     assert left == {"old-2-True", "old-40-False"}
-
 
 
 def test_a_log_rewritten_in_place_tells_no_incident_twice(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from logwatch.durations import format_duration
 from logwatch.notify.deliver import Destination, without_urls
 from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
-from logwatch.usable import checked_destinations
 from logwatch.sources.tail import absent, unreadable
+from logwatch.usable import checked_destinations
 
 __all__ = ["register", "run", "explain_config"]
 

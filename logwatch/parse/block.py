@@ -18,7 +18,7 @@ from logwatch.parse.clock import SourceClock
 from logwatch.parse.definitions import ONLY_CONTAINING_HEAD, ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
-from logwatch.parse.lending import Lenders
+from logwatch.parse.auth_lines import AuthLines
 from logwatch.parse.journal import journal_header
 from logwatch.parse.quirks import SPLIT_LOOKBACK, QuirkState, Rewrite, open_split_at, rewrite_block
 from logwatch.parse.slicing import substrings
@@ -90,18 +90,20 @@ class BlockParser:
 
     def __init__(self, parsers: ParserSet, source: SourceInfo, clock: SourceClock,
                  stats: SourceStats, quirks: QuirkState | None = None,
-                 lenders: Lenders | None = None) -> None:
+                 auth: AuthLines | None = None) -> None:
         self.parsers = parsers
         self.source = source
         self.clock = clock
         self.stats = stats
         self.routing = _Routing(parsers)
         self.quirks = quirks or QuirkState()
-        self.lenders = lenders or Lenders()
+        self.auth = auth or AuthLines()
         self._logger_pids = np.array([i for i, pf in enumerate(parsers.files)
                                       if pf.mta.syslog_pid == "logger"], np.int64)
         self._lending = pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
                                   for p in pf.pattern if p.lends_username], pa.string())
+        self._refusing = pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
+                                   for p in pf.pattern if p.counts_for_login], pa.string())
         self._held: LineBlock | None = None
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
@@ -224,8 +226,11 @@ class BlockParser:
         }
         mail_rows = np.flatnonzero(mta >= 0)
         events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
-        if self.lenders.rows or any(p.pattern.lends_username for p in extraction.pieces):
-            events = self.lenders.lend(events, self._lending)
+        if self.auth.lenders.rows or any(p.pattern.lends_username for p in extraction.pieces):
+            events = self.auth.lenders.lend(events, self._lending)
+        if self.auth.refusals.rows or any(p.pattern.counts_for_login
+                                          for p in extraction.pieces):
+            events = self.auth.refusals.count(events, self._refusing)
         unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
             else np.empty(0, np.int64)
         self.stats.count_events(events, messages.get(unmatched))

@@ -238,6 +238,9 @@ class PatternSpec(_Model):
     #: service behind Postfix): its `sasl_username` fills that program's next
     #: `auth_failure` from the same client where it names none (see parse.lending).
     lends_username: bool = False
+    #: The line refuses a password a login process's connection (its `session`)
+    #: offered: counted by that connection's login, if one comes (see parse.refusals).
+    counts_for_login: bool = False
 
     @field_validator("event")
     @classmethod
@@ -298,6 +301,13 @@ class PatternSpec(_Model):
     def _split_is_group(self) -> PatternSpec:
         if self.split and self.split not in self.groups:
             raise ValueError(f"split field {self.split!r} is not a group of the regex")
+        return self
+
+    @model_validator(mode="after")
+    def _refuses_for_a_login(self) -> PatternSpec:
+        if self.counts_for_login and ("session" not in self.groups or self.event != "info"):
+            raise ValueError("counts_for_login: the event is info (the login counts it) "
+                             "and the regex captures session")
         return self
 
     @model_validator(mode="after")

@@ -67,15 +67,13 @@ def _logins(a: pd.DataFrame) -> int:
 
 
 def _failures(a: pd.DataFrame) -> pd.DataFrame:
-    """The refusals, each weighing the passwords it says were refused (Dovecot's
-    `auth failed, 3 attempts`, less those its auth service said one by one), as the
-    credential rules weigh them."""
-    fail = a[a["event"] == "auth_failure"]
-    return fail.assign(weight=refusal_weights(pa.table({
-        "event": pa.array(fail["event"].astype(object), pa.string()),
-        "auth_attempts": pa.array(fail["auth_attempts"], pa.int16(), from_pandas=True),
-        "session": pa.array(fail["session"].astype(object), pa.string(), from_pandas=True),
-    })))
+    """The rows that refused passwords, each weighing those (Dovecot's `auth failed, 3
+    attempts`; a login after passwords its connection had refused), as the credential
+    rules weigh them."""
+    weight = refusal_weights(pa.table({
+        "event": pa.array(a["event"].astype(object), pa.string()),
+        "auth_attempts": pa.array(a["auth_attempts"], pa.int16(), from_pandas=True)}))
+    return a.assign(weight=weight)[weight > 0]
 
 
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
@@ -93,23 +91,18 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
         "by_ip": _by(fail, "client_ip", "sasl_username", limit, "client_ip"),
         "by_username": _by(fail, "sasl_username", "client_ip", limit, "sasl_username"),
         "per_hour": [{"hour": h, "failures": int(per_hour.get(h, 0))} for h in range(24)],
-        "by_service": _by_service(fail, a),
+        "by_service": _by_service(fail),
     }
 
 
-def _by_service(fail: pd.DataFrame, a: pd.DataFrame) -> list[dict[str, Any]]:
+def _by_service(fail: pd.DataFrame) -> list[dict[str, Any]]:
     """Failures per program that refused them (`postfix/smtpd`, `dovecot/imap-login`):
     SMTP submission and IMAP are guessed at by different botnets, and closed by
-    different settings. Dovecot's auth service refuses for a login process: its
-    refusals count for the service whose connection (session) offered them."""
-    daemon = fail["daemon"].astype("object")
-    offered = a[a["daemon"].astype("object").str.endswith("-login", na=False)
-                & a["session"].notna()]
-    by_session = offered.groupby(offered["session"].astype("object"))["daemon"].first()
-    daemon = fail["session"].astype("object").map(by_session).astype("object").fillna(daemon)
-    counts = fail["weight"].groupby(fail["mta"].astype("object") + "/" + daemon).sum()
+    different settings."""
+    service = fail["mta"].astype("object") + "/" + fail["daemon"].astype("object")
+    counts = fail["weight"].groupby(service).sum()
     return [{"service": name, "count": int(n)}
-            for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])) if n]
+            for name, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))]
 
 
 def _relay_denials(f: Frames) -> pd.DataFrame:

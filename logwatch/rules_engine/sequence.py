@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from logwatch.columns import plain
 from logwatch.durations import US
 from logwatch.rules_engine.incident import Incident, incidents_from_points
 from logwatch.rules_engine.lookback import ThenSeen, pair_texts
@@ -28,18 +26,11 @@ from logwatch.rules_engine.windows import counts_at, key_codes
 __all__ = ["find_sequence"]
 
 
-def _codes_or_unique(table: pa.Table, fields: list[str], rows: np.ndarray,
-                     missing_is_a_value: str | None = None) -> np.ndarray:
+def _codes_or_unique(table: pa.Table, fields: list[str], rows: np.ndarray) -> np.ndarray:
     """Key codes over `fields` of the `rows` the rule counts (a few of the table's: a
     session id is long, and a day holds a million); a row missing one of them gets a
-    code of its own (a failure without a session shares it with nothing), except the
-    field `missing_is_a_value`, whose missing value is one more."""
-    picked = table.select(fields).take(pa.array(rows))
-    if missing_is_a_value is not None:
-        i = fields.index(missing_is_a_value)
-        picked = picked.set_column(i, missing_is_a_value,
-                                   pc.fill_null(plain(picked.column(i)).cast(pa.string()), ""))
-    codes, valid = key_codes(picked, fields)
+    code of its own (a failure without a session shares it with nothing)."""
+    codes, valid = key_codes(table.select(fields).take(pa.array(rows)), fields)
     return np.where(valid, codes, -1 - np.arange(len(rows), dtype=np.int64))
 
 
@@ -47,13 +38,11 @@ def _ignored(rule: Sequence, table: pa.Table, rows: np.ndarray,
              weights: np.ndarray) -> np.ndarray:
     """How much of each first-row `ignore_same` may take away: all of it, or with
     `ignore_once_per` one row per value of that field (eight failed LOGINs in the
-    session that then logs in are seven guesses and a mistake, not a fallback). Rows
-    without a value share one: Dovecot's auth service names no mechanism, and four
-    passwords it refused on the connection that then logs in are three guesses."""
+    session that then logs in are seven guesses and a mistake, not a fallback)."""
     if rule.ignore_once_per is None:
         return weights
     each = _codes_or_unique(table, rule.group_by + rule.ignore_same + [rule.ignore_once_per],
-                            rows, missing_is_a_value=rule.ignore_once_per)
+                            rows)
     _, first = np.unique(each, return_index=True)
     once = np.zeros(len(rows), weights.dtype)
     once[first] = 1

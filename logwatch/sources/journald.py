@@ -71,8 +71,8 @@ class JournalMark:
 
     cursor: str
     realtime_us: int | None = None
-    #: Dovecot's auth lines that may still name a failure's user (parse.lending)
-    lenders: list[list[object]] = field(default_factory=list)
+    #: Dovecot's auth lines that later lines may still need (parse.auth_lines)
+    auth: dict[str, list[list[object]]] = field(default_factory=dict)
 
 
 @dataclass
