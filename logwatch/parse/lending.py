@@ -15,30 +15,25 @@ ends between them as often as not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import event_is, plain, to_numpy
+from logwatch.parse.carried_lines import CarriedLines
 
 __all__ = ["LEND_REACH_US", "Lenders"]
 
 #: How long after the auth service's line the MTA's failure may be logged.
 LEND_REACH_US = 20 * 1_000_000
-#: The most lending lines carried (the newest): they go into a source's mark each pass,
-#: and a brute force against Dovecot logs hundreds a second.
-_MAX_CARRIED = 10_000
 _KEY = ("host", "client_ip")
 
 
-@dataclass
-class Lenders:
-    """Lending lines not yet too old to lend: `[ts µs, host, client_ip, username]`
-    each (a list of lists, so that it is kept in a source's mark as it is)."""
+class Lenders(CarriedLines):
+    """Lending lines not yet too old to lend."""
 
-    rows: list[list[object]] = field(default_factory=list)
+    COLUMNS = (*_KEY, "sasl_username")
+    REACH_US = LEND_REACH_US
 
     def lend(self, events: pa.Table, patterns: pa.Array) -> pa.Table:
         """`events` whose auth failures without a username have the one that a line of
@@ -46,36 +41,14 @@ class Lenders:
         lending = pc.and_(pc.is_in(plain(events.column("pattern")), patterns),
                           pc.is_valid(events.column("sasl_username")))
         lending = pc.and_(lending, pc.is_valid(events.column("client_ip")))
-        lenders = self._with_carried(events.filter(lending).select(["ts", *_KEY,
-                                                                    "sasl_username"]))
+        lenders = self.with_carried(events.filter(lending))
         borrowing = to_numpy(pc.and_(pc.and_(event_is(events, "auth_failure"),
                                              pc.is_null(events.column("sasl_username"))),
                                      pc.is_valid(events.column("client_ip"))))
         if lenders.num_rows and borrowing.any():
             events = _filled(events, np.flatnonzero(borrowing), lenders)
-        self._keep(lenders, events)
+        self.keep(lenders, events)
         return events
-
-    def _with_carried(self, new: pa.Table) -> pa.Table:
-        ts, host, ip, user = (list(c) for c in zip(*self.rows)) if self.rows else ([],) * 4
-        old = pa.table({"ts": pa.array(ts, pa.int64()), "host": pa.array(host, pa.string()),
-                        "client_ip": pa.array(ip, pa.string()),
-                        "sasl_username": pa.array(user, pa.string())})
-        new = pa.table({"ts": new.column("ts").cast(pa.int64()),
-                        **{n: plain(new.column(n)) for n in ("host", "client_ip",
-                                                             "sasl_username")}})
-        return pa.concat_tables([old, new.cast(old.schema)])
-
-    def _keep(self, lenders: pa.Table, events: pa.Table) -> None:
-        """The lenders young enough to lend to the next block's failures."""
-        if not events.num_rows:
-            return
-        newest = pc.max(events.column("ts").cast(pa.int64())).as_py()
-        if newest is None:
-            return
-        young = lenders.filter(pc.greater_equal(lenders.column("ts"), newest - LEND_REACH_US))
-        young = young.slice(max(0, young.num_rows - _MAX_CARRIED))
-        self.rows = [list(r.values()) for r in young.to_pylist()]
 
 
 def _filled(events: pa.Table, rows: np.ndarray, lenders: pa.Table) -> pa.Table:

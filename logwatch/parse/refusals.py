@@ -13,72 +13,50 @@ misses come just before), lines less than that apart being one password (Dovecot
 auth_failure_delay, 2 s, before it answers a wrong one), are the login's
 `auth_attempts`: the passwords refused on its connection first.
 
-The lines of the last `REACH_US` carry to the next block and, through the source's mark,
-to the next cron run or follower pass: a client typing passwords by hand spans passes.
+The lines of the last `REFUSAL_REACH_US` carry to the next block and, through the
+source's mark, to the next cron run or follower pass: a client typing passwords by hand
+spans passes.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.columns import event_is, plain, to_numpy
+from logwatch.parse.carried_lines import CarriedLines
 from logwatch.rules_engine.windows import counts_at
 
-__all__ = ["Refusals", "REACH_US", "OWN_US"]
+__all__ = ["Refusals", "REFUSAL_REACH_US", "OWN_US"]
 
 #: How long before its login a connection's refusals still count: a login process
 #: drops a client that has not logged in long before (and no guesser waits that long).
-REACH_US = 10 * 60 * 1_000_000
+REFUSAL_REACH_US = 10 * 60 * 1_000_000
 #: Refusals this close before the login (or to each other) are one password's: the
 #: passdbs tried for it, answered at once, where a wrong one is answered 2 s later. A
 #: whole-second stamp puts them 0 or 1 s apart, and the next password 2 s or more.
 OWN_US = 1_500_000
-#: The most refusal lines carried (the newest): they go into a source's mark each pass.
-_MAX_CARRIED = 10_000
 
 
-@dataclass
-class Refusals:
-    """Refusal lines of connections that may still log in: `[ts µs, host, session]`
-    each (a list of lists, so that it is kept in a source's mark as it is)."""
+class Refusals(CarriedLines):
+    """Refusal lines of connections that may still log in."""
 
-    rows: list[list[object]] = field(default_factory=list)
+    COLUMNS = ("host", "session")
+    REACH_US = REFUSAL_REACH_US
 
     def count(self, events: pa.Table, patterns: pa.Array) -> pa.Table:
         """`events` whose logins with a session have, as `auth_attempts`, the passwords
         that lines of `patterns` (pattern names) refused on that session first."""
         refusing = pc.and_(pc.is_in(plain(events.column("pattern")), patterns),
                            pc.is_valid(events.column("session")))
-        said = self._with_carried(events.filter(refusing).select(["ts", "host", "session"]))
+        said = self.with_carried(events.filter(refusing))
         logins = to_numpy(pc.and_(event_is(events, "auth_success"),
                                   pc.is_valid(events.column("session"))))
         if said.num_rows and logins.any():
             events = _counted(events, np.flatnonzero(logins), said)
-        self._keep(said, events)
+        self.keep(said, events)
         return events
-
-    def _with_carried(self, new: pa.Table) -> pa.Table:
-        ts, host, session = (list(c) for c in zip(*self.rows)) if self.rows else ([],) * 3
-        old = pa.table({"ts": pa.array(ts, pa.int64()), "host": pa.array(host, pa.string()),
-                        "session": pa.array(session, pa.string())})
-        new = pa.table({"ts": new.column("ts").cast(pa.int64()),
-                        **{n: plain(new.column(n)) for n in ("host", "session")}})
-        return pa.concat_tables([old, new.cast(old.schema)])
-
-    def _keep(self, said: pa.Table, events: pa.Table) -> None:
-        """The refusals young enough to count for the next block's logins."""
-        if not events.num_rows:
-            return
-        newest = pc.max(events.column("ts").cast(pa.int64())).as_py()
-        if newest is None:
-            return
-        young = said.filter(pc.greater_equal(said.column("ts"), newest - REACH_US))
-        young = young.slice(max(0, young.num_rows - _MAX_CARRIED))
-        self.rows = [list(r.values()) for r in young.to_pylist()]
 
 
 def _key(table: pa.Table) -> pa.Array:
@@ -103,7 +81,7 @@ def _counted(events: pa.Table, logins: np.ndarray, said: pa.Table) -> pa.Table:
     c, t = said_codes[order], said_ts[order]
     first = np.concatenate(([True], (c[1:] != c[:-1]) | (t[1:] - t[:-1] >= OWN_US)))
     tried = counts_at(c[first], t[first], np.ones(int(first.sum()), np.int64),
-                      login_codes, login_ts - OWN_US, REACH_US)
+                      login_codes, login_ts - OWN_US, REFUSAL_REACH_US)
     if not tried.any():
         return events
     i = events.schema.get_field_index("auth_attempts")
