@@ -358,7 +358,8 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         # the line before this read, when the read goes on from where the last one ended
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
-        quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
+        last = mark.carry if goes_on and mark and mark.carry and "msg" in mark.carry else None
+        quirks = QuirkState(last_row=last)
         auth = AuthLines.restored(mark.carry if mark else None)
         unopened, held, newest = False, None, _read_up_to(mark)
         for seg in plan.segments:
@@ -389,8 +390,9 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
                 out.warnings.append(f"{path}: rotated while it was read; read again next "
                                     "time")
             continue
-        carry = quirks.last_row and {**quirks.last_row, _READ_UP_TO: newest,
-                                     **auth.saved()}
+        # what was read up to and the auth lines are kept even when no line was read
+        # (a file found empty): a login to come may need them
+        carry = {**(quirks.last_row or {}), _READ_UP_TO: newest, **auth.saved()}
         got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held), carry=carry)
     return got
 

@@ -256,6 +256,9 @@ class ParseRun:
     errors: list[str] = field(default_factory=list)
     #: with --year, the walking clock of each rotation set, by its base name
     _year_clocks: dict[str, SourceClock] = field(default_factory=dict, repr=False)
+    #: the auth service's lines each rotation set's next file may need (a name to lend,
+    #: refusals a login counts), by its base name: as one file's blocks carry them
+    _auth: dict[str, AuthLines] = field(default_factory=dict, repr=False)
 
     def correlated(self) -> Iterator[tuple[pa.Table, pa.Table]]:
         """Yield (events with sessions, messages completed) per block, then the rest.
@@ -322,14 +325,14 @@ class ParseRun:
         stats = SourceStats(plan.name, plan.fmt, plan.compression)
         self.stats.append(stats)
         clock = None
+        group = rotation_key(plan.name)[0]
         if self.options.year is not None:
             # --year is the year of the first line of each rotation set: the year walks
             # on through the set's files, and starts again in an unrelated file (another
             # host's log given on the same command line)
-            group = rotation_key(plan.name)[0]
             known = self._year_clocks.get(group)
             clock = known.next_file() if known else SourceClock(self.options.zone,
                                                                 plan.anchor)
             self._year_clocks[group] = clock
         yield from read_source(plan, self.parsers, self.options, stats, errors=self.errors,
-                               clock=clock)
+                               clock=clock, auth=self._auth.setdefault(group, AuthLines()))

@@ -385,6 +385,65 @@ def test_refusals_and_their_connections_end_across_cron_runs(tmp_path: Path) -> 
     assert auth["by_service"] == [{"service": "dovecot/imap-login", "count": 9}]
 
 
+def _guessed_in(ip: str, start: int, session: str) -> list[str]:
+    """Four wrong passwords on one connection, 6 s apart from `start`, then its login 30 s
+    after `start`."""
+    return ([_refused(start + 6 * i, ip, "alice", session) for i in range(4)]
+            + [_imap(start + 30, ip, "alice", ok=True).replace(f"<s{start + 30}>",
+                                                                f"<{session}>")])
+
+
+def test_a_connection_across_a_rotation_counts_as_in_one_file(tmp_path: Path) -> None:
+    """The guesses at the end of mail.log.1, the login at the start of mail.log: read
+    together, as one file is (a re-review found each file read with nothing of the one
+    before)."""
+    lines = _guessed_in("198.51.100.38", 0, "g1")
+    one = tmp_path / "one" / "mail.log"
+    one.parent.mkdir()
+    one.write_text("\n".join(lines) + "\n")
+    (tmp_path / "mail.log.1").write_text("\n".join(lines[:4]) + "\n")
+    (tmp_path / "mail.log").write_text(lines[4] + "\n")
+    for files in ([one], [tmp_path / "mail.log.1", tmp_path / "mail.log"]):
+        result = detect_files([str(f) for f in files], load_config(None), ParseOptions())
+        assert [(a.rule, a.count) for a in result.detection.alerts] == [
+            ("auth_success_after_failures", 4)], files
+
+
+@pytest.mark.parametrize("between", ["emptied", "ten_minutes", "flood"])
+def test_refusals_carried_between_cron_runs(tmp_path: Path, between: str) -> None:
+    """The guesses in one cron run, the login in a later one, with in between: a run
+    that found the log emptied (copytruncate whose copy is not beside it) and read no
+    line; a line ending the run ten minutes after the first guess, the login two seconds
+    later (it looks back ten minutes from 3 s before itself); or ten
+    thousand other connections refused in the meantime (a botnet: each ended by its
+    login process's line). Each used to lose the guesses."""
+    ip = "198.51.100.39"
+    log = tmp_path / "mail.log"
+    guessed = _guessed_in(ip, 0, "g1") if between != "ten_minutes" else (
+        _guessed_in(ip, 0, "g1")[:4] + [_stamp(600).replace(".000000", ".900000")
+                                         + " mx1 postfix/anvil[9]: statistics: max "
+                                         "connection rate 1/60s for (smtp:192.0.2.1) at "
+                                         "Mar  3 10:00:00", _imap(602, ip, "alice", ok=True)
+                                         .replace("<s602>", "<g1>")])
+    log.write_text("\n".join(guessed[:-1]) + "\n")
+    os.utime(log, (1772532000, 1772532000))
+    cfg = _site(tmp_path, log)
+    if between == "flood":
+        with open(log, "a") as fh:
+            for i in range(10_000):
+                ip_i = f"198.18.{i // 250}.{i % 250 + 1}"
+                fh.write(_refused(25, ip_i, f"u{i}", f"b{i}") + "\n"
+                         + _imap(25, ip_i, f"u{i}").replace("<s25>", f"<b{i}>") + "\n")
+    assert _run(cfg) == []
+    if between == "emptied":
+        log.write_text("")
+        assert _run(cfg) == []
+    with open(log, "a") as fh:
+        fh.write(guessed[-1] + "\n")
+    assert [(a["rule"], a["count"]) for a in _run(cfg)] == [
+        ("auth_success_after_failures", 4)]
+
+
 AUTH_SERVICE_ONLY = {
     # openSUSE/ap4rc's README_DOVECOT: with two passdbs, the first says `unknown user`
     # before the second takes the right password; five users behind one NAT log in
@@ -400,6 +459,15 @@ AUTH_SERVICE_ONLY = {
     "a connection's line without its session": (
         [_refused(t, "198.51.100.10", "bob", "s30") for t in (0, 4, 8)]
         + [_imap(30, "198.51.100.10", "bob", attempts=3).replace(", session=<s30>", "")], 3),
+    # whole-second stamps (BSD syslog) put a slow second passdb's answer 2 s after the
+    # first's miss: still the right password's
+    "a slow second passdb, whole-second stamps": (
+        [line for i, user in enumerate(["ann", "ben", "cat", "dan", "eve"])
+         for line in (f"Mar  3 10:0{i}:00 mx1 dovecot: auth: passwd-file({user},"
+                      f"203.0.113.50,<s{i}>): unknown user",
+                      f"Mar  3 10:0{i}:02 mx1 dovecot: imap-login: Login: user=<{user}>, "
+                      f"method=PLAIN, rip=203.0.113.50, lip=192.0.2.1, mpid=9000, TLS, "
+                      f"session=<s{i}>")], 0),
     # LMTP asking the userdb for recipients nobody has: no connection of a client
     "userdb lookups for LMTP": (
         [_refused(t, "127.0.0.1", f"nobody{t}", f"lmtp{t}") for t in range(0, 60, 10)], 0),

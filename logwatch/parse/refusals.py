@@ -8,14 +8,16 @@ service logs what it refused, under the connection's session (`passwd-file(alice
 (a site with two logs `unknown user` from the first before the second accepts the right
 password), and a userdb lookup for LMTP looks the same. So those lines are no failures
 of their own (a refused connection's line counts its passwords), and a login counts
-them: the lines of its session more than `OWN_US` before it (the right password's own
-misses come just before), lines less than that apart being one password (Dovecot waits
-auth_failure_delay, 2 s, before it answers a wrong one), are the login's
-`auth_attempts`: the passwords refused on its connection first.
+them: the lines of its session at least `OWN_US` before it (the right password's own
+misses come just before), lines less than that apart being one password, are the
+login's `auth_attempts`: the passwords refused on its connection first. They count at
+the login's time: that is when the guessing is known to have worked.
 
-The lines of the last `REFUSAL_REACH_US` carry to the next block and, through the
-source's mark, to the next cron run or follower pass: a client typing passwords by hand
-spans passes.
+The lines of connections still open carry to the next block and, through the source's
+mark, to the next cron run or follower pass (a client typing passwords by hand spans
+passes), for `REFUSAL_REACH_US`; a connection's line from its login process (a login, a
+refusal, a client gone) ends it, so that a flood of other connections' refusals does
+not push out the lines of one still guessing.
 """
 
 from __future__ import annotations
@@ -34,16 +36,20 @@ __all__ = ["Refusals", "REFUSAL_REACH_US", "OWN_US"]
 #: drops a client that has not logged in long before (and no guesser waits that long).
 REFUSAL_REACH_US = 10 * 60 * 1_000_000
 #: Refusals this close before the login (or to each other) are one password's: the
-#: passdbs tried for it, answered at once, where a wrong one is answered 2 s later. A
-#: whole-second stamp puts them 0 or 1 s apart, and the next password 2 s or more.
-OWN_US = 1_500_000
+#: passdbs tried for it, answered at once, where Dovecot answers a wrong password after
+#: auth_failure_delay (2 s, the answer flushed on whole seconds) and the next one after
+#: its auth penalty for the address (2 s and doubling after each failure): the
+#: recording's guesses on one connection are 6 to 17 s apart. Whole-second stamps put a
+#: slow second passdb's answer 2 s after the first's miss.
+OWN_US = 3_000_000
 
 
 class Refusals(CarriedLines):
     """Refusal lines of connections that may still log in."""
 
     COLUMNS = ("host", "session")
-    REACH_US = REFUSAL_REACH_US
+    # a login looks back that far from OWN_US before it
+    REACH_US = REFUSAL_REACH_US + OWN_US
 
     def count(self, events: pa.Table, patterns: pa.Array) -> pa.Table:
         """`events` whose logins with a session have, as `auth_attempts`, the passwords
@@ -55,6 +61,9 @@ class Refusals(CarriedLines):
                                   pc.is_valid(events.column("session"))))
         if said.num_rows and logins.any():
             events = _counted(events, np.flatnonzero(logins), said)
+        ended = pc.and_(pc.invert(refusing), pc.is_valid(events.column("session")))
+        if said.num_rows and pc.any(ended).as_py():
+            said = said.filter(pc.invert(pc.is_in(_key(said), _key(events.filter(ended)))))
         self.keep(said, events)
         return events
 
