@@ -409,6 +409,26 @@ def test_a_connection_across_a_rotation_counts_as_in_one_file(tmp_path: Path) ->
             ("auth_success_after_failures", 4)], files
 
 
+
+def test_dovecot_24_refusals_count_for_their_login(tmp_path: Path) -> None:
+    """Dovecot 2.4 (Debian 13's) names the request before the level, its `<...>` after
+    it (fail2ban's sample line): where a login of that session follows, it counts them;
+    where none does (an SMTP server's request), they count for nothing."""
+    ip = "192.0.2.110"
+    lines = [f"{_stamp(t)} mx dovecot[812]: auth({user},{ip},sasl:plain)<CvN+E95Uf4e7eEnj>: "
+             "Info: sql: Password mismatch (given password: XxxxXXxx123)"
+             for t, user in ((0, "info"), (8, "info"), (16, "info"), (24, "info"))]
+    lines += [f"{_stamp(t)} mx dovecot[812]: auth(info,{ip},sasl:login)<Zz{t}>: Info: sql: "
+              "unknown user" for t in (30, 40)]
+    lines.append(_imap(40, ip, "info", ok=True).replace(" mx1 ", " mx ")
+                 .replace("<s40>", "<CvN+E95Uf4e7eEnj>"))
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join(lines) + "\n")
+    events, _ = parse_events([log])
+    assert [r["auth_attempts"] for r in events.to_pylist() if r["event"] == "auth_success"] \
+        == [4]
+
+
 @pytest.mark.parametrize("between", ["emptied", "ten_minutes", "flood"])
 def test_refusals_carried_between_cron_runs(tmp_path: Path, between: str) -> None:
     """The guesses in one cron run, the login in a later one, with in between: a run
