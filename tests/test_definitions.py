@@ -244,6 +244,25 @@ def test_split_must_be_a_group(tmp_path: Path) -> None:
     assert "split field 'recipient'" in msg and "pattern 'disconnect'" in msg
 
 
+
+@pytest.mark.parametrize("tail, said", [
+    ("' port (?P<client_port>\\d+)$'", None),
+    ("' (?P<client_ip>[0-9.]+)$'", "tail: group(s) client_ip are the regex's too"),
+    ("' (?P<nonsense>x)$'", "named group(s) nonsense are not event fields"),
+    ("'(?!x)'", "RE2"),
+])
+def test_a_tail_adds_fields_of_its_own(tmp_path: Path, tail: str, said: str | None) -> None:
+    """A pattern's `tail` is read apart, for fields at the line's end (Dovecot's
+    session): its groups are event fields the regex does not already capture."""
+    path = write(tmp_path, BASE.replace("regex = '^disconnect from %{CLIENT}'",
+                                        f"regex = '^disconnect from %{{CLIENT}}'\ntail = {tail}"))
+    if said is None:
+        pf = load_parser_file(path)
+        assert pf.pattern[1].groups[-1] == "client_port"
+    else:
+        assert said in error_of(path)
+
+
 def test_classify_needs_contains_or_regex(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace('contains = ["Relay access denied"]\n', ""))
     msg = error_of(path)

@@ -37,6 +37,20 @@ EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
 _CONVERTERS = ("duration", "lower")
 
 
+def _check_groups(rx: str) -> None:
+    """A regex RE2 compiles whose named groups are event fields, each named once."""
+    _check_re2(rx)
+    names = re.findall(r"\(\?P<(\w+)>", rx)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
+                         "(RE2 keeps only one of them)")
+    unknown = sorted(set(names) - EXTRACTABLE)
+    if unknown:
+        raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
+                         f"use one of: {', '.join(sorted(EXTRACTABLE))}")
+
+
 def _check_re2(rx: str) -> str:
     """Compile with RE2 (the engine the kernels use), not Python's re."""
     try:
@@ -234,6 +248,10 @@ class PatternSpec(_Model):
     #: A field holding several comma-separated values (Sendmail's `to=<a>,<b>`): one
     #: row per value.
     split: str | None = None
+    #: A regex searched, apart, in the lines the pattern took, for fields at their end
+    #: (Dovecot's `session=<...>$`): one that carried its captures to the end of every
+    #: line would cost the whole regex twice as much (RE2 follows captures slowly).
+    tail: str | None = None
     #: The line names the user of a login another program refuses (Dovecot's auth
     #: service behind Postfix): its `sasl_username` fills that program's next
     #: `auth_failure` from the same client where it names none (see parse.lending).
@@ -255,17 +273,24 @@ class PatternSpec(_Model):
         if isinstance(v, list) and not v:
             raise ValueError("give at least one regex")
         for rx in [v] if isinstance(v, str) else v:
-            _check_re2(rx)
-            names = re.findall(r"\(\?P<(\w+)>", rx)
-            twice = sorted({n for n in names if names.count(n) > 1})
-            if twice:
-                raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
-                                 "(RE2 keeps only one of them)")
-            unknown = sorted(set(names) - EXTRACTABLE)
-            if unknown:
-                raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
-                                 f"use one of: {', '.join(sorted(EXTRACTABLE))}")
+            _check_groups(rx)
         return v
+
+    @field_validator("tail")
+    @classmethod
+    def _tail(cls, v: str | None) -> str | None:
+        if v is not None:
+            _check_groups(v)
+        return v
+
+    @model_validator(mode="after")
+    def _tail_adds_fields(self) -> PatternSpec:
+        if self.tail:
+            said = {n for rx in self.regexes for n in re.findall(r"\(\?P<(\w+)>", rx)}
+            again = sorted(said & set(re.findall(r"\(\?P<(\w+)>", self.tail)))
+            if again:
+                raise ValueError(f"tail: group(s) {', '.join(again)} are the regex's too")
+        return self
 
     @field_validator("set")
     @classmethod
@@ -293,7 +318,7 @@ class PatternSpec(_Model):
     @cached_property
     def groups(self) -> tuple[str, ...]:
         names: list[str] = []
-        for rx in self.regexes:
+        for rx in self.regexes + ([self.tail] if self.tail else []):
             names += [n for n in re.findall(r"\(\?P<(\w+)>", rx) if n not in names]
         return tuple(names)
 
@@ -388,6 +413,8 @@ def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
                 return expand(value, depth + 1) if depth < 5 else value
             return _VAR.sub(one, rx)
 
+        if isinstance(item.get("tail"), str):
+            item["tail"] = expand(item["tail"])
         rx = item.get("regex")
         if isinstance(rx, str):
             item["regex"] = expand(rx)

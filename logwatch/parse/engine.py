@@ -108,8 +108,12 @@ def _run_pattern(p: PatternSpec, msgs: pa.Array,
             ok = _np(m.is_valid())
             if ok.any():
                 taken = m.filter(pa.array(ok))
-                found.append((cand[ok], {taken.type.field(i).name: taken.field(i)
-                                         for i in range(taken.type.num_fields)}))
+                fields = {taken.type.field(i).name: taken.field(i)
+                          for i in range(taken.type.num_fields)}
+                if p.tail:
+                    tail = pc.extract_regex(sub.filter(pa.array(ok)), p.tail)
+                    fields.update(zip((f.name for f in tail.type), tail.flatten()))
+                found.append((cand[ok], fields))
         else:
             ok = _np(pc.match_substring_regex(sub, rx))
             if ok.any():
