@@ -30,10 +30,12 @@ from logwatch.correlate.correlator import CorrelationState, Correlator, PendingS
 from logwatch.errors import UsageError
 from logwatch.parse.clock import SourceClock
 from logwatch.parse.header import split_header
+from logwatch.parse.auth_lines import AuthLines, AuthPatterns, patterns_in
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.blocks import lines_from_bytes
+from logwatch.sources.rotation import rotation_key
 
 if TYPE_CHECKING:
     from logwatch.pipeline import ParseRun
@@ -129,12 +131,18 @@ def plan_units(plans: list[SourcePlan], options: ParseOptions) -> list[Unit]:
     return units
 
 
+#: what the parent reads again of the auth service's lines and of the lines they serve
+_AUTH_COLUMNS = {"pattern", "event", "ts", "host", "session", "client_ip", "sasl_username",
+                 "auth_attempts"}
+
+
 def _unit_schema(options: ParseOptions) -> pa.Schema:
     """The event columns a worker sends back: what the caller asked for, and what the
-    parent needs to join the units (`seq` to renumber, `session` to patch)."""
+    parent needs to join the units (`seq` to renumber, `session` to patch, the auth
+    lines' columns to pair them across a cut)."""
     if options.columns is None:
         return EVENT_SCHEMA
-    keep = options.columns | {"seq", "session"}
+    keep = options.columns | {"seq", "session"} | _AUTH_COLUMNS
     return pa.schema([f for f in EVENT_SCHEMA if f.name in keep])
 
 
@@ -229,6 +237,11 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
     """Like `ParseRun.correlated`, with units parsed by `run.options.jobs` processes."""
     options = run.options
     head = Correlator(run.parsers, messages=run.options.messages)
+    # a unit starts knowing no auth line before it: its rows are given again, in order,
+    # to what each rotation set carries, as one process reads them (a name lent, or a
+    # login's refusals, across a cut)
+    auth: dict[str, AuthLines] = {}
+    auth_patterns = AuthPatterns.of(run.parsers)
     by_source: dict[str, SourceStats] = {}
     lines_before: dict[str, int] = {}
     spilling = (nullcontext(None) if options.scheduler
@@ -262,10 +275,12 @@ def parallel_correlated(units: list[Unit], run: ParseRun) -> Iterator[tuple[pa.T
             else:
                 patch, done = head.absorb(result.state, result.pending)
             row = 0
+            carried = auth.setdefault(rotation_key(name)[0], AuthLines())
             for events in _read(result.events):
                 if patch is not None:
                     events = patch.apply(events, row)
                 row += events.num_rows
+                events = carried.apply(events, auth_patterns, patterns_in(events))
                 if first_line:
                     i = events.schema.get_field_index("seq")
                     events = events.set_column(i, EVENT_SCHEMA.field("seq"),

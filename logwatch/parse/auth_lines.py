@@ -8,20 +8,61 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from logwatch.parse.definitions import ParserSet
 from logwatch.parse.lending import Lenders
 from logwatch.parse.refusals import Refusals
 
-__all__ = ["AuthLines", "AUTH_KEYS"]
+__all__ = ["AuthLines", "AUTH_KEYS", "AuthPatterns", "patterns_in"]
 
 _LENDERS, _REFUSED = "lenders", "refused"
 #: the keys a source's mark keeps them under
 AUTH_KEYS = (_LENDERS, _REFUSED)
 
 
+@dataclass(frozen=True)
+class AuthPatterns:
+    """The patterns (`mta:id`) whose lines lend a name, and those a login counts."""
+
+    lending: pa.Array
+    refusing: pa.Array
+
+    @classmethod
+    def of(cls, parsers: ParserSet) -> AuthPatterns:
+        def named(flag: str) -> pa.Array:
+            return pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
+                             for p in pf.pattern if getattr(p, flag)], pa.string())
+        return cls(named("lends_username"), named("counts_for_login"))
+
+
+def patterns_in(events: pa.Table) -> set[str]:
+    """The patterns of a table's rows (from the codes used: a block's dictionary holds
+    every pattern's name)."""
+    out: set[str] = set()
+    for chunk in events.column("pattern").chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary.take(pc.unique(chunk.indices).drop_null())
+        out.update(pc.unique(chunk).drop_null().to_pylist())
+    return out
+
+
 @dataclass
 class AuthLines:
     lenders: Lenders = field(default_factory=Lenders)
     refusals: Refusals = field(default_factory=Refusals)
+
+    def apply(self, events: pa.Table, patterns: AuthPatterns, present: set[str]) -> pa.Table:
+        """`events` (whose rows' patterns are among `present`) with names lent and the
+        refusals before each login counted, from what came before them too; what the
+        next tables may need is kept. Idempotent: a table given again with more before
+        it (a part parsed apart, then joined) comes out as read in one go."""
+        if self.lenders.rows or present & set(patterns.lending.to_pylist()):
+            events = self.lenders.lend(events, patterns.lending)
+        if self.refusals.rows or present & set(patterns.refusing.to_pylist()):
+            events = self.refusals.count(events, patterns.refusing)
+        return events
 
     @classmethod
     def restored(cls, saved: Mapping[str, object] | None) -> AuthLines:

@@ -18,7 +18,7 @@ from logwatch.parse.clock import SourceClock
 from logwatch.parse.definitions import ONLY_CONTAINING_HEAD, ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
-from logwatch.parse.auth_lines import AuthLines
+from logwatch.parse.auth_lines import AuthLines, AuthPatterns
 from logwatch.parse.journal import journal_header
 from logwatch.parse.quirks import SPLIT_LOOKBACK, QuirkState, Rewrite, open_split_at, rewrite_block
 from logwatch.parse.slicing import substrings
@@ -100,10 +100,7 @@ class BlockParser:
         self.auth = auth or AuthLines()
         self._logger_pids = np.array([i for i, pf in enumerate(parsers.files)
                                       if pf.mta.syslog_pid == "logger"], np.int64)
-        self._lending = pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
-                                  for p in pf.pattern if p.lends_username], pa.string())
-        self._refusing = pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
-                                   for p in pf.pattern if p.counts_for_login], pa.string())
+        self._auth_patterns = AuthPatterns.of(parsers)
         self._held: LineBlock | None = None
         # per MTA index (and -1 for none, last): the length at which syslog cut a message
         self._max_message = np.array([pf.mta.max_message or 0 for pf in parsers.files] + [0],
@@ -226,11 +223,10 @@ class BlockParser:
         }
         mail_rows = np.flatnonzero(mta >= 0)
         events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
-        if self.auth.lenders.rows or any(p.pattern.lends_username for p in extraction.pieces):
-            events = self.auth.lenders.lend(events, self._lending)
-        if self.auth.refusals.rows or any(p.pattern.counts_for_login
-                                          for p in extraction.pieces):
-            events = self.auth.refusals.count(events, self._refusing)
+        present = {f"{self.parsers.files[mta[p.rows[0]]].mta.name}:{p.pattern.id}"
+                   for p in extraction.pieces if p.pattern.lends_username
+                   or p.pattern.counts_for_login}
+        events = self.auth.apply(events, self._auth_patterns, present)
         unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
             else np.empty(0, np.int64)
         self.stats.count_events(events, messages.get(unmatched))
