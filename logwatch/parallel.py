@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 
 from logwatch.correlate.correlator import CorrelationState, Correlator, PendingSessions
 from logwatch.errors import UsageError
+from logwatch.parse.auth_lines import AuthLines, AuthPatterns, patterns_in
 from logwatch.parse.clock import SourceClock
 from logwatch.parse.header import split_header
-from logwatch.parse.auth_lines import AuthLines, AuthPatterns, patterns_in
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, SourcePlan, default_parsers, read_source
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA

@@ -26,14 +26,14 @@ AUTH_KEYS = (_LENDERS, _REFUSED)
 class AuthPatterns:
     """The patterns (`mta:id`) whose lines lend a name, and those a login counts."""
 
-    lending: pa.Array
-    refusing: pa.Array
+    lending: frozenset[str]
+    refusing: frozenset[str]
 
     @classmethod
     def of(cls, parsers: ParserSet) -> AuthPatterns:
-        def named(flag: str) -> pa.Array:
-            return pa.array([f"{pf.mta.name}:{p.id}" for pf in parsers.files
-                             for p in pf.pattern if getattr(p, flag)], pa.string())
+        def named(flag: str) -> frozenset[str]:
+            return frozenset(f"{pf.mta.name}:{p.id}" for pf in parsers.files
+                             for p in pf.pattern if getattr(p, flag))
         return cls(named("lends_username"), named("counts_for_login"))
 
 
@@ -50,6 +50,8 @@ def patterns_in(events: pa.Table) -> set[str]:
 
 @dataclass
 class AuthLines:
+    """A source's memory of its auth service's lines (one per rotation set)."""
+
     lenders: Lenders = field(default_factory=Lenders)
     refusals: Refusals = field(default_factory=Refusals)
 
@@ -58,10 +60,11 @@ class AuthLines:
         refusals before each login counted, from what came before them too; what the
         next tables may need is kept. Idempotent: a table given again with more before
         it (a part parsed apart, then joined) comes out as read in one go."""
-        if self.lenders.rows or present & set(patterns.lending.to_pylist()):
-            events = self.lenders.lend(events, patterns.lending)
-        if self.refusals.rows or present & set(patterns.refusing.to_pylist()):
-            events = self.refusals.count(events, patterns.refusing)
+        if self.lenders.rows or present & patterns.lending:
+            events = self.lenders.lend(events, pa.array(sorted(patterns.lending), pa.string()))
+        if self.refusals.rows or present & patterns.refusing:
+            events = self.refusals.count(events, pa.array(sorted(patterns.refusing),
+                                                          pa.string()))
         return events
 
     @classmethod
