@@ -250,6 +250,7 @@ def test_split_must_be_a_group(tmp_path: Path) -> None:
     ("' (?P<client_ip>[0-9.]+)$'", "tail: group(s) client_ip are the regex's too"),
     ("' (?P<nonsense>x)$'", "named group(s) nonsense are not event fields"),
     ("'(?!x)'", "RE2"),
+    ("' port \\d+$'", "a tail is read for its named groups"),
 ])
 def test_a_tail_adds_fields_of_its_own(tmp_path: Path, tail: str, said: str | None) -> None:
     """A pattern's `tail` is read apart, for fields at the line's end (Dovecot's

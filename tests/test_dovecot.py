@@ -311,6 +311,22 @@ def _refused(seconds: int, ip: str, user: str, session: str) -> str:
             "Password mismatch")
 
 
+
+@pytest.mark.parametrize("tail", ["", " ", ", TLS", ", TLS: Disconnected"])
+def test_the_session_is_the_lines_last_in_brackets(tmp_path: Path, tail: str) -> None:
+    """A login line's session is read apart (a `tail`): whatever a site's
+    login_log_format_elements puts after it, and whatever session=<...> a username
+    holds before it (the client chooses that one)."""
+    line = (f"{_stamp(0)} mx1 dovecot: imap-login: Login: user=<bob, session=<FORGED>>, "
+            "method=PLAIN, rip=198.51.100.40, lip=192.0.2.1, mpid=9, session=<REAL>" + tail)
+    log = tmp_path / "mail.log"
+    log.write_text(line + "\n")
+    events, _ = parse_events([log])
+    [row] = events.to_pylist()
+    assert (row["event"], row["session"], row["client_ip"]) == (
+        "auth_success", "REAL", "198.51.100.40")
+
+
 @pytest.mark.parametrize("name", [
     "a,198.51.100.66,<forged>): unknown user (",
     "a,198.51.100.66,<forged>): pam_authenticate() failed: x",

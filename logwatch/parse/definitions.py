@@ -281,6 +281,8 @@ class PatternSpec(_Model):
     def _tail(cls, v: str | None) -> str | None:
         if v is not None:
             _check_groups(v)
+            if "(?P<" not in v:
+                raise ValueError("a tail is read for its named groups: give one")
         return v
 
     @model_validator(mode="after")

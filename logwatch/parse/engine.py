@@ -103,21 +103,20 @@ def _run_pattern(p: PatternSpec, msgs: pa.Array,
         if not len(cand):
             break
         sub = pc.take(msgs, pa.array(cand))
+        fields: dict[str, pa.Array] = {}
         if "(?P<" in rx:
             m = pc.extract_regex(sub, rx)
             ok = _np(m.is_valid())
-            if ok.any():
-                taken = m.filter(pa.array(ok))
-                fields = {taken.type.field(i).name: taken.field(i)
-                          for i in range(taken.type.num_fields)}
-                if p.tail:
-                    tail = pc.extract_regex(sub.filter(pa.array(ok)), p.tail)
-                    fields.update(zip((f.name for f in tail.type), tail.flatten()))
-                found.append((cand[ok], fields))
+            taken = m.filter(pa.array(ok))
+            fields = {taken.type.field(i).name: taken.field(i)
+                      for i in range(taken.type.num_fields)}
         else:
             ok = _np(pc.match_substring_regex(sub, rx))
-            if ok.any():
-                found.append((cand[ok], {}))
+        if ok.any():
+            if p.tail:
+                tail = pc.extract_regex(sub.filter(pa.array(ok)), p.tail)
+                fields.update(zip((f.name for f in tail.type), tail.flatten()))
+            found.append((cand[ok], fields))
         cand = cand[~ok]
     return found
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import event_is, plain, to_numpy
+from logwatch.columns import event_is, in_values, plain, to_numpy
 from logwatch.parse.carried_lines import CarriedLines
 
 __all__ = ["LEND_REACH_US", "Lenders"]
@@ -38,7 +38,7 @@ class Lenders(CarriedLines):
     def lend(self, events: pa.Table, patterns: pa.Array) -> pa.Table:
         """`events` whose auth failures without a username have the one that a line of
         `patterns` (pattern names) from the same host and client gave just before."""
-        lending = pc.and_(pc.is_in(plain(events.column("pattern")), patterns),
+        lending = pc.and_(in_values(events.column("pattern"), patterns),
                           pc.is_valid(events.column("sasl_username")))
         lending = pc.and_(lending, pc.is_valid(events.column("client_ip")))
         lenders = self.with_carried(events.filter(lending))

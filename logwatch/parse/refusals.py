@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import event_is, plain, to_numpy
+from logwatch.columns import event_is, in_values, plain, to_numpy
 from logwatch.parse.carried_lines import CarriedLines
 from logwatch.rules_engine.windows import counts_at
 
@@ -54,14 +54,18 @@ class Refusals(CarriedLines):
     def count(self, events: pa.Table, patterns: pa.Array) -> pa.Table:
         """`events` whose logins with a session have, as `auth_attempts`, the passwords
         that lines of `patterns` (pattern names) refused on that session first."""
-        refusing = pc.and_(pc.is_in(plain(events.column("pattern")), patterns),
+        refusing = pc.and_(in_values(events.column("pattern"), patterns),
                            pc.is_valid(events.column("session")))
         said = self.with_carried(events.filter(refusing))
         logins = to_numpy(pc.and_(event_is(events, "auth_success"),
                                   pc.is_valid(events.column("session"))))
         if said.num_rows and logins.any():
             events = _counted(events, np.flatnonzero(logins), said)
-        ended = pc.and_(pc.invert(refusing), pc.is_valid(events.column("session")))
+        # a line of the same MTA's login processes that names the session ends it (after
+        # correlation every SMTP row has a session too: not those)
+        mtas = pa.array(sorted({str(n).split(":", 1)[0] for n in patterns.to_pylist()}))
+        ended = pc.and_(pc.and_(pc.invert(refusing), pc.is_valid(events.column("session"))),
+                        in_values(events.column("mta"), mtas))
         if said.num_rows and pc.any(ended).as_py():
             said = said.filter(pc.invert(pc.is_in(_key(said), _key(events.filter(ended)))))
         self.keep(said, events)
