@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
+from logwatch.enrich import refusal_weights
 from logwatch.report.collect import Collected
 
 __all__ = ["Frames", "frames_of", "address_key", "domain_key", "sender_key", "per_value"]
@@ -76,6 +78,18 @@ class Frames:
     received: pd.DataFrame
     messages: pd.DataFrame
     zone: str
+
+    @cached_property
+    def failures(self) -> pd.DataFrame:
+        """The auth rows that refused passwords, each with the `weight` of those
+        (Dovecot's `auth failed, 3 attempts`; a login after passwords its connection had
+        refused), as the credential rules weigh them: asked by several sections."""
+        a = self.auth
+        weight = refusal_weights(pa.table({
+            "event": pa.array(a["event"], pa.dictionary(pa.int32(), pa.string()),
+                              from_pandas=True),
+            "auth_attempts": pa.array(a["auth_attempts"], pa.int16(), from_pandas=True)}))
+        return a.assign(weight=weight)[weight > 0]
 
 
 def _frame(table: pa.Table, zone: str, stamps: tuple[str, ...] = ("ts",)) -> pd.DataFrame:

@@ -18,7 +18,6 @@ import pyarrow.compute as pc
 from logwatch.report.collect import Collected, iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
-from logwatch.enrich import refusal_weights
 from logwatch.pipeline import default_parsers
 
 __all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view",
@@ -66,20 +65,10 @@ def _logins(a: pd.DataFrame) -> int:
     return int(loose.sum() + per_conn.max(axis=1).sum())
 
 
-def _failures(a: pd.DataFrame) -> pd.DataFrame:
-    """The rows that refused passwords, each weighing those (Dovecot's `auth failed, 3
-    attempts`; a login after passwords its connection had refused), as the credential
-    rules weigh them."""
-    weight = refusal_weights(pa.table({
-        "event": pa.array(a["event"].astype(object), pa.string()),
-        "auth_attempts": pa.array(a["auth_attempts"], pa.int16(), from_pandas=True)}))
-    return a.assign(weight=weight)[weight > 0]
-
-
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
     """Auth failures by client address and by username, per hour, and the logins."""
     a = f.auth
-    fail = _failures(a)
+    fail = f.failures
     per_hour = fail.groupby(fail["ts"].dt.hour)["weight"].sum()
     return {
         "failures": int(fail["weight"].sum()), "successes": _logins(a),
@@ -335,7 +324,7 @@ def top_clients(f: Frames, limit: int | None) -> tuple[list[dict[str, Any]], int
         "messages": f.messages.loc[f.messages["origin"] == "smtp", "client_ip"],
         "rejects": f.rejects.loc[f.rejects["event"] == "reject", "client_ip"],
     }.items()}
-    fail = _failures(f.auth)
+    fail = f.failures
     counted["auth_failures"] = fail["weight"].groupby(fail["client_ip"].astype("object")).sum()
     cols = {"connections": connects.sub(passed.astype("object").value_counts(),
                                         fill_value=0).clip(lower=0), **counted}
