@@ -18,7 +18,7 @@ from logwatch.parse.clock import SourceClock
 from logwatch.parse.definitions import ONLY_CONTAINING_HEAD, ParserFile, ParserSet
 from logwatch.parse.engine import Extraction, apply_patterns, extract_queue_ids
 from logwatch.parse.header import Header, parse_tags, split_header
-from logwatch.parse.auth_lines import AuthLines, AuthPatterns
+from logwatch.parse.auth_lines import AuthLines, AuthPatterns, patterns_in
 from logwatch.parse.journal import journal_header
 from logwatch.parse.quirks import SPLIT_LOOKBACK, QuirkState, Rewrite, open_split_at, rewrite_block
 from logwatch.parse.slicing import substrings
@@ -223,10 +223,7 @@ class BlockParser:
         }
         mail_rows = np.flatnonzero(mta >= 0)
         events = assemble_events(line_cols, mail_rows, mta, extraction, self.parsers)
-        present = {f"{self.parsers.files[mta[p.rows[0]]].mta.name}:{p.pattern.id}"
-                   for p in extraction.pieces if p.pattern.lends_username
-                   or p.pattern.counts_for_login}
-        events = self.auth.apply(events, self._auth_patterns, present)
+        events = self.auth.apply(events, self._auth_patterns, patterns_in(events))
         unmatched = np.sort(np.concatenate(extraction.unmatched)) if extraction.unmatched \
             else np.empty(0, np.int64)
         self.stats.count_events(events, messages.get(unmatched))
