@@ -95,8 +95,6 @@ _DELIVERY_COLUMNS = ("host", "instance", "queue_id", "ts", "event", "recipient",
 #: how often a follower writes what it carries between passes (seconds): the most it
 #: reads again after a crash
 CHECKPOINT_S = 30.0
-#: the key, in a mark's fields of the last line read, of the newest instant read (µs)
-_READ_UP_TO = "read_up_to_us"
 
 
 @dataclass
@@ -358,10 +356,9 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         # the line before this read, when the read goes on from where the last one ended
         goes_on = bool(mark and mark.offset and plan.segments
                        and plan.segments[0].start == mark.offset)
-        last = mark.carry if goes_on and mark and mark.carry and "msg" in mark.carry else None
-        quirks = QuirkState(last_row=last)
-        auth = AuthLines.restored(mark.carry if mark else None)
-        unopened, held, newest = False, None, _read_up_to(mark)
+        quirks = QuirkState(last_row=mark.carry if goes_on and mark else None)
+        auth = AuthLines.restored(mark.auth if mark else None)
+        unopened, held, newest = False, None, mark.read_up_to_us if mark else 0
         for seg in plan.segments:
             plans, errors = plan_sources([seg.path], options)
             out.errors += errors
@@ -392,18 +389,13 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             continue
         # what was read up to and the auth lines are kept even when no line was read
         # (a file found empty): a login to come may need them
-        carry = {**(quirks.last_row or {}), _READ_UP_TO: newest, **auth.saved()}
-        got.marks[path] = dataclasses.replace(mark_after(path, plan, mark, held), carry=carry)
+        # a cron run or a follower's pass reads with a clock of its own: the second pass
+        # of a DST repeated hour appended since is told from the first by where the last
+        # read ended (see `clock`)
+        got.marks[path] = dataclasses.replace(
+            mark_after(path, plan, mark, held), carry=quirks.last_row, read_up_to_us=newest,
+            auth=auth.saved())
     return got
-
-
-def _read_up_to(mark: Mark | None) -> int:
-    """The newest instant (µs) read from a source before, kept with its last line's
-    fields (0: none): a cron run or a follower's pass reads with a clock of its own, and
-    the second pass of a DST repeated hour appended since needs it to be told from the
-    first (see `clock`)."""
-    value = mark.carry.get(_READ_UP_TO) if mark and mark.carry else None
-    return value if isinstance(value, int) else 0
 
 
 def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark],

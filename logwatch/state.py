@@ -34,6 +34,19 @@ from logwatch.parse.auth_lines import AUTH_KEYS
 from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
 
+def _mark(stored: dict[str, Any]) -> Mark:
+    """A file's mark as stored. A state written before the instant read up to and the
+    auth lines had fields of their own kept them among the last line's fields (`carry`):
+    they are taken out of it, so that an upgrade loses neither."""
+    carry = stored.get("carry")
+    if carry and "read_up_to_us" not in stored:
+        carry = dict(carry)
+        stored = {**stored, "read_up_to_us": carry.pop("read_up_to_us", 0),
+                  "auth": {k: carry.pop(k) for k in AUTH_KEYS if k in carry},
+                  "carry": carry if "msg" in carry else None}
+    return Mark(**stored)
+
+
 #: What a full, read-only or vanished state directory raises
 STATE_ERRORS = (sqlite3.Error, OSError)
 
@@ -161,7 +174,7 @@ class State:
     def marks(self) -> dict[str, Mark]:
         rows = ((src, json.loads(m)) for src, m in self.db.execute(
             "SELECT source, mark FROM marks"))
-        return {src: Mark(**m) for src, m in rows if "journal_cursor" not in m}
+        return {src: _mark(m) for src, m in rows if "journal_cursor" not in m}
 
     def cursors(self) -> dict[str, JournalMark]:
         rows = ((src, json.loads(m)) for src, m in self.db.execute(

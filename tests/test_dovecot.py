@@ -10,8 +10,10 @@ are recordings/ (Debian 12). Where a test builds a log, the shapes are those lin
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from logwatch.enrich import enrich_events
 from logwatch.pipeline import ParseOptions
 from logwatch.report.build import ReportOptions, build_report
 from logwatch.sitefacts import SiteFacts
-from logwatch.state import State
+from logwatch.state import STATE_FILE, State
 from tests.conftest import ROOT, parse_events
 from tests.corpora import expectations, line_text, peer_ip, rows_by_line
 
@@ -239,6 +241,32 @@ def test_a_name_lends_across_cron_runs(tmp_path: Path) -> None:
     os.utime(log, (1772532000, 1772532000))
     cfg = _site(tmp_path, log)
     assert _run(cfg) == []
+    with open(log, "a") as fh:
+        fh.write("\n".join(lines[cut:]) + "\n")
+    alerts = _run(cfg)
+    assert [(a["rule"], a["count"]) for a in alerts] == [("password_spray", 5)]
+
+
+def test_a_state_that_kept_the_lines_among_the_last_lines_fields_goes_on(
+        tmp_path: Path) -> None:
+    """A state written before a mark had fields for the auth lines and the instant read
+    up to (both were among its last line's fields) lends as the current one does."""
+    log = tmp_path / "mail.log"
+    lines = _old_postfix_attack(0, USERS)
+    cut = 4 * 2 + 2
+    log.write_text("\n".join(lines[:cut]) + "\n")
+    os.utime(log, (1772532000, 1772532000))
+    cfg = _site(tmp_path, log)
+    assert _run(cfg) == []
+    db = sqlite3.connect(tmp_path / "state" / STATE_FILE)
+    (source, stored), = db.execute("SELECT source, mark FROM marks")
+    mark = json.loads(stored)
+    assert mark["auth"]["lenders"] and mark["read_up_to_us"]
+    mark["carry"] = {**mark["carry"], "read_up_to_us": mark.pop("read_up_to_us"),
+                     **mark.pop("auth")}
+    db.execute("UPDATE marks SET mark = ? WHERE source = ?", (json.dumps(mark), source))
+    db.commit()
+    db.close()
     with open(log, "a") as fh:
         fh.write("\n".join(lines[cut:]) + "\n")
     alerts = _run(cfg)

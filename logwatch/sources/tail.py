@@ -50,6 +50,10 @@ class Mark:
     seen_at: float
     #: the last line's fields, for a `last message repeated` at the top of the next read
     carry: dict[str, object] | None = None
+    #: the newest instant read (µs; 0: none): the next read's clock starts there
+    read_up_to_us: int = 0
+    #: Dovecot's auth lines that later lines may still need (parse.auth_lines)
+    auth: dict[str, list[list[object]]] = field(default_factory=dict)
 
     @property
     def weak(self) -> bool:
