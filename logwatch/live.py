@@ -49,7 +49,7 @@ from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
-from logwatch.durations import US
+from logwatch.durations import US, format_duration
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages, clients_taken,
                              enrich_events, enrich_events_onto, enrich_messages,
                              enrichment_key)
@@ -676,12 +676,20 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     fresh_rich = enrich_messages(fresh, _deliveries(carried.correlation, new_events), facts)
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
+    newest = _newest(events)
+    firsts = _first_reads(cfg, carried)
+    stale_before = newest - cfg.notify.backlog * US if firsts and cfg.notify.backlog else None
+    withheld: Counter[str] = Counter()
 
     def wanted(alert: Alert) -> bool:
-        """The ledger decides; only what will be told gets its evidence read."""
+        """The ledger decides; only what will be told gets its evidence read. The
+        backlog of a first read is recorded as told, so that it is not told later."""
         entry, why = _ledger_decision(state, alert, rule_of[alert.rule].cooldown_s * US,
                                       cfg.notify.realert_factor)
         decided.append((entry, why))
+        if why and stale_before is not None and alert.last_us < stale_before:
+            withheld[alert.rule] += 1
+            return False
         if why:
             told[id(alert)] = (entry, why)
         return why is not None
@@ -699,6 +707,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                           {"events": clients_taken(events, ev_rich, earlier_events.num_rows,
                                                    changed)}, carried.then_seen)
     out.warnings += detection.warnings
+    if withheld:
+        out.warnings.append(_withheld_note(firsts, withheld, cfg.notify.backlog))
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
     to_send = _batched(raised, cfg.notify)
     out.alerts = raised
@@ -719,7 +729,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
                      detection.masks)
     # the longest rule span before the newest row: what the history reaches back to
-    newest, back = _newest(events), max([rule_span_us(r) for r in rules] + [0])
+    back = max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
@@ -749,6 +759,23 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
 
     _commit(state, memory, handed_on, alerts)
     return out
+
+
+def _first_reads(cfg: Config, carried: Carried) -> list[str]:
+    """The sources this pass reads for the first time (no mark or cursor of before)."""
+    return [journal_source_name(src.journal_args) if src.path is None else str(src.path)
+            for src in cfg.sources
+            if not (carried.cursors.get(journal_source_name(src.journal_args))
+                    if src.path is None else carried.marks.get(str(src.path)))]
+
+
+def _withheld_note(firsts: list[str], withheld: Counter[str], backlog_s: int) -> str:
+    n = sum(withheld.values())
+    rules = ", ".join(f"{rule} {count}" for rule, count in sorted(withheld.items()))
+    return (f"first read of {', '.join(firsts)}: {n} alert{'s' if n > 1 else ''} "
+            f"({rules}) ended more than {format_duration(backlog_s)} before the newest "
+            "line read: recorded, not sent nor acted on (notify.backlog); "
+            "`mail-logwatch detect FILE` shows them")
 
 
 def _commit(state: State, memory: Memory | None, carried: Carried,
