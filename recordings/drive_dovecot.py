@@ -12,6 +12,9 @@ what happened rather than against what a parser thinks happened.
   drive_dovecot.py merge --into recordings/dovecot/scenarios.json --version V \
       --debian 12.11 --recordings recordings RUN1.json RUN2.json
 
+The same scenarios drive Dovecot 2.4 for recordings/record_dovecot24.sh, whose merge adds
+`--program dovecot24` (its recordings are under recordings/dovecot24/).
+
 Python's standard library only (Debian's /usr/bin/python3).
 """
 
@@ -368,11 +371,16 @@ def scenarios() -> list[dict[str, Any]]:
     return done
 
 
+# The recordings this driver makes (merge --program), and the recorder of each
+RECORDERS = {"dovecot": "record_dovecot.sh", "dovecot24": "record_dovecot24.sh"}
+
+
 def about(args: argparse.Namespace) -> dict[str, Any]:
     """What heads the ground-truth file of the runs."""
     return {
-        "description": "What recordings/record_dovecot.sh really did while the logs under "
-                       "recordings/dovecot/<run>/ were written: per scenario, every connection "
+        "description": f"What recordings/{RECORDERS.get(args.program, 'record_dovecot.sh')} "
+                       f"really did while the logs under recordings/{args.program}/<run>/ "
+                       "were written: per scenario, every connection "
                        "with its client address, service, each password attempt (username, "
                        "whether the password was the right one, whether the server accepted "
                        "it, its reply) and how it ended. Times are UTC.",

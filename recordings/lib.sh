@@ -1,6 +1,7 @@
 # Shell functions shared by the recorders (recordings/record.sh for the MTAs,
-# record_dovecot.sh for Dovecot's login services, record_amavis.sh for amavis), sourced
-# by them. The caller sets HERE (recordings/) and STAGE (its scratch directory) first.
+# record_dovecot.sh and record_dovecot24.sh for Dovecot's login services (2.3, 2.4),
+# record_amavis.sh for amavis), sourced by them. The caller sets HERE (recordings/) and
+# STAGE (its scratch directory) first.
 # JOURNALD_DROPINS is where the journald drop-in goes: /etc/systemd/journald.conf.d,
 # or /run/systemd/journald.conf.d inside a private host (in_private_host).
 APT=(apt-get -o DPkg::Lock::Timeout=600 -y)
@@ -240,8 +241,10 @@ record_runs() { # program: do_run each of RUNS (label:setting), copy them to $HE
     done
 }
 
-merge_truth() { # program driver version: the runs' ground truth into program/scenarios.json
+merge_truth() { # program driver version [debian]: the runs' ground truth into
+    # program/scenarios.json; debian is the release recorded (default this machine's)
     "$PY" "$HERE/$2" merge --into "$HERE/$1/scenarios.json" --version "$3" \
-        --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${TRUTHS[@]}"
+        --debian "${4:-$(cat /etc/debian_version)}" --recordings "$HERE" --program "$1" \
+        "${TRUTHS[@]}"
     say "done: $(cd "$HERE" && find "$1" -type f | sort | tr '\n' ' ')"
 }

@@ -58,7 +58,8 @@ def main(description: str, program: str, setting: tuple[str, dict[str, Any]],
          about: Callable[[argparse.Namespace], dict[str, Any]]) -> int:
     """`drive --run R --<setting> V --out F`: run `scenarios` and write what was done,
     even when one fails half-way; or `merge --into F --version V --debian D --recordings
-    DIR RUN...`: the runs of `program` in one file, headed by what `about` says of them
+    DIR [--program P] RUN...`: the runs of `program` (or of P, a second recording by the
+    same driver, such as dovecot24) in one file, headed by what `about` says of them
     (description, versions, ports). `setting` is the option that tells the runs apart
     (`("--auth-verbose", {"choices": ["yes", "no"]})`)."""
     flag, options = setting
@@ -72,6 +73,8 @@ def main(description: str, program: str, setting: tuple[str, dict[str, Any]],
     m = sub.add_parser("merge")
     for option in ("--into", "--version", "--debian", "--recordings"):
         m.add_argument(option, required=True)
+    m.add_argument("--program", default=program,
+                   help=f"the recordings' directory under --recordings (default {program})")
     m.add_argument("runs", nargs="+")
     args = p.parse_args()
     if args.command == "drive":
@@ -82,5 +85,5 @@ def main(description: str, program: str, setting: tuple[str, dict[str, Any]],
             write(args.out, doc)
     else:
         write(args.into, {**about(args), "recorded": now(),
-                          "runs": runs_of(args, program, name)})
+                          "runs": runs_of(args, args.program, name)})
     return 0
