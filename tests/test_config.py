@@ -17,7 +17,7 @@ from logwatch.rules_engine.loader import load_rules
 from tests.conftest import ROOT
 
 BUILTIN_IDS = {
-    "auth_failure_burst", "password_spray", "distributed_bruteforce",
+    "auth_failure_burst", "slow_guessing", "password_spray", "distributed_bruteforce",
     "auth_success_after_failures", "relay_probe", "open_relay", "unknown_sender_relay",
     "recipient_harvest",
     "volume_spike", "recipient_domain_fanout", "bounce_surge", "queue_growth",

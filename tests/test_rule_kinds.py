@@ -449,6 +449,55 @@ def test_a_stray_retry_after_a_brute_force_does_not_carry_the_spray_over_it(tmp_
         ("auth_failure_burst", {"client_ip": SPRAYER}, 26, us(times[0]), us(more[-1]))])
 
 
+# -- threshold: the built-in slow_guessing ---------------------------------------------------
+
+SLOW = ("slow_guessing", "auth_failure_burst", "password_spray")
+
+
+def test_slow_guessing_paced_under_the_burst_is_found(tmp_path) -> None:
+    """A guess every 2m45s (four in any ten minutes, one under auth_failure_burst's
+    five, which sees nothing) for an hour and a half: the twentieth failure within six
+    hours alerts."""
+    log = Log()
+    times = [at(9) + timedelta(seconds=165 * i) for i in range(36)]
+    _fails(log, times)
+    assert brief(detect(tmp_path, log, keep=SLOW)) == [
+        ("slow_guessing", {"client_net": ATTACKER}, 36, us(times[0]), us(times[-1]))]
+    log = Log()                                     # nineteen in six hours: nothing
+    _fails(log, [at(9, 18 * i) for i in range(19)])
+    assert detect(tmp_path, log, keep=SLOW) == []
+
+
+def test_slow_guessing_takes_an_ipv6_clients_64_as_one(tmp_path) -> None:
+    """A new address of its /64 for every guess: no address fails twice, the /64 twenty
+    times."""
+    log = Log()
+    times = [at(9, 6 * i) for i in range(20)]
+    for i, t in enumerate(times):
+        _fails(log, [t], ip=f"2001:db8:bad:1::{i + 1:x}")
+    assert brief(detect(tmp_path, log, keep=SLOW)) == [
+        ("slow_guessing", {"client_net": "2001:db8:bad:1::/64"}, 20, us(times[0]),
+         us(times[-1]))]
+
+
+def test_slow_guessing_gives_way_to_the_burst_that_holds_it(tmp_path) -> None:
+    """Thirty failures in fifteen minutes are one burst: its alert says it all. Bursts
+    that come back every ninety minutes, each its own alert, are also the returning
+    guesser that fail2ban's recidive jail is for: the slow rule tells it."""
+    log = Log()
+    times = [at(9, 0, 30 * i) for i in range(30)]
+    _fails(log, times)
+    assert brief(detect(tmp_path, log, keep=SLOW)) == [
+        ("auth_failure_burst", {"client_ip": ATTACKER}, 30, us(times[0]), us(times[-1]))]
+    log = Log()
+    rounds = [[at(9 + 3 * r // 2, 30 * (r % 2), 40 * i) for i in range(6)] for r in range(4)]
+    _fails(log, [t for r in rounds for t in r])
+    found = brief(detect(tmp_path, log, keep=SLOW))
+    assert [a[0] for a in found].count("auth_failure_burst") == 4
+    assert ("slow_guessing", {"client_net": ATTACKER}, 24, us(rounds[0][0]),
+            us(rounds[-1][-1])) in found
+
+
 # -- sequence: the built-in auth_success_after_failures --------------------------------------
 
 GUESSER = "192.0.2.200"
