@@ -302,7 +302,7 @@ def test_hostile_log_text_keeps_markdown_tables_whole(hostile: dict[str, Any]) -
 
 def test_svg_labels_are_escaped_and_cut() -> None:
     label = "<script>alert(1)</script>\x1b[31m" + "x" * 40
-    svg = bar_chart("auth <b>", [Series('"red"', "#f00")], [(label, [3])], "n")
+    svg = bar_chart("auth <b>", [Series('"red"', "#f00", "#f88")], [(label, [3])], "n")
     assert "<script" not in svg and "\x1b" not in svg
     root = ET.fromstring(svg)                      # control characters would make it invalid
     ns = "{http://www.w3.org/2000/svg}"
@@ -391,9 +391,11 @@ def chromium(args: list[str], profile: Path) -> str:
     return done.stdout
 
 
-def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
+def laid_out(page: str, width: int, expression: str, profile: Path,
+             flags: tuple[str, ...] = ()) -> Any:
     """What the JavaScript `expression` finds in `page` laid out `width` CSS pixels wide by
-    Chromium (`doc` is the page's document). The page is the srcdoc of an iframe in a
+    Chromium (`doc` is the page's document), run with `flags` (`--force-dark-mode`: a
+    reader whose system is set dark). The page is the srcdoc of an iframe in a
     harness that holds the script: the report's own Content-Security-Policy, which forbids
     scripts, stays whole, and the width can be a phone's (a headless window is never
     narrower than 500 px). Elements tell their accessible name (`computedName`)."""
@@ -406,7 +408,7 @@ def laid_out(page: str, width: int, expression: str, profile: Path) -> Any:
         f".contentDocument; document.body.dataset.found = JSON.stringify({expression}); }});"
         "</script></body></html>", encoding="utf-8")
     dom = chromium(["--window-size=1400,900", "--enable-blink-features=ComputedAccessibilityInfo",
-                    "--dump-dom", harness.as_uri()], profile)
+                    *flags, "--dump-dom", harness.as_uri()], profile)
     found = re.search(r'<body[^>]*\sdata-found="([^"]*)"', dom)
     assert found, dom[-2000:]
     return json.loads(html.unescape(found.group(1)))
@@ -453,11 +455,13 @@ def test_chromium_renders_the_page_and_runs_nothing(report: dict[str, Any],
     for name, content in (("report", report), ("hostile", hostile)):
         page = out / f"{name}.html"
         page.write_text(render_html(content), encoding="utf-8")
-        shot = out / f"{name}.png"
-        shot.unlink(missing_ok=True)
-        chromium([f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri()],
-                 tmp_path / f"profile-{name}-shot")
-        check_png(shot)
+        # the report also as a reader whose system is set dark sees it
+        for shot, flags in [(out / f"{name}.png", [])] + (
+                [(out / f"{name}-dark.png", ["--force-dark-mode"])] if name == "report" else []):
+            shot.unlink(missing_ok=True)
+            chromium([f"--screenshot={shot}", "--window-size=1280,2400", *flags, page.as_uri()],
+                     tmp_path / f"profile-{shot.stem}-shot")
+            check_png(shot)
         dom = chromium(["--dump-dom", page.as_uri()], tmp_path / f"profile-{name}-dom")
         (out / f"{name}.dom.html").write_text(dom, encoding="utf-8")
         seen = Page(dom)
@@ -568,22 +572,37 @@ TEXT_COLOURS = (
     " b ? style(b).backgroundColor : 'rgb(255, 255, 255)', e.textContent.slice(0, 40)]; })")
 
 
-def test_colours_are_told_apart_and_text_is_readable(report: dict[str, Any],
-                                                     tmp_path: Path) -> None:
-    """WCAG 2.1: a chart's bars stand 3:1 or more against the white they are drawn on
+#: Each chart's bars and swatches as drawn: their colour, the colour of the chart's box,
+#: and the chart's caption.
+BAR_COLOURS = (
+    "[...doc.querySelectorAll('figure svg rect')].map(r => {"
+    " const style = x => doc.defaultView.getComputedStyle(x), box = r.closest('figure');"
+    " return [style(r).fill, style(box).backgroundColor,"
+    " box.querySelector('figcaption').textContent]; })")
+
+
+@pytest.mark.parametrize("scheme", [(), ("--force-dark-mode",)], ids=["light", "dark"])
+def test_colours_are_told_apart_and_text_is_readable(report: dict[str, Any], tmp_path: Path,
+                                                     scheme: tuple[str, ...]) -> None:
+    """WCAG 2.1: a chart's bars stand 3:1 or more against the box they are drawn in
     (1.4.11), text 4.5:1 against what is under it (1.4.3). The series of one chart stay
     apart for a reader with any of the three kinds of colour blindness, as simulated
-    (CIEDE2000 distance of 12 or more: red and green were 8.5 apart under deuteranopia)."""
-    charts = [p for s in sections(report) for p in s.parts if isinstance(p, Chart)]
-    for chart in charts:
-        for s in chart.series:
-            assert Color(s.color).contrast("white", method="wcag21") >= 3, s
+    (CIEDE2000 distance of 12 or more: red and green were 8.5 apart under deuteranopia).
+    On a light page and on a dark one (a reader whose system is set dark), as Chromium
+    draws them."""
+    page = render_html(report)
+    bars = laid_out(page, 1280, BAR_COLOURS, tmp_path / "bars", scheme)
+    fills: dict[str, set[str]] = {}
+    for fill, box, chart in bars:
+        assert Color(fill).contrast(box, method="wcag21") >= 3, (fill, box, chart)
+        fills.setdefault(chart, set()).add(fill)
+    assert len(fills) == 4 and max(len(f) for f in fills.values()) == 4, fills
+    for chart, colours in fills.items():
         for kind in (None, "protan", "deutan", "tritan"):
-            for a, b in itertools.combinations(chart.series, 2):
-                seen = [Color(x.color) if kind is None else Color(x.color).filter(kind)
-                        for x in (a, b)]
-                assert seen[0].delta_e(seen[1], method="2000") >= 12, (kind, a, b)
-    drawn = laid_out(render_html(report), 1280, TEXT_COLOURS, tmp_path / "colours")
+            for a, b in itertools.combinations(sorted(colours), 2):
+                seen = [Color(x) if kind is None else Color(x).filter(kind) for x in (a, b)]
+                assert seen[0].delta_e(seen[1], method="2000") >= 12, (chart, kind, a, b)
+    drawn = laid_out(page, 1280, TEXT_COLOURS, tmp_path / "colours", scheme)
     pairs = {(fg, bg): text for fg, bg, text in drawn}
     assert len(pairs) > 10
     for (fg, bg), text in pairs.items():

@@ -14,8 +14,8 @@ from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
 from logwatch.report.figures import count, when
 from logwatch.report.svg import Series
 
-__all__ = ["NUMERIC", "CHART_ROWS", "SCROLL_ROWS", "SEVERITIES", "Column", "Table", "Fact",
-           "Facts", "Chart", "Note", "Section", "Part", "sections", "period_line"]
+__all__ = ["NUMERIC", "CHART_ROWS", "SCROLL_ROWS", "SEVERITIES", "SERIES", "Column", "Table",
+           "Fact", "Facts", "Chart", "Note", "Section", "Part", "sections", "period_line"]
 
 #: Kinds of figure that are right-aligned.
 NUMERIC = frozenset({"count", "bytes", "seconds", "hours", "share"})
@@ -26,13 +26,16 @@ SCROLL_ROWS = 15
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 #: Okabe and Ito's hues, darkened to 3:1 or more against white (WCAG 1.4.11), one colour
-#: per meaning in every chart: red against green told one in twelve men nothing.
-RECEIVED = Series("received", "#006197")
-DELIVERED = Series("delivered", "#009e73")
-REJECTED = Series("rejected", "#a04600")
-CONNECTIONS = Series("connections", "#5c5c5c")
-MESSAGES = Series("messages", DELIVERED.color)
-AUTH_FAILURES = Series("auth failures", "#c48700")
+#: per meaning in every chart: red against green told one in twelve men nothing. On a
+#: dark page, lighter ones, 3:1 against its cards and as far apart for colour-blind eyes.
+RECEIVED = Series("received", "#006197", "#5b8def")
+DELIVERED = Series("delivered", "#009e73", "#7ee787")
+REJECTED = Series("rejected", "#a04600", "#e0554a")
+CONNECTIONS = Series("connections", "#5c5c5c", "#8b949e")
+MESSAGES = Series("messages", DELIVERED.color, DELIVERED.dark)
+AUTH_FAILURES = Series("auth failures", "#c48700", "#e6a700")
+#: every series a chart may draw
+SERIES = (RECEIVED, DELIVERED, REJECTED, CONNECTIONS, MESSAGES, AUTH_FAILURES)
 
 
 #: A chart's rows: a label and one figure per series.

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from logwatch.report.figures import display, exact
-from logwatch.report.layout import (NUMERIC, SCROLL_ROWS, SEVERITIES, Chart, Facts, Note,
-                                    Table, period_line, sections)
-from logwatch.report.svg import bar_chart, column_chart
+from logwatch.report.layout import (NUMERIC, SCROLL_ROWS, SERIES, SEVERITIES, Chart, Facts,
+                                    Note, Table, period_line, sections)
+from logwatch.report.svg import bar_chart, column_chart, dark_css
 from logwatch.sanitize import for_html
 
 __all__ = ["render_html"]
@@ -32,21 +32,22 @@ _LONG_TEXT = frozenset({"reason", "summary", "shape", "example", "error", "note"
                         "warnings"})
 
 _CSS = """
-:root{--ink:#1f2937;--muted:#5f6673;--line:#e5e7eb;--bg:#f6f7f9;--card:#fff;--accent:#2563eb;
---bad:#b91c1c;--warn:#b45309}
+:root{color-scheme:light dark;--ink:#1f2937;--muted:#5f6673;--line:#e5e7eb;--bg:#f6f7f9;
+--card:#fff;--head:#374151;--th:#f1f5f9;--stripe:#fafbfc;--accent:#2563eb;--bad:#b91c1c;
+--bad-bg:#fef2f2;--warn:#b45309;--warn-bg:#fffbeb}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
 color:var(--ink);background:var(--bg)}
 header{background:#0f172a;color:#f8fafc;padding:22px 32px}
 header h1{margin:0 0 4px;font-size:22px;font-weight:650}
 header p{margin:0;color:#cbd5e1}
-nav{position:sticky;top:0;z-index:1;background:#fff;border-bottom:1px solid var(--line);
+nav{position:sticky;top:0;z-index:1;background:var(--card);border-bottom:1px solid var(--line);
 padding:8px 32px;white-space:nowrap;overflow-x:auto}
 nav a{color:var(--accent);text-decoration:none;margin-right:18px}
 main{padding:4px 32px 32px;max-width:1440px}
 section{margin-top:26px;scroll-margin-top:48px}
 h2{font-size:18px;margin:0 0 12px;padding-bottom:4px;border-bottom:2px solid var(--line)}
-h3,caption{font-size:13px;font-weight:700;margin:0 0 6px;color:#374151;text-align:left}
+h3,caption{font-size:13px;font-weight:700;margin:0 0 6px;color:var(--head);text-align:left}
 .unseen{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);
 white-space:nowrap}
 .parts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));
@@ -58,17 +59,17 @@ gap:18px 22px;align-items:start}
 letter-spacing:.04em}
 .card .value{display:block;font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
 .card .note{display:block;color:var(--muted);font-size:12px;min-height:1em}
-.card.bad{border-color:var(--bad);background:#fef2f2}.card.bad .value{color:var(--bad)}
-.card.warn{border-color:var(--warn);background:#fffbeb}.card.warn .value{color:var(--warn)}
+.card.bad{border-color:var(--bad);background:var(--bad-bg)}.card.bad .value{color:var(--bad)}
+.card.warn{border-color:var(--warn);background:var(--warn-bg)}.card.warn .value{color:var(--warn)}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:#f1f5f9;font-size:12px;font-weight:600;color:#374151}
+th{background:var(--th);font-size:12px;font-weight:600;color:var(--head)}
 td{overflow-wrap:break-word}td.long{overflow-wrap:anywhere}
 .tbl{overflow:auto}
 .tbl table{border:1px solid var(--line)}
 .tall{max-height:30em}
 .tall th{position:sticky;top:0}
-tbody tr:nth-child(even){background:#fafbfc}
+tbody tr:nth-child(even){background:var(--stripe)}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .when{white-space:nowrap}
@@ -81,13 +82,20 @@ figcaption{font-weight:600;margin-bottom:6px}
 svg{display:block;max-width:100%;height:auto}
 figure.wide{overflow-x:auto}figure.wide svg{width:100%;min-width:720px}
 .sev{display:inline-block;white-space:nowrap;padding:0 7px;border-radius:9px;font-size:12px;
-font-weight:600;background:#e5e7eb}
+font-weight:600;background:#e5e7eb;color:#1f2937}
 .sev-critical{background:#7f1d1d;color:#fff}.sev-high{background:#dc2626;color:#fff}
 .sev-medium{background:#fde68a}.sev-low{background:#dbeafe}
-summary{cursor:pointer;font-weight:600;font-size:13px;color:#374151;margin-bottom:6px}
+summary{cursor:pointer;font-weight:600;font-size:13px;color:var(--head);margin-bottom:6px}
 footer{color:var(--muted);font-size:12px;padding:0 32px 24px}
 @media (max-width:600px){header,nav,main,footer{padding-left:12px;padding-right:12px}}
 """
+#: A reader whose system is set dark gets a dark page (the badges of severity keep their
+#: colours); paper stays light.
+_DARK = ("@media screen and (prefers-color-scheme:dark){:root{--ink:#e6edf3;--muted:#9da7b3;"
+         "--line:#30363d;--bg:#0d1117;--card:#161b22;--head:#c9d1d9;--th:#1f2630;"
+         "--stripe:#1a2029;--accent:#58a6ff;--bad:#ff7b72;--bad-bg:#2d1517;--warn:#e3b341;"
+         "--warn-bg:#2b2111}"
+         + dark_css(SERIES, "var(--ink)", "var(--muted)", "var(--line)") + "}\n")
 #: On paper, or in a PDF kept as evidence, nothing scrolls and nothing opens: the parts
 #: stand one under another, tables wrap (a time at its spaces), folded tables print open;
 #: a chart, a card or a row is not split between pages, nor a title parted from its part.
@@ -189,7 +197,7 @@ def render_html(report: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator"{_attr(generator, "content")}>\n'
         f"<title>Mail log report: {for_html(period)}</title>\n"
-        f"<style>{_CSS}{_PRINT}</style>\n</head>\n"
+        f"<style>{_CSS}{_DARK}{_PRINT}</style>\n</head>\n"
         f"<body>\n<header><h1>Mail log report</h1><p>{for_html(period)}</p></header>\n"
         f"<nav>{nav}</nav>\n<main>{body}</main>\n"
         f"<footer>Written by {for_html(generator)}. Bytes are rounded where shown; hover for the "

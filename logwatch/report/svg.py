@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from logwatch.sanitize import for_html
 
-__all__ = ["Series", "column_chart", "bar_chart"]
+__all__ = ["Series", "column_chart", "bar_chart", "dark_css"]
 
 #: Rows: a label and one value per series.
 Rows = Sequence[tuple[str, Sequence[float]]]
@@ -33,10 +33,23 @@ _DIGIT_W, _MONO_W = 7.7, 7.3
 
 @dataclass(frozen=True)
 class Series:
-    """One kind of figure in a chart, and its colour."""
+    """One kind of figure in a chart, and its colour on a light page and on a dark one."""
 
     name: str
     color: str
+    dark: str
+
+
+def dark_css(series: Sequence[Series], ink: str, muted: str, line: str) -> str:
+    """CSS rules that repaint the charts for a dark page: their text `ink` and `muted`,
+    their grid `line`, each series its `dark` colour. The charts are drawn once, with the
+    light colours as attributes (what a page without CSS, or an SVG viewer, shows); a
+    rule outranks an attribute, so the page's colour scheme chooses."""
+    rules = [f'svg[fill="{_INK}"]{{fill:{ink}}}', f'svg [fill="{_MUTED}"]{{fill:{muted}}}',
+             f'svg [stroke="{_MUTED}"]{{stroke:{muted}}}',
+             f'svg [stroke="{_GRID}"]{{stroke:{line}}}']
+    rules += sorted({f'svg [fill="{s.color}"]{{fill:{s.dark}}}' for s in series})
+    return "".join(rules)
 
 
 def _n(x: float) -> str:
