@@ -24,6 +24,8 @@ def _full(a: Alert) -> list[str]:
            f"  {for_terminal(a.summary)}",
            f"  rule {a.rule}, key {for_terminal(key)}, {rfc3339(a.first_us)} .. "
            f"{rfc3339(a.last_us)}, id {a.id}"]
+    if a.false_positives:
+        out.append(f"  could also be: {for_terminal('; '.join(a.false_positives))}")
     for e in a.evidence[:EVIDENCE_SHOWN]:
         text = e.line if e.line is not None else "(not readable again)"
         out.append(f"    {placed_line(e.source, e.offset, text)}")

@@ -51,16 +51,18 @@ class Alert:
     evidence: list[Evidence]
     evidence_total: int
     details: dict[str, Any] = field(default_factory=dict)
+    #: the rule's known false positives: what else the reader should rule out first
+    false_positives: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
         return alert_id(self.rule, self.key, self.first_us)
 
     def as_dict(self) -> dict[str, Any]:
-        """The contract's fields first, then ours (`title`, `details`)."""
+        """The contract's fields first, then ours (`title`, `details`, `false_positives`)."""
         return {"id": self.id, "rule": self.rule, "severity": self.severity, "key": self.key,
                 "first_seen": rfc3339(self.first_us), "last_seen": rfc3339(self.last_us),
                 "count": self.count, "summary": self.summary,
                 "evidence": [e.as_dict() for e in self.evidence],
                 "evidence_total": self.evidence_total, "title": self.title,
-                "details": self.details}
+                "details": self.details, "false_positives": self.false_positives}

@@ -222,6 +222,8 @@ def test_email_arrives_once_multipart_with_hostile_sender_escaped(tmp_path: Path
     assert "\x1b" not in html and "\\x1b[31m" in html
     assert "203.0.113.66" in plain and "open_relay" in plain
     assert "\x1b" not in plain
+    # what to rule out before waking anyone: the rule's known false positives
+    assert "could also be" in plain and "should be in trusted_networks or relay_domains" in plain
 
 
 # -- webhook ------------------------------------------------------------------------------
@@ -243,6 +245,10 @@ def test_json_webhook_message_is_the_alert_contract(tmp_path: Path) -> None:
         assert sent["id"] == raised["id"]
     relay = by_rule["open_relay"]
     assert relay["severity"] == "critical" and relay["key"] == {"client_ip": "203.0.113.66"}
+    assert relay["false_positives"] == [
+        "a partner's server that should be in trusted_networks or relay_domains",
+        "local_domains incomplete: a domain of ours not listed (check the inferred-domains "
+        "warning)"]
     # JSON carries the text as it was: consumers escape for themselves
     assert any(HOSTILE in e["line"] for e in relay["evidence"])
     burst = by_rule["auth_failure_burst"]

@@ -118,10 +118,14 @@ def _lines(alert: dict[str, Any], limit: int) -> list[str]:
 
 
 def _facts(alert: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a reader checks first, the rule's known false positives last (`could also
+    be`: what to rule out before waking anyone else)."""
     key = ", ".join(f"{k}={v}" for k, v in alert["key"].items()) or "-"
+    others = alert.get("false_positives") or []
     return [("rule", alert["rule"]), ("key", key),
             ("seen", f"{alert['first_seen']} .. {alert['last_seen']}"),
-            ("count", str(alert["count"])), ("id", alert["id"])]
+            ("count", str(alert["count"])), ("id", alert["id"])] + (
+        [("could also be", "; ".join(others))] if others else [])
 
 
 def render_chat(alert: dict[str, Any], medium: Medium, limit: int,

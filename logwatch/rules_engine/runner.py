@@ -467,7 +467,8 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
                 continue
             alert = Alert(rule=rule.id, title=rule.title, severity=rule.severity, key=inc.key,
                           first_us=inc.first_us, last_us=inc.last_us, count=inc.count,
-                          summary="", evidence=[], evidence_total=0, details=inc.details)
+                          summary="", evidence=[], evidence_total=0, details=inc.details,
+                          false_positives=list(rule.false_positives))
             if not wanted(alert):
                 continue
             alert.summary = _summary(rule, columns[rule.table], inc)
