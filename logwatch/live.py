@@ -124,6 +124,8 @@ class _Read:
     cursors: dict[str, JournalMark] = field(default_factory=dict)
     stats: list[SourceStats] = field(default_factory=list)
     newest: int = 0           # the newest line read (for the lag), whatever rules keep
+    #: the newest line read of each source read, by its name
+    newest_of: dict[str, int] = field(default_factory=dict)
     #: the journal entries read, in temporary files that live as long as the pass
     journals: list[JournalRead] = field(default_factory=list)
 
@@ -395,6 +397,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
         got.marks[path] = dataclasses.replace(
             mark_after(path, plan, mark, held), carry=quirks.last_row, read_up_to_us=newest,
             auth=auth.saved())
+        got.newest_of[path] = newest
     return got
 
 
@@ -427,12 +430,14 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
     got.stats.append(stats)
     old = cursors.get(name)
     auth = AuthLines.restored(old.auth if old else None)
+    newest = 0
     for table in read_source(plans[0], parsers, options, stats, errors=errors,
                              auth=auth):
         table = table.set_column(table.schema.get_field_index("source"), "source",
                                  pa.array([name] * table.num_rows, pa.string()))
-        got.newest = max(got.newest, _newest(table))
+        newest = max(newest, _newest(table))
         got.add(*correlator.process(table), needs)
+    got.newest = max(got.newest, newest)
     if errors:            # undone: the cursor stays, read again next time
         correlator.state = before
         got.undo(since)
@@ -440,6 +445,7 @@ def _read_journal(cfg: Config, src: SourceConfig, cursors: dict[str, JournalMark
         return
     stand_in(name, read.path, plans[0].fingerprint, reread)
     got.cursors[name] = dataclasses.replace(read.mark, auth=auth.saved())
+    got.newest_of[name] = newest
 
 
 def _copied(st: CorrelationState) -> CorrelationState:
@@ -533,9 +539,11 @@ def _ledger_decision(state: State, alert: Alert, cooldown_us: int, factor: float
         entry = LedgerEntry(alert.rule, key, old.alert_id, old.first_us,
                             max(old.last_us, alert.last_us), max(old.count, alert.count),
                             old.alerted_count, old.alerted_at)
-        if alert.count >= old.alerted_count * factor and alert.last_us > old.last_us:
+        # an incident told to nobody (a first read's backlog) that goes on is news
+        if alert.last_us > old.last_us and (
+                not old.alerted_count or alert.count >= old.alerted_count * factor):
             entry.alerted_count, entry.alerted_at = alert.count, time.time()
-            return entry, "grown"
+            return entry, "grown" if old.alerted_count else "new"
         return entry, None
     entry = LedgerEntry(alert.rule, key, alert.id, alert.first_us, alert.last_us,
                         alert.count, alert.count, time.time())
@@ -676,20 +684,20 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     fresh_rich = enrich_messages(fresh, _deliveries(carried.correlation, new_events), facts)
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
-    newest = _newest(events)
-    firsts = _first_reads(cfg, carried)
-    stale_before = newest - cfg.notify.backlog * US if firsts and cfg.notify.backlog else None
+    firsts = _first_reads(carried, got)
+    stale_before = _backlog_before(firsts, cfg.notify.backlog)
     withheld: Counter[str] = Counter()
 
     def wanted(alert: Alert) -> bool:
         """The ledger decides; only what will be told gets its evidence read. The
-        backlog of a first read is recorded as told, so that it is not told later."""
+        backlog of a first read is recorded as told to nobody: it is not told later,
+        but an incident of it that goes on is news then."""
         entry, why = _ledger_decision(state, alert, rule_of[alert.rule].cooldown_s * US,
                                       cfg.notify.realert_factor)
-        decided.append((entry, why))
         if why and stale_before is not None and alert.last_us < stale_before:
             withheld[alert.rule] += 1
-            return False
+            entry, why = dataclasses.replace(entry, alerted_count=0), None
+        decided.append((entry, why))
         if why:
             told[id(alert)] = (entry, why)
         return why is not None
@@ -729,7 +737,7 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     _count_intervals(rules, past, {"events": ev_rich, "messages": messages},
                      detection.masks)
     # the longest rule span before the newest row: what the history reaches back to
-    back = max([rule_span_us(r) for r in rules] + [0])
+    newest, back = _newest(events), max([rule_span_us(r) for r in rules] + [0])
     dests = destinations(cfg.notify)
     handed_on = dataclasses.replace(
         carried.moved(got), correlation=correlator.state, events=kept, facts=facts,
@@ -761,21 +769,36 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     return out
 
 
-def _first_reads(cfg: Config, carried: Carried) -> list[str]:
-    """The sources this pass reads for the first time (no mark or cursor of before)."""
-    return [journal_source_name(src.journal_args) if src.path is None else str(src.path)
-            for src in cfg.sources
-            if not (carried.cursors.get(journal_source_name(src.journal_args))
-                    if src.path is None else carried.marks.get(str(src.path)))]
+def _first_reads(carried: Carried, got: _Read) -> dict[str, int]:
+    """The sources read for the first time (a mark or cursor now, none before), with
+    their newest line read (µs). A source that could not be read is not one yet: its
+    first read is the pass that reads it."""
+    return {name: got.newest_of.get(name, 0)
+            for name, before in [*((n, carried.marks.get(n)) for n in got.marks),
+                                 *((n, carried.cursors.get(n)) for n in got.cursors)]
+            if not before}
 
 
-def _withheld_note(firsts: list[str], withheld: Counter[str], backlog_s: int) -> str:
+def _backlog_before(firsts: dict[str, int], backlog_s: int) -> int | None:
+    """The instant before which an alert is a first read's backlog (None: no backlog).
+    Measured from each first-read source's own newest line (a backup MX's log may arrive
+    days late); with several, from the oldest of them, so that no source's recent
+    incidents are held back (one whose clock runs ahead could otherwise hold back
+    another's)."""
+    newest = [t for t in firsts.values() if t]
+    if not newest or not backlog_s:
+        return None
+    return min(newest) - backlog_s * US
+
+
+def _withheld_note(firsts: dict[str, int], withheld: Counter[str], backlog_s: int) -> str:
+    """What a first read held back, so that a reader knows it is there to be looked at."""
     n = sum(withheld.values())
     rules = ", ".join(f"{rule} {count}" for rule, count in sorted(withheld.items()))
     return (f"first read of {', '.join(firsts)}: {n} alert{'s' if n > 1 else ''} "
             f"({rules}) ended more than {format_duration(backlog_s)} before the newest "
-            "line read: recorded, not sent nor acted on (notify.backlog); "
-            "`mail-logwatch detect FILE` shows them")
+            "line read: not sent nor acted on (notify.backlog); `mail-logwatch detect` on "
+            "those lines shows them, and an incident of them that goes on is told then")
 
 
 def _commit(state: State, memory: Memory | None, carried: Carried,

@@ -1,8 +1,9 @@
 """The first read of a log that holds days of mail (a tool installed on a running server,
 a source added to the config) tells what happened lately, and records the rest without
 sending it or acting on it (`notify.backlog`): nobody is paged, nor is an address banned,
-for last week. The backlog is recorded in the ledger, so no later pass tells it either.
-Times are the log's, never today's."""
+for last week. The backlog is recorded in the ledger as told to nobody: no later pass
+tells it again, but an incident of it that goes on is news. Times are the log's, never
+today's. (Several cases were found by a review, each failing before its fix.)"""
 
 from __future__ import annotations
 
@@ -72,8 +73,9 @@ def test_a_first_run_tells_the_last_day_and_records_the_rest(tmp_path: Path) -> 
     assert _told(first) == ["203.0.113.9"]
     assert [w for w in first.warnings if "backlog" in w] == [
         f"first read of {log}: 1 alert (auth_failure_burst 1) ended more than 1d before "
-        "the newest line read: recorded, not sent nor acted on (notify.backlog); "
-        "`mail-logwatch detect FILE` shows them"]
+        "the newest line read: not sent nor acted on (notify.backlog); `mail-logwatch "
+        "detect` on those lines shows them, and an incident of them that goes on is told "
+        "then"]
     assert _ledger(tmp_path) == ["198.51.100.7", "203.0.113.9"]
     # the next run reads on: nothing of before is told, and nothing said of a backlog
     with open(log, "a") as fh:
@@ -104,3 +106,73 @@ def test_a_source_added_later_has_its_own_first_read(tmp_path: Path) -> None:
     assert _told(result) == ["192.0.2.77"]
     assert [w.split(":")[0] for w in result.warnings if "backlog" in w] == [
         f"first read of {mx2}"]
+
+
+def _relay(at: datetime, qid: str, pid: int, user: str, sender: str) -> str:
+    """`user` logs in and sends one message as `sender` to a remote domain."""
+    t = lambda s: (at + timedelta(seconds=s)).isoformat()  # noqa: E731
+    return (f"{t(0)} mx1 postfix/submission/smtpd[{pid}]: connect from c[198.51.100.20]\n"
+            f"{t(1)} mx1 postfix/submission/smtpd[{pid}]: {qid}: client=c[198.51.100.20], "
+            f"sasl_method=PLAIN, sasl_username={user}\n"
+            f"{t(1)} mx1 postfix/qmgr[11]: {qid}: from=<{sender}>, size=100, nrcpt=1 "
+            "(queue active)\n"
+            f"{t(2)} mx1 postfix/smtp[12]: {qid}: to=<x@victim.example.org>, relay=mx.victim."
+            "example.org[198.51.100.5]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent "
+            "(250 OK)\n"
+            f"{t(2)} mx1 postfix/qmgr[11]: {qid}: removed\n"
+            f"{t(3)} mx1 postfix/submission/smtpd[{pid}]: disconnect from c[198.51.100.20] "
+            "ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6\n")
+
+
+def test_a_backlog_incident_that_goes_on_is_told(tmp_path: Path) -> None:
+    """bob sent as ceo@bank.example.org three days before the install: backlog. He does
+    it again an hour after: within unknown_sender_relay's 30-day cooldown, the same
+    incident, and news, since nobody was told of it (counted with its backlog)."""
+    log = tmp_path / "mail.log"
+    log.write_text("".join(_relay(NEWEST - timedelta(days=3, minutes=-i), f"1A1A1A1A{i:02d}",
+                                  100 + i, "bob", "ceo@bank.example.org") for i in range(10))
+                   + _relay(NEWEST, "4D4D4D4D4D", 99, "alice", "alice@example.com"))
+    cfg = _config(tmp_path, [log])
+    assert _pass(cfg).alerts == []
+    with open(log, "a") as fh:
+        fh.write("".join(_relay(NEWEST + timedelta(hours=1, minutes=i), f"5E5E5E5E{i:02d}",
+                                300 + i, "bob", "ceo@bank.example.org") for i in range(3)))
+    told = _pass(cfg).alerts
+    assert [(a["rule"], a["notice"], a["count"]) for a in told] == [
+        ("unknown_sender_relay", "new", 13)]
+
+
+def test_the_backlog_is_measured_from_the_newest_line_read(tmp_path: Path) -> None:
+    """Three quiet days after a burst hold only lines no rule keeps (connections that
+    came and went): the burst is still three days before the newest line."""
+    log = tmp_path / "mail.log"
+    text = _burst(NEWEST - timedelta(days=3), "198.51.100.7", 101)
+    for h in range(71, -1, -1):
+        t = NEWEST - timedelta(hours=h)
+        text += (f"{t.isoformat()} mx1 postfix/smtpd[{200 + h}]: connect from m[192.0.2.9]\n"
+                 f"{t.isoformat()} mx1 postfix/smtpd[{200 + h}]: disconnect from "
+                 "m[192.0.2.9] ehlo=1 quit=1 commands=2\n")
+    log.write_text(text)
+    result = _pass(_config(tmp_path, [log]))
+    assert result.alerts == [] and [w for w in result.warnings if "backlog" in w]
+
+
+def test_a_source_that_cannot_be_read_holds_nothing_back(tmp_path: Path) -> None:
+    """A source that reads nothing (a directory named by mistake) is no first read pass
+    after pass: mx2's late log (a backup MX's copy, two days behind) is told as it comes."""
+    mx1, mx2, wrong = tmp_path / "mx1.log", tmp_path / "mx2.log", tmp_path / "dovecot.d"
+    wrong.mkdir()
+    mx1.write_text(_burst(NEWEST - timedelta(hours=1), "203.0.113.9", 101))
+    late = NEWEST - timedelta(days=2)
+    mx2.write_text(_burst(late - timedelta(hours=1), "198.51.100.1", 201).replace(" mx1 ", " mx2 "))
+    assert _told(_pass(_config(tmp_path, [mx1, mx2]))) == ["198.51.100.1", "203.0.113.9"]
+    with open(mx2, "a") as fh:
+        fh.write(_burst(late + timedelta(hours=1), "198.51.100.2", 202).replace(" mx1 ", " mx2 "))
+    config = load_config(_config(tmp_path, [mx1, mx2, wrong]))
+    state = State(config.state_dir)
+    try:
+        result = run_pass(config, state)
+    finally:
+        state.close()
+    assert _told(result) == ["198.51.100.2"]
+    assert not [w for w in result.warnings if "backlog" in w]

@@ -244,7 +244,8 @@ def test_a_first_run_reads_a_day_back_from_the_newest_entry(
     """A mail server's journal holds months; a first run that read them all took minutes
     and told every old incident. It reads the day before the newest entry
     (`journal_first`, timed by the journal, not the clock), and says what it left;
-    `journal_first = 0` reads all of it."""
+    `journal_first = 0` reads all of it, and holds back the old incident it finds there
+    (`notify.backlog`: a day before the newest entry read)."""
     journal = Journal(tmp_path, journal_remote)
     if first is not None:
         journal.config.write_text(journal.config.read_text().replace(
@@ -255,9 +256,11 @@ def test_a_first_run_reads_a_day_back_from_the_newest_entry(
     journal.append(noise=3)
     result = journal.run_pass()
     assert result.lines == (3 if first is None else 8)
-    assert [a["rule"] for a in result.alerts] == ([] if first is None
-                                                  else ["auth_failure_burst"])
-    said = [w for w in result.warnings if "first read" in w]
+    assert result.alerts == []
+    held = [w for w in result.warnings if "notify.backlog" in w]
+    assert len(held) == (0 if first is None else 1)
+    assert all("1 alert (auth_failure_burst 1)" in w for w in held)
+    said = [w for w in result.warnings if "first read:" in w]
     assert said == ([f"{journal.name}: first read: the entries from 2026-03-04T10:00:40Z on "
                      "(1d before the newest, journal_first), not the older ones"]
                     if first is None else [])
@@ -509,3 +512,25 @@ def test_journalctl_output_in_another_format_is_an_error_not_a_quiet_server(
     assert done.returncode == 2
     assert f"{pretty}: none of its " in done.stderr and "json-pretty" in done.stderr
     assert '"rule": "open_relay"' in done.stdout      # the good log was read all the same
+
+
+def test_a_cursor_stored_with_its_auth_lines_beside_it_is_read_as_before(
+        tmp_path: Path) -> None:
+    """A state written before a journal's mark kept Dovecot's auth lines under `auth`
+    had them beside the cursor: they are read, and written back under `auth`."""
+    lenders = [["mx1", "127.0.0.21", "bob", 1772532000000000]]
+    state = State(tmp_path)
+    try:
+        state.db.execute("INSERT INTO marks VALUES (?, ?)", ("journald:", json.dumps(
+            {"journal_cursor": "s=1", "realtime_us": 5, "lenders": lenders, "refused": []})))
+        (name, mark), = state.cursors().items()
+        assert (name, mark.cursor, mark.realtime_us) == ("journald:", "s=1", 5)
+        assert mark.auth == {"lenders": lenders, "refused": []}
+        with state.commit() as db:
+            State.put_cursor(db, name, mark)
+        stored, = state.db.execute("SELECT mark FROM marks").fetchone()
+        assert json.loads(stored) == {"journal_cursor": "s=1", "realtime_us": 5,
+                                      "auth": {"lenders": lenders, "refused": []}}
+        assert state.cursors()[name] == mark
+    finally:
+        state.close()
