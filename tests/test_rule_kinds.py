@@ -498,6 +498,31 @@ def test_slow_guessing_gives_way_to_the_burst_that_holds_it(tmp_path) -> None:
             us(rounds[-1][-1])) in found
 
 
+def _dovecot_refused(t: datetime, attempts: int, session: int,
+                     ip: str = "198.51.100.9") -> str:
+    """A Dovecot connection refused after `attempts` wrong passwords: one line."""
+    return (f"{t:%b} {t.day:2d} {t:%H:%M:%S} mx1 dovecot: imap-login: Disconnected (auth "
+            f"failed, {attempts} attempts in 60 secs): user=<bob>, method=PLAIN, rip={ip}, "
+            f"lip=192.0.2.1, TLS, session=<s{session}>\n")
+
+
+def test_slow_guessing_gives_way_by_failures_not_lines(tmp_path) -> None:
+    """Ten failures in three minutes (a burst), then a connection an hour for five hours,
+    four passwords each: the burst holds ten lines of fifteen but ten failures of thirty,
+    and the guesser that came back is told. The other way round (two lines of ten
+    passwords, then five of one), the burst holds twenty of twenty-five: one alert.
+    (Found by a review: lines were weighed.)"""
+    came_back = "".join(_dovecot_refused(at(9, 0, 20 * i), 1, i) for i in range(10)) + "".join(
+        _dovecot_refused(at(9 + h), 4, 100 + h) for h in range(1, 6))
+    assert sorted(a[:3] for a in brief(detect(tmp_path, came_back, keep=SLOW))) == [
+        ("auth_failure_burst", {"client_ip": "198.51.100.9"}, 10),
+        ("slow_guessing", {"client_net": "198.51.100.9"}, 30)]
+    mostly_burst = "".join(_dovecot_refused(at(9, 0, 20 * i), 10, i) for i in range(2)) + \
+        "".join(_dovecot_refused(at(9 + h), 1, 100 + h) for h in range(1, 6))
+    assert [a[:3] for a in brief(detect(tmp_path, mostly_burst, keep=SLOW))] == [
+        ("auth_failure_burst", {"client_ip": "198.51.100.9"}, 20)]
+
+
 # -- sequence: the built-in auth_success_after_failures --------------------------------------
 
 GUESSER = "192.0.2.200"

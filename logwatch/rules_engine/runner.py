@@ -274,17 +274,19 @@ def _row_pairs(incidents: list[Incident]) -> tuple[np.ndarray, np.ndarray]:
     return pairs % len(incidents), pairs // len(incidents)
 
 
-def _superseded(rule: Any, found: dict[str, list[Incident]]) -> np.ndarray:
+def _superseded(rule: Any, found: dict[str, list[Incident]], table: pa.Table) -> np.ndarray:
     """Which of the rule's incidents an incident of a rule named in `superseded_by`
-    holds half the rows of. All pairs at once: asked incident by incident against
-    every incident of the other rule, in Python sets, it took a tenth of a follower's
-    pass."""
+    holds half of, by what the rows weigh in this rule's count (a Dovecot line of four
+    passwords is four failures, not one line). All pairs at once: asked incident by
+    incident against every incident of the other rule, in Python sets, it took a tenth
+    of a follower's pass."""
     mine = found[rule.id]
     out = np.zeros(len(mine), bool)
     if not rule.superseded_by:
         return out
     my_ids, my_rows = _row_pairs(mine)
-    size = np.bincount(my_ids, minlength=len(mine))
+    weight = np.maximum(row_weights(table, getattr(rule, "weight", None)), 0)[my_rows]
+    size = np.bincount(my_ids, weights=weight, minlength=len(mine))
     for other in rule.superseded_by:
         their_ids, their_rows = _row_pairs(found.get(other, []))
         if not len(their_rows):
@@ -294,10 +296,11 @@ def _superseded(rule: Any, found: dict[str, list[Incident]]) -> np.ndarray:
         # each row of mine with each incident of theirs that holds it
         at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
         pair = np.repeat(my_ids, n) * len(found[other]) + their_ids[at]
-        codes, shared = np.unique(pair, return_counts=True)
-        most = np.zeros(len(mine), np.int64)
+        codes, inverse = np.unique(pair, return_inverse=True)
+        shared = np.bincount(inverse.reshape(-1), weights=np.repeat(weight, n))
+        most = np.zeros(len(mine))
         np.maximum.at(most, codes // len(found[other]), shared)
-        out |= most * 2 >= size
+        out |= (most > 0) & (most * 2 >= size)
     return out
 
 
@@ -461,7 +464,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     told: list[tuple[Any, Alert, np.ndarray]] = []
     columns = {name: _Columns(table) for name, table in tables.items()}
     for rule in rules:
-        gone = _superseded(rule, found)
+        gone = _superseded(rule, found, tables[rule.table])
         for inc, superseded in zip(found[rule.id], gone.tolist()):
             if superseded:
                 continue
