@@ -34,19 +34,6 @@ from logwatch.parse.auth_lines import AUTH_KEYS
 from logwatch.sources.journald import JournalMark
 from logwatch.sources.tail import Mark
 
-def _mark(stored: dict[str, Any]) -> Mark:
-    """A file's mark as stored. A state written before the instant read up to and the
-    auth lines had fields of their own kept them among the last line's fields (`carry`):
-    they are taken out of it, so that an upgrade loses neither."""
-    carry = stored.get("carry")
-    if carry and "read_up_to_us" not in stored:
-        carry = dict(carry)
-        stored = {**stored, "read_up_to_us": carry.pop("read_up_to_us", 0),
-                  "auth": {k: carry.pop(k) for k in AUTH_KEYS if k in carry},
-                  "carry": carry if "msg" in carry else None}
-    return Mark(**stored)
-
-
 #: What a full, read-only or vanished state directory raises
 STATE_ERRORS = (sqlite3.Error, OSError)
 
@@ -136,6 +123,28 @@ class OutboxItem:
     held_until: float | None = None
 
 
+def _mark(stored: dict[str, Any]) -> Mark:
+    """A file's mark as stored. A state written before the instant read up to and the
+    auth lines had fields of their own kept them among the last line's fields (`carry`):
+    they are taken out of it, so that an upgrade loses neither."""
+    carry = stored.get("carry")
+    if carry and "read_up_to_us" not in stored:
+        carry = dict(carry)
+        stored = {**stored, "read_up_to_us": carry.pop("read_up_to_us", 0),
+                  "auth": {k: carry.pop(k) for k in AUTH_KEYS if k in carry},
+                  "carry": carry if "msg" in carry else None}
+    return Mark(**stored)
+
+
+def _cursor(stored: dict[str, Any]) -> JournalMark:
+    """A journal's mark as stored; a state written before the auth lines had a field of
+    their own kept them beside the cursor."""
+    auth = stored.get("auth")
+    if auth is None:
+        auth = {k: stored[k] for k in AUTH_KEYS if k in stored}
+    return JournalMark(stored["journal_cursor"], stored.get("realtime_us"), auth)
+
+
 class State:
     """The state database; one per `state_dir`."""
 
@@ -179,15 +188,13 @@ class State:
     def cursors(self) -> dict[str, JournalMark]:
         rows = ((src, json.loads(m)) for src, m in self.db.execute(
             "SELECT source, mark FROM marks"))
-        return {src: JournalMark(m["journal_cursor"], m.get("realtime_us"),
-                                 {k: m[k] for k in AUTH_KEYS if k in m})
-                for src, m in rows if "journal_cursor" in m}
+        return {src: _cursor(m) for src, m in rows if "journal_cursor" in m}
 
     @staticmethod
     def put_cursor(db: sqlite3.Connection, source: str, mark: JournalMark) -> None:
         db.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (source, json.dumps(
             {"journal_cursor": mark.cursor, "realtime_us": mark.realtime_us,
-             **mark.auth})))
+             "auth": mark.auth})))
 
     @staticmethod
     def put_mark(db: sqlite3.Connection, source: str, mark: Mark | None) -> None:

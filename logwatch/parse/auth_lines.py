@@ -15,11 +15,13 @@ from logwatch.parse.definitions import ParserSet
 from logwatch.parse.lending import Lenders
 from logwatch.parse.refusals import Refusals
 
-__all__ = ["AuthLines", "AUTH_KEYS", "AuthPatterns", "patterns_in"]
+__all__ = ["AuthLines", "AUTH_KEYS", "AuthPatterns", "SavedAuth", "patterns_in"]
 
 _LENDERS, _REFUSED = "lenders", "refused"
 #: the keys a source's mark keeps them under
 AUTH_KEYS = (_LENDERS, _REFUSED)
+#: what a source's mark keeps of them (`AuthLines.saved`)
+SavedAuth = dict[str, list[list[object]]]
 
 
 @dataclass(frozen=True)
@@ -74,5 +76,5 @@ class AuthLines:
         return cls(Lenders(list(saved.get(_LENDERS) or [])),  # type: ignore[call-overload]
                    Refusals(list(saved.get(_REFUSED) or [])))  # type: ignore[call-overload]
 
-    def saved(self) -> dict[str, list[list[object]]]:
+    def saved(self) -> SavedAuth:
         return {_LENDERS: self.lenders.rows, _REFUSED: self.refusals.rows}

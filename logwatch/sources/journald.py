@@ -40,6 +40,7 @@ from typing import IO, Any
 
 from logwatch.durations import format_duration
 from logwatch.errors import SourceError
+from logwatch.parse.auth_lines import SavedAuth
 
 __all__ = ["JournalMark", "JournalRead", "journal_source_name", "read_journal", "entries_at",
            "JOURNALCTL"]
@@ -72,7 +73,7 @@ class JournalMark:
     cursor: str
     realtime_us: int | None = None
     #: Dovecot's auth lines that later lines may still need (parse.auth_lines)
-    auth: dict[str, list[list[object]]] = field(default_factory=dict)
+    auth: SavedAuth = field(default_factory=dict)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logwatch.errors import SourceError
+from logwatch.parse.auth_lines import SavedAuth
 from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
@@ -53,7 +54,7 @@ class Mark:
     #: the newest instant read (µs; 0: none): the next read's clock starts there
     read_up_to_us: int = 0
     #: Dovecot's auth lines that later lines may still need (parse.auth_lines)
-    auth: dict[str, list[list[object]]] = field(default_factory=dict)
+    auth: SavedAuth = field(default_factory=dict)
 
     @property
     def weak(self) -> bool:
