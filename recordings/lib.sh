@@ -1,4 +1,4 @@
-# Shell functions shared by the recorders (recordings/record.sh for the MTAs,
+# Shell functions shared by the recorders (recordings/record.sh for the MTAs, record_debian13.sh,
 # record_dovecot.sh and record_dovecot24.sh for Dovecot's login services (2.3, 2.4),
 # record_amavis.sh for amavis), sourced by them. The caller sets HERE (recordings/) and
 # STAGE (its scratch directory) first.
@@ -194,8 +194,12 @@ in_private_host() { # marker-variable tag package...: re-execute the script insi
         for p in "$@"; do installed "$p" || missing+=("$p"); done
         mkdir -p "$STAGE"
         [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-        say "re-executing inside private UTS+mount+network namespaces (hostname mx1)"
-        exec env "$marker=1" unshare --uts --mount --net --propagation private bash "$0"
+        # MLW_HOST_NET=1 (record_debian13.sh): this machine's network namespace, as record.sh
+        # uses, so that its resolver answers (a PTR lookup fails for good, not temporarily)
+        local net=--net
+        [ -n "${MLW_HOST_NET:-}" ] && net=
+        say "re-executing inside private UTS+mount${net:++network} namespaces (hostname mx1)"
+        exec env "$marker=1" unshare --uts --mount $net --propagation private bash "$0"
     fi
     hostname mx1
     printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
@@ -210,8 +214,12 @@ in_private_host() { # marker-variable tag package...: re-execute the script insi
     mount --move "$STAGE/ns/shm" /dev/shm
     mount -t tmpfs -o mode=0755 mlw-run /run
     JOURNALD_DROPINS=/run/systemd/journald.conf.d
-    ip link set lo up
-    info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
+    if [ -z "${MLW_HOST_NET:-}" ]; then
+        ip link set lo up
+        info "hostname $(hostname); private /etc/hosts, /dev (overlay), /run and loopback"
+    else
+        info "hostname $(hostname); private /etc/hosts, /dev (overlay) and /run; this machine's network"
+    fi
     mkdir -p "$STAGE/pids"
 }
 

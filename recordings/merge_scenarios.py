@@ -21,6 +21,10 @@ HEADER = {
 }
 
 
+# "dir" of a run: its path from the repository root (recordings/<mta>/<run>, or
+# recordings/debian13/<mta>/<run> for record_debian13.sh)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 MAX_SESSIONS = 12     # scenarios with more sessions keep only a sample of them
 MAX_RECIPIENTS = 30   # ... and of their recipient list
 
@@ -104,7 +108,7 @@ def main():
                 files[fn] = f.read().count(b"\n")
         entry = {
             "mta": a.mta, "mta_version": a.version, "debian_version": a.debian, "run": run["run"],
-            "dir": "recordings/" + rdir, "files_line_counts": files,
+            "dir": os.path.relpath(full, REPO), "files_line_counts": files,
             "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "scenarios": [compact(sc) for sc in run["scenarios"]],
         }

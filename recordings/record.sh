@@ -29,30 +29,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STAGE=/var/tmp/mlw-rec
 BURST="${MLW_BURST:-150}"
-TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)
-[ "${TARGETS[0]}" = all ] && TARGETS=(postfix exim sendmail)
-for t in "${TARGETS[@]}"; do
-    case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
-done
-
 # shellcheck source=recordings/lib.sh
 source "$HERE/lib.sh"
-
-[ "$(id -u)" = 0 ] || die "must run as root"
-
-# --- private hostname + /etc/hosts ----------------------------------------
-if [ -z "${MLW_REC_INNER:-}" ]; then
-    mkdir -p "$STAGE"
-    say "re-executing inside private UTS+mount namespaces (hostname mx1)"
-    exec env MLW_REC_INNER=1 unshare --uts --mount --propagation private bash "$0" "${TARGETS[@]}"
-fi
-hostname mx1
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
-mount --bind "$STAGE/hosts" /etc/hosts
-info "hostname: $(hostname), /etc/hosts (private): $(tr '\n' ' ' < /etc/hosts)"
-
-mkdir -p "$STAGE/pids"
 
 # --- users ------------------------------------------------------------------
 USERS=(alice bob carol)
@@ -116,9 +94,6 @@ cleanup() {
     [ -z "${MLW_KEEP_MTA:-}" ] && remove_users
     exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 # --- one run: logging + sink + MTA + scenarios ------------------------------
 # mta_* functions come from conf/<mta>/mta.sh. A run is identified by its
 # label; mta_run_prepare <label> adjusts the MTA's logging configuration.
@@ -156,24 +131,18 @@ do_run() { # label outdir
     mta_reset_spool
 }
 
-record_mta() { # mta
-    local mta=$1
-    say "===== $mta ====="
-    # shellcheck source=/dev/null
-    source "$HERE/conf/$mta/mta.sh"
-    CURRENT_MTA=$mta
-    # the three MTAs conflict: purge the others (and leftovers of this one)
-    apt_purge postfix postfix-pcre dovecot-core exim4 exim4-base exim4-config exim4-daemon-light exim4-daemon-heavy \
-        sendmail sendmail-bin sendmail-cf sendmail-base sensible-mda
-    mta_purge_files
+# The two halves of record_mta that recordings/record_debian13.sh (which sources this
+# file for its functions) reuses with the mta_* functions running in a Debian 13 root.
+install_mta() { # the packages every MTA needs, the users, the MTA, its configuration
     apt_install rsyslog swaks libnet-ssleay-perl libio-socket-ssl-perl ssl-cert
     ensure_snakeoil
     create_users
     mta_install
     mta_configure
-    local version; version=$(mta_version)
-    info "$mta version: $version"
-    local dest="$HERE/$mta" label
+}
+
+record_runs_of_mta() { # mta version dest scenarios.json debian: every run, gzipped into dest
+    local mta=$1 version=$2 dest=$3 into=$4 debian=$5 label
     rm -rf "$STAGE/$mta"; mkdir -p "$STAGE/$mta"
     for label in $(mta_runs); do
         do_run "$label" "$STAGE/$mta/$label"
@@ -192,8 +161,24 @@ record_mta() { # mta
         runjsons+=("$STAGE/$mta/$label/.scenarios.json")
     done
     mta_config_dump > "$dest/config.txt" 2>&1 || true
-    "$PY" "$HERE/merge_scenarios.py" --into "$HERE/scenarios.json" --mta "$mta" --version "$version" \
-        --debian "$(cat /etc/debian_version)" --recordings "$HERE" "${runjsons[@]}"
+    "$PY" "$HERE/merge_scenarios.py" --into "$into" --mta "$mta" --version "$version" \
+        --debian "$debian" --recordings "$(dirname "$dest")" "${runjsons[@]}"
+}
+
+record_mta() { # mta
+    local mta=$1
+    say "===== $mta ====="
+    # shellcheck source=/dev/null
+    source "$HERE/conf/$mta/mta.sh"
+    CURRENT_MTA=$mta
+    # the three MTAs conflict: purge the others (and leftovers of this one)
+    apt_purge postfix postfix-pcre dovecot-core exim4 exim4-base exim4-config exim4-daemon-light exim4-daemon-heavy \
+        sendmail sendmail-bin sendmail-cf sendmail-base sensible-mda
+    mta_purge_files
+    install_mta
+    local version; version=$(mta_version)
+    info "$mta version: $version"
+    record_runs_of_mta "$mta" "$version" "$HERE/$mta" "$HERE/scenarios.json" "$(cat /etc/debian_version)"
     if [ -z "${MLW_KEEP_MTA:-}" ]; then
         mta_purge
     fi
@@ -201,6 +186,34 @@ record_mta() { # mta
     unset -f mta_install mta_configure mta_version mta_runs mta_run_prepare mta_start mta_stop mta_flush \
         mta_open_relay mta_queue_busy mta_queue_list mta_collect mta_reset_spool mta_purge mta_purge_files mta_config_dump
 }
+
+# recordings/record_debian13.sh sources this file for its functions only
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)
+[ "${TARGETS[0]}" = all ] && TARGETS=(postfix exim sendmail)
+for t in "${TARGETS[@]}"; do
+    case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
+done
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# --- private hostname + /etc/hosts ----------------------------------------
+if [ -z "${MLW_REC_INNER:-}" ]; then
+    mkdir -p "$STAGE"
+    say "re-executing inside private UTS+mount namespaces (hostname mx1)"
+    exec env MLW_REC_INNER=1 unshare --uts --mount --propagation private bash "$0" "${TARGETS[@]}"
+fi
+hostname mx1
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tmx1.example.com mx1\n' > "$STAGE/hosts"
+mount --bind "$STAGE/hosts" /etc/hosts
+info "hostname: $(hostname), /etc/hosts (private): $(tr '\n' ' ' < /etc/hosts)"
+
+mkdir -p "$STAGE/pids"
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 for t in "${TARGETS[@]}"; do
     record_mta "$t"

@@ -8,7 +8,7 @@ run's primary log equal what drive.py really did (failed AUTHs of the burst,
 spray usernames, relay-denied RCPTs, open-relay / burst messages, ...).
 python3 stdlib only; exit status 1 if anything does not match.
 
-  python3 recordings/verify.py [--mta postfix]
+  python3 recordings/verify.py [--mta postfix] [--scenarios recordings/debian13/scenarios.json]
 """
 import argparse
 import gzip
@@ -69,8 +69,10 @@ def message_of(fn, line):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mta")
+    ap.add_argument("--scenarios", default=os.path.join(HERE, "scenarios.json"),
+                    help="e.g. recordings/debian13/scenarios.json (record_debian13.sh)")
     a = ap.parse_args()
-    with open(os.path.join(HERE, "scenarios.json")) as f:
+    with open(a.scenarios) as f:
         doc = json.load(f)
     bad = 0
 
@@ -84,7 +86,7 @@ def main():
         mta, label = run["mta"], run["run"]
         if a.mta and mta != a.mta:
             continue
-        d = os.path.join(HERE, mta, label)
+        d = os.path.join(os.path.dirname(HERE), run["dir"])  # recordings/[debian13/]<mta>/<run>
         print("%s %s (%s)" % (mta, label, run["mta_version"]))
         msgs = {}
         for fn in sorted(os.listdir(d)):

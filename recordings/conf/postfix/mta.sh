@@ -8,6 +8,8 @@ PF_CONF="$HERE/conf/postfix"
 SUB_PORT=587
 SUB_TLS=1
 DOVECOT_CONF=/etc/dovecot/mlw-rec.conf
+# Dovecot 2.3 (Debian 12); record_debian13.sh sets conf/dovecot24/dovecot.conf (2.4 syntax)
+DOVECOT_SRC="${MLW_DOVECOT_SRC:-$HERE/conf/dovecot/dovecot.conf}"
 
 mta_runs() { echo run1-syslog run2-postlog; }
 
@@ -39,8 +41,8 @@ mta_configure() {
     [ -f /etc/aliases ] || printf 'postmaster: root\n' > /etc/aliases
     newaliases
     postfix check
-    info "configuring Dovecot auth (conf/dovecot/dovecot.conf, passwd-file)"
-    cp "$HERE/conf/dovecot/dovecot.conf" "$DOVECOT_CONF"
+    info "configuring Dovecot auth (${DOVECOT_SRC#"$HERE/"}, passwd-file)"
+    cp "$DOVECOT_SRC" "$DOVECOT_CONF"
     printf 'alice:{PLAIN}alice-Secret1::::::\nbob:{PLAIN}bob-Secret2::::::\ncarol:{PLAIN}carol-Secret3::::::\n' \
         > /etc/dovecot/mlw-rec-users
     chown root:dovecot /etc/dovecot/mlw-rec-users
