@@ -138,6 +138,7 @@ stop_mine() { # the MTA, then whatever uses the root's mounts, then the mounts
     stop_sink
     stop_pidfile rsyslogd "$STAGE/pids/rsyslogd.pid"
     stop_pidfile journald "$STAGE/pids/journald.pid"
+    restore_qlen                        # this machine's network: put its sysctl back
     unmount_root
 }
 trap 'stop_all stop_mine' EXIT
