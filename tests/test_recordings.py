@@ -1,5 +1,7 @@
-"""Logs recorded from Debian's own Postfix, Exim and Sendmail (recordings/), against what
-the recorder really did (recordings/scenarios.json: counts from the SMTP replies swaks got).
+"""Logs recorded from Debian's own Postfix, Exim and Sendmail, Debian 12's (recordings/) and
+Debian 13's (recordings/debian13/: Postfix 3.10 with Dovecot 2.4, Exim 4.98, Sendmail
+8.18), against what the recorder really did (scenarios.json beside them: counts from the
+SMTP replies swaks got).
 
 Every format a server wrote must give the same counts: the auth failures of the burst, the
 usernames of the spray, the relay denials of the probe, the messages of the open relay,
@@ -20,18 +22,21 @@ from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from tests.conftest import ROOT
 
 RECORDINGS = ROOT / "recordings"
-SCENARIOS = json.loads((RECORDINGS / "scenarios.json").read_text())
+#: the runs of both releases
+RUNS = [run for truth in ("scenarios.json", "debian13/scenarios.json")
+        for run in json.loads((RECORDINGS / truth).read_text())["runs"]]
 # Exim's reject log repeats its main log: it is read together with it, as a user would.
 _MAIN_WITH = {"mainlog.gz": ["rejectlog.gz"]}
 
 
 def _cases() -> list[Any]:
     out = []
-    for run in SCENARIOS["runs"]:
+    for run in RUNS:
         for name in sorted(run["files_line_counts"]):
             if name.startswith("sink") or name == "rejectlog.gz":
                 continue
-            out.append(pytest.param(run, name, id=f"{run['mta']}/{run['run']}/{name}"))
+            rel = run["dir"].removeprefix("recordings/")
+            out.append(pytest.param(run, name, id=f"{rel}/{name}"))
     return out
 
 
