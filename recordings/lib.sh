@@ -234,6 +234,27 @@ keep_logs() { # label out: stop the sink and the logging of a run, gzip its logs
     done
 }
 
+dovecot_run() { # label auth_verbose command...: one run of drive_dovecot.py against the
+    # Dovecot that `command... -c $CONF` starts (the machine's, or one in a root), set up
+    # by the caller's `configure`, with CONF, MAIL_DIR and BASE_DIR set
+    local label=$1 verbose=$2 out="$STAGE/$1"
+    shift 2
+    say "run $label (auth_verbose = $verbose)"
+    rm -rf "$out" "$MAIL_DIR"; mkdir -p "$out" "$MAIL_DIR"
+    chown nobody:nogroup "$MAIL_DIR"
+    configure "$verbose"
+    start_logging "$STAGE/log-$label"
+    start_sink "$STAGE/sink-$label.jsonl"
+    info "starting $* -c $CONF"
+    "$@" -c "$CONF"
+    wait_port 10143; wait_port 10110; wait_port 10587; wait_port 14190
+    "$PY" "$HERE/drive_dovecot.py" drive --run "$label" --auth-verbose "$verbose" \
+        --out "$out/.scenarios.json"
+    sleep 3
+    stop_pidfile dovecot "$BASE_DIR/master.pid"
+    keep_logs "$label" "$out"
+}
+
 record_runs() { # program: do_run each of RUNS (label:setting), copy them to $HERE/program
     local program=$1 r
     TRUTHS=()

@@ -187,15 +187,19 @@ record_mta() { # mta
         mta_open_relay mta_queue_busy mta_queue_list mta_collect mta_reset_spool mta_purge mta_purge_files mta_config_dump
 }
 
+mta_targets() { # argument...: the MTAs to record (TARGETS): those named, or all three
+    TARGETS=("$@")
+    [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)
+    [ "${TARGETS[0]}" = all ] && TARGETS=(postfix exim sendmail)
+    for t in "${TARGETS[@]}"; do
+        case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
+    done
+}
+
 # recordings/record_debian13.sh sources this file for its functions only
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 
-TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)
-[ "${TARGETS[0]}" = all ] && TARGETS=(postfix exim sendmail)
-for t in "${TARGETS[@]}"; do
-    case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
-done
+mta_targets "$@"
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 

@@ -108,12 +108,7 @@ if [ -n "${MLW_D13_PREP:-}" ]; then
 fi
 
 if [ -z "${MLW_D13_INNER:-}" ]; then
-    TARGETS=("$@")
-    [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(all)
-    [ "${TARGETS[0]}" = all ] && TARGETS=(postfix exim sendmail)
-    for t in "${TARGETS[@]}"; do
-        case "$t" in postfix|exim|sendmail) ;; *) echo "usage: $0 [postfix|exim|sendmail|all]" >&2; exit 2;; esac
-    done
+    mta_targets "$@"
     [ "$(id -u)" = 0 ] || die "must run as root"
     [ -x "$BASE/usr/sbin/dovecot" ] || die "no trixie root in $BASE: run recordings/record_dovecot24.sh first (it builds it)"
     mkdir -p "$STAGE" "$OVL"

@@ -56,23 +56,7 @@ configure() { # auth_verbose
     doveconf -c "$CONF" -n > /dev/null
 }
 
-do_run() { # label auth_verbose
-    local label=$1 verbose=$2 out="$STAGE/$1"
-    say "run $label (auth_verbose = $verbose)"
-    rm -rf "$out" "$MAIL_DIR"; mkdir -p "$out" "$MAIL_DIR"
-    chown nobody:nogroup "$MAIL_DIR"
-    configure "$verbose"
-    start_logging "$STAGE/log-$label"
-    start_sink "$STAGE/sink-$label.jsonl"
-    info "starting dovecot -c $CONF"
-    dovecot -c "$CONF"
-    wait_port 10143; wait_port 10110; wait_port 10587; wait_port 14190
-    "$PY" "$HERE/drive_dovecot.py" drive --run "$label" --auth-verbose "$verbose" \
-        --out "$out/.scenarios.json"
-    sleep 3
-    stop_pidfile dovecot "$BASE_DIR/master.pid"
-    keep_logs "$label" "$out"
-}
+do_run() { dovecot_run "$1" "$2" dovecot; } # label auth_verbose
 
 version="dovecot-core $(dpkg-query -W -f='${Version}' dovecot-core) ($(dovecot --version))"
 info "$version"
