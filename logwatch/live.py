@@ -75,6 +75,7 @@ from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 from logwatch.sources.journald import (JournalMark, JournalRead, entries_at,
                                        journal_source_name, read_journal)
 from logwatch.sitefacts import SiteFacts
+from logwatch.sources.overlap import overlap_warnings
 from logwatch.sources.tail import Mark, mark_after, plan_reads, still_valid, unreadable
 from logwatch.state import LedgerEntry, State, table_bytes, table_of
 
@@ -685,6 +686,8 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     decided: list[tuple[LedgerEntry, str | None]] = []
     told: dict[int, tuple[LedgerEntry, str]] = {}
     firsts = _first_reads(carried, got)
+    if firsts:
+        out.warnings += overlap_warnings(list(got.marks), set(firsts))
     stale_before = _backlog_before(firsts, cfg.notify.backlog)
     withheld: Counter[str] = Counter()
 

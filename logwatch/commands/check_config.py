@@ -19,6 +19,7 @@ from logwatch.durations import format_duration
 from logwatch.notify.deliver import Destination, without_urls
 from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
+from logwatch.sources.overlap import overlap_warnings
 from logwatch.sources.tail import absent, unreadable
 from logwatch.usable import checked_destinations
 
@@ -100,6 +101,8 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
         f"{len(cfg.allow.senders)} sender patterns",
         f"sources: {len(cfg.sources)}",
         *[_source(src.path) for src in cfg.sources],
+        *[f"  WARNING: {w}" for w in overlap_warnings(
+            [str(src.path) for src in cfg.sources if src.path is not None])],
         f"notify: {len(dests)} destinations ({'; '.join(by_scheme) or 'none'})"
         + (f", {cfg.notify.secrets_file} included" if cfg.notify.secrets_file else ""),
         f"state: {cfg.state_dir}",

@@ -1,0 +1,58 @@
+"""Two sources that hold the same lines, so that every line would count twice.
+
+Debian's rsyslog writes the mail facility to /var/log/mail.log and, through its
+catch-all rule, to /var/log/syslog as well; a symlink or a second name for one file does
+the same. A line written to two files is the same bytes in both (stamp, host, program,
+pid and text), which the lines of two different events almost never are: a few lines
+shared by the ends of two sources say it, at the cost of reading their last bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+__all__ = ["SAMPLE_BYTES", "MIN_SHARED", "shared_lines", "overlap_warnings"]
+
+#: How much of each source's end is compared (a few thousand lines).
+SAMPLE_BYTES = 256 * 1024
+#: Lines two sources must share to be said to hold the same ones (a handful can be
+#: chance: a summary such as `last message repeated 2 times` in two hosts' logs).
+MIN_SHARED = 5
+
+
+def _last_lines(path: str) -> set[bytes]:
+    """The whole lines in the last `SAMPLE_BYTES` of a plain file (none if it cannot be
+    read: what cannot be read is said elsewhere)."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            start = max(0, size - SAMPLE_BYTES)
+            fh.seek(start)
+            data = fh.read()
+    except OSError:
+        return set()
+    lines = data.split(b"\n")
+    if start:
+        lines = lines[1:]          # cut in the middle
+    return {line for line in lines if line.strip()}
+
+
+def shared_lines(paths: list[str]) -> list[tuple[str, str, int]]:
+    """(a, b, lines they share) for each pair of `paths` sharing `MIN_SHARED` or more
+    lines in their ends."""
+    ends = {p: _last_lines(p) for p in dict.fromkeys(paths)}
+    out = []
+    for a, b in itertools.combinations(ends, 2):
+        n = len(ends[a] & ends[b])
+        if n >= MIN_SHARED:
+            out.append((a, b, n))
+    return out
+
+
+def overlap_warnings(paths: list[str], new: set[str] | None = None) -> list[str]:
+    """What to tell a user whose sources hold the same lines; with `new`, of the pairs
+    one of these is in (the sources read for the first time: the others were said)."""
+    return [f"{a} and {b} hold the same lines ({n} of their last ones): each counts "
+            "twice; read one of them (rsyslog writes mail to mail.log and to syslog)"
+            for a, b, n in shared_lines(paths) if new is None or {a, b} & new]
