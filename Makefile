@@ -24,7 +24,7 @@ demo: $(STAMP)
 	@$(DETECT) sample_logs/postfix/mail.log
 	@for f in exim/mainlog sendmail/maillog; do \
 		echo "== the same day in sample_logs/$$f"; \
-		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^$$' ; done
+		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^  could also be: |^$$' ; done
 
 # Debian tools the tests compare against (fail2ban-regex, pflogsumm), rotate logs with
 # (logrotate), write journal files with (systemd-journal-remote), render the HTML
