@@ -53,6 +53,8 @@ class Alert:
     details: dict[str, Any] = field(default_factory=dict)
     #: the rule's known false positives: what else the reader should rule out first
     false_positives: list[str] = field(default_factory=list)
+    #: the sources all its lines were read from (not only the evidence shown)
+    sources: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:

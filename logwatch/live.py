@@ -43,13 +43,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.alerts import Alert
+from logwatch.backlog import backlog_note, backlog_of
 from logwatch.columns import event_is, plain
 from logwatch.config import Config, SourceConfig
 from logwatch.correlate.correlator import CorrelationState, Correlator
 from logwatch.correlate.lifetimes import id_on_host, naming
 from logwatch.correlate.sessions import OpenSessions
 from logwatch.detection import evidence_table, kept_rows, site_facts
-from logwatch.durations import US, format_duration
+from logwatch.durations import US
 from logwatch.enrich import (ENRICHED_MESSAGES, EVENT_COLUMNS, changed_messages, clients_taken,
                              enrich_events, enrich_events_onto, enrich_messages,
                              enrichment_key)
@@ -125,7 +126,8 @@ class _Read:
     cursors: dict[str, JournalMark] = field(default_factory=dict)
     stats: list[SourceStats] = field(default_factory=list)
     newest: int = 0           # the newest line read (for the lag), whatever rules keep
-    #: the newest line read of each source read, by its name
+    #: the newest line read of each source read, by its name (a file's: of this pass or
+    #: of before, as its mark says)
     newest_of: dict[str, int] = field(default_factory=dict)
     #: the journal entries read, in temporary files that live as long as the pass
     journals: list[JournalRead] = field(default_factory=list)
@@ -687,19 +689,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     told: dict[int, tuple[LedgerEntry, str]] = {}
     firsts = _first_reads(carried, got)
     if firsts:
-        out.warnings += overlap_warnings(list(got.marks), set(firsts))
-    stale_before = _backlog_before(firsts, cfg.notify.backlog)
-    withheld: Counter[str] = Counter()
+        out.warnings += overlap_warnings(list(got.marks), firsts)
 
     def wanted(alert: Alert) -> bool:
-        """The ledger decides; only what will be told gets its evidence read. The
-        backlog of a first read is recorded as told to nobody: it is not told later,
-        but an incident of it that goes on is news then."""
+        """The ledger decides; only what will be told gets its evidence read."""
         entry, why = _ledger_decision(state, alert, rule_of[alert.rule].cooldown_s * US,
                                       cfg.notify.realert_factor)
-        if why and stale_before is not None and alert.last_us < stale_before:
-            withheld[alert.rule] += 1
-            entry, why = dataclasses.replace(entry, alerted_count=0), None
         decided.append((entry, why))
         if why:
             told[id(alert)] = (entry, why)
@@ -718,9 +713,12 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
                           {"events": clients_taken(events, ev_rich, earlier_events.num_rows,
                                                    changed)}, carried.then_seen)
     out.warnings += detection.warnings
-    if withheld:
-        out.warnings.append(_withheld_note(firsts, withheld, cfg.notify.backlog))
-    raised = [_payload(a, *told[id(a)]) for a in detection.alerts]
+    held = backlog_of(detection.alerts, firsts, got.newest_of, cfg.notify.backlog)
+    for alert in held:
+        _told_to_nobody(state, *told.pop(id(alert)))
+    if held:
+        out.warnings.append(backlog_note(held, firsts, cfg.notify.backlog))
+    raised = [_payload(a, *told[id(a)]) for a in detection.alerts if id(a) in told]
     to_send = _batched(raised, cfg.notify)
     out.alerts = raised
     if dry_run:
@@ -772,36 +770,24 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     return out
 
 
-def _first_reads(carried: Carried, got: _Read) -> dict[str, int]:
-    """The sources read for the first time (a mark or cursor now, none before), with
-    their newest line read (µs). A source that could not be read is not one yet: its
-    first read is the pass that reads it."""
-    return {name: got.newest_of.get(name, 0)
-            for name, before in [*((n, carried.marks.get(n)) for n in got.marks),
-                                 *((n, carried.cursors.get(n)) for n in got.cursors)]
-            if not before}
+def _first_reads(carried: Carried, got: _Read) -> set[str]:
+    """The sources read for the first time (a mark or cursor now, none before). A
+    source that could not be read is not one yet: its first read is the pass that
+    reads it."""
+    return ({name for name in got.marks if not carried.marks.get(name)}
+            | {name for name in got.cursors if not carried.cursors.get(name)})
 
 
-def _backlog_before(firsts: dict[str, int], backlog_s: int) -> int | None:
-    """The instant before which an alert is a first read's backlog (None: no backlog).
-    Measured from each first-read source's own newest line (a backup MX's log may arrive
-    days late); with several, from the oldest of them, so that no source's recent
-    incidents are held back (one whose clock runs ahead could otherwise hold back
-    another's)."""
-    newest = [t for t in firsts.values() if t]
-    if not newest or not backlog_s:
-        return None
-    return min(newest) - backlog_s * US
-
-
-def _withheld_note(firsts: dict[str, int], withheld: Counter[str], backlog_s: int) -> str:
-    """What a first read held back, so that a reader knows it is there to be looked at."""
-    n = sum(withheld.values())
-    rules = ", ".join(f"{rule} {count}" for rule, count in sorted(withheld.items()))
-    return (f"first read of {', '.join(firsts)}: {n} alert{'s' if n > 1 else ''} "
-            f"({rules}) ended more than {format_duration(backlog_s)} before the newest "
-            "line read: not sent nor acted on (notify.backlog); `mail-logwatch detect` on "
-            "those lines shows them, and an incident of them that goes on is told then")
+def _told_to_nobody(state: State, entry: LedgerEntry, why: str) -> None:
+    """A first read's backlog (`backlog`), into the ledger as told to nobody: a new
+    incident with no alerted count, so that its continuation is news; one already told
+    (from another source) keeps what it was told at."""
+    if why == "new":
+        entry.alerted_count = 0
+        return
+    old = state.ledger(entry.rule, entry.key)
+    if old is not None:
+        entry.alerted_count, entry.alerted_at = old.alerted_count, old.alerted_at
 
 
 def _commit(state: State, memory: Memory | None, carried: Carried,

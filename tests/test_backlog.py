@@ -29,13 +29,20 @@ def _burst(at: datetime, ip: str, pid: int) -> str:
         "sasl_username=admin\n" for k in range(6))
 
 
-def _config(tmp_path: Path, logs: list[Path], backlog: str | None = None) -> Path:
+def _config(tmp_path: Path, logs: list[Path], backlog: str | None = None,
+            extra: str = "") -> Path:
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n'
                    '[site]\nlocal_domains = ["example.com"]\ntimezone = "UTC"\n'
-                   + (f'[notify]\nbacklog = "{backlog}"\n' if backlog else "")
+                   + (f'[notify]\nbacklog = "{backlog}"\n' if backlog else "") + extra
                    + "".join(f'[[sources]]\npath = "{log}"\n' for log in logs))
     return cfg
+
+
+def _quiet(at: datetime, host: str = "mx1") -> str:
+    """A line no rule keeps: the newest line of a quiet log."""
+    return (f"{at.isoformat()} {host} postfix/anvil[9]: statistics: max connection rate "
+            "1/60s for (smtp:192.0.2.1) at Mar  6 11:59:00\n")
 
 
 def _pass(cfg: Path) -> PassResult:
@@ -176,3 +183,68 @@ def test_a_source_that_cannot_be_read_holds_nothing_back(tmp_path: Path) -> None
         state.close()
     assert _told(result) == ["198.51.100.2"]
     assert not [w for w in result.warnings if "backlog" in w]
+
+
+# -- each source by its own lines (a second review) ------------------------------------------
+
+def test_each_first_read_source_is_measured_by_its_own_newest_line(tmp_path: Path) -> None:
+    """A fresh install with two sources: mx1 current, mx2 (a backup MX's copy) five days
+    behind. mx1's burst, three days before mx1's newest line, is mx1's backlog: mx2's
+    old newest line does not make it news."""
+    mx1, mx2 = tmp_path / "mx1.log", tmp_path / "mx2.log"
+    mx1.write_text(_burst(NEWEST - timedelta(days=3), "198.51.100.7", 101) + _quiet(NEWEST))
+    mx2.write_text(_quiet(NEWEST - timedelta(days=5), "mx2"))
+    result = _pass(_config(tmp_path, [mx1, mx2]))
+    assert result.alerts == []
+    assert [w.split(":")[0] for w in result.warnings if "backlog" in w] == [
+        f"first read of {mx1}"]
+
+
+def test_a_source_added_beside_holds_back_nothing_of_the_others(tmp_path: Path) -> None:
+    """mx2, two days late and read for days, brings a new burst in the pass that first
+    reads mx3 (whose newest line is now): mx2's burst is news, not mx3's backlog."""
+    mx2, mx3 = tmp_path / "mx2.log", tmp_path / "mx3.log"
+    late = NEWEST - timedelta(days=2)
+    mx2.write_text(_burst(late - timedelta(hours=1), "198.51.100.1", 201).replace(" mx1 ", " mx2 "))
+    assert _told(_pass(_config(tmp_path, [mx2]))) == ["198.51.100.1"]
+    with open(mx2, "a") as fh:
+        fh.write(_burst(late + timedelta(hours=1), "198.51.100.2", 202).replace(" mx1 ", " mx2 "))
+    mx3.write_text(_quiet(NEWEST, "mx3"))
+    result = _pass(_config(tmp_path, [mx2, mx3]))
+    assert _told(result) == ["198.51.100.2"]
+    assert not [w for w in result.warnings if "backlog" in w]
+
+
+def test_an_incident_told_before_stays_told_when_a_new_source_holds_more_of_it(
+        tmp_path: Path) -> None:
+    """bob's sending as the CEO was told from mx1 (its ban-style action ran once). mx2's
+    log joins with thirty more of the same incident, days old: held back, and the ledger
+    keeps that it was told, so bob's next message is no second 'new' (which would run the
+    action again)."""
+    mx1, mx2 = tmp_path / "mx1.log", tmp_path / "mx2.log"
+    start = NEWEST - timedelta(days=3)
+    action = ('[actions.mark]\ncommand = ["true"]\nrules = ["unknown_sender_relay"]\n'
+              'min_severity = "low"\n')
+    mx1.write_text("".join(_relay(start + timedelta(minutes=i), f"1A1A1A1A{i:02d}", 100 + i,
+                                  "bob", "ceo@bank.example.org") for i in range(10)))
+    alone = _config(tmp_path, [mx1], extra=action)
+    assert [a["notice"] for a in _pass(alone).alerts] == ["new"]
+    with open(mx1, "a") as fh:
+        fh.write(_quiet(NEWEST))
+    _pass(alone)
+    mx2.write_text("".join(_relay(start + timedelta(hours=1, minutes=i), f"2B2B2B2B{i:02d}",
+                                  200 + i, "bob", "ceo@bank.example.org")
+                           for i in range(30)).replace(" mx1 ", " mx2 ") + _quiet(NEWEST, "mx2"))
+    both = _config(tmp_path, [mx1, mx2], extra=action)
+    assert _pass(both).alerts == []
+    with open(mx1, "a") as fh:
+        fh.write(_relay(NEWEST + timedelta(minutes=5), "3C3C3C3C3C", 300, "bob",
+                        "ceo@bank.example.org"))
+    assert [a["notice"] for a in _pass(both).alerts if a["notice"] == "new"] == []
+    db = sqlite3.connect(tmp_path / "state" / STATE_FILE)
+    try:
+        actions = db.execute("SELECT count(*) FROM outbox WHERE json_extract(payload, "
+                             "'$.route') LIKE 'action:%'").fetchone()[0]
+    finally:
+        db.close()
+    assert actions == 1

@@ -218,9 +218,12 @@ def _add_evidence(told: list[tuple[Any, Alert, np.ndarray]], events: pa.Table,
             refs[i], totals[i] = _with_lines_of(events, rows[i], refs[i], lines, more,
                                                 told[i][0].evidence_max)
     read = read_lines(r for alert_refs in refs for r in alert_refs)
-    for (_, alert, _), total, alert_refs in zip(told, totals, refs):
+    for (rule, alert, _), total, alert_refs, alert_rows in zip(told, totals, refs, rows):
         alert.evidence_total = total
         alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in alert_refs]
+        source = (events if rule.table == "events" else lines).column("source")
+        alert.sources = pc.unique(plain(source).take(pa.array(alert_rows, pa.int64()))
+                                  ).drop_null().to_pylist()
 
 
 def _with_lines_of(events: pa.Table, rows: np.ndarray, refs: list[LineRef],
@@ -285,7 +288,7 @@ def _superseded(rule: Any, found: dict[str, list[Incident]], table: pa.Table) ->
     if not rule.superseded_by:
         return out
     my_ids, my_rows = _row_pairs(mine)
-    weight = np.maximum(row_weights(table, getattr(rule, "weight", None)), 0)[my_rows]
+    weight = _row_weight(rule, table)[my_rows]
     size = np.bincount(my_ids, weights=weight, minlength=len(mine))
     for other in rule.superseded_by:
         their_ids, their_rows = _row_pairs(found.get(other, []))
@@ -398,11 +401,17 @@ def _keys_able(rule: Any, table: pa.Table, rows: np.ndarray,
     return None
 
 
+def _row_weight(rule: Any, table: pa.Table) -> np.ndarray:
+    """What each row weighs in the rule's count: its weight field where it has one (a
+    negative value none), else one."""
+    return np.maximum(row_weights(table, getattr(rule, "weight", None)), 0)
+
+
 def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
     """What each row can add to a threshold rule's count (its weight, when positive) or
     to a distinct rule's (its number of values)."""
     if rule.kind == "threshold":
-        return np.maximum(row_weights(table, rule.weight), 0)
+        return _row_weight(rule, table)
     col = plain(table.column(rule.field))
     held = pc.list_value_length(col) if pa.types.is_list(col.type) else \
         pc.if_else(pc.is_valid(col), 1, 0)
