@@ -250,10 +250,10 @@ class NotifyConfig(_Model):
     realert_factor: float = Field(default=4.0, gt=1)
     #: seconds before the first retry of a failed delivery; doubles up to an hour
     retry_after: float = Field(default=30.0, gt=0)
-    #: on a pass that reads a source for the first time, an alert whose last line is
-    #: older than this before the newest line read is recorded, not sent nor acted on
-    #: (0: all are sent): a tool installed on a server with a week of log must not page
-    #: anyone, nor ban anyone, for last week
+    #: an alert with lines of a source read for the first time, that ended this long
+    #: before the newest line of each source its lines come from, is recorded, not sent
+    #: nor acted on (0: all are sent): a tool installed on a server with a week of log
+    #: must not page anyone, nor ban anyone, for last week (logwatch/backlog.py)
     backlog: Period = 86400
 
 
