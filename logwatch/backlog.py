@@ -25,16 +25,17 @@ __all__ = ["backlog_of", "backlog_note"]
 
 
 def backlog_of(alerts: list[Alert], firsts: set[str], newest_of: dict[str, int],
-               backlog_s: int) -> list[Alert]:
+               source_of: dict[str, str], backlog_s: int) -> list[Alert]:
     """The alerts among `alerts` that are backlog. `firsts`: the sources read for the
-    first time; `newest_of`: the newest line read of each source (µs). An alert with no
+    first time; `newest_of`: the newest line read of each source (µs); `source_of`: the
+    source of each file read that is not one itself (a rotated file). An alert with no
     line (none to name its sources) is judged by the first-read ones; one of a source
     whose newest line is not known is never held back."""
     if not backlog_s or not firsts:
         return []
     out = []
     for alert in alerts:
-        sources = set(alert.sources) or firsts
+        sources = {source_of.get(s, s) for s in alert.sources} or firsts
         newest = [newest_of.get(s, 0) for s in sources]
         if sources & firsts and all(newest) and \
                 alert.last_us < min(newest) - backlog_s * US:
@@ -42,10 +43,12 @@ def backlog_of(alerts: list[Alert], firsts: set[str], newest_of: dict[str, int],
     return out
 
 
-def backlog_note(held: list[Alert], firsts: set[str], backlog_s: int) -> str:
-    """What a first read held back, so that a reader knows it is there to be looked at."""
+def backlog_note(held: list[Alert], firsts: set[str], source_of: dict[str, str],
+                 backlog_s: int) -> str:
+    """What the first reads held back, so that a reader knows it is there to be looked
+    at: the first-read sources the held alerts have lines of."""
     rules = Counter(a.rule for a in held)
-    sources = sorted({s for a in held for s in a.sources} & firsts)
+    sources = sorted({source_of.get(s, s) for a in held for s in a.sources} & firsts)
     n = len(held)
     return (f"first read of {', '.join(sources) or 'a source'}: {n} alert"
             f"{'s' if n > 1 else ''} ({', '.join(f'{r} {c}' for r, c in sorted(rules.items()))})"

@@ -345,7 +345,9 @@ def load_config(path: Path | None) -> Config:
         raise ConfigError(validation_message(exc, path, text)) from None
     # a relative path is the config's neighbour: cron's working directory is not the
     # config's (a state directory made wherever cron started, a log never found)
-    base = path.parent
+    # (and an absolute one: a source named relatively would be another source, with
+    # marks of its own, when the config is given from another directory)
+    base = path.absolute().parent
 
     def beside(p: Path) -> Path:
         return p if p.is_absolute() else base / p

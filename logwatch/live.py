@@ -129,6 +129,9 @@ class _Read:
     #: the newest line read of each source read, by its name (a file's: of this pass or
     #: of before, as its mark says)
     newest_of: dict[str, int] = field(default_factory=dict)
+    #: the source each file read belongs to (`mail.log.1`, read through a rotation, is
+    #: `mail.log`'s)
+    source_of: dict[str, str] = field(default_factory=dict)
     #: the journal entries read, in temporary files that live as long as the pass
     journals: list[JournalRead] = field(default_factory=list)
 
@@ -374,6 +377,7 @@ def _read_sources(cfg: Config, carried: Carried, correlator: Correlator, needs: 
             plans[0].after = newest / 1e6 if newest else None
             stats = SourceStats(seg.path)
             got.stats.append(stats)
+            got.source_of[seg.path] = path
             # the live file's end: a split entry whose pieces are still being written
             # is read again next time, whole, rather than in two halves now and then
             tail = seg is plan.segments[-1] and seg.path == path
@@ -711,13 +715,15 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
     detection = run_rules(rules, ev_rich, messages, evidence_table(events, lines),
                           wanted, new_from, past,
                           {"events": clients_taken(events, ev_rich, earlier_events.num_rows,
-                                                   changed)}, carried.then_seen)
+                                                   changed)}, carried.then_seen,
+                          sources=bool(firsts))
     out.warnings += detection.warnings
-    held = backlog_of(detection.alerts, firsts, got.newest_of, cfg.notify.backlog)
+    held = backlog_of(detection.alerts, firsts, got.newest_of, got.source_of,
+                      cfg.notify.backlog)
     for alert in held:
-        _told_to_nobody(state, *told.pop(id(alert)))
+        _told_to_nobody(*told.pop(id(alert)))
     if held:
-        out.warnings.append(backlog_note(held, firsts, cfg.notify.backlog))
+        out.warnings.append(backlog_note(held, firsts, got.source_of, cfg.notify.backlog))
     raised = [_payload(a, *told[id(a)]) for a in detection.alerts if id(a) in told]
     to_send = _batched(raised, cfg.notify)
     out.alerts = raised
@@ -771,23 +777,22 @@ def run_pass(cfg: Config, state: State, dry_run: bool = False,
 
 
 def _first_reads(carried: Carried, got: _Read) -> set[str]:
-    """The sources read for the first time (a mark or cursor now, none before). A
-    source that could not be read is not one yet: its first read is the pass that
-    reads it."""
-    return ({name for name in got.marks if not carried.marks.get(name)}
+    """The sources read for the first time: a mark or cursor now, and none before or
+    one that had read nothing (a file absent or empty until now). A source that could
+    not be read is not one yet: its first read is the pass that reads it."""
+    def unread(before: Mark | None) -> bool:
+        return before is None or before.head_len == 0
+    return ({name for name in got.marks if unread(carried.marks.get(name))}
             | {name for name in got.cursors if not carried.cursors.get(name)})
 
 
-def _told_to_nobody(state: State, entry: LedgerEntry, why: str) -> None:
-    """A first read's backlog (`backlog`), into the ledger as told to nobody: a new
-    incident with no alerted count, so that its continuation is news; one already told
-    (from another source) keeps what it was told at."""
+def _told_to_nobody(entry: LedgerEntry, why: str) -> None:
+    """A first read's backlog (`backlog`), into the ledger: a new incident as told to
+    nobody (no alerted count), so that its continuation is news; one already told (from
+    another source) as told at its size with the backlog, so that its next line is not
+    a regrowth either."""
     if why == "new":
         entry.alerted_count = 0
-        return
-    old = state.ledger(entry.rule, entry.key)
-    if old is not None:
-        entry.alerted_count, entry.alerted_at = old.alerted_count, old.alerted_at
 
 
 def _commit(state: State, memory: Memory | None, carried: Carried,

@@ -8,9 +8,12 @@ today's. (Several cases were found by a review, each failing before its fix.)"""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from logwatch.config import load_config
 from logwatch.live import PassResult, run_pass
@@ -248,3 +251,53 @@ def test_an_incident_told_before_stays_told_when_a_new_source_holds_more_of_it(
     finally:
         db.close()
     assert actions == 1
+
+
+# -- sources that come later, or through a rotation (a third review) ---------------------
+
+@pytest.mark.parametrize("before", [None, ""], ids=["absent", "empty"])
+def test_a_source_absent_or_empty_at_first_has_its_first_read_when_lines_come(
+        tmp_path: Path, before: str | None) -> None:
+    """mx2 is in the config before its log holds anything (a backup MX's copy not yet
+    synced, a file touched first): the pass that reads its lines is its first read."""
+    mx1, mx2 = tmp_path / "mx1.log", tmp_path / "mx2.log"
+    mx1.write_text(_burst(NEWEST - timedelta(hours=1), "203.0.113.9", 101))
+    if before is not None:
+        mx2.write_text(before)
+    cfg = _config(tmp_path, [mx1, mx2])
+    assert _told(_pass(cfg)) == ["203.0.113.9"]
+    mx2.write_text(_burst(NEWEST - timedelta(days=3), "198.51.100.7", 201).replace(" mx1 ", " mx2 ")
+                   + _quiet(NEWEST, "mx2"))
+    result = _pass(cfg)
+    assert result.alerts == [] and [w for w in result.warnings if "backlog" in w]
+
+
+def _bob(start: datetime, n: int, tag: str, pid: int, host: str = "mx1") -> str:
+    return "".join(_relay(start + timedelta(minutes=i), f"{tag}{i:02d}", pid + i, "bob",
+                          "ceo@bank.example.org") for i in range(n)).replace(" mx1 ", f" {host} ")
+
+
+@pytest.mark.parametrize("rotate", [False, True], ids=["appended", "rotated"])
+def test_lines_read_through_a_rotation_are_their_sources(tmp_path: Path, rotate: bool) -> None:
+    """An incident told from mx1 grows by old lines of mx1 (read from mx1.log.1 when mx1
+    was rotated in between) and of mx2, read for the first time: held back either way,
+    and bob's next message is no regrowth (told at its size with the backlog)."""
+    mx1, mx2 = tmp_path / "mx1.log", tmp_path / "mx2.log"
+    start = NEWEST - timedelta(days=3)
+    mx1.write_text(_bob(start, 10, "1A1A1A1A", 100))
+    assert [a["notice"] for a in _pass(_config(tmp_path, [mx1])).alerts] == ["new"]
+    with open(mx1, "a") as fh:
+        fh.write(_bob(start + timedelta(hours=1), 5, "2B2B2B2B", 200))
+    if rotate:
+        os.rename(mx1, tmp_path / "mx1.log.1")
+        mx1.write_text(_quiet(NEWEST))
+    else:
+        with open(mx1, "a") as fh:
+            fh.write(_quiet(NEWEST))
+    mx2.write_text(_bob(start + timedelta(hours=2), 30, "3C3C3C3C", 300, "mx2")
+                   + _quiet(NEWEST, "mx2"))
+    both = _config(tmp_path, [mx1, mx2])
+    assert _pass(both).alerts == []
+    with open(mx1, "a") as fh:
+        fh.write(_bob(NEWEST + timedelta(minutes=5), 1, "4D4D4D4D", 400))
+    assert _pass(both).alerts == []

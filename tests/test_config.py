@@ -3,6 +3,7 @@ line and field, `[rules.<id>]` overrides, and `check-config` as a user runs it."
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from logwatch.detection import detect_files
 from logwatch.errors import ConfigError
 from logwatch.pipeline import ParseOptions
 from logwatch.rules_engine.loader import load_rules
+from logwatch.state import STATE_FILE
 from tests.conftest import ROOT
 
 BUILTIN_IDS = {
@@ -210,6 +212,28 @@ def test_relative_state_dir_and_source_resolve_against_the_config_directory(
     assert (etc / "state").is_dir() and list(elsewhere.iterdir()) == []
     cfg = load_config(config)
     assert (cfg.state_dir, cfg.sources[0].path) == (etc / "state", etc / "logs/mail.log")
+
+
+def test_a_config_given_relatively_names_its_sources_as_given_absolutely(
+        tmp_path: Path) -> None:
+    """`run --config cfg.toml` from the config's directory, after cron's `run --config
+    /etc/.../cfg.toml`: the same sources, with the same marks, not new ones read again
+    from their start (found by a review)."""
+    etc = tmp_path / "etc"
+    (etc / "logs").mkdir(parents=True)
+    (etc / "logs" / "mail.log").write_bytes((ROOT / "sample_logs/postfix/mail.log").read_bytes())
+    config = write(etc, 'state_dir = "state"\n[site]\nlocal_domains = ["example.com"]\n'
+                        'timezone = "UTC"\n[[sources]]\npath = "logs/mail.log"\n')
+    assert mlw("run", "--config", str(config), cwd=tmp_path).returncode == 0
+    again = mlw("run", "--config", config.name, cwd=etc)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == ""                       # nothing new: nothing told again
+    db = sqlite3.connect(etc / "state" / STATE_FILE)
+    try:
+        marks = [source for source, in db.execute("SELECT source FROM marks")]
+    finally:
+        db.close()
+    assert marks == [str(etc / "logs/mail.log")]
 
 
 def test_alerts_before_any_run_makes_no_state(tmp_path: Path) -> None:

@@ -193,11 +193,12 @@ def _evidence_refs(table: pa.Table, rows: list[np.ndarray]) -> list[list[LineRef
 
 
 def _add_evidence(told: list[tuple[Any, Alert, np.ndarray]], events: pa.Table,
-                  messages: pa.Table, lines: pa.Table) -> None:
+                  messages: pa.Table, lines: pa.Table, sources: bool) -> None:
     """Each alert's evidence: its first rows, or for a messages rule the first lines of
     its messages (`lines`: key, time, source, offset), found for all such alerts at
     once; a refusal is shown with the other lines of its message (`of_refusals`). Then
-    the lines are read from their files in one go."""
+    the lines are read from their files in one go. With `sources`, each alert's
+    `sources` too, from all its rows."""
     rows = [r for _, _, r in told]
     found = MessageLines(messages, lines)
     of_messages = [i for i, (rule, _, _) in enumerate(told) if rule.table == "messages"]
@@ -218,12 +219,33 @@ def _add_evidence(told: list[tuple[Any, Alert, np.ndarray]], events: pa.Table,
             refs[i], totals[i] = _with_lines_of(events, rows[i], refs[i], lines, more,
                                                 told[i][0].evidence_max)
     read = read_lines(r for alert_refs in refs for r in alert_refs)
-    for (rule, alert, _), total, alert_refs, alert_rows in zip(told, totals, refs, rows):
+    for (_, alert, _), total, alert_refs in zip(told, totals, refs):
         alert.evidence_total = total
         alert.evidence = [Evidence(read[r][0], r.offset, read[r][1]) for r in alert_refs]
-        source = (events if rule.table == "events" else lines).column("source")
-        alert.sources = pc.unique(plain(source).take(pa.array(alert_rows, pa.int64()))
-                                  ).drop_null().to_pylist()
+    if sources:
+        for name, table in (("events", events), ("messages", lines)):
+            at = [i for i, (rule, _, _) in enumerate(told) if rule.table == name]
+            for i, found_sources in zip(at, _sources_of(table, [rows[i] for i in at])):
+                told[i][1].sources = found_sources
+
+
+def _sources_of(table: pa.Table, rows: list[np.ndarray]) -> list[list[str]]:
+    """The sources of each list of `rows` of `table`: one take for all of them (a
+    botnet's pass tells thousands of alerts)."""
+    if not rows:
+        return []
+    label = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    taken = table.column("source").take(pa.array(np.concatenate(rows).astype(np.int64)))
+    coded = pc.dictionary_encode(plain(taken))
+    codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = coded.dictionary.to_pylist()
+    width = len(names) + 1
+    pairs = distinct(label * width + codes + 1)
+    out: list[list[str]] = [[] for _ in rows]
+    for alert, code in zip((pairs // width).tolist(), (pairs % width).tolist()):
+        if code:
+            out[alert].append(names[code - 1])
+    return out
 
 
 def _with_lines_of(events: pa.Table, rows: np.ndarray, refs: list[LineRef],
@@ -444,7 +466,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
               new_from: dict[str, int] | None = None,
               past: dict[str, PastCounts] | None = None,
               changed: dict[str, np.ndarray] | None = None,
-              seen: ThenSeen | None = None) -> Detection:
+              seen: ThenSeen | None = None, sources: bool = False) -> Detection:
     """Alerts of every rule over enriched `events` and `messages`, most severe first;
     `lines` (default: the events) locate the lines of messages for their evidence.
 
@@ -455,7 +477,8 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
     hold what they held on the last pass, which the ledger knows; and it gives the
     spike rules the counts of intervals its tables no longer hold (`past`), the
     earlier rows whose columns this pass changed (`changed`), whose groups it reaches,
-    and the then-rows of sequence rules that earlier passes remember (`seen`).
+    and the then-rows of sequence rules that earlier passes remember (`seen`); and asks
+    each alert's `sources` when it needs them (`sources`: a first read's backlog).
     """
     lines = events if lines is None else lines
     out = Detection()
@@ -485,7 +508,7 @@ def run_rules(rules: list[Any], events: pa.Table, messages: pa.Table,
                 continue
             alert.summary = _summary(rule, columns[rule.table], inc)
             told.append((rule, alert, inc.rows))
-    _add_evidence(told, events, messages, lines)
+    _add_evidence(told, events, messages, lines, sources)
     out.alerts = [alert for _, alert, _ in told]
     out.alerts.sort(key=lambda a: (-severity_rank(a.severity), a.first_us, a.rule,
                                    json.dumps(a.key, sort_keys=True, default=str)))
