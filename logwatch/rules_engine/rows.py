@@ -41,12 +41,14 @@ class RuleRows:
         return row_weights(table, field)[self.rows]
 
 
-def row_weights(table: pa.Table, field: str | None) -> np.ndarray:
-    """What each row of `table` weighs in a rule's count: its value of `field` as a whole
-    number (none where null), or one each without a field."""
+def row_weights(table: pa.Table, field: str | None, rows: np.ndarray | None = None
+                ) -> np.ndarray:
+    """What each row of `table` (or each of `rows`) weighs in a rule's count: its value
+    of `field` as a whole number (none where null), or one each without a field."""
     if field is None:
-        return np.ones(table.num_rows, np.int64)
-    col = pc.fill_null(plain(table.column(field)), 0)
+        return np.ones(table.num_rows if rows is None else len(rows), np.int64)
+    col = table.column(field)
+    col = pc.fill_null(plain(col if rows is None else col.take(pa.array(rows, pa.int64()))), 0)
     return col.to_numpy(zero_copy_only=False).astype(np.int64)
 
 

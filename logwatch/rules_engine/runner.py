@@ -310,7 +310,7 @@ def _superseded(rule: Any, found: dict[str, list[Incident]], table: pa.Table) ->
     if not rule.superseded_by:
         return out
     my_ids, my_rows = _row_pairs(mine)
-    weight = _row_weight(rule, table)[my_rows]
+    weight = _row_weight(rule, table, my_rows)
     size = np.bincount(my_ids, weights=weight, minlength=len(mine))
     for other in rule.superseded_by:
         their_ids, their_rows = _row_pairs(found.get(other, []))
@@ -423,10 +423,10 @@ def _keys_able(rule: Any, table: pa.Table, rows: np.ndarray,
     return None
 
 
-def _row_weight(rule: Any, table: pa.Table) -> np.ndarray:
-    """What each row weighs in the rule's count: its weight field where it has one (a
-    negative value none), else one."""
-    return np.maximum(row_weights(table, getattr(rule, "weight", None)), 0)
+def _row_weight(rule: Any, table: pa.Table, rows: np.ndarray | None = None) -> np.ndarray:
+    """What each row (of `rows`) weighs in the rule's count: its weight field where it
+    has one (a negative value none), else one."""
+    return np.maximum(row_weights(table, getattr(rule, "weight", None), rows), 0)
 
 
 def _most_counted(rule: Any, table: pa.Table) -> np.ndarray:
