@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = ["plain", "to_numpy", "in_values", "event_is", "rows_among", "through_dictionary",
-           "distinct", "in_schema"]
+           "distinct", "distinct_pairs", "in_schema"]
 
 
 def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -23,6 +23,14 @@ def plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def to_numpy(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return plain(col).to_numpy(zero_copy_only=False)
+
+
+def distinct_pairs(label: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (label, value) pairs of non-negative whole numbers, by label then
+    value: one sort of their codes."""
+    span = int(values.max()) + 1 if len(values) else 1
+    label, values = np.divmod(distinct(label.astype(np.int64) * span + values), span)
+    return label, values
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

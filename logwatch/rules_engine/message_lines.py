@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.columns import distinct, event_is, plain, rows_among, to_numpy
+from logwatch.columns import distinct, distinct_pairs, event_is, plain, rows_among, to_numpy
 from logwatch.correlate.lifetimes import KEY, parents_of, rows_in_lifetimes
 from logwatch.schema import REFUSALS
 
@@ -33,13 +33,6 @@ def rows_with(column: pa.ChunkedArray | pa.Array, ids: pa.Array
     j = found.join(wanted, keys="id", join_type="inner", use_threads=False)
     order = np.lexsort((j["row"].to_numpy(), j["at"].to_numpy()))
     return j["row"].to_numpy()[order], j["at"].to_numpy()[order]
-
-
-def _pairs(label: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (label, row) pairs, by label then row."""
-    span = int(rows.max()) + 1 if len(rows) else 1
-    label, rows = np.divmod(distinct(label.astype(np.int64) * span + rows), span)
-    return label, rows
 
 
 class MessageLines:
@@ -61,7 +54,7 @@ class MessageLines:
                             pc.unique(plain(m.column("queue_id"))))
         near = self._once(np.sort(near))
         line, life = rows_in_lifetimes(self.lines.take(pa.array(near)), m)
-        alert, row = _pairs(label[life], near[line])
+        alert, row = distinct_pairs(label[life], near[line])
         take = pa.array(row)
         ts = self.lines.column("ts").take(take).cast(pa.int64()).to_numpy()
         # lines of one second in the order the file has them
@@ -87,7 +80,7 @@ class MessageLines:
         i, m = rows_in_lifetimes(rows.take(pa.array(refusing)), self.messages)
         if not len(m):
             return none
-        label, m = _pairs(label[refusing[i]], m)
+        label, m = distinct_pairs(label[refusing[i]], m)
         bounds = np.searchsorted(label, np.arange(len(picks) + 1))
         return self.rows([m[bounds[k]:bounds[k + 1]] for k in range(len(picks))])
 
@@ -115,4 +108,5 @@ class MessageLines:
         parent_of[child] = parent
         up = parent_of[picked]
         has = up >= 0
-        return _pairs(np.concatenate([label, label[has]]), np.concatenate([picked, up[has]]))
+        return distinct_pairs(np.concatenate([label, label[has]]),
+                              np.concatenate([picked, up[has]]))

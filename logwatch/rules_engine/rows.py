@@ -38,7 +38,7 @@ class RuleRows:
         return cls(rows, codes[rows], ts[rows])
 
     def weights(self, table: pa.Table, field: str | None) -> np.ndarray:
-        return row_weights(table, field)[self.rows]
+        return row_weights(table, field, self.rows)
 
 
 def row_weights(table: pa.Table, field: str | None, rows: np.ndarray | None = None

@@ -29,7 +29,7 @@ from logwatch.rules_engine.incident import Incident
 from logwatch.rules_engine.level import find_level
 from logwatch.rules_engine.lookback import ThenSeen
 from logwatch.rules_engine.model import TIME_FIELD, severity_rank, summary_names
-from logwatch.columns import distinct, plain, to_numpy
+from logwatch.columns import distinct, distinct_pairs, plain, to_numpy
 from logwatch.rules_engine.message_lines import MessageLines
 from logwatch.rules_engine.rows import row_weights
 from logwatch.rules_engine.select import selected
@@ -239,10 +239,8 @@ def _sources_of(table: pa.Table, rows: list[np.ndarray]) -> list[list[str]]:
     coded = pc.dictionary_encode(plain(taken))
     codes = pc.fill_null(coded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     names = coded.dictionary.to_pylist()
-    width = len(names) + 1
-    pairs = distinct(label * width + codes + 1)
     out: list[list[str]] = [[] for _ in rows]
-    for alert, code in zip((pairs // width).tolist(), (pairs % width).tolist()):
+    for alert, code in zip(*(a.tolist() for a in distinct_pairs(label, codes + 1))):
         if code:
             out[alert].append(names[code - 1])
     return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import os
 
+from logwatch.sources.tail import read_at
+
 __all__ = ["SAMPLE_BYTES", "MIN_SHARED", "shared_lines", "overlap_warnings"]
 
 #: How much of each source's end is compared (a few thousand lines).
@@ -25,14 +27,10 @@ def _last_lines(path: str) -> set[bytes]:
     """The whole lines in the last `SAMPLE_BYTES` of a plain file (none if it cannot be
     read: what cannot be read is said elsewhere)."""
     try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            start = max(0, size - SAMPLE_BYTES)
-            fh.seek(start)
-            data = fh.read()
+        start = max(0, os.path.getsize(path) - SAMPLE_BYTES)
     except OSError:
         return set()
-    lines = data.split(b"\n")
+    lines = (read_at(path, start, SAMPLE_BYTES) or b"").split(b"\n")
     if start:
         lines = lines[1:]          # cut in the middle
     return {line for line in lines if line.strip()}

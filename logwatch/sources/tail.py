@@ -27,7 +27,7 @@ from logwatch.sources.opener import READ_ERRORS, open_source, positioned
 from logwatch.sources.rotation import rotation_key, rotation_order
 
 __all__ = ["Mark", "Segment", "plan_reads", "mark_after", "still_valid", "unreadable",
-           "absent", "HEAD_BYTES"]
+           "absent", "read_at", "HEAD_BYTES"]
 
 #: The identity of a file is the hash of its first bytes (fewer while it is shorter).
 HEAD_BYTES = 1024
@@ -90,7 +90,7 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_at(path: str, start: int, n: int) -> bytes | None:
+def read_at(path: str, start: int, n: int) -> bytes | None:
     """Content bytes start..start+n (decompressed); None if the file cannot be read."""
     try:
         opened = open_source(path)
@@ -113,7 +113,7 @@ def _read_at(path: str, start: int, n: int) -> bytes | None:
 
 def _same_start(path: str, mark: Mark) -> bool:
     """Whether `path` begins as the file `mark` was taken of did."""
-    head = _read_at(path, 0, mark.head_len)
+    head = read_at(path, 0, mark.head_len)
     return head is not None and len(head) == mark.head_len and _hash(head) == mark.head
 
 
@@ -124,7 +124,7 @@ def _matches(path: str, mark: Mark) -> bool:
         return False
     if mark.offset:
         start = max(0, mark.offset - PROBE_BYTES)
-        probe = _read_at(path, start, mark.offset - start)
+        probe = read_at(path, start, mark.offset - start)
         if probe is None or len(probe) < mark.offset - start or _hash(probe) != mark.probe:
             return False
     return True
@@ -151,7 +151,7 @@ def _live_end(path: str, start: int) -> int:
     if size <= start:
         return start
     look = max(start, size - LAST_LINE_SEARCH)
-    tail = _read_at(path, look, size - look) or b""
+    tail = read_at(path, look, size - look) or b""
     cut = tail.rfind(b"\n")
     return look + cut + 1 if cut >= 0 else start
 
@@ -311,8 +311,8 @@ def _mark_of(path: str, offset: int) -> Mark | None:
         st = os.stat(path)
     except OSError:
         return None
-    head = _read_at(path, 0, HEAD_BYTES) or b""
+    head = read_at(path, 0, HEAD_BYTES) or b""
     start = max(0, offset - PROBE_BYTES)
-    probe = _read_at(path, start, offset - start) or b""
+    probe = read_at(path, start, offset - start) or b""
     return Mark(path, offset, len(head), _hash(head), _hash(probe), st.st_dev, st.st_ino,
                 time.time())
