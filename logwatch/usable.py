@@ -42,25 +42,21 @@ def _rules_of(cfg: Config) -> None:
 
 
 def checked_destinations(cfg: Config) -> list[Destination]:
-    """The notification destinations, built as delivery will; first one at a time, so
-    that an error names the `notify.urls` entry (by position: the URL carries tokens and
-    is never printed) or the secrets file and line that hold the URL apprise refuses."""
-    for n, route in enumerate(cfg.notify.urls):
-        try:
-            destinations(cfg.notify.model_copy(update={"urls": [route], "secrets_file": None}))
-        except ConfigError as exc:
-            raise ConfigError(f"{_at(cfg, 'notify', 'urls')}[{n}]: "
-                              f"{str(exc).removeprefix('notify: ')}") from None
-    secrets = cfg.notify.secrets_file
-    if secrets is not None:
-        try:
-            destinations(cfg.notify.model_copy(update={"urls": []}))
-        except ConfigError as exc:
-            text = str(exc).removeprefix("notify: ").removeprefix("notify.secrets_file ")
-            if not text.startswith(str(secrets)):
-                text = f"{secrets}: {text}"
-            raise ConfigError(f"{_at(cfg, 'notify', 'secrets_file')}: {text}") from None
-    return destinations(cfg.notify)
+    """The notification destinations, built as delivery will, with an error naming the
+    config line of the `notify.urls` entry (by position: the URL carries tokens and is
+    never printed) or the secrets file and line that hold the URL apprise refuses."""
+    try:
+        return destinations(cfg.notify)
+    except ConfigError as exc:
+        text = str(exc)
+        if text.startswith("notify.urls"):
+            raise ConfigError(_at(cfg, "notify", "urls") + text.removeprefix("notify.urls")
+                              ) from None
+        secrets = cfg.notify.secrets_file
+        text = text.removeprefix("notify.secrets_file ")
+        if not text.startswith(str(secrets)):
+            text = f"{secrets}: {text}"
+        raise ConfigError(f"{_at(cfg, 'notify', 'secrets_file')}: {text}") from None
 
 
 def validated(cfg: Config) -> Config:

@@ -86,7 +86,8 @@ def _secrets(path: Path) -> list[Destination]:
 
 
 def destinations(cfg: NotifyConfig) -> list[Destination]:
-    out = [_accepted(Destination(u.url, u.min_severity), "notify") for u in cfg.urls]
+    out = [_accepted(Destination(u.url, u.min_severity), f"notify.urls[{n}]")
+           for n, u in enumerate(cfg.urls)]
     if cfg.secrets_file is not None:
         out += _secrets(cfg.secrets_file)
     return out
