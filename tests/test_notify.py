@@ -32,6 +32,7 @@ from logwatch.errors import ConfigError
 from logwatch.live import deliver_outbox, run_pass
 from logwatch.notify.deliver import destinations, redact, send
 from logwatch.notify.render import CHAT, render_chat, render_email, render_json
+from logwatch.notify.render import DISCORD as DISCORD_MEDIUM
 from logwatch.notify.render import SLACK as SLACK_MEDIUM
 from logwatch.state import State
 
@@ -306,6 +307,34 @@ def test_renderers_make_hostile_text_inert() -> None:
     chat = render_chat(alert, CHAT, 4000)
     assert "\x1b" not in chat.title + chat.body and "\\x1b[31m" in chat.body
     assert json.loads(render_json(alert).body) == alert
+
+
+def test_the_rules_hints_give_way_before_the_logs_lines() -> None:
+    """In Discord's 2,000 characters, a rule's long `could also be` cost evidence lines:
+    the log's lines are what a reader cannot look up elsewhere, so the hints go first."""
+    line = ("Mar  3 10:01:{:02d} mx1 postfix/smtpd[4242]: warning: unknown[198.51.100.7]: "
+            "SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=user{}@example.com"
+            " (client offered AUTH LOGIN after STARTTLS, TLSv1.3 with cipher "
+            "TLS_AES_256_GCM_SHA384)")
+    alert = {"id": "abc", "rule": "auth_failure_burst", "severity": "low",
+             "title": "Authentication failures from one address",
+             "key": {"client_ip": "198.51.100.7"},
+             "first_seen": "2026-03-03T10:01:00Z", "last_seen": "2026-03-03T10:01:04Z",
+             "count": 5, "summary": "5 authentication failures from 198.51.100.7 in 4s",
+             "evidence": [{"source": "m", "offset": i, "line": line.format(i, i)}
+                          for i in range(5)],
+             "evidence_total": 5, "details": {},
+             "false_positives": [f"a client of kind {i} retrying an old password from an "
+                                 "address it has logged in from before, again and again"
+                                 for i in range(8)]}
+    roomy = render_chat(alert, CHAT, 35_000)
+    assert "could also be: a client of kind 0" in roomy.body
+    assert roomy.body.count("SASL LOGIN authentication failed") == 5
+    discord = render_chat(alert, DISCORD_MEDIUM, 1998)
+    assert len(discord.title) + len(discord.body) <= 1998
+    assert len(roomy.title) + len(roomy.body) > 1998            # it had to give something
+    assert discord.body.count("SASL LOGIN authentication failed") == 5, discord.body
+    assert "could also be" not in discord.body and "more lines" not in discord.body
 
 
 # -- Discord, Mattermost and every other chat service -----------------------------------------

@@ -93,14 +93,17 @@ def inert(text: str, medium: Medium) -> str:
 _VALUE_CHARS = (2000, 300, 60)
 
 
-def _fitted(build: Callable[[int, int], Rendered], evidence: int,
+def _fitted(build: Callable[[int, int, bool], Rendered], evidence: int,
             fits: Callable[[Rendered], bool]) -> Rendered:
-    """The fullest `build(lines, chars)` that fits: fewer evidence lines first (those
-    left out are counted, `... 3 more lines`), then shorter values; at worst the least.
-    A service refuses a message over its limit, and the outbox would retry it for ever."""
-    tries = [(lines, chars) for chars in _VALUE_CHARS for lines in range(evidence, -1, -1)]
-    for lines, chars in tries:
-        rendered = build(lines, chars)
+    """The fullest `build(lines, chars, hints)` that fits: without the rule's `could also
+    be` first (the rule's text, which the log's lines outweigh), then fewer evidence
+    lines (those left out are counted, `... 3 more lines`), then shorter values; at
+    worst the least. A service refuses a message over its limit, and the outbox would
+    retry it for ever."""
+    tries = [(lines, chars, hints) for chars in _VALUE_CHARS
+             for lines in range(evidence, -1, -1) for hints in (True, False)]
+    for lines, chars, hints in tries:
+        rendered = build(lines, chars, hints)
         if fits(rendered):
             return rendered
     return rendered
@@ -117,11 +120,11 @@ def _lines(alert: dict[str, Any], limit: int) -> list[str]:
     return out + ([f"... {more} more lines"] if more > 0 else [])
 
 
-def _facts(alert: dict[str, Any]) -> list[tuple[str, str]]:
-    """What a reader checks first, the rule's known false positives last (`could also
-    be`: what to rule out before waking anyone else)."""
+def _facts(alert: dict[str, Any], hints: bool) -> list[tuple[str, str]]:
+    """What a reader checks first, then (with `hints`) the rule's known false positives
+    (`could also be`: what to rule out before waking anyone else)."""
     key = ", ".join(f"{k}={v}" for k, v in alert["key"].items()) or "-"
-    others = alert.get("false_positives") or []
+    others = (alert.get("false_positives") or []) if hints else []
     return [("rule", alert["rule"]), ("key", key),
             ("seen", f"{alert['first_seen']} .. {alert['last_seen']}"),
             ("count", str(alert["count"])), ("id", alert["id"])] + (
@@ -132,10 +135,10 @@ def render_chat(alert: dict[str, Any], medium: Medium, limit: int,
                 evidence: int = 5) -> Rendered:
     """The alert for a chat service, every string (the rule's too) inert in `medium`,
     title and body within `limit` characters as the service counts them."""
-    def build(lines: int, chars: int) -> Rendered:
+    def build(lines: int, chars: int, hints: bool) -> Rendered:
         shown = lambda s: inert(clipped(s, chars), medium)  # noqa: E731
         body = [shown(alert["summary"])]
-        body += [f"{name}: {shown(value)}" for name, value in _facts(alert)]
+        body += [f"{name}: {shown(value)}" for name, value in _facts(alert, hints)]
         body += [shown(line) for line in _lines(alert, lines)]
         return Rendered(shown(title_of(alert)), "\n".join(body))
     return _fitted(build, evidence, lambda r: medium.size(r.title + r.body) <= limit)
@@ -144,10 +147,10 @@ def render_chat(alert: dict[str, Any], medium: Medium, limit: int,
 def render_email(alert: dict[str, Any], limit: int, evidence: int = 20) -> Rendered:
     """HTML, every value escaped; apprise derives the plain-text part from it. Fitted
     by what is shown, never by cutting the HTML."""
-    def build(lines: int, chars: int) -> Rendered:
+    def build(lines: int, chars: int, hints: bool) -> Rendered:
         html = lambda s: for_html(clipped(s, chars))  # noqa: E731
         rows = "".join(f"<tr><th align=\"left\">{html(n)}</th><td>{html(v)}</td></tr>"
-                       for n, v in _facts(alert))
+                       for n, v in _facts(alert, hints))
         shown = "\n".join(html(line) for line in _lines(alert, lines))
         body = f"<p>{html(alert['summary'])}</p><table>{rows}</table><pre>{shown}</pre>"
         return Rendered(for_terminal(clipped(title_of(alert), chars)), body)
