@@ -39,6 +39,8 @@ EVENTS: tuple[str, ...] = (
     "info",            # a known line that carries no event of its own (statistics, starts)
     "filter",          # a content filter's verdict on a message (amavis: Passed CLEAN, Blocked
                        # SPAM, ...): neither a delivery nor a reject of the MTA's own
+    "daemon",          # the MTA's master process started, reloaded or stopped (`reason`
+                       # says which): pflogsumm's "Master daemon messages"
 )
 
 #: Events that refuse a recipient of a transaction (a warning of one included). Sendmail

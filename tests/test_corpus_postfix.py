@@ -375,12 +375,14 @@ def _grok_checks(results: dict[str, str], message: str) -> list[tuple[str, Any, 
             out.append(("reason", results["postfix_smtp_stage"], "eq"))
     if results.get("postfix_postsuper_action") == "removed":
         out.append(("event", "removed", "eq"))
-    # statistics, cache cleanups, start and stop, postsuper's totals: known, no event
+    # statistics, cache cleanups, postsuper's totals: known, no event
     if any(k.startswith(("postfix_scache_", "postfix_verify_", "postfix_postscreen_cache_",
                          "postfix_anvil_", "postfix_postsuper_summary_"))
-           or k in ("postfix_version", "postfix_termination_signal",
-                    "postfix_discarded_ehlo_keywords") for k in results):
+           or k == "postfix_discarded_ehlo_keywords" for k in results):
         out.append(("event", "info", "eq"))
+    # the master daemon's start, reload and stop: pflogsumm's "Master daemon messages"
+    if any(k in ("postfix_version", "postfix_termination_signal") for k in results):
+        out.append(("event", "daemon", "eq"))
     if results.get("postfix_bounce_reason") == "non-delivery" and \
             results.get("postfix_bounce_recipient") == "sender":
         out.append(("event", "bounce", "eq"))

@@ -119,6 +119,28 @@ def test_grand_totals_equal_pflogsumm_on_a_real_postfix(name: str) -> None:
                             run_pflogsumm(path))
 
 
+def test_limits_of_zero_leave_sections_out_as_pflogsumm_does() -> None:
+    """`-h 0 -u 0 --detail 0` is how a pflogsumm user asks for the summary alone: it
+    prints no host, user or detail section at all. Ours printed each with `none`, which
+    reads as if there had been no rejects or senders (the sample day has 27 rejects)."""
+    path = SAMPLE / "postfix" / "mail.log"
+    theirs = subprocess.run([PFLOGSUMM, "-h", "0", "-u", "0", "--detail", "0", str(path)],
+                            capture_output=True, check=True, timeout=60).stdout.decode()
+    rep = report_of(path, top_hosts=0, top_users=0, details=0)
+    assert rep["totals"]["rejected"] > 0 and rep["rejects"] is None
+    assert rep["delivery_domains"] is None and rep["senders_by_count"] is None
+    assert rep["problems"]["warning"] is None and rep["security"]["top_clients"] is None
+    text = render_text(rep)
+    for heading in ("Host/Domain Summary: Message Delivery", "Senders by message count",
+                    "Message Reject Detail", "Message Deferral Detail", "Warnings"):
+        assert heading in render_text(report_of(path)), heading
+        assert f"\n{heading}\n" not in theirs and f"\n{heading}\n" not in text, heading
+    assert "  none" not in text and "\n\n\n" not in text
+    assert "Grand Totals" in text and "Per-Hour Traffic Summary" in text
+    html = render_html(rep)
+    assert "Senders by message count" not in html and "Top talkers" not in html
+
+
 def test_exim_and_sendmail_tell_the_same_day_with_the_same_sections() -> None:
     """sample_logs/ is one day told by the three MTAs: the sections are the same, and
     counted once per message the day is nearly the same day."""

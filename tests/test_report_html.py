@@ -243,8 +243,8 @@ def test_problems_first_puts_problems_before_traffic(report: dict[str, Any]) -> 
     assert Page(render_html(first)).sections == PROBLEMS_FIRST
     headings = [line[3:] for line in render_markdown(first).splitlines()
                 if line.startswith("## ")]
-    assert headings[:5] == ["Summary", "Security", "Warnings and errors", "Rejects",
-                            "Deferrals and bounces"]
+    assert headings[:5] == ["Summary", "Security", "Warnings, errors and daemon messages",
+                            "Rejects", "Deferrals and bounces"]
 
 
 def test_an_empty_log_without_rules_still_renders(tmp_path: Path) -> None:

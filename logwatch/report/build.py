@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import reduce
+from operator import getitem
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +22,7 @@ from logwatch.config import Config
 from logwatch.detection import Observer, detect_files
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
-from logwatch.report.collect import REPORT_COLUMNS, Collector, iso
+from logwatch.report.collect import PROBLEMS, REPORT_COLUMNS, Collector, iso
 from logwatch.report.coverage import coverage
 from logwatch.report.frames import frames_of
 from logwatch.report.security import (alert_view, auth_view, content_filter_view,
@@ -30,7 +32,7 @@ from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
                                      problems, receipt_domains, reject_classes,
                                      reject_details, smtp_connections, top_users,
-                                     traffic_per_day, traffic_per_hour)
+                                     traffic_per_day, traffic_per_hour, unsized)
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -73,6 +75,29 @@ def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOpt
     return None, run.stats, run.errors, []
 
 
+#: The lists each of pflogsumm's limits cuts (`-h`, `-u`, `--details`), by path.
+_LIMITED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "top_hosts": (("delivery_domains",), ("receipt_domains",), ("smtp_connections", "by_domain"),
+                  ("security", "auth", "by_ip"), ("security", "auth", "by_username"),
+                  ("security", "relay_attempts"), ("security", "postscreen", "by_ip"),
+                  ("security", "top_clients")),
+    "top_users": (("senders_by_count",), ("senders_by_size",), ("recipients_by_count",),
+                  ("recipients_by_size",)),
+    "details": (("messages_without_size",), ("deferrals",), ("bounces",), ("rejects",),
+                ("reject_warnings",), ("held",), ("discarded",),
+                *(("problems", kind) for kind in PROBLEMS)),
+}
+
+
+def _unasked(report: dict[str, Any], ropts: ReportOptions) -> None:
+    """None for the lists an option asked for no lines of (`-h 0`): pflogsumm then leaves
+    the section out, and so do the renderers, where [] would say there were none."""
+    for option, paths in _LIMITED.items():
+        if getattr(ropts, option) == 0:
+            for *parents, last in paths:
+                reduce(getitem, parents, report)[last] = None
+
+
 def _mtas(stats: list[SourceStats]) -> dict[str, int]:
     rows: Counter[str] = Counter()
     for st in stats:
@@ -110,7 +135,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     alerts, stats, errors, notes = _read(files, cfg, options, ropts, observe)
     collected = collector.finish()
     f = frames_of(collected, ropts.zone)
-    sized = sized_deliveries(f, ropts.verp)
+    sized = sized_deliveries(f)
     senders = received_keys(f, ropts.verp)
     stamps = kind_stamps(f, sized)
     firsts = [s.first for s in collected.spans if s.first is not None]
@@ -131,6 +156,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "delivery_domains": delivery_domains(sized, ropts.top_hosts),
         "receipt_domains": receipt_domains(senders, ropts.top_hosts),
         **top_users(senders, sized, ropts.top_users),
+        "messages_without_size": unsized(sized, ropts.details),
         "deferrals": deferrals(sized, ropts.details),
         "bounces": bounces(sized, ropts.details),
         **reject_details(f, ropts.details),
@@ -153,4 +179,5 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "problems_first": ropts.problems_first,
     }
     _unlogged_sessions(report)
+    _unasked(report, ropts)
     return report, errors

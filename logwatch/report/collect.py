@@ -63,15 +63,18 @@ _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
 _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success", "received",
                    "reject", "lost_connection", "protocol_error")
-#: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
-#: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
-#: shows the first among its warnings, and no other section tells them.
 #: What the report says where an MTA logged no SMTP connections (`build._unlogged_sessions`)
 UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection was logged "
                      "(Exim logs them with log_selector = +smtp_connection, or +pid; "
                      "Sendmail logs none)")
+#: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
+#: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
+#: shows the first among its warnings, and no other section tells them. The daemon's
+#: starts, reloads and stops come last, as pflogsumm lists them after the panics (a
+#: server restarted ten times in a day has a problem no other line may tell).
 PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
-            "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics"}
+            "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics",
+            "daemon": "Master daemon messages"}
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm
 _DELIVERIES = ("delivery", "handoff")
 #: one row per SMTP session: its span, whether it was seen to open and close, its client

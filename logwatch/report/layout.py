@@ -59,7 +59,7 @@ class Table:
 
     title: str
     columns: tuple[Column, ...]
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] | None       # None: not asked for (`-h 0`), left out
     folded: bool = False
     tone: str = ""
     only_if_rows: bool = False
@@ -239,7 +239,10 @@ def _users(r: dict[str, Any]) -> Section:
         Table("Senders by message count", _ADDRESS, r["senders_by_count"]),
         Table("Senders by size", _ADDRESS, r["senders_by_size"]),
         Table("Recipients by message count", _ADDRESS, r["recipients_by_count"]),
-        Table("Recipients by size", _ADDRESS, r["recipients_by_size"])])
+        Table("Recipients by size", _ADDRESS, r["recipients_by_size"]),
+        Table("Messages with no size data (bytes counted as 0)",
+              (_c("queue_id", "queue id", "mono"), _c("recipient", "last recipient")),
+              r["messages_without_size"], only_if_rows=True)])
 
 
 def _connections(r: dict[str, Any]) -> Section:
@@ -277,7 +280,7 @@ def _rejects(r: dict[str, Any]) -> Section:
 
 def _problems(r: dict[str, Any]) -> Section:
     columns = (_c("mta"), _c("daemon"), _REASON, _COUNT)
-    return Section("problems", "Warnings and errors", [
+    return Section("problems", "Warnings, errors and daemon messages", [
         Table(title, columns, r["problems"][kind])
         for kind, title in PROBLEMS.items()])
 
@@ -324,12 +327,17 @@ def _tls(tls: dict[str, Any]) -> list[Part]:
 def _security(r: dict[str, Any]) -> Section:
     sec = r["security"]
     auth = sec["auth"]
-    by_ip, ip_note = _top([(a["client_ip"] or "unknown", [a["count"]]) for a in auth["by_ip"]],
-                          "addresses", auth["addresses"])
+    by_ip, ip_note = _top([(a["client_ip"] or "unknown", [a["count"]])
+                           for a in auth["by_ip"] or ()], "addresses", auth["addresses"])
     talkers, talk_note = _top([(c["client_ip"] or "unknown",   # connections: None unlogged
                                 [c["connections"] or 0, c["messages"], c["rejects"],
-                                 c["auth_failures"]]) for c in sec["top_clients"]], "clients",
-                              sec["clients"])
+                                 c["auth_failures"]]) for c in sec["top_clients"] or ()],
+                              "clients", sec["clients"])
+    charts = [] if auth["by_ip"] is None else [  # -h 0: no client lines, no chart of them
+        Chart("Auth failures by client address", "bars", (AUTH_FAILURES,), by_ip,
+              "failed logins", note=ip_note),
+        Chart("Top talkers", "bars", (CONNECTIONS, MESSAGES, REJECTED, AUTH_FAILURES),
+              talkers, "connections, messages, rejected and auth failures", note=talk_note)]
     clients = (_c("client_ip", "client", "mono"), _COUNT)
     return Section("security", "Security", [
         *_alerts(sec["alerts"]),
@@ -337,10 +345,7 @@ def _security(r: dict[str, Any]) -> Section:
                          Fact("Auth successes", auth["successes"]),
                          Fact("Failures without a username",
                               auth["failures_without_username"])]),
-        Chart("Auth failures by client address", "bars", (AUTH_FAILURES,), by_ip,
-              "failed logins", note=ip_note),
-        Chart("Top talkers", "bars", (CONNECTIONS, MESSAGES, REJECTED, AUTH_FAILURES),
-              talkers, "connections, messages, rejected and auth failures", note=talk_note),
+        *charts,
         Table("Auth failures by client address",
               (*clients, _c("distinct_sasl_username", "usernames", "count"), *_SEEN),
               auth["by_ip"]),
@@ -442,13 +447,15 @@ _PROBLEMS_FIRST = ("summary", "security", "problems", "rejects", "deferrals", "t
 def sections(report: dict[str, Any]) -> list[Section]:
     """The report's sections in reading order (problems first when it asks for that)."""
     order = _PROBLEMS_FIRST if report.get("problems_first") else _ORDER
-    return [_shown(_BUILDERS[name](report)) for name in order]
+    shown = [_shown(_BUILDERS[name](report)) for name in order]
+    return [s for s in shown if s.parts]
 
 
 def _shown(section: Section) -> Section:
-    """`section` without the empty tables that are shown only with rows."""
-    return replace(section, parts=[p for p in section.parts if not (
-        isinstance(p, Table) and p.only_if_rows and not p.rows)])
+    """`section` without the tables not asked for, nor the empty ones that are shown
+    only with rows."""
+    return replace(section, parts=[p for p in section.parts if not isinstance(p, Table) or (
+        p.rows is not None and (p.rows or not p.only_if_rows))])
 
 
 def period_line(report: dict[str, Any]) -> str:

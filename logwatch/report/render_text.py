@@ -6,12 +6,13 @@ as escapes (a sender can carry ANSI sequences that would rewrite the reader's te
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
 from logwatch.sanitize import for_terminal
 
-__all__ = ["render_text", "human_bytes"]
+__all__ = ["render_text", "human_bytes", "human_seconds"]
 
 Row = dict[str, Any]
 
@@ -28,13 +29,18 @@ def human_bytes(n: int) -> str:
 
 def human_seconds(v: float | None) -> str:
     """pflogsumm's delay units (s, m above a minute, h above an hour): `40.5 m` reads
-    where `2429` did not say what it counted."""
+    where `2429` did not say what it counted. Halves round up, as the decimal figure
+    says (an average of exactly 1.15 s is 1.2 s; the float 1.15 printed says 1.1)."""
     if v is None:
         return "-"
     for size, unit in ((3600, "h"), (60, "m")):
         if v > size:
-            return f"{v / size:.1f} {unit}"
-    return f"{v:.1f} s"
+            return f"{_tenths(v / size)} {unit}"
+    return f"{_tenths(v)} s"
+
+
+def _tenths(v: float) -> Decimal:
+    return Decimal(str(round(float(v), 6))).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def _cell(v: Any) -> str:
@@ -49,9 +55,19 @@ def _heading(title: str) -> list[str]:
     return ["", title, "-" * len(title)]
 
 
-def _table(rows: Sequence[Row], columns: list[tuple[str, str]],
+def _titled(title: str, rows: Sequence[Row] | None, columns: list[tuple[str, str]],
+            fmt: dict[str, Callable[[Any], str]] | None = None) -> list[str]:
+    """A section's heading and table; nothing where the options asked for no lines
+    (`-h 0`: rows None), as pflogsumm leaves such a section out."""
+    return [] if rows is None else _heading(title) + _table(rows, columns, fmt)
+
+
+def _table(rows: Sequence[Row] | None, columns: list[tuple[str, str]],
            fmt: dict[str, Callable[[Any], str]] | None = None) -> list[str]:
-    """Right-aligned numbers, then the last column (a name) left-aligned, as pflogsumm."""
+    """Right-aligned numbers, then the last column (a name) left-aligned, as pflogsumm;
+    nothing for a list not asked for (`-h 0`)."""
+    if rows is None:
+        return []
     if not rows:
         return ["  none"]
     fmt = fmt or {}
@@ -111,14 +127,14 @@ def _traffic(r: dict[str, Any]) -> list[str]:
 
 def _domains(r: dict[str, Any]) -> list[str]:
     size = {"bytes": human_bytes}
-    return (_heading("Host/Domain Summary: Message Delivery")
-            + _table(r["delivery_domains"], [("sent", "sent cnt"), ("bytes", "bytes"),
-                                             ("deferred", "defers"), ("avg_delay", "avg dly"),
-                                             ("max_delay", "max dly"), ("domain", "host/domain")],
-                     {**size, "avg_delay": human_seconds, "max_delay": human_seconds})
-            + _heading("Host/Domain Summary: Messages Received")
-            + _table(r["receipt_domains"], [("messages", "msg cnt"), ("bytes", "bytes"),
-                                            ("domain", "host/domain")], size))
+    return (_titled("Host/Domain Summary: Message Delivery", r["delivery_domains"],
+                    [("sent", "sent cnt"), ("bytes", "bytes"), ("deferred", "defers"),
+                     ("avg_delay", "avg dly"), ("max_delay", "max dly"),
+                     ("domain", "host/domain")],
+                    {**size, "avg_delay": human_seconds, "max_delay": human_seconds})
+            + _titled("Host/Domain Summary: Messages Received", r["receipt_domains"],
+                      [("messages", "msg cnt"), ("bytes", "bytes"), ("domain", "host/domain")],
+                      size))
 
 
 def _users(r: dict[str, Any]) -> list[str]:
@@ -127,22 +143,24 @@ def _users(r: dict[str, Any]) -> list[str]:
                             ("recipients_by_count", "Recipients by message count", "messages"),
                             ("senders_by_size", "Senders by message size", "bytes"),
                             ("recipients_by_size", "Recipients by message size", "bytes")):
-        out += _heading(title) + _table(r[key], [(col, col), ("address", "address")],
-                                        {"bytes": human_bytes})
+        out += _titled(title, r[key], [(col, col), ("address", "address")],
+                       {"bytes": human_bytes})
+    if r["messages_without_size"]:     # pflogsumm shows it only when there are some
+        out += _titled("Messages with no size data", r["messages_without_size"],
+                       [("queue_id", "queue id"), ("recipient", "last recipient")])
     return out
 
 
 def _details(r: dict[str, Any]) -> list[str]:
-    out = _heading("Message Deferral Detail") + _table(
-        r["deferrals"], [("count", "count"), ("daemon", "daemon"), ("reason", "reason")])
-    out += _heading("Message Bounce Detail (by relay)") + _table(
-        r["bounces"], [("count", "count"), ("relay", "relay"), ("reason", "reason")])
+    out = _titled("Message Deferral Detail", r["deferrals"],
+                  [("count", "count"), ("daemon", "daemon"), ("reason", "reason")])
+    out += _titled("Message Bounce Detail (by relay)", r["bounces"],
+                   [("count", "count"), ("relay", "relay"), ("reason", "reason")])
     for key, title in (("rejects", "Message Reject Detail"),
                        ("reject_warnings", "Message Reject Warning Detail"),
                        ("held", "Message Hold Detail"), ("discarded", "Message Discard Detail")):
-        out += _heading(title) + _table(r[key], [("count", "count"), ("daemon", "daemon"),
-                                                 ("reject_class", "class"),
-                                                 ("reason", "reason")])
+        out += _titled(title, r[key], [("count", "count"), ("daemon", "daemon"),
+                                       ("reject_class", "class"), ("reason", "reason")])
     return out
 
 
@@ -152,19 +170,25 @@ def _connections(r: dict[str, Any]) -> list[str]:
             ("avg_seconds", "avg./conn."), ("max_seconds", "max. time")]
     if not c["logged"]:
         return _heading("SMTPD Connection Statistics") + [f"  {UNLOGGED_SESSIONS}"]
+    days = len(c["per_day"])
+    hours = [_hour_span(h) for h in c["per_hour"]]
     return (_heading("SMTPD Connection Statistics")
-            + [f"  {c['connections']} connections, {c['total_seconds']} s in all, average "
-               f"{_cell(c['avg_seconds'])} s, longest {_cell(c['max_seconds'])} s"]
-            + _heading("Per-Day SMTPD Connection Summary") + _table(c["per_day"],
-                                                                   cols + [("day", "date")])
-            + _heading("Host/Domain Summary: SMTPD Connections")
-            + _table(c["by_domain"], cols + [("domain", "host/domain")]))
+            + [f"  {c['connections']} connections from {c['hosts']} hosts/domains, "
+               f"{c['total_seconds']} s in all, average {_cell(c['avg_seconds'])} s, "
+               f"longest {_cell(c['max_seconds'])} s"]
+            + _titled("Per-Day SMTPD Connection Summary", c["per_day"],
+                      cols + [("day", "date")])
+            + _titled("Per-Hour SMTPD Connection Summary"
+                      + (f" (summed over {days} days)" if days > 1 else ""), hours,
+                      cols + [("time", "time")])
+            + _titled("Host/Domain Summary: SMTPD Connections", c["by_domain"],
+                      cols + [("domain", "host/domain")]))
 
 
 def _problems(r: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, title in PROBLEMS.items():
-        out += _heading(title) + _table(r["problems"][key], [
+        out += _titled(title, r["problems"][key], [
             ("count", "count"), ("mta", "mta"), ("daemon", "daemon"), ("reason", "reason")])
     return out
 
@@ -213,9 +237,9 @@ def _security(r: dict[str, Any]) -> list[str]:
                                                ("sasl_username", "username")])
     out += [""] + _table([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
                          [("failures", "failures"), ("time", "time")])
-    out += _heading("Security: relay attempts") + _table(
-        s["relay_attempts"], [("count", "denials"), ("distinct_rcpt_domain", "domains"),
-                              ("first", "first"), ("last", "last"), ("client_ip", "client")])
+    out += _titled("Security: relay attempts", s["relay_attempts"], [
+        ("count", "denials"), ("distinct_rcpt_domain", "domains"), ("first", "first"),
+        ("last", "last"), ("client_ip", "client")])
     ps = s["postscreen"]
     out += _heading("Security: postscreen") + [
         "  verdicts: " + _cell(", ".join(f"{k} {v}" for k, v in ps["verdicts"].items()) or None),
@@ -250,10 +274,9 @@ def _security(r: dict[str, Any]) -> list[str]:
          f"{o['smtp_deliveries']} SMTP deliveries (Postfix: smtp_tls_loglevel 0)"),
         "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in o["protocols"].items())
                                  or None)]
-    out += _heading("Security: top client addresses") + _table(
-        s["top_clients"], [("connections", "conns"), ("messages", "msgs"),
-                           ("rejects", "rejects"), ("auth_failures", "auth fail"),
-                           ("client_ip", "client")])
+    out += _titled("Security: top client addresses", s["top_clients"], [
+        ("connections", "conns"), ("messages", "msgs"), ("rejects", "rejects"),
+        ("auth_failures", "auth fail"), ("client_ip", "client")])
     return out
 
 
@@ -291,4 +314,7 @@ def render_text(r: dict[str, Any]) -> str:
     trouble = _details(r) + _problems(r) + _security(r)
     traffic = _traffic(r) + _domains(r) + _users(r) + _connections(r)
     body = (trouble + traffic) if r["problems_first"] else (traffic + trouble)
-    return "\n".join(head + _totals(r) + body + _coverage(r)) + "\n"
+    lines = head + _totals(r) + body + _coverage(r)
+    # one blank line between parts, where a part left out (`-h 0`) left two
+    return "\n".join(line for i, line in enumerate(lines)
+                     if line or i == 0 or lines[i - 1]) + "\n"

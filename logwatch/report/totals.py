@@ -25,20 +25,21 @@ __all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_messages", "receive
 RECEIVED_ORIGINS = ("smtp", "local", "reinjected")
 
 
-def sized_deliveries(f: Frames, verp: int = 0) -> pd.DataFrame:
+def sized_deliveries(f: Frames) -> pd.DataFrame:
     """Each delivery row with the size of its message lifetime (0 when the log does not
-    say, as pflogsumm counts it), the recipient as pflogsumm counts it (`rcpt_key`),
-    and whether a message here continues it: a hand-off (to a content filter) out of the
+    say, as pflogsumm counts it, and `sized` False), the recipient as pflogsumm counts
+    it (`rcpt_key`: never VERP-folded, as `--verp-mung` folds senders only), and whether a message here continues it: a hand-off (to a content filter) out of the
     very lifetime a re-injected child names as parent; a queue id reused months later
     is another message."""
     d = f.deliveries.reset_index(drop=True)
     life = d["lifetime_row"].to_numpy()
     # -1 (in no lifetime) takes the NaN put last
     sizes = np.append(f.messages["size"].to_numpy(dtype=float, na_value=np.nan), np.nan)
+    d["sized"] = ~np.isnan(sizes[life])
     d["size"] = np.nan_to_num(sizes[life], nan=0).astype("int64")
     up = f.messages["parent_row"][f.messages["origin"] == "reinjected"].to_numpy()
     d["continued"] = (d["event"] == "handoff").to_numpy() & np.isin(life, up[up >= 0])
-    d["rcpt_key"] = per_value(d["recipient"], lambda r: address_key(r, verp))
+    d["rcpt_key"] = per_value(d["recipient"], address_key)
     return d
 
 
