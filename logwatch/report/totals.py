@@ -28,9 +28,10 @@ RECEIVED_ORIGINS = ("smtp", "local", "reinjected")
 def sized_deliveries(f: Frames) -> pd.DataFrame:
     """Each delivery row with the size of its message lifetime (0 when the log does not
     say, as pflogsumm counts it, and `sized` False), the recipient as pflogsumm counts
-    it (`rcpt_key`: never VERP-folded, as `--verp-mung` folds senders only), and whether a message here continues it: a hand-off (to a content filter) out of the
-    very lifetime a re-injected child names as parent; a queue id reused months later
-    is another message."""
+    it (`rcpt_key`: never VERP-folded, as `--verp-mung` folds senders only), and whether
+    a message here continues it: a hand-off (to a content filter) out of the very
+    lifetime a re-injected child names as parent; a queue id reused months later is
+    another message."""
     d = f.deliveries.reset_index(drop=True)
     life = d["lifetime_row"].to_numpy()
     # -1 (in no lifetime) takes the NaN put last
