@@ -438,6 +438,19 @@ def test_every_mta_names_the_clients_of_its_refusals() -> None:
     assert harvested == {"postfix": 12, "exim": 12, "sendmail": 12}
 
 
+def test_exim_logins_with_no_client_address_do_not_stop_the_report() -> None:
+    """Exim's test 3403: a local submission that authenticates (`P=local-esmtpa
+    A=plain1:userx`, `authenticator failed for U=CALLER`) names no client address on any
+    auth line; counting logins per client process then added text to nothing and the
+    report died with a TypeError (an eximstats comparison found it)."""
+    rep = report_of(ROOT / "tests" / "data" / "corpora" / "exim-testsuite" / "test" / "log"
+                    / "3403", cfg=None, year=None)
+    auth = rep["security"]["auth"]
+    assert (auth["failures"], auth["successes"]) == (1, 1)
+    # the test writes a newline escaped into the name it sets: shown as logged
+    assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [("userx\\n", 1)]
+
+
 def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> None:
     """With `[pid]`, Exim's daemon logs `SMTP connection from` under its own pid and the
     process it forks logs the rest, TLS (`X=` on `<=`) and the close included: the
@@ -467,11 +480,23 @@ def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> No
     assert clients["127.0.0.81"] == sum("[127.0.0.81]" in ln for ln in connects) == 150
 
 
-def test_delays_nobody_logged_are_unknown_and_the_text_gives_their_unit() -> None:
-    """Exim logs a delivery's time only with +deliver_time: its average delay is unknown,
-    not 0; Postfix's are shown as pflogsumm shows them (s, m, h)."""
-    exim = report_of(SAMPLE / "exim" / "mainlog", alerts=False)
-    assert {(d["avg_delay"], d["max_delay"]) for d in exim["delivery_domains"]} == {(None, None)}
+def test_delays_nobody_logged_are_unknown_and_the_text_gives_their_unit(
+        tmp_path: Path) -> None:
+    """Exim logs the time since arrival only with +queue_time (`QT=`; `DT=` is the
+    transport's own): without it, a delivery took as long as since its `<=` line, where
+    the input has it (eximstats' "time spent on the queue"), and is unknown, not 0,
+    where it has not. Postfix's are shown as pflogsumm shows them (s, m, h)."""
+    mainlog = SAMPLE / "exim" / "mainlog"
+    exim = report_of(mainlog, alerts=False)
+    # slow.example.net: arrived 15:52:12, deferred twice, delivered at 16:40:03
+    slow = next(d for d in exim["delivery_domains"] if d["domain"] == "slow.example.net")
+    assert (slow["avg_delay"], slow["max_delay"]) == (2871.0, 2871.0)
+    cut = tmp_path / "mainlog"       # the arrival rotated away with yesterday's file
+    cut.write_text("".join(ln for ln in mainlog.read_text().splitlines(keepends=True)
+                           if "1vxS2e-000000001qC-2OCc <=" not in ln))
+    slow = next(d for d in report_of(cut, alerts=False)["delivery_domains"]
+                if d["domain"] == "slow.example.net")
+    assert (slow["sent"], slow["avg_delay"], slow["max_delay"]) == (1, None, None)
     postfix = report_of(SAMPLE / "postfix" / "mail.log", alerts=False)
     # slow.example.net: deferred at 15:52, delivered at 16:32:41 after 2429 s
     slow = next(d for d in postfix["delivery_domains"] if d["domain"] == "slow.example.net")

@@ -54,7 +54,7 @@ def _logins(a: pd.DataFrame) -> int:
     ev = a["event"]
     conn = a["session"].astype("object").where(
         a["session"].notna(),
-        a["client_ip"].astype("object") + " " + a["pid"].astype("Int64").astype("string"))
+        a["client_ip"].astype("string") + " " + a["pid"].astype("Int64").astype("string"))
     said = (ev == "auth_success") | ((ev == "received") & a["sasl_username"].notna())
     loose = said & conn.isna()
     per_conn = pd.DataFrame({

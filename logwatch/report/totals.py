@@ -31,17 +31,29 @@ def sized_deliveries(f: Frames) -> pd.DataFrame:
     it (`rcpt_key`: never VERP-folded, as `--verp-mung` folds senders only), and whether
     a message here continues it: a hand-off (to a content filter) out of the very
     lifetime a re-injected child names as parent; a queue id reused months later is
-    another message."""
+    another message. A delivery that logged no delay (Exim without +queue_time) took
+    the time since its message arrived, where the input has the arrival line."""
     d = f.deliveries.reset_index(drop=True)
     life = d["lifetime_row"].to_numpy()
     # -1 (in no lifetime) takes the NaN put last
     sizes = np.append(f.messages["size"].to_numpy(dtype=float, na_value=np.nan), np.nan)
     d["sized"] = ~np.isnan(sizes[life])
     d["size"] = np.nan_to_num(sizes[life], nan=0).astype("int64")
+    d["delay"] = d["delay"].fillna(_since_arrival(f, d, life))
     up = f.messages["parent_row"][f.messages["origin"] == "reinjected"].to_numpy()
     d["continued"] = (d["event"] == "handoff").to_numpy() & np.isin(life, up[up >= 0])
     d["rcpt_key"] = per_value(d["recipient"], address_key)
     return d
+
+
+def _since_arrival(f: Frames, d: pd.DataFrame, life: np.ndarray) -> pd.Series:
+    """Seconds from each delivery's message arrival (its lifetime's first line, where
+    that is the line that received it: the lifetime has an origin) to the delivery;
+    NaN where the arrival is not in the input."""
+    m = f.messages
+    arrived = m["first_seen"].where(m["origin"].notna())
+    at = pd.concat([arrived, pd.Series([pd.NaT], dtype=arrived.dtype)], ignore_index=True)
+    return (d["ts"] - at.iloc[life].set_axis(d.index)).dt.total_seconds()
 
 
 def received_messages(f: Frames, unique: bool) -> pd.DataFrame:
