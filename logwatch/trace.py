@@ -54,10 +54,20 @@ _SEP = "\x1f"
 @dataclass(frozen=True)
 class Query:
     """A normalised value and the kinds it is looked for as. A bare `local@domain` can be
-    an address or a Message-ID without its brackets: both, unless the user said which."""
+    an address or a Message-ID without its brackets: both, unless the user said which.
+    `<local@domain>` is a Message-ID, as headers write one; but the logs bracket their
+    addresses too (`from=<alice@example.com>`), so when no line has it as a Message-ID
+    it is looked for as the `fallback` kinds instead (an address), and the trace says so:
+    a pasted `from=<...>` is not a silent miss, and a Message-ID that is there is never
+    mixed with a mailbox of the same spelling."""
 
     value: str
     kinds: tuple[str, ...]
+    fallback: tuple[str, ...] = ()
+
+    def instead(self) -> Query:
+        """The query as its fallback kinds."""
+        return Query(self.value, self.fallback)
 
     def event_mask(self, events: pa.Table) -> pa.Array:
         """Rows of `events` that name the value."""
@@ -136,10 +146,11 @@ def parse_query(text: str, kind: str | None = None) -> Query:
         if not unbracketed:
             raise UsageError("trace: the query is empty")
         return Query(unbracketed if kind != "queue-id" else text, (kind,))
+    bracketed = text.startswith("<") and text.endswith(">") and bool(unbracketed)
+    if bracketed:
+        return Query(unbracketed, ("message-id",), ("address",) if "@" in unbracketed else ())
     if "@" in unbracketed:
         return Query(unbracketed, ("address", "message-id"))
-    if text.startswith("<") and unbracketed:
-        return Query(unbracketed, ("message-id",))
     if _QUEUE_ID.fullmatch(text):
         return Query(text, ("queue-id",))
     raise UsageError(f"trace: cannot tell what {text!r} is (an IP address, an address, a "
@@ -173,29 +184,43 @@ def _concat(parts: list[pa.Table], empty: pa.Table) -> pa.Table:
 class _Index:
     """Pass 1: the key columns of every message, of the lines that match, and of the
     lines of a message that are in a session other than its received line's (Sendmail
-    delivers from a process of its own, whose STARTTLS=client line has no queue id)."""
+    delivers from a process of its own, whose STARTTLS=client line has no queue id).
+    The matches are kept for each of `queries` (a query and its fallback): the messages
+    once, with a hit column per query."""
 
+    queries: list[Query]
     messages: list[pa.Table] = field(default_factory=list)
-    seeds: list[pa.Table] = field(default_factory=list)
     sessions: list[pa.Table] = field(default_factory=list)
+    seeds: list[list[pa.Table]] = field(init=False)
 
-    def add(self, query: Query, events: pa.Table, done: pa.Table) -> None:
+    def __post_init__(self) -> None:
+        self.seeds = [[] for _ in self.queries]
+
+    def add(self, events: pa.Table, done: pa.Table) -> None:
         if events.num_rows:
             narrow = events.select(_NARROW_EVENTS)
-            self.seeds.append(narrow.filter(query.event_mask(events)))
+            for query, seeds in zip(self.queries, self.seeds):
+                seeds.append(narrow.filter(query.event_mask(events)))
             in_session = pc.and_(pc.and_(pc.is_valid(events["queue_id"]),
                                          pc.is_valid(events["session"])),
                                  pc.not_equal(events["event"].cast(pa.string()), "received"))
             self.sessions.append(narrow.filter(in_session))
         if done.num_rows:
             narrow = done.select(_NARROW_MESSAGES)
-            self.messages.append(narrow.append_column("hit", query.message_mask(done)))
+            for i, query in enumerate(self.queries):
+                narrow = narrow.append_column(f"hit{i}", query.message_mask(done))
+            self.messages.append(narrow)
 
-    def closure(self) -> _Closure:
+    def closure(self, i: int) -> _Closure:
+        """The closure of the i-th query."""
         no_events = EVENT_SCHEMA.empty_table().select(_NARROW_EVENTS)
-        return _close(_concat(self.messages, MESSAGE_SCHEMA.empty_table().select(
-                          _NARROW_MESSAGES).append_column("hit", pa.array([], pa.bool_()))),
-                      _concat(self.seeds, no_events), _concat(self.sessions, no_events))
+        no_messages = MESSAGE_SCHEMA.empty_table().select(_NARROW_MESSAGES)
+        for j in range(len(self.queries)):
+            no_messages = no_messages.append_column(f"hit{j}", pa.array([], pa.bool_()))
+        messages = _concat(self.messages, no_messages)
+        messages = messages.select(_NARROW_MESSAGES).append_column("hit", messages[f"hit{i}"])
+        return _close(messages, _concat(self.seeds[i], no_events),
+                      _concat(self.sessions, no_events))
 
 
 @dataclass
@@ -317,6 +342,8 @@ class Trace:
     messages: pa.Table
     events: pa.Table
     errors: list[str] = field(default_factory=list)
+    #: the query as asked, when nothing matched it and `query` is its fallback
+    asked: Query | None = None
 
     @property
     def found(self) -> bool:
@@ -343,12 +370,17 @@ def _passes(names: list[str], parsers: ParserSet,
 
 def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
                 query: Query) -> Trace:
-    """Read `names` twice (see the module's docstring) and trace `query` through them."""
+    """Read `names` twice (see the module's docstring) and trace `query` through them;
+    when nothing matches it and it has a fallback, trace that instead."""
     errors: list[str] = []
-    index = _Index()
+    asked = query
+    index = _Index([query, query.instead()] if query.fallback else [query])
     for events, done in _passes(names, parsers, options, errors):
-        index.add(query, events, done)
-    closure = index.closure()
+        index.add(events, done)
+    closure = index.closure(0)
+    if closure.empty and query.fallback:
+        query = query.instead()
+        closure = index.closure(1)
     del index
     messages, events = [], []
     if not closure.empty:
@@ -364,4 +396,5 @@ def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
     # stable: lines of one second stay in the order they were read (source, then seq)
     found_events = found_events.take(pc.sort_indices(found_events, [("ts", "ascending")]))
     found_messages = found_messages.sort_by([("first_seen", "ascending")])
-    return Trace(query, found_messages, _with_lines(found_events.combine_chunks()), errors)
+    return Trace(query, found_messages, _with_lines(found_events.combine_chunks()), errors,
+                 asked if query is not asked else None)

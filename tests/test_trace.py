@@ -80,8 +80,6 @@ def _mlw(*args: str) -> subprocess.CompletedProcess[str]:
     ("IPv6:2001:db8:7c::25", "2001:db8:7c::25", ("ip",)),
     ("::ffff:192.0.2.200", "192.0.2.200", ("ip",)),
     ("bob@example.com", "bob@example.com", ("address", "message-id")),
-    ("<78abb5d8-cd49-20260303114305@example.com>", "78abb5d8-cd49-20260303114305@example.com",
-     ("address", "message-id")),
     ("<no-at-sign.12345>", "no-at-sign.12345", ("message-id",)),
     ("599A71B2F42", "599A71B2F42", ("queue-id",)),                      # Postfix
     ("1vxNYz-000000000uo-0tUu", "1vxNYz-000000000uo-0tUu", ("queue-id",)),  # Exim 4.98
@@ -91,6 +89,16 @@ def _mlw(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_kind_of_query_is_told_by_its_shape(text: str, value: str,
                                                 kinds: tuple[str, ...]) -> None:
     assert parse_query(text) == Query(value, kinds)
+
+
+def test_brackets_make_a_message_id_with_the_address_to_fall_back_on() -> None:
+    """`<id@host>` is how a header writes a Message-ID; the logs bracket addresses too
+    (`from=<alice@example.com>`), so one pasted from there is looked for as an address
+    when no line has it as a Message-ID."""
+    assert parse_query("<78abb5d8-cd49-20260303114305@example.com>") == Query(
+        "78abb5d8-cd49-20260303114305@example.com", ("message-id",), ("address",))
+    assert parse_query("<bob@example.com>").instead() == Query("bob@example.com",
+                                                               ("address",))
 
 
 def test_kind_says_which_when_the_shape_cannot() -> None:
@@ -214,6 +222,51 @@ def test_a_message_id_with_or_without_brackets(parsers: ParserSet) -> None:
     bare = _trace(parsers, "20260303011233.876602@lists.example.net", POSTFIX,
                   kind="message-id")
     assert bare.events.equals(with_brackets.events)
+
+
+#: A local message whose Message-ID is spelt as the relayed message's sender.
+_SAME_SPELLING = (
+    "Mar  3 10:05:00 mx1 postfix/pickup[20]: 9F8E7D6C5B: uid=1000 from=<bob>\n"
+    "Mar  3 10:05:00 mx1 postfix/cleanup[21]: 9F8E7D6C5B: message-id=<ceo@evil.example>\n"
+    "Mar  3 10:05:00 mx1 postfix/qmgr[11]: 9F8E7D6C5B: from=<bob@example.com>, size=300, "
+    "nrcpt=1 (queue active)\n"
+    "Mar  3 10:05:01 mx1 postfix/local[22]: 9F8E7D6C5B: to=<bob@example.com>, relay=local, "
+    "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+    "Mar  3 10:05:01 mx1 postfix/qmgr[11]: 9F8E7D6C5B: removed\n")
+
+
+def test_a_bracketed_query_is_the_message_id_when_a_line_has_it(parsers: ParserSet,
+                                                                 tmp_path: Path) -> None:
+    """`<ceo@evil.example>` is the local message's Message-ID, not the relayed message's
+    sender of the same spelling; bare, it is both; --kind says which."""
+    log = tmp_path / "mail.log"
+    log.write_text(relayed_from("ceo@evil.example") + _SAME_SPELLING, encoding="utf-8")
+    by_id = _trace(parsers, "<ceo@evil.example>", log)
+    assert _queue_ids(by_id) == ["9F8E7D6C5B"] and by_id.asked is None
+    assert _queue_ids(_trace(parsers, "ceo@evil.example", log)) == ["1A2B3C4D5E",
+                                                                   "9F8E7D6C5B"]
+    assert _queue_ids(_trace(parsers, "<ceo@evil.example>", log, kind="address")) == [
+        "1A2B3C4D5E"]
+
+
+def test_an_address_pasted_with_its_brackets_is_traced_as_the_address(
+        parsers: ParserSet) -> None:
+    """No line has `<bob@example.com>` as a Message-ID: it is bob's mail, as bare, and
+    the trace says it fell back (in its heading, and on stderr)."""
+    pasted = _trace(parsers, "<bob@example.com>", POSTFIX)
+    assert pasted.query == Query("bob@example.com", ("address",))
+    assert pasted.asked == parse_query("<bob@example.com>")
+    bare = _trace(parsers, "bob@example.com", POSTFIX, kind="address")
+    assert _queue_ids(pasted) == _queue_ids(bare) and len(_queue_ids(bare)) == 6
+    assert pasted.events.equals(bare.events)
+    r = _mlw("<bob@example.com>", str(POSTFIX), "--year", "2026", "-j", "1")
+    assert r.returncode == 0
+    assert r.stdout.startswith("trace bob@example.com (address; no message id matched): "
+                               "6 messages, ")
+    assert "no line has the Message-ID <bob@example.com>; traced as the address" in r.stderr
+    by_id = _mlw("<bob@example.com>", str(POSTFIX), "--year", "2026", "-j", "1",
+                 "--kind", "message-id")
+    assert by_id.returncode == 1 and by_id.stderr == ""
 
 
 # -- Exim ------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""`mail-logwatch check-config CFG`: validate a configuration and say what it means.
+"""`mail-logwatch check-config [--config] CFG`: validate a configuration and say what it means.
 
 Loads the config, the built-in and configured rule files, the overrides and the
 notification destinations (the secrets file included) exactly as `detect` and `run`
 would, so that a config that passes here is one they accept; then explains the site as
 the rules will see it. Notification URLs carry tokens: only their schemes are shown.
+
+The config is given as `run`, `follow` and `alerts` take it (`--config CFG`) or as the
+argument; with neither, `/etc/mail-logwatch/config.toml`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from logwatch import config as config_module
 from logwatch.config import Config, load_config
 from logwatch.durations import format_duration
+from logwatch.errors import ConfigError, UsageError
 from logwatch.notify.deliver import Destination, without_urls
 from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
@@ -23,7 +28,7 @@ from logwatch.sources.overlap import overlap_warnings
 from logwatch.sources.tail import absent, unreadable
 from logwatch.usable import checked_destinations
 
-__all__ = ["register", "run", "explain_config"]
+__all__ = ["register", "run", "explain_config", "config_path"]
 
 #: Rule parameters worth showing, in this order, where a rule has them.
 _SHOWN = ("threshold", "min_first", "field", "window", "interval", "floor", "ceiling",
@@ -33,8 +38,27 @@ _SHOWN = ("threshold", "min_first", "field", "window", "interval", "floor", "cei
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check-config", help="validate a configuration and explain it",
                        description=__doc__)
-    p.add_argument("config", metavar="CFG")
+    p.add_argument("config", metavar="CFG", nargs="?",
+                   help=f"the configuration (default: {config_module.DEFAULT_PATH})")
+    p.add_argument("--config", dest="config_option", metavar="CFG",
+                   help="the same, as run, follow and alerts take it")
     p.set_defaults(run=run)
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """The config to check: `--config` or the argument (the same file if both), else the
+    default file, which must then exist (checking nothing is no answer)."""
+    given = [g for g in (args.config_option, args.config) if g is not None]
+    if len({Path(g).resolve() for g in given}) > 1:
+        raise UsageError(f"check-config: two configs given ({args.config_option!r} by "
+                         f"--config, {args.config!r} as the argument): give one")
+    if given:
+        return Path(given[0])
+    default = config_module.DEFAULT_PATH
+    if not default.is_file():
+        raise ConfigError(f"check-config: no config given and no {default} "
+                          "(give one: --config CFG)")
+    return default
 
 
 def _source(path: Path | None) -> str:
@@ -53,6 +77,10 @@ def _param(rule: Any, name: str) -> str | None:
     if name == "window" and rule.kind not in _WINDOWED:
         return None
     value = getattr(rule, name, None)
+    if name == "cooldown" and value is None:
+        # unset: the window, for every kind (a match rule's one alert per key and
+        # window), and at least a spike's interval
+        value = max(rule.cooldown_s, rule.interval) if rule.kind == "spike" else rule.cooldown_s
     if value is None or value == [] or value == [[]]:
         return None
     if name in ("window", "interval", "cooldown"):
@@ -113,6 +141,6 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(Path(args.config))
+    cfg = load_config(config_path(args))
     sys.stdout.write(explain_config(cfg, load_rules(cfg), checked_destinations(cfg)))
     return 0

@@ -38,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        "address, IP or Message-ID", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", metavar="QUERY",
-                   help="an IP address, an address or Message-ID (local@domain: both are "
-                        "looked for unless --kind says which), or a queue id")
+                   help="an IP address; an address or Message-ID (local@domain: both are "
+                        "looked for unless --kind says which); a Message-ID in brackets "
+                        "(<id@host>: looked for as an address only when no line has it as "
+                        "a Message-ID); or a queue id")
     add_input_options(p)
     p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous")
     p.add_argument("--format", dest="out_format", choices=("text", "jsonl"), default="text")
@@ -138,6 +140,8 @@ def trace_text(result: Trace) -> str:
         text = r["line"] if r["line"] is not None else "(not readable again)"
         lines.append(placed_line(r["source"], r["offset"], text))
     kinds = " or ".join(k.replace("-", " ") for k in result.query.kinds)
+    if result.asked is not None:
+        kinds += f"; no {' or '.join(k.replace('-', ' ') for k in result.asked.kinds)} matched"
     out = [f"trace {for_terminal(result.query.value)} ({kinds}): "
            f"{_count(len(messages), 'message')}, {_count(len(lines), 'line')}", ""]
     children = _children(messages)
@@ -162,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(trace_text(result))
     sys.stdout.flush()
+    if result.asked is not None:
+        print(f"mail-logwatch: trace: no line has the Message-ID <{for_terminal(query.value)}>"
+              f"; traced as the address {for_terminal(query.value)} instead", file=sys.stderr)
     print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE
