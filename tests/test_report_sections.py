@@ -129,6 +129,11 @@ def pfl_sections(text: str) -> dict[str, list[str]]:
     return out
 
 
+def _matching(rows: list[str], pattern: str) -> list[re.Match[str]]:
+    """The matches of `pattern` at the start of each of a section's lines."""
+    return [m for line in rows if (m := re.match(pattern, line))]
+
+
 Num = tuple[int, str]            # pflogsumm's figure and its unit: ' ', 'k' or 'm'
 
 
@@ -144,42 +149,34 @@ def pfl_traffic(rows: list[str]) -> dict[str, list[Num]]:
     """Per-Day (`2026-03-03`) or Per-Hour (`13:00-14:00`) traffic: received, delivered,
     deferred, bounced, rejected."""
     out = {}
-    for line in rows:
-        m = re.match(r"^    (\d{4}-\d\d-\d\d|\d\d:00-\d\d:00)\s+(.*)$", line)
-        if m:
-            out[m.group(1)] = [_num(*v) for v in re.findall(r"(\d+)([ km]?)", m.group(2))]
-            assert len(out[m.group(1)]) == 5, line
+    for m in _matching(rows, r"^    (\d{4}-\d\d-\d\d|\d\d:00-\d\d:00)\s+(.*)$"):
+        out[m.group(1)] = [_num(*v) for v in re.findall(r"(\d+)([ km]?)", m.group(2))]
+        assert len(out[m.group(1)]) == 5, m.string
     return out
 
 
 def pfl_delivery(rows: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
-    for line in rows:
-        m = re.match(r"^\s*(\d+)([ km])\s+(\d+)([ km])\s+(\d+)([ km])\s+([\d.]+ [smh])\s+"
-                     r"([\d.]+ [smh])  (.*)$", line)
-        if m:
-            g = m.groups()
-            out[g[8]] = {"sent": _num(g[0], g[1]), "bytes": _num(g[2], g[3]),
-                         "defers": _num(g[4], g[5]), "avg": g[6], "max": g[7]}
+    for m in _matching(rows, r"^\s*(\d+)([ km])\s+(\d+)([ km])\s+(\d+)([ km])\s+"
+                             r"([\d.]+ [smh])\s+([\d.]+ [smh])  (.*)$"):
+        g = m.groups()
+        out[g[8]] = {"sent": _num(g[0], g[1]), "bytes": _num(g[2], g[3]),
+                     "defers": _num(g[4], g[5]), "avg": g[6], "max": g[7]}
     return out
 
 
 def pfl_received(rows: list[str]) -> dict[str, tuple[Num, Num]]:
     out = {}
-    for line in rows:
-        m = re.match(r"^\s*(\d+)([ km])\s+(\d+)([ km])  (.*)$", line)
-        if m:
-            out[m.group(5)] = (_num(m.group(1), m.group(2)), _num(m.group(3), m.group(4)))
+    for m in _matching(rows, r"^\s*(\d+)([ km])\s+(\d+)([ km])  (.*)$"):
+        out[m.group(5)] = (_num(m.group(1), m.group(2)), _num(m.group(3), m.group(4)))
     return out
 
 
 def pfl_counted(rows: list[str]) -> list[tuple[str, Num]]:
     """` %6d%s  text` lines (senders, recipients, master daemon messages), in order."""
     out = []
-    for line in rows:
-        m = re.match(r"^ \s*(\d+)([ km])  (.*)$", line)
-        if m:
-            out.append((m.group(3), _num(m.group(1), m.group(2))))
+    for m in _matching(rows, r"^ \s*(\d+)([ km])  (.*)$"):
+        out.append((m.group(3), _num(m.group(1), m.group(2))))
     return out
 
 
@@ -191,26 +188,22 @@ def pfl_smtpd_times(rows: list[str]) -> dict[str, dict[str, Any]]:
     """Per-Day / Per-Hour SMTPD connections: count, seconds, and (one day, or per day)
     the average and the longest."""
     out = {}
-    for line in rows:
-        m = re.match(r"^    (\d{4}-\d\d-\d\d|\d\d:00-\d\d:00)\s+(\d+)([ km])\s+(-?\d+):(-?\d\d):"
-                     r"(-?\d\d)(?:\s+(-?\d+)s\s+(-?\d+)s)?\s*$", line)
-        if m:
-            g = m.groups()
-            out[g[0]] = {"connections": _num(g[1], g[2]), "seconds": _hms(*g[3:6]),
-                         "avg": None if g[6] is None else int(g[6]),
-                         "max": None if g[7] is None else int(g[7])}
+    for m in _matching(rows, r"^    (\d{4}-\d\d-\d\d|\d\d:00-\d\d:00)\s+(\d+)([ km])\s+"
+                             r"(-?\d+):(-?\d\d):(-?\d\d)(?:\s+(-?\d+)s\s+(-?\d+)s)?\s*$"):
+        g = m.groups()
+        out[g[0]] = {"connections": _num(g[1], g[2]), "seconds": _hms(*g[3:6]),
+                     "avg": None if g[6] is None else int(g[6]),
+                     "max": None if g[7] is None else int(g[7])}
     return out
 
 
 def pfl_smtpd_hosts(rows: list[str]) -> dict[str, dict[str, Any]]:
     out = {}
-    for line in rows:
-        m = re.match(r"^\s+(\d+)([ km])\s+(-?\d+):(-?\d+):(-?\d+)\s+(-?\d+)s\s+(-?\d+)s   (.*)$",
-                     line)
-        if m:
-            g = m.groups()
-            out[g[7]] = {"connections": _num(g[0], g[1]), "seconds": _hms(*g[2:5]),
-                         "avg": int(g[5]), "max": int(g[6])}
+    for m in _matching(rows, r"^\s+(\d+)([ km])\s+(-?\d+):(-?\d+):(-?\d+)\s+(-?\d+)s"
+                             r"\s+(-?\d+)s   (.*)$"):
+        g = m.groups()
+        out[g[7]] = {"connections": _num(g[0], g[1]), "seconds": _hms(*g[2:5]),
+                     "avg": int(g[5]), "max": int(g[6])}
     return out
 
 
