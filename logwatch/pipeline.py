@@ -87,6 +87,8 @@ class SourcePlan:
     #: an instant the source's lines cannot be before (see `clock`)
     after: float | None = None
     warning: str | None = None
+    #: an Exim reject or panic log (see `secondary`)
+    secondary: bool = False
 
 
 def _anchor(plans: list[SourcePlan], i: int, options: ParseOptions) -> tuple[YearAnchor,
@@ -137,7 +139,7 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
     errors: list[str] = []
     for name in rotation_order(names):
         if name == "-" or _is_pipe(name):  # probed when read: a pipe cannot be read twice
-            plans.append(SourcePlan(name, options.fmt))
+            plans.append(SourcePlan(name, options.fmt, secondary=is_secondary(name)))
             continue
         try:
             probe = probe_source(name)
@@ -147,7 +149,8 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
         plans.append(SourcePlan(name, options.fmt or probe.fmt, probe.fingerprint,
                                 probe.opened.compression, os.path.getsize(name),
                                 probe.first_instant(), probe.opened.gzip_mtime,
-                                probe.opened.mtime, probe.own_bound))
+                                probe.opened.mtime, probe.own_bound,
+                                secondary=probe.secondary))
         probe.opened.close()
     for i, plan in enumerate(plans):
         plan.anchor, plan.warning = _anchor(plans, i, options)
@@ -268,33 +271,43 @@ class ParseRun:
         """
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
-        parallel_ok = self.options.year is None and not any(is_secondary(p.name) for p in plans)
+        parallel_ok = self.options.year is None and not any(p.secondary for p in plans)
         if (self.options.jobs > 1 or self.options.scheduler) and parallel_ok:
             from logwatch.parallel import parallel_correlated, plan_units
 
             units = plan_units(plans, self.options)
             if len(units) > 1:
                 yield from parallel_correlated(units, self)
-                self._no_log_lines()
+                self._lines_not_read()
                 return
         correlator = Correlator(self.parsers, messages=self.options.messages)
         for table in self._events(plans):
             yield correlator.process(table)
         yield EVENT_SCHEMA.empty_table(), correlator.finish()
-        self._no_log_lines()
+        self._lines_not_read()
 
     def events(self) -> Iterator[pa.Table]:
         """Yield the event tables of every source, block by block, in rotation order."""
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
         yield from self._events(plans)
-        self._no_log_lines()
+        self._lines_not_read()
 
-    def _no_log_lines(self) -> None:
+    def _lines_not_read(self) -> None:
         """An input none of whose lines is a log line is an error, not an empty log: a
         journal piped as `journalctl -o json-pretty` (or `export`, `cat`) gave exit 0
-        and no alerts, as if the mail server had been quiet."""
+        and no alerts, as if the mail server had been quiet. An input whose log lines
+        are all other programs' gets a warning where its coverage is shown: those lines
+        are no row at all, not even `other`, and an Exim mainlog read in a syslog format
+        lost every line so (its message ids taken for host names) while its coverage
+        said "0 lines no parser knew"."""
         for st in self.stats:
+            if st.foreign and not st.mail_lines:
+                programs = ", ".join(f"{p} {n:,}" for p, n in st.foreign.most_common(5))
+                st.warnings.append(
+                    f"none of its {sum(st.foreign.values()):,} log lines is a mail "
+                    f"program's (read as {st.format}: {programs}); if it is a mail log, "
+                    "give its format with --log-format")
             if st.unreadable and st.unreadable + st.blank + st.continuation >= st.lines:
                 self.errors.append(
                     f"{st.source}: none of its {st.lines:,} lines is a log line in a format "
@@ -304,7 +317,7 @@ class ParseRun:
     def _events(self, plans: list[SourcePlan]) -> Iterator[pa.Table]:
         """Exim reject and panic logs given together with other logs are read first and
         held; what the main logs do not repeat comes out at the end (see `secondary`)."""
-        secondary = [i for i, p in enumerate(plans) if is_secondary(p.name)]
+        secondary = [i for i, p in enumerate(plans) if p.secondary]
         if secondary and len(secondary) < len(plans):
             held = SecondaryLogs([t for i in secondary for t in self._source(plans[i])])
             for i, plan in enumerate(plans):

@@ -7,6 +7,14 @@ queue id, client, recipient and reason); an entry found only there (a `log_rejec
 that names only the reject log, a panic that skipped the main log) is kept. Given alone,
 the reject log is read like any log. The header lines that follow an entry are counted as
 continuation lines.
+
+Which file is a reject or panic log is told by its name, in the forms `log_file_path`
+gives it (`%slog`: `rejectlog`; `%s.log`: `reject.log`; with `exim_`/`exim4-` in front
+or a `%D` date in it) and logrotate keeps it (`.1`, `-20250106`, `.gz`), or by its
+content: a rejection's header dump (`Envelope-from: <a>`, `Envelope-to: <b>` on lines
+of their own) is written to the reject log only. The name decides where the head shows
+no dump (connection and RCPT rejections have none, nor do panics); the content decides
+for a copy under another name.
 """
 
 from __future__ import annotations
@@ -19,13 +27,16 @@ import pyarrow.compute as pc
 
 __all__ = ["is_secondary", "SecondaryLogs"]
 
-_NAME = re.compile(r"(?:^|/)(?:exim4?[-_.])?(?:reject|panic)log(?:[.-][^/]*)?$")
+_NAME = re.compile(r"(?:^|/)(?:exim4?[-_.])?(?:reject|panic)(?:[-_.]?\d{6,8})?[-_.]?log"
+                   r"(?:[-_.][^/]*)?$")
+_HEADER_DUMP = re.compile(r"^Envelope-(?:from|to): <", re.MULTILINE)
 _KEY_COLUMNS = ("ts", "event", "queue_id", "client_ip", "recipient", "reason")
 
 
-def is_secondary(name: str) -> bool:
-    """Whether `name` is an Exim reject or panic log (by name, as logrotate keeps it)."""
-    return bool(_NAME.search(name))
+def is_secondary(name: str, head: str = "") -> bool:
+    """Whether `name` is an Exim reject or panic log, by its name or by the header dump
+    in `head` (the start of its text, where it was read)."""
+    return bool(_NAME.search(name) or _HEADER_DUMP.search(head))
 
 
 def _keys(events: pa.Table) -> pa.Array:

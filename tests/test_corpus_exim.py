@@ -226,6 +226,41 @@ def test_testsuite_every_entry_gives_a_row(which: str, request: pytest.FixtureRe
     assert not p.run.errors
 
 
+def test_testsuite_mainlogs_are_each_read_as_exims_own() -> None:
+    """Each mainlog on its own, as a user gives one: 28 were taken for ISO syslog (a
+    first line `TLS session: ...`, `U=CALLER Warning: ...` or `<id> signer: ...` reads
+    as host and program) and gave no row. Left: 0526, three lines a test's `logwrite`
+    wrote (`START: ...`, `SET 0: ...`), nothing Exim's own."""
+    from logwatch.sources.probe import probe_source
+
+    other = {}
+    for path in sorted((SUITE / "log").iterdir()):
+        probe = probe_source(str(path))
+        probe.opened.close()
+        if probe.fmt != "exim":
+            other[path.name] = probe.fmt
+    assert other == {"0526": "iso_syslog"}
+
+
+def test_testsuite_temporary_rejects_carry_a_temporary_code(mainlog: Parsed) -> None:
+    """`temporarily rejected ...`: the ACL deferred. Exim logs no reply code, answers 451
+    (452 for excess recipients) unless the ACL's message leads with a code; a final
+    refusal gets no code it did not log."""
+    temporary, final = [], []
+    for i, rows in mainlog.rows.items():
+        row = rows[0]
+        if row["event"] != "reject" or row["pattern"] in ("exim:reject.prdr",
+                                                         "exim:reject.cutthrough"):
+            continue
+        text = mainlog.message(i)
+        (temporary if " temporarily rejected" in f" {text}" else final).append((row, text))
+    assert len(temporary) >= 80
+    wrong = [t for r, t in temporary if not 400 <= (r["reject_code"] or 0) < 500]
+    assert not wrong, wrong[:5]
+    led = re.compile(r": 4\d\d[ -]")
+    assert not [t for r, t in final if r["reject_code"] == 451 and not led.search(t)]
+
+
 # A message's life: the flag after the message id says what the line is.
 _MARK = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:\[\d+\] )?"
                    r"[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4} (<=|\(=|=>|->|>>|\*>|\*\*|==|Completed)(?: |$)")
@@ -237,7 +272,9 @@ _MARK_MEANS: dict[str, set[tuple[str, str | None]]] = {
     ">>": {("delivery", "sent")},
     "*>": {("discard", None)},             # suppressed by -N: accepted, not delivered
     "**": {("delivery", "bounced"), ("error", None)},
-    "==": {("delivery", "deferred")},
+    # an attempt deferred; or an address passed over, not tried (retry time not reached,
+    # queue_domains, a transport's concurrency limit, -odqs), which is no attempt
+    "==": {("delivery", "deferred"), ("info", None)},
     "Completed": {("removed", None)},
 }
 #: `** |pipe "${map {<, $recipients} ...}" <...>` (a pipe command containing `<`) and the
@@ -255,7 +292,9 @@ def test_testsuite_message_lines(mainlog: Parsed) -> None:
         mark = m.group(1)
         seen[mark] += 1
         row = mainlog.rows[i][0]
-        if (row["event"], row["status"]) not in _MARK_MEANS[mark]:
+        if (row["event"], row["status"]) not in _MARK_MEANS[mark] or \
+                (mark == "==" and row["event"] == "info"
+                 and row["pattern"] != "exim:delivery.not_tried"):
             wrong.append(f"{row['event']}/{row['status']}: {mainlog.text(i)[:160]}")
             continue
         if mark in ("<=", "(=") and row["sender"] is None:

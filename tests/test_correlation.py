@@ -271,6 +271,28 @@ def test_exim_one_line_records_and_bounce(tmp_path: Path) -> None:
                                                                 "mail.example.net")
 
 
+# recordings/exim/run1-default/mainlog.gz (Debian's Exim 4.96): a message deferred at
+# 13:19:03 and 13:19:46; the queue runs between passed it over (retry time not reached)
+EXIM_RETRIES = """
+2026-11-29 13:19:03 1xXeo3-00060B-1K <= bob@example.com H=(bob-desktop.example.com) [127.0.0.16] P=esmtpsa X=TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=no A=LOGIN:bob S=511 id=20261129131903.023072@mx1.example.com
+2026-11-29 13:19:03 1xXeo3-00060B-1K == busy@example.org R=remote_sink T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<busy@example.org>: 451 4.3.0 <busy@example.org>: Temporary lookup failure, try again later
+2026-11-29 13:19:36 1xXeo3-00060B-1K == busy@example.org routing defer (-52): retry time not reached
+2026-11-29 13:19:40 1xXeo3-00060B-1K == busy@example.org routing defer (-52): retry time not reached
+2026-11-29 13:19:46 1xXeo3-00060B-1K == busy@example.org R=remote_sink T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<busy@example.org>: 451 4.3.0 <busy@example.org>: Temporary lookup failure, try again later
+"""
+
+
+def test_exim_addresses_passed_over_are_no_deferral_attempts(tmp_path: Path) -> None:
+    """A queue runner skipping an address whose retry time has not come tried nothing:
+    the message was deferred twice, not four times, and is still deferred."""
+    events, (msg,) = _run([_write(tmp_path, "mainlog", EXIM_RETRIES)], year=None)
+    assert (msg["status"], msg["deferred"], msg["recipients"]) == ("deferred", 2,
+                                                                  ["busy@example.org"])
+    skipped = [r for r in events.to_pylist() if r["event"] == "info"]
+    assert [(r["recipient"], r["status"], r["reason"]) for r in skipped] == \
+        [("busy@example.org", None, "retry time not reached")] * 2
+
+
 def test_message_spanning_two_rotated_files_is_one_message(tmp_path: Path) -> None:
     lines = POSTFIX_FILTER.strip().splitlines()
     older = _write(tmp_path, "mail.log.1", "\n".join(lines[:6]) + "\n", 1_767_100_000)

@@ -7,12 +7,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from logwatch.errors import ConfigError, DefinitionError
 from logwatch.parse.definitions import (EXTRACTABLE, ParserSet, load_parser_file,
                                         load_parsers)
-from logwatch.pipeline import default_parsers
+from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.resources import data_dir
 from logwatch.schema import EVENTS
 
@@ -262,6 +263,49 @@ def test_a_tail_adds_fields_of_its_own(tmp_path: Path, tail: str, said: str | No
         assert pf.pattern[1].groups[-1] == "client_port"
     else:
         assert said in error_of(path)
+
+
+@pytest.mark.parametrize("regex, when, said", [
+    ("'^(?:(?P<soft>soft) )?disconnect from %{CLIENT}'", "{ soft = { reject_code = 451 } }",
+     None),
+    ("'^disconnect from %{CLIENT}'", "{ soft = { reject_code = 451 } }",
+     "when: 'soft' must be a group of the regex"),
+    ("'^(?:(?P<reason>soft) )?disconnect from %{CLIENT}'", "{ reason = { reject_code = 451 } }",
+     "when: 'reason' must be a group of the regex that is not an event field"),
+    ("'^(?:(?P<soft>soft) )?disconnect from %{CLIENT}'", "{ soft = { colour = 1 } }",
+     "cannot set 'colour'"),
+    ("'^(?:(?P<soft>soft) )?disconnect from %{CLIENT}'", None,
+     "named group(s) soft are not event fields"),
+])
+def test_a_mark_implies_values_where_its_word_stands(tmp_path: Path, regex: str,
+                                                     when: str | None, said: str | None) -> None:
+    """`when`: a group of the regex that is no field, and the values its word implies."""
+    text = BASE.replace("regex = '^disconnect from %{CLIENT}'", f"regex = {regex}")
+    if when:
+        text = text.replace('event = "disconnect"', f'event = "disconnect"\nwhen = {when}')
+    path = write(tmp_path, text)
+    if said is None:
+        pattern = load_parser_file(path).pattern[1]
+        assert pattern.groups == ("client_name", "client_ip")
+    else:
+        assert said in error_of(path)
+
+
+def test_a_mark_fills_only_the_fields_the_line_left_empty(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "regex = '^disconnect from %{CLIENT}'",
+        "regex = '^(?:(?P<soft>soft) )?disconnect from %{CLIENT}(?: (?P<reject_code>\\d+))?'"
+    ).replace('event = "disconnect"',
+              'event = "disconnect"\nwhen = { soft = { reject_code = 451 } }')
+    (tmp_path / "p").mkdir()
+    write(tmp_path / "p", text)
+    log = tmp_path / "mail.log"
+    log.write_text("".join(f"Jan  6 08:00:0{i} mx1 testmta[1]: {m}\n" for i, m in enumerate((
+        "soft disconnect from a[192.0.2.1]", "soft disconnect from a[192.0.2.1] 421",
+        "disconnect from a[192.0.2.1]"))))
+    run = ParseRun([str(log)], load_parsers([tmp_path / "p"]), ParseOptions(year=2025, tz="UTC"))
+    events = pa.concat_tables(list(run.events()))
+    assert events.column("reject_code").to_pylist() == [451, 421, None]
 
 
 def test_classify_needs_contains_or_regex(tmp_path: Path) -> None:

@@ -213,6 +213,67 @@ def test_detect_tie_takes_the_more_specific_shape() -> None:
     assert detect_format([EXIM_PID[0], ISO_SYSLOG[1]]) == "iso_syslog"
 
 
+# Exim test suite mainlogs (tests/data/corpora/exim-testsuite, GPL-2.0+) whose first lines
+# also read as ISO syslog (host `TLS`, program `session`; host `U=CALLER`, program
+# `Warning`; a message id for a host): each was read so and gave no mail at all.
+EXIM_SUITE = Path(__file__).parent / "data" / "corpora" / "exim-testsuite" / "test" / "log"
+EXIM_LOOKS_SYSLOG = {
+    "1164": ["1999-03-02 09:44:33 TLS session: (tls lib connect fn): timed out: callout "
+             "unencrypted to 127.0.0.1 [127.0.0.1] (not in hosts_require_tls)",
+             "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= s1@test.ex U=CALLER "
+             "P=local-esmtp S=sss"],
+    "0483": ["1999-03-02 09:44:33 U=CALLER Warning: sender_data=SenderData "
+             "recipient_data=RecipData",
+             "1999-03-02 09:44:33 U=CALLER F=<sender@domain1> rejected RCPT <other@domain2>"],
+    "1102": ["", "******** SERVER ********",
+             "2017-07-30 18:51:05.712 exim x.yz daemon started: pid=p1234, no queue runs, "
+             "listening for SMTP on port PORT_D",
+             "2017-07-30 18:51:05.712 server cert: CN=server1.example.com",
+             "2017-07-30 18:51:05.712 server cert: CN=server1.example.net"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXIM_LOOKS_SYSLOG))
+def test_detect_exims_log_whose_lines_also_read_as_iso_syslog(name: str) -> None:
+    """A line with Exim's mark after the stamp (a message id, `U=`, `TLS `, the daemon's
+    start) makes the sample Exim's, however many of its lines a syslog reading takes."""
+    lines = EXIM_LOOKS_SYSLOG[name]
+    assert lines == (EXIM_SUITE / name).read_text().splitlines()[:len(lines)]
+    assert detect_format(lines) == "exim"
+
+
+def test_detect_iso_syslog_beyond_doubt_is_not_taken_for_exim() -> None:
+    """A syslog line with a `prog[pid]:` tag is no Exim line: the vote decides again."""
+    marked = EXIM_LOOKS_SYSLOG["1164"][0]
+    assert detect_format(ISO_SYSLOG + [marked]) == "iso_syslog"
+
+
+def test_an_exim_mainlog_that_starts_like_syslog_is_read_whole(tmp_path: Path) -> None:
+    """The reviewer's repro (/tmp/rx-exim/tls2.log) in the test suite's words: a TLS
+    diagnostic, then a message received; read as ISO syslog, it gave 0 rows."""
+    path = tmp_path / "mainlog"
+    path.write_text("\n".join(EXIM_LOOKS_SYSLOG["1164"]) + "\n")
+    events, run = parse_events([path], tz="UTC")
+    assert run.stats[0].format == "exim"
+    assert events.column("event").to_pylist() == ["warning", "received"]
+    assert events.column("queue_id").to_pylist()[1] == "10HmaX-000000005vi-0000"
+
+
+def test_a_file_read_as_no_mail_programs_lines_says_so(tmp_path: Path) -> None:
+    """Its lines are no row at all, not even `other`: the stats (and the report's
+    coverage) carry a warning that names what they were taken for."""
+    path = tmp_path / "mainlog"
+    path.write_text("\n".join(EXIM_LOOKS_SYSLOG["1164"]) + "\n")
+    events, run = parse_events([path], tz="UTC", fmt="iso_syslog")
+    s = run.stats[0]
+    assert events.num_rows == 0 and s.mail_lines == 0 and s.unaccounted() == 0
+    assert s.warnings == ["none of its 2 log lines is a mail program's (read as iso_syslog: "
+                          "session 1, (no program) 1); if it is a mail log, give its format "
+                          "with --log-format"]
+    _, mail = parse_events([EXIM_SUITE / "0398"], tz="UTC")
+    assert mail.stats[0].warnings == []
+
+
 def test_detect_nothing_known() -> None:
     assert detect_format([]) is None
     assert detect_format(["", "hello world", "{\"a\": 1}", "<13>garbage"]) is None

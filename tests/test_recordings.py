@@ -10,7 +10,9 @@ of the forged sender and of the volume burst.
 
 from __future__ import annotations
 
+import gzip
 import json
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -115,3 +117,43 @@ def test_messages_of_the_scenarios(run: dict[str, Any], name: str) -> None:
     burst = _rows(messages, sasl_username="alice",
                   client_ip=set(_scenario(run, "volume_burst")["client_ips"]))
     assert len(burst) == 150
+
+
+def _refusals(paths: list[Path]) -> Counter[str]:
+    run = ParseRun([str(p) for p in paths], default_parsers(), ParseOptions(year=2026, tz="UTC"))
+    events = pa.concat_tables(list(run.events()))
+    assert not run.errors, run.errors
+    return Counter(e for e in events.column("event").to_pylist()
+                   if e in ("reject", "auth_failure"))
+
+
+@pytest.mark.parametrize("main,reject", [
+    ("main.log", "reject.log"), ("main.log.1.gz", "reject.log.1.gz"),
+    ("main.log-20261130.gz", "reject.log-20261130.gz"),
+    ("exim_mainlog", "exim_rejectlog_20261129"),
+])
+def test_exims_reject_log_by_any_name_it_is_given_is_counted_once(
+        tmp_path: Path, main: str, reject: str) -> None:
+    """`log_file_path = /var/log/exim/%s.log` names the logs main.log, reject.log and
+    panic.log (and `%D` puts a date in): reject.log repeats main.log's refusals and
+    authenticator failures, and given together it doubled them (12 rejects read 24)."""
+    run1 = RECORDINGS / "exim" / "run1-default"
+    for src, name in ((run1 / "mainlog.gz", main), (run1 / "rejectlog.gz", reject)):
+        data = gzip.decompress(src.read_bytes())
+        (tmp_path / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    alone = _refusals([tmp_path / main])
+    assert alone["reject"] == 12 and alone["auth_failure"] > 20
+    assert _refusals([tmp_path / main, tmp_path / reject]) == alone
+
+
+def test_a_reject_log_under_another_name_is_known_by_its_header_dump(tmp_path: Path) -> None:
+    """A copy named nothing like Exim's: a rejection's header dump (`Envelope-from: <a>`
+    on a line of its own) is written to the reject log only. The Exim test suite's 0028
+    (tests/data/corpora, GPL-2.0+): two refusals, each in both logs."""
+    suite = ROOT / "tests" / "data" / "corpora" / "exim-testsuite" / "test"
+    main, rejects = tmp_path / "0028-main", tmp_path / "0028-refused"
+    main.write_bytes((suite / "log" / "0028").read_bytes())
+    rejects.write_bytes((suite / "rejectlog" / "0028").read_bytes())
+    assert b"\nEnvelope-from: <" in rejects.read_bytes()
+    assert _refusals([main]) == {"reject": 2}
+    assert _refusals([main, rejects]) == {"reject": 2}

@@ -577,6 +577,39 @@ def test_exim_failures_suppressions_bounces_and_queue_time(tmp_path: Path) -> No
     assert "         1  discarded (33%)" in render_text(rep).splitlines()
 
 
+# Real lines (origins named): fail2ban's Exim test log (tests/data/corpora/fail2ban/logs/
+# exim) and the Exim test suite's log/0006 (tests/data/corpora/exim-testsuite, GPL-2.0+)
+EXIM_UNSAID = """\
+2013-06-02 15:06:18 H=(VM-WIN2K3-1562) [46.20.35.114] sender verify fail for <usfh@technological-systems.com>: Unknown user
+2017-12-03 08:32:00 no host name found for IP address 192.0.2.8
+2017-12-03 08:51:35 no IP address found for host test.example.com (during SMTP connection from [192.0.2.9])
+2022-04-03 21:53:53 no IP address found for host hos-t.example.tld (during SMTP connection from [63.85.123.6]:49390 I=[31.130.202.17]:25)
+2022-04-03 21:53:54 10HmaX-000000005vi-0000 => :blackhole: <blackhole@the.local.host.name> R=system_aliases
+"""
+
+
+def test_exim_warnings_and_discards_have_reasons_that_group(tmp_path: Path) -> None:
+    """An eximstats comparison found them listed as "(none)", or a bare "Unknown user"
+    that did not say whose verification failed."""
+    log = tmp_path / "mainlog"
+    log.write_text(EXIM_UNSAID)
+    rep = report_of(log, alerts=False, year=None)
+    assert sorted((p["reason"], p["count"]) for p in rep["problems"]["warning"]) == [
+        ("no IP address found for host", 2), ("no host name found for IP address", 1),
+        ("sender verify fail for <…>: Unknown user", 1)]
+    assert [(d["reason"], d["count"]) for d in rep["discarded"]] == [
+        (":blackhole: <…> R=system_aliases", 1)]
+
+
+def test_exim_deferrals_count_attempts_not_queue_runs_passing_by() -> None:
+    """Recorded (Debian's Exim 4.96): two messages each tried twice; the queue runs in
+    between logged `== ... defer (-52): retry time not reached` and `(-54)` for them,
+    which eximstats does not count as attempts either."""
+    path = ROOT / "recordings" / "exim" / "run1-default" / "mainlog.gz"
+    t = report_of(path, alerts=False)["totals"]
+    assert (t["deferred"], t["deferrals"]) == (2, 4)
+
+
 def test_folded_reasons_do_not_read_as_the_null_sender() -> None:
     """Addresses are folded out of deferral and bounce reasons so that alike ones group;
     folded to `<>` they read, to an Exim or Postfix admin, as the null sender."""

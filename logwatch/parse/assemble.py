@@ -75,6 +75,16 @@ def scatter(total: int, parts: list[tuple[np.ndarray, pa.Array]], typ: pa.DataTy
     return pc.take(values, pa.array(inverse, mask=inverse < 0))
 
 
+def _imply(fields: dict[str, pa.Array], marked: pa.Array,
+           implied: dict[str, str | int | float]) -> None:
+    """Give the `marked` rows the `implied` values of the fields they captured none of
+    (as text, like a capture, so that they are typed and checked alike)."""
+    for name, value in implied.items():
+        own = fields.get(name, pa.nulls(len(marked), pa.string()))
+        empty = pc.fill_null(pc.equal(own, ""), True)
+        fields[name] = pc.if_else(pc.and_(marked, empty), pa.scalar(str(value)), own)
+
+
 def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Array]:
     """The piece's captures and constants as typed, normalised columns.
 
@@ -82,6 +92,10 @@ def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Arra
     a column is mostly null, its non-null values are few.
     """
     fields = dict(piece.fields)
+    for mark, implied in piece.pattern.when.items():
+        word = fields.pop(mark, None)     # None: the regex that took the rows has no mark
+        if word is not None:
+            _imply(fields, pc.not_equal(pc.fill_null(word, ""), ""), implied)
     for name, conv in piece.pattern.convert.items():
         if name in fields:
             fields[name] = duration_seconds(fields[name]) if conv == "duration" else \

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 
 from logwatch.errors import DefinitionError
 from logwatch.tomlfile import Described, at_line, load_toml, validation_message
@@ -37,15 +38,16 @@ EXTRACTABLE: frozenset[str] = frozenset(FIELD_TYPES) - _RESERVED
 _CONVERTERS = ("duration", "lower")
 
 
-def _check_groups(rx: str) -> None:
-    """A regex RE2 compiles whose named groups are event fields, each named once."""
+def _check_groups(rx: str, marks: Iterable[str] = ()) -> None:
+    """A regex RE2 compiles whose named groups are event fields (or the pattern's
+    `when` marks), each named once."""
     _check_re2(rx)
     names = re.findall(r"\(\?P<(\w+)>", rx)
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise ValueError(f"named group(s) {', '.join(twice)} appear more than once "
                          "(RE2 keeps only one of them)")
-    unknown = sorted(set(names) - EXTRACTABLE)
+    unknown = sorted(set(names) - EXTRACTABLE - set(marks))
     if unknown:
         raise ValueError(f"named group(s) {', '.join(unknown)} are not event fields; "
                          f"use one of: {', '.join(sorted(EXTRACTABLE))}")
@@ -59,6 +61,17 @@ def _check_re2(rx: str) -> str:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise ValueError(f"not a valid RE2 pattern: {exc}") from None
     return rx
+
+
+def _settable(values: dict[str, Any]) -> dict[str, Any]:
+    """Values a pattern may give fields itself (`set`, `when`): event fields, and a
+    status of the closed set."""
+    for name, value in values.items():
+        if name not in EXTRACTABLE:
+            raise ValueError(f"cannot set {name!r}: not an event field")
+        if name == "status" and value not in STATUSES:
+            raise ValueError(f"status {value!r} is not one of {', '.join(STATUSES)}")
+    return values
 
 
 class _Model(BaseModel):
@@ -238,6 +251,14 @@ class PatternSpec(_Model):
     queue_id: Literal["any", "required", "absent"] = "any"
     starts: str | None = None
     contains: str | None = None
+    #: What a word of the line implies, for the fields the line gives no value of its
+    #: own: `when = { temporarily = { reject_code = 451 } }` with a `(?P<temporarily>...)`
+    #: group in the regex, where the word stands. Exim logs no reply code for an ACL's
+    #: refusal, but a `temporarily rejected` one was answered 451 unless the ACL's
+    #: message led with a code (captured, and kept). The word is matched where the
+    #: regex puts it, not looked for in the line: a sender may write it in an address.
+    #: (Declared before `regex`, whose groups are checked knowing these marks.)
+    when: dict[str, dict[str, str | int | float]] = {}
     #: One RE2 pattern, or several tried in order on the rows the previous ones did not
     #: match: put the shape of most lines first, in a form RE2 can run one-pass (no
     #: optional part whose first character could also continue what follows it), and
@@ -269,11 +290,12 @@ class PatternSpec(_Model):
 
     @field_validator("regex")
     @classmethod
-    def _regex(cls, v: str | list[str]) -> str | list[str]:
+    def _regex(cls, v: str | list[str], info: ValidationInfo) -> str | list[str]:
         if isinstance(v, list) and not v:
             raise ValueError("give at least one regex")
+        marks = info.data.get("when") or {}
         for rx in [v] if isinstance(v, str) else v:
-            _check_groups(rx)
+            _check_groups(rx, marks)
         return v
 
     @field_validator("tail")
@@ -297,12 +319,18 @@ class PatternSpec(_Model):
     @field_validator("set")
     @classmethod
     def _set(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for name, value in v.items():
-            if name not in EXTRACTABLE:
-                raise ValueError(f"cannot set {name!r}: not an event field")
-            if name == "status" and value not in STATUSES:
-                raise ValueError(f"status {value!r} is not one of {', '.join(STATUSES)}")
-        return v
+        return _settable(v)
+
+    @model_validator(mode="after")
+    def _marks(self) -> PatternSpec:
+        """Each mark is a group of the regex, not a field, and implies fields' values."""
+        said = {n for rx in self.regexes for n in re.findall(r"\(\?P<(\w+)>", rx)}
+        for mark, implied in self.when.items():
+            if mark in EXTRACTABLE or mark not in said:
+                raise ValueError(f"when: {mark!r} must be a group of the regex that is "
+                                 "not an event field")
+            _settable(implied)
+        return self
 
     @field_validator("convert")
     @classmethod
@@ -319,9 +347,11 @@ class PatternSpec(_Model):
 
     @cached_property
     def groups(self) -> tuple[str, ...]:
+        """The fields the regexes capture (not the `when` marks)."""
         names: list[str] = []
         for rx in self.regexes + ([self.tail] if self.tail else []):
-            names += [n for n in re.findall(r"\(\?P<(\w+)>", rx) if n not in names]
+            names += [n for n in re.findall(r"\(\?P<(\w+)>", rx)
+                      if n not in names and n not in self.when]
         return tuple(names)
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from logwatch.parse.formats import SAMPLE_LINES, detect_format
 from logwatch.errors import SourceError
+from logwatch.secondary import is_secondary
 from logwatch.sources.blocks import SalvagingReader, read_into
 from logwatch.sources.opener import READ_ERRORS, OpenedSource, open_source
 
@@ -79,6 +80,8 @@ class Probe:
     #: a year-less file's own year clue: an upper bound (epoch seconds) on its lines'
     #: time, and the line that told it
     own_bound: tuple[float, int] | None = None
+    #: an Exim reject or panic log, by its name or its head (see `secondary`)
+    secondary: bool = False
 
     def first_instant(self) -> float | None:
         """The first year-bearing stamp as an epoch time (naive stamps taken as UTC)."""
@@ -124,7 +127,7 @@ def probe_source(name: str) -> Probe:
                 break
     fp = hashlib.sha256(head[:FINGERPRINT_BYTES]).hexdigest()[:16]
     return Probe(opened, PrefixedStream(head, stream), fmt, fp, first,
-                 _own_bound(sample) if fmt == "bsd" else None)
+                 _own_bound(sample) if fmt == "bsd" else None, is_secondary(name, text))
 
 
 def _month_day(line: str) -> tuple[int, int] | None:
