@@ -451,6 +451,20 @@ def test_exim_logins_with_no_client_address_do_not_stop_the_report() -> None:
     assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [("userx\\n", 1)]
 
 
+def test_reject_detail_tells_temporary_refusals_by_their_code() -> None:
+    """A 4xx refusal (greylisting, a rate limit) will be tried again; a 5xx is final.
+    Exim logs no code: its `temporarily rejected` refusals carry the 451 it answered
+    (crowdsec's Exim sample), and a final one shows none rather than a guess."""
+    exim = report_of(ROOT / "tests" / "data" / "corpora" / "crowdsec-hub" / "exim-logs"
+                     / "exim-logs.log", cfg=None, year=None)
+    codes = {r["reject_class"]: r["reject_code"] for r in exim["rejects"]}
+    assert codes["rate_limit"] == 451 and codes["unknown_recipient"] is None
+    postfix = report_of(SAMPLE / "postfix" / "mail.log")
+    codes = {r["reject_class"]: r["reject_code"] for r in postfix["rejects"]}
+    assert (codes["relay_denied"], codes["unknown_recipient"]) == (454, 550)
+    assert "  code  reason" in render_text(postfix)
+
+
 def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> None:
     """With `[pid]`, Exim's daemon logs `SMTP connection from` under its own pid and the
     process it forks logs the rest, TLS (`X=` on `<=`) and the close included: the

@@ -269,7 +269,8 @@ def _delivery_problems(r: dict[str, Any]) -> Section:
 def _rejects(r: dict[str, Any]) -> Section:
     rows, note = _top([(c["reject_class"], [c["count"]]) for c in r["reject_classes"]],
                       "classes")
-    columns = (_c("daemon"), _c("reject_class", "class"), _REASON, _COUNT)
+    columns = (_c("daemon"), _c("reject_class", "class"), _c("reject_code", "code"), _REASON,
+               _COUNT)
     return Section("rejects", "Rejects", [
         Chart("Rejects by class", "bars", (REJECTED,), rows, "rejects", note=note),
         Table("Rejects", columns, r["rejects"]),

@@ -160,7 +160,8 @@ def _details(r: dict[str, Any]) -> list[str]:
                        ("reject_warnings", "Message Reject Warning Detail"),
                        ("held", "Message Hold Detail"), ("discarded", "Message Discard Detail")):
         out += _titled(title, r[key], [("count", "count"), ("daemon", "daemon"),
-                                       ("reject_class", "class"), ("reason", "reason")])
+                                       ("reject_class", "class"), ("reject_code", "code"),
+                                       ("reason", "reason")])
     return out
 
 

@@ -173,14 +173,20 @@ def bounces(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
 
 
 def reject_details(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
-    """Reject, reject warning, hold and discard details: by daemon, class and reason."""
+    """Reject, reject warning, hold and discard details: by daemon, class, reply code
+    (a 4xx refusal is temporary: greylisting, a rate limit, a lookup that failed; the
+    client will come back) and reason."""
     r = f.rejects
     out = {}
     for name, event in (("rejects", "reject"), ("reject_warnings", "reject_warning"),
                         ("held", "hold"), ("discarded", "discard")):
         rows = r[r["event"] == event]
-        out[name] = _grouped(_with_reason(rows, ["daemon", "reject_class"]),
-                             ["daemon", "reject_class", "reason"], limit)
+        out[name] = [row | {"reject_code": None if row["reject_code"] is None
+                            else int(row["reject_code"])}   # grouped as a float
+                     for row in _grouped(_with_reason(rows, ["daemon", "reject_class",
+                                                             "reject_code"]),
+                                         ["daemon", "reject_class", "reject_code", "reason"],
+                                         limit)]
     return out
 
 
