@@ -4,6 +4,7 @@ that reads them: every line of theirs would count twice. Lines of sample_logs/."
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -36,6 +37,18 @@ def test_mail_log_and_syslog_share_their_mail_lines(tmp_path: Path) -> None:
     os.symlink(mail, link)
     assert [w.split(" hold ")[0] for w in overlap_warnings([str(mail), str(link)])] == [
         f"{mail} and {link}"]
+
+
+def test_exim_reject_log_beside_its_main_log_is_said_as_exims(tmp_path: Path) -> None:
+    """A batch read pairs an Exim reject log's lines with its main log's; `run` and
+    `follow` read sources apart, so both as sources count every refusal twice. The
+    recording's two logs share their refusals, and the advice names the main log."""
+    rec = ROOT / "recordings" / "exim" / "run1-default"
+    for name in ("mainlog", "rejectlog"):
+        (tmp_path / name).write_bytes(gzip.decompress((rec / f"{name}.gz").read_bytes()))
+    (warning,) = overlap_warnings([str(tmp_path / "mainlog"), str(tmp_path / "rejectlog")])
+    assert warning.endswith("read the main log only (Exim writes each refusal to its "
+                            "reject log as well)")
 
 
 def test_check_config_and_the_first_run_say_it(tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Debian's rsyslog writes the mail facility to /var/log/mail.log and, through its
 catch-all rule, to /var/log/syslog as well; a symlink or a second name for one file does
 the same. A line written to two files is the same bytes in both (stamp, host, program,
 pid and text), which the lines of two different events almost never are: a few lines
-shared by the ends of two sources say it, at the cost of reading their last bytes.
+shared by the ends of two sources say it, at the cost of reading their last bytes. So
+do Exim's main and reject logs, configured as two sources.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 
+from logwatch.secondary import is_secondary
 from logwatch.sources.tail import read_at
 
 __all__ = ["SAMPLE_BYTES", "MIN_SHARED", "shared_lines", "overlap_warnings"]
@@ -52,5 +54,14 @@ def overlap_warnings(paths: list[str], new: set[str] | None = None) -> list[str]
     """What to tell a user whose sources hold the same lines; with `new`, of the pairs
     one of these is in (the sources read for the first time: the others were said)."""
     return [f"{a} and {b} hold the same lines ({n} of their last ones): each counts "
-            "twice; read one of them (rsyslog writes mail to mail.log and to syslog)"
+            f"twice; {_advice(a, b)}"
             for a, b, n in shared_lines(paths) if new is None or {a, b} & new]
+
+
+def _advice(a: str, b: str) -> str:
+    """Which to read: Exim writes each refusal to its main log and again to its reject
+    log (which a batch read pairs up, a live one does not); else either."""
+    if is_secondary(a) or is_secondary(b):
+        return ("read the main log only (Exim writes each refusal to its reject log as "
+                "well)")
+    return "read one of them (rsyslog writes mail to mail.log and to syslog)"
