@@ -35,10 +35,10 @@ TRUTHS = [json.loads((ROOT / f"recordings/{d}/scenarios.json").read_text())
           for d in ("dovecot", "dovecot24")]
 FILES = ["syslog-traditional.log.gz", "syslog-rfc3339.log.gz", "syslog-rfc5424.log.gz",
          "journal.json.gz"]
-#: the processes parsers/dovecot.toml reads; Dovecot's others (imap, pop3, master) are not
-#: mail to it
+#: the processes parsers/dovecot.toml reads (of the master, its start and stop);
+#: Dovecot's others (imap, pop3) are not mail to it
 READ = ("imap-login", "pop3-login", "submission-login", "managesieve-login", "auth",
-        "auth-worker")
+        "auth-worker", "master")
 READ_LINE = re.compile(r" dovecot: (?:%s)(?:\(\d+\)|\([^()]*\)<[^<>]*>)?: " % "|".join(READ))
 #: what Dovecot answers a password offered in the clear on a connection it does not take as
 #: secured (2.3 says plaintext, 2.4 cleartext): the password was never looked at

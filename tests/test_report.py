@@ -465,6 +465,29 @@ def test_reject_detail_tells_temporary_refusals_by_their_code() -> None:
     assert "  code  reason" in render_text(postfix)
 
 
+def test_who_logged_in_from_where_and_who_hung_up_as_logwatch_tells_it() -> None:
+    """What logwatch users read that the report did not show: the logins by username and
+    client ("SASL authenticated messages": bob's one login from 192.0.2.200 is the
+    guesser's success), the same from all three MTAs' logs of the day; and the lost
+    connections by the command the client was at (six after AUTH: a guesser hanging up)."""
+    logins = {}
+    for mta, path in (("postfix", "postfix/mail.log"), ("exim", "exim/mainlog"),
+                      ("sendmail", "sendmail/maillog")):
+        rep = report_of(SAMPLE / path, alerts=False)
+        logins[mta] = {(r["sasl_username"], r["client_ip"]): (r["logins"], r["messages"])
+                       for r in rep["security"]["auth"]["logins_by_username"]}
+    assert logins["postfix"][("bob", "192.0.2.200")] == (1, 1)
+    assert logins["postfix"][("alice", "2001:db8:7c::25")] == (5, 150)
+    assert logins["postfix"] == logins["exim"] == logins["sendmail"]
+    postfix = report_of(SAMPLE / "postfix" / "mail.log", alerts=False)
+    assert [(r["daemon"], r["reason"], r["count"]) for r in
+            postfix["problems"]["lost_connection"]] == [("smtpd", "AUTH", 6),
+                                                        ("smtpd", "CONNECT", 1)]
+    text = render_text(postfix)
+    assert "Security: logins by username and client" in text
+    assert "Lost connections (by the command the client was at)" in text
+
+
 def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> None:
     """With `[pid]`, Exim's daemon logs `SMTP connection from` under its own pid and the
     process it forks logs the rest, TLS (`X=` on `<=`) and the close included: the

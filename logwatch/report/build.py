@@ -79,6 +79,7 @@ def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOpt
 _LIMITED: dict[str, tuple[tuple[str, ...], ...]] = {
     "top_hosts": (("delivery_domains",), ("receipt_domains",), ("smtp_connections", "by_domain"),
                   ("security", "auth", "by_ip"), ("security", "auth", "by_username"),
+                  ("security", "auth", "logins_by_username"),
                   ("security", "relay_attempts"), ("security", "postscreen", "by_ip"),
                   ("security", "top_clients")),
     "top_users": (("senders_by_count",), ("senders_by_size",), ("recipients_by_count",),

@@ -49,7 +49,7 @@ _FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", 
 _RECEIVED = ["ts"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
-            "client_ip", "client_name", "sender", "size", "tls_in"]
+            "client_ip", "client_name", "sasl_username", "sender", "size", "tls_in"]
 #: transactions whose recipients were all refused: no message, but the client of refusals
 _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_ip"]
 
@@ -69,10 +69,13 @@ UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection w
                      "Sendmail logs none)")
 #: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
 #: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
-#: shows the first among its warnings, and no other section tells them. The daemon's
-#: starts, reloads and stops come last, as pflogsumm lists them after the panics (a
-#: server restarted ten times in a day has a problem no other line may tell).
+#: shows the first among its warnings, and no other section tells them. Lost
+#: connections are logwatch's, by the command the client was at (many after AUTH: a
+#: guesser hanging up). The daemon's starts, reloads and stops come last, as pflogsumm
+#: lists them after the panics (a server restarted ten times in a day has a problem no
+#: other line may tell).
 PROBLEMS = {"warning": "Warnings", "protocol_error": "SMTP protocol errors",
+            "lost_connection": "Lost connections (by the command the client was at)",
             "error": "Errors", "fatal": "Fatal Errors", "panic": "Panics",
             "daemon": "Master daemon messages"}
 #: a hand-off (`queued as`, to a content filter or a smart host) is a delivery to pflogsumm

@@ -238,6 +238,9 @@ def _security(r: dict[str, Any]) -> list[str]:
                                                ("sasl_username", "username")])
     out += [""] + _table([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
                          [("failures", "failures"), ("time", "time")])
+    out += _titled("Security: logins by username and client", auth["logins_by_username"], [
+        ("logins", "logins"), ("messages", "msgs sent"), ("first", "first"), ("last", "last"),
+        ("client_ip", "client"), ("sasl_username", "username")])
     out += _titled("Security: relay attempts", s["relay_attempts"], [
         ("count", "denials"), ("distinct_rcpt_domain", "domains"), ("first", "first"),
         ("last", "last"), ("client_ip", "client")])

@@ -44,6 +44,46 @@ def _by(df: pd.DataFrame, key: str, other: str, limit: int | None,
              "first": _iso(r["first"]), "last": _iso(r["last"])} for k, r in g.iterrows()]
 
 
+def _connection_of(a: pd.DataFrame) -> pd.Series:
+    """Each auth row's connection: its session, else its client's process (Exim without
+    connection logging forks one per connection), else NaN."""
+    return a["session"].astype("object").where(
+        a["session"].notna(),
+        a["client_ip"].astype("string") + " " + a["pid"].astype("Int64").astype("string"))
+
+
+def _logins_by_user(f: Frames, limit: int | None) -> list[dict[str, Any]]:
+    """Who logged in from where (logwatch's "SASL authenticated messages"): per username
+    and client address, the connections that logged in (a success line: Sendmail's
+    AUTH=server, Dovecot's Login) or sent as the user, and the messages they sent over
+    SMTP. Postfix and Exim name the user only on what it sends: a login that sent
+    nothing is counted in the logins but has no name to list. A login from an address
+    a user never used is worth a look even where no rule fires (the credential rules
+    skip trusted networks)."""
+    a, m = f.auth, f.messages
+    ev = a["event"]
+    named = a[((ev == "auth_success") | (ev == "received")) & a["sasl_username"].notna()]
+    if named.empty:
+        return []
+    conn = _connection_of(named).fillna(pd.Series(named.index.astype(str), index=named.index))
+    key = ["sasl_username", "client_ip"]
+    rows = pd.DataFrame({"sasl_username": named["sasl_username"].astype("object"),
+                         "client_ip": named["client_ip"].astype("object"), "conn": conn,
+                         "ts": named["ts"]})
+    g = rows.groupby(key, dropna=False, sort=False).agg(
+        logins=("conn", "nunique"), first=("ts", "min"), last=("ts", "max"))
+    sent = m[m["sasl_username"].notna() & (m["origin"] == "smtp")]
+    g["messages"] = sent[key].astype("object").groupby(key, dropna=False).size() \
+        .reindex(g.index, fill_value=0)
+    g = g.reset_index()
+    g = g.sort_values(["logins", "messages", "sasl_username"], ascending=[False, False, True],
+                      kind="stable").head(limit)
+    return [{"sasl_username": r.sasl_username,
+             "client_ip": None if pd.isna(r.client_ip) else r.client_ip,
+             "logins": int(r.logins), "messages": int(r.messages), "first": _iso(r.first),
+             "last": _iso(r.last)} for r in g.itertuples()]
+
+
 def _logins(a: pd.DataFrame) -> int:
     """Successful AUTHs. Sendmail logs each (`AUTH=server`); Postfix and Exim log the
     user on every message sent after it, and count AUTHs at the disconnect. So per
@@ -52,9 +92,7 @@ def _logins(a: pd.DataFrame) -> int:
     for it, as it does for the rules (Exim forks one per connection); lines with
     neither count one each."""
     ev = a["event"]
-    conn = a["session"].astype("object").where(
-        a["session"].notna(),
-        a["client_ip"].astype("string") + " " + a["pid"].astype("Int64").astype("string"))
+    conn = _connection_of(a)
     said = (ev == "auth_success") | ((ev == "received") & a["sasl_username"].notna())
     loose = said & conn.isna()
     per_conn = pd.DataFrame({
@@ -81,6 +119,7 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
         "by_username": _by(fail, "sasl_username", "client_ip", limit, "sasl_username"),
         "per_hour": [{"hour": h, "failures": int(per_hour.get(h, 0))} for h in range(24)],
         "by_service": _by_service(fail),
+        "logins_by_username": _logins_by_user(f, limit),
     }
 
 
