@@ -127,9 +127,10 @@ def test_one_partition_per_utc_day_holding_what_parse_reads(tmp_path: Path) -> N
     assert sorted(p.name for p in out.iterdir()) == ["_meta.json", "events", "messages"]
     assert [str(p.relative_to(out)) for p in sorted(out.glob("events/*/*"))] == [
         "events/day=2026-03-03/part-0.parquet", "events/day=2026-03-04/part-0.parquet"]
-    # the recording's 1,779 Postfix rows and Dovecot's 24 auth lines beside them
+    # the recording's 1,779 Postfix rows and Dovecot's 24 auth lines beside them, and
+    # its master's start and stop
     assert partitions(out, "events") == days_of(events["ts"]) == {"2026-03-03": 1281,
-                                                                   "2026-03-04": 1803}
+                                                                   "2026-03-04": 1805}
     assert partitions(out, "messages") == days_of(messages["first_seen"])
     assert meta(out)["tables"]["events"]["days"] == partitions(out, "events")
 
