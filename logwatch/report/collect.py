@@ -65,7 +65,7 @@ _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success
                    "reject", "lost_connection", "protocol_error")
 #: What the report says where an MTA logged no SMTP connections (`build._unlogged_sessions`)
 UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection was logged "
-                     "(Exim logs them with log_selector = +smtp_connection, or +pid; "
+                     "(Exim logs them with log_selector = +smtp_connection; "
                      "Sendmail logs none)")
 #: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
 #: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
