@@ -28,6 +28,8 @@ SAMPLE_LINES = 64
 
 # `2019-10-22 03:39:17 mx1 exim`: an ISO stamp, a host and a tag's program name
 _ISO_HOST_TAG = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [^\s\[\]]+ [^\s:\[\]]+"
+# Exim's own stamp: milliseconds and zone optional (log_selector), then `[pid]` (+pid)
+_EXIM_STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?(?: [+-]\d{4})?(?: \[\d+(?:/\d+)?\])? "
 
 # Order matters only for ties: the more specific shape first.
 _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
@@ -42,8 +44,7 @@ _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
         r"^(?:[A-Z][a-z]{2} [ \d]\d|\d{4}-\d\d-\d\d) \d\d:\d\d:\d\d "
         r"[a-z][a-z0-9-]*(?:\([^)]*\))?(?:<[^>]*>)*: ")),
     ("iso_syslog", re.compile(_ISO_HOST_TAG + r"(?:\[\d+\])?: ")),
-    ("exim", re.compile(
-        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?(?: [+-]\d{4})?(?: \[\d+(?:/\d+)?\])? ")),
+    ("exim", re.compile(_EXIM_STAMP)),
     ("bsd", re.compile(r"^[A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ ")),
 )
 
@@ -51,9 +52,8 @@ _DETECT: tuple[tuple[Format, re.Pattern[str]], ...] = (
 #: a message id (6-6-2, or 6-11-4 since 4.97), the `U=`/`H=` of an ACL's log line, the
 #: daemon's start, or a word Exim starts a diagnostic with where syslog has a host name.
 _EXIM_MARKED = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{3})?(?: [+-]\d{4})?(?: \[\d+(?:/\d+)?\])? "
-    r"(?:[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}|[0-9A-Za-z]{11}-[0-9A-Za-z]{4}) "
-    r"|[UH]=|(?:TLS|DANE|SMTP) |exim \S+ daemon )")
+    _EXIM_STAMP + r"(?:[0-9A-Za-z]{6}-(?:[0-9A-Za-z]{6}-[0-9A-Za-z]{2}"
+    r"|[0-9A-Za-z]{11}-[0-9A-Za-z]{4}) |[UH]=|(?:TLS|DANE|SMTP) |exim \S+ daemon )")
 #: a syslog line beyond doubt: its tag names a process
 _ISO_SYSLOG_PID = re.compile(_ISO_HOST_TAG + r"\[\d+\]: ")
 
