@@ -52,23 +52,25 @@ def _connection_of(a: pd.DataFrame) -> pd.Series:
         a["client_ip"].astype("string") + " " + a["pid"].astype("Int64").astype("string"))
 
 
-def _logins_by_user(f: Frames, limit: int | None) -> list[dict[str, Any]]:
+def _logins_by_user(f: Frames, conn: pd.Series, limit: int | None) -> list[dict[str, Any]]:
     """Who logged in from where (logwatch's "SASL authenticated messages"): per username
     and client address, the connections that logged in (a success line: Sendmail's
     AUTH=server, Dovecot's Login) or sent as the user, and the messages they sent over
     SMTP. Postfix and Exim name the user only on what it sends: a login that sent
     nothing is counted in the logins but has no name to list. A login from an address
     a user never used is worth a look even where no rule fires (the credential rules
-    skip trusted networks)."""
+    skip trusted networks). `conn`: each auth row's connection (`_connection_of`)."""
     a, m = f.auth, f.messages
     ev = a["event"]
     named = a[((ev == "auth_success") | (ev == "received")) & a["sasl_username"].notna()]
     if named.empty:
         return []
-    conn = _connection_of(named).fillna(pd.Series(named.index.astype(str), index=named.index))
     key = ["sasl_username", "client_ip"]
     rows = pd.DataFrame({"sasl_username": named["sasl_username"].astype("object"),
-                         "client_ip": named["client_ip"].astype("object"), "conn": conn,
+                         "client_ip": named["client_ip"].astype("object"),
+                         # a row with neither session nor process is a login of its own
+                         "conn": conn[named.index].fillna(pd.Series(
+                             named.index.astype(str), index=named.index)),
                          "ts": named["ts"]})
     g = rows.groupby(key, dropna=False, sort=False).agg(
         logins=("conn", "nunique"), first=("ts", "min"), last=("ts", "max"))
@@ -84,15 +86,14 @@ def _logins_by_user(f: Frames, limit: int | None) -> list[dict[str, Any]]:
              "last": _iso(r.last)} for r in g.itertuples()]
 
 
-def _logins(a: pd.DataFrame) -> int:
+def _logins(a: pd.DataFrame, conn: pd.Series) -> int:
     """Successful AUTHs. Sendmail logs each (`AUTH=server`); Postfix and Exim log the
     user on every message sent after it, and count AUTHs at the disconnect. So per
     session: the most of its counter, its success lines, and one if it sent as a user.
     Without a session (Exim logs no connection by default), the client's process stands
     for it, as it does for the rules (Exim forks one per connection); lines with
-    neither count one each."""
+    neither count one each. `conn`: each row's connection (`_connection_of`)."""
     ev = a["event"]
-    conn = _connection_of(a)
     said = (ev == "auth_success") | ((ev == "received") & a["sasl_username"].notna())
     loose = said & conn.isna()
     per_conn = pd.DataFrame({
@@ -106,10 +107,11 @@ def _logins(a: pd.DataFrame) -> int:
 def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
     """Auth failures by client address and by username, per hour, and the logins."""
     a = f.auth
+    conn = _connection_of(a)     # one key per row, for both counts of logins
     fail = f.failures
     per_hour = fail.groupby(fail["ts"].dt.hour)["weight"].sum()
     return {
-        "failures": int(fail["weight"].sum()), "successes": _logins(a),
+        "failures": int(fail["weight"].sum()), "successes": _logins(a, conn),
         "failures_without_username": int(fail.loc[fail["sasl_username"].isna(),
                                                   "weight"].sum()),
         # the lists below stop at the top N: how many there were in all
@@ -119,7 +121,7 @@ def auth_view(f: Frames, limit: int | None) -> dict[str, Any]:
         "by_username": _by(fail, "sasl_username", "client_ip", limit, "sasl_username"),
         "per_hour": [{"hour": h, "failures": int(per_hour.get(h, 0))} for h in range(24)],
         "by_service": _by_service(fail),
-        "logins_by_username": _logins_by_user(f, limit),
+        "logins_by_username": _logins_by_user(f, conn, limit),
     }
 
 
