@@ -78,19 +78,20 @@ def _follow(args: argparse.Namespace, cfg: Config, path: Path,
             print(f"mail-logwatch: another run holds {cfg.state_dir / 'run.lock'}",
                   file=sys.stderr)
             return 0
+        # its signals first: a SIGHUP (a reload) that came after the port was said and
+        # before they were taken killed the follower, as SIGHUP's default does
+        follower = Follower(Path(path), load_config, args.interval, None, on_pass)
+        follower.install_signals()
         metrics = None
         if address is not None:   # after the lock: a second follower must not take the port
             from logwatch.metrics import Metrics
-            metrics = Metrics()
+            metrics = follower.metrics = Metrics()
             try:
                 port = metrics.serve(*address)
             except OSError as exc:   # in use, not ours, or no such host (gaierror)
                 raise UsageError(f"--metrics {args.metrics}: cannot listen: "
                                  f"{exc.strerror or exc}") from None
             print(f"mail-logwatch: metrics on port {port}", file=sys.stderr)
-        follower = Follower(Path(path), load_config, args.interval,
-                            metrics, on_pass)
-        follower.install_signals()
         try:
             follower.run(cfg)
         finally:
