@@ -485,6 +485,15 @@ class ParserSet:
             raise DefinitionError(f"two parser files define the same MTA: {names}")
         self.by_name = {f.mta.name: f for f in self.files}
 
+    def session_ends(self) -> tuple[list[str], list[str]]:
+        """The events, and the patterns (`mta:id`, as rows name them), that close an
+        SMTP session in some file: what the correlator ends sessions at, for whoever
+        asks afterwards whether a session was seen to close."""
+        events = sorted({e for f in self.files for s in f.sessions for e in s.end})
+        patterns = sorted({f"{f.mta.name}:{p}" for f in self.files for s in f.sessions
+                           for p in s.end_patterns})
+        return events, patterns
+
     def mta_of_program(self, program: str) -> ParserFile | None:
         for f in self.files:
             if f.mta.owns(program):

@@ -125,7 +125,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
                  ) -> tuple[dict[str, Any], list[str]]:
     """The report's content, and the errors met reading the inputs; `progress` sees
     the blocks go by."""
-    collector = Collector(_us(ropts.since), _us(ropts.until),
+    collector = Collector(default_parsers().session_ends(), _us(ropts.since), _us(ropts.until),
                           int(ropts.gap_hours * 3600 * 1_000_000))
 
     def observe(events: pa.Table, messages: pa.Table) -> None:

@@ -38,7 +38,7 @@ _REJECT = ["ts", "event", "daemon", "reject_class", "reject_code", "reason", "cl
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
          "auth_tried", "auth_attempts", "mta", "daemon"]
 _TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
-_SESSION = ["ts", "event", "daemon", "mta", "session", "client_ip", "client_name"]
+_SESSION = ["ts", "event", "pattern", "daemon", "mta", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 #: postscreen's verdicts and dnsblog's listings (`daemon` tells them apart)
 _SCREEN = ["ts", "daemon", "client_ip", "reason"]
@@ -180,24 +180,28 @@ def _auth_rows(events: pa.Table) -> pa.Array:
     return pc.or_(event_is(events, *_AUTHS), pc.or_(received, counted))
 
 
+def _session_rows(rows: pa.Table, ends: tuple[list[str], list[str]]) -> pa.Table:
+    """A block's session rows in the shape of partial spans. A session is closed where
+    the correlator ends one (`ParserSet.session_ends`): a disconnect, Exim's lost
+    connection or its `SMTP call ... dropped`."""
+    event = plain(rows.column("event"))
+    closes = pc.or_(pc.is_in(event, pa.array(ends[0], pa.string())),
+                    pc.fill_null(pc.is_in(plain(rows.column("pattern")),
+                                          pa.array(ends[1], pa.string())), False))
+    return pa.table({"session": rows.column("session"),
+                     "ts_min": rows.column("ts"), "ts_max": rows.column("ts"),
+                     "connect": pc.equal(event, "connect"), "disconnect": closes,
+                     "daemon": rows.column("daemon"), "mta": rows.column("mta"),
+                     "client_ip": rows.column("client_ip"),
+                     "client_name": rows.column("client_name")})
+
+
 def _session_spans(rows: pa.Table) -> pa.Table:
-    """Session rows (of a block, or partial spans of many) as one span per session."""
-    if "event" in rows.column_names:             # rows of events, not partial spans
-        event = plain(rows.column("event"))
-        rows = pa.table({"session": rows.column("session"),
-                         "ts_min": rows.column("ts"), "ts_max": rows.column("ts"),
-                         "connect": pc.equal(event, "connect"),
-                         # closed: Exim logs a lost connection as its only end
-                         "disconnect": pc.is_in(event, pa.array(["disconnect",
-                                                                 "lost_connection"])),
-                         "daemon": plain(rows.column("daemon")),
-                         "mta": plain(rows.column("mta")),
-                         "client_ip": plain(rows.column("client_ip")),
-                         "client_name": plain(rows.column("client_name"))})
-    else:  # partial spans, kept with their names dictionary-encoded
-        rows = pa.table([plain(c) for c in rows.columns],
-                        names=["session", "ts_min", "ts_max", "connect", "disconnect",
-                               "daemon", "mta", "client_ip", "client_name"])
+    """Partial spans (a block's session rows, or the spans of many blocks) as one span
+    per session."""
+    rows = pa.table([plain(c) for c in rows.columns],
+                    names=["session", "ts_min", "ts_max", "connect", "disconnect",
+                           "daemon", "mta", "client_ip", "client_name"])
     spans = rows.group_by("session", use_threads=False).aggregate(_SPAN_AGGREGATES)
     return spans.select([f"{c}_{a}" for c, a in _SPAN_AGGREGATES] + ["session"]) \
         .rename_columns(_SPAN_NAMES[1:] + ["session"]).select(_SPAN_NAMES)
@@ -209,7 +213,7 @@ def _merged_spans(parts: list[pa.Table]) -> pa.Table:
     aggregation of a million spans was a second of a 5M-line report). Rows stay in the
     order of each session's first span, as grouping them all would give."""
     if not parts:
-        return _session_spans(EVENT_SCHEMA.empty_table().select(_SESSION))
+        return _session_spans(_session_rows(EVENT_SCHEMA.empty_table(), ([], [])))
     spans = pa.concat_tables(parts).combine_chunks()
     codes = pc.dictionary_encode(spans.column("session").combine_chunks()).indices.to_numpy(
         zero_copy_only=False)
@@ -257,9 +261,9 @@ class Collector:
     here, messages by their first line. `gap_us` is the quiet stretch worth reporting.
     """
 
-    def __init__(self, since: int | None = None, until: int | None = None,
-                 gap_us: int = 3600 * 1_000_000) -> None:
-        self.since, self.until, self.gap_us = since, until, gap_us
+    def __init__(self, ends: tuple[list[str], list[str]], since: int | None = None,
+                 until: int | None = None, gap_us: int = 3600 * 1_000_000) -> None:
+        self.ends, self.since, self.until, self.gap_us = ends, since, until, gap_us
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
             "filtered", "problems", "received", "messages", "refused")}
@@ -304,8 +308,8 @@ class Collector:
         parts["tls"].append(_narrow(events, _tls_rows(events), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              event_is(events, *_SESSION_EVENTS))
-        parts["sessions"].append(kept(_session_spans(events.select(_SESSION)
-                                                     .filter(in_session)), None, REPEATING))
+        parts["sessions"].append(kept(_session_spans(_session_rows(
+            events.select(_SESSION).filter(in_session), self.ends)), None, REPEATING))
         parts["connects"].append(_narrow(events, pc.and_(
             event_is(events, "connect"), pc.is_null(events.column("session"))), _CONNECT))
         parts["screen"].append(_narrow(events, event_is(events, "screen"), _SCREEN))
