@@ -653,6 +653,12 @@ def test_verp_mung_folds_senders_only(tmp_path: Path, verp: int) -> None:
         else "bounces-ID@lists.example.net"
     assert [a for a in senders if a.startswith("bounces")] == [folded]
     assert {f"noreply-{i}@example.com" for i in range(3)} <= set(recipients)
+    assert_address_tables_equal(ours, text)
+
+
+def assert_address_tables_equal(ours: dict[str, Any], text: str) -> None:
+    """Our four sender and recipient tables and the grand totals equal pflogsumm's."""
+    pfl = pfl_sections(text)
     for title, key, field in (("Senders by message count", "senders_by_count", "messages"),
                               ("Recipients by message count", "recipients_by_count",
                                "messages"),
@@ -663,3 +669,23 @@ def test_verp_mung_folds_senders_only(tmp_path: Path, verp: int) -> None:
         assert set(mine) == set(theirs), (title, set(mine) ^ set(theirs))
         assert all(same(mine[a], t) for a, t in theirs.items()), title
     assert_pflogsumm_parity(ours["totals"], pflogsumm_totals(text))
+
+
+@pytest.mark.parametrize("ignore_case", [False, True])
+def test_ignore_case_folds_whole_addresses(tmp_path: Path, ignore_case: bool) -> None:
+    """`-i`: the sample day with every other line's addresses in capitals
+    (`Alice@Example.COM`). Without it, as pflogsumm, the domain part alone is folded
+    (`Alice@example.com` and `alice@example.com` are two senders); with it, the whole
+    address; either way the tables and totals equal pflogsumm's same run."""
+    lines = SAMPLE_LOG.read_text().splitlines(keepends=True)
+    shout = re.compile(r"((?:from|to)=<)([^>@]+@[^>]+)>")
+    log = tmp_path / "mail.log"
+    log.write_text("".join(shout.sub(lambda m: m[1] + m[2].title() + ">", ln) if n % 2 else ln
+                           for n, ln in enumerate(lines)))
+    ours = report_of(log, alerts=False, ignore_case=ignore_case, **OUR_LIMITS)
+    text = run_pflogsumm_text(log.read_bytes(), LATE_2026, *(["-i"] if ignore_case else []))
+    senders = [r["address"] for r in ours["senders_by_count"]]
+    plain = report_of(SAMPLE_LOG, alerts=False, **OUR_LIMITS)
+    assert ("Alice@example.com" in senders) is not ignore_case
+    assert (ours["totals"]["senders"] == plain["totals"]["senders"]) is ignore_case
+    assert_address_tables_equal(ours, text)

@@ -3,7 +3,7 @@ got out: pflogsumm's report for Postfix, Exim and Sendmail, with a security view
 coverage of the input, as text, Markdown, HTML or JSON.
 
 pflogsumm's habits are kept: `-d today|yesterday`, `-h N` host/domain lines, `-u N`
-user lines, `--verp-mung`, `--problems-first` (hence `--help` alone, without `-h`).
+user lines, `-i`, `--verp-mung`, `--problems-first` (hence `--help` alone, without `-h`).
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="lines per deferral/bounce/reject/problem table (default 50)")
     p.add_argument("--verp-mung", type=int, nargs="?", const=1, default=0, choices=(1, 2),
                    help="fold VERP sender addresses (pflogsumm's --verp-mung[=2])")
+    p.add_argument("-i", "--ignore-case", action="store_true",
+                   help="count addresses in any case as one (pflogsumm's -i; the domain "
+                        "part always is)")
     p.add_argument("--problems-first", action="store_true",
                    help="rejects, problems and the security view before the traffic")
     p.add_argument("--no-alerts", action="store_true",
@@ -124,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
     since, until = period(args, zone)
     ropts = ReportOptions(since=since, until=until, zone=zone, top_hosts=args.top_hosts,
                           top_users=args.top_users, details=args.details,
-                          verp=args.verp_mung, problems_first=args.problems_first,
+                          verp=args.verp_mung, ignore_case=args.ignore_case,
+                          problems_first=args.problems_first,
                           alerts=not args.no_alerts, gap_hours=args.gap)
     refuse_input_as_output(args.out, args.files)
     try:   # a bad --out is said now, not after minutes of reading

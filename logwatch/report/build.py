@@ -40,7 +40,8 @@ __all__ = ["ReportOptions", "build_report"]
 @dataclass
 class ReportOptions:
     """pflogsumm's habits: -h (host/domain lines), -u (user lines), --verp-mung,
-    --problems-first; and the period, the zone of the buckets, and the alerts."""
+    -i (--ignore-case), --problems-first; and the period, the zone of the buckets, and
+    the alerts."""
 
     since: datetime | None = None
     until: datetime | None = None
@@ -49,6 +50,7 @@ class ReportOptions:
     top_users: int | None = 50
     details: int | None = 50
     verp: int = 0
+    ignore_case: bool = False
     problems_first: bool = False
     alerts: bool = True
     gap_hours: float = 4.0
@@ -136,8 +138,8 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     alerts, stats, errors, notes = _read(files, cfg, options, ropts, observe)
     collected = collector.finish()
     f = frames_of(collected, ropts.zone)
-    sized = sized_deliveries(f)
-    senders = received_keys(f, ropts.verp)
+    sized = sized_deliveries(f, ropts.ignore_case)
+    senders = received_keys(f, ropts.verp, ropts.ignore_case)
     stamps = kind_stamps(f, sized)
     firsts = [s.first for s in collected.spans if s.first is not None]
     lasts = [s.last for s in collected.spans if s.last is not None]

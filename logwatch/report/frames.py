@@ -2,8 +2,8 @@
 
 Hours and days are bucketed in the site's zone (pflogsumm reads the local stamps as
 written); addresses are compared the way pflogsumm compares them (domain part lower
-case, `--verp-mung` applied), so that counts of senders and recipients can be checked
-against it.
+case, the whole address with `--ignore-case`, `--verp-mung` applied), so that counts of
+senders and recipients can be checked against it.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ _VERP1 = re.compile(r"((?:bounce[ds]?|no(?:list|reply|response)|return|sentto|\d
 _VERP2 = re.compile(r"[*-](\d+[*-])?[^=*-]+[=*][^@]+@")
 
 
-def address_key(addr: str | None, verp: int = 0) -> str | None:
-    """An address as pflogsumm counts it: domain in lower case; VERP tags folded with
-    --verp-mung (1: numbers, 2: also the encoded recipient)."""
+def address_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> str | None:
+    """An address as pflogsumm counts it: domain in lower case, or all of it with
+    --ignore-case (most sites' local parts are case-blind, and a sender spelling
+    `Alice` and `alice` is one); VERP tags folded with --verp-mung (1: numbers, 2: also
+    the encoded recipient)."""
     if not isinstance(addr, str):     # None, or NaN from a categorical
         return None
     local, at, domain = addr.rpartition("@")
-    key = f"{local}@{domain.lower()}" if at else addr
+    key = addr.lower() if ignore_case else f"{local}@{domain.lower()}" if at else addr
     if verp:
         key = _VERP1.sub(r"\1-ID", key, count=1)
         if verp > 1:
@@ -47,9 +49,9 @@ def domain_key(addr: str | None) -> str | None:
     return addr.rpartition("@")[2].lower() if isinstance(addr, str) else None
 
 
-def sender_key(addr: str | None, verp: int = 0) -> str | None:
+def sender_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> str | None:
     """pflogsumm writes the null sender as `from=<>`."""
-    return "from=<>" if addr == "" else address_key(addr, verp)
+    return "from=<>" if addr == "" else address_key(addr, verp, ignore_case)
 
 
 def per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
