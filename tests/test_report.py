@@ -119,6 +119,27 @@ def test_grand_totals_equal_pflogsumm_on_a_real_postfix(name: str) -> None:
                             run_pflogsumm(path))
 
 
+def _text_section(text: str, heading: str) -> list[str]:
+    """The lines of a text report's section, up to the next heading."""
+    lines = text.split(f"\n{heading}\n", 1)[1].splitlines()[1:]
+    end = next((i for i, ln in enumerate(lines[1:]) if set(ln) == {"-"}), len(lines))
+    return lines[:end]
+
+
+def test_text_tables_under_a_summary_line_are_left_out_when_empty() -> None:
+    """The auth failure and postscreen sections open with a line of figures; their
+    tables have no title of their own, so an empty one printed a bare `none` (three
+    under the auth heading) that did not say what there was none of. Before the day's
+    first guesser (03:41) the sample day has no failure; the whole day has three."""
+    path = SAMPLE / "postfix" / "mail.log"
+    quiet = render_text(report_of(path, until=datetime(2026, 3, 3, 3, tzinfo=timezone.utc)))
+    auth = _text_section(quiet, "Security: authentication failures")
+    assert auth[0].startswith("  0 failures") and "  none" not in auth
+    assert "  none" not in _text_section(quiet, "Security: postscreen")
+    busy = _text_section(render_text(report_of(path)), "Security: authentication failures")
+    assert sum(ln.startswith("  failures  ") for ln in busy) == 3
+
+
 def test_limits_of_zero_leave_sections_out_as_pflogsumm_does() -> None:
     """`-h 0 -u 0 --detail 0` is how a pflogsumm user asks for the summary alone: it
     prints no host, user or detail section at all. Ours printed each with `none`, which

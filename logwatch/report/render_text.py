@@ -82,6 +82,12 @@ def _table(rows: Sequence[Row] | None, columns: list[tuple[str, str]],
     return out
 
 
+def _below(rows: Sequence[Row] | None, columns: list[tuple[str, str]]) -> list[str]:
+    """A table under a section's summary line, which says already when there is none:
+    nothing then, where a bare `none` would not say what there is none of."""
+    return [""] + _table(rows, columns) if rows else []
+
+
 def _totals(r: dict[str, Any]) -> list[str]:
     t, u = r["totals"], r["totals_unique"]
     # pflogsumm's percentages: of delivered, rejected and discarded together
@@ -200,8 +206,8 @@ def _content_filter(cf: dict[str, Any] | None) -> list[str]:
     if cf is None:
         return out + ["  not logged (no amavis lines)"]
     out += [f"  {cf['lines']} verdicts for {cf['recipients']} recipients, {cf['blocked']} "
-            f"blocked, {cf['from_ours']} from our own clients", ""]
-    out += _table(cf["verdicts"], [("count", "verdicts"), ("recipients", "rcpts"),
+            f"blocked, {cf['from_ours']} from our own clients"]
+    out += _below(cf["verdicts"], [("count", "verdicts"), ("recipients", "rcpts"),
                                    ("blocked", "blocked"), ("from_outside", "outside"),
                                    ("from_ours", "ours"), ("verdict", "verdict")])
     if cf["harmful_from_ours"]:
@@ -228,16 +234,16 @@ def _security(r: dict[str, Any]) -> list[str]:
         f"  {auth['failures']} failures ({auth['failures_without_username']} without a "
         f"username) from {auth['addresses']} addresses for {auth['usernames']} usernames, "
         f"{auth['successes']} logins",
-        "  by service: " + _listed(auth["by_service"], "service"), ""]
-    out += _table(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
+        "  by service: " + _listed(auth["by_service"], "service")]
+    out += _below(auth["by_ip"], [("count", "failures"), ("distinct_sasl_username", "users"),
                                   ("first", "first"), ("last", "last"),
                                   ("client_ip", "client")])
-    out += [""] + _table(auth["by_username"], [("count", "failures"),
-                                               ("distinct_client_ip", "clients"),
-                                               ("first", "first"), ("last", "last"),
-                                               ("sasl_username", "username")])
-    out += [""] + _table([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
-                         [("failures", "failures"), ("time", "time")])
+    out += _below(auth["by_username"], [("count", "failures"),
+                                        ("distinct_client_ip", "clients"),
+                                        ("first", "first"), ("last", "last"),
+                                        ("sasl_username", "username")])
+    out += _below([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
+                  [("failures", "failures"), ("time", "time")])
     out += _titled("Security: logins by username and client", auth["logins_by_username"], [
         ("logins", "logins"), ("messages", "msgs sent"), ("first", "first"), ("last", "last"),
         ("client_ip", "client"), ("sasl_username", "username")])
@@ -248,7 +254,7 @@ def _security(r: dict[str, Any]) -> list[str]:
     out += _heading("Security: postscreen") + [
         "  verdicts: " + _cell(", ".join(f"{k} {v}" for k, v in ps["verdicts"].items()) or None),
         "  blocklists: " + _cell(", ".join(f"{k} {v}" for k, v in ps["blocklists"].items())
-                                 or None), ""] + _table(
+                                 or None)] + _below(
         ps["by_ip"], [("count", "caught"), ("verdicts", "verdicts"), ("first", "first"),
                       ("last", "last"), ("client_ip", "client")])
     out += _content_filter(s["content_filter"])
@@ -301,9 +307,8 @@ def _coverage(r: dict[str, Any]) -> list[str]:
     for h in c["holes_between_files"]:
         out.append(f"  hole of {h['hours']} h between {_cell(h['after'])} and "
                    f"{_cell(h['before'])} ({h['from']} .. {h['to']}): a missing rotation?")
-    if c["unknown_shapes"]:
-        out += [""] + _table(c["unknown_shapes"], [("count", "lines"), ("daemon", "daemon"),
-                                                   ("shape", "unknown line shape")])
+    out += _below(c["unknown_shapes"], [("count", "lines"), ("daemon", "daemon"),
+                                        ("shape", "unknown line shape")])
     out += [f"  error: {_cell(e)}" for e in c["errors"]]
     out += [f"  note: {_cell(n)}" for n in r["notes"]]
     return out
