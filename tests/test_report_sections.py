@@ -434,6 +434,36 @@ def test_reject_hold_and_discard_detail_totals_equal_pflogsumm(run: Run, title: 
     assert ours["cleanup"] == theirs["cleanup"], (ours, theirs)
 
 
+def pfl_detail_whom(rows: list[str]) -> Counter[str]:
+    """A nested detail section's innermost lines (`count  value`) whose value is an
+    address or an IP address, summed over the reasons: whom pflogsumm says was refused.
+    (It names a client with a host name by the name's domain; we by its address.)"""
+    out: Counter[str] = Counter()
+    for line in rows:
+        m = re.match(r"^ {6,}(\d+)   (\S+)$", line)
+        if m and ("@" in m[2] or re.fullmatch(r"[\d.]+|[\da-fA-F:]*:[\da-fA-F:.]*", m[2])):
+            out[m[2]] += int(m[1])
+    return out
+
+
+@pytest.mark.parametrize("title,key", [("message reject detail", "rejects"),
+                                       ("message reject warning detail", "reject_warnings")])
+def test_whom_each_reject_refused_equals_pflogsumm(run: Run, title: str, key: str) -> None:
+    """Under each reject reason, pflogsumm lists whom it refused: the recipient of a
+    refused recipient, the sender of a refused sender, else the client. Ours agree on
+    every address it lists; a client with a host name it lists by the name's domain,
+    where we keep the address (what a block list takes), so ours count a client
+    address at least as often as its."""
+    theirs = pfl_detail_whom(run.pfl[title])
+    ours: Counter[str] = Counter()
+    for row in run.ours[key]:
+        assert sum(w["count"] for w in row["whom"]) == row["count"]
+        ours.update({w["value"]: w["count"] for w in row["whom"]})
+    addresses = {a: n for a, n in theirs.items() if "@" in a}
+    assert {a: n for a, n in ours.items() if "@" in a} == addresses
+    assert all(ours[ip] >= n for ip, n in theirs.items() if ip not in addresses)
+
+
 def test_deferral_and_bounce_detail_totals_equal_pflogsumm(run: Run) -> None:
     """Deferrals by the daemon that logged them; bounces by relay host (pflogsumm names
     the relay with its address and port)."""

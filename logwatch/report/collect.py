@@ -32,7 +32,7 @@ _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "re
 _QUALIFIER = "orig_recipient"
 #: a refusal's message (host, instance, queue id), for the client Sendmail names later
 _REJECT = ["ts", "event", "daemon", "reject_class", "reject_code", "reason", "client_ip",
-           "recipient", "host", "instance", "queue_id"]
+           "sender", "recipient", "host", "instance", "queue_id"]
 #: auth lines, and what tells a successful AUTH where no line says it: a message
 #: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",

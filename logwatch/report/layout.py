@@ -266,17 +266,31 @@ def _delivery_problems(r: dict[str, Any]) -> Section:
         Table("Bounces", (_c("relay"), _REASON, _COUNT), r["bounces"])])
 
 
+#: of whom a refusal refused, the most refused shown in its row
+_WHOM_SHOWN = 3
+
+
+def _whom(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Refusal rows with whom each refused, in a line: the most refused with their
+    counts, and how many in all where there are more."""
+    def line(row: dict[str, Any]) -> str:
+        shown = ", ".join(f"{w['value']} ({w['count']})" for w in row["whom"][:_WHOM_SHOWN])
+        more = row["whom_distinct"] > _WHOM_SHOWN
+        return f"{shown}, ... {row['whom_distinct']} in all" if more else shown
+    return None if rows is None else [row | {"whom": line(row)} for row in rows]
+
+
 def _rejects(r: dict[str, Any]) -> Section:
     rows, note = _top([(c["reject_class"], [c["count"]]) for c in r["reject_classes"]],
                       "classes")
     columns = (_c("daemon"), _c("reject_class", "class"), _c("reject_code", "code"), _REASON,
-               _COUNT)
+               _COUNT, _c("whom", "refused (most first)", "mono"))
     return Section("rejects", "Rejects", [
         Chart("Rejects by class", "bars", (REJECTED,), rows, "rejects", note=note),
-        Table("Rejects", columns, r["rejects"]),
-        Table("Reject warnings", columns, r["reject_warnings"]),
-        Table("Held", columns, r["held"]),
-        Table("Discarded", columns, r["discarded"])])
+        Table("Rejects", columns, _whom(r["rejects"])),
+        Table("Reject warnings", columns, _whom(r["reject_warnings"])),
+        Table("Held", columns, _whom(r["held"])),
+        Table("Discarded", columns, _whom(r["discarded"]))])
 
 
 def _problems(r: dict[str, Any]) -> Section:

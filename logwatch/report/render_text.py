@@ -165,9 +165,25 @@ def _details(r: dict[str, Any]) -> list[str]:
     for key, title in (("rejects", "Message Reject Detail"),
                        ("reject_warnings", "Message Reject Warning Detail"),
                        ("held", "Message Hold Detail"), ("discarded", "Message Discard Detail")):
-        out += _titled(title, r[key], [("count", "count"), ("daemon", "daemon"),
-                                       ("reject_class", "class"), ("reject_code", "code"),
-                                       ("reason", "reason")])
+        rows = r[key]
+        table = _titled(title, rows, [("count", "count"), ("daemon", "daemon"),
+                                      ("reject_class", "class"), ("reject_code", "code"),
+                                      ("reason", "reason")])
+        out += _with_whom(table, rows or [])
+    return out
+
+
+def _with_whom(table: list[str], rows: Sequence[Row]) -> list[str]:
+    """A refusal table with, under each reason, whom it refused and how often, as
+    pflogsumm lists them (the table's row lines are its last, one a row)."""
+    if not rows:
+        return table
+    out = table[:-len(rows)]
+    for row, line in zip(rows, table[-len(rows):]):
+        out.append(line)
+        out += [f"  {w['count']:>12}  {_cell(w['value'])}" for w in row["whom"]]
+        if row["whom_distinct"] > len(row["whom"]):
+            out.append(f"  {'':>12}  ... {row['whom_distinct']} in all")
     return out
 
 

@@ -172,22 +172,56 @@ def bounces(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     return _grouped(_with_reason(rows, ["relay"]), ["relay", "reason"], limit)
 
 
+#: Whom pflogsumm lists under a reject reason: the sender of a refused sender, the
+#: recipient of a refused recipient (by class, or by Postfix's words for a refusal of
+#: another class: `Sender address rejected: not owned by user`, greylisting's
+#: `Recipient address rejected: ...`), else the client.
+_REFUSED_ADDRESS = {"sender": ("unknown_sender", r"^Sender address rejected"),
+                    "recipient": ("unknown_recipient",
+                                  r"^(?:Recipient address rejected|User unknown)")}
+_REFUSAL = ["daemon", "reject_class", "reject_code", "reason"]
+
+
+def _refused_whom(rows: pd.DataFrame) -> pd.Series:
+    whom = rows["client_ip"].astype("object")
+    for col, (cls, words) in _REFUSED_ADDRESS.items():
+        said = per_value(rows["reason"], lambda r, w=words: re.match(w, r) is not None)
+        theirs = ((rows["reject_class"] == cls).to_numpy() | said.fillna(False).to_numpy(bool)
+                  ) & rows[col].notna().to_numpy()
+        whom = whom.mask(theirs, rows[col].astype("object"))
+    return whom.fillna("unknown")
+
+
+def _refusals(rows: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+    """Refusals by daemon, class, reply code and reason, each with whom it refused
+    (`whom`, most first, and how many in all): pflogsumm's second level, the harvested
+    addresses under `User unknown`, the prober under `Relay access denied`."""
+    detail = _with_reason(rows, _REFUSAL[:-1])
+    detail["group"] = detail.groupby(_REFUSAL, dropna=False, observed=True,
+                                     sort=False).ngroup().to_numpy()
+    detail["whom"] = _refused_whom(rows).to_numpy()
+    counted = (detail.groupby(["group", "whom"]).size().rename("count").reset_index()
+               .sort_values(["group", "count", "whom"], ascending=[True, False, True]))
+    whom = {g: (len(t), [{"value": w, "count": int(n)}
+                         for w, n in zip(t["whom"], t["count"])][:limit])
+            for g, t in counted.groupby("group")}
+    out = []
+    for row in _grouped(detail.drop(columns="whom"), _REFUSAL + ["group"], limit):
+        distinct, top = whom[row.pop("group")]
+        code = row["reject_code"]       # grouped as a float
+        out.append(row | {"reject_code": None if code is None else int(code),
+                          "whom": top, "whom_distinct": distinct})
+    return out
+
+
 def reject_details(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
     """Reject, reject warning, hold and discard details: by daemon, class, reply code
     (a 4xx refusal is temporary: greylisting, a rate limit, a lookup that failed; the
-    client will come back) and reason."""
+    client will come back) and reason, with whom each refused."""
     r = f.rejects
-    out = {}
-    for name, event in (("rejects", "reject"), ("reject_warnings", "reject_warning"),
-                        ("held", "hold"), ("discarded", "discard")):
-        rows = r[r["event"] == event]
-        out[name] = [row | {"reject_code": None if row["reject_code"] is None
-                            else int(row["reject_code"])}   # grouped as a float
-                     for row in _grouped(_with_reason(rows, ["daemon", "reject_class",
-                                                             "reject_code"]),
-                                         ["daemon", "reject_class", "reject_code", "reason"],
-                                         limit)]
-    return out
+    return {name: _refusals(r[r["event"] == event], limit)
+            for name, event in (("rejects", "reject"), ("reject_warnings", "reject_warning"),
+                                ("held", "hold"), ("discarded", "discard"))}
 
 
 def reject_classes(f: Frames) -> list[dict[str, Any]]:
