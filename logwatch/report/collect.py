@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
-from logwatch.columns import event_is, plain
+from logwatch.columns import event_is, in_values, plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.kept import joined, kept
+from logwatch.pipeline import default_parsers
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector",
@@ -46,6 +47,8 @@ _SCREEN = ["ts", "daemon", "client_ip", "reason"]
 #: the rows of one line, which is one verdict
 _FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", "disposition",
            "actions"]
+#: logins refused because they were offered in the clear (`refused_in_clear` patterns)
+_IN_CLEAR = ["ts", "client_ip", "sasl_username"]
 _RECEIVED = ["ts"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
@@ -55,9 +58,9 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + _CONNECT + _SCREEN + _FILTER
+                           + _RECEIVED + _CONNECT + _SCREEN + _FILTER + _IN_CLEAR
                            + ["seq", "source", "offset", "nrcpt", "parent_queue_id",
-                              _QUALIFIER])
+                              "pattern", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
@@ -113,6 +116,7 @@ class Collected:
     screen: pa.Table
     filtered: pa.Table
     problems: pa.Table
+    in_clear: pa.Table
     received: pa.Table
     messages: pa.Table
     spans: list[SourceSpan]
@@ -260,9 +264,11 @@ class Collector:
     def __init__(self, since: int | None = None, until: int | None = None,
                  gap_us: int = 3600 * 1_000_000) -> None:
         self.since, self.until, self.gap_us = since, until, gap_us
+        self._in_clear = pa.array(sorted(default_parsers().patterns_with("refused_in_clear")),
+                                  pa.string())
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
-            "filtered", "problems", "received", "messages", "refused")}
+            "filtered", "problems", "in_clear", "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -311,6 +317,8 @@ class Collector:
         parts["screen"].append(_narrow(events, event_is(events, "screen"), _SCREEN))
         parts["filtered"].append(_narrow(events, event_is(events, "filter"), _FILTER))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
+        parts["in_clear"].append(_narrow(events, in_values(events.column("pattern"),
+                                                           self._in_clear), _IN_CLEAR))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:
@@ -352,6 +360,7 @@ class Collector:
             screen=_whole(p["screen"], EVENT_SCHEMA, _SCREEN),
             filtered=_whole(p["filtered"], EVENT_SCHEMA, _FILTER),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
+            in_clear=_whole(p["in_clear"], EVENT_SCHEMA, _IN_CLEAR),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,
             spans=list(self._spans.values()))
