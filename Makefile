@@ -26,14 +26,16 @@ demo: $(STAMP)
 		echo "== the same day in sample_logs/$$f"; \
 		$(DETECT) sample_logs/$$f | grep -vE '^    |^  rule |^  could also be: |^$$' ; done
 
-# Debian tools the tests compare against (fail2ban-regex, pflogsumm), rotate logs with
-# (logrotate), write journal files with (systemd-journal-remote), render the HTML
-# report in (chromium, headless) or read its print-out with (pdftotext): installed when
-# missing and run as root, else named; a no-op when present.
+# Debian tools the tests compare against (fail2ban-regex, pflogsumm, logwatch's postfix
+# service), rotate logs with (logrotate), write journal files with
+# (systemd-journal-remote), render the HTML report in (chromium, headless) or read its
+# print-out with (pdftotext): installed when missing and run as root, else named; a
+# no-op when present.
 debs:
 	@missing=""; \
 	command -v fail2ban-regex >/dev/null || missing="$$missing fail2ban"; \
 	{ command -v pflogsumm || test -x /usr/sbin/pflogsumm; } >/dev/null || missing="$$missing pflogsumm"; \
+	test -f /usr/share/logwatch/scripts/services/postfix || missing="$$missing logwatch"; \
 	{ command -v logrotate || test -x /usr/sbin/logrotate; } >/dev/null || missing="$$missing logrotate"; \
 	{ test -x /lib/systemd/systemd-journal-remote || test -x /usr/lib/systemd/systemd-journal-remote; } \
 		|| missing="$$missing systemd-journal-remote"; \

@@ -33,10 +33,8 @@ class AuthPatterns:
 
     @classmethod
     def of(cls, parsers: ParserSet) -> AuthPatterns:
-        def named(flag: str) -> frozenset[str]:
-            return frozenset(f"{pf.mta.name}:{p.id}" for pf in parsers.files
-                             for p in pf.pattern if getattr(p, flag))
-        return cls(named("lends_username"), named("counts_for_login"))
+        return cls(parsers.patterns_with("lends_username"),
+                   parsers.patterns_with("counts_for_login"))
 
 
 def patterns_in(events: pa.Table) -> set[str]:

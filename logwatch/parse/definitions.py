@@ -280,6 +280,10 @@ class PatternSpec(_Model):
     #: The line refuses a password a login process's connection (its `session`)
     #: offered: counted by that connection's login, if one comes (see parse.refusals).
     counts_for_login: bool = False
+    #: The line refuses a login offered in the clear where the server allows none
+    #: (Dovecot's disable_plaintext_auth): no password was judged, so it is no failure,
+    #: but its client sends passwords unencrypted (the report lists them).
+    refused_in_clear: bool = False
 
     @field_validator("event")
     @classmethod
@@ -365,6 +369,13 @@ class PatternSpec(_Model):
         if self.counts_for_login and ("session" not in self.groups or self.event != "info"):
             raise ValueError("counts_for_login: the event is info (the login counts it) "
                              "and the regex captures session")
+        return self
+
+    @model_validator(mode="after")
+    def _refused_before_judged(self) -> PatternSpec:
+        if self.refused_in_clear and ("client_ip" not in self.groups or self.event != "info"):
+            raise ValueError("refused_in_clear: the event is info (no password was judged) "
+                             "and the regex captures client_ip")
         return self
 
     @model_validator(mode="after")
@@ -493,6 +504,11 @@ class ParserSet:
         patterns = sorted({f"{f.mta.name}:{p}" for f in self.files for s in f.sessions
                            for p in s.end_patterns})
         return events, patterns
+
+    def patterns_with(self, flag: str) -> frozenset[str]:
+        """The patterns (`mta:id`, as the events' `pattern` names them) that say `flag`."""
+        return frozenset(f"{pf.mta.name}:{p.id}" for pf in self.files for p in pf.pattern
+                         if getattr(p, flag))
 
     def mta_of_program(self, program: str) -> ParserFile | None:
         for f in self.files:

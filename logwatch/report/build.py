@@ -24,10 +24,11 @@ from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.report.collect import PROBLEMS, REPORT_COLUMNS, Collector, iso
 from logwatch.report.coverage import coverage
+from logwatch.report.delays import delivery_delays
 from logwatch.report.frames import frames_of
 from logwatch.report.security import (alert_view, auth_view, content_filter_view,
-                                      postscreen_view, relay_attempts, relay_totals,
-                                      tls_coverage, top_clients)
+                                      plaintext_refusals, postscreen_view, relay_attempts,
+                                      relay_totals, tls_coverage, top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
                                      problems, receipt_domains, reject_classes,
@@ -82,7 +83,8 @@ _LIMITED: dict[str, tuple[tuple[str, ...], ...]] = {
     "top_hosts": (("delivery_domains",), ("receipt_domains",), ("smtp_connections", "by_domain"),
                   ("security", "auth", "by_ip"), ("security", "auth", "by_username"),
                   ("security", "auth", "logins_by_username"),
-                  ("security", "relay_attempts"), ("security", "postscreen", "by_ip"),
+                  ("security", "relay_attempts"), ("security", "plaintext_refusals", "by_ip"),
+                  ("security", "postscreen", "by_ip"),
                   ("security", "top_clients")),
     "top_users": (("senders_by_count",), ("senders_by_size",), ("recipients_by_count",),
                   ("recipients_by_size",)),
@@ -127,7 +129,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
                  ) -> tuple[dict[str, Any], list[str]]:
     """The report's content, and the errors met reading the inputs; `progress` sees
     the blocks go by."""
-    collector = Collector(default_parsers().session_ends(), _us(ropts.since), _us(ropts.until),
+    collector = Collector(default_parsers(), _us(ropts.since), _us(ropts.until),
                           int(ropts.gap_hours * 3600 * 1_000_000))
 
     def observe(events: pa.Table, messages: pa.Table) -> None:
@@ -157,6 +159,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "per_day": traffic_per_day(stamps),
         "per_hour": traffic_per_hour(stamps),
         "delivery_domains": delivery_domains(sized, ropts.top_hosts),
+        "delivery_delays": delivery_delays(sized),
         "receipt_domains": receipt_domains(senders, ropts.top_hosts),
         **top_users(senders, sized, ropts.top_users),
         "messages_without_size": unsized(sized, ropts.details),
@@ -170,6 +173,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "auth": auth_view(f, ropts.top_hosts),
             "relay_attempts": relay_attempts(f, ropts.top_hosts),
             "relay_totals": relay_totals(f),
+            "plaintext_refusals": plaintext_refusals(f, ropts.top_hosts),
             "postscreen": postscreen_view(f, ropts.top_hosts),
             "content_filter": content_filter_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),

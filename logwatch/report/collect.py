@@ -18,9 +18,10 @@ import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
 from logwatch.output import REPEATING
-from logwatch.columns import event_is, plain
+from logwatch.columns import event_is, in_values, plain
 from logwatch.correlate.lifetimes import rows_in_lifetimes
 from logwatch.kept import joined, kept
+from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector",
@@ -46,6 +47,8 @@ _SCREEN = ["ts", "daemon", "client_ip", "reason"]
 #: the rows of one line, which is one verdict
 _FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", "disposition",
            "actions"]
+#: logins refused because they were offered in the clear (`refused_in_clear` patterns)
+_IN_CLEAR = ["ts", "client_ip", "sasl_username"]
 _RECEIVED = ["ts"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
@@ -55,9 +58,9 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
-                           + _RECEIVED + _CONNECT + _SCREEN + _FILTER
+                           + _RECEIVED + _CONNECT + _SCREEN + _FILTER + _IN_CLEAR
                            + ["seq", "source", "offset", "nrcpt", "parent_queue_id",
-                              _QUALIFIER])
+                              "pattern", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
@@ -113,6 +116,7 @@ class Collected:
     screen: pa.Table
     filtered: pa.Table
     problems: pa.Table
+    in_clear: pa.Table
     received: pa.Table
     messages: pa.Table
     spans: list[SourceSpan]
@@ -184,13 +188,11 @@ def _session_rows(rows: pa.Table, ends: tuple[list[str], list[str]]) -> pa.Table
     """A block's session rows in the shape of partial spans. A session is closed where
     the correlator ends one (`ParserSet.session_ends`): a disconnect, Exim's lost
     connection or its `SMTP call ... dropped`."""
-    event = plain(rows.column("event"))
-    closes = pc.or_(pc.is_in(event, pa.array(ends[0], pa.string())),
-                    pc.fill_null(pc.is_in(plain(rows.column("pattern")),
-                                          pa.array(ends[1], pa.string())), False))
+    closes = pc.or_(event_is(rows, *ends[0]),
+                    in_values(rows.column("pattern"), pa.array(ends[1], pa.string())))
     return pa.table({"session": rows.column("session"),
                      "ts_min": rows.column("ts"), "ts_max": rows.column("ts"),
-                     "connect": pc.equal(event, "connect"), "disconnect": closes,
+                     "connect": event_is(rows, "connect"), "disconnect": closes,
                      "daemon": rows.column("daemon"), "mta": rows.column("mta"),
                      "client_ip": rows.column("client_ip"),
                      "client_name": rows.column("client_name")})
@@ -257,16 +259,21 @@ def _with_message_clients(rejects: pa.Table, *lifetimes: pa.Table) -> pa.Table:
 class Collector:
     """Keeps, block by block, what the report's sections are computed from.
 
-    `since`/`until` (microseconds, UTC) bound the period: events outside it are dropped
-    here, messages by their first line. `gap_us` is the quiet stretch worth reporting.
+    `parsers` tell which rows close a session and which refuse a login offered in the
+    clear. `since`/`until` (microseconds, UTC) bound the period: events outside it are
+    dropped here, messages by their first line. `gap_us` is the quiet stretch worth
+    reporting.
     """
 
-    def __init__(self, ends: tuple[list[str], list[str]], since: int | None = None,
+    def __init__(self, parsers: ParserSet, since: int | None = None,
                  until: int | None = None, gap_us: int = 3600 * 1_000_000) -> None:
-        self.ends, self.since, self.until, self.gap_us = ends, since, until, gap_us
+        self.since, self.until, self.gap_us = since, until, gap_us
+        self.ends = parsers.session_ends()
+        self._in_clear = pa.array(sorted(parsers.patterns_with("refused_in_clear")),
+                                  pa.string())
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
-            "filtered", "problems", "received", "messages", "refused")}
+            "filtered", "problems", "in_clear", "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
@@ -315,6 +322,8 @@ class Collector:
         parts["screen"].append(_narrow(events, event_is(events, "screen"), _SCREEN))
         parts["filtered"].append(_narrow(events, event_is(events, "filter"), _FILTER))
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
+        parts["in_clear"].append(_narrow(events, in_values(events.column("pattern"),
+                                                           self._in_clear), _IN_CLEAR))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
 
     def _follow_spans(self, events: pa.Table) -> None:
@@ -356,6 +365,7 @@ class Collector:
             screen=_whole(p["screen"], EVENT_SCHEMA, _SCREEN),
             filtered=_whole(p["filtered"], EVENT_SCHEMA, _FILTER),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
+            in_clear=_whole(p["in_clear"], EVENT_SCHEMA, _IN_CLEAR),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,
             spans=list(self._spans.values()))

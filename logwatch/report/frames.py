@@ -77,6 +77,7 @@ class Frames:
     screen: pd.DataFrame
     filtered: pd.DataFrame
     problems: pd.DataFrame
+    in_clear: pd.DataFrame
     received: pd.DataFrame
     messages: pd.DataFrame
     zone: str
@@ -110,7 +111,8 @@ def frames_of(c: Collected, zone: str) -> Frames:
         connects=_frame(c.connects, zone),
         screen=_frame(c.screen, zone),
         filtered=_frame(c.filtered, zone),
-        problems=_frame(c.problems, zone, ()), received=_frame(c.received, zone),
+        problems=_frame(c.problems, zone, ()), in_clear=_frame(c.in_clear, zone),
+        received=_frame(c.received, zone),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),
         zone=zone)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.delays import PERCENTILES
 from logwatch.report.figures import count, when
 from logwatch.report.svg import Series
 
@@ -222,8 +223,19 @@ def _traffic(r: dict[str, Any]) -> Section:
         Table("Per hour", (_c("hour"), *_TRAFFIC), _hourly(r["per_hour"]), folded=True)])
 
 
+def _delays(d: dict[str, Any]) -> Facts:
+    """logwatch's delivery delay percentiles; the deliveries of no known delay are not
+    in them, and the note says how many."""
+    left_out = f"; {d['untimed']:,} of no known delay" if d["untimed"] else ""
+    return Facts("Delivery delays of delivered mail", [
+        Fact("Deliveries timed", d["timed"], note=f"of {d['delivered']:,} delivered{left_out}"),
+        *(Fact(f"{p}th percentile", d[f"p{p}"], "seconds") for p in PERCENTILES),
+        Fact("Longest", d["max"], "seconds")])
+
+
 def _domains(r: dict[str, Any]) -> Section:
     return Section("domains", "Domains", [
+        _delays(r["delivery_delays"]),
         Table("Deliveries by recipient domain",
               (_c("domain"), _c("sent", kind="count"), _c("bytes", kind="bytes"),
                _c("deferred", "deferrals", "count"),
@@ -377,6 +389,11 @@ def _security(r: dict[str, Any]) -> Section:
         Table("Relay attempts (relay access denied)",
               (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
               sec["relay_attempts"]),
+        Table("Logins refused in the clear (no TLS)",
+              (_c("client_ip", "client", "mono"), _c("count", "refusals", "count"),
+               _c("distinct_sasl_username", "usernames", "count"),
+               _c("usernames", "usernames offered, most first"), *_SEEN),
+              _offered(sec["plaintext_refusals"]["by_ip"]), only_if_rows=True),
         Table("Postscreen verdicts", (_c("name", "verdict"), _COUNT),
               _named(sec["postscreen"]["verdicts"]), only_if_rows=True),
         Table("Clients postscreen caught",
@@ -391,6 +408,14 @@ def _security(r: dict[str, Any]) -> Section:
                               *(_c(k, kind="count") for k in ("connections", "messages",
                                                               "rejects", "auth_failures"))),
               sec["top_clients"])])
+
+
+def _offered(by_ip: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Each client's usernames in one cell, with the times it offered them (`bob 3,
+    alice 1`): whose mail client to set up; none where its lines named none."""
+    return None if by_ip is None else [
+        r | {"usernames": ", ".join(f"{u['sasl_username']} {u['count']}"
+                                    for u in r["usernames"]) or None} for r in by_ip]
 
 
 def _content_filter(cf: dict[str, Any] | None) -> list[Part]:

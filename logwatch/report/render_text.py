@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.delays import PERCENTILES
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes", "human_seconds"]
@@ -143,6 +144,21 @@ def _domains(r: dict[str, Any]) -> list[str]:
                       size))
 
 
+def _delays(r: dict[str, Any]) -> list[str]:
+    """logwatch's "Delivery Delays Percentiles" (its Total row), of delivered mail; the
+    deliveries whose delay is not known are said, as they are not in the figures."""
+    d = r["delivery_delays"]
+    cols = [("timed", "deliveries"), *((f"p{p}", f"{p}%") for p in PERCENTILES),
+            ("max", "max")]
+    out = _heading("Delivery Delays Percentiles") + _table(
+        [d] if d["timed"] else [], cols,
+        {f"p{p}": human_seconds for p in PERCENTILES} | {"max": human_seconds})
+    if d["untimed"]:
+        out.append(f"  {d['untimed']} of {d['delivered']} deliveries left out: no delay "
+                   "logged, and their arrival is not in the input")
+    return out
+
+
 def _users(r: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, title, col in (("senders_by_count", "Senders by message count", "messages"),
@@ -243,6 +259,19 @@ def _listed(rows: list[dict[str, Any]], key: str) -> str:
     return _cell(", ".join(f"{r[key]} {r['count']}" for r in rows) or None)
 
 
+def _in_clear(p: dict[str, Any]) -> list[str]:
+    """Logins refused for coming without TLS, where there were any (a log without
+    Dovecot's lines has none to tell) and their clients were asked for (`-h`)."""
+    if not p["refusals"] or p["by_ip"] is None:
+        return []
+    return _heading("Security: logins refused in the clear (no TLS)") + [
+        f"  {p['refusals']} refused from {p['clients']} clients", ""] + _table(
+        p["by_ip"], [("count", "refusals"), ("distinct_sasl_username", "users"),
+                     ("first", "first"), ("last", "last"), ("client_ip", "client"),
+                     ("usernames", "usernames offered")],
+        {"usernames": lambda names: _listed(names, "sasl_username")})
+
+
 def _security(r: dict[str, Any]) -> list[str]:
     s = r["security"]
     auth, tls = s["auth"], s["tls"]
@@ -266,6 +295,7 @@ def _security(r: dict[str, Any]) -> list[str]:
     out += _titled("Security: relay attempts", s["relay_attempts"], [
         ("count", "denials"), ("distinct_rcpt_domain", "domains"), ("first", "first"),
         ("last", "last"), ("client_ip", "client")])
+    out += _in_clear(s["plaintext_refusals"])
     ps = s["postscreen"]
     out += _heading("Security: postscreen") + [
         "  verdicts: " + _cell(", ".join(f"{k} {v}" for k, v in ps["verdicts"].items()) or None),
@@ -337,7 +367,7 @@ def render_text(r: dict[str, Any]) -> str:
             f"(buckets in {p['timezone']})",
             "MTAs: " + (", ".join(f"{k} {v} rows" for k, v in p["mtas"].items()) or "none")]
     trouble = _details(r) + _problems(r) + _security(r)
-    traffic = _traffic(r) + _domains(r) + _users(r) + _connections(r)
+    traffic = _traffic(r) + _domains(r) + _delays(r) + _users(r) + _connections(r)
     body = (trouble + traffic) if r["problems_first"] else (traffic + trouble)
     lines = head + _totals(r) + body + _coverage(r)
     # one blank line between parts, where a part left out (`-h 0`) left two

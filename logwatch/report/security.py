@@ -20,8 +20,9 @@ from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
 from logwatch.pipeline import default_parsers
 
-__all__ = ["auth_view", "relay_attempts", "relay_totals", "postscreen_view",
-           "content_filter_view", "tls_coverage", "top_clients", "alert_view"]
+__all__ = ["auth_view", "relay_attempts", "relay_totals", "plaintext_refusals",
+           "postscreen_view", "content_filter_view", "tls_coverage", "top_clients",
+           "alert_view"]
 
 _TLS_NAMES = ["tls_protocol", "tls_cipher"]
 
@@ -150,6 +151,28 @@ def relay_totals(f: Frames) -> dict[str, int]:
     """All relay denials and their clients (`relay_attempts` lists the top N)."""
     r = _relay_denials(f)
     return {"attempts": int(len(r)), "clients": int(r["client_ip"].nunique())}
+
+
+#: the usernames a client's row names at most (a scanner may try a dictionary of them;
+#: `distinct_sasl_username` says how many there were)
+_NAMES = 5
+
+
+def plaintext_refusals(f: Frames, limit: int | None) -> dict[str, Any]:
+    """Logins refused because they were offered in the clear where only TLS may carry a
+    password (Dovecot's disable_plaintext_auth), by client: no password was judged, so
+    they are no auth failures, but the client sends its password unencrypted (a mail
+    client set up so, which a user sees fail) or probes whether it may. With the
+    usernames it offered, most offered first, where the lines name them (IMAP LOGIN and
+    POP3 PASS do; an AUTH PLAIN refused so names none)."""
+    rows = f.in_clear
+    by_ip = _by(rows, "client_ip", "sasl_username", limit, "client_ip")
+    named = rows[rows["sasl_username"].notna()
+                 & rows["client_ip"].isin([r["client_ip"] for r in by_ip])]
+    names = {ip: _top_of(v, "sasl_username", _NAMES) for ip, v in
+             named["sasl_username"].astype("object").groupby(named["client_ip"], observed=True)}
+    return {"refusals": len(rows), "clients": int(rows["client_ip"].nunique()),
+            "by_ip": [r | {"usernames": names.get(r["client_ip"], [])} for r in by_ip]}
 
 
 #: postscreen's verdicts against a client (PASS and the allow lists let it through)
