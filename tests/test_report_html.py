@@ -400,8 +400,10 @@ def laid_out(page: str, width: int, expression: str, profile: Path,
     scripts, stays whole, and the width can be a phone's (a headless window is never
     narrower than 500 px). Elements tell their accessible name (`computedName`)."""
     harness = profile.with_suffix(".html")
+    # the charset said, not sniffed: Chromium guesses from the first bytes it is given,
+    # and under load it was once given too few and read `…` as `â€¦`
     harness.write_text(
-        '<!DOCTYPE html><html><body style="margin:0">'
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">'
         f'<iframe id="page" style="border:0;width:{width}px;height:900px" '
         f'srcdoc="{html.escape(page, quote=True)}"></iframe><script>'
         "addEventListener('load', () => { const doc = document.getElementById('page')"
