@@ -30,7 +30,7 @@ __all__ = ["TableWriter", "writer_for", "rows_as_json", "REPEATING", "plain_tabl
 REPEATING = {"host", "instance", "daemon", "program", "source", "source_fp", "relay",
               "relay_ip", "client_ip", "client_name", "helo", "sasl_method", "sasl_username",
               "sender", "recipient", "dsn", "tls_protocol", "tls_cipher", "protocol",
-              "origin", "mta", "status", "commands"}
+              "origin", "mta", "status", "commands", "transport"}
 
 
 def plain_table(table: pa.Table) -> pa.Table:

@@ -127,6 +127,14 @@ _EVENT_FIELDS: list[pa.Field] = [
     pa.field("actions", pa.string()),
     pa.field("pattern", DICT),           # id of the parser pattern that took the line
     pa.field("line_note", DICT),         # see LINE_NOTES
+    # Which transport made a delivery attempt (eximstats' "Deliveries by transport"), by
+    # the MTA's own name for it: Exim's `T=` (`remote_smtp`, `local_delivery`), Sendmail's
+    # `mailer=` (`esmtp`, `local`, `relay`), Postfix's master.cf service: what local,
+    # virtual and pipe log as `relay=` (`dovecot`), and for smtp, lmtp, error, retry and
+    # discard the service their syslog name gives (`postfix/relay/smtp`: relay), else the
+    # daemon's (`smtp`). Null where the line does not tell (Postfix's qmgr, RFC 5424's
+    # APP-NAME cut at the slash).
+    pa.field("transport", pa.string()),
 ]
 
 EVENT_SCHEMA = pa.schema(_EVENT_FIELDS)

@@ -115,9 +115,9 @@ def _peer_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str]:
     check a field on a line only when the line carries it (`key=` in its text), mapped:
     from/to/msgid -> sender/recipient/message_id without angle brackets (our contract),
     size -> size, relay (a client here) -> `client_name [client_ip]`, arg1 of check_rcpt
-    -> recipient, reject -> `reject_code dsn reason`, ruleset -> our pattern id, and the
-    peer's status (its raw text, ours is a closed set) -> `reject: <reject>` on rejects
-    and `done` on the `done;` line (our `removed`). mailer= is not kept.
+    -> recipient, reject -> `reject_code dsn reason`, ruleset -> our pattern id, mailer
+    -> transport, and the peer's status (its raw text, ours is a closed set) -> `reject:
+    <reject>` on rejects and `done` on the `done;` line (our `removed`).
     """
     text = line_text(e.path, e.line)
     want = e.peer_says["expected_fields_when_present"]
@@ -131,8 +131,6 @@ def _peer_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str]:
             problems.append(f"{field}: ours {got!r}, peer {value!r}")
 
     for key, value in want.items():
-        if key == "mailer":
-            continue
         if key == "status":
             if value == "done" and text.split(": ", 1)[-1].startswith("done;"):
                 check("event", [r["event"] for r in rows], "removed")
@@ -150,6 +148,8 @@ def _peer_mismatches(e: Expectation, rows: list[dict[str, Any]]) -> list[str]:
             check("message_id", [r["message_id"] for r in rows], strip(value))
         elif key == "size":
             check("size", [r["size"] for r in rows], int(value))
+        elif key == "mailer":
+            check("transport", [r["transport"] for r in rows], value)
         elif key == "relay":
             check("client", [f"{r['client_name']} [{r['client_ip']}]" for r in rows], value)
         elif key == "arg1":

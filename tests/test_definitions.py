@@ -308,6 +308,56 @@ def test_a_mark_fills_only_the_fields_the_line_left_empty(tmp_path: Path) -> Non
     assert events.column("reject_code").to_pylist() == [451, 421, None]
 
 
+FILLED = "'^disconnect from %{CLIENT}(?: via (?P<relay>\\S+))?(?: T=(?P<transport>\\S+))?'"
+
+
+@pytest.mark.parametrize("extra, fill, said", [
+    ("", '{ field = "colour", source = "service" }', "cannot fill 'colour': not an event field"),
+    ("", '{ field = "event", source = "service" }', "cannot fill 'event': not an event field"),
+    ("", '{ field = "transport", source = "colour" }',
+     "source 'colour' is neither an event field nor 'service'"),
+    ("", '{ field = "relay", source = "relay" }', "'relay' cannot be filled from itself"),
+    ("", '{ field = "transport", source = "helo" }',
+     "fill 'transport': source 'helo' is not a group of the regex (nor 'service')"),
+    ('set = { transport = "x" }', '{ field = "transport", source = "relay" }',
+     "fill 'transport': `set` gives it already"),
+    ('daemons = ["smtpd"]', '{ field = "transport", source = "relay", daemons = ["pipe"] }',
+     "fill 'transport': daemon(s) pipe are not the pattern's"),
+])
+def test_a_fill_is_refused_with_what_is_wrong(tmp_path: Path, extra: str, fill: str,
+                                             said: str) -> None:
+    text = BASE.replace("regex = '^disconnect from %{CLIENT}'", f"regex = {FILLED}").replace(
+        'event = "disconnect"', f'event = "disconnect"\n{extra}\nfill = [{fill}]')
+    msg = error_of(write(tmp_path, text))
+    assert said in msg and "pattern 'disconnect'" in msg and fields_named(msg) == ["fill"], msg
+
+
+def test_a_fill_gives_what_the_line_tells_elsewhere_where_it_captured_nothing(
+        tmp_path: Path) -> None:
+    """Fills in order, the first that gives a value wins, a capture of the field itself
+    wins over all: the pipe daemon's relay, else the service of the program name (the
+    component before the daemon where the syslog name has one, else the daemon), none
+    for a program name that names no daemon."""
+    text = BASE.replace("regex = '^disconnect from %{CLIENT}'", f"regex = {FILLED}").replace(
+        'event = "disconnect"', 'event = "disconnect"\nfill = ['
+        '{ field = "transport", source = "relay", daemons = ["pipe"] }, '
+        '{ field = "transport", source = "service" }]')
+    (tmp_path / "p").mkdir()
+    write(tmp_path / "p", text)
+    lines = [("testmta/relay/smtp", ""), ("testmta/smtp", " via mx.example.net"),
+             ("testmta/pipe", " via dovecot"), ("testmta/pipe", ""), ("testmta", ""),
+             ("testmta-out/smtp", " T=own")]
+    log = tmp_path / "mail.log"
+    log.write_text("".join(f"Jan  6 08:00:0{i} mx1 {prog}[1]: disconnect from a[192.0.2.1]"
+                           f"{tail}\n" for i, (prog, tail) in enumerate(lines)))
+    run = ParseRun([str(log)], load_parsers([tmp_path / "p"]), ParseOptions(year=2025, tz="UTC"))
+    events = pa.concat_tables(list(run.events()))
+    assert events.column("transport").to_pylist() == [
+        "relay", "smtp", "dovecot", "pipe", None, "own"]
+    assert events.column("relay").to_pylist() == [
+        None, "mx.example.net", "dovecot", None, None, None]
+
+
 def test_classify_needs_contains_or_regex(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace('contains = ["Relay access denied"]\n', ""))
     msg = error_of(path)

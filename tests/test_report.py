@@ -530,7 +530,8 @@ def test_the_journal_and_each_rsyslog_format_of_one_run_give_one_report() -> Non
     but what each format cannot carry: the traditional stamp's lost fractions of a
     second (connection times are summed from them), and the daemon, which rsyslog's RFC
     5424 template cuts from the APP-NAME (`postfix`, not `postfix/smtp`): deferrals are
-    grouped under no daemon there."""
+    grouped under no daemon there, and the deliveries under no transport (the daemon or
+    its service names it)."""
     run = ROOT / "recordings" / "postfix" / "run1-syslog"
     journal = _unstamped(report_of(run / "journal.json.gz", cfg=None, year=None))
     assert journal["totals"]["delivered"] > 20 and journal["security"]["alerts"]["timeline"]
@@ -543,7 +544,12 @@ def test_the_journal_and_each_rsyslog_format_of_one_run_give_one_report() -> Non
     rfc5424 = _unstamped(report_of(run / "syslog-rfc5424.log.gz", cfg=None, year=None))
     assert [d["daemon"] for d in journal["deferrals"]] == ["smtp"] * len(journal["deferrals"])
     assert rfc5424["deferrals"] == [{**d, "daemon": None} for d in journal["deferrals"]]
-    assert {**rfc5424, "deferrals": None} == {**journal, "deferrals": None}
+    transports = journal["delivery_transports"]
+    assert {t["transport"] for t in transports} == {"smtp", "local"}
+    assert rfc5424["delivery_transports"] == [{"transport": None, **{
+        k: sum(t[k] for t in transports) for k in ("sent", "bytes", "deferred", "bounced")}}]
+    unlike = {"deferrals": None, "delivery_transports": None}
+    assert {**rfc5424, **unlike} == {**journal, **unlike}
 
 
 def test_exim_with_pids_has_sessions_from_the_processes_that_served_them() -> None:

@@ -634,12 +634,12 @@ def test_traffic_tables_call_deferrals_deferrals(report: dict[str, Any]) -> None
     counting = [s for s in sections(report) if s.id in ("traffic", "domains")]
     tables = [p for s in counting for p in s.parts
               if isinstance(p, Table) and any(c.key == "deferred" for c in p.columns)]
-    for table in tables:     # per day, per hour, and by recipient domain
+    for table in tables:     # per day, per hour, by recipient domain and by transport
         (column,) = [c for c in table.columns if c.key == "deferred"]
         assert column.heading == "deferrals", table.title
         assert sum(row["deferred"] for row in table.rows) == totals["deferrals"], table.title
     html = render_html(report)
-    assert len(tables) == 3 and html.count('<th class="num">deferrals</th>') == 3
+    assert len(tables) == 4 and html.count('<th class="num">deferrals</th>') == 4
 
 
 def test_postscreen_tables_are_left_out_where_the_input_has_no_postscreen(

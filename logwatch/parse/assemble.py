@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.parse.definitions import ParserSet
+from logwatch.parse.definitions import SERVICE, ParserSet, program_service
 from logwatch.parse.engine import Extraction, Piece
 from logwatch.parse.slicing import value_offsets
 from logwatch.parse.fields import (auth_counts, classify_rejects, empty_to_null, duration_seconds,
@@ -75,18 +75,46 @@ def scatter(total: int, parts: list[tuple[np.ndarray, pa.Array]], typ: pa.DataTy
     return pc.take(values, pa.array(inverse, mask=inverse < 0))
 
 
+def _none(captured: pa.Array) -> pa.Array:
+    """Which rows captured nothing (a group that took no part reads "" or null)."""
+    return pc.fill_null(pc.equal(captured, ""), True)
+
+
 def _imply(fields: dict[str, pa.Array], marked: pa.Array,
            implied: dict[str, str | int | float]) -> None:
     """Give the `marked` rows the `implied` values of the fields they captured none of
     (as text, like a capture, so that they are typed and checked alike)."""
     for name, value in implied.items():
         own = fields.get(name, pa.nulls(len(marked), pa.string()))
-        empty = pc.fill_null(pc.equal(own, ""), True)
-        fields[name] = pc.if_else(pc.and_(marked, empty), pa.scalar(str(value)), own)
+        fields[name] = pc.if_else(pc.and_(marked, _none(own)), pa.scalar(str(value)), own)
 
 
-def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Array]:
-    """The piece's captures and constants as typed, normalised columns.
+def _services(programs: pa.Array) -> pa.Array:
+    """Each row's `program_service`, decided once per distinct program name."""
+    enc = pc.dictionary_encode(programs)
+    named = [None if p is None else program_service(p) for p in enc.dictionary.to_pylist()]
+    return pc.take(pa.array(named, pa.string()), enc.indices)
+
+
+def _fill(piece: Piece, fields: dict[str, pa.Array], programs: pa.Array) -> None:
+    """The pattern's fills (FillSpec), on the captures as text: each gives the rows
+    that captured no value of its field the value of its source."""
+    n = len(piece.rows)
+    for spec in piece.pattern.fill:
+        if not spec.applies_to(piece.daemon):
+            continue
+        value = _services(pc.take(programs, pa.array(piece.rows))) if spec.source == SERVICE \
+            else fields.get(spec.source)
+        if value is None:     # the regex that took the rows has no such group
+            continue
+        own = fields.get(spec.field, pa.nulls(n, pa.string()))
+        fields[spec.field] = pc.if_else(_none(own), value, own)
+
+
+def _normalized(piece: Piece, status_words: dict[str, str],
+                programs: pa.Array) -> dict[str, pa.Array]:
+    """The piece's captures, constants and fills as typed, normalised columns
+    (`programs`: the block's, for a fill from the program name).
 
     Done per piece, on the rows the pattern took, rather than on whole scattered columns:
     a column is mostly null, its non-null values are few.
@@ -103,6 +131,7 @@ def _normalized(piece: Piece, status_words: dict[str, str]) -> dict[str, pa.Arra
     n = len(piece.rows)
     for name, value in piece.pattern.set.items():
         fields[name] = pa.repeat(pa.scalar(value), n)
+    _fill(piece, fields, programs)
     out: dict[str, pa.Array] = {}
     for name, arr in fields.items():
         typ = FIELD_TYPES[name]
@@ -148,13 +177,15 @@ def assemble_events(lines: dict[str, pa.Array | np.ndarray], mail_rows: np.ndarr
     offsets = np.cumsum([0] + [len(pf.pattern) for pf in parsers.files])
     pattern_idx = np.full(total, -1, np.int64)
     cols: dict[str, list[tuple[np.ndarray, pa.Array]]] = defaultdict(list)
+    programs = pa.array(lines["program"]) if isinstance(lines["program"], np.ndarray) \
+        else lines["program"]
     for piece in extraction.pieces:
         pos = out_start[piece.rows] + (piece.element if piece.element is not None else 0)
         event_idx[pos] = _EVENT_CODE[piece.pattern.event]
         mta_index = int(mta_of_row[piece.rows[0]])
         pattern_idx[pos] = offsets[mta_index] + piece.pattern_index
         status_words = parsers.files[mta_index].status
-        for name, arr in _normalized(piece, status_words).items():
+        for name, arr in _normalized(piece, status_words, programs).items():
             cols[name].append((pos, arr))
 
     identity = total == n

@@ -25,8 +25,8 @@ from logwatch.tomlfile import Described, at_line, load_toml, validation_message
 from logwatch.schema import EVENTS, FIELD_TYPES, REJECT_CLASSES, STATUSES
 
 __all__ = ["ONLY_CONTAINING_HEAD", "MtaSpec", "QueueIdSpec", "PatternSpec", "ClassifySpec",
-           "SessionSpec", "ParserFile", "ParserSet", "load_parser_file", "load_parsers",
-           "EXTRACTABLE"]
+           "SessionSpec", "FillSpec", "ParserFile", "ParserSet", "load_parser_file",
+           "load_parsers", "program_service", "EXTRACTABLE", "SERVICE"]
 
 #: Fields a pattern may capture or set. The header, provenance and correlation columns
 #: are the engine's own; `session` too, except where a program names its connection
@@ -242,6 +242,52 @@ class SessionSpec(_Model):
         return self
 
 
+#: A `FillSpec.source` that is no field: the service the line's program name gives.
+SERVICE = "service"
+
+
+def program_service(program: str) -> str | None:
+    """The service a program name gives: the component before the daemon where the
+    syslog name has one of its own (`postfix/relay/smtp`: relay, as master.cf's
+    `-o syslog_name=postfix/$service_name` makes it), else the daemon (`postfix/smtp`:
+    smtp, the default service of that name); none where the name has no daemon part
+    (`postfix` alone, rsyslog's RFC 5424 APP-NAME)."""
+    parts = program.split("/")
+    return None if len(parts) < 2 else parts[-2] if len(parts) > 2 else parts[-1]
+
+
+class FillSpec(_Model):
+    """A field that the line does not spell out but that another part of it tells: a
+    field the regex captured, or the service of the program that logged it (`service`,
+    see `program_service`), decided once per distinct program name. Given to the rows
+    of the pattern whose regex left the field empty, of `daemons` only where named.
+
+    Why not a capture group: Postfix's transport is its master.cf service, which local,
+    virtual and pipe log as `relay=`, and smtp only in its syslog name; a group in the
+    delivery regex would slow the commonest line of the log. And Exim names no host for
+    a local delivery, whose next hop is then the transport (as Postfix's relay=local).
+    """
+
+    field: str
+    source: str
+    daemons: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> FillSpec:
+        if self.field not in EXTRACTABLE:
+            raise ValueError(f"cannot fill {self.field!r}: not an event field")
+        if self.source != SERVICE and self.source not in EXTRACTABLE:
+            raise ValueError(f"source {self.source!r} is neither an event field nor "
+                             f"{SERVICE!r}")
+        if self.field == self.source:
+            raise ValueError(f"{self.field!r} cannot be filled from itself")
+        return self
+
+    def applies_to(self, daemon: str) -> bool:
+        """Whether the lines of `daemon` ("": not known) get the value."""
+        return self.daemons is None or daemon in self.daemons
+
+
 class PatternSpec(_Model):
     """One line shape: a cheap literal prefilter, an RE2 pattern, and what it means."""
 
@@ -273,6 +319,9 @@ class PatternSpec(_Model):
     #: (Dovecot's `session=<...>$`): one that carried its captures to the end of every
     #: line would cost the whole regex twice as much (RE2 follows captures slowly).
     tail: str | None = None
+    #: Fields the line tells elsewhere (see FillSpec), in order: the first that gives a
+    #: row a value wins. (Declared after the regexes, whose groups it is checked against.)
+    fill: list[FillSpec] = []
     #: The line names the user of a login another program refuses (Dovecot's auth
     #: service behind Postfix): its `sasl_username` fills that program's next
     #: `auth_failure` from the same client where it names none (see parse.lending).
@@ -324,6 +373,29 @@ class PatternSpec(_Model):
     @classmethod
     def _set(cls, v: dict[str, Any]) -> dict[str, Any]:
         return _settable(v)
+
+    @field_validator("fill")
+    @classmethod
+    def _fill(cls, v: list[FillSpec], info: ValidationInfo) -> list[FillSpec]:
+        """A fill takes a field the regexes capture (or the service), for daemons the
+        pattern reads, and gives one that `set` does not already give every row."""
+        d = info.data
+        rxs = d.get("regex")
+        rxs = [rxs] if isinstance(rxs, str) else list(rxs or [])
+        captured = {n for rx in rxs + [d.get("tail") or ""]
+                    for n in re.findall(r"\(\?P<(\w+)>", rx)} - set(d.get("when") or {})
+        for f in v:
+            if rxs and f.source != SERVICE and f.source not in captured:
+                raise ValueError(f"fill {f.field!r}: source {f.source!r} is not a group of "
+                                 f"the regex (nor {SERVICE!r})")
+            if f.field in (d.get("set") or {}):
+                raise ValueError(f"fill {f.field!r}: `set` gives it already")
+            read = d.get("daemons")      # none: the pattern reads every daemon
+            stray = sorted(set(f.daemons or ()) - set(read)) if read else []
+            if stray:
+                raise ValueError(f"fill {f.field!r}: daemon(s) {', '.join(stray)} are not "
+                                 "the pattern's")
+        return v
 
     @model_validator(mode="after")
     def _marks(self) -> PatternSpec:

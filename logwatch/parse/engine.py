@@ -28,6 +28,7 @@ class Piece:
 
     For a `split` pattern, `element` numbers the values of the split field within a row
     (a line `to=<a>,<b>` gives two entries with the same row, elements 0 and 1).
+    `daemon` is that of all the rows ("": not known), which the pattern's fills ask.
     """
 
     pattern: PatternSpec
@@ -35,6 +36,7 @@ class Piece:
     rows: np.ndarray
     fields: dict[str, pa.Array]
     element: np.ndarray | None = None
+    daemon: str = ""
 
 
 @dataclass
@@ -139,7 +141,7 @@ def _split_list(values: pa.Array) -> pa.ListArray:
 
 
 def _split_piece(p: PatternSpec, index: int, rows: np.ndarray,
-                 fields: dict[str, pa.Array]) -> Piece:
+                 fields: dict[str, pa.Array], daemon: str) -> Piece:
     """One entry per comma-separated value of the split field (Sendmail's to= lists)."""
     assert p.split is not None
     parts = _split_list(pc.fill_null(fields[p.split], ""))
@@ -150,7 +152,7 @@ def _split_piece(p: PatternSpec, index: int, rows: np.ndarray,
     take = pa.array(parent)
     out = {name: (values if name == p.split else pc.take(arr, take))
            for name, arr in fields.items()}
-    return Piece(p, index, rows[parent], out, element)
+    return Piece(p, index, rows[parent], out, element, daemon)
 
 
 def _patterns_for(pf: ParserFile, daemon: str) -> list[tuple[int, PatternSpec]]:
@@ -197,7 +199,7 @@ def apply_patterns(pf: ParserFile, msgs: pa.Array, rows: np.ndarray, daemons: pa
             for hit, fields in _run_pattern(p, g_msgs, cand):
                 free[hit] = False
                 hit_rows = rows[group[hit]]
-                piece = _split_piece(p, index, hit_rows, fields) if p.split else \
-                    Piece(p, index, hit_rows, fields)
+                piece = _split_piece(p, index, hit_rows, fields, daemon) if p.split else \
+                    Piece(p, index, hit_rows, fields, daemon=daemon)
                 out.pieces.append(piece)
         out.unmatched.append(rows[group[free]])

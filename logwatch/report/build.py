@@ -30,10 +30,11 @@ from logwatch.report.security import (alert_view, auth_view, content_filter_view
                                       plaintext_refusals, postscreen_view, relay_attempts,
                                       relay_totals, tls_coverage, top_clients)
 from logwatch.report.totals import received_keys, sized_deliveries, totals
-from logwatch.report.traffic import (bounces, deferrals, delivery_domains, kind_stamps,
-                                     problems, receipt_domains, reject_classes,
-                                     reject_details, smtp_connections, top_users,
-                                     traffic_per_day, traffic_per_hour, unsized)
+from logwatch.report.traffic import (bounces, deferrals, delivery_domains,
+                                     delivery_transports, kind_stamps, problems,
+                                     receipt_domains, reject_classes, reject_details,
+                                     smtp_connections, top_users, traffic_per_day,
+                                     traffic_per_hour, unsized)
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -80,7 +81,8 @@ def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOpt
 
 #: The lists each of pflogsumm's limits cuts (`-h`, `-u`, `--details`), by path.
 _LIMITED: dict[str, tuple[tuple[str, ...], ...]] = {
-    "top_hosts": (("delivery_domains",), ("receipt_domains",), ("smtp_connections", "by_domain"),
+    "top_hosts": (("delivery_domains",), ("delivery_transports",), ("receipt_domains",),
+                  ("smtp_connections", "by_domain"),
                   ("security", "auth", "by_ip"), ("security", "auth", "by_username"),
                   ("security", "auth", "logins_by_username"),
                   ("security", "relay_attempts"), ("security", "plaintext_refusals", "by_ip"),
@@ -159,6 +161,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         "per_day": traffic_per_day(stamps),
         "per_hour": traffic_per_hour(stamps),
         "delivery_domains": delivery_domains(sized, ropts.top_hosts),
+        "delivery_transports": delivery_transports(sized, ropts.top_hosts),
         "delivery_delays": delivery_delays(sized),
         "receipt_domains": receipt_domains(senders, ropts.top_hosts),
         **top_users(senders, sized, ropts.top_users),

@@ -241,6 +241,10 @@ def _domains(r: dict[str, Any]) -> Section:
                _c("deferred", "deferrals", "count"),
                _c("avg_delay", "average delay", "seconds"),
                _c("max_delay", "longest delay", "seconds")), r["delivery_domains"]),
+        Table("Deliveries by transport",
+              (_c("transport", kind="mono"), _c("sent", kind="count"), _c("bytes", kind="bytes"),
+               _c("deferred", "deferrals", "count"), _c("bounced", kind="count")),
+              r["delivery_transports"]),
         Table("Received by sending domain",
               (_c("domain"), _c("messages", kind="count"), _c("bytes", kind="bytes")),
               r["receipt_domains"])])

@@ -139,6 +139,9 @@ def _domains(r: dict[str, Any]) -> list[str]:
                      ("avg_delay", "avg dly"), ("max_delay", "max dly"),
                      ("domain", "host/domain")],
                     {**size, "avg_delay": human_seconds, "max_delay": human_seconds})
+            + _titled("Deliveries by transport", r["delivery_transports"],
+                      [("sent", "sent cnt"), ("bytes", "bytes"), ("deferred", "defers"),
+                       ("bounced", "bounced"), ("transport", "transport")], size)
             + _titled("Host/Domain Summary: Messages Received", r["receipt_domains"],
                       [("messages", "msg cnt"), ("bytes", "bytes"), ("domain", "host/domain")],
                       size))

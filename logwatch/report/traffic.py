@@ -21,8 +21,9 @@ from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.report.totals import client_keys
 
 __all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains",
-           "receipt_domains", "top_users", "deferrals", "bounces", "reject_details",
-           "reject_classes", "smtp_connections", "problems", "short_reason", "unsized"]
+           "delivery_transports", "receipt_domains", "top_users", "deferrals", "bounces",
+           "reject_details", "reject_classes", "smtp_connections", "problems", "short_reason",
+           "unsized"]
 
 _KINDS = ("received", "delivered", "deferred", "bounced", "rejected")
 _REASON_NOISE = [
@@ -103,6 +104,26 @@ def delivery_domains(sized: pd.DataFrame, limit: int | None) -> list[dict[str, A
              "avg_delay": round(r.delay_sum / r.timed, 6) if r.timed else None,
              "max_delay": None if pd.isna(r.max_delay) else round(float(r.max_delay), 2)}
             for dom, r in out.iterrows()]
+
+
+def delivery_transports(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+    """Deliveries by transport (eximstats' table, for every MTA): per transport, the
+    recipients it delivered and their bytes, counted as the domain summary counts them
+    (so that they add up to the totals), and its deferrals and bounces; most mail
+    first. A null transport: the lines did not name one (Postfix's qmgr deferring for a
+    transport it holds back, rsyslog's RFC 5424 APP-NAME cut before the daemon)."""
+    status = sized["status"]
+    sent, deferred, bounced = ((status == s).to_numpy() for s in ("sent", "deferred",
+                                                                   "bounced"))
+    d = pd.DataFrame({"transport": sized["transport"].astype("object"),
+                      "sent": sent.astype(int), "bytes": np.where(sent, sized["size"], 0),
+                      "deferred": deferred.astype(int), "bounced": bounced.astype(int)})
+    g = d[sent | deferred | bounced].groupby("transport", dropna=False).sum()
+    rows = [{"transport": None if pd.isna(t) else t, **{k: int(v) for k, v in r.items()}}
+            for t, r in g.iterrows()]
+    rows.sort(key=lambda r: (-r["sent"], -r["bytes"], -r["deferred"], -r["bounced"],
+                             r["transport"] is None, r["transport"] or ""))
+    return rows[:limit]
 
 
 def receipt_domains(senders: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
