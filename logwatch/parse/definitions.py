@@ -288,6 +288,12 @@ class FillSpec(_Model):
         return self.daemons is None or daemon in self.daemons
 
 
+#: Flags of a line that is no event of its own but is counted elsewhere (a login, the
+#: report): the group each needs, and why the line is only `info`.
+_COUNTED_ELSEWHERE = {"counts_for_login": ("session", "the login counts it"),
+                      "refused_in_clear": ("client_ip", "no password was judged")}
+
+
 class PatternSpec(_Model):
     """One line shape: a cheap literal prefilter, an RE2 pattern, and what it means."""
 
@@ -437,17 +443,11 @@ class PatternSpec(_Model):
         return self
 
     @model_validator(mode="after")
-    def _refuses_for_a_login(self) -> PatternSpec:
-        if self.counts_for_login and ("session" not in self.groups or self.event != "info"):
-            raise ValueError("counts_for_login: the event is info (the login counts it) "
-                             "and the regex captures session")
-        return self
-
-    @model_validator(mode="after")
-    def _refused_before_judged(self) -> PatternSpec:
-        if self.refused_in_clear and ("client_ip" not in self.groups or self.event != "info"):
-            raise ValueError("refused_in_clear: the event is info (no password was judged) "
-                             "and the regex captures client_ip")
+    def _counted_elsewhere(self) -> PatternSpec:
+        for flag, (group, why) in _COUNTED_ELSEWHERE.items():
+            if getattr(self, flag) and (group not in self.groups or self.event != "info"):
+                raise ValueError(f"{flag}: the event is info ({why}) and the regex "
+                                 f"captures {group}")
         return self
 
     @model_validator(mode="after")
