@@ -1,4 +1,5 @@
-"""Every line and message that touches one queue id, address, IP or Message-ID.
+"""Every line and message that touches one queue id, address, IP or Message-ID (or
+every one of a domain, a network or a SASL user).
 
 What exigrep and collate.pl do, for all three MTAs and across hand-offs: the messages the
 query names are closed over their parents and children (content-filter `queued as`,
@@ -42,7 +43,7 @@ from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
 __all__ = ["KINDS", "Query", "Trace", "parse_query", "trace_files"]
 
-KINDS = ("ip", "address", "message-id", "queue-id")
+KINDS = ("ip", "address", "message-id", "queue-id", "domain", "network", "user")
 
 #: Queue ids of the three MTAs (Postfix short and long, Exim old and new, Sendmail) and
 #: of anything shaped like them: letters, digits and dashes.
@@ -82,32 +83,57 @@ class Query:
     def _event_masks(self, kind: str, t: pa.Table) -> list[pa.Array]:
         if kind == "ip":
             return [pc.equal(t["client_ip"], self.value), pc.equal(t["relay_ip"], self.value)]
-        if kind == "address":
-            return [self._address(t[c]) for c in ("sender", "recipient", "orig_recipient")]
+        if kind == "network":
+            return [self._in_network(t["client_ip"]), self._in_network(t["relay_ip"])]
+        if kind in ("address", "domain"):
+            return [self._address(kind, t[c]) for c in ("sender", "recipient", "orig_recipient")]
         if kind == "message-id":
             return [pc.equal(t["message_id"], self.value)]
+        if kind == "user":
+            return [self._user(t["sasl_username"])]
         return [pc.equal(t[c], self.value)
                 for c in ("queue_id", "child_queue_id", "parent_queue_id")]
 
     def _message_masks(self, kind: str, t: pa.Table) -> list[pa.Array]:
         if kind == "ip":
             return [pc.equal(t["client_ip"], self.value)]
-        if kind == "address":
-            return [self._address(t["sender"]), self._in_list(t["recipients"]),
-                    self._in_list(t["orig_recipients"])]
+        if kind == "network":
+            return [self._in_network(t["client_ip"])]
+        if kind in ("address", "domain"):
+            return [self._address(kind, t["sender"]), self._in_list(kind, t["recipients"]),
+                    self._in_list(kind, t["orig_recipients"])]
         if kind == "message-id":
             return [pc.equal(t["message_id"], self.value)]
+        if kind == "user":
+            return [self._user(t["sasl_username"])]
         return [pc.equal(t["queue_id"], self.value)]
 
-    def _address(self, col: pa.ChunkedArray | pa.Array) -> pa.Array:
-        """The address in any case: RFC 5321 leaves a local part's case to its host, and
-        the hosts fold it (Postfix's lookups, Exim's caseless local parts); a trace of
-        `jane.doe@x` that missed `Jane.Doe@X` would hide what `grep -i` finds."""
+    def _address(self, kind: str, col: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """The address (or any of the domain, as `value` holds it: lower case) in any
+        case: RFC 5321 leaves a local part's case to its host, and the hosts fold it
+        (Postfix's lookups, Exim's caseless local parts); a trace of `jane.doe@x` that
+        missed `Jane.Doe@X` would hide what `grep -i` finds."""
+        lower = pc.utf8_lower(col)
+        if kind == "domain":
+            return pc.ends_with(lower, "@" + self.value)
+        return pc.equal(lower, self.value.lower())
+
+    def _user(self, col: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """A SASL username in any case, as Dovecot's and most backends' lookups take it."""
         return pc.equal(pc.utf8_lower(col), self.value.lower())
 
-    def _in_list(self, col: pa.ChunkedArray) -> pa.Array:
+    def _in_network(self, col: pa.ChunkedArray | pa.Array) -> pa.Array:
+        """Addresses in the network `value`, asked once per distinct address."""
+        net = ipaddress.ip_network(self.value)
+        enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray)
+                                   else col)
+        inside = [_as_ip(v) is not None and ipaddress.ip_address(v) in net
+                  for v in enc.dictionary.to_pylist()]
+        return pc.take(pa.array(inside, pa.bool_()), enc.indices)
+
+    def _in_list(self, kind: str, col: pa.ChunkedArray) -> pa.Array:
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        hit = pc.fill_null(self._address(pc.list_flatten(col)), False)
+        hit = pc.fill_null(self._address(kind, pc.list_flatten(col)), False)
         rows = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
         mask = np.zeros(len(col), bool)
         mask[rows[hit.to_numpy(zero_copy_only=False)]] = True
@@ -131,9 +157,34 @@ def _as_ip(text: str) -> str | None:
     return norm
 
 
+def _network(text: str) -> Query:
+    try:
+        return Query(str(ipaddress.ip_network(ip_text(text) if "/" not in text else text,
+                                              strict=False)), ("network",))
+    except ValueError:
+        raise UsageError(f"trace: {text!r} is not a network (198.51.100.0/24, "
+                         "2001:db8:7c::/48)") from None
+
+
+def _domain(text: str) -> Query:
+    domain = text.removeprefix("@").lower()
+    if not domain or "@" in domain:
+        raise UsageError(f"trace: {text!r} is not a domain (@example.com)")
+    return Query(domain, ("domain",))
+
+
 def parse_query(text: str, kind: str | None = None) -> Query:
-    """What the user asked for: `kind` when given, else told by the value's shape."""
+    """What the user asked for: `kind` when given, else told by the value's shape (a
+    network has its `/`, a domain its leading `@`)."""
     text = text.strip()
+    if kind == "network" or (kind is None and "/" in text):
+        return _network(text)
+    if kind == "domain" or (kind is None and text.startswith("@")):
+        return _domain(text)
+    if kind == "user":
+        if not text:
+            raise UsageError("trace: the query is empty")
+        return Query(text, ("user",))
     unbracketed = strip_brackets(pa.array([text]))[0].as_py() or ""
     ip = _as_ip(text)
     if kind == "ip" or (kind is None and ip is not None):
@@ -154,7 +205,8 @@ def parse_query(text: str, kind: str | None = None) -> Query:
     if _QUEUE_ID.fullmatch(text):
         return Query(text, ("queue-id",))
     raise UsageError(f"trace: cannot tell what {text!r} is (an IP address, an address, a "
-                     "Message-ID or a queue id?): say it with --kind")
+                     "Message-ID, a queue id, @domain or a network/prefix?): say it with "
+                     "--kind (a SASL username: --kind user)")
 
 
 def _key(*cols: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -233,6 +285,10 @@ class _Closure:
     sessions: pa.Array
     queue_ids: pa.Array          # host + queue id of the messages and of matching lines
     matching_lines: int
+    #: host + queue id of the matching lines in no message (Exim's `rejected after DATA`:
+    #: an id refused before it was queued), with the span of their lines (`ts_min`,
+    #: `ts_max`, microseconds): their other lines come too
+    unqueued: pa.Table
 
     @property
     def empty(self) -> bool:
@@ -268,11 +324,17 @@ def _close(messages: pa.Table, seeds: pa.Table, session_lines: pa.Table) -> _Clo
         session_lines["session"].take(pa.array(in_member)).combine_chunks()])
     queue_ids = pa.concat_arrays([_key(chosen["host"], chosen["queue_id"]).combine_chunks(),
                                   _key(seeded["host"], seeded["queue_id"]).combine_chunks()])
+    queued = np.zeros(seeded.num_rows, bool)
+    queued[rows_in_lifetimes(seeded, chosen)[0]] = True
+    unqueued = seeded.filter(pa.array(~queued))
+    unqueued = pa.table({"key": _key(unqueued["host"], unqueued["queue_id"]),
+                         "ts": _us(unqueued["ts"])}).group_by(
+        "key", use_threads=False).aggregate([("ts", "min"), ("ts", "max")])
     return _Closure(
         lifetimes=chosen.select([*LIFETIME_KEY, "first_seen", "last_seen"]),
         message_keys=_message_key(chosen).combine_chunks().unique(),
         sessions=sessions.unique(), queue_ids=queue_ids.unique(),
-        matching_lines=seeds.num_rows)
+        matching_lines=seeds.num_rows, unqueued=unqueued)
 
 
 def _message_key(t: pa.Table) -> pa.ChunkedArray | pa.Array:
@@ -291,7 +353,33 @@ def _selected(events: pa.Table, query: Query, closure: _Closure) -> pa.Table:
     keep = pc.or_(pc.or_(pa.array(in_lifetime), pc.fill_null(in_session, False)),
                   query.event_mask(events))
     keep = pc.or_(keep, pa.array(_delivery_tls(events, in_lifetime)))
+    keep = pc.or_(keep, pa.array(_unqueued_lines(events, closure.unqueued)))
     return events.filter(keep)
+
+
+#: How far from the matching lines of an id in no message its other lines are taken: a
+#: message refused after DATA logs its few lines within seconds, and a queue id comes
+#: back months later as another message's.
+_UNQUEUED_US = 3600 * 1_000_000
+
+
+def _unqueued_lines(events: pa.Table, unqueued: pa.Table) -> np.ndarray:
+    """The lines of the ids in no message that lines matched (`_Closure.unqueued`):
+    a query for the sender of a message refused after DATA shows its header checks and
+    rewrites too, as the trace of its id does."""
+    out = np.zeros(events.num_rows, bool)
+    if not unqueued.num_rows:
+        return out
+    at = pc.index_in(_key(events["host"], events["queue_id"]), value_set=unqueued["key"])
+    rows = np.flatnonzero(to_numpy(pc.is_valid(at)))
+    if not len(rows):
+        return out
+    which = to_numpy(pc.take(at, pa.array(rows))).astype(np.int64)
+    t = to_numpy(_us(events["ts"]))[rows]
+    near = ((t >= to_numpy(unqueued["ts_min"])[which] - _UNQUEUED_US)
+            & (t <= to_numpy(unqueued["ts_max"])[which] + _UNQUEUED_US))
+    out[rows[near]] = True
+    return out
 
 
 #: how long before a delivery line its process's STARTTLS to that relay can be

@@ -139,6 +139,9 @@ def test_explain_names_the_pattern_and_the_near_misses(tmp_path: Path) -> None:
     assert "no pattern took this postfix/smtpd line; prefilters passed, regex failed: " \
            "smtpd.connect" in out
     assert "1  (other)" in out
+    piped = mlw("parse", "-", "--explain", "--year", "2025", stdin=path.read_bytes())
+    # read twice, so copied first, and named as asked
+    assert piped.returncode == 0 and piped.stdout.decode() == out.replace(str(path), "-")
 
 
 def test_run_names_a_source_that_is_no_log(tmp_path: Path) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +22,7 @@ import pytest
 import logwatch.parallel
 from logwatch.errors import UsageError
 from logwatch.parse.definitions import ParserSet
-from logwatch.pipeline import ParseOptions, plan_sources
+from logwatch.pipeline import ParseOptions, default_parsers, plan_sources
 from logwatch.trace import Query, Trace, parse_query, trace_files
 from tests.conftest import ROOT
 from tests.stories import relayed_from
@@ -85,6 +88,9 @@ def _mlw(*args: str) -> subprocess.CompletedProcess[str]:
     ("1vxNYz-000000000uo-0tUu", "1vxNYz-000000000uo-0tUu", ("queue-id",)),  # Exim 4.98
     ("1xXepE-0006SV-2f", "1xXepE-0006SV-2f", ("queue-id",)),            # Exim before
     ("6236P3Mn003794", "6236P3Mn003794", ("queue-id",)),                # Sendmail
+    ("@Example.ORG", "example.org", ("domain",)),
+    ("198.51.100.7/24", "198.51.100.0/24", ("network",)),
+    ("2001:DB8:7C::/48", "2001:db8:7c::/48", ("network",)),
 ])
 def test_the_kind_of_query_is_told_by_its_shape(text: str, value: str,
                                                 kinds: tuple[str, ...]) -> None:
@@ -112,6 +118,106 @@ def test_kind_says_which_when_the_shape_cannot() -> None:
         parse_query("599A71B2F42", "address")
     with pytest.raises(UsageError, match="--kind"):
         parse_query("what is this?")
+    assert parse_query("Bob", "user") == Query("Bob", ("user",))
+    assert parse_query("example.org", "domain") == Query("example.org", ("domain",))
+    assert parse_query("192.0.2.200", "network") == Query("192.0.2.200/32", ("network",))
+    with pytest.raises(UsageError, match="not a network"):
+        parse_query("192.0.2.0/33")
+    with pytest.raises(UsageError, match="not a domain"):
+        parse_query("@bob@example.com")
+
+
+# -- many at once: a domain, a network, a user ----------------------------------------
+
+_QUEUE_ID_AT = re.compile(r"postfix/[\w/]+\[\d+\]: ([0-9A-F]{8,}): ")
+
+
+def _postfix_ids(pattern: str) -> set[str]:
+    """The queue ids of the sample day's lines that `pattern` finds, by grep's means."""
+    return {m[1] for line in POSTFIX.read_text().splitlines()
+            if re.search(pattern, line) and (m := _QUEUE_ID_AT.search(line))}
+
+
+def _linked(result: Trace) -> set[str]:
+    """The traced messages that are a parent or child of another traced message."""
+    rows = result.messages.to_pylist()
+    ids = {r["queue_id"] for r in rows}
+    return {r["queue_id"] for r in rows if r["parent"] in ids} | {
+        r["parent"] for r in rows if r["parent"] in ids}
+
+
+@pytest.mark.parametrize("query, pattern", [
+    ("@example.org", r"(?:from|to)=<[^>@]*@[Ee][Xx][Aa][Mm][Pp][Ll][Ee]\.[Oo][Rr][Gg]>"),
+    ("198.51.100.0/24", r"\[198\.51\.100\.\d+\]"),
+    ("2001:db8:7c::/48", r"\[(?:IPv6:)?2001:db8:7c:"),
+])
+def test_a_domain_or_a_network_traces_every_message_it_touches(
+        parsers: ParserSet, query: str, pattern: str) -> None:
+    """`@domain` and a network prefix: every message grep finds a line of with the
+    domain's addresses or the network's clients and relays, and no other but their
+    parents and children and the messages of those clients' sessions (a network's
+    client brought them)."""
+    result = _trace(parsers, query, POSTFIX)
+    found = set(_queue_ids(result))
+    grepped = _postfix_ids(pattern)
+    assert len(grepped) > 10 and grepped <= found
+    if query.startswith("@"):
+        assert found - grepped <= _linked(result)
+
+
+def test_a_sasl_user_is_traced_in_any_case(parsers: ParserSet) -> None:
+    """`--kind user`: bob's logins and failures and the mail he sent, as bob or BOB;
+    four of the failures are the guesser of 192.0.2.200, whose success is bob's too."""
+    result = _trace(parsers, "BOB", POSTFIX, kind="user")
+    lines = _lines(result)
+    assert sum("client=" in t and "sasl_username=bob" in t for t in lines) == 3
+    assert len(_queue_ids(result)) == 3
+    assert sum("authentication failed" in t and "sasl_username=bob" in t for t in lines) == 4
+    assert _trace(parsers, "bob", POSTFIX, kind="user").events.equals(result.events)
+
+
+def test_a_bare_word_that_is_no_queue_id_says_what_else_to_ask() -> None:
+    r = _mlw("alice", str(SENDMAIL), "--year", "2026")
+    assert r.returncode == 1 and "--kind user alice" in r.stderr and "@alice" in r.stderr
+
+
+# -- what the query hits of a message refused before it was queued ---------------------
+
+def test_a_message_refused_after_data_is_traced_whole_from_its_sender() -> None:
+    """Exim's test 0026 refuses x@y's message after DATA for its From: header: the id
+    has lines of its own (the rewrite, the header check) and no message. Traced by the
+    sender, the whole id comes, as traced by the id (it came as the matching line
+    alone)."""
+    log = ROOT / "tests/data/corpora/exim-testsuite/test/log/0026"
+    parsers = default_parsers()
+    by_sender = trace_files([str(log)], parsers, ParseOptions(tz="UTC"), parse_query("x@y"))
+    by_id = trace_files([str(log)], parsers, ParseOptions(tz="UTC"),
+                        parse_query("10HmaX-000000005vi-0000"))
+    refused = [t for t in _lines(by_id) if "10HmaX-000000005vi-0000" in t]
+    assert len(refused) == 3 and "rejected after DATA" in refused[-1]
+    assert [t for t in _lines(by_sender) if "10HmaX-000000005vi-0000" in t] == refused
+
+
+# -- inputs that can be read once ------------------------------------------------------
+
+def test_stdin_and_a_fifo_are_traced_as_files_are(tmp_path: Path) -> None:
+    """exigrep is fed `<(zcat ...)`: a pipe read twice gave nothing, a FIFO hung. They
+    are copied first, and named as given."""
+    args = ("1vxEJO-000000000Zj-1XTb", "--year", "2026")
+    as_file = _mlw(args[0], str(EXIM), *args[1:])
+    assert as_file.returncode == 0 and "3 lines" in as_file.stdout
+    stdin = subprocess.run([sys.executable, "-m", "logwatch", "trace", args[0], "-", *args[1:]],
+                           input=gzip.compress(EXIM.read_bytes()), capture_output=True,
+                           cwd=ROOT, timeout=300)
+    assert stdin.returncode == 0
+    assert stdin.stdout.decode() == as_file.stdout.replace(f"{EXIM} (byte", "- (byte")
+    fifo = tmp_path / "mainlog"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(EXIM.read_bytes(),))
+    writer.start()
+    through = _mlw(args[0], str(fifo), *args[1:])
+    writer.join()
+    assert through.stdout == as_file.stdout.replace(str(EXIM), str(fifo))
 
 
 # -- Postfix ---------------------------------------------------------------------------
@@ -354,8 +460,6 @@ def test_nothing_found_exits_1_and_bad_input_2(tmp_path: Path) -> None:
                                      "0 messages, 0 lines")
     unknown = _mlw("what is this?", str(SENDMAIL))
     assert unknown.returncode == 2 and "--kind" in unknown.stderr
-    stdin = _mlw("192.0.2.200", "-")
-    assert stdin.returncode == 2 and "give files, not -" in stdin.stderr
     missing = _mlw("192.0.2.200", str(tmp_path / "gone.log"), str(SENDMAIL), "--year", "2026")
     assert missing.returncode == 2 and "gone.log" in missing.stderr
     assert "1 message, 13 lines" in missing.stdout   # the readable file is still traced

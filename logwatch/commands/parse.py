@@ -15,6 +15,7 @@ from logwatch.parse.clock import known_zone
 from logwatch.parse.formats import FORMATS
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
+from logwatch.spool import as_asked, rereadable
 from logwatch.stats_text import stats_text
 from logwatch.sources.blocks import SalvagingReader
 from logwatch.sources.opener import READ_ERRORS, open_source
@@ -143,15 +144,18 @@ def run(args: argparse.Namespace) -> int:
     parsers = default_parsers()
     # events need sessions only: no message is built that would not be written
     options = replace(options_from(args), messages=args.table == "messages" and not args.explain)
-    prun = ParseRun(args.files, parsers, options)
-    if args.explain:
-        if "-" in args.files:
-            raise UsageError("--explain reads its inputs twice: give files, not -")
-        rows = [r for events, _ in prun.correlated() for r in events.to_pylist()]
-        explain(rows, _raw_lines([s.source for s in prun.stats]), parsers, sys.stdout)
+    if args.explain:   # the lines are read twice: a pipe is copied first (spool)
+        with rereadable(args.files) as (names, asked):
+            prun = ParseRun(names, parsers, options)
+            rows = [r | {"source": as_asked(r["source"], asked)}
+                    for events, _ in prun.correlated() for r in events.to_pylist()]
+            lines = {(as_asked(s, asked), o): text for (s, o), text
+                     in _raw_lines([s.source for s in prun.stats]).items()}
+        explain(rows, lines, parsers, sys.stdout)
         for err in prun.errors:   # an unreadable input is named here too, not only exit 2
-            print(f"mail-logwatch: {err}", file=sys.stderr)
+            print(f"mail-logwatch: {as_asked(err, asked)}", file=sys.stderr)
         return 2 if prun.errors else 0
+    prun = ParseRun(args.files, parsers, options)
     messages = args.table == "messages"
     writer = writer_for(args.out, MESSAGE_SCHEMA if messages else EVENT_SCHEMA)
     try:

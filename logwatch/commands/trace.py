@@ -1,8 +1,11 @@
 """`mail-logwatch trace QUERY FILE...`: every line and message touching a queue id, an
-address, an IP or a Message-ID, in time order, following `queued as` hand-offs, bounces
-and forwards (what exigrep and collate.pl do, for Postfix, Exim and Sendmail alike).
+address, an IP or a Message-ID (or a domain, a network, a SASL user), in time order,
+following `queued as` hand-offs, bounces and forwards (what exigrep and collate.pl do,
+for Postfix, Exim and Sendmail alike). Inputs are read twice: a pipe, a FIFO or `-` is
+copied to a temporary file first (`trace QUERY <(zcat old.log.gz)` works, as with
+exigrep; compressed files are read as they are).
 
-Text for a person: one block per message, then the lines as `file:offset: line`, with
+Text for a person: one block per message, then the lines as `file (byte N): line`, with
 control characters shown escaped (log lines are attacker-controlled). `--format jsonl`
 for machines: one object per message (`"record": "message"`, the messages table's row),
 then one per line (`"record": "event"`, the event row and the `line` it came from).
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -22,10 +26,10 @@ import pyarrow.compute as pc
 from logwatch.alerts import rfc3339
 from logwatch.commands.detect import print_errors
 from logwatch.commands.parse import add_input_options, options_from
-from logwatch.errors import UsageError
 from logwatch.output import rows_as_json
 from logwatch.pipeline import default_parsers
 from logwatch.sanitize import for_terminal, placed_line
+from logwatch.spool import as_asked, rereadable
 from logwatch.trace import KINDS, Trace, parse_query, trace_files
 
 __all__ = ["register", "run", "trace_text"]
@@ -41,7 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="an IP address; an address or Message-ID (local@domain: both are "
                         "looked for unless --kind says which); a Message-ID in brackets "
                         "(<id@host>: looked for as an address only when no line has it as "
-                        "a Message-ID); or a queue id")
+                        "a Message-ID); a queue id; every address of a domain (@domain); "
+                        "every client or relay of a network (198.51.100.0/24); or, with "
+                        "--kind user, a SASL username")
     add_input_options(p)
     p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous")
     p.add_argument("--format", dest="out_format", choices=("text", "jsonl"), default="text")
@@ -154,11 +160,22 @@ def _tagged(table: pa.Table, record: str) -> pa.Table:
     return table.append_column("record", pa.array([record] * table.num_rows, pa.string()))
 
 
+def _as_asked(result: Trace, asked: dict[str, str]) -> Trace:
+    """`result` with the spool files named as the inputs were."""
+    if not asked:
+        return result
+    sources = result.events["source"]
+    named = pa.array([as_asked(s, asked) for s in sources.to_pylist()], sources.type)
+    events = result.events.set_column(result.events.schema.get_field_index("source"),
+                                      "source", named)
+    return replace(result, events=events, errors=[as_asked(e, asked) for e in result.errors])
+
+
 def run(args: argparse.Namespace) -> int:
-    if "-" in args.files:
-        raise UsageError("trace reads its inputs twice: give files, not -")
     query = parse_query(args.query, args.kind)
-    result = trace_files(args.files, default_parsers(), options_from(args), query)
+    with rereadable(args.files) as (names, asked):
+        result = _as_asked(trace_files(names, default_parsers(), options_from(args), query),
+                           asked)
     if args.out_format == "jsonl":
         for table, record in ((result.messages, "message"), (result.events, "event")):
             for line in rows_as_json(_tagged(table, record)):
@@ -169,6 +186,11 @@ def run(args: argparse.Namespace) -> int:
     if result.asked is not None:
         print(f"mail-logwatch: trace: no line has the Message-ID <{for_terminal(query.value)}>"
               f"; traced as the address {for_terminal(query.value)} instead", file=sys.stderr)
+    if not result.found and args.kind is None and query.kinds == ("queue-id",):
+        # a bare word is read as a queue id: say what else it could have been asked as
+        word = for_terminal(query.value)
+        print(f"mail-logwatch: trace: no queue id {word} in these lines; a SASL username "
+              f"is asked as --kind user {word}, a domain as @{word}", file=sys.stderr)
     print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE
