@@ -267,9 +267,11 @@ _MARK = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? (?:\[\d+\] )?"
 _MARK_MEANS: dict[str, set[tuple[str, str | None]]] = {
     "<=": {("received", None)},
     "(=": {("received", None)},
-    "=>": {("delivery", "sent"), ("discard", None)},     # `=> :blackhole:` is a discard
-    "->": {("delivery", "sent")},
-    ">>": {("delivery", "sent")},
+    # `=> :blackhole:` is a discard; a delivery over loopback whose reply names the id the
+    # message continues under there (`C="250 OK id=..."`) a hand-off
+    "=>": {("delivery", "sent"), ("handoff", "sent"), ("discard", None)},
+    "->": {("delivery", "sent"), ("handoff", "sent")},
+    ">>": {("delivery", "sent"), ("handoff", "sent")},
     "*>": {("discard", None)},             # suppressed by -N: accepted, not delivered
     "**": {("delivery", "bounced"), ("error", None)},
     # an attempt deferred; or an address passed over, not tried (retry time not reached,
@@ -299,7 +301,7 @@ def test_testsuite_message_lines(mainlog: Parsed) -> None:
             continue
         if mark in ("<=", "(=") and row["sender"] is None:
             wrong.append(f"no sender: {mainlog.text(i)[:160]}")
-        if row["event"] == "delivery" and row["recipient"] is None and \
+        if row["event"] in ("delivery", "handoff") and row["recipient"] is None and \
                 "mua_wrapper is set" not in mainlog.text(i):
             wrong.append(f"no recipient: {mainlog.text(i)[:160]}")
     assert seen["<="] > 3000 and seen["=>"] > 2000 and seen["Completed"] > 2000
@@ -334,6 +336,30 @@ def test_testsuite_fields(mainlog: Parsed) -> None:
                         examples.setdefault((ev, rx, field), text[:160])
     for key, n in total.items():
         assert missing[key] <= n * 0.01, f"{key}: {missing[key]} of {n} lack it, e.g. {examples[key]}"
+
+
+# a delivery to a loopback next hop that answered with an Exim id (`C="250 OK id=..."`),
+# the confirmation ending the line
+_LOOPBACK_ID = re.compile(r"^(?:=>|->|>>) .* \[(?:127\.[\d.]+|::1)\]\S*(?: .*)?"
+                          r' C="[^"]*\bid=([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4})"$')
+
+
+def test_testsuite_loopback_handoffs(mainlog: Parsed) -> None:
+    """Every delivery back into an Exim on this host is a hand-off naming the id it
+    continues under, and nothing else is: the many `C="250 OK id=..."` of deliveries to
+    the test host's own address (`[ip4.ip4.ip4.ip4]`, not loopback) stay deliveries."""
+    handoffs = wrong = 0
+    for i, rows in mainlog.rows.items():
+        m = _LOOPBACK_ID.match(mainlog.message(i))
+        row = rows[0]
+        if m:
+            handoffs += 1
+            if (row["event"], row["child_queue_id"]) != ("handoff", m.group(1)):
+                wrong += 1
+        elif row["event"] == "handoff" or row["child_queue_id"] is not None and \
+                row["event"] == "delivery":
+            wrong += 1
+    assert handoffs >= 990 and not wrong
 
 
 # --- fail2ban --------------------------------------------------------------------------

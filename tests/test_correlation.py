@@ -56,6 +56,24 @@ def test_content_filter_child_is_linked_and_counted_once(tmp_path: Path) -> None
     assert [h["child_queue_id"] for h in handoff] == ["5B6C7D8E9F"]
 
 
+def test_exim_delivery_to_its_own_exim_is_a_hand_off_to_a_child() -> None:
+    """Exim's test 0230 (tests/data/corpora/exim-testsuite, GPL-2.0+): 10HmbB goes to the
+    Exim on 127.0.0.1, which answers `250 OK id=10HmbC-...` and logs 10HmbC from
+    localhost: one message, 10HmbC the re-injected child with the client of 10HmbB."""
+    log = ROOT / "tests/data/corpora/exim-testsuite/test/log/0230"
+    events, msgs = _run([log])
+    by_id = {m["queue_id"]: m for m in msgs}
+    parent, child = by_id["10HmbB-000000005vi-0000"], by_id["10HmbC-000000005vi-0000"]
+    assert (parent["origin"], parent["parent"], parent["status"]) == ("smtp", None, "sent")
+    assert (child["origin"], child["parent"]) == ("reinjected", "10HmbB-000000005vi-0000")
+    assert child["client_ip"] == parent["client_ip"] == "V4NET.9.8.7"
+    handoff = [r for r in events.to_pylist() if r["event"] == "handoff"]
+    assert [(h["queue_id"], h["child_queue_id"], h["status"]) for h in handoff] == [
+        ("10HmbB-000000005vi-0000", "10HmbC-000000005vi-0000", "sent")]
+    # the other messages the second Exim received are nobody's children
+    assert [m["parent"] for m in msgs if m is not child] == [None] * (len(msgs) - 1)
+
+
 def _line_batches(tmp_path: Path, log: str, cut: int) -> tuple[pa.Table, pa.Table]:
     """The events of `log`, as two batches split before its `cut`th line."""
     events, _ = _run([_write(tmp_path, "mail.log", log)])

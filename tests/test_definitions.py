@@ -238,6 +238,21 @@ def test_nested_variables_expand(tmp_path: Path) -> None:
     assert "(?P<relay_ip>[0-9.]+)" in pf.pattern[1].regex
 
 
+def test_the_queue_id_shape_is_a_variable_too(tmp_path: Path) -> None:
+    """Written once, for the id a line starts with and the ids a line names."""
+    text = BASE.replace("[vars]\n", "[vars]\nQID = '[0-9A-F]{5,12}'\n")
+    text = text.replace("regex = '^[0-9A-F]{5,12}$'", "regex = '^%{QID}$'")
+    text = text.replace("regex = '^disconnect from %{CLIENT}'",
+                        "regex = '^disconnect from %{CLIENT} for (?P<child_queue_id>%{QID})'")
+    pf = load_parser_file(write(tmp_path, text))
+    assert pf.queue_id is not None and pf.queue_id.regex == "^[0-9A-F]{5,12}$"
+    assert pf.pattern[1].regex.endswith("(?P<child_queue_id>[0-9A-F]{5,12})")
+    msg = error_of(write(tmp_path, BASE.replace("regex = '^[0-9A-F]{5,12}$'",
+                                                "regex = '^%{QUEUEID}$'")))
+    assert "queue_id" in msg and "unknown variable %{QUEUEID}" in msg
+    assert lines_named(msg) == [LINES.index("[queue_id]") + 1]
+
+
 def test_split_must_be_a_group(tmp_path: Path) -> None:
     path = write(tmp_path, BASE.replace('event = "disconnect"',
                                         'event = "disconnect"\nsplit = "recipient"'))

@@ -472,6 +472,19 @@ def test_exim_logins_with_no_client_address_do_not_stop_the_report() -> None:
     assert [(u["sasl_username"], u["count"]) for u in auth["by_username"]] == [("userx\\n", 1)]
 
 
+def test_an_exim_hand_off_over_loopback_is_counted_as_postfix_s_content_filter() -> None:
+    """Exim's test 0230: of its six messages one, 10HmbB, went to the Exim on 127.0.0.1
+    and came back as 10HmbC (`C="250 OK id=10HmbC-..."`). pflogsumm's totals count
+    lines (6 received, 5 delivered, the hand-off among them); each message once, 5 and
+    4. A hand-off is no outbound SMTP delivery."""
+    rep = report_of(ROOT / "tests" / "data" / "corpora" / "exim-testsuite" / "test" / "log"
+                    / "0230", cfg=None, year=None)
+    t, u = rep["totals"], rep["totals_unique"]
+    assert (t["received"], t["delivered"]) == (6, 5)
+    assert (u["received"], u["delivered"]) == (5, 4)
+    assert rep["security"]["tls"]["outbound"]["smtp_deliveries"] == 0
+
+
 def test_reject_detail_tells_temporary_refusals_by_their_code() -> None:
     """A 4xx refusal (greylisting, a rate limit) will be tried again; a 5xx is final.
     Exim logs no code: its `temporarily rejected` refusals carry the 451 it answered

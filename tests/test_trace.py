@@ -32,6 +32,7 @@ POSTFIX = SAMPLES / "postfix/mail.log"
 EXIM = SAMPLES / "exim/mainlog"
 SENDMAIL = SAMPLES / "sendmail/maillog"
 RECORDINGS = ROOT / "recordings"
+EXIM_SUITE = ROOT / "tests/data/corpora/exim-testsuite/test/log"     # GPL-2.0+
 DAY = {"year": 2026, "tz": "UTC"}
 
 
@@ -396,6 +397,84 @@ def test_exim_recording_and_its_reject_log(parsers: ParserSet) -> None:
     assert sum("relay not permitted" in t for t in _lines(result)) == 10
     bounce = _trace(parsers, "nosuchuser@example.net", run / "mainlog.gz")
     assert bounce.messages["origin"].to_pylist() == ["smtp", "bounce"]
+
+
+def test_exim_hand_offs_to_its_own_exim_over_loopback(parsers: ParserSet) -> None:
+    """Exim's test 0607 delivers 10HmaX over ::1 and 10HmaY over 127.0.0.1 to a second
+    Exim, which answers `250 OK id=<its id>` (`C="..."`): either id of each pair gives
+    both messages, the child re-injected from the parent, as Postfix's `queued as`."""
+    log = EXIM_SUITE / "0607"
+    for parent, child in (("10HmaX-000000005vi-0000", "10HmaZ-000000005vi-0000"),
+                          ("10HmaY-000000005vi-0000", "10HmbA-000000005vi-0000")):
+        result = _trace(parsers, parent, log)
+        msgs = {m["queue_id"]: m for m in result.messages.to_pylist()}
+        assert sorted(msgs) == [parent, child]
+        assert (msgs[child]["parent"], msgs[child]["origin"]) == (parent, "reinjected")
+        assert msgs[parent]["parent"] is None and msgs[parent]["origin"] == "local"
+        assert any(f'C="250 OK id={child}"' in t for t in _lines(result))
+        assert any(f"{child} <= CALLER@the.local.host.name H=" in t for t in _lines(result))
+        assert _trace(parsers, child, log).events.equals(result.events)
+
+
+#: Exim's test 2020 (GPL-2.0+), its client's and server's lines in the order they were
+#: written: 10HmaX goes to the Exim on 127.0.0.1 over TLS as 10HmaY, and that one back
+#: to it again as 10HmaZ.
+EXIM_TWICE = """\
+1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= CALLER@thishost.test.ex U=CALLER P=local S=sss
+1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= CALLER@thishost.test.ex H=localhost (thishost.test.ex) [127.0.0.1] P=esmtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx S=sss id=E10HmaX-000000005vi-0000@thishost.test.ex
+1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@thishost.test.ex R=abc T=t1 H=thishost.test.ex [127.0.0.1] X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=no DN="C=UK,O=Exim Developers,CN=thishost.test.ex" C="250 OK id=10HmaY-000000005vi-0000"
+1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed
+1999-03-02 09:44:34 10HmaZ-000000005vi-0000 <= CALLER@thishost.test.ex H=localhost (thishost.test.ex) [127.0.0.1] P=esmtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx S=sss id=E10HmaX-000000005vi-0000@thishost.test.ex
+1999-03-02 09:44:34 10HmaY-000000005vi-0000 => userx@thishost.test.ex R=abc T=t1 H=thishost.test.ex [127.0.0.1] X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=no DN="C=UK,O=Exim Developers,CN=thishost.test.ex" C="250 OK id=10HmaZ-000000005vi-0000"
+1999-03-02 09:44:34 10HmaY-000000005vi-0000 Completed
+"""
+
+
+def test_exim_hand_offs_are_followed_through_a_chain(tmp_path: Path,
+                                                     parsers: ParserSet) -> None:
+    """From any of the three, up to the first and down to the last."""
+    log = tmp_path / "mainlog"
+    log.write_text(EXIM_TWICE)
+    ids = ["10HmaX-000000005vi-0000", "10HmaY-000000005vi-0000", "10HmaZ-000000005vi-0000"]
+    for query in ids:
+        result = _trace(parsers, query, log)
+        msgs = {m["queue_id"]: m for m in result.messages.to_pylist()}
+        assert sorted(msgs) == ids and len(_lines(result)) == 7
+        assert [msgs[i]["parent"] for i in ids] == [None, *ids[:2]]
+        assert [msgs[i]["origin"] for i in ids] == ["local", "reinjected", "reinjected"]
+
+
+#: A message that came in from 127.0.0.1 (test 0230's 10HmbC, GPL-2.0+), and deliveries
+#: of other messages whose lines name its id without being hand-offs to it: a remote
+#: server's reply; a local part that forges a loopback hop and its reply (printed
+#: unquoted, then quoted), the mail going to the attacker's MX; a sender address
+#: (+sender_on_delivery) carrying the reply the loopback next hop did not give.
+EXIM_NAMED_ELSEWHERE = """\
+1999-03-02 09:44:33 10HmbC-000000005vi-0000 <= x@y.x H=localhost (myhost.test.ex) [127.0.0.1]:10006 I=[127.0.0.1]:PORT_D Ci=p1243 P=esmtp S=sss
+1999-03-02 09:44:33 10HmbD-000000005vi-0000 <= x@y.x H=(test) [203.0.113.66]:10002 P=smtp S=sss
+1999-03-02 09:44:33 10HmbD-000000005vi-0000 => x@test.example R=dnslookup T=remote_smtp H=mx.example.net [198.51.100.20] C="250 OK id=10HmbC-000000005vi-0000"
+1999-03-02 09:44:33 10HmbE-000000005vi-0000 <= x@y.x H=(test) [203.0.113.66]:10003 P=smtp S=sss
+1999-03-02 09:44:33 10HmbE-000000005vi-0000 => x R=r T=t H=h [127.0.0.1] C="250 OK id=10HmbC-000000005vi-0000"@victim.example <"x R=r T=t H=h [127.0.0.1] C=\\"250 OK id=10HmbC-000000005vi-0000\\""@victim.example> R=dnslookup T=remote_smtp H=mx.victim.example [198.51.100.21] C="250 OK"
+1999-03-02 09:44:33 10HmbF-000000005vi-0000 <= "a\\" C=\\"250 OK id=10HmbC-000000005vi-0000"@evil.example H=(test) [203.0.113.66]:10004 P=smtp S=sss
+1999-03-02 09:44:33 10HmbF-000000005vi-0000 => x@test.ex F=<"a\\" C=\\"250 OK id=10HmbC-000000005vi-0000"@evil.example> R=to_server T=remote H=127.0.0.1 [127.0.0.1] C="250 OK"
+"""
+
+
+def test_an_exim_id_named_where_no_hand_off_is_links_nothing(tmp_path: Path,
+                                                             parsers: ParserSet) -> None:
+    """The id in a remote server's reply is that server's, and text a sender wrote is
+    the sender's: the message from 127.0.0.1 stays a message of its own."""
+    log = tmp_path / "mainlog"
+    log.write_text(EXIM_NAMED_ELSEWHERE)
+    child = _trace(parsers, "10HmbC-000000005vi-0000", log)
+    assert _queue_ids(child) == ["10HmbC-000000005vi-0000"]
+    assert child.messages["origin"].to_pylist() == ["smtp"]
+    assert child.messages["client_ip"].to_pylist() == ["127.0.0.1"]
+    for parent in ("10HmbD-000000005vi-0000", "10HmbE-000000005vi-0000",
+                   "10HmbF-000000005vi-0000"):
+        result = _trace(parsers, parent, log)
+        assert _queue_ids(result) == [parent]
+        assert set(result.events["event"].to_pylist()) == {"received", "delivery"}
 
 
 # -- Sendmail --------------------------------------------------------------------------

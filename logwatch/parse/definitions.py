@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
-from functools import cached_property
+from collections.abc import Callable, Iterable
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -495,14 +495,38 @@ def _id_line(text: str, pid: str, nth: int = 1) -> int | None:
     return text.count("\n", 0, found[nth - 1].start()) + 1
 
 
+def _table_line(text: str, name: str) -> int | None:
+    """The line of the TOML table `[name]`."""
+    found = re.search(rf"^[ \t]*\[{re.escape(name)}\]", text, re.M)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
+
+
 def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
     """What the model cannot say with a line: duplicate ids and undefined variables.
 
-    Expands `%{VAR}` in the patterns' regexes in place.
+    Expands `%{VAR}` in place in the patterns' regexes and in the queue id's: the shape
+    of an id, written once, is the one a line starts with and the one a pattern finds
+    in a line naming another message (Exim's `C="250 OK id=..."`).
     """
     variables = data.get("vars") or {}
     if not isinstance(variables, dict):
         return
+
+    def expand(rx: str, where: str, line: Callable[[], int | None], depth: int = 0) -> str:
+        def one(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in variables:
+                raise DefinitionError(
+                    at_line(path, line()) + f": {where}, "
+                    f"field regex: unknown variable %{{{name}}}; defined: "
+                    f"{', '.join(sorted(variables)) or 'none'}")
+            value = str(variables[name])
+            return expand(value, where, line, depth + 1) if depth < 5 else value
+        return _VAR.sub(one, rx)
+
+    qid = data.get("queue_id")
+    if isinstance(qid, dict) and isinstance(qid.get("regex"), str):
+        qid["regex"] = expand(qid["regex"], "queue_id", partial(_table_line, text, "queue_id"))
     seen: set[str] = set()
     for item in data.get("pattern") or []:
         if not isinstance(item, dict):
@@ -514,27 +538,14 @@ def _prepare(data: dict[str, Any], text: str, path: Path) -> None:
                                   f": pattern {pid!r}, field id: pattern id {pid!r} is used "
                                   "twice")
         seen.add(pid)
-
-        def expand(rx: str, depth: int = 0) -> str:
-            def one(m: re.Match[str]) -> str:
-                name = m.group(1)
-                if name not in variables:
-                    line = _id_line(text, pid)
-                    raise DefinitionError(
-                        at_line(path, line) + f": pattern {pid!r}, "
-                        f"field regex: unknown variable %{{{name}}}; defined: "
-                        f"{', '.join(sorted(variables)) or 'none'}")
-                value = str(variables[name])
-                return expand(value, depth + 1) if depth < 5 else value
-            return _VAR.sub(one, rx)
-
+        where, at = f"pattern {pid!r}", partial(_id_line, text, pid)
         if isinstance(item.get("tail"), str):
-            item["tail"] = expand(item["tail"])
+            item["tail"] = expand(item["tail"], where, at)
         rx = item.get("regex")
         if isinstance(rx, str):
-            item["regex"] = expand(rx)
+            item["regex"] = expand(rx, where, at)
         elif isinstance(rx, list):
-            item["regex"] = [expand(x) if isinstance(x, str) else x for x in rx]
+            item["regex"] = [expand(x, where, at) if isinstance(x, str) else x for x in rx]
 
 
 def load_parser_file(path: Path) -> ParserFile:
