@@ -421,6 +421,64 @@ def _delivery_tls(events: pa.Table, in_lifetime: np.ndarray) -> np.ndarray:
     return out
 
 
+#: How long before its session's first line a daemon logs the connection it forks a
+#: process for (Exim with `[pid]`: `SMTP connection from [ip]` under the daemon's pid,
+#: then the process's lines, the session, milliseconds later).
+_OPENED_US = 60 * 1_000_000
+_OPENER = ["host", "program", "client_ip"]
+
+
+@dataclass
+class _Openers:
+    """Pass 2's memory for the connect lines that opened the traced sessions but are in
+    none: Exim with `[pid]` logs the connection under the daemon's pid, and the session
+    (keyed by the forked process's pid) begins with its next line. Each traced session
+    takes the last such line of its program and client before its first line, from its
+    block or the one before (a block can end between the two)."""
+
+    sessions: pa.Array
+    started: set[str] = field(default_factory=set)
+    waiting: pa.Table | None = None      # the last block's connect lines in no session
+
+    def take(self, events: pa.Table) -> pa.Table:
+        """The lines of `events` or the block before that opened the traced sessions
+        whose first line is in `events`."""
+        loose = events.filter(pc.and_(pc.equal(plain(events["event"]), "connect"),
+                                      pc.is_null(events["session"])))
+        pool = loose if self.waiting is None else pa.concat_tables([self.waiting, loose])
+        self.waiting = loose
+        traced = events.filter(pc.fill_null(pc.is_in(events["session"],
+                                                      value_set=self.sessions), False))
+        if not pool.num_rows or not traced.num_rows:
+            self.started.update(traced["session"].to_pylist())
+            return pool.slice(0, 0)
+        first = traced.take(pc.sort_indices(traced, [("ts", "ascending")]))
+        at: dict[str, int] = {}
+        for i, s in enumerate(first["session"].to_pylist()):
+            at.setdefault(s, i)
+        rows = [i for s, i in at.items() if s not in self.started]
+        self.started.update(at)
+        if not rows:
+            return pool.slice(0, 0)
+
+        def keyed(t: pa.Table, extra: dict[str, pa.Array]) -> pa.Table:
+            return pa.table({**{k: pc.fill_null(plain(t[k]).cast(pa.string()), "")
+                                for k in _OPENER}, **extra})
+
+        opened = keyed(first.take(pa.array(rows)), {"start": _us(first["ts"].take(
+            pa.array(rows))), "s": pa.array(range(len(rows)))})
+        j = keyed(pool, {"t": _us(pool["ts"]), "i": pa.array(range(pool.num_rows))}).join(
+            opened, keys=_OPENER, use_threads=False)
+        gap = pc.subtract(j["start"], j["t"])
+        j = j.filter(pc.and_(pc.greater_equal(gap, 0), pc.less_equal(gap, _OPENED_US)))
+        if not j.num_rows:
+            return pool.slice(0, 0)
+        last = j.group_by("s", use_threads=False).aggregate([("t", "max")])
+        j = j.join(last, keys="s", use_threads=False)
+        chosen = pc.unique(j.filter(pc.equal(j["t"], j["t_max"]))["i"])
+        return pool.take(chosen)
+
+
 @dataclass
 class Trace:
     """The result: the messages (by first line) and the lines (in time order, with their
@@ -472,8 +530,10 @@ def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
     del index
     messages, events = [], []
     if not closure.empty:
+        openers = _Openers(closure.sessions)
         for block, done in _passes(names, parsers, options, errors):
             for found, parts in ((_selected(block, query, closure), events),
+                                 (openers.take(block), events),
                                  (done.filter(pc.is_in(_message_key(done),
                                                        value_set=closure.message_keys)),
                                   messages)):

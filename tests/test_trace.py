@@ -399,6 +399,25 @@ def test_exim_recording_and_its_reject_log(parsers: ParserSet) -> None:
     assert bounce.messages["origin"].to_pylist() == ["smtp", "bounce"]
 
 
+def test_exim_with_pids_shows_the_daemons_line_that_opened_the_session(
+        parsers: ParserSet) -> None:
+    """With `[pid]` Exim's daemon logs `SMTP connection from [ip]` under its own pid and
+    the process it forks logs the session: each message's trace shows the daemon's line
+    of its client last before its arrival (exigrep shows none: the daemon's line has
+    no message id)."""
+    path = RECORDINGS / "exim/run2-pid-millisec/mainlog.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    arrivals = [(n, ln) for n, ln in enumerate(lines) if " <= " in ln and " H=" in ln][::40]
+    assert len(arrivals) >= 5
+    for n, arrival in arrivals:
+        queue_id, client = re.search(r"\] (\S+) <= .* \[([\d.]+)\]", arrival).groups()
+        opened = next(ln for ln in reversed(lines[:n])
+                      if f"SMTP connection from [{client}] (TCP/IP" in ln)
+        traced = [t for t in _lines(_trace(parsers, queue_id, path))
+                  if "(TCP/IP connection count" in t]
+        assert traced == [opened], queue_id
+
+
 def test_exim_hand_offs_to_its_own_exim_over_loopback(parsers: ParserSet) -> None:
     """Exim's test 0607 delivers 10HmaX over ::1 and 10HmaY over 127.0.0.1 to a second
     Exim, which answers `250 OK id=<its id>` (`C="..."`): either id of each pair gives
