@@ -127,7 +127,7 @@ class Query:
         net = ipaddress.ip_network(self.value)
         enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray)
                                    else col)
-        inside = [_as_ip(v) is not None and ipaddress.ip_address(v) in net
+        inside = [(ip := _as_ip(v)) is not None and ipaddress.ip_address(ip) in net
                   for v in enc.dictionary.to_pylist()]
         return pc.take(pa.array(inside, pa.bool_()), enc.indices)
 
