@@ -201,6 +201,19 @@ def test_a_message_refused_after_data_is_traced_whole_from_its_sender() -> None:
 
 # -- inputs that can be read once ------------------------------------------------------
 
+def test_lines_alone_are_the_text_without_its_summaries() -> None:
+    """`--format lines`: a busy address's trace opens with a summary per message (156 on
+    the sample Exim day for alice) before its lines; for grep and less, the lines alone,
+    the same as the text's last lines."""
+    text = _mlw("alice@example.com", str(EXIM), "--year", "2026")
+    lines = _mlw("alice@example.com", str(EXIM), "--year", "2026", "--format", "lines")
+    assert text.returncode == lines.returncode == 0
+    shown = lines.stdout.splitlines()
+    assert len(shown) > 100 and all(t.startswith(f"{EXIM} (byte ") for t in shown)
+    assert text.stdout.splitlines()[-len(shown):] == shown
+    assert f"{len(shown)} lines" in text.stdout.splitlines()[0]
+
+
 def test_stdin_and_a_fifo_are_traced_as_files_are(tmp_path: Path) -> None:
     """exigrep is fed `<(zcat ...)`: a pipe read twice gave nothing, a FIFO hung. They
     are copied first, and named as given."""

@@ -32,7 +32,7 @@ from logwatch.sanitize import for_terminal, placed_line
 from logwatch.spool import as_asked, rereadable
 from logwatch.trace import KINDS, Trace, parse_query, trace_files
 
-__all__ = ["register", "run", "trace_text"]
+__all__ = ["register", "run", "trace_text", "placed_lines"]
 
 EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
@@ -50,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         "--kind user, a SASL username")
     add_input_options(p)
     p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous")
-    p.add_argument("--format", dest="out_format", choices=("text", "jsonl"), default="text")
+    p.add_argument("--format", dest="out_format", choices=("text", "lines", "jsonl"),
+                   default="text", help="text: the messages, then their lines; lines: the "
+                   "lines alone, without the messages' summaries (for grep and less); "
+                   "jsonl: both for machines")
     p.set_defaults(run=run)
 
 
@@ -126,6 +129,20 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def placed_lines(result: Trace) -> list[str]:
+    """The traced lines in time order, each after its file and byte offset, once (a
+    Sendmail line with several recipients is several rows)."""
+    shown: set[tuple[str, int | None]] = set()
+    lines = []
+    for r in result.events.select(["source", "offset", "line"]).to_pylist():
+        if (r["source"], r["offset"]) in shown:
+            continue
+        shown.add((r["source"], r["offset"]))
+        text = r["line"] if r["line"] is not None else "(not readable again)"
+        lines.append(placed_line(r["source"], r["offset"], text))
+    return lines
+
+
 def trace_text(result: Trace) -> str:
     """The trace for a terminal or a mail: messages first, then the lines in time order."""
     table = result.messages
@@ -133,18 +150,10 @@ def trace_text(result: Trace) -> str:
         table = table.set_column(table.schema.get_field_index(name), name,
                                  pc.cast(table[name], pa.int64()))
     messages = table.to_pylist()
-    rows = result.events.select(["source", "offset", "line"]).to_pylist()
     keyed = result.events.select(["host", "queue_id", "event", "ts"])
     keyed = keyed.set_column(3, "ts", pc.cast(keyed["ts"], pa.int64()))
     events = _events_of(messages, keyed.to_pylist())
-    shown: set[tuple[str, int | None]] = set()
-    lines = []
-    for r in rows:   # a Sendmail line with several recipients is several rows
-        if (r["source"], r["offset"]) in shown:
-            continue
-        shown.add((r["source"], r["offset"]))
-        text = r["line"] if r["line"] is not None else "(not readable again)"
-        lines.append(placed_line(r["source"], r["offset"], text))
+    lines = placed_lines(result)
     kinds = " or ".join(k.replace("-", " ") for k in result.query.kinds)
     if result.asked is not None:
         kinds += f"; no {' or '.join(k.replace('-', ' ') for k in result.asked.kinds)} matched"
@@ -180,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
         for table, record in ((result.messages, "message"), (result.events, "event")):
             for line in rows_as_json(_tagged(table, record)):
                 sys.stdout.write(line + "\n")
+    elif args.out_format == "lines":
+        sys.stdout.writelines(line + "\n" for line in placed_lines(result))
     else:
         sys.stdout.write(trace_text(result))
     sys.stdout.flush()
