@@ -74,6 +74,28 @@ def test_exim_delivery_to_its_own_exim_is_a_hand_off_to_a_child() -> None:
     assert [m["parent"] for m in msgs if m is not child] == [None] * (len(msgs) - 1)
 
 
+@pytest.mark.parametrize("cut", [None, 2])
+def test_an_exim_cutthrough_delivery_logged_before_its_arrival_is_one_message(
+        tmp_path: Path, cut: int | None) -> None:
+    """Exim's test 5400 (GPL-2.0+): with cutthrough delivery the `>>` line is written
+    while the client waits, before `<=`; a received line began a new lifetime, so each
+    message was two, one delivered with no sender and one received and never delivered.
+    As one batch and cut between the two lines, one message each, as many as ids."""
+    lines = (ROOT / "tests/data/corpora/exim-testsuite/test/log/5400").read_text()
+    first = lines.splitlines(keepends=True)
+    at = next(i for i, ln in enumerate(first) if " >> " in ln) + 1 if cut else len(first)
+    paths = [_write(tmp_path, "mainlog.1" if cut else "mainlog", "".join(first[:at]))]
+    if cut:   # a rotation between the two lines
+        paths.append(_write(tmp_path, "mainlog", "".join(first[at:])))
+    _, msgs = _run(paths)
+    cut_through = {ln.split()[2] for ln in first if " >> " in ln}
+    assert len(cut_through) >= 3
+    mine = [m for m in msgs if m["queue_id"] in cut_through]
+    assert len(mine) == len(cut_through)
+    assert all(m["sender"] == "CALLER@myhost.test.ex" and m["origin"] == "local"
+               and m["delivered"] >= 1 and m["status"] == "sent" for m in mine)
+
+
 def _line_batches(tmp_path: Path, log: str, cut: int) -> tuple[pa.Table, pa.Table]:
     """The events of `log`, as two batches split before its `cut`th line."""
     events, _ = _run([_write(tmp_path, "mail.log", log)])

@@ -162,6 +162,8 @@ class Correlator:
         self.state = state or CorrelationState(known=known)
         self.pending = PendingSessions()
         self._resolved: set[str] = set()
+        #: patterns whose lines come before their message's received line
+        self._early = pa.array(sorted(parsers.patterns_with("before_received")), pa.string())
 
     def process(self, events: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Fill `session` on `events`; return (events, messages now complete)."""
@@ -300,10 +302,10 @@ class Correlator:
         """The lifetimes still held, as they stand now, leaving the state as it is: what a
         live run shows the rules of the messages still in the queue."""
         st = self.state
-        seg = segment(st.rows)
+        seg = segment(st.rows, self._early)
         if st.settling_messages is None:
             st.settling_messages = _unlinked_with_keys(segment(
-                st.settling.select(ROW_SCHEMA.names)))
+                st.settling.select(ROW_SCHEMA.names), self._early))
         return pa.concat_tables([
             aggregate(seg, np.flatnonzero(is_message(seg)), st.links),
             link_parents(st.settling_messages.drop_columns(["key"]), st.links)])
@@ -317,7 +319,7 @@ class Correlator:
             rows = pa.concat_tables([rows, st.settling.select(ROW_SCHEMA.names)])
             st.settling, st.settling_messages = SETTLING_SCHEMA.empty_table(), None
         released = self._release()
-        seg = segment(rows)
+        seg = segment(rows, self._early)
         if seg.count == 0:
             st.rows = ROW_SCHEMA.empty_table()
             return released
@@ -363,7 +365,7 @@ class Correlator:
         elif st.settling_messages is not None:   # their lifetimes' ends are their `until`
             ends = st.settling_messages.column("last_seen").cast(pa.int64()).to_numpy()
             st.settling_messages = _without(st.settling_messages, ends <= horizon)
-        seg = segment(leaving)
+        seg = segment(leaving, self._early)
         return aggregate(seg, np.flatnonzero(is_message(seg)), st.links)
 
     def _over(self, seg: Segmented) -> np.ndarray:

@@ -32,7 +32,8 @@ QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
 ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "client_ip",
                "client_name", "sasl_username", "helo", "sender", "recipient",
                "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
-               "tls_protocol", "protocol", "session", "child_queue_id", "parent_queue_id"]
+               "tls_protocol", "protocol", "session", "child_queue_id", "parent_queue_id",
+               "pattern"]
 
 #: The transmission types of RFC 3848 (ESMTPSA: over TLS, authenticated), as Sendmail's
 #: `proto=` and Exim's `P=` write them: what a received line itself says of its
@@ -92,8 +93,10 @@ def lifetime_key(rows: pa.Table) -> pa.Array:
         "\x1f")
 
 
-def segment(rows: pa.Table) -> Segmented:
-    """Sort rows by (host, instance, queue id, time, order) and cut them into lifetimes."""
+def segment(rows: pa.Table, early: pa.Array) -> Segmented:
+    """Sort rows by (host, instance, queue id, time, order) and cut them into lifetimes;
+    `early`: the patterns whose lines an MTA writes before the received line
+    (`before_received`)."""
     n = rows.num_rows
     if n == 0:
         empty = np.empty(0, np.int64)
@@ -111,8 +114,9 @@ def segment(rows: pa.Table) -> Segmented:
     after_removed = np.concatenate(([False], removed[:-1]))
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
     boundary = new_key | after_removed | gap
-    boundary |= received & ~_after_refusals_only(boundary | received,
-                                                to_numpy(event_is(rows, *_BEFORE_FROM)))
+    before = to_numpy(pc.or_(event_is(rows, *_BEFORE_FROM),
+                             in_values(rows.column("pattern"), early)))
+    boundary |= received & ~_after_refusals_only(boundary | received, before)
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
     ends = np.concatenate((starts[1:] - 1, [n - 1]))
@@ -129,8 +133,9 @@ _BEFORE_FROM = (*REFUSALS, "info", "hold", "discard")
 
 def _after_refusals_only(starts: np.ndarray, refusal: np.ndarray) -> np.ndarray:
     """Rows whose lifetime so far (from the last of `starts` before them) is refusals
-    only (`_BEFORE_FROM`). A `received` line begins a lifetime (a reused id), except
-    after those: they are the message's that the `from=` line goes on to name."""
+    only (`_BEFORE_FROM`, and the lines written before the received one). A `received`
+    line begins a lifetime (a reused id), except after those: they are the message's
+    that the `from=` line goes on to name."""
     idx = np.arange(len(starts))
     begun = np.maximum.accumulate(np.where(starts, idx, 0))
     others = np.concatenate(([0], np.cumsum(~refusal)))   # rows not refusals before each

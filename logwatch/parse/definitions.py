@@ -335,6 +335,11 @@ class PatternSpec(_Model):
     #: The line refuses a password a login process's connection (its `session`)
     #: offered: counted by that connection's login, if one comes (see parse.refusals).
     counts_for_login: bool = False
+    #: The MTA writes this line of a message before the line that receives it (Exim's
+    #: cutthrough `>>`, delivered while the client waits for the end of DATA): a
+    #: received line after only such lines (and refusals) goes on with their lifetime
+    #: rather than starting one, as it would for a reused id.
+    before_received: bool = False
     #: The line refuses a login offered in the clear where the server allows none
     #: (Dovecot's disable_plaintext_auth): no password was judged, so it is no failure,
     #: but its client sends passwords unencrypted (the report lists them).
