@@ -56,7 +56,8 @@ def _row_schema() -> pa.Schema:
     fields = [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
               for f in fields]
     return pa.schema(fields + [pa.field("order", pa.int64()), pa.field("tls", pa.bool_()),
-                               pa.field("user", pa.string()), pa.field("pending", pa.bool_())])
+                               pa.field("user", pa.string()), pa.field("early", pa.bool_()),
+                               pa.field("pending", pa.bool_())])
 
 
 ROW_SCHEMA = _row_schema()
@@ -188,7 +189,7 @@ class Correlator:
         st.rows_seen += n
         if not self.messages:
             return events, MESSAGE_SCHEMA.empty_table()
-        rows = message_rows(events, order, sres.tls_so_far, sres.user_so_far)
+        rows = message_rows(events, order, sres.tls_so_far, sres.user_so_far, self._early)
         pend = np.zeros(rows.num_rows, bool)
         if len(sres.pending_rows):
             pend = np.isin(rows.column("order").to_numpy(), order[sres.pending_rows])
@@ -302,10 +303,10 @@ class Correlator:
         """The lifetimes still held, as they stand now, leaving the state as it is: what a
         live run shows the rules of the messages still in the queue."""
         st = self.state
-        seg = segment(st.rows, self._early)
+        seg = segment(st.rows)
         if st.settling_messages is None:
             st.settling_messages = _unlinked_with_keys(segment(
-                st.settling.select(ROW_SCHEMA.names), self._early))
+                st.settling.select(ROW_SCHEMA.names)))
         return pa.concat_tables([
             aggregate(seg, np.flatnonzero(is_message(seg)), st.links),
             link_parents(st.settling_messages.drop_columns(["key"]), st.links)])
@@ -319,7 +320,7 @@ class Correlator:
             rows = pa.concat_tables([rows, st.settling.select(ROW_SCHEMA.names)])
             st.settling, st.settling_messages = SETTLING_SCHEMA.empty_table(), None
         released = self._release()
-        seg = segment(rows, self._early)
+        seg = segment(rows)
         if seg.count == 0:
             st.rows = ROW_SCHEMA.empty_table()
             return released
@@ -365,7 +366,7 @@ class Correlator:
         elif st.settling_messages is not None:   # their lifetimes' ends are their `until`
             ends = st.settling_messages.column("last_seen").cast(pa.int64()).to_numpy()
             st.settling_messages = _without(st.settling_messages, ends <= horizon)
-        seg = segment(leaving, self._early)
+        seg = segment(leaving)
         return aggregate(seg, np.flatnonzero(is_message(seg)), st.links)
 
     def _over(self, seg: Segmented) -> np.ndarray:

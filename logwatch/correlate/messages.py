@@ -32,8 +32,7 @@ QUEUE_LIFETIME_US = 7 * 86_400 * 1_000_000
 ROW_COLUMNS = ["host", "instance", "queue_id", "mta", "ts", "event", "daemon", "client_ip",
                "client_name", "sasl_username", "helo", "sender", "recipient",
                "orig_recipient", "relay", "size", "nrcpt", "message_id", "status",
-               "tls_protocol", "protocol", "session", "child_queue_id", "parent_queue_id",
-               "pattern"]
+               "tls_protocol", "protocol", "session", "child_queue_id", "parent_queue_id"]
 
 #: The transmission types of RFC 3848 (ESMTPSA: over TLS, authenticated), as Sendmail's
 #: `proto=` and Exim's `P=` write them: what a received line itself says of its
@@ -54,8 +53,10 @@ _DELIVERY_EVENTS = ("delivery", "handoff")
 
 
 def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray,
-                 user: pa.Array) -> pa.Table:
-    """The rows of `events` that belong to a message (they carry a queue id)."""
+                 user: pa.Array, early: pa.Array) -> pa.Table:
+    """The rows of `events` that belong to a message (they carry a queue id); `early`:
+    the patterns whose lines an MTA writes before the received line (`before_received`),
+    told on each row as `early`."""
     has = pc.is_valid(events.column("queue_id")).to_numpy(zero_copy_only=False)
     sel = np.flatnonzero(has)
     take = pa.array(sel)
@@ -63,6 +64,7 @@ def message_rows(events: pa.Table, order: np.ndarray, tls: np.ndarray,
     cols["order"] = pa.array(order[sel], pa.int64())
     cols["tls"] = pa.array(tls[sel], pa.bool_())
     cols["user"] = pc.take(user, take)
+    cols["early"] = in_values(pc.take(events.column("pattern"), take), early)
     return pa.table(cols)
 
 
@@ -93,10 +95,8 @@ def lifetime_key(rows: pa.Table) -> pa.Array:
         "\x1f")
 
 
-def segment(rows: pa.Table, early: pa.Array) -> Segmented:
-    """Sort rows by (host, instance, queue id, time, order) and cut them into lifetimes;
-    `early`: the patterns whose lines an MTA writes before the received line
-    (`before_received`)."""
+def segment(rows: pa.Table) -> Segmented:
+    """Sort rows by (host, instance, queue id, time, order) and cut them into lifetimes."""
     n = rows.num_rows
     if n == 0:
         empty = np.empty(0, np.int64)
@@ -114,8 +114,9 @@ def segment(rows: pa.Table, early: pa.Array) -> Segmented:
     after_removed = np.concatenate(([False], removed[:-1]))
     gap = np.concatenate(([False], np.diff(ts) > QUEUE_LIFETIME_US))
     boundary = new_key | after_removed | gap
+    # a row a state of an older version kept has no `early`: null, as it was cut then
     before = to_numpy(pc.or_(event_is(rows, *_BEFORE_FROM),
-                             in_values(rows.column("pattern"), early)))
+                             pc.fill_null(rows.column("early"), False)))
     boundary |= received & ~_after_refusals_only(boundary | received, before)
     lifetime = np.cumsum(boundary) - 1
     starts = np.flatnonzero(boundary)
