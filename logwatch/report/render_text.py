@@ -83,10 +83,11 @@ def _table(rows: Sequence[Row] | None, columns: list[tuple[str, str]],
     return out
 
 
-def _below(rows: Sequence[Row] | None, columns: list[tuple[str, str]]) -> list[str]:
+def _below(rows: Sequence[Row] | None, columns: list[tuple[str, str]],
+           fmt: dict[str, Callable[[Any], str]] | None = None) -> list[str]:
     """A table under a section's summary line, which says already when there is none:
     nothing then, where a bare `none` would not say what there is none of."""
-    return [""] + _table(rows, columns) if rows else []
+    return [""] + _table(rows, columns, fmt) if rows else []
 
 
 def _totals(r: dict[str, Any]) -> list[str]:
@@ -268,7 +269,7 @@ def _in_clear(p: dict[str, Any]) -> list[str]:
     if not p["refusals"] or p["by_ip"] is None:
         return []
     return _heading("Security: logins refused in the clear (no TLS)") + [
-        f"  {p['refusals']} refused from {p['clients']} clients", ""] + _table(
+        f"  {p['refusals']} refused from {p['clients']} clients"] + _below(
         p["by_ip"], [("count", "refusals"), ("distinct_sasl_username", "users"),
                      ("first", "first"), ("last", "last"), ("client_ip", "client"),
                      ("usernames", "usernames offered")],
