@@ -3,22 +3,20 @@ as its argument; with neither, the default file."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 import logwatch.config
 from logwatch.cli import main
-from tests.conftest import ROOT
+from tests.test_cli import mlw as cli_mlw
 
 CONFIG = '[site]\nlocal_domains = ["example.com"]\n'
 
 
-def mlw(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "logwatch", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+#: the command's output as text
+mlw = partial(cli_mlw, text=True)
 
 
 @pytest.fixture()

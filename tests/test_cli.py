@@ -22,9 +22,10 @@ Dec 30 10:00:04 mx1 kernel: [12.3] eth0: link up
 """
 
 
-def mlw(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def mlw(*args: str, stdin: bytes | None = None, cwd: Path = ROOT,
+        text: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "logwatch", *args], input=stdin,
-                          capture_output=True, cwd=cwd)
+                          capture_output=True, cwd=cwd, text=text)
 
 
 @pytest.fixture()
