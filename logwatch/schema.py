@@ -135,6 +135,16 @@ _EVENT_FIELDS: list[pa.Field] = [
     # daemon's (`smtp`). Null where the line does not tell (Postfix's qmgr, RFC 5424's
     # APP-NAME cut at the slash).
     pa.field("transport", pa.string()),
+    # Where a Postfix delivery's `delay` went, from its `delays=a/b/c/d`: before the queue
+    # manager (the message's arrival included), in it (waiting for a delivery agent: a
+    # congested queue or transport), connection set-up (DNS, HELO, TLS) and the
+    # transmission. logwatch prints their percentiles; slow mail is told apart by them (a
+    # slow client, a full queue, a slow DNS or a slow peer). Exim and Sendmail do not log
+    # the split.
+    pa.field("delay_before_qmgr", pa.float64()),
+    pa.field("delay_in_qmgr", pa.float64()),
+    pa.field("delay_conn_setup", pa.float64()),
+    pa.field("delay_transmission", pa.float64()),
 ]
 
 EVENT_SCHEMA = pa.schema(_EVENT_FIELDS)

@@ -417,6 +417,15 @@ FORGED_NUMBERS = [
      {"client_port": None, "client_ip": "203.0.113.9"}),
     ("Mar  3 10:00:00 mx1 postfix/smtp[12]: 4B1C22A0B9: to=<a@b.example>, relay=none, "
      "delay=1.2.3, dsn=4.4.1, status=deferred (x)", {"delay": None, "status": "deferred"}),
+    # a split of another shape, or with no number in it, loses the split, not the line
+    ("Mar  3 10:00:00 mx1 postfix/smtp[12]: 4B1C22A0B9: to=<a@b.example>, relay=none, "
+     "delay=1.2, delays=1.2/0/0, dsn=4.4.1, status=deferred (x)",
+     {"delay": 1.2, "delay_before_qmgr": None, "delay_transmission": None,
+      "status": "deferred"}),
+    ("Mar  3 10:00:00 mx1 postfix/smtp[12]: 4B1C22A0B9: to=<a@b.example>, relay=none, "
+     "delay=1.2, delays=1.2.3/./0/9, dsn=4.4.1, status=deferred (x)",
+     {"delay": 1.2, "delay_before_qmgr": None, "delay_in_qmgr": None,
+      "delay_conn_setup": 0.0, "delay_transmission": 9.0, "status": "deferred"}),
     ("Mar  3 10:00:00 mx1 postfix/smtpd[12]: disconnect from unknown[203.0.113.9] ehlo=1 "
      "auth=0/99999 quit=1 commands=2/3", {"auth_ok": None, "auth_tried": None,
                                           "client_ip": "203.0.113.9"}),

@@ -29,7 +29,8 @@ __all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Coll
 
 _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
              "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher",
-             "transport"]
+             "transport", "delay_before_qmgr", "delay_in_qmgr", "delay_conn_setup",
+             "delay_transmission"]
 #: a local delivery's bare user takes its accepted address's domain (see `_qualified`)
 _QUALIFIER = "orig_recipient"
 #: a refusal's message (host, instance, queue id), for the client Sendmail names later

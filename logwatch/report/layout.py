@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
-from logwatch.report.delays import PERCENTILES
+from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.report.figures import count, when
 from logwatch.report.svg import Series
 
@@ -223,19 +223,24 @@ def _traffic(r: dict[str, Any]) -> Section:
         Table("Per hour", (_c("hour"), *_TRAFFIC), _hourly(r["per_hour"]), folded=True)])
 
 
-def _delays(d: dict[str, Any]) -> Facts:
-    """logwatch's delivery delay percentiles; the deliveries of no known delay are not
-    in them, and the note says how many."""
+def _delays(d: dict[str, Any]) -> list[Facts | Table]:
+    """logwatch's delivery delay percentiles, and where Postfix logged it, where the delay
+    went; the deliveries of no known delay are not in them, and the note says how many."""
     left_out = f"; {d['untimed']:,} of no known delay" if d["untimed"] else ""
-    return Facts("Delivery delays of delivered mail", [
+    names = dict(STAGES)
+    figures = tuple(_c(f"p{p}", f"{p}%", "seconds") for p in PERCENTILES)   # as logwatch
+    return [Facts("Delivery delays of delivered mail", [
         Fact("Deliveries timed", d["timed"], note=f"of {d['delivered']:,} delivered{left_out}"),
         *(Fact(f"{p}th percentile", d[f"p{p}"], "seconds") for p in PERCENTILES),
-        Fact("Longest", d["max"], "seconds")])
+        Fact("Longest", d["max"], "seconds")]),
+        Table("Where the delay went (Postfix's delays=)",
+              (_c("stage"), *figures, _c("max", "longest", "seconds")),
+              [s | {"stage": names[s["stage"]]} for s in d["stages"]], only_if_rows=True)]
 
 
 def _domains(r: dict[str, Any]) -> Section:
     return Section("domains", "Domains", [
-        _delays(r["delivery_delays"]),
+        *_delays(r["delivery_delays"]),
         Table("Deliveries by recipient domain",
               (_c("domain"), _c("sent", kind="count"), _c("bytes", kind="bytes"),
                _c("deferred", "deferrals", "count"),

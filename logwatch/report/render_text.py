@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
-from logwatch.report.delays import PERCENTILES
+from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes", "human_seconds"]
@@ -149,13 +149,16 @@ def _domains(r: dict[str, Any]) -> list[str]:
 
 
 def _delays(r: dict[str, Any]) -> list[str]:
-    """logwatch's "Delivery Delays Percentiles" (its Total row), of delivered mail; the
-    deliveries whose delay is not known are said, as they are not in the figures."""
+    """logwatch's "Delivery Delays Percentiles": Postfix's stages where logged, then the
+    Total, of delivered mail; the deliveries whose delay is not known are said, as they
+    are not in the figures."""
     d = r["delivery_delays"]
+    names = dict(STAGES)
+    rows = [dict(s, stage=names[s["stage"]]) for s in d["stages"]] + [dict(d, stage="Total")]
     cols = [("timed", "deliveries"), *((f"p{p}", f"{p}%") for p in PERCENTILES),
-            ("max", "max")]
+            ("max", "max"), ("stage", "stage")]
     out = _heading("Delivery Delays Percentiles") + _table(
-        [d] if d["timed"] else [], cols,
+        rows if d["timed"] else [], cols,
         {f"p{p}": human_seconds for p in PERCENTILES} | {"max": human_seconds})
     if d["untimed"]:
         out.append(f"  {d['untimed']} of {d['delivered']} deliveries left out: no delay "
