@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +231,32 @@ def test_jsonl_is_the_contract() -> None:
         assert set(a["evidence"][0]) == {"source", "offset", "line"}
     assert [a["severity"] for a in alerts][0] == "critical"      # most severe first
     assert len({a["id"] for a in alerts}) == len(alerts)
+
+
+def test_stdin_and_a_fifo_keep_their_evidence_lines(tmp_path: Path) -> None:
+    """The evidence is read again after the rules ran: `journalctl -o json | detect -`
+    and `detect <(zcat ...)` gave every alert's lines as "(not readable again)". They
+    are copied first, and named as given: the alerts are the file's, sources renamed."""
+    args = ["detect", "--config", str(SAMPLE_CONFIG), "--year", "2026", "-j", "1"]
+    log = SAMPLES / "postfix/mail.log"
+    as_file = _mlw(*args, str(log))
+    assert as_file.returncode == 0 and as_file.stdout
+    stdin = subprocess.run([sys.executable, "-m", "logwatch", *args, "-"],
+                           input=gzip.compress(log.read_bytes()), capture_output=True,
+                           text=False, cwd=ROOT, timeout=300)
+    assert stdin.returncode == 0
+    alerts = [json.loads(line) for line in stdin.stdout.decode().splitlines()]
+    assert alerts == [json.loads(line.replace(json.dumps(str(log)), '"-"'))
+                      for line in as_file.stdout.splitlines()]
+    assert all(e["line"] and e["source"] == "-" for a in alerts for e in a["evidence"])
+    fifo = tmp_path / "mail.log"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(log.read_bytes(),))
+    writer.start()
+    through = _mlw(*args, "--format", "text", str(fifo))
+    writer.join()
+    assert through.returncode == 0 and "not readable again" not in through.stdout
+    assert f"{fifo} (byte " in through.stdout
 
 
 def test_fail_on_alert_and_exit_codes(tmp_path: Path) -> None:

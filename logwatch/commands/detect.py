@@ -10,16 +10,19 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from logwatch.alert_text import alerts_text
+from logwatch.alerts import Alert
 from logwatch.commands.parse import add_input_options, options_from
 from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.errors import ConfigError, UsageError
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
 from logwatch.sanitize import lines_for_terminal
+from logwatch.spool import as_asked, rereadable
 from logwatch.sources.rotation import rotation_key
 
 __all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
@@ -116,16 +119,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=run)
 
 
+def _named_as_asked(alert: Alert, asked: dict[str, str]) -> Alert:
+    """`alert` with the spool copies of its sources named as the inputs were."""
+    return replace(alert, sources=[as_asked(s, asked) for s in alert.sources],
+                   evidence=[replace(e, source=as_asked(e.source, asked))
+                             for e in alert.evidence])
+
+
 def run(args: argparse.Namespace) -> int:
+    """The evidence lines are read again after the rules ran: a pipe, a FIFO or `-`
+    (`journalctl -o json | mail-logwatch detect -`, `detect <(zcat mail.log.2.gz)`) is
+    copied first, or every alert's lines would be "(not readable again)"."""
     cfg, options = site_and_options(args)
-    result = detect_files(args.files, cfg, options)
-    det = result.detection
+    with rereadable(args.files) as (names, asked):
+        result = detect_files(names, cfg, options)
+    alerts = [_named_as_asked(a, asked) for a in result.detection.alerts]
+    notes = [as_asked(n, asked) for n in result.notes]
     if args.out_format == "text":
-        sys.stdout.write(alerts_text(det.alerts))
-        print_notes(result.notes)
+        sys.stdout.write(alerts_text(alerts))
+        print_notes(notes)
     else:
-        print_alerts([a.as_dict() for a in det.alerts], result.notes)
-    print_errors(result.errors)
+        print_alerts([a.as_dict() for a in alerts], notes)
+    print_errors([as_asked(e, asked) for e in result.errors])
     if result.errors:
         return EXIT_USAGE
-    return EXIT_ALERTS if args.fail_on_alert and det.alerts else EXIT_OK
+    return EXIT_ALERTS if args.fail_on_alert and alerts else EXIT_OK
