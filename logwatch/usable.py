@@ -15,7 +15,7 @@ from logwatch.notify.deliver import Destination, destinations
 from logwatch.rules_engine.loader import load_rules
 from logwatch.tomlfile import at_line, locate
 
-__all__ = ["validated", "checked_destinations"]
+__all__ = ["validated", "checked_destinations", "checked_state_dir"]
 
 
 def _at(cfg: Config, *field: str) -> str:
@@ -66,4 +66,17 @@ def validated(cfg: Config) -> Config:
         raise ConfigError(f"{cfg.origin or 'config'}: no [[sources]] to read")
     _rules_of(cfg)
     checked_destinations(cfg)
+    checked_state_dir(cfg)
     return cfg
+
+
+def checked_state_dir(cfg: Config) -> None:
+    """Refuse a `state_dir` that is, or lies under, something other than a directory: a
+    run would take that for a disk that is full for now (EX_TEMPFAIL, read again later)
+    and fail the same way at every cron run, where it is a mistake in the config."""
+    path = cfg.state_dir
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        where = "is" if path == cfg.state_dir else f"lies under {path}, which is"
+        raise ConfigError(f"{_at(cfg, 'state_dir')}: {cfg.state_dir} {where} not a directory")

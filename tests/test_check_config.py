@@ -56,6 +56,25 @@ def test_a_bad_config_given_by_option_exits_2_located(tmp_path: Path) -> None:
     assert "config.toml line 3: field site.trusted_network" in r.stderr
 
 
+@pytest.mark.parametrize("state_dir", ["state", "state/under"])
+def test_a_state_dir_that_is_a_file_is_a_config_error(tmp_path: Path, state_dir: str) -> None:
+    """A state_dir that is a file (or lies under one) was taken for a full disk: `run`
+    said "read again when it can be" and exited 75 at every cron run; check-config
+    said "valid". Both now say what is wrong with the config, exit 2, nothing read."""
+    (tmp_path / "state").write_text("")
+    log = tmp_path / "mail.log"
+    log.write_text("Mar  3 10:00:00 mx1 postfix/smtpd[1]: connect from x[192.0.2.9]\n")
+    path = tmp_path / "config.toml"
+    path.write_text(f'state_dir = "{state_dir}"\n{CONFIG}[[sources]]\npath = "{log}"\n')
+    checked, ran = mlw("check-config", str(path)), mlw("run", "--config", str(path))
+    said = f"config.toml line 1: field state_dir: {tmp_path / state_dir} "
+    assert checked.returncode == ran.returncode == 2 and checked.stdout == ran.stdout == ""
+    assert said in checked.stderr and said in ran.stderr
+    assert ("is not a directory" if state_dir == "state"
+            else f"lies under {tmp_path / 'state'}, which is not a directory") in ran.stderr
+    assert (tmp_path / "state").read_text() == ""
+
+
 def test_without_either_the_default_file_is_checked(cfg: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,7 +26,7 @@ from logwatch.rules_engine.loader import load_rules, overridden
 from logwatch.sanitize import for_terminal
 from logwatch.sources.overlap import overlap_warnings
 from logwatch.sources.tail import absent, unreadable
-from logwatch.usable import checked_destinations
+from logwatch.usable import checked_destinations, checked_state_dir
 
 __all__ = ["register", "run", "explain_config", "config_path"]
 
@@ -142,5 +142,6 @@ def explain_config(cfg: Config, rules: list[Any], dests: list[Destination]) -> s
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(config_path(args))
+    checked_state_dir(cfg)
     sys.stdout.write(explain_config(cfg, load_rules(cfg), checked_destinations(cfg)))
     return 0
