@@ -111,7 +111,7 @@ def _log_of(name: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("detect", help="run the rules over log files and print alerts",
                        description=__doc__)
-    add_input_options(p)
+    add_input_options(p, configured=True)
     add_config_option(p)
     p.add_argument("--format", dest="out_format", choices=("jsonl", "text"), default="jsonl")
     p.add_argument("--fail-on-alert", action="store_true",

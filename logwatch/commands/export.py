@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="write events and messages as a Parquet dataset "
                                       "partitioned by day (UTC)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_input_options(p)
+    add_input_options(p, configured=True)
     p.add_argument("--out", required=True, metavar="DIR",
                    help="the dataset's directory: created, or empty (see --overwrite)")
     p.add_argument("--overwrite", action="store_true",

@@ -63,12 +63,15 @@ def _host(text: str) -> str:
     return text
 
 
-def add_input_options(p: argparse.ArgumentParser) -> None:
-    """Options every command that reads logs shares."""
+def add_input_options(p: argparse.ArgumentParser, configured: bool = False) -> None:
+    """Options every command that reads logs shares; `configured`: the command reads a
+    site config, whose zones come before the machine's (`site_and_options`)."""
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="log files (plain, .gz, .bz2, .xz, .zst) or - for stdin")
     p.add_argument("--year", type=_year, help="year of the first line of year-less stamps")
-    p.add_argument("--tz", help="time zone of stamps without one (default: the machine's)")
+    p.add_argument("--tz", help="time zone of stamps without one (default: "
+                   + ("the tz of the configured source the file is, else the config's "
+                      "site.timezone, else the machine's)" if configured else "the machine's)"))
     p.add_argument("--log-format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")
     p.add_argument("--host", type=_host,

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        description=__doc__, add_help=False,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--help", action="help", help="show this help and exit")
-    add_input_options(p)
+    add_input_options(p, configured=True)
     add_config_option(p)
     p.add_argument("--format", dest="out_format", choices=FORMATS,
                    help="default: as --out's suffix says (.html, .json, .md), else text")
