@@ -176,6 +176,7 @@ def test_run_names_a_source_that_is_no_log(tmp_path: Path) -> None:
     (["report", "--gap", "0"], "argument --gap: '0': a finite number of hours"),
     (["parse", "-j", "-1"], "argument -j/--jobs: '-1': a number of processes, 1 or more"),
     (["detect", "--jobs", "0"], "argument -j/--jobs: '0': a number of processes, 1 or more"),
+    (["alerts", "--limit", "-1"], "argument --limit: '-1': a number of deliveries, 1 or more"),
     (["parse", "--host", ""], "argument --host: '': a host name, not empty and without spaces"),
     (["export", "--out", "x", "--host", "mx 1"], "argument --host: 'mx 1': a host name"),
 ])

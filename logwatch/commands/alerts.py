@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from logwatch.commands.amounts import whole
 from logwatch.commands.detect import config_from, site_config_path
 from logwatch.config import DEFAULT_PATH
 from logwatch.notify.deliver import destinations, route_of
@@ -25,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("alerts", help="recent, pending and failed alert deliveries",
                        description=__doc__)
     p.add_argument("--config", help=f"site configuration (default: {DEFAULT_PATH})")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole("deliveries", 1), default=50,
+                   help="how many of the latest deliveries and actions to list (default 50)")
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 from dataclasses import replace
 
+from logwatch.commands.amounts import whole
 from logwatch.errors import UsageError
 from logwatch.explain import explain
 from logwatch.output import refuse_input_as_output, writer_for
@@ -43,17 +44,6 @@ def _year(text: str) -> int:
     return year
 
 
-def _jobs(text: str) -> int:
-    """A number of processes: -1 or 0 was taken as 1 without a word."""
-    try:
-        jobs = int(text)
-    except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of processes, 1 or more")
-    return jobs
-
-
 def _host(text: str) -> str:
     """The host column of every row of a log without one: an empty name (or one with
     spaces, which no syslog host has) would be a row no query or rule can name."""
@@ -76,7 +66,7 @@ def add_input_options(p: argparse.ArgumentParser, configured: bool = False) -> N
                    help="line format (default: detected per file)")
     p.add_argument("--host", type=_host,
                    help="host name for logs that have none (Exim's own files)")
-    p.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1,
+    p.add_argument("-j", "--jobs", type=whole("processes", 1), default=os.cpu_count() or 1,
                    help="processes to parse with (default: one per core; 1 = this one)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="where files (or parts of large ones) are parsed: local "

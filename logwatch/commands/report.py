@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from logwatch.commands.detect import add_config_option, print_errors, site_and_options
 from logwatch.commands.parse import add_input_options
-from logwatch.commands.amounts import positive
+from logwatch.commands.amounts import positive, whole
 from logwatch.errors import UsageError
 from logwatch.output import refuse_input_as_output
 from logwatch.progress import Progress
@@ -56,11 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--until", help="end of the period (exclusive), as --since")
     p.add_argument("-d", "--day", choices=("today", "yesterday"),
                    help="only this day of the site's zone (pflogsumm's -d)")
-    p.add_argument("-h", dest="top_hosts", type=_lines, default=50, metavar="N",
+    p.add_argument("-h", dest="top_hosts", type=whole("lines", 0), default=50, metavar="N",
                    help="host/domain lines per table (pflogsumm's -h; default 50)")
-    p.add_argument("-u", dest="top_users", type=_lines, default=50, metavar="N",
+    p.add_argument("-u", dest="top_users", type=whole("lines", 0), default=50, metavar="N",
                    help="sender/recipient lines per table (pflogsumm's -u; default 50)")
-    p.add_argument("--details", type=_lines, default=50, metavar="N",
+    p.add_argument("--details", type=whole("lines", 0), default=50, metavar="N",
                    help="lines per deferral/bounce/reject/problem table (default 50)")
     p.add_argument("--verp-mung", type=int, nargs="?", const=1, default=0, choices=(1, 2),
                    help="fold VERP sender addresses (pflogsumm's --verp-mung[=2])")
@@ -74,16 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--gap", type=positive("hours"), default=4.0, metavar="HOURS",
                    help="report quiet stretches in the input longer than this (default 4)")
     p.set_defaults(run=run)
-
-
-def _lines(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of lines, 0 or more")
-    return n
 
 
 def _format(args: argparse.Namespace) -> str:
