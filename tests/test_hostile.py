@@ -381,6 +381,19 @@ def test_block_of_only_an_empty_line(tmp_path: Path) -> None:
     check(data, events, run)
 
 
+def test_angle_brackets_inside_a_message_id_stay_in_it(tmp_path: Path) -> None:
+    """The Message-ID header is the sender's text: one with brackets inside was cut at
+    the first `>` (`<script`), so that trace showed and searched another id."""
+    log = tmp_path / "mail.log"
+    log.write_text("Mar  3 10:00:00 mx1 postfix/cleanup[2002]: 4A1B2C3D4E: "
+                   "message-id=<<script>alert(1)</script>@x.test>\n"
+                   "Mar  3 10:00:00 mx1 postfix/cleanup[2002]: 4A1B2C3D4F: "
+                   "message-id=<plain@x.test> (added by postmaster)\n")
+    table, _ = parse(log, year=2026)
+    assert table.column("message_id").to_pylist() == ["<script>alert(1)</script>@x.test",
+                                                      "plain@x.test"]
+
+
 @pytest.mark.parametrize("sender", ["<script>alert(1)</script>@x.test", "a>b@x.test",
                                     "<<>>@x.test"])
 def test_angle_brackets_inside_an_envelope_address(tmp_path: Path, sender: str) -> None:
