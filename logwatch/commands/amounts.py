@@ -1,5 +1,5 @@
 """Command-line amounts that must be a positive, finite number (`--gap`, `--interval`), or a
-whole number from a least one (`-j`, `-h`, `--limit`).
+whole number no smaller than a least one (`-j` and `--limit` 1, the report's `-h` 0).
 
 float() takes `nan` and `1e400` (inf): a nan pause never elapsed (no comparison with it is
 true) and an inf gap or pause never ended, and 0 or less made every pause between two
