@@ -1,5 +1,6 @@
 """Every line and message that touches one queue id, address, IP or Message-ID (or
-every one of a domain, a network or a SASL user).
+every one of a domain, a network or a SASL user), or that has a line a regular
+expression or a piece of text matches as it is written (exigrep's own mode).
 
 What exigrep and collate.pl do, for all three MTAs and across hand-offs: the messages the
 query names are closed over their parents and children (content-filter `queued as`,
@@ -14,6 +15,9 @@ keeps the key columns of every message (its lifetime, parent and session: a hund
 or so each), of the lines that match and of the few lines of a message logged in a
 session of their own; the closure is computed from those alone. The second pass keeps
 the full rows of what the closure names. Both filter whole blocks with pyarrow.compute.
+A regex or text query matches the lines' text, which events do not keep: the inputs are
+read raw once before (`grep`), and a line found there is a matching line as one naming
+an address is, bringing its message, its session and the rest of an unqueued id.
 
 A session brings its lines that belong to no other message: a Postfix session that sent
 thirty messages shows its connect, AUTH and disconnect with the traced one, not the other
@@ -25,7 +29,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -36,14 +40,17 @@ from logwatch.correlate.lifetimes import KEY as LIFETIME_KEY
 from logwatch.correlate.lifetimes import parents_of, rows_in_lifetimes
 from logwatch.errors import UsageError
 from logwatch.evidence import LineRef, read_lines
+from logwatch.grep import LineMatches, grep
 from logwatch.parse.definitions import ParserSet
 from logwatch.parse.fields import ip_text, strip_brackets
 from logwatch.pipeline import ParseOptions, ParseRun
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["KINDS", "Query", "Trace", "parse_query", "trace_files"]
+__all__ = ["KINDS", "LINE_KINDS", "Query", "Trace", "parse_query", "trace_files"]
 
-KINDS = ("ip", "address", "message-id", "queue-id", "domain", "network", "user")
+#: Kinds matched against a line's text as written, not against the fields parsed from it
+LINE_KINDS = ("regex", "text")
+KINDS = ("ip", "address", "message-id", "queue-id", "domain", "network", "user", *LINE_KINDS)
 
 #: Queue ids of the three MTAs (Postfix short and long, Exim old and new, Sendmail) and
 #: of anything shaped like them: letters, digits and dashes.
@@ -60,18 +67,35 @@ class Query:
     addresses too (`from=<alice@example.com>`), so when no line has it as a Message-ID
     it is looked for as the `fallback` kinds instead (an address), and the trace says so:
     a pasted `from=<...>` is not a silent miss, and a Message-ID that is there is never
-    mixed with a mailbox of the same spelling."""
+    mixed with a mailbox of the same spelling.
+
+    A regex or text query ignores case unless `case_sensitive`, as exigrep does (and
+    its -I); `lines` holds the lines it matches once the inputs were read (`matching`)."""
 
     value: str
     kinds: tuple[str, ...]
     fallback: tuple[str, ...] = ()
+    case_sensitive: bool = False
+    lines: LineMatches = field(default_factory=LineMatches, compare=False, repr=False)
 
     def instead(self) -> Query:
         """The query as its fallback kinds."""
         return Query(self.value, self.fallback)
 
+    def line_mask(self, lines: pa.Array) -> pa.Array:
+        """Which of `lines` (text as written) a regex or text query matches."""
+        match = pc.match_substring_regex if self.kinds == ("regex",) else pc.match_substring
+        return match(lines, self.value, ignore_case=not self.case_sensitive)
+
+    def matching(self, names: list[str]) -> Query:
+        """The query ready for the passes over `names`: a regex or text query with the
+        lines of theirs it matches, any other as it is."""
+        if not set(self.kinds) & set(LINE_KINDS):
+            return self
+        return replace(self, lines=grep(names, self.line_mask))
+
     def event_mask(self, events: pa.Table) -> pa.Array:
-        """Rows of `events` that name the value."""
+        """Rows of `events` that name the value, or whose line it matches."""
         masks = [m for kind in self.kinds for m in self._event_masks(kind, events)]
         return _any(masks, events.num_rows)
 
@@ -91,6 +115,8 @@ class Query:
             return [pc.equal(t["message_id"], self.value)]
         if kind == "user":
             return [self._user(t["sasl_username"])]
+        if kind in LINE_KINDS:
+            return [self.lines.mask(t)]
         return [pc.equal(t[c], self.value)
                 for c in ("queue_id", "child_queue_id", "parent_queue_id")]
 
@@ -106,6 +132,8 @@ class Query:
             return [pc.equal(t["message_id"], self.value)]
         if kind == "user":
             return [self._user(t["sasl_username"])]
+        if kind in LINE_KINDS:   # no text here: the lines that match bring their messages
+            return []
         return [pc.equal(t["queue_id"], self.value)]
 
     def _address(self, kind: str, col: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -173,9 +201,32 @@ def _domain(text: str) -> Query:
     return Query(domain, ("domain",))
 
 
-def parse_query(text: str, kind: str | None = None) -> Query:
+def _line_query(text: str, kind: str, case_sensitive: bool) -> Query:
+    """A pattern as given, spaces and all (`' rejected '`), refused before any file is
+    read when RE2 cannot read it. RE2 is Perl's syntax less look-around and
+    back-references, and takes linear time whatever the pattern."""
+    if not text:
+        raise UsageError("trace: the query is empty")
+    query = Query(text, (kind,), case_sensitive=case_sensitive)
+    try:
+        query.line_mask(pa.array([""]))
+    except pa.ArrowInvalid as exc:
+        complaint = str(exc).removeprefix("Invalid regular expression: ")
+        raise UsageError(f"trace: --kind regex {text!r}: RE2 cannot read it ({complaint}); "
+                         "it has no look-around or back-references, and --kind text looks "
+                         "for the text as written") from None
+    return query
+
+
+def parse_query(text: str, kind: str | None = None, case_sensitive: bool = False) -> Query:
     """What the user asked for: `kind` when given, else told by the value's shape (a
-    network has its `/`, a domain its leading `@`)."""
+    network has its `/`, a domain its leading `@`). A regex or a text is never guessed:
+    most words would be one. `case_sensitive` is for those two, whose matches ignore
+    case by default; every other kind has its own rule for case."""
+    if kind in LINE_KINDS:
+        return _line_query(text, kind, case_sensitive)
+    if case_sensitive:
+        raise UsageError("trace: --case-sensitive is for --kind regex and --kind text")
     text = text.strip()
     if kind == "network" or (kind is None and "/" in text):
         return _network(text)
@@ -206,7 +257,8 @@ def parse_query(text: str, kind: str | None = None) -> Query:
         return Query(text, ("queue-id",))
     raise UsageError(f"trace: cannot tell what {text!r} is (an IP address, an address, a "
                      "Message-ID, a queue id, @domain or a network/prefix?): say it with "
-                     "--kind (a SASL username: --kind user)")
+                     "--kind (a SASL username: --kind user; any part of a line: --kind "
+                     "text, or --kind regex for a regular expression)")
 
 
 def _key(*cols: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -516,10 +568,11 @@ def _passes(names: list[str], parsers: ParserSet,
 
 def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
                 query: Query) -> Trace:
-    """Read `names` twice (see the module's docstring) and trace `query` through them;
-    when nothing matches it and it has a fallback, trace that instead."""
+    """Read `names` twice (a regex or text query once more before: see the module's
+    docstring) and trace `query` through them; when nothing matches it and it has a
+    fallback, trace that instead."""
     errors: list[str] = []
-    asked = query
+    query = asked = query.matching(names)
     index = _Index([query, query.instead()] if query.fallback else [query])
     for events, done in _passes(names, parsers, options, errors):
         index.add(events, done)

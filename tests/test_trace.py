@@ -180,6 +180,7 @@ def test_a_sasl_user_is_traced_in_any_case(parsers: ParserSet) -> None:
 def test_a_bare_word_that_is_no_queue_id_says_what_else_to_ask() -> None:
     r = _mlw("alice", str(SENDMAIL), "--year", "2026")
     assert r.returncode == 1 and "--kind user alice" in r.stderr and "@alice" in r.stderr
+    assert "any part of a line as --kind text alice" in r.stderr
 
 
 # -- what the query hits of a message refused before it was queued ---------------------

@@ -5,6 +5,14 @@ for Postfix, Exim and Sendmail alike). Inputs are read twice: a pipe, a FIFO or 
 copied to a temporary file first (`trace QUERY <(zcat old.log.gz)` works, as with
 exigrep; compressed files are read as they are).
 
+exigrep's own mode, for what no field holds (a return path `P=<...>`, an address in an
+Exim `for` list, a reject's text, part of a HELO or an address): `--kind regex` matches
+QUERY, an RE2 regular expression, against each line as written, header and all;
+`--kind text` looks for it as a piece of text (exigrep -l). Both ignore case unless
+-I/--case-sensitive (exigrep -I). Every message with a line that matches comes whole,
+with what any trace brings: its parents and children, its session. These two read the
+inputs once more, raw, before the two passes.
+
 Text for a person: one block per message, then the lines as `file (byte N): line`, with
 control characters shown escaped (log lines are attacker-controlled). `--format jsonl`
 for machines: one object per message (`"record": "message"`, the messages table's row),
@@ -39,17 +47,24 @@ EXIT_FOUND, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("trace", help="every line and message touching a queue id, "
-                       "address, IP or Message-ID", description=__doc__,
+                       "address, IP or Message-ID, or matching a regular expression",
+                       description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("query", metavar="QUERY",
                    help="an IP address; an address or Message-ID (local@domain: both are "
                         "looked for unless --kind says which); a Message-ID in brackets "
                         "(<id@host>: looked for as an address only when no line has it as "
                         "a Message-ID); a queue id; every address of a domain (@domain); "
-                        "every client or relay of a network (198.51.100.0/24); or, with "
-                        "--kind user, a SASL username")
+                        "every client or relay of a network (198.51.100.0/24); with "
+                        "--kind user, a SASL username; with --kind regex, a regular "
+                        "expression (RE2) any line may match; with --kind text, a piece of "
+                        "text any line may contain")
     add_input_options(p)
-    p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous")
+    p.add_argument("--kind", choices=KINDS, help="what QUERY is, when its shape is ambiguous; "
+                   "regex and text are never guessed")
+    p.add_argument("-I", "--case-sensitive", action="store_true",
+                   help="with --kind regex or text: match case as written (exigrep -I); "
+                        "they ignore it by default, as exigrep does")
     p.add_argument("--format", dest="out_format", choices=("text", "lines", "jsonl"),
                    default="text", help="text: the messages, then their lines; lines: the "
                    "lines alone, without the messages' summaries (for grep and less); "
@@ -155,6 +170,8 @@ def trace_text(result: Trace) -> str:
     events = _events_of(messages, keyed.to_pylist())
     lines = placed_lines(result)
     kinds = " or ".join(k.replace("-", " ") for k in result.query.kinds)
+    if result.query.case_sensitive:
+        kinds += ", case-sensitive"
     if result.asked is not None:
         kinds += f"; no {' or '.join(k.replace('-', ' ') for k in result.asked.kinds)} matched"
     out = [f"trace {for_terminal(result.query.value)} ({kinds}): "
@@ -181,7 +198,7 @@ def _as_asked(result: Trace, asked: dict[str, str]) -> Trace:
 
 
 def run(args: argparse.Namespace) -> int:
-    query = parse_query(args.query, args.kind)
+    query = parse_query(args.query, args.kind, args.case_sensitive)
     with rereadable(args.files) as (names, asked):
         result = _as_asked(trace_files(names, default_parsers(), options_from(args), query),
                            asked)
@@ -201,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
         # a bare word is read as a queue id: say what else it could have been asked as
         word = for_terminal(query.value)
         print(f"mail-logwatch: trace: no queue id {word} in these lines; a SASL username "
-              f"is asked as --kind user {word}, a domain as @{word}", file=sys.stderr)
+              f"is asked as --kind user {word}, a domain as @{word}, any part of a line as "
+              f"--kind text {word}", file=sys.stderr)
     print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE
