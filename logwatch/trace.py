@@ -220,7 +220,7 @@ def _line_query(text: str, kind: str, case_sensitive: bool) -> Query:
 
 def parse_query(text: str, kind: str | None = None, case_sensitive: bool = False) -> Query:
     """What the user asked for: `kind` when given, else told by the value's shape (a
-    network has its `/`, a domain its leading `@`). A regex or a text is never guessed:
+    network has its `/` and no `@`, a domain its leading `@`). A regex or a text is never guessed:
     most words would be one. `case_sensitive` is for those two, whose matches ignore
     case by default; every other kind has its own rule for case."""
     if kind in LINE_KINDS:
@@ -228,7 +228,9 @@ def parse_query(text: str, kind: str | None = None, case_sensitive: bool = False
     if case_sensitive:
         raise UsageError("trace: --case-sensitive is for --kind regex and --kind text")
     text = text.strip()
-    if kind == "network" or (kind is None and "/" in text):
+    # a network has its `/`, but so may a Message-ID (Gmail's `<CAF+ab/cd=EF@...>`) or an
+    # address's local part: one with an `@` is neither a network nor a domain
+    if kind == "network" or (kind is None and "/" in text and "@" not in text):
         return _network(text)
     if kind == "domain" or (kind is None and text.startswith("@")):
         return _domain(text)
