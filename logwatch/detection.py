@@ -38,12 +38,16 @@ class DetectResult:
     errors: list[str] = field(default_factory=list)
     lines: int = 0
     stats: list[SourceStats] = field(default_factory=list)
+    #: what is said of the inputs together (two that hold the same lines)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
-        """The detection's notes, then each source's (a year from the clock, ...)."""
-        return self.detection.warnings + [f"{s.source}: {w}" for s in self.stats
-                                          for w in s.warnings]
+        """The inputs' notes first (two that hold the same lines double the counts the
+        alerts tell), then the detection's, then each source's (a year from the clock,
+        ...)."""
+        return self.warnings + self.detection.warnings + [
+            f"{s.source}: {w}" for s in self.stats for w in s.warnings]
 
 
 def site_facts(cfg: Config, events: pa.Table, warnings: list[str],
@@ -133,4 +137,5 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     msg_rich = enrich_messages(msg_table, ev_table, facts)
     detection = run_rules(rules, ev_rich, msg_rich, evidence_table(ev_table, line_table))
     detection.warnings[:0] = warnings
-    return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats)
+    return DetectResult(detection, run.errors, sum(s.lines for s in run.stats), run.stats,
+                        run.warnings)

@@ -338,6 +338,7 @@ def export_dataset(files: list[str], out: Path, cfg: Config, options: ParseOptio
                 exporter.block(events, done)
         finally:
             exporter.close()
+        exporter.warnings += run.warnings
         for s in run.stats:
             exporter.warnings += [f"{s.source}: {w}" for w in s.warnings]
         meta = _meta(run, exporter, inputs)

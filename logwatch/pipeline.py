@@ -3,7 +3,9 @@
 This is the one place that knows the order of the stages for a batch of files; the CLI,
 the parallel runner and (later) the cron and follow modes all go through it. A source
 that cannot be opened is reported and skipped: one unreadable archive must not hide the
-others (exit code 2 at the end, with the file named).
+others (exit code 2 at the end, with the file named). Inputs that hold the same lines
+(rsyslog's mail.log beside mail.warn or syslog) are said, not merged: which one to drop
+is the user's call.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, SalvagingReader, iter_blocks
 from logwatch.sources.opener import READ_ERRORS, open_source, positioned
+from logwatch.sources.overlap import overlap_warnings
 from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
 
@@ -158,6 +161,21 @@ def plan_sources(names: list[str], options: ParseOptions) -> tuple[list[SourcePl
     return plans, errors
 
 
+def _pairs_secondary(plans: list[SourcePlan]) -> bool:
+    """Whether the read pairs Exim reject or panic logs with main logs (`_events`)."""
+    return any(p.secondary for p in plans) and not all(p.secondary for p in plans)
+
+
+def _compared(plans: list[SourcePlan]) -> list[str]:
+    """The inputs whose ends are compared for the lines they share (sources.overlap):
+    plain files, since the end of an archive is all of it decompressed and a pipe is
+    read once; not a reject or panic log read with a main log, whose entries that
+    repeat the main log's are counted once already."""
+    paired = _pairs_secondary(plans)
+    return [p.name for p in plans
+            if p.size is not None and p.compression is None and not (p.secondary and paired)]
+
+
 class _Range:
     """Bytes `start`..`end` (None: to the end) of a source's content, decompressed: a part
     of a file parsed in parallel, or what a tailer has not read yet."""
@@ -257,6 +275,8 @@ class ParseRun:
     options: ParseOptions = field(default_factory=ParseOptions)
     stats: list[SourceStats] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: what is said of the inputs together, once (not of one input: see `_plans`)
+    warnings: list[str] = field(default_factory=list)
     #: with --year, the walking clock of each rotation set, by its base name
     _year_clocks: dict[str, SourceClock] = field(default_factory=dict, repr=False)
     #: the auth service's lines each rotation set's next file may need (a name to lend,
@@ -269,8 +289,7 @@ class ParseRun:
         With `options.jobs` > 1 and input worth splitting, parts are parsed in other
         processes and joined through the mergeable correlation state.
         """
-        plans, errors = plan_sources(self.names, self.options)
-        self.errors.extend(errors)
+        plans = self._plans()
         parallel_ok = self.options.year is None and not any(p.secondary for p in plans)
         if (self.options.jobs > 1 or self.options.scheduler) and parallel_ok:
             from logwatch.parallel import parallel_correlated, plan_units
@@ -288,10 +307,17 @@ class ParseRun:
 
     def events(self) -> Iterator[pa.Table]:
         """Yield the event tables of every source, block by block, in rotation order."""
+        yield from self._events(self._plans())
+        self._lines_not_read()
+
+    def _plans(self) -> list[SourcePlan]:
+        """The inputs' plans; one that cannot be opened is an error, and two that hold
+        the same lines are said, once a pair (each of their lines counts twice: `detect
+        /var/log/mail.*` reads rsyslog's mail.log, mail.warn and mail.err)."""
         plans, errors = plan_sources(self.names, self.options)
         self.errors.extend(errors)
-        yield from self._events(plans)
-        self._lines_not_read()
+        self.warnings.extend(overlap_warnings(_compared(plans)))
+        return plans
 
     def _lines_not_read(self) -> None:
         """An input none of whose lines is a log line is an error, not an empty log: a
@@ -317,8 +343,8 @@ class ParseRun:
     def _events(self, plans: list[SourcePlan]) -> Iterator[pa.Table]:
         """Exim reject and panic logs given together with other logs are read first and
         held; what the main logs do not repeat comes out at the end (see `secondary`)."""
-        secondary = [i for i, p in enumerate(plans) if p.secondary]
-        if secondary and len(secondary) < len(plans):
+        if _pairs_secondary(plans):
+            secondary = [i for i, p in enumerate(plans) if p.secondary]
             held = SecondaryLogs([t for i in secondary for t in self._source(plans[i])])
             for i, plan in enumerate(plans):
                 if i not in secondary:

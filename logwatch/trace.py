@@ -544,6 +544,8 @@ class Trace:
     errors: list[str] = field(default_factory=list)
     #: the query as asked, when nothing matched it and `query` is its fallback
     asked: Query | None = None
+    #: what is said of the inputs together (two that hold the same lines)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -560,12 +562,14 @@ def _with_lines(events: pa.Table) -> pa.Table:
     return events.append_column("line", pa.array(lines, pa.string()))
 
 
-def _passes(names: list[str], parsers: ParserSet,
-            options: ParseOptions, errors: list[str]) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """One correlated read of the input; errors not seen before are added to `errors`."""
+def _passes(names: list[str], parsers: ParserSet, options: ParseOptions, errors: list[str],
+            warnings: list[str]) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """One correlated read of the input; errors not seen before are added to `errors`,
+    what is said of the inputs together to `warnings`."""
     run = ParseRun(names, parsers, options)
     yield from run.correlated()
     errors.extend(e for e in run.errors if e not in errors)
+    warnings.extend(run.warnings)
 
 
 def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
@@ -574,9 +578,10 @@ def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
     docstring) and trace `query` through them; when nothing matches it and it has a
     fallback, trace that instead."""
     errors: list[str] = []
+    warnings: list[str] = []
     query = asked = query.matching(names)
     index = _Index([query, query.instead()] if query.fallback else [query])
-    for events, done in _passes(names, parsers, options, errors):
+    for events, done in _passes(names, parsers, options, errors, warnings):
         index.add(events, done)
     closure = index.closure(0)
     if closure.empty and query.fallback:
@@ -586,7 +591,9 @@ def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
     messages, events = [], []
     if not closure.empty:
         openers = _Openers(closure.sessions)
-        for block, done in _passes(names, parsers, options, errors):
+        # the first read said the inputs that share lines (a live log grown since would
+        # say a pair again, with another count)
+        for block, done in _passes(names, parsers, options, errors, []):
             for found, parts in ((_selected(block, query, closure), events),
                                  (openers.take(block), events),
                                  (done.filter(pc.is_in(_message_key(done),
@@ -600,4 +607,4 @@ def trace_files(names: list[str], parsers: ParserSet, options: ParseOptions,
     found_events = found_events.take(pc.sort_indices(found_events, [("ts", "ascending")]))
     found_messages = found_messages.sort_by([("first_seen", "ascending")])
     return Trace(query, found_messages, _with_lines(found_events.combine_chunks()), errors,
-                 asked if query is not asked else None)
+                 asked if query is not asked else None, warnings)

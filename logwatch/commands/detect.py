@@ -17,16 +17,16 @@ from typing import Any
 from logwatch.alert_text import alerts_text
 from logwatch.alerts import Alert
 from logwatch.commands.parse import add_input_options, options_from
+from logwatch.commands.say import print_errors, print_notes
 from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.errors import ConfigError, UsageError
 from logwatch.detection import detect_files
 from logwatch.pipeline import ParseOptions
-from logwatch.sanitize import lines_for_terminal
 from logwatch.spool import as_asked, rereadable
 from logwatch.sources.rotation import rotation_key
 
-__all__ = ["register", "run", "config_from", "print_alerts", "print_errors", "print_notes",
-           "add_config_option", "site_and_options", "site_config_path"]
+__all__ = ["register", "run", "config_from", "print_alerts", "add_config_option",
+           "site_and_options", "site_config_path"]
 
 EXIT_OK, EXIT_ALERTS, EXIT_USAGE = 0, 1, 2
 
@@ -38,16 +38,6 @@ def print_alerts(alerts: list[dict[str, Any]], notes: list[str]) -> None:
     for alert in alerts:
         sys.stdout.write(json.dumps(alert, ensure_ascii=True) + "\n")
     print_notes(notes)
-
-
-def print_notes(notes: list[str]) -> None:
-    for note in notes:
-        print(f"mail-logwatch: note: {lines_for_terminal(note)}", file=sys.stderr)
-
-
-def print_errors(errors: list[str]) -> None:
-    for err in errors:
-        print(f"mail-logwatch: {lines_for_terminal(err)}", file=sys.stderr)
 
 
 def config_from(path: str | None) -> Config:

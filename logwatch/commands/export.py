@@ -14,9 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from logwatch.commands.detect import (add_config_option, print_errors, print_notes,
-                                      site_and_options)
+from logwatch.commands.detect import add_config_option, site_and_options
 from logwatch.commands.parse import add_input_options
+from logwatch.commands.say import print_errors, print_notes
 from logwatch.export import export_dataset
 from logwatch.sanitize import for_terminal
 

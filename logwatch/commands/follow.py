@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from logwatch.commands.detect import (config_from, print_alerts, print_errors,
-                                      site_config_path)
+from logwatch.commands.detect import config_from, print_alerts, site_config_path
 from logwatch.commands.run import run_lock, state_unusable
+from logwatch.commands.say import print_errors
 from logwatch.config import DEFAULT_PATH, Config, load_config
 from logwatch.commands.amounts import positive
 from logwatch.errors import UsageError

@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 
 from logwatch.commands.amounts import whole
+from logwatch.commands.say import print_errors, print_notes
 from logwatch.errors import UsageError
 from logwatch.explain import explain
 from logwatch.output import refuse_input_as_output, writer_for
@@ -145,8 +146,9 @@ def run(args: argparse.Namespace) -> int:
             lines = {(as_asked(s, asked), o): text for (s, o), text
                      in _raw_lines([s.source for s in prun.stats]).items()}
         explain(rows, lines, parsers, sys.stdout)
-        for err in prun.errors:   # an unreadable input is named here too, not only exit 2
-            print(f"mail-logwatch: {as_asked(err, asked)}", file=sys.stderr)
+        print_notes([as_asked(w, asked) for w in prun.warnings])
+        # an unreadable input is named here too, not only exit 2
+        print_errors([as_asked(e, asked) for e in prun.errors])
         return 2 if prun.errors else 0
     prun = ParseRun(args.files, parsers, options)
     messages = args.table == "messages"
@@ -157,11 +159,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         writer.close()
     if args.stats == "json":
-        report = {"sources": [s.as_dict() for s in prun.stats], "errors": prun.errors}
+        report = {"sources": [s.as_dict() for s in prun.stats], "warnings": prun.warnings,
+                  "errors": prun.errors}
         json.dump(report, sys.stderr, indent=2, default=str)
         sys.stderr.write("\n")
     elif args.stats:
         sys.stderr.write(stats_text(prun.stats))
-    for err in prun.errors:
-        print(f"mail-logwatch: {err}", file=sys.stderr)
+    print_notes(prun.warnings)
+    print_errors(prun.errors)
     return 2 if prun.errors else 0

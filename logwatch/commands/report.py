@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from logwatch.commands.detect import add_config_option, print_errors, site_and_options
+from logwatch.commands.detect import add_config_option, site_and_options
 from logwatch.commands.parse import add_input_options
 from logwatch.commands.amounts import positive, whole
+from logwatch.commands.say import print_errors, print_notes
 from logwatch.errors import UsageError
 from logwatch.output import refuse_input_as_output
 from logwatch.progress import Progress
@@ -133,5 +134,6 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     with out:
         out.write(render(_format(args), report))
+    print_notes(report["coverage"]["warnings"])   # on stderr too, as the other commands
     print_errors(errors)
     return 2 if errors else 0

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from logwatch.commands.detect import (config_from, print_alerts, print_errors,
-                                      site_config_path)
+from logwatch.commands.detect import config_from, print_alerts, site_config_path
+from logwatch.commands.say import print_errors
 from logwatch.config import DEFAULT_PATH, Config
 from logwatch.live import deliver_outbox, run_pass, waiting
 from logwatch.sanitize import for_terminal

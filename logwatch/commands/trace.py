@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logwatch.alerts import rfc3339
-from logwatch.commands.detect import print_errors
 from logwatch.commands.parse import add_input_options, options_from
+from logwatch.commands.say import print_errors, print_notes
 from logwatch.output import rows_as_json
 from logwatch.pipeline import default_parsers
 from logwatch.sanitize import for_terminal, placed_line
@@ -194,7 +194,8 @@ def _as_asked(result: Trace, asked: dict[str, str]) -> Trace:
     named = pa.array([as_asked(s, asked) for s in sources.to_pylist()], sources.type)
     events = result.events.set_column(result.events.schema.get_field_index("source"),
                                       "source", named)
-    return replace(result, events=events, errors=[as_asked(e, asked) for e in result.errors])
+    return replace(result, events=events, errors=[as_asked(e, asked) for e in result.errors],
+                   warnings=[as_asked(w, asked) for w in result.warnings])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -220,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"mail-logwatch: trace: no queue id {word} in these lines; a SASL username "
               f"is asked as --kind user {word}, a domain as @{word}, any part of a line as "
               f"--kind text {word}", file=sys.stderr)
+    print_notes(result.warnings)
     print_errors(result.errors)
     if result.errors:
         return EXIT_USAGE

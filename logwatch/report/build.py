@@ -64,19 +64,21 @@ def _us(t: datetime | None) -> int | None:
 
 def _read(files: list[str], cfg: Config, options: ParseOptions, ropts: ReportOptions,
           observe: Observer) -> tuple[list[dict[str, Any]] | None, list[SourceStats],
-                                      list[str], list[str]]:
-    """Read everything once; the alerts (None: rules not run), stats, errors, notes."""
+                                      list[str], list[str], list[str]]:
+    """Read everything once; the alerts (None: rules not run), stats, errors, the
+    warnings about the inputs together, notes."""
     if ropts.alerts:
         result = detect_files(files, cfg, options, observe=observe, columns=REPORT_COLUMNS)
         since, until = _us(ropts.since), _us(ropts.until)
         alerts = [a.as_dict() for a in result.detection.alerts
                   if (since is None or a.last_us >= since)
                   and (until is None or a.first_us < until)]
-        return alerts, result.stats, result.errors, list(result.detection.warnings)
+        return (alerts, result.stats, result.errors, result.warnings,
+                list(result.detection.warnings))
     run = ParseRun(files, default_parsers(), replace(options, columns=REPORT_COLUMNS))
     for events, done in run.correlated():
         observe(events, done)
-    return None, run.stats, run.errors, []
+    return None, run.stats, run.errors, run.warnings, []
 
 
 #: The lists each of pflogsumm's limits cuts (`-h`, `-u`, `--details`), by path.
@@ -139,7 +141,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
         if progress is not None:
             progress(events, messages)
 
-    alerts, stats, errors, notes = _read(files, cfg, options, ropts, observe)
+    alerts, stats, errors, warnings, notes = _read(files, cfg, options, ropts, observe)
     collected = collector.finish()
     f = frames_of(collected, ropts.zone)
     sized = sized_deliveries(f, ropts.ignore_case)
@@ -147,7 +149,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     stamps = kind_stamps(f, sized)
     firsts = [s.first for s in collected.spans if s.first is not None]
     lasts = [s.last for s in collected.spans if s.last is not None]
-    cover = coverage(stats, collected.spans, ropts.gap_hours, errors)
+    cover = coverage(stats, collected.spans, ropts.gap_hours, errors, warnings)
     clients, client_count = top_clients(f, ropts.top_hosts)
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",

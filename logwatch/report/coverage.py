@@ -1,6 +1,8 @@
 """What the report stands on: each input with its SHA-256 and time range, the holes in
-time (a missing rotation shows between two files), the years that were inferred, and
-the lines no parser knew. A figure nobody can trace back to its input is not evidence.
+time (a missing rotation shows between two files), the years that were inferred, the
+lines no parser knew, and inputs that hold the same lines (whose every figure counts
+them twice: said here, so that a report mailed by cron carries it). A figure nobody can
+trace back to its input is not evidence.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ def _gap(a: int, b: int) -> dict[str, Any]:
 
 
 def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float,
-             errors: list[str], shapes: int = 20) -> dict[str, Any]:
-    """The coverage section: per input, between inputs, years and unknown lines."""
+             errors: list[str], warnings: list[str], shapes: int = 20) -> dict[str, Any]:
+    """The coverage section: per input, between inputs, years and unknown lines;
+    `warnings` are about the inputs together."""
     by_source = {s.source: s for s in spans}
     files, holes, previous = [], [], None
     for st in stats:
@@ -53,4 +56,4 @@ def coverage(stats: list[SourceStats], spans: list[SourceSpan], gap_hours: float
     top = sorted(unknown.values(), key=lambda e: (-e["count"], e["shape"]))[:shapes]
     return {"files": files, "holes_between_files": holes, "gap_hours": gap_hours,
             "unknown_lines": sum(e["count"] for e in unknown.values()),
-            "unknown_shapes": top, "errors": list(errors)}
+            "unknown_shapes": top, "warnings": list(warnings), "errors": list(errors)}

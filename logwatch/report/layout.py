@@ -474,6 +474,8 @@ def _coverage(r: dict[str, Any]) -> Section:
                          _c("lines", kind="count"), _c("mail_lines", "mail lines", "count"),
                          _c("unknown_lines", "unknown", "count"), *_SEEN,
                          _c("years", "years (from)"), _c("warnings")), files),
+        Table("Warnings about the inputs together", (_c("warning"),),
+              [{"warning": w} for w in cov["warnings"]], only_if_rows=True),
         Table("SHA-256 of the inputs", (_c("source", kind="mono"), _c("sha256", "SHA-256", "mono")),
               cov["files"]),
         Table("Gaps inside an input", (_c("source", kind="mono"), *_GAP), gaps),

@@ -357,6 +357,7 @@ def _coverage(r: dict[str, Any]) -> list[str]:
         for g in f["gaps"]:
             out.append(f"    quiet {g['hours']} h: {g['from']} .. {g['to']}")
         out += [f"    warning: {_cell(w)}" for w in f["warnings"]]
+    out += [f"  warning: {_cell(w)}" for w in c["warnings"]]
     for h in c["holes_between_files"]:
         out.append(f"  hole of {h['hours']} h between {_cell(h['after'])} and "
                    f"{_cell(h['before'])} ({h['from']} .. {h['to']}): a missing rotation?")
