@@ -298,8 +298,10 @@ def test_a_state_directory_it_cannot_use_is_said_and_tried_again_later(
     """An adversarial reviewer filled, then made read-only, the state directory: run and
     follow died with an sqlite traceback and exit 1 (what --fail-on-alert means), and a
     follower under Restart=on-failure crash-looped. They say which state cannot be used,
-    that nothing was committed, and exit 75 (EX_TEMPFAIL: cron and systemd try again)."""
-    (tmp_path / "afile").write_text("")
+    that nothing was committed, and exit 75 (EX_TEMPFAIL: cron and systemd try again).
+    Root writes to a read-only directory, so a database that cannot be opened stands in
+    (a state_dir that is no directory is a config error: test_check_config)."""
+    (tmp_path / "afile" / "state" / "state.sqlite").mkdir(parents=True)
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'state_dir = "{tmp_path}/afile/state"\n[[sources]]\n'
                    f'path = "{ROOT}/sample_logs/postfix/mail.log"\n'
