@@ -34,7 +34,7 @@ from logwatch.schema import EVENT_SCHEMA
 from logwatch.secondary import SecondaryLogs, is_secondary
 from logwatch.sources.blocks import BLOCK_SIZE, SalvagingReader, iter_blocks
 from logwatch.sources.opener import READ_ERRORS, open_source, positioned
-from logwatch.sources.overlap import overlap_warnings
+from logwatch.sources.overlap import given_once, overlap_warnings
 from logwatch.sources.probe import probe_source
 from logwatch.sources.rotation import rotation_key, rotation_order
 
@@ -313,8 +313,11 @@ class ParseRun:
     def _plans(self) -> list[SourcePlan]:
         """The inputs' plans; one that cannot be opened is an error, and two that hold
         the same lines are said, once a pair (each of their lines counts twice: `detect
-        /var/log/mail.*` reads rsyslog's mail.log, mail.warn and mail.err)."""
-        plans, errors = plan_sources(self.names, self.options)
+        /var/log/mail.*` reads rsyslog's mail.log, mail.warn and mail.err); one file
+        named twice is read once."""
+        names, said = given_once(self.names)
+        self.warnings.extend(said)
+        plans, errors = plan_sources(names, self.options)
         self.errors.extend(errors)
         self.warnings.extend(overlap_warnings(_compared(plans)))
         return plans

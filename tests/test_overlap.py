@@ -52,7 +52,8 @@ Mar  3 03:52:32 mx1 postfix/smtpd[1706]: fatal: open /etc/postfix/main.cf: Permi
 #: at LOG_WARNING, `error:` at LOG_ERR, `fatal:` and `panic:` at LOG_CRIT)
 WARN = re.compile(r"\]: (?:warning|error|fatal|panic): ")
 ERR = re.compile(r"\]: (?:error|fatal|panic): ")
-ADVICE = "each counts twice; read one of them (rsyslog writes mail to mail.log and to syslog)"
+ADVICE = ("each counts twice; read one of them (rsyslog writes mail to mail.log and again "
+          "to syslog, its warnings and errors to mail.warn and mail.err as well)")
 
 
 def _syslog(mail: list[str]) -> str:
@@ -110,7 +111,8 @@ def test_check_config_and_the_first_run_say_it(tmp_path: Path) -> None:
         state.close()
     assert [w for w in first.warnings if "hold the same lines" in w] == [
         f"{mail} and {syslog} hold the same lines (200 of their last ones): each counts "
-        "twice; read one of them (rsyslog writes mail to mail.log and to syslog)"]
+        "twice; read one of them (rsyslog writes mail to mail.log and again to syslog, its "
+        "warnings and errors to mail.warn and mail.err as well)"]
     assert not [w for w in later.warnings if "hold the same lines" in w]
 
 
@@ -205,3 +207,19 @@ def test_compressed_inputs_are_not_compared(tmp_path: Path) -> None:
     copy.write_bytes(gzip.compress(mail.read_bytes()))
     _, run = parse_events([mail, copy], year=2026)
     assert run.warnings == []
+
+
+def test_one_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """`report mail.log mail.log`, `mail.log ./mail.log` or a link beside its target: one
+    file, read twice, gave every figure twice, and its two names' ends (one file) were
+    never compared. It is read once, and said."""
+    mail = tmp_path / "mail.log"
+    mail.write_text("".join(SAMPLE))
+    (tmp_path / "link.log").symlink_to(mail)
+    once, _ = parse_events([mail], year=2026)
+    for again, said in ((mail, f"{mail} given twice: read once"),
+                        (tmp_path / "link.log", f"{tmp_path / 'link.log'} is {mail} again"),
+                        (f"{tmp_path}/./mail.log", f"{tmp_path}/./mail.log is ")):
+        events, run = parse_events([mail, again], year=2026)
+        assert events.num_rows == once.num_rows and run.errors == []
+        assert len(run.warnings) == 1 and run.warnings[0].startswith(said)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import stat
 
 from logwatch.secondary import is_secondary
 from logwatch.sources.tail import read_at
 
-__all__ = ["SAMPLE_BYTES", "MIN_SHARED", "shared_lines", "overlap_warnings"]
+__all__ = ["SAMPLE_BYTES", "MIN_SHARED", "shared_lines", "overlap_warnings", "given_once"]
 
 #: How much of each source's end is compared (a few thousand lines).
 SAMPLE_BYTES = 256 * 1024
@@ -64,4 +65,30 @@ def _advice(a: str, b: str) -> str:
     if is_secondary(a) or is_secondary(b):
         return ("read the main log only (Exim writes each refusal to its reject log as "
                 "well)")
-    return "read one of them (rsyslog writes mail to mail.log and to syslog)"
+    return ("read one of them (rsyslog writes mail to mail.log and again to syslog, its "
+            "warnings and errors to mail.warn and mail.err as well)")
+
+
+def given_once(names: list[str]) -> tuple[list[str], list[str]]:
+    """`names` with each file once, and what to say of the others: one file named twice
+    (`report mail.log mail.log`, `mail.log ./mail.log`, a link and its target) was read
+    twice, every line of it counted twice, and its ends, the same name, were never
+    compared."""
+    seen: dict[tuple[int, int], str] = {}
+    kept, said = [], []
+    for name in names:
+        try:
+            st = os.stat(name)
+        except OSError:             # said where it is read
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            kept.append(name)
+            continue
+        first = seen.get((st.st_dev, st.st_ino))
+        if first is None:
+            seen[(st.st_dev, st.st_ino)] = name
+            kept.append(name)
+        else:
+            said.append(f"{name} given twice: read once" if name == first
+                        else f"{name} is {first} again: read once")
+    return kept, said
