@@ -309,6 +309,8 @@ def test_coverage_names_inputs_holes_and_unknown_lines(tmp_path: Path) -> None:
         assert f["years"] == [2026]
     (hole,) = cov["holes_between_files"]
     assert hole["after"].endswith("mail.log.3") and hole["hours"] > 4
+    (missing,) = cov["missing_rotations"]
+    assert missing["first"] == missing["last"] == str(tmp_path / "mail.log.2")
     assert cov["unknown_lines"] == 1 and cov["unknown_shapes"][0]["daemon"] == "smtpd"
 
 

@@ -22,7 +22,7 @@ import zstandard
 from logwatch.errors import SourceError
 from logwatch.sources.opener import READ_ERRORS, open_source
 from logwatch.sources.probe import FINGERPRINT_BYTES, PrefixedStream, probe_source
-from logwatch.sources.rotation import rotation_key, rotation_order
+from logwatch.sources.rotation import missing_rotations, rotation_key, rotation_order
 from tests.conftest import ROOT, parse_events
 
 LOG = (
@@ -505,6 +505,37 @@ def test_rotation_order_is_a_permutation_and_keeps_stdin() -> None:
 ])
 def test_rotation_key(name: str, key: tuple[str, int, str]) -> None:
     assert rotation_key(name) == key
+
+
+@pytest.mark.parametrize("names,missing", [
+    # the live file and the third rotation: the first and second are not given
+    (["log/mail.log", "log/mail.log.3.gz"],
+     [("log/mail.log.3.gz", "log/mail.log", "log/mail.log.1", "log/mail.log.2", 2)]),
+    (["mail.log.1", "mail.log.3", "mail.log.4.gz", "mail.log.9.gz"],
+     [("mail.log.9.gz", "mail.log.4.gz", "mail.log.5", "mail.log.8", 4),
+      ("mail.log.3", "mail.log.1", "mail.log.2", "mail.log.2", 1)]),
+    # exicyclog pads its numbers
+    (["mainlog", "mainlog.03.gz"], [("mainlog.03.gz", "mainlog", "mainlog.01", "mainlog.02", 2)]),
+    # a whole run, older ones simply not asked for, or no rotation at all
+    (["mail.log.2.gz", "mail.log.1", "mail.log"], []),
+    (["mail.log.3.gz", "mail.log.2.gz"], []),
+    (["mail.log", "-"], []),
+    # dates tell no file before them missing, nor which number preceded the live file
+    (["mail.log-20261127.gz", "mail.log-20261129.gz", "mail.log"], []),
+    (["mail.log.2.gz", "mail.log-20261129.gz", "mail.log"], []),
+    (["mail.log.3.gz", "mail.log.1", "mail.log-20261129.gz", "mail.log"],
+     [("mail.log.3.gz", "mail.log.1", "mail.log.2", "mail.log.2", 1)]),
+    # two logs given together are two series, each with its own numbers
+    (["/var/log/mail.log.2.gz", "/var/log/exim4/mainlog.1", "/var/log/mail.log",
+      "/var/log/exim4/mainlog"],
+     [("/var/log/mail.log.2.gz", "/var/log/mail.log", "/var/log/mail.log.1",
+       "/var/log/mail.log.1", 1)]),
+])
+def test_missing_rotations(names: list[str],
+                           missing: list[tuple[str, str, str, str, int]]) -> None:
+    found = missing_rotations(names)
+    assert [(m.after, m.before, m.first, m.last, m.count) for m in found] == missing
+    assert all(m.log == rotation_key(m.before)[0] for m in found)
 
 
 def test_files_given_out_of_order_are_read_in_rotation_order(tmp_path: Path) -> None:

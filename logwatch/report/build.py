@@ -8,7 +8,6 @@ renderers (text, markdown, HTML) only lay it out.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
@@ -22,10 +21,11 @@ from logwatch.config import Config
 from logwatch.detection import Observer, detect_files
 from logwatch.parse.stats import SourceStats
 from logwatch.pipeline import ParseOptions, ParseRun, default_parsers
-from logwatch.report.collect import PROBLEMS, REPORT_COLUMNS, Collector, iso
+from logwatch.report.collect import PROBLEMS, REPORT_COLUMNS, Collector
 from logwatch.report.coverage import coverage
 from logwatch.report.delays import delivery_delays
 from logwatch.report.frames import frames_of
+from logwatch.report.period import period_of
 from logwatch.report.security import (alert_view, auth_view, content_filter_view,
                                       plaintext_refusals, postscreen_view, relay_attempts,
                                       relay_totals, tls_coverage, top_clients)
@@ -107,14 +107,6 @@ def _unasked(report: dict[str, Any], ropts: ReportOptions) -> None:
                 reduce(getitem, parents, report)[last] = None
 
 
-def _mtas(stats: list[SourceStats]) -> dict[str, int]:
-    rows: Counter[str] = Counter()
-    for st in stats:
-        for (mta, _), n in st.events.items():
-            rows[mta] += n
-    return dict(sorted(rows.items()))
-
-
 def _unlogged_sessions(report: dict[str, Any]) -> None:
     """Mark what an MTA that logs no SMTP connections cannot tell: its session figures
     are unknown, not 0 (a postmaster reading "0 of 0 sessions used TLS" would believe
@@ -147,17 +139,11 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     sized = sized_deliveries(f, ropts.ignore_case)
     senders = received_keys(f, ropts.verp, ropts.ignore_case)
     stamps = kind_stamps(f, sized)
-    firsts = [s.first for s in collected.spans if s.first is not None]
-    lasts = [s.last for s in collected.spans if s.last is not None]
     cover = coverage(stats, collected.spans, ropts.gap_hours, errors, warnings)
     clients, client_count = top_clients(f, ropts.top_hosts)
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",
-        "period": {
-            "since": iso(_us(ropts.since)), "until": iso(_us(ropts.until)),
-            "first": iso(min(firsts, default=None)), "last": iso(max(lasts, default=None)),
-            "timezone": ropts.zone, "mtas": _mtas(stats),
-        },
+        "period": period_of(_us(ropts.since), _us(ropts.until), ropts.zone, collected, stats),
         "totals": totals(f, sized, senders, unique=False),
         "totals_unique": totals(f, sized, senders, unique=True),
         "per_day": traffic_per_day(stamps),

@@ -5,11 +5,13 @@ up only the rows and columns some section needs (deliveries, rejects, auth lines
 lines, problems, message lifetimes; sessions already folded to one span each), repeating
 strings dictionary-encoded; the figures are computed once at the end, where deliveries
 meet the sizes of their messages. Per-source time ranges and gaps are followed as the
-blocks go by.
+blocks go by, over every line read whatever the period asked for: the coverage is the
+inputs', and a period that holds none of their lines is told with their own times.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,6 +124,10 @@ class Collected:
     received: pa.Table
     messages: pa.Table
     spans: list[SourceSpan]
+    #: the first and last instant in the period, and its rows per MTA
+    first: int | None = None
+    last: int | None = None
+    rows: Counter[str] = field(default_factory=Counter)
 
 
 def iso(us: int | None) -> str | None:
@@ -263,8 +269,8 @@ class Collector:
 
     `parsers` tell which rows close a session and which refuse a login offered in the
     clear. `since`/`until` (microseconds, UTC) bound the period: events outside it are
-    dropped here, messages by their first line. `gap_us` is the quiet stretch worth
-    reporting.
+    dropped here (once their source's time range is followed), messages by their first
+    line. `gap_us` is the quiet stretch worth reporting.
     """
 
     def __init__(self, parsers: ParserSet, since: int | None = None,
@@ -277,6 +283,9 @@ class Collector:
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
             "filtered", "problems", "in_clear", "received", "messages", "refused")}
         self._spans: dict[str, SourceSpan] = {}
+        self._first: int | None = None
+        self._last: int | None = None
+        self._rows: Counter[str] = Counter()
 
     def _in_period(self, ts: pa.ChunkedArray) -> pa.Array | None:
         conds = []
@@ -291,6 +300,7 @@ class Collector:
     def observe(self, events: pa.Table, messages: pa.Table) -> None:
         """Take what the report needs from one block of events and finished messages."""
         if events.num_rows:
+            self._follow_spans(events)
             period = self._in_period(events.column("ts"))
             if period is not None:
                 events = events.filter(period)
@@ -307,7 +317,7 @@ class Collector:
     def _observe_events(self, events: pa.Table) -> None:
         if not events.num_rows:
             return
-        self._follow_spans(events)
+        self._count(events)
         parts = self._parts
         deliveries = events.select(_DELIVERY + [_QUALIFIER]).filter(
             event_is(events, *_DELIVERIES))
@@ -327,6 +337,17 @@ class Collector:
         parts["in_clear"].append(_narrow(events, in_values(events.column("pattern"),
                                                            self._in_clear), _IN_CLEAR))
         parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
+
+    def _count(self, events: pa.Table) -> None:
+        """The period's first and last instant and its rows per MTA: what the report's
+        header says it stands on (the coverage tells the inputs whole)."""
+        low, high = pc.min_max(events.column("ts").cast(pa.int64())).as_py().values()
+        if low is not None:
+            self._first = low if self._first is None else min(self._first, low)
+            self._last = high if self._last is None else max(self._last, high)
+        for row in pc.value_counts(events.column("mta")).to_pylist():
+            if row["values"] is not None:
+                self._rows[row["values"]] += row["counts"]
 
     def _follow_spans(self, events: pa.Table) -> None:
         """Per source: first and last instant, and the gaps between consecutive lines."""
@@ -370,4 +391,5 @@ class Collector:
             in_clear=_whole(p["in_clear"], EVENT_SCHEMA, _IN_CLEAR),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,
-            spans=list(self._spans.values()))
+            spans=list(self._spans.values()),
+            first=self._first, last=self._last, rows=self._rows)

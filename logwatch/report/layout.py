@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.report.figures import count, when
+from logwatch.report.period import asked, empty_note, mta_rows
 from logwatch.report.svg import Series
 
 __all__ = ["NUMERIC", "CHART_ROWS", "SCROLL_ROWS", "SEVERITIES", "SERIES", "Column", "Table",
@@ -96,7 +98,10 @@ class Chart:
 
 @dataclass(frozen=True)
 class Note:
+    """`tone` "warn": what the reader must see before the figures, not an aside."""
+
     text: str
+    tone: str = ""
 
 
 Part = Table | Facts | Chart | Note
@@ -204,7 +209,9 @@ def _summary(r: dict[str, Any]) -> Section:
     both = [{"figure": label, "lines": t[k], "unique": u[k]} for k, label in TOTALS.items()]
     worst = [a for a in _most_severe(alerts["timeline"])
              if SEVERITIES.index(a["severity"]) <= SEVERITIES.index("medium")][:_WORST]
+    empty = empty_note(r["period"], when)
     return Section("summary", "Summary", [
+        *([Note(empty, "warn")] if empty else []),
         Facts("Grand totals", cards), Facts("Security at a glance", glance),
         *([Table("What needs looking at first", _ALERT, _alert_rows(worst))] if worst else []),
         Table("Grand totals, counted two ways",
@@ -466,10 +473,13 @@ def _coverage(r: dict[str, Any]) -> Section:
                   + (f" ({f['year_from']})" if f["year_from"] else ""),
                   "warnings": "; ".join(f["warnings"])} for f in cov["files"]]
     gaps = [{"source": f["source"], **g} for f in cov["files"] for g in f["gaps"]]
+    missing = [m | {"missing": missing_names(m)} for m in cov["missing_rotations"]]
     return Section("coverage", "Coverage", [
         Note(f"What the figures stand on. A gap is a quiet stretch longer than "
-             f"{cov['gap_hours']:g} h inside one input; a hole lies between two inputs "
-             f"(a missing rotation shows as one)."),
+             f"{cov['gap_hours']:g} h inside one input; a hole lies between two inputs of "
+             f"one log (a missing rotation may show as one); a rotation whose number lies "
+             f"between two inputs' is missing however little time it held (named without "
+             f"the compression suffix it may have)."),
         Table("Inputs", (_c("source", kind="mono"), _c("format"), _c("compression"),
                          _c("lines", kind="count"), _c("mail_lines", "mail lines", "count"),
                          _c("unknown_lines", "unknown", "count"), *_SEEN,
@@ -481,6 +491,10 @@ def _coverage(r: dict[str, Any]) -> Section:
         Table("Gaps inside an input", (_c("source", kind="mono"), *_GAP), gaps),
         Table("Holes between inputs", (_c("after", kind="mono"), _c("before", kind="mono"),
                                        *_GAP), cov["holes_between_files"]),
+        Table("Rotations missing between inputs",
+              (_c("missing", kind="mono"), _c("count", "files", "count"),
+               _c("after", kind="mono"), _c("before", kind="mono")), missing,
+              only_if_rows=True),
         Table("Lines no parser knew", (_c("mta"), _c("daemon"), _c("shape", kind="mono"),
                                        _COUNT, _c("example", kind="mono")),
               cov["unknown_shapes"]),
@@ -518,8 +532,7 @@ def period_line(report: dict[str, Any]) -> str:
     p = report["period"]
     span = (f"{when(p['first'])} to {when(p['last'])}" if p["first"]
             else "no mail lines in the period")
-    chosen = " ".join(f"{k} {when(p[k])}" for k in ("since", "until") if p[k])
-    mtas = ", ".join(f"{m} {count(n)} rows" for m, n in p["mtas"].items())
+    chosen = asked(p, when)
     return "; ".join(x for x in (span, chosen and f"asked for {chosen}",
-                                 f"hours and days in {p['timezone']}", mtas,
+                                 f"hours and days in {p['timezone']}", mta_rows(p, count),
                                  report.get("generator", "")) if x)

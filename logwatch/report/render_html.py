@@ -75,6 +75,8 @@ tbody tr:nth-child(even){background:var(--stripe)}
 .when{white-space:nowrap}
 .empty,.note{color:var(--muted);font-size:12px;margin:4px 0 0}
 .empty{font-style:italic}
+p.note.warn{color:var(--ink);font-size:14px;background:var(--warn-bg);
+border:1px solid var(--warn);border-radius:8px;padding:9px 12px}
 .block.bad h3,.block.bad caption{color:var(--bad)}.block.bad table{border-color:var(--bad)}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;
 padding:12px 14px}
@@ -174,7 +176,8 @@ def _chart(c: Chart) -> str:
 
 
 def _note(n: Note) -> str:
-    return f'<p class="wide note">{for_html(n.text)}</p>'
+    tone = f" {n.tone}" if n.tone else ""
+    return f'<p class="wide note{tone}">{for_html(n.text)}</p>'
 
 
 _WRITERS: dict[type, Callable[[Any], str]] = {Table: _table, Facts: _facts, Chart: _chart,

@@ -69,7 +69,8 @@ def _facts(f: Facts) -> list[str]:
 
 
 def _note(n: Note) -> list[str]:
-    return [for_markdown(n.text), ""]
+    text = for_markdown(n.text)
+    return [f"**{text}**" if n.tone else text, ""]
 
 
 def _chart(_: Chart) -> list[str]:

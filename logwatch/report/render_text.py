@@ -10,7 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
+from logwatch.report.period import empty_note, mta_rows
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes", "human_seconds"]
@@ -361,6 +363,7 @@ def _coverage(r: dict[str, Any]) -> list[str]:
     for h in c["holes_between_files"]:
         out.append(f"  hole of {h['hours']} h between {_cell(h['after'])} and "
                    f"{_cell(h['before'])} ({h['from']} .. {h['to']}): a missing rotation?")
+    out += [f"  {_missing(m)}" for m in c["missing_rotations"]]
     out += _below(c["unknown_shapes"], [("count", "lines"), ("daemon", "daemon"),
                                         ("shape", "unknown line shape")])
     out += [f"  error: {_cell(e)}" for e in c["errors"]]
@@ -368,12 +371,19 @@ def _coverage(r: dict[str, Any]) -> list[str]:
     return out
 
 
+def _missing(m: Row) -> str:
+    verb = "is" if m["count"] == 1 else "are"
+    return (f"missing rotation: {_cell(missing_names(m))} (compressed or not) {verb} not "
+            f"among the inputs read, between {_cell(m['after'])} and {_cell(m['before'])}")
+
+
 def render_text(r: dict[str, Any]) -> str:
     """The whole report; with problems_first, what went wrong comes before the traffic."""
     p = r["period"]
-    head = [f"mail-logwatch report: {p['first'] or '-'} .. {p['last'] or '-'} "
-            f"(buckets in {p['timezone']})",
-            "MTAs: " + (", ".join(f"{k} {v} rows" for k, v in p["mtas"].items()) or "none")]
+    span = "no mail lines" if p["empty"] else f"{p['first']} .. {p['last']}"
+    note = empty_note(p, lambda t: t or "-")
+    head = [f"mail-logwatch report: {span} (buckets in {p['timezone']})",
+            *([note] if note else []), "MTAs: " + (mta_rows(p, str) or "none")]
     trouble = _details(r) + _problems(r) + _security(r)
     traffic = _traffic(r) + _domains(r) + _delays(r) + _users(r) + _connections(r)
     body = (trouble + traffic) if r["problems_first"] else (traffic + trouble)
