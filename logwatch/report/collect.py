@@ -102,7 +102,6 @@ class SourceSpan:
     source: str
     first: int | None = None          # microseconds since the epoch, UTC
     last: int | None = None
-    rows: int = 0
     gaps: list[tuple[int, int]] = field(default_factory=list)
 
 
@@ -372,7 +371,6 @@ class Collector:
             for i in (diffs > self.gap_us).nonzero()[0]:
                 span.gaps.append((int(ts[i]), int(ts[i + 1])))
             span.last = int(ts[-1])
-            span.rows += len(ts)
 
     def finish(self) -> Collected:
         p = self._parts
