@@ -77,8 +77,13 @@ def report_of(*files: Path, cfg: Path | None = CONFIG, year: int | None = 2026,
     return rep
 
 
+#: what `totals` has and pflogsumm has not: the messages that expired in the queue (it
+#: counts them nowhere)
+OURS_ONLY = {"expired"}
+
+
 def assert_pflogsumm_parity(ours: dict[str, int], theirs: dict[str, tuple[int, str]]) -> None:
-    assert set(theirs) == set(ours), (set(theirs) ^ set(ours))
+    assert set(theirs) == set(ours) - OURS_ONLY, (set(theirs) ^ (set(ours) - OURS_ONLY))
     for key, (value, unit) in theirs.items():
         assert in_units(ours[key], unit) == value, (key, ours[key], value, unit)
 
@@ -345,8 +350,8 @@ def test_the_command_line_writes_json_with_the_contract_keys(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     rep = json.loads(out.read_text())
     assert set(rep["totals"]) == {
-        "received", "delivered", "forwarded", "deferred", "deferrals", "bounced", "rejected",
-        "reject_warnings", "held", "discarded", "bytes_received", "bytes_delivered",
+        "received", "delivered", "forwarded", "deferred", "deferrals", "bounced", "expired",
+        "rejected", "reject_warnings", "held", "discarded", "bytes_received", "bytes_delivered",
         "senders", "sending_domains", "recipients", "recipient_domains"}
     assert len(rep["delivery_domains"]) == 5
     bad = subprocess.run([sys.executable, "-m", "logwatch", "report", "--since", "yesterday",

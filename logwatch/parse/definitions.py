@@ -593,6 +593,13 @@ class ParserSet:
                            for p in s.end_patterns})
         return events, patterns
 
+    def unclosed_sessions(self) -> frozenset[str]:
+        """The MTAs whose sessions nothing closes (Sendmail: a session is its process,
+        and no line says it ended): whoever counts sessions at their close counts
+        theirs at their start, and cannot tell how long they lasted."""
+        return frozenset(f.mta.name for f in self.files if f.sessions and not any(
+            s.end or s.end_patterns for s in f.sessions))
+
     def patterns_with(self, flag: str) -> frozenset[str]:
         """The patterns (`mta:id`, as the events' `pattern` names them) that say `flag`."""
         return frozenset(f"{pf.mta.name}:{p.id}" for pf in self.files for p in pf.pattern

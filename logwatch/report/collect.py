@@ -26,8 +26,8 @@ from logwatch.kept import joined, kept
 from logwatch.parse.definitions import ParserSet
 from logwatch.schema import EVENT_SCHEMA, MESSAGE_SCHEMA
 
-__all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "REPORT_COLUMNS", "Collected", "Collector",
-           "SourceSpan", "iso"]
+__all__ = ["PROBLEMS", "UNLOGGED_SESSIONS", "UNTIMED_SESSIONS", "REPORT_COLUMNS", "Collected",
+           "Collector", "SourceSpan", "iso"]
 
 _DELIVERY = ["ts", "event", "mta", "host", "instance", "queue_id", "daemon", "recipient",
              "status", "delay", "relay", "relay_ip", "reason", "tls_protocol", "tls_cipher",
@@ -53,7 +53,8 @@ _FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", 
            "actions"]
 #: logins refused because they were offered in the clear (`refused_in_clear` patterns)
 _IN_CLEAR = ["ts", "client_ip", "sasl_username"]
-_RECEIVED = ["ts"]
+#: a received line's message (its lifetime's origin tells one made here, `totals`)
+_RECEIVED = ["ts", "host", "instance", "queue_id"]
 _CONNECT = ["ts", "client_ip"]
 _MESSAGE = ["host", "instance", "queue_id", "first_seen", "last_seen", "origin", "parent",
             "client_ip", "client_name", "sasl_username", "sender", "size", "tls_in"]
@@ -63,8 +64,7 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
                            + _RECEIVED + _CONNECT + _SCREEN + _FILTER + _IN_CLEAR
-                           + ["seq", "source", "offset", "nrcpt", "parent_queue_id",
-                              "pattern", _QUALIFIER])
+                           + ["seq", "source", "offset", "nrcpt", "pattern", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
 _AUTHS = ("auth_failure", "auth_success")
@@ -72,8 +72,10 @@ _SESSION_EVENTS = ("connect", "disconnect", "tls", "auth_failure", "auth_success
                    "reject", "lost_connection", "protocol_error")
 #: What the report says where an MTA logged no SMTP connections (`build._unlogged_sessions`)
 UNLOGGED_SESSIONS = ("Not logged: messages came in over SMTP but no connection was logged "
-                     "(Exim logs them with log_selector = +smtp_connection; "
-                     "Sendmail logs none)")
+                     "(Exim logs them with log_selector = +smtp_connection, "
+                     "Sendmail from LogLevel 10)")
+#: What it says of the connections it counted but could not time (`smtp_connections`)
+UNTIMED_SESSIONS = "not timed: no line says when they ended (Sendmail logs no disconnect)"
 #: The problem sections, by event, with pflogsumm's titles. Protocol errors are Postfix's
 #: `warning: non-SMTP command` and Exim's synchronization and syntax errors: pflogsumm
 #: shows the first among its warnings, and no other section tells them. Lost
@@ -166,12 +168,10 @@ def _queued(rows: pa.Table) -> pa.Array:
     return pc.fill_null(pc.not_equal(rows.column("nrcpt"), 0), True)
 
 
-def _received_from_outside(rows: pa.Table) -> pa.Array:
-    """Received lines of messages that entered the queue from outside, as pflogsumm's
-    "received" counts them: queued, and not a bounce made here (Exim logs one as
-    `<= <> R=parent`; Postfix logs none), whose size is no byte received either."""
-    return pc.and_(pc.and_(event_is(rows, "received"), _queued(rows)),
-                   pc.is_null(rows.column("parent_queue_id")))
+def _received_queued(rows: pa.Table) -> pa.Array:
+    """Received lines of messages that entered the queue (a bounce made here among them:
+    `totals.received_lines` leaves it out by its message's origin)."""
+    return pc.and_(event_is(rows, "received"), _queued(rows))
 
 
 def _tls_rows(events: pa.Table) -> pa.Array:
@@ -237,6 +237,13 @@ def _merged_spans(parts: list[pa.Table]) -> pa.Table:
     return whole.take(pa.array(np.argsort(at, kind="stable")))
 
 
+def _closing(spans: pa.Table, unclosed: pa.Array) -> pa.Table:
+    """Spans with `closes`: whether their MTA logs the close of a session at all
+    (Sendmail does not), so that one not seen to close is told from one the input's
+    end cut."""
+    return spans.append_column("closes", pc.invert(in_values(spans.column("mta"), unclosed)))
+
+
 def _whole(parts: list[pa.Table], schema: pa.Schema, columns: list[str]) -> pa.Table:
     return joined(parts, pa.schema([schema.field(c) for c in columns]).empty_table())
 
@@ -276,6 +283,7 @@ class Collector:
                  until: int | None = None, gap_us: int = 3600 * 1_000_000) -> None:
         self.since, self.until, self.gap_us = since, until, gap_us
         self.ends = parsers.session_ends()
+        self._unclosed = pa.array(sorted(parsers.unclosed_sessions()), pa.string())
         self._in_clear = pa.array(sorted(parsers.patterns_with("refused_in_clear")),
                                   pa.string())
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
@@ -335,7 +343,7 @@ class Collector:
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["in_clear"].append(_narrow(events, in_values(events.column("pattern"),
                                                            self._in_clear), _IN_CLEAR))
-        parts["received"].append(_narrow(events, _received_from_outside(events), _RECEIVED))
+        parts["received"].append(_narrow(events, _received_queued(events), _RECEIVED))
 
     def _count(self, events: pa.Table) -> None:
         """The period's first and last instant and its rows per MTA: what the report's
@@ -381,7 +389,7 @@ class Collector:
                                           _whole(p["refused"], MESSAGE_SCHEMA, _REFUSED)),
             auth=_whole(p["auth"], EVENT_SCHEMA, _AUTH),
             tls=_whole(p["tls"], EVENT_SCHEMA, _TLS),
-            sessions=_merged_spans(p["sessions"]),
+            sessions=_closing(_merged_spans(p["sessions"]), self._unclosed),
             connects=_whole(p["connects"], EVENT_SCHEMA, _CONNECT),
             screen=_whole(p["screen"], EVENT_SCHEMA, _SCREEN),
             filtered=_whole(p["filtered"], EVENT_SCHEMA, _FILTER),

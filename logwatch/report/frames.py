@@ -45,8 +45,13 @@ def address_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> s
 
 
 def domain_key(addr: str | None) -> str | None:
-    """The domain of an address, lower case."""
-    return addr.rpartition("@")[2].lower() if isinstance(addr, str) else None
+    """The domain of an address, lower case; none of a bare local name (Sendmail's
+    submission program logs `to=root`), which pflogsumm would count as a domain of its
+    own: a local user is in no domain the log names (Postfix and Exim name one)."""
+    if not isinstance(addr, str):
+        return None
+    _, at, domain = addr.rpartition("@")
+    return domain.lower() if at else None
 
 
 def sender_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> str | None:
@@ -112,7 +117,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
         screen=_frame(c.screen, zone),
         filtered=_frame(c.filtered, zone),
         problems=_frame(c.problems, zone, ()), in_clear=_frame(c.in_clear, zone),
-        received=_frame(c.received, zone),
+        received=_in_lifetimes(_frame(c.received, zone), c.received, c.messages),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),
         zone=zone)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS, UNTIMED_SESSIONS
 from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.report.figures import count, when
@@ -136,11 +136,12 @@ _GAP = (_c("from", kind="when"), _c("to", kind="when"), _c("hours", kind="hours"
 #: the alerts the summary names (medium and above, most severe first)
 _WORST = 5
 
-#: DESIGN.md's `totals` keys, in its order, as a reader calls them.
+#: DESIGN.md's `totals` keys, in its order (and `expired`, beside `bounced`), as a reader
+#: calls them.
 TOTALS = {"received": "Received", "delivered": "Delivered", "forwarded": "Forwarded",
           "deferred": "Deferred", "deferrals": "Deferrals", "bounced": "Bounced",
-          "rejected": "Rejected", "reject_warnings": "Reject warnings", "held": "Held",
-          "discarded": "Discarded", "bytes_received": "Bytes received",
+          "expired": "Expired", "rejected": "Rejected", "reject_warnings": "Reject warnings",
+          "held": "Held", "discarded": "Discarded", "bytes_received": "Bytes received",
           "bytes_delivered": "Bytes delivered", "senders": "Senders",
           "sending_domains": "Sending domains", "recipients": "Recipients",
           "recipient_domains": "Recipient domains"}
@@ -277,9 +278,11 @@ def _connections(r: dict[str, Any]) -> Section:
     s = r["smtp_connections"]
     if not s["logged"]:
         return Section("connections", "SMTP connections", [Note(UNLOGGED_SESSIONS)])
+    untimed = s["connections"] - s["timed"]
     return Section("connections", "SMTP connections", [
         Facts("Sessions from connect to disconnect", [
-            Fact("Connections", s["connections"]),
+            Fact("Connections", s["connections"],
+                 note=f"{untimed:,} {UNTIMED_SESSIONS}" if untimed else ""),
             Fact("Total time", s["total_seconds"], "seconds"),
             Fact("Average", s["avg_seconds"], "seconds"),
             Fact("Longest", s["max_seconds"], "seconds")]),

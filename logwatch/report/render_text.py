@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS
+from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS, UNTIMED_SESSIONS
 from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.report.period import empty_note, mta_rows
@@ -100,7 +100,8 @@ def _totals(r: dict[str, Any]) -> list[str]:
     lines = _heading("Grand Totals") + ["messages", ""]
     for key, label in (("received", "received"), ("delivered", "delivered"),
                        ("forwarded", "forwarded"), ("deferred", "deferred"),
-                       ("bounced", "bounced"), ("rejected", f"rejected ({rejected_pct}%)"),
+                       ("bounced", "bounced"), ("expired", "expired (queue lifetime)"),
+                       ("rejected", f"rejected ({rejected_pct}%)"),
                        ("reject_warnings", "reject warnings"), ("held", "held"),
                        ("discarded", f"discarded ({discarded_pct}%)")):
         extra = f"  ({t['deferrals']} deferrals)" if key == "deferred" and t["deferrals"] else ""
@@ -220,10 +221,13 @@ def _connections(r: dict[str, Any]) -> list[str]:
         return _heading("SMTPD Connection Statistics") + [f"  {UNLOGGED_SESSIONS}"]
     days = len(c["per_day"])
     hours = [_hour_span(h) for h in c["per_hour"]]
-    return (_heading("SMTPD Connection Statistics")
-            + [f"  {c['connections']} connections from {c['hosts']} hosts/domains, "
-               f"{c['total_seconds']} s in all, average {_cell(c['avg_seconds'])} s, "
-               f"longest {_cell(c['max_seconds'])} s"]
+    summary = f"  {c['connections']} connections from {c['hosts']} hosts/domains"
+    if c["timed"]:
+        summary += (f", {c['total_seconds']} s in all, average {_cell(c['avg_seconds'])} s, "
+                    f"longest {_cell(c['max_seconds'])} s")
+    if c["timed"] < c["connections"]:
+        summary += f"; {c['connections'] - c['timed']} {UNTIMED_SESSIONS}"
+    return (_heading("SMTPD Connection Statistics") + [summary]
             + _titled("Per-Day SMTPD Connection Summary", c["per_day"],
                       cols + [("day", "date")])
             + _titled("Per-Hour SMTPD Connection Summary"

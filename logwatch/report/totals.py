@@ -17,8 +17,8 @@ import pandas as pd
 
 from logwatch.report.frames import Frames, address_key, domain_key, per_value, sender_key
 
-__all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_messages", "received_keys",
-           "totals", "client_domain", "client_keys"]
+__all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_lines", "received_messages",
+           "received_keys", "totals", "client_domain", "client_keys"]
 
 #: Origins of messages that entered from outside the queue (pflogsumm's "received":
 #: an smtpd `client=` line or a pickup line); bounces and forwards are made here.
@@ -56,6 +56,19 @@ def _since_arrival(f: Frames, d: pd.DataFrame, life: np.ndarray) -> pd.Series:
     return (d["ts"] - at.iloc[life].set_axis(d.index)).dt.total_seconds()
 
 
+def received_lines(f: Frames) -> pd.Series:
+    """When each message that entered from outside was received, a line each, as
+    pflogsumm's "received" counts them. A bounce made here is none, whatever its MTA
+    logs of it (Sendmail a `from=<>, ..., relay=[RESPONSE]` line, Exim `<= <> R=`,
+    Postfix nothing): its lifetime's origin says so, the origin that keeps its bytes
+    and sender out of `received_keys`. Only that is left out: a line in no lifetime (its
+    message begun before the period) is kept."""
+    origin = f.messages["origin"]
+    made_here = (origin.notna() & ~origin.isin(RECEIVED_ORIGINS)).to_numpy()
+    life = f.received["lifetime_row"].to_numpy()
+    return f.received.loc[~np.append(made_here, False)[life], "ts"]
+
+
 def received_messages(f: Frames, unique: bool) -> pd.DataFrame:
     """Messages that entered the system; `unique`: not a re-injection of one already
     counted (a content filter's child, Sendmail's submission queue hop)."""
@@ -84,11 +97,15 @@ def client_keys(client_name: pd.Series, client_ip: pd.Series) -> pd.Series:
 
 def _sending_domains(keys: pd.Series, origin: pd.Series, client: pd.Series) -> pd.Series:
     """The domain each message is counted under, as pflogsumm does: the sender's, else
-    (null sender, bare local name) for local submissions the sender itself, else the
-    client's."""
+    for a local submission of the null sender `from=<>` itself, else the client's. A
+    local submission from a bare local name (Sendmail's submission program logs
+    `from=root`; Postfix's cleanup qualifies it) is under no domain, where pflogsumm
+    would count the name as one."""
     domain = per_value(keys, lambda k: k.rsplit("@", 1)[1] if "@" in k else None)
     local = (origin == "local").to_numpy()
-    fallback = np.where(local, keys.to_numpy(dtype=object), client.to_numpy(dtype=object))
+    null = (keys == sender_key("")).to_numpy()
+    fallback = np.where(local, np.where(null, keys.to_numpy(dtype=object), None),
+                        client.to_numpy(dtype=object))
     return domain.where(domain.notna(), pd.Series(fallback, index=keys.index))
 
 
@@ -106,24 +123,34 @@ def received_keys(f: Frames, verp: int = 0, ignore_case: bool = False) -> pd.Dat
                          "size": msgs["size"].to_numpy(), "unique": unique})
 
 
+#: a message's lifetime, wherever its lines are (-1: in none, its id then tells it)
+_LIFETIME = ["host", "instance", "queue_id", "lifetime_row"]
+
+
 def totals(f: Frames, sized: pd.DataFrame, senders: pd.DataFrame,
            unique: bool) -> dict[str, Any]:
-    """DESIGN.md's `totals` keys, with pflogsumm's meanings (see the module doc);
-    `sized` and `senders` from sized_deliveries and received_keys."""
+    """DESIGN.md's `totals` keys, with pflogsumm's meanings (see the module doc), and
+    `expired`, which pflogsumm has not: messages returned to their sender because their
+    time in the queue ran out (Postfix's `status=expired`, Sendmail's `return to sender:
+    Cannot send message for ...`, Exim's `cancelled by timeout_frozen_after`: one line
+    of the message, no recipient's, so none of them is `bounced`); lines, or messages
+    with `unique`. `sized` and `senders` from sized_deliveries and received_keys."""
     deliveries = sized[~sized["continued"]] if unique else sized
     status = deliveries["status"]
     sent = deliveries[status == "sent"]
+    expired = deliveries[status == "expired"]
     deferred = sized[sized["status"] == "deferred"]
     rej = f.rejects["event"]
     senders = senders[senders["unique"]] if unique else senders
     rcpts = sent["rcpt_key"].dropna()
     return {
-        "received": int(len(received_messages(f, True))) if unique else int(len(f.received)),
+        "received": int(len(received_messages(f, True) if unique else received_lines(f))),
         "delivered": int(len(sent)),
         "forwarded": int((status == "forwarded").sum()),
         "deferred": int(deferred[["host", "queue_id"]].drop_duplicates().shape[0]),
         "deferrals": int(len(deferred)),
         "bounced": int((status == "bounced").sum()),
+        "expired": int(len(expired.drop_duplicates(_LIFETIME) if unique else expired)),
         "rejected": int((rej == "reject").sum()),
         "reject_warnings": int((rej == "reject_warning").sum()),
         "held": int((rej == "hold").sum()),

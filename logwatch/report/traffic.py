@@ -18,7 +18,7 @@ import pandas as pd
 
 from logwatch.report.collect import PROBLEMS
 from logwatch.report.frames import Frames, domain_key, per_value
-from logwatch.report.totals import client_keys
+from logwatch.report.totals import client_keys, received_lines
 
 __all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains",
            "delivery_transports", "receipt_domains", "top_users", "deferrals", "bounces",
@@ -52,7 +52,7 @@ def kind_stamps(f: Frames, sized: pd.DataFrame) -> dict[str, pd.Series]:
     "rejected" as pflogsumm's per-day and per-hour columns count it: refusals, reject
     warnings, holds and discards (the grand totals tell them apart)."""
     status = sized["status"]
-    return {"received": f.received["ts"], "delivered": sized.loc[status == "sent", "ts"],
+    return {"received": received_lines(f), "delivered": sized.loc[status == "sent", "ts"],
             "deferred": sized.loc[status == "deferred", "ts"],
             "bounced": sized.loc[status == "bounced", "ts"], "rejected": f.rejects["ts"]}
 
@@ -187,9 +187,15 @@ def deferrals(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     return _grouped(_with_reason(rows, ["daemon"]), ["daemon", "reason"], limit)
 
 
+#: what the bounce detail lists: recipients bounced, and messages returned to their
+#: sender when their time in the queue ran out (the totals' `expired`; pflogsumm lists
+#: the first only)
+_RETURNED = ("bounced", "expired")
+
+
 def bounces(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     """Message Bounce Detail: by relay and reason."""
-    rows = sized[sized["status"] == "bounced"]
+    rows = sized[sized["status"].isin(_RETURNED)]
     return _grouped(_with_reason(rows, ["relay"]), ["relay", "reason"], limit)
 
 
@@ -278,42 +284,54 @@ def _connected_at(spans: pd.DataFrame, connects: pd.DataFrame) -> pd.DataFrame:
     return spans
 
 
+def _times(total: float, timed: int, longest: float) -> dict[str, float | None]:
+    """The length of the sessions seen to close: unknown (None), not 0, where none was."""
+    if not timed:
+        return {"total_seconds": None, "avg_seconds": None, "max_seconds": None}
+    total = float(total)
+    return {"total_seconds": round(total, 1), "avg_seconds": round(total / timed, 1),
+            "max_seconds": round(float(longest), 1)}
+
+
 def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
     """SMTP connection statistics (pflogsumm's --smtpd-stats): SMTP sessions (not
-    postscreen's screening) to their close, their number and length per day, hour and
-    client domain. A session starts at its connect line, or where an MTA logs none (Exim
-    with `[pid]`: the daemon logs it under its own pid), at the first line of the
-    process that served the connection."""
+    postscreen's screening), their number and length per day, hour and client domain.
+    A session counts at its close, as pflogsumm counts it (one the input's end cut off
+    does not), or where its MTA logs no close (Sendmail: a session is its process) at
+    its connect line; its length is then unknown and left out of the times, which are
+    of the `timed` sessions. A session starts at its connect line, or where an MTA
+    logs none (Exim with `[pid]`: the daemon logs it under its own pid), at the first
+    line of the process that served the connection."""
     s = f.sessions
     # connect lines seen (a session's own or the daemon's), or nothing came over SMTP
     logged = bool(s["connected"].any() or len(f.connects)
                   or not (f.messages["origin"] == "smtp").any())
-    spans = _connected_at(s[(s["daemon"] != "postscreen") & s["closed"]], f.connects)
+    counted = s["closed"] | (s["connected"] & ~s["closes"])
+    spans = _connected_at(s[(s["daemon"] != "postscreen") & counted], f.connects)
     if spans.empty or not logged:
-        return {"logged": logged, "connections": 0, "hosts": 0, "total_seconds": 0.0,
-                "avg_seconds": None, "max_seconds": None, "per_day": [], "per_hour": [],
-                "by_domain": []}
-    spans["seconds"] = (spans["end"] - spans["start"]).dt.total_seconds()
+        return {"logged": logged, "connections": 0, "timed": 0, "hosts": 0,
+                "total_seconds": 0.0, "avg_seconds": None, "max_seconds": None,
+                "per_day": [], "per_hour": [], "by_domain": []}
+    spans["seconds"] = (spans["end"] - spans["start"]).dt.total_seconds().where(
+        spans["closed"])
     spans["domain"] = client_keys(spans["client_name"], spans["client_ip"])
+    at = spans["end"].where(spans["closed"], spans["start"])
 
     def per(key: pd.Series, name: str) -> list[dict[str, Any]]:
-        g = spans.groupby(key).agg(connections=("seconds", "size"),
+        g = spans.groupby(key).agg(connections=("seconds", "size"), timed=("seconds", "count"),
                                    total_seconds=("seconds", "sum"),
                                    max_seconds=("seconds", "max"))
-        g["avg_seconds"] = g["total_seconds"] / g["connections"]
         return [{name: k, "connections": int(r.connections),
-                 "total_seconds": round(float(r.total_seconds), 1),
-                 "avg_seconds": round(float(r.avg_seconds), 1),
-                 "max_seconds": round(float(r.max_seconds), 1)} for k, r in g.iterrows()]
+                 **_times(r.total_seconds, r.timed, r.max_seconds)} for k, r in g.iterrows()]
 
     by_domain = sorted(per(spans["domain"], "domain"),
                        key=lambda r: (-r["connections"], str(r["domain"])))
-    return {"logged": True, "connections": int(len(spans)), "hosts": len(by_domain),
-            "total_seconds": round(float(spans["seconds"].sum()), 1),
-            "avg_seconds": round(float(spans["seconds"].mean()), 1) if len(spans) else None,
-            "max_seconds": round(float(spans["seconds"].max()), 1) if len(spans) else None,
-            "per_day": per(spans["end"].dt.strftime("%Y-%m-%d"), "day"),
-            "per_hour": per(spans["end"].dt.hour, "hour"),
+    timed = int(spans["seconds"].count())
+    return {"logged": True, "connections": int(len(spans)), "timed": timed,
+            "hosts": len(by_domain),
+            **_times(spans["seconds"].sum(), timed, spans["seconds"].max()),
+            "per_day": per(at.dt.strftime("%Y-%m-%d"), "day"),
+            "per_hour": per(at.dt.hour, "hour"),
             "by_domain": by_domain[:limit]}
 
 
