@@ -111,7 +111,7 @@ def detect_files(files: list[str], cfg: Config, options: ParseOptions,
     rules = load_rules(cfg)
     needs = needs_of(rules)
     options = replace(options, columns=needs.columns | columns)
-    run = ParseRun(files, default_parsers(), options)
+    run = ParseRun(files, default_parsers(options.syslog_names), options)
     events, lines, messages = [], [], []
     msg_columns = [n for n in MESSAGE_SCHEMA.names
                    if n in needs.columns or n in MESSAGE_BASE_COLUMNS]

@@ -149,7 +149,7 @@ def _unit_schema(options: ParseOptions) -> pa.Schema:
 def _run_unit(unit: Unit, options: ParseOptions, tmpdir: str | None) -> UnitResult:
     """Worker: parse and correlate one unit on its own; spill its output to IPC files
     in `tmpdir`, or keep it in memory to send back (None)."""
-    parsers = default_parsers()
+    parsers = default_parsers(options.syslog_names)
     stats = SourceStats(unit.plan.name, unit.plan.fmt, unit.plan.compression)
     errors: list[str] = []
     correlator = Correlator(parsers, known=unit.index == 0, messages=options.messages)

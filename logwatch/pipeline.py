@@ -43,11 +43,13 @@ __all__ = ["ParseOptions", "ParseRun", "SourcePlan", "default_parsers", "plan_so
 
 
 @functools.cache
-def default_parsers() -> ParserSet:
+def default_parsers(syslog_names: tuple[str, ...] = ()) -> ParserSet:
     """The built-in parser definitions, read once per process: they ship inside the
     package and nothing changes them, and a follower would otherwise read and compile
-    them twice a second."""
-    return load_parsers([data_dir("parsers")])
+    them twice a second. `syslog_names`: Postfix's own syslog_name where a site set one
+    that its `postfix-*` does not take (`mta/smtpd`), as pflogsumm's --syslog-name."""
+    parsers = load_parsers([data_dir("parsers")])
+    return parsers.with_programs("postfix", syslog_names) if syslog_names else parsers
 
 
 @dataclass
@@ -67,6 +69,8 @@ class ParseOptions:
     #: correlate messages too; `parse` writing events needs only sessions, and building
     #: messages it throws away cost a sixth of its time
     messages: bool = True
+    #: Postfix syslog_names the built-in definitions do not know (`default_parsers`)
+    syslog_names: tuple[str, ...] = ()
 
     @property
     def zone(self) -> str:

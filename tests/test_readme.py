@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from logwatch.rules_engine import model
 from logwatch.rules_engine.loader import load_rule_file, load_rules
 from logwatch.trace import KINDS
 from tests.conftest import ROOT
+from tests.test_report import PFLOGSUMM
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", README, re.S)
@@ -139,3 +141,16 @@ def test_the_totals_keys_are_the_reports(tmp_path: Path) -> None:
     text = _paragraph("**pflogsumm parity.**")
     listed = re.findall(r"`(\w+)`", text.split("under fixed keys")[1].split(")")[0])
     assert listed == list(json.loads(out.read_text())["totals"])
+
+
+def test_the_pflogsumm_table_names_every_option_pflogsumm_has() -> None:
+    """"Replacing pflogsumm in cron" says what each of pflogsumm's options does here: all
+    that its usage lists (`-[eq]` is two)."""
+    usage = subprocess.run([PFLOGSUMM, "--help"], capture_output=True, text=True,
+                           check=True, timeout=60).stdout
+    theirs = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", usage.replace("-[eq]", "-e -q")
+                            .replace("--[version|help]", "--version --help")))
+    table = README.split("| pflogsumm's option | here |")[1].split("\n\n")[0]
+    ours = {o for cell in re.findall(r"^\| ([^|]*(?:\\\|[^|]*)*) \|", table, re.M)
+            for o in re.findall(r"`(--?[a-z][a-z-]*)", cell)}
+    assert len(theirs) > 20 and theirs == ours, theirs ^ ours

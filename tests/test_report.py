@@ -69,8 +69,10 @@ def run_pflogsumm(path: Path) -> dict[str, tuple[int, str]]:
 
 
 def report_of(*files: Path, cfg: Path | None = CONFIG, year: int | None = 2026,
-              block_size: int = ParseOptions.block_size, **ropts: Any) -> dict[str, Any]:
-    options = ParseOptions(year=year, tz="UTC", jobs=1, block_size=block_size)
+              block_size: int = ParseOptions.block_size, syslog_names: tuple[str, ...] = (),
+              **ropts: Any) -> dict[str, Any]:
+    options = ParseOptions(year=year, tz="UTC", jobs=1, block_size=block_size,
+                           syslog_names=syslog_names)
     rep, errors = build_report([str(f) for f in files], load_config(cfg), options,
                                ReportOptions(**ropts))
     assert not errors
@@ -549,8 +551,9 @@ def test_the_journal_and_each_rsyslog_format_of_one_run_give_one_report() -> Non
     export and rsyslog's RFC 3339, traditional and RFC 5424 files. Every figure agrees,
     but what each format cannot carry: the traditional stamp's lost fractions of a
     second (connection times are summed from them), and the daemon, which rsyslog's RFC
-    5424 template cuts from the APP-NAME (`postfix`, not `postfix/smtp`): deferrals are
-    grouped under no daemon there, and the deliveries under no transport (the daemon or
+    5424 template cuts from the APP-NAME (`postfix`, not `postfix/smtp`): deferrals and
+    failed connections are grouped under no daemon there, and the deliveries under no
+    transport (the daemon or
     its service names it)."""
     run = ROOT / "recordings" / "postfix" / "run1-syslog"
     journal = _unstamped(report_of(run / "journal.json.gz", cfg=None, year=None))
@@ -568,7 +571,9 @@ def test_the_journal_and_each_rsyslog_format_of_one_run_give_one_report() -> Non
     assert {t["transport"] for t in transports} == {"smtp", "local"}
     assert rfc5424["delivery_transports"] == [{"transport": None, **{
         k: sum(t[k] for t in transports) for k in ("sent", "bytes", "deferred", "bounced")}}]
-    unlike = {"deferrals": None, "delivery_transports": None}
+    assert rfc5424["connect_failures"] == [{**c, "daemon": None}
+                                           for c in journal["connect_failures"]]
+    unlike = {"deferrals": None, "delivery_transports": None, "connect_failures": None}
     assert {**rfc5424, **unlike} == {**journal, **unlike}
 
 

@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -88,12 +89,14 @@ Mar  3 10:00:13 mx1 postfix/master[1190]: daemon started -- version 3.7.11, conf
 
 # ---- pflogsumm, run and read -------------------------------------------------------
 
-def run_pflogsumm_text(data: bytes, now: datetime, *args: str) -> str:
-    """pflogsumm's report of `data` (on its stdin), in UTC, believing it is `now`."""
+def run_pflogsumm_text(data: bytes, now: datetime, *args: str,
+                       base: Sequence[str] = PFL_OPTIONS) -> str:
+    """pflogsumm's report of `data` (on its stdin), in UTC, believing it is `now`, with
+    `base` options (every list complete) and `args`."""
     assert Path(PFLOGSUMM).exists(), "pflogsumm is missing: `make debs` installs it"
     clock = (f"BEGIN {{ *CORE::GLOBAL::time = sub {{ {int(now.timestamp())} }} }} "
              f"do '{PFLOGSUMM}'; die $@ if $@")
-    done = subprocess.run(["perl", "-e", clock, "--", *PFL_OPTIONS, *args], input=data,
+    done = subprocess.run(["perl", "-e", clock, "--", *base, *args], input=data,
                           capture_output=True, timeout=300, check=True,
                           env={**os.environ, "TZ": "UTC"})
     return done.stdout.decode()
@@ -275,12 +278,16 @@ def new_year_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def with_lines(log: Path, lines: str, out: Path) -> Path:
+    """`log` with `lines` in time order (one day's stamps), written to `out`."""
+    out.write_text("".join(sorted(log.read_text().splitlines(keepends=True)
+                                  + lines.splitlines(keepends=True), key=lambda ln: ln[:15])))
+    return out
+
+
 def with_extras(tmp: Path) -> Path:
     """The sample day with EXTRAS in time order."""
-    lines = SAMPLE_LOG.read_text().splitlines(keepends=True) + EXTRAS.splitlines(keepends=True)
-    out = tmp / "mail.log"
-    out.write_text("".join(sorted(lines, key=lambda ln: ln[:15])))
-    return out
+    return with_lines(SAMPLE_LOG, EXTRAS, tmp / "mail.log")
 
 
 INPUTS = ["sample", "sample+extras", "new-year", *RECORDINGS]

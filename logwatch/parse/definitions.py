@@ -291,7 +291,9 @@ class FillSpec(_Model):
 #: Flags of a line that is no event of its own but is counted elsewhere (a login, the
 #: report): the group each needs, and why the line is only `info`.
 _COUNTED_ELSEWHERE = {"counts_for_login": ("session", "the login counts it"),
-                      "refused_in_clear": ("client_ip", "no password was judged")}
+                      "refused_in_clear": ("client_ip", "no password was judged"),
+                      "connect_failure": ("relay", "the delivery line after it says how "
+                                                   "the delivery went")}
 
 
 class PatternSpec(_Model):
@@ -344,6 +346,11 @@ class PatternSpec(_Model):
     #: (Dovecot's disable_plaintext_auth): no password was judged, so it is no failure,
     #: but its client sends passwords unencrypted (the report lists them).
     refused_in_clear: bool = False
+    #: The line says a delivery agent could not connect to a next hop (Postfix's
+    #: `connect to mx[ip]:25: Connection refused`): not the delivery's outcome, which
+    #: its own line tells, but each host tried, where the deferral names the last one
+    #: (the report lists them: pflogsumm's "smtp delivery failures").
+    connect_failure: bool = False
 
     @field_validator("event")
     @classmethod
@@ -604,6 +611,14 @@ class ParserSet:
         """The patterns (`mta:id`, as the events' `pattern` names them) that say `flag`."""
         return frozenset(f"{pf.mta.name}:{p.id}" for pf in self.files for p in pf.pattern
                          if getattr(p, flag))
+
+    def with_programs(self, mta: str, names: Iterable[str]) -> ParserSet:
+        """The same definitions with `mta` owning the programs `names` too, and their
+        services (`name/smtpd`, `name/submission/smtpd`): a site's own syslog_name."""
+        more = [p for n in names for p in (n, f"{n}/*")]
+        return ParserSet(f.model_copy(update={"mta": f.mta.model_copy(
+            update={"programs": [*f.mta.programs, *more]})}) if f.mta.name == mta else f
+            for f in self.files)
 
     def mta_of_program(self, program: str) -> ParserFile | None:
         for f in self.files:

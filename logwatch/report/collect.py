@@ -53,6 +53,8 @@ _FILTER = ["ts", "source", "seq", "client_ip", "sender", "recipient", "reason", 
            "actions"]
 #: logins refused because they were offered in the clear (`refused_in_clear` patterns)
 _IN_CLEAR = ["ts", "client_ip", "sasl_username"]
+#: a delivery agent's failed connections to a next hop (`connect_failure` patterns)
+_CONNECT_FAILURE = ["daemon", "relay", "relay_ip", "reason"]
 #: a received line's message (its lifetime's origin tells one made here, `totals`)
 _RECEIVED = ["ts", "host", "instance", "queue_id"]
 _CONNECT = ["ts", "client_ip"]
@@ -64,6 +66,7 @@ _REFUSED = ["host", "instance", "queue_id", "first_seen", "last_seen", "client_i
 #: The event columns a report reads (what a parallel worker must send back).
 REPORT_COLUMNS = frozenset(_DELIVERY + _REJECT + _AUTH + _TLS + _SESSION + _PROBLEM
                            + _RECEIVED + _CONNECT + _SCREEN + _FILTER + _IN_CLEAR
+                           + _CONNECT_FAILURE
                            + ["seq", "source", "offset", "nrcpt", "pattern", _QUALIFIER])
 
 _REJECTS = ("reject", "reject_warning", "hold", "discard")
@@ -122,6 +125,7 @@ class Collected:
     filtered: pa.Table
     problems: pa.Table
     in_clear: pa.Table
+    connect_failures: pa.Table
     received: pa.Table
     messages: pa.Table
     spans: list[SourceSpan]
@@ -286,9 +290,12 @@ class Collector:
         self._unclosed = pa.array(sorted(parsers.unclosed_sessions()), pa.string())
         self._in_clear = pa.array(sorted(parsers.patterns_with("refused_in_clear")),
                                   pa.string())
+        self._connect_failures = pa.array(sorted(parsers.patterns_with("connect_failure")),
+                                          pa.string())
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
-            "filtered", "problems", "in_clear", "received", "messages", "refused")}
+            "filtered", "problems", "in_clear", "connect_failures", "received", "messages",
+            "refused")}
         self._spans: dict[str, SourceSpan] = {}
         self._first: int | None = None
         self._last: int | None = None
@@ -343,6 +350,8 @@ class Collector:
         parts["problems"].append(_narrow(events, event_is(events, *PROBLEMS), _PROBLEM))
         parts["in_clear"].append(_narrow(events, in_values(events.column("pattern"),
                                                            self._in_clear), _IN_CLEAR))
+        parts["connect_failures"].append(_narrow(events, in_values(
+            events.column("pattern"), self._connect_failures), _CONNECT_FAILURE))
         parts["received"].append(_narrow(events, _received_queued(events), _RECEIVED))
 
     def _count(self, events: pa.Table) -> None:
@@ -395,6 +404,7 @@ class Collector:
             filtered=_whole(p["filtered"], EVENT_SCHEMA, _FILTER),
             problems=_whole(p["problems"], EVENT_SCHEMA, _PROBLEM),
             in_clear=_whole(p["in_clear"], EVENT_SCHEMA, _IN_CLEAR),
+            connect_failures=_whole(p["connect_failures"], EVENT_SCHEMA, _CONNECT_FAILURE),
             received=_whole(p["received"], EVENT_SCHEMA, _RECEIVED),
             messages=messages,
             spans=list(self._spans.values()),

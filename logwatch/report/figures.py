@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["count", "size", "duration", "when", "display", "exact"]
+__all__ = ["count", "size", "duration", "when", "display", "exact", "refused"]
 
 
 def count(n: float | None) -> str:
@@ -52,6 +52,14 @@ def when(stamp: str | None) -> str:
     offset = t.utcoffset()
     zone = "" if offset is None else " UTC" if not offset else " " + t.strftime("%z")
     return t.strftime("%Y-%m-%d %H:%M:%S") + zone
+
+
+def refused(whom: dict[str, Any]) -> str:
+    """One of whom a refusal refused, as pflogsumm lists it: with --rej-add-from, the
+    sender beside it (`<>`, as pflogsumm writes both the null sender and none logged)."""
+    if "sender" not in whom:
+        return str(whom["value"])
+    return f"{whom['value']}  ({whom['sender'] or '<>'})"
 
 
 def display(value: Any, kind: str) -> str:

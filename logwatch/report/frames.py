@@ -2,8 +2,8 @@
 
 Hours and days are bucketed in the site's zone (pflogsumm reads the local stamps as
 written); addresses are compared the way pflogsumm compares them (domain part lower
-case, the whole address with `--ignore-case`, `--verp-mung` applied), so that counts of
-senders and recipients can be checked against it.
+case, the whole address with `--ignore-case`, `--verp-mung` and `-m` applied), so that
+counts of senders and recipients can be checked against it.
 """
 
 from __future__ import annotations
@@ -28,13 +28,22 @@ _VERP1 = re.compile(r"((?:bounce[ds]?|no(?:list|reply|response)|return|sentto|\d
 _VERP2 = re.compile(r"[*-](\d+[*-])?[^=*-]+[=*][^@]+@")
 
 
-def address_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> str | None:
+#: a UUCP bang path a gateway made of an Internet address: `origin.dom!user@gateway`
+_BANG_PATH = re.compile(r"^(.*!)*([^!]+)!([^!@]+)@([^.]+)$")
+
+
+def address_key(addr: str | None, verp: int = 0, ignore_case: bool = False,
+                uucp: bool = False) -> str | None:
     """An address as pflogsumm counts it: domain in lower case, or all of it with
     --ignore-case (most sites' local parts are case-blind, and a sender spelling
     `Alice` and `alice` is one); VERP tags folded with --verp-mung (1: numbers, 2: also
-    the encoded recipient)."""
+    the encoded recipient); with --uucp-mung, a bang path turned back into the address
+    it came from, first, as pflogsumm's -m does (`gateway!user@origin.dom`), so that
+    its domain counts as the origin's."""
     if not isinstance(addr, str):     # None, or NaN from a categorical
         return None
+    if uucp and (m := _BANG_PATH.match(addr)):
+        addr = f"{m[4]}!{m[1] or ''}{m[3]}@{m[2]}"
     local, at, domain = addr.rpartition("@")
     key = addr.lower() if ignore_case else f"{local}@{domain.lower()}" if at else addr
     if verp:
@@ -54,9 +63,10 @@ def domain_key(addr: str | None) -> str | None:
     return domain.lower() if at else None
 
 
-def sender_key(addr: str | None, verp: int = 0, ignore_case: bool = False) -> str | None:
+def sender_key(addr: str | None, verp: int = 0, ignore_case: bool = False,
+               uucp: bool = False) -> str | None:
     """pflogsumm writes the null sender as `from=<>`."""
-    return "from=<>" if addr == "" else address_key(addr, verp, ignore_case)
+    return "from=<>" if addr == "" else address_key(addr, verp, ignore_case, uucp)
 
 
 def per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
@@ -83,6 +93,7 @@ class Frames:
     filtered: pd.DataFrame
     problems: pd.DataFrame
     in_clear: pd.DataFrame
+    connect_failures: pd.DataFrame
     received: pd.DataFrame
     messages: pd.DataFrame
     zone: str
@@ -117,6 +128,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
         screen=_frame(c.screen, zone),
         filtered=_frame(c.filtered, zone),
         problems=_frame(c.problems, zone, ()), in_clear=_frame(c.in_clear, zone),
+        connect_failures=_frame(c.connect_failures, zone, ()),
         received=_in_lifetimes(_frame(c.received, zone), c.received, c.messages),
         messages=_with_parents(_frame(c.messages, zone, ("first_seen", "last_seen")),
                                c.messages),

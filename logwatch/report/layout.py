@@ -13,7 +13,7 @@ from typing import Any, Callable
 from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS, UNTIMED_SESSIONS
 from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
-from logwatch.report.figures import count, when
+from logwatch.report.figures import count, refused, when
 from logwatch.report.period import asked, empty_note, mta_rows
 from logwatch.report.svg import Series
 
@@ -294,7 +294,10 @@ def _connections(r: dict[str, Any]) -> Section:
 def _delivery_problems(r: dict[str, Any]) -> Section:
     return Section("deferrals", "Deferrals and bounces", [
         Table("Deferrals", (_c("daemon"), _REASON, _COUNT), r["deferrals"]),
-        Table("Bounces", (_c("relay"), _REASON, _COUNT), r["bounces"])])
+        Table("Bounces", (_c("relay"), _REASON, _COUNT), r["bounces"]),
+        Table("Next hops that could not be reached (each host tried)",
+              (_c("daemon"), _c("relay", "host", "mono"), _REASON, _COUNT),
+              r["connect_failures"])])
 
 
 #: of whom a refusal refused, the most refused shown in its row
@@ -305,7 +308,7 @@ def _whom(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     """Refusal rows with whom each refused, in a line: the most refused with their
     counts, and how many in all where there are more."""
     def line(row: dict[str, Any]) -> str:
-        shown = ", ".join(f"{w['value']} ({w['count']})" for w in row["whom"][:_WHOM_SHOWN])
+        shown = ", ".join(f"{refused(w)} ({w['count']})" for w in row["whom"][:_WHOM_SHOWN])
         more = row["whom_distinct"] > _WHOM_SHOWN
         return f"{shown}, ... {row['whom_distinct']} in all" if more else shown
     return None if rows is None else [row | {"whom": line(row)} for row in rows]
@@ -505,29 +508,41 @@ def _coverage(r: dict[str, Any]) -> Section:
         Table("Notes", (_c("note"),), [{"note": n} for n in r["notes"]])])
 
 
+def _mailq(r: dict[str, Any]) -> Section:
+    """pflogsumm's --mailq: the queue as the MTA's `mailq` listed it, line by line."""
+    q = r["mailq"]
+    if q is None:
+        return Section("mailq", "Current mail queue")
+    return Section("mailq", "Current mail queue", [
+        *([Note(q["error"])] if q["error"] else []),
+        Table(f"Output of {q['command']}", (_c("line", kind="mono"),),
+              [{"line": line} for line in q["output"].splitlines()], only_if_rows=True)])
+
+
 _BUILDERS: dict[str, Callable[[dict[str, Any]], Section]] = {
     "summary": _summary, "traffic": _traffic, "domains": _domains, "users": _users,
     "connections": _connections, "deferrals": _delivery_problems, "rejects": _rejects,
-    "problems": _problems, "security": _security, "coverage": _coverage}
+    "problems": _problems, "security": _security, "coverage": _coverage, "mailq": _mailq}
 _ORDER = ("summary", "traffic", "domains", "users", "connections", "deferrals", "rejects",
-          "problems", "security", "coverage")
+          "problems", "security", "coverage", "mailq")
 #: pflogsumm's --problems-first: what needs someone before the traffic figures.
 _PROBLEMS_FIRST = ("summary", "security", "problems", "rejects", "deferrals", "traffic",
-                   "domains", "users", "connections", "coverage")
+                   "domains", "users", "connections", "coverage", "mailq")
 
 
 def sections(report: dict[str, Any]) -> list[Section]:
-    """The report's sections in reading order (problems first when it asks for that)."""
+    """The report's sections in reading order (problems first when it asks for that);
+    with quiet (pflogsumm's -q), no empty table."""
     order = _PROBLEMS_FIRST if report.get("problems_first") else _ORDER
-    shown = [_shown(_BUILDERS[name](report)) for name in order]
+    shown = [_shown(_BUILDERS[name](report), bool(report.get("quiet"))) for name in order]
     return [s for s in shown if s.parts]
 
 
-def _shown(section: Section) -> Section:
+def _shown(section: Section, quiet: bool) -> Section:
     """`section` without the tables not asked for, nor the empty ones that are shown
-    only with rows."""
+    only with rows (all of them, quiet)."""
     return replace(section, parts=[p for p in section.parts if not isinstance(p, Table) or (
-        p.rows is not None and (p.rows or not p.only_if_rows))])
+        p.rows is not None and (p.rows or not (p.only_if_rows or quiet)))])
 
 
 def period_line(report: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from logwatch.report.collect import PROBLEMS, UNLOGGED_SESSIONS, UNTIMED_SESSION
 from logwatch.report.coverage import missing_names
 from logwatch.report.delays import PERCENTILES, STAGES
 from logwatch.report.period import empty_note, mta_rows
+from logwatch.report.figures import refused
 from logwatch.sanitize import for_terminal
 
 __all__ = ["render_text", "human_bytes", "human_seconds"]
@@ -54,6 +55,10 @@ def _cell(v: Any) -> str:
     return for_terminal(str(v))
 
 
+#: what a table with no rows says
+_NONE = "  none"
+
+
 def _heading(title: str) -> list[str]:
     return ["", title, "-" * len(title)]
 
@@ -72,7 +77,7 @@ def _table(rows: Sequence[Row] | None, columns: list[tuple[str, str]],
     if rows is None:
         return []
     if not rows:
-        return ["  none"]
+        return [_NONE]
     fmt = fmt or {}
     cells = [[fmt.get(k, _cell)(r.get(k)) for k, _ in columns] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (_, h) in enumerate(columns)]
@@ -122,14 +127,16 @@ _TRAFFIC = [("received", "received"), ("delivered", "delivered"), ("deferred", "
             ("bounced", "bounced"), ("rejected", "rejected")]
 
 
-def _hour_span(row: Row) -> Row:
-    """An hour of the day as pflogsumm writes it: `0300-0400`."""
-    return dict(row, time=f"{row['hour']:02d}00-{(row['hour'] + 1) % 24:02d}00")
+def _hour_spans(rows: Sequence[Row], r: dict[str, Any]) -> list[Row]:
+    """Hours of the day as pflogsumm writes them: `0300-0400`, or with --iso-date-time
+    `03:00-04:00` (dates are ISO 8601 either way); the last ends at 2400."""
+    form = "{:02d}:00-{:02d}:00" if r["iso_date_time"] else "{:02d}00-{:02d}00"
+    return [dict(row, time=form.format(row["hour"], row["hour"] + 1)) for row in rows]
 
 
 def _traffic(r: dict[str, Any]) -> list[str]:
     days = len(r["per_day"])
-    hours = [_hour_span(h) for h in r["per_hour"]]
+    hours = _hour_spans(r["per_hour"], r)
     return (_heading("Per-Day Traffic Summary") + _table(r["per_day"], _TRAFFIC + [("day", "date")])
             + _heading(f"Per-Hour Traffic Summary (zone {r['period']['timezone']}"
                        + (f", summed over {days} days)" if days > 1 else ")"))
@@ -196,6 +203,9 @@ def _details(r: dict[str, Any]) -> list[str]:
                                       ("reject_class", "class"), ("reject_code", "code"),
                                       ("reason", "reason")])
         out += _with_whom(table, rows or [])
+    out += _titled("SMTP Delivery Failures", r["connect_failures"],
+                   [("count", "count"), ("daemon", "daemon"), ("relay", "host"),
+                    ("reason", "reason")])
     return out
 
 
@@ -207,7 +217,7 @@ def _with_whom(table: list[str], rows: Sequence[Row]) -> list[str]:
     out = table[:-len(rows)]
     for row, line in zip(rows, table[-len(rows):]):
         out.append(line)
-        out += [f"  {w['count']:>12}  {_cell(w['value'])}" for w in row["whom"]]
+        out += [f"  {w['count']:>12}  {_cell(refused(w))}" for w in row["whom"]]
         if row["whom_distinct"] > len(row["whom"]):
             out.append(f"  {'':>12}  ... {row['whom_distinct']} in all")
     return out
@@ -220,7 +230,7 @@ def _connections(r: dict[str, Any]) -> list[str]:
     if not c["logged"]:
         return _heading("SMTPD Connection Statistics") + [f"  {UNLOGGED_SESSIONS}"]
     days = len(c["per_day"])
-    hours = [_hour_span(h) for h in c["per_hour"]]
+    hours = _hour_spans(c["per_hour"], r)
     summary = f"  {c['connections']} connections from {c['hosts']} hosts/domains"
     if c["timed"]:
         summary += (f", {c['total_seconds']} s in all, average {_cell(c['avg_seconds'])} s, "
@@ -300,7 +310,7 @@ def _security(r: dict[str, Any]) -> list[str]:
                                         ("distinct_client_ip", "clients"),
                                         ("first", "first"), ("last", "last"),
                                         ("sasl_username", "username")])
-    out += _below([_hour_span(h) for h in auth["per_hour"] if h["failures"]],
+    out += _below(_hour_spans([h for h in auth["per_hour"] if h["failures"]], r),
                   [("failures", "failures"), ("time", "time")])
     out += _titled("Security: logins by username and client", auth["logins_by_username"], [
         ("logins", "logins"), ("messages", "msgs sent"), ("first", "first"), ("last", "last"),
@@ -381,8 +391,33 @@ def _missing(m: Row) -> str:
             f"among the inputs read, between {_cell(m['after'])} and {_cell(m['before'])}")
 
 
+def _mailq(q: dict[str, Any] | None) -> list[str]:
+    """pflogsumm's --mailq: the queue as the MTA's `mailq` listed it, last; each line
+    escaped (a queued sender is whatever a client typed)."""
+    if q is None:
+        return []
+    out = _heading("Current Mail Queue") + [for_terminal(line)
+                                            for line in q["output"].splitlines()]
+    return out + ([f"  {for_terminal(q['error'])}"] if q["error"] else [])
+
+
+def _without_empty(lines: list[str]) -> list[str]:
+    """pflogsumm's -q: no heading over an empty table. An empty table is its heading's
+    `none` (`_table`); both go, found in the laid-out lines so that no section has to
+    know."""
+    out: list[str] = []
+    for line in lines:
+        if line == _NONE and len(out) > 2 and out[-3] == "" \
+                and out[-1] == "-" * len(out[-2]) != "":
+            del out[-3:]
+            continue
+        out.append(line)
+    return out
+
+
 def render_text(r: dict[str, Any]) -> str:
-    """The whole report; with problems_first, what went wrong comes before the traffic."""
+    """The whole report; with problems_first, what went wrong comes before the traffic;
+    with quiet, no heading of an empty table."""
     p = r["period"]
     span = "no mail lines" if p["empty"] else f"{p['first']} .. {p['last']}"
     note = empty_note(p, lambda t: t or "-")
@@ -391,7 +426,9 @@ def render_text(r: dict[str, Any]) -> str:
     trouble = _details(r) + _problems(r) + _security(r)
     traffic = _traffic(r) + _domains(r) + _delays(r) + _users(r) + _connections(r)
     body = (trouble + traffic) if r["problems_first"] else (traffic + trouble)
-    lines = head + _totals(r) + body + _coverage(r)
+    lines = head + _totals(r) + body + _coverage(r) + _mailq(r["mailq"])
+    if r["quiet"]:
+        lines = _without_empty(lines)
     # one blank line between parts, where a part left out (`-h 0`) left two
     return "\n".join(line for i, line in enumerate(lines)
                      if line or i == 0 or lines[i - 1]) + "\n"

@@ -25,7 +25,7 @@ __all__ = ["RECEIVED_ORIGINS", "sized_deliveries", "received_lines", "received_m
 RECEIVED_ORIGINS = ("smtp", "local", "reinjected")
 
 
-def sized_deliveries(f: Frames, ignore_case: bool = False) -> pd.DataFrame:
+def sized_deliveries(f: Frames, ignore_case: bool = False, uucp: bool = False) -> pd.DataFrame:
     """Each delivery row with the size of its message lifetime (0 when the log does not
     say, as pflogsumm counts it, and `sized` False), the recipient as pflogsumm counts
     it (`rcpt_key`: never VERP-folded, as `--verp-mung` folds senders only), and whether
@@ -42,7 +42,7 @@ def sized_deliveries(f: Frames, ignore_case: bool = False) -> pd.DataFrame:
     d["delay"] = d["delay"].fillna(_since_arrival(f, d, life))
     up = f.messages["parent_row"][f.messages["origin"] == "reinjected"].to_numpy()
     d["continued"] = (d["event"] == "handoff").to_numpy() & np.isin(life, up[up >= 0])
-    d["rcpt_key"] = per_value(d["recipient"], lambda a: address_key(a, 0, ignore_case))
+    d["rcpt_key"] = per_value(d["recipient"], lambda a: address_key(a, 0, ignore_case, uucp))
     return d
 
 
@@ -109,13 +109,14 @@ def _sending_domains(keys: pd.Series, origin: pd.Series, client: pd.Series) -> p
     return domain.where(domain.notna(), pd.Series(fallback, index=keys.index))
 
 
-def received_keys(f: Frames, verp: int = 0, ignore_case: bool = False) -> pd.DataFrame:
+def received_keys(f: Frames, verp: int = 0, ignore_case: bool = False,
+                  uucp: bool = False) -> pd.DataFrame:
     """Queued received messages as pflogsumm counts their senders: address (its
     spelling), sending domain, size, and `unique` (not a re-injection). A message
     refused before it was queued has no size line and is no sender."""
     msgs = received_messages(f, unique=False)
     msgs = msgs[msgs["sender"].notna() & msgs["size"].notna()]
-    keys = per_value(msgs["sender"], lambda s: sender_key(s, verp, ignore_case))
+    keys = per_value(msgs["sender"], lambda s: sender_key(s, verp, ignore_case, uucp))
     domains = _sending_domains(keys, msgs["origin"],
                                client_keys(msgs["client_name"], msgs["client_ip"]))
     unique = (msgs["parent"].isna() & (msgs["origin"] != "reinjected")).to_numpy()

@@ -11,6 +11,8 @@ trimmers do, or a thousand rejects of one kind would be a thousand groups.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ from logwatch.report.totals import client_keys, received_lines
 __all__ = ["kind_stamps", "traffic_per_day", "traffic_per_hour", "delivery_domains",
            "delivery_transports", "receipt_domains", "top_users", "deferrals", "bounces",
            "reject_details", "reject_classes", "smtp_connections", "problems", "short_reason",
-           "unsized"]
+           "unsized", "connect_failures", "REASON_WIDTH", "SenderKey"]
 
 _KINDS = ("received", "delivered", "deferred", "bounced", "rejected")
 _REASON_NOISE = [
@@ -36,15 +38,21 @@ _REASON_NOISE = [
 ]
 
 
-def short_reason(reason: str | None, limit: int = 100) -> str:
-    """A reason with what varies per line folded away, so that alike reasons group."""
+#: The characters a detail table's reason keeps (the rest is `…`), unless pflogsumm's
+#: --verbose-msg-detail asks for whole reasons (None).
+REASON_WIDTH = 100
+
+
+def short_reason(reason: str | None, width: int | None = REASON_WIDTH) -> str:
+    """A reason with what varies per line folded away, so that alike reasons group; cut
+    to `width` characters (None: whole)."""
     if not isinstance(reason, str) or not reason:   # NaN from a categorical
         return "(none)"
     text = reason
     for rx, repl in _REASON_NOISE:
         text = rx.sub(repl, text)
     text = text.strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if width is None or len(text) <= width else text[:width - 1] + "…"
 
 
 def kind_stamps(f: Frames, sized: pd.DataFrame) -> dict[str, pd.Series]:
@@ -63,11 +71,17 @@ def _day_counts(stamps: pd.Series) -> dict[str, int]:
     return {d.strftime("%Y-%m-%d"): int(n) for d, n in counts.items()}
 
 
-def traffic_per_day(stamps: dict[str, pd.Series]) -> list[dict[str, Any]]:
-    """Per calendar day of the site's zone (pflogsumm's Per-Day Traffic Summary)."""
+def traffic_per_day(stamps: dict[str, pd.Series],
+                    span: tuple[date, date] | None = None) -> list[dict[str, Any]]:
+    """Per calendar day of the site's zone (pflogsumm's Per-Day Traffic Summary): the
+    days with traffic, and with `span` (--zero-fill) every day from its first to its
+    last, a day without any a row of zeros rather than no row."""
     counts = {k: _day_counts(s) for k, s in stamps.items()}
-    days = sorted(set().union(*counts.values()))
-    return [{"day": d, **{k: counts[k].get(d, 0) for k in _KINDS}} for d in days]
+    days = set().union(*counts.values())
+    if span is not None:
+        days |= {(span[0] + timedelta(n)).isoformat()
+                 for n in range((span[1] - span[0]).days + 1)}
+    return [{"day": d, **{k: counts[k].get(d, 0) for k in _KINDS}} for d in sorted(days)]
 
 
 def traffic_per_hour(stamps: dict[str, pd.Series]) -> list[dict[str, Any]]:
@@ -175,16 +189,17 @@ def _grouped(df: pd.DataFrame, keys: list[str], limit: int | None) -> list[dict[
             for row in g.to_dict("records")]
 
 
-def _with_reason(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+def _with_reason(df: pd.DataFrame, cols: list[str], width: int | None) -> pd.DataFrame:
     out = df[cols].astype("object").copy()
-    out["reason"] = per_value(df["reason"], short_reason).fillna("(none)")
+    out["reason"] = per_value(df["reason"], lambda r: short_reason(r, width)).fillna("(none)")
     return out
 
 
-def deferrals(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+def deferrals(sized: pd.DataFrame, limit: int | None,
+              width: int | None = REASON_WIDTH) -> list[dict[str, Any]]:
     """Message Deferral Detail: by daemon and reason."""
     rows = sized[sized["status"] == "deferred"]
-    return _grouped(_with_reason(rows, ["daemon"]), ["daemon", "reason"], limit)
+    return _grouped(_with_reason(rows, ["daemon"], width), ["daemon", "reason"], limit)
 
 
 #: what the bounce detail lists: recipients bounced, and messages returned to their
@@ -193,10 +208,25 @@ def deferrals(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
 _RETURNED = ("bounced", "expired")
 
 
-def bounces(sized: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+def bounces(sized: pd.DataFrame, limit: int | None,
+            width: int | None = REASON_WIDTH) -> list[dict[str, Any]]:
     """Message Bounce Detail: by relay and reason."""
     rows = sized[sized["status"].isin(_RETURNED)]
-    return _grouped(_with_reason(rows, ["relay"]), ["relay", "reason"], limit)
+    return _grouped(_with_reason(rows, ["relay"], width), ["relay", "reason"], limit)
+
+
+def connect_failures(f: Frames, limit: int | None,
+                     width: int | None = REASON_WIDTH) -> list[dict[str, Any]]:
+    """pflogsumm's smtp delivery failures: the next hops a delivery agent could not
+    connect to, by daemon, host and reason. A deferral names the last host it tried;
+    these are every one (both MX hosts of a domain down, a relay refusing on one
+    address of two). pflogsumm 1.1.5 reads only an older Postfix's form (`connect to
+    mx[ip]: Connection refused (port 25)`), and so lists none from a current Postfix."""
+    c = f.connect_failures
+    rows = _with_reason(c, ["daemon"], width)
+    rows["relay"] = c["relay"].astype("object").where(c["relay"].fillna("") != "",
+                                                      c["relay_ip"].astype("object"))
+    return _grouped(rows, ["daemon", "relay", "reason"], limit)
 
 
 #: Whom pflogsumm lists under a reject reason: the sender of a refused sender, the
@@ -209,31 +239,60 @@ _REFUSED_ADDRESS = {"sender": ("unknown_sender", r"^Sender address rejected"),
 _REFUSAL = ["daemon", "reject_class", "reject_code", "reason"]
 
 
-def _refused_whom(rows: pd.DataFrame) -> pd.Series:
+def _refused_whom(rows: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Whom each refusal refused, and whether that is the sender itself."""
     whom = rows["client_ip"].astype("object")
+    sender = np.zeros(len(rows), bool)
     for col, (cls, words) in _REFUSED_ADDRESS.items():
         said = per_value(rows["reason"], lambda r, w=words: re.match(w, r) is not None)
         theirs = ((rows["reject_class"] == cls).to_numpy() | said.fillna(False).to_numpy(bool)
                   ) & rows[col].notna().to_numpy()
         whom = whom.mask(theirs, rows[col].astype("object"))
-    return whom.fillna("unknown")
+        sender = np.where(theirs, col == "sender", sender)
+    return whom.fillna("unknown"), sender
 
 
-def _refusals(rows: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
+#: what pflogsumm's --rej-add-from adds no sender to: it names the client as logged
+_PIPELINING = "Improper use of SMTP command pipelining"
+
+#: The sender's address as --rej-add-from appends it (pflogsumm's `(from)`), `""` for
+#: the null sender, None where the line names none.
+SenderKey = Callable[[str], str | None]
+
+
+def _appended_senders(rows: pd.DataFrame, of_sender: np.ndarray,
+                      key: SenderKey) -> tuple[np.ndarray, np.ndarray]:
+    """pflogsumm's --rej-add-from: whether a sender goes beside each client or recipient
+    refused (a refused sender is listed by its own address already; not under
+    pipelining), and which (NaN: not appended, or the line named none)."""
+    senders = per_value(rows["sender"], key).to_numpy()
+    pipelining = per_value(rows["reason"], lambda r: _PIPELINING in r).fillna(False)
+    appended = ~of_sender & ~pipelining.to_numpy(bool)
+    return appended, np.where(appended & pd.notna(senders), senders, np.nan)
+
+
+def _refusals(rows: pd.DataFrame, limit: int | None, width: int | None,
+              add_from: SenderKey | None) -> list[dict[str, Any]]:
     """Refusals by daemon, class, reply code and reason, each with whom it refused
     (`whom`, most first, and how many in all): pflogsumm's second level, the harvested
-    addresses under `User unknown`, the prober under `Relay access denied`."""
-    detail = _with_reason(rows, _REFUSAL[:-1])
+    addresses under `User unknown`, the prober under `Relay access denied`; with
+    `add_from` (--rej-add-from), the sender beside each client or recipient."""
+    detail = _with_reason(rows, _REFUSAL[:-1], width)
     detail["group"] = detail.groupby(_REFUSAL, dropna=False, observed=True,
                                      sort=False).ngroup().to_numpy()
-    detail["whom"] = _refused_whom(rows).to_numpy()
-    counted = (detail.groupby(["group", "whom"]).size().rename("count").reset_index()
-               .sort_values(["group", "count", "whom"], ascending=[True, False, True]))
-    whom = {g: (len(t), [{"value": w, "count": int(n)}
-                         for w, n in zip(t["whom"], t["count"])][:limit])
+    party, of_sender = _refused_whom(rows)
+    detail["whom"] = party.to_numpy()
+    keys = ["group", "whom"]
+    if add_from is not None:
+        detail["appended"], detail["sender"] = _appended_senders(rows, of_sender, add_from)
+        keys += ["appended", "sender"]
+    counted = (detail.groupby(keys, dropna=False).size().rename("count").reset_index()
+               .sort_values(["group", "count", *keys[1:]],
+                            ascending=[True, False, *(True for _ in keys[1:])]))
+    whom = {g: (len(t), [_whom_entry(r) for r in t.to_dict("records")][:limit])
             for g, t in counted.groupby("group")}
     out = []
-    for row in _grouped(detail.drop(columns="whom"), _REFUSAL + ["group"], limit):
+    for row in _grouped(detail.drop(columns=keys[1:]), _REFUSAL + ["group"], limit):
         distinct, top = whom[row.pop("group")]
         code = row["reject_code"]       # grouped as a float
         out.append(row | {"reject_code": None if code is None else int(code),
@@ -241,12 +300,22 @@ def _refusals(rows: pd.DataFrame, limit: int | None) -> list[dict[str, Any]]:
     return out
 
 
-def reject_details(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
+def _whom_entry(counted: dict[str, Any]) -> dict[str, Any]:
+    """One of whom a refusal refused, with the sender --rej-add-from appends (None: the
+    line named none, which pflogsumm shows as `<>`, as it shows the null sender)."""
+    entry = {"value": counted["whom"], "count": int(counted["count"])}
+    if counted.get("appended"):
+        entry["sender"] = None if pd.isna(counted["sender"]) else counted["sender"]
+    return entry
+
+
+def reject_details(f: Frames, limit: int | None, width: int | None = REASON_WIDTH,
+                   add_from: SenderKey | None = None) -> dict[str, list[dict[str, Any]]]:
     """Reject, reject warning, hold and discard details: by daemon, class, reply code
     (a 4xx refusal is temporary: greylisting, a rate limit, a lookup that failed; the
     client will come back) and reason, with whom each refused."""
     r = f.rejects
-    return {name: _refusals(r[r["event"] == event], limit)
+    return {name: _refusals(r[r["event"] == event], limit, width, add_from)
             for name, event in (("rejects", "reject"), ("reject_warnings", "reject_warning"),
                                 ("held", "hold"), ("discarded", "discard"))}
 
@@ -335,9 +404,11 @@ def smtp_connections(f: Frames, limit: int | None) -> dict[str, Any]:
             "by_domain": by_domain[:limit]}
 
 
-def problems(f: Frames, limit: int | None) -> dict[str, list[dict[str, Any]]]:
-    """Warnings, errors, fatal errors and panics, by daemon and reason."""
+def problems(f: Frames, limits: dict[str, int | None],
+             width: int | None = REASON_WIDTH) -> dict[str, list[dict[str, Any]]]:
+    """Warnings, errors, fatal errors and panics, by daemon and reason; `limits` by
+    kind."""
     p = f.problems
-    return {name: _grouped(_with_reason(p[p["event"] == name], ["mta", "daemon"]),
-                           ["mta", "daemon", "reason"], limit)
+    return {name: _grouped(_with_reason(p[p["event"] == name], ["mta", "daemon"], width),
+                           ["mta", "daemon", "reason"], limits[name])
             for name in PROBLEMS}
