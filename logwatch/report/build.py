@@ -28,7 +28,8 @@ from logwatch.report.delays import delivery_delays
 from logwatch.report.frames import frames_of
 from logwatch.report.security import (alert_view, auth_view, content_filter_view,
                                       plaintext_refusals, postscreen_view, relay_attempts,
-                                      relay_totals, tls_coverage, top_clients)
+                                      relay_totals, top_clients)
+from logwatch.report.tls import tls_coverage
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (bounces, deferrals, delivery_domains,
                                      delivery_transports, kind_stamps, problems,
@@ -116,11 +117,13 @@ def _mtas(stats: list[SourceStats]) -> dict[str, int]:
 
 
 def _unlogged_sessions(report: dict[str, Any]) -> None:
-    """Mark what an MTA that logs no SMTP connections cannot tell: its session figures
+    """Mark what an MTA that logs no SMTP sessions cannot tell: its session figures
     are unknown, not 0 (a postmaster reading "0 of 0 sessions used TLS" would believe
-    something the log never said). Sessions unseen though messages came in over SMTP
-    (Exim's default log_selector): TLS per session and plaintext logins; no connect
-    line (Exim, Sendmail): connections (`smtp_connections` decides)."""
+    something the log never said). No session seen though messages came in over SMTP
+    (Exim's default log_selector, without +pid or +smtp_connection): TLS per session
+    and plaintext logins; no connect line (Exim, Sendmail): connections
+    (`smtp_connections` decides). Sessions seen whose TLS no line told are counted
+    apart by `tls_coverage`."""
     inbound = report["security"]["tls"]["inbound"]
     inbound["sessions_logged"] = inbound["sessions"] > 0 or inbound["messages"] == 0
     if not report["smtp_connections"]["logged"]:
@@ -151,12 +154,13 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
     lasts = [s.last for s in collected.spans if s.last is not None]
     cover = coverage(stats, collected.spans, ropts.gap_hours, errors, warnings)
     clients, client_count = top_clients(f, ropts.top_hosts)
+    mtas = _mtas(stats)
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",
         "period": {
             "since": iso(_us(ropts.since)), "until": iso(_us(ropts.until)),
             "first": iso(min(firsts, default=None)), "last": iso(max(lasts, default=None)),
-            "timezone": ropts.zone, "mtas": _mtas(stats),
+            "timezone": ropts.zone, "mtas": mtas,
         },
         "totals": totals(f, sized, senders, unique=False),
         "totals_unique": totals(f, sized, senders, unique=True),
@@ -182,7 +186,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "postscreen": postscreen_view(f, ropts.top_hosts),
             "content_filter": content_filter_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
-            "tls": tls_coverage(collected),
+            "tls": tls_coverage(collected, list(mtas)),
             "top_clients": clients,
             "clients": client_count,
         },
