@@ -386,6 +386,41 @@ def test_bad_strip_regex(tmp_path: Path) -> None:
     assert "RE2" in msg and "mta.strip" in fields_named(msg)
 
 
+_PROGRAMS = 'programs = ["testmta", "testmta-*"]'
+_SHOWN_ON = _PROGRAMS + '\nsession_tls_shown_on = "X= on a message"'
+_MARKED = ('event = "disconnect"', 'event = "disconnect"\nshows_session_tls = true')
+_X = ("regex = '^disconnect from %{CLIENT}'",
+      "regex = '^disconnect from %{CLIENT}(?: X=(?P<tls_protocol>\\S+))?'")
+
+
+@pytest.mark.parametrize("text, field, words", [
+    (BASE.replace(_PROGRAMS, _PROGRAMS + '\nlogs_session_tls = true\n'
+                  'session_tls_shown_on = "X= on a message"'), "mta", ["logs_session_tls"]),
+    (BASE.replace(_PROGRAMS, _SHOWN_ON), "pattern", ["shows_session_tls"]),
+    (BASE.replace(*_MARKED).replace(*_X), "pattern", ["session_tls_shown_on", "disconnect"]),
+    (BASE.replace(_PROGRAMS, _SHOWN_ON).replace(*_MARKED), "?", ["captures tls_protocol"]),
+    (BASE.replace(_PROGRAMS, _PROGRAMS + '\ndelivery_tls = "line"\n'
+                  'delivery_tls_unlogged = "x_loglevel 0"'), "mta", ["delivery_tls"]),
+    (BASE.replace(_PROGRAMS, _PROGRAMS + '\ndelivery_tls = "always"'), "mta.delivery_tls",
+     ["'delivery' or 'line'"]),
+], ids=["session-tls-both-ways", "shown-on-no-lines", "lines-not-named",
+        "line-without-tls-group", "delivery-tls-and-why-not", "delivery-tls-unknown"])
+def test_how_an_mta_logs_tls_is_refused_where_it_contradicts_itself(
+        tmp_path: Path, text: str, field: str, words: list[str]) -> None:
+    """What the report may conclude from a missing TLS line is the parser file's word:
+    a file that says two things is refused, naming what."""
+    msg = error_of(write(tmp_path, text))
+    assert field in fields_named(msg), msg
+    assert all(w in msg for w in words), msg
+
+
+def test_an_mta_that_shows_session_tls_on_lines_loads(tmp_path: Path) -> None:
+    pf = load_parser_file(write(tmp_path, BASE.replace(_PROGRAMS, _SHOWN_ON)
+                                .replace(*_MARKED).replace(*_X)))
+    assert pf.mta.smtp_sessions and not pf.mta.logs_session_tls
+    assert ParserSet([pf]).patterns_with("shows_session_tls") == {"testmta:disconnect"}
+
+
 # --- loading directories -----------------------------------------------------------------
 
 def test_load_parsers_later_directory_replaces_an_mta(tmp_path: Path) -> None:

@@ -123,8 +123,26 @@ class MtaSpec(_Model):
     syslog_pid: Literal["process", "logger"] = "process"
     #: Each SMTP session's TLS is on a line of its own (Postfix's `TLS connection
     #: established`, Sendmail's `STARTTLS=server`): a session without one was plaintext.
-    #: Exim tells it only on a message's `X=`, so its sessions tell no TLS share.
     logs_session_tls: bool = False
+    #: Where no line of its own tells a session's TLS: the lines that carry it (the
+    #: patterns marked `shows_session_tls`), as the report names them beside the
+    #: sessions that had none (Exim writes `X=` on a message, a refusal and
+    #: +smtp_no_mail's no-MAIL line, nowhere else: a session that only tried AUTH and
+    #: left may have used TLS or not). Set, the MTA's sessions are SMTP sessions, as
+    #: with `logs_session_tls`.
+    session_tls_shown_on: str | None = None
+    #: Where a delivery that used TLS says so with the MTA's default log settings:
+    #: `delivery`, on the delivery's line (Exim's `X=`, +tls_cipher being on by default,
+    #: once per connection: its recipients delivered together share it); `line`, on a
+    #: line of its own, as the `tls` event (Sendmail's `STARTTLS=client`, from its
+    #: default LogLevel 9). Either way a delivery that does not say so went in the clear.
+    #: None: not by default (Postfix's smtp logs `TLS connection established to` only
+    #: from smtp_tls_loglevel 1), so a log without any such line does not tell TLS from
+    #: plaintext; where it has them, they are `tls` lines as Sendmail's.
+    delivery_tls: Literal["delivery", "line"] | None = None
+    #: Why a log may show no delivery's TLS, for the report to say it (Postfix:
+    #: `smtp_tls_loglevel 0`): only where `delivery_tls` is None.
+    delivery_tls_unlogged: str | None = None
     #: A message's last line says it left the queue (Postfix's `removed`, Exim's
     #: `Completed`; Sendmail's `done` needs LogLevel 10): without it, it is still queued.
     logs_removal: bool = False
@@ -146,6 +164,21 @@ class MtaSpec(_Model):
         if self.only_daemons is not None and self.daemon_from != "message":
             raise ValueError("only_daemons needs daemon_from = \"message\"")
         return self
+
+    @model_validator(mode="after")
+    def _tls_said_one_way(self) -> MtaSpec:
+        if self.logs_session_tls and self.session_tls_shown_on:
+            raise ValueError("session_tls_shown_on is for an MTA whose sessions log no TLS "
+                             "line of their own: not with logs_session_tls")
+        if self.delivery_tls and self.delivery_tls_unlogged:
+            raise ValueError("delivery_tls_unlogged says why deliveries may log no TLS: "
+                             "not with delivery_tls")
+        return self
+
+    @property
+    def smtp_sessions(self) -> bool:
+        """Whether its sessions are SMTP sessions, whose TLS the report counts."""
+        return self.logs_session_tls or self.session_tls_shown_on is not None
 
     def keeps_daemon(self, daemon: str) -> bool:
         """Whether a line of `daemon` (named in the message) is this MTA's."""
@@ -351,6 +384,12 @@ class PatternSpec(_Model):
     #: its own line tells, but each host tried, where the deferral names the last one
     #: (the report lists them: pflogsumm's "smtp delivery failures").
     connect_failure: bool = False
+    #: The line carries its SMTP session's TLS, where the session had started it, in the
+    #: groups `tls_protocol` and `tls_cipher` (Exim's `X=`, which add_tls_info_for_log()
+    #: writes on `<=`, on an ACL's refusal and on the no-MAIL line): one without says the
+    #: session was in the clear. How the report tells a session's TLS where the MTA logs
+    #: no line of a session's own (`MtaSpec.session_tls_shown_on`).
+    shows_session_tls: bool = False
 
     @field_validator("event")
     @classmethod
@@ -463,6 +502,12 @@ class PatternSpec(_Model):
         return self
 
     @model_validator(mode="after")
+    def _tls_captured(self) -> PatternSpec:
+        if self.shows_session_tls and "tls_protocol" not in self.groups:
+            raise ValueError("shows_session_tls: the regex captures tls_protocol")
+        return self
+
+    @model_validator(mode="after")
     def _lends_a_name(self) -> PatternSpec:
         missing = {"sasl_username", "client_ip"} - set(self.groups)
         if self.lends_username and (missing or self.event != "info"):
@@ -496,6 +541,20 @@ class ParserFile(_Model):
         bad = {k: s for k, s in v.items() if s not in STATUSES}
         if bad:
             raise ValueError(f"statuses {bad} not in {', '.join(STATUSES)}")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _session_tls_lines(cls, v: list[PatternSpec],
+                           info: ValidationInfo) -> list[PatternSpec]:
+        """[mta] session_tls_shown_on says in words which lines the patterns marked
+        shows_session_tls are: one without the other is a mistake."""
+        mta = info.data.get("mta")
+        showing = [p.id for p in v if p.shows_session_tls]
+        if mta is not None and bool(showing) != bool(mta.session_tls_shown_on):
+            raise ValueError("session_tls_shown_on in [mta] and shows_session_tls on the "
+                             "patterns of those lines go together"
+                             + (f" (marked: {', '.join(showing)})" if showing else ""))
         return v
 
 

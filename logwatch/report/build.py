@@ -29,7 +29,8 @@ from logwatch.report.frames import address_key, frames_of
 from logwatch.report.period import period_of
 from logwatch.report.security import (alert_view, auth_view, content_filter_view,
                                       plaintext_refusals, postscreen_view, relay_attempts,
-                                      relay_totals, tls_coverage, top_clients)
+                                      relay_totals, top_clients)
+from logwatch.report.tls import tls_coverage
 from logwatch.report.totals import received_keys, sized_deliveries, totals
 from logwatch.report.traffic import (REASON_WIDTH, SenderKey, bounces, connect_failures,
                                      deferrals, delivery_domains, delivery_transports,
@@ -162,11 +163,13 @@ def _day(us: int, zone: str) -> date:
 
 
 def _unlogged_sessions(report: dict[str, Any]) -> None:
-    """Mark what an MTA that logs no SMTP connections cannot tell: its session figures
+    """Mark what an MTA that logs no SMTP sessions cannot tell: its session figures
     are unknown, not 0 (a postmaster reading "0 of 0 sessions used TLS" would believe
-    something the log never said). Sessions unseen though messages came in over SMTP
-    (Exim's default log_selector): TLS per session and plaintext logins; no connect
-    line (Exim, Sendmail): connections (`smtp_connections` decides)."""
+    something the log never said). No session seen though messages came in over SMTP
+    (Exim's default log_selector, without +pid or +smtp_connection): TLS per session
+    and plaintext logins; no connect line (Exim, Sendmail): connections
+    (`smtp_connections` decides). Sessions seen whose TLS no line told are counted
+    apart by `tls_coverage`."""
     inbound = report["security"]["tls"]["inbound"]
     inbound["sessions_logged"] = inbound["sessions"] > 0 or inbound["messages"] == 0
     if not report["smtp_connections"]["logged"]:
@@ -204,9 +207,10 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
 
     cover = coverage(stats, collected.spans, ropts.gap_hours, errors, warnings)
     clients, client_count = top_clients(f, ropts.top_hosts)
+    period = period_of(_us(ropts.since), _us(ropts.until), ropts.zone, collected, stats)
     report: dict[str, Any] = {
         "generator": f"mail-logwatch {__version__}",
-        "period": period_of(_us(ropts.since), _us(ropts.until), ropts.zone, collected, stats),
+        "period": period,
         "totals": totals(f, sized, senders, unique=False),
         "totals_unique": totals(f, sized, senders, unique=True),
         "per_day": traffic_per_day(stamps, days),
@@ -233,7 +237,7 @@ def build_report(files: list[str], cfg: Config, options: ParseOptions,
             "postscreen": postscreen_view(f, ropts.top_hosts),
             "content_filter": content_filter_view(f, ropts.top_hosts),
             "alerts": alert_view(alerts),
-            "tls": tls_coverage(collected),
+            "tls": tls_coverage(collected, list(period["mtas"])),
             "top_clients": clients,
             "clients": client_count,
         },

@@ -42,7 +42,10 @@ _REJECT = ["ts", "event", "daemon", "reject_class", "reject_code", "reason", "cl
 #: received with a SASL username, a disconnect's `auth=N/M` counter (Postfix, Exim)
 _AUTH = ["ts", "event", "client_ip", "sasl_username", "session", "pid", "auth_ok",
          "auth_tried", "auth_attempts", "mta", "daemon"]
-_TLS = ["daemon", "session", "tls_protocol", "tls_cipher", "relay"]
+#: TLS lines; received lines with TLS (by message: `host`, `instance`, `queue_id`); the
+#: lines that show their session's TLS, with it or without (by `pattern`)
+_TLS = ["event", "mta", "pattern", "daemon", "session", "host", "instance", "queue_id",
+        "tls_protocol", "tls_cipher", "relay"]
 _SESSION = ["ts", "event", "pattern", "daemon", "mta", "session", "client_ip", "client_name"]
 _PROBLEM = ["event", "mta", "daemon", "reason"]
 #: postscreen's verdicts and dnsblog's listings (`daemon` tells them apart)
@@ -178,13 +181,16 @@ def _received_queued(rows: pa.Table) -> pa.Array:
     return pc.and_(event_is(rows, "received"), _queued(rows))
 
 
-def _tls_rows(events: pa.Table) -> pa.Array:
-    """TLS lines, and messages received in a session with their TLS (`X=` on Exim's
-    `<=`, the only sign of TLS an Exim session gives)."""
+def _tls_rows(events: pa.Table, showing: pa.Array) -> pa.Array:
+    """TLS lines; messages received with their TLS (Exim's `X=` on `<=`, Sendmail's
+    `tls_version=` on `from=`); and a session's lines of the patterns `showing` its TLS
+    where it had any (Exim's `X=` on a message or a refusal: without it, the session was
+    plaintext, and a session with none of them told nothing)."""
     received = pc.and_(event_is(events, "received"),
-                       pc.and_(pc.is_valid(events.column("session")),
-                               pc.is_valid(events.column("tls_protocol"))))
-    return pc.or_(event_is(events, "tls"), received)
+                       pc.is_valid(events.column("tls_protocol")))
+    shown = pc.and_(pc.is_valid(events.column("session")),
+                    in_values(events.column("pattern"), showing))
+    return pc.or_(pc.or_(event_is(events, "tls"), received), shown)
 
 
 def _auth_rows(events: pa.Table) -> pa.Array:
@@ -277,10 +283,11 @@ def _with_message_clients(rejects: pa.Table, *lifetimes: pa.Table) -> pa.Table:
 class Collector:
     """Keeps, block by block, what the report's sections are computed from.
 
-    `parsers` tell which rows close a session and which refuse a login offered in the
-    clear. `since`/`until` (microseconds, UTC) bound the period: events outside it are
-    dropped here (once their source's time range is followed), messages by their first
-    line. `gap_us` is the quiet stretch worth reporting.
+    `parsers` tell which rows close a session, which refuse a login offered in the
+    clear and which show their session's TLS. `since`/`until` (microseconds, UTC) bound
+    the period: events outside it are dropped here (once their source's time range is
+    followed), messages by their first line. `gap_us` is the quiet stretch worth
+    reporting.
     """
 
     def __init__(self, parsers: ParserSet, since: int | None = None,
@@ -292,6 +299,8 @@ class Collector:
                                   pa.string())
         self._connect_failures = pa.array(sorted(parsers.patterns_with("connect_failure")),
                                           pa.string())
+        self._showing_tls = pa.array(sorted(parsers.patterns_with("shows_session_tls")),
+                                     pa.string())
         self._parts: dict[str, list[pa.Table]] = {k: [] for k in (
             "deliveries", "rejects", "auth", "tls", "sessions", "connects", "screen",
             "filtered", "problems", "in_clear", "connect_failures", "received", "messages",
@@ -338,7 +347,7 @@ class Collector:
         parts["deliveries"].append(_narrow(_qualified(deliveries), None, _DELIVERY))
         parts["rejects"].append(_narrow(events, event_is(events, *_REJECTS), _REJECT))
         parts["auth"].append(_narrow(events, _auth_rows(events), _AUTH))
-        parts["tls"].append(_narrow(events, _tls_rows(events), _TLS))
+        parts["tls"].append(_narrow(events, _tls_rows(events, self._showing_tls), _TLS))
         in_session = pc.and_(pc.is_valid(events.column("session")),
                              event_is(events, *_SESSION_EVENTS))
         parts["sessions"].append(kept(_session_spans(_session_rows(

@@ -165,19 +165,36 @@ def _many(n: int, one: str, more: str) -> str:
 
 
 def _plaintext_logins(inbound: dict[str, Any]) -> Fact:
-    """Passwords sent in the clear: worth a red card wherever it is shown."""
+    """Passwords sent in the clear: worth a red card wherever it is shown. Sessions that
+    tried AUTH and whose TLS no line showed (Exim's) are said apart, not counted."""
     if not inbound["sessions_logged"]:
         return Fact("AUTH without TLS", None, note="sessions not logged")
-    n = inbound["plaintext_auth_sessions"]
-    return Fact("AUTH without TLS", n, note="sessions that tried AUTH before TLS",
+    n, unknown = inbound["plaintext_auth_sessions"], inbound["auth_tls_unknown_sessions"]
+    return Fact("AUTH without TLS", n, note="sessions that tried AUTH before TLS"
+                + (f"; TLS of {unknown:,} more not logged" if unknown else ""),
                 tone="bad" if n else "")
 
 
 def _inbound_tls(inbound: dict[str, Any]) -> Fact:
+    """The share of the sessions whose TLS the log told."""
     if not inbound["sessions_logged"]:
         return Fact("Inbound TLS", None, note="sessions not logged")
+    unknown = inbound["tls_unknown_sessions"]
     return Fact("Inbound TLS", inbound["share"], "share",
-                note=f"{inbound['tls_sessions']:,} of {inbound['sessions']:,} sessions")
+                note=f"{inbound['tls_sessions']:,} of {inbound['sessions'] - unknown:,} "
+                     "sessions" + (f"; {unknown:,} more not logged" if unknown else ""))
+
+
+def _outbound_tls(outbound: dict[str, Any]) -> Fact:
+    """TLS connections out; not logged where no delivery's TLS could be (Postfix at
+    smtp_tls_loglevel 0), and the deliveries of such an MTA said apart where others'
+    were."""
+    unlogged, why = outbound["unlogged_deliveries"], outbound["unlogged_because"]
+    because = f" ({why})" if why else ""
+    if unlogged and unlogged == outbound["smtp_deliveries"]:
+        return Fact("Outbound TLS connections", None, note="not logged" + because)
+    return Fact("Outbound TLS connections", outbound["tls_connections"],
+                note=f"TLS of {unlogged:,} deliveries not logged{because}" if unlogged else "")
 
 
 def _summary(r: dict[str, Any]) -> Section:
@@ -357,20 +374,25 @@ def _alerts(a: dict[str, Any]) -> list[Part]:
 
 def _tls(tls: dict[str, Any]) -> list[Part]:
     i, o = tls["inbound"], tls["outbound"]
-    shares = [{"direction": way, "what": what, "name": name, "count": n}
+    shares = [{"direction": way, "what": what, "name": name, "count": n,
+               "per": d["protocols_per"]}
               for way, d in (("inbound", i), ("outbound", o))
               for what in ("protocols", "ciphers") for name, n in d[what].items()]
+    unknown = i["tls_unknown_sessions"]
     return [Facts("TLS", [
         Fact("Inbound sessions", i["sessions"] if i["sessions_logged"] else None,
              note="" if i["sessions_logged"] else "not logged"),
         _inbound_tls(i),
         _plaintext_logins(i),
         Fact("Messages in over TLS", i["tls_messages"], note=f"of {i['messages']:,}"),
-        Fact("Outbound TLS connections", o["tls_connections"] if o["logged"] else None,
-             note="" if o["logged"] else "not logged (Postfix: smtp_tls_loglevel 0)"),
+        _outbound_tls(o),
         Fact("SMTP deliveries", o["smtp_deliveries"])]),
+        *([Note(f"TLS not logged for {unknown:,} inbound sessions"
+                + (f" ({i['tls_unknown_because']})" if i["tls_unknown_because"] else "")
+                + ": they are left out of the share, and of AUTH without TLS.")]
+          if unknown else []),
         Table("TLS protocols and ciphers", (_c("direction"), _c("what"), _c("name", kind="mono"),
-                                            _COUNT), shares)]
+                                            _COUNT, _c("per", "counted per")), shares)]
 
 
 def _security(r: dict[str, Any]) -> Section:
@@ -408,7 +430,7 @@ def _security(r: dict[str, Any]) -> Section:
               auth["logins_by_username"]),
         Table("Auth failures per hour", (_c("hour"), _c("failures", kind="count")),
               _hourly(auth["per_hour"]), folded=True),
-        Table("Relay attempts (relay access denied)",
+        Table("Relay attempts (relaying refused)",
               (*clients, _c("distinct_rcpt_domain", "recipient domains", "count"), *_SEEN),
               sec["relay_attempts"]),
         Table("Logins refused in the clear (no TLS)",

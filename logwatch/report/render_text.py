@@ -295,6 +295,64 @@ def _in_clear(p: dict[str, Any]) -> list[str]:
         {"usernames": lambda names: _listed(names, "sasl_username")})
 
 
+def _postscreen(ps: dict[str, Any]) -> list[str]:
+    """postscreen's verdicts, where it gave any: an input without postscreen (Exim,
+    Sendmail, a Postfix without it) has no such section, as the page has none."""
+    if not (ps["verdicts"] or ps["blocklists"]):
+        return []
+    return _heading("Security: postscreen") + [
+        "  verdicts: " + _counted(ps["verdicts"]),
+        "  blocklists: " + _counted(ps["blocklists"])] + _below(
+        ps["by_ip"], [("count", "caught"), ("verdicts", "verdicts"), ("first", "first"),
+                      ("last", "last"), ("client_ip", "client")])
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """Counts by name on one line: `TLSv1.3 25, TLSv1.2 22`."""
+    return _cell(", ".join(f"{k} {v}" for k, v in counts.items()) or None)
+
+
+def _because(why: str | None) -> str:
+    return f" ({_cell(why)})" if why else ""
+
+
+def _tls(tls: dict[str, Any]) -> list[str]:
+    """TLS in and out, with what the log did not tell said apart: sessions none of whose
+    lines showed their TLS (Exim's), deliveries of an MTA that logs none (Postfix's
+    smtp_tls_loglevel 0)."""
+    i, o = tls["inbound"], tls["outbound"]
+    share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
+    known = i["sessions"] - i["tls_unknown_sessions"]
+    sessions = (f"{i['tls_sessions']} of {known} SMTP sessions used TLS ({share}); "
+                f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS"
+                if i["sessions_logged"] else "SMTP sessions not logged")
+    out = _heading("Security: TLS") + [
+        f"  inbound: {sessions}; {i['tls_messages']} of {i['messages']} messages came over TLS"]
+    if i["tls_unknown_sessions"]:
+        tried = i["auth_tls_unknown_sessions"]
+        out.append(f"    TLS not logged for {i['tls_unknown_sessions']} more sessions"
+                   + (f", {tried} of which tried AUTH" if tried else "")
+                   + _because(i["tls_unknown_because"]))
+    out.append(_protocols(i))
+    unlogged = o["unlogged_deliveries"]
+    if unlogged and unlogged == o["smtp_deliveries"]:
+        out.append(f"  outbound: TLS not logged for {unlogged} SMTP deliveries"
+                   + _because(o["unlogged_because"]))
+    else:
+        out.append(f"  outbound: {o['tls_connections']} TLS connections for "
+                   f"{o['smtp_deliveries']} SMTP deliveries"
+                   + (f"; TLS not logged for {unlogged} of them" if unlogged else "")
+                   + (_because(o["unlogged_because"]) if unlogged else ""))
+    return out + [_protocols(o)]
+
+
+def _protocols(way: dict[str, Any]) -> str:
+    """A direction's TLS protocols, saying what each counts (a session, an Exim
+    message, an outbound connection)."""
+    per = f" (per {way['protocols_per']})" if way["protocols_per"] else ""
+    return f"    protocols{per}: " + _counted(way["protocols"])
+
+
 def _security(r: dict[str, Any]) -> list[str]:
     s = r["security"]
     auth, tls = s["auth"], s["tls"]
@@ -319,13 +377,7 @@ def _security(r: dict[str, Any]) -> list[str]:
         ("count", "denials"), ("distinct_rcpt_domain", "domains"), ("first", "first"),
         ("last", "last"), ("client_ip", "client")])
     out += _in_clear(s["plaintext_refusals"])
-    ps = s["postscreen"]
-    out += _heading("Security: postscreen") + [
-        "  verdicts: " + _cell(", ".join(f"{k} {v}" for k, v in ps["verdicts"].items()) or None),
-        "  blocklists: " + _cell(", ".join(f"{k} {v}" for k, v in ps["blocklists"].items())
-                                 or None)] + _below(
-        ps["by_ip"], [("count", "caught"), ("verdicts", "verdicts"), ("first", "first"),
-                      ("last", "last"), ("client_ip", "client")])
+    out += _postscreen(s["postscreen"])
     out += _content_filter(s["content_filter"])
     alerts = s["alerts"]
     out += _heading("Security: alerts over the period")
@@ -339,20 +391,7 @@ def _security(r: dict[str, Any]) -> list[str]:
                            ("unknown_sender", "Security: foreign senders through local "
                                               "accounts")):
             out += _heading(title) + _table(alerts[key], columns)
-    i, o = tls["inbound"], tls["outbound"]
-    share = "-" if i["share"] is None else f"{100 * i['share']:.1f}%"
-    sessions = (f"{i['tls_sessions']} of {i['sessions']} SMTP sessions used TLS ({share}); "
-                f"{i['plaintext_auth_sessions']} sessions tried AUTH without TLS"
-                if i["sessions_logged"] else "SMTP sessions not logged")
-    out += _heading("Security: TLS") + [
-        f"  inbound: {sessions}; {i['tls_messages']} of {i['messages']} messages came over TLS",
-        "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in i["protocols"].items())
-                                 or None),
-        (f"  outbound: {o['tls_connections']} TLS connections for {o['smtp_deliveries']} "
-         "SMTP deliveries" if o["logged"] else f"  outbound: TLS not logged for "
-         f"{o['smtp_deliveries']} SMTP deliveries (Postfix: smtp_tls_loglevel 0)"),
-        "    protocols: " + _cell(", ".join(f"{k} {v}" for k, v in o["protocols"].items())
-                                 or None)]
+    out += _tls(tls)
     out += _titled("Security: top client addresses", s["top_clients"], [
         ("connections", "conns"), ("messages", "msgs"), ("rejects", "rejects"),
         ("auth_failures", "auth fail"), ("client_ip", "client")])

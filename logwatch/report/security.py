@@ -1,5 +1,5 @@
 """The security view none of the peers has: who tried passwords, who probed for a relay,
-what got out, how much of the traffic was encrypted, and what the rules raised.
+what got out, and what the rules raised (how much of the traffic was encrypted: `tls`).
 
 Auth failures are the events the credential rules count (a session's SASL warning and
 its `auth=0/1` counter are already one failure, and an AUTH the client left unfinished
@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logwatch.report.collect import Collected, iso
+from logwatch.report.collect import iso
 from logwatch.report.frames import Frames, domain_key, per_value
 from logwatch.columns import plain
-from logwatch.pipeline import default_parsers
 
 __all__ = ["auth_view", "relay_attempts", "relay_totals", "plaintext_refusals",
-           "postscreen_view", "content_filter_view", "tls_coverage", "top_clients",
-           "alert_view"]
-
-_TLS_NAMES = ["tls_protocol", "tls_cipher"]
+           "postscreen_view", "content_filter_view", "top_clients", "alert_view",
+           "shares", "THIS_HOST"]
 
 
 def _iso(ts: pd.Timestamp) -> str:
@@ -205,8 +201,8 @@ def postscreen_view(f: Frames, limit: int | None) -> dict[str, Any]:
                   "first": _iso(r["first"]), "last": _iso(r["last"])}
                  for ip, r in g.iterrows()]
     listed = s.loc[s["daemon"] == "dnsblog", "reason"]
-    return {"verdicts": _shares(pa.array(ps["verdict"], pa.string())), "by_ip": by_ip,
-            "blocklists": _shares(pa.array(listed.astype("object"), pa.string()))}
+    return {"verdicts": shares(pa.array(ps["verdict"], pa.string())), "by_ip": by_ip,
+            "blocklists": shares(pa.array(listed.astype("object"), pa.string()))}
 
 
 #: amavis's verdicts that say something is wrong with the content (CLEAN and the
@@ -276,7 +272,7 @@ def content_filter_view(f: Frames, limit: int | None) -> dict[str, Any] | None:
     }
 
 
-def _shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+def shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
     """Occurrences of each value, most first (then by name, for a stable report)."""
     counts = pc.value_counts(plain(values).drop_null()).to_pylist()
     return {c["values"]: c["counts"] for c in sorted(counts, key=lambda c: (-c["counts"],
@@ -284,93 +280,7 @@ def _shares(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
 
 
 #: the addresses a host's own programs connect from
-_THIS_HOST = ["127.0.0.1", "::1"]
-#: a handshake with this host's own MTA (Sendmail's submission queue handing over)
-_LOOPBACK = r"^\[?(?:127\.|::1\]?$|ipv6:::1|localhost)"
-
-
-def _handshakes_out(tls: pa.Table) -> pa.Table:
-    """TLS lines of no inbound session: Postfix's smtp and Sendmail's STARTTLS=client,
-    to another host."""
-    out = tls.filter(pc.is_null(tls["session"]))
-    local = pc.fill_null(pc.match_substring_regex(plain(out["relay"]), _LOOPBACK), False)
-    out = out.filter(pc.invert(local))
-    return pa.table({c: plain(out[c]) for c in _TLS_NAMES})
-
-
-def _exim_tls_out(remote: pa.Table) -> pa.Table:
-    """Exim's outbound TLS, which it logs on the delivery (`X=`), once per connection:
-    the recipients it delivered together share the message, host and second."""
-    rows = remote.filter(pc.and_(pc.equal(plain(remote["mta"]), "exim"),
-                                 pc.is_valid(remote["tls_protocol"])))
-    once = pa.table({c: plain(rows[c]) for c in ("host", "queue_id", "relay_ip", "ts",
-                                                 *_TLS_NAMES)}).group_by(
-        ["host", "queue_id", "relay_ip", "ts"], use_threads=False).aggregate(
-        [(c, "first") for c in _TLS_NAMES])
-    return once.select([f"{c}_first" for c in _TLS_NAMES]).rename_columns(_TLS_NAMES)
-
-
-def _first_per_session(tls: pa.Table) -> pa.Table:
-    """One TLS row per session (its first): Sendmail's STARTTLS=server and its `from=`
-    lines tell one handshake, and the shares are of sessions."""
-    rows = pa.table({"session": plain(tls["session"]), "_i": np.arange(tls.num_rows)})
-    first = rows.group_by("session", use_threads=False).aggregate([("_i", "min")])
-    return tls.take(pa.array(np.sort(first["_i_min"].to_numpy())))
-
-
-def tls_coverage(c: Collected) -> dict[str, Any]:
-    """Inbound: SMTP sessions that started TLS, AUTH over plaintext (passwords in the
-    clear), and messages received over TLS (what Exim, which logs no connection by
-    default, can tell). Outbound: TLS connections made for deliveries (Postfix's and
-    Sendmail's own lines; Exim's X= on the delivery), against SMTP deliveries to another
-    host. Sets of session ids, so done in Arrow: pandas compares such strings one by one."""
-    spans, tls = c.sessions, c.tls
-    # postscreen's sessions are screening, not SMTP; Exim and Sendmail log no connect
-    # line by default, so a session is any session id seen. The host's own sessions
-    # (a content filter re-injecting, Sendmail's submission queue, webmail on the same
-    # machine) are not inbound: counted, they halved the share of a filtering server.
-    smtp = pc.and_(
-        pc.fill_null(pc.not_equal(plain(spans["daemon"]), "postscreen"), True),
-        pc.invert(pc.fill_null(pc.is_in(plain(spans["client_ip"]), pa.array(_THIS_HOST)),
-                               False)))
-    # Exim tells a session's TLS only on the `X=` of a message it brought: one without a
-    # message is not known to be plaintext, so its sessions tell no share (but what the
-    # others used counts among the protocols)
-    told = pc.fill_null(pc.is_in(plain(spans["mta"]), pa.array(
-        [f.mta.name for f in default_parsers().files if f.mta.logs_session_tls],
-        pa.string())), False)
-    inbound = spans["session"].filter(smtp).combine_chunks()
-    sessions = spans["session"].filter(pc.and_(smtp, told)).combine_chunks()
-    tls_seen = _first_per_session(tls.filter(pc.is_in(tls["session"], value_set=inbound)))
-    encrypted = plain(tls_seen["session"]).filter(
-        pc.is_in(plain(tls_seen["session"]), value_set=sessions))
-    auth_sessions = pc.unique(c.auth["session"].drop_null())
-    auth_sessions = auth_sessions.filter(pc.is_in(auth_sessions, value_set=sessions))
-    plaintext_auth = int(pc.sum(pc.invert(pc.is_in(auth_sessions, value_set=encrypted)))
-                         .as_py() or 0)
-    m = c.messages
-    received = m.filter(pc.and_(pc.equal(plain(m["origin"]), "smtp"), pc.is_null(m["parent"])))
-    d = c.deliveries
-    remote = d.filter(pc.fill_null(pc.and_(pc.equal(plain(d["event"]), "delivery"),
-                                           pc.is_valid(d["relay_ip"])), False))
-    sent = pc.sum(pc.fill_null(pc.equal(plain(remote["status"]), "sent"), False)).as_py() or 0
-    out = pa.concat_tables([_handshakes_out(tls), _exim_tls_out(remote)],
-                           promote_options="permissive")
-    return {
-        "inbound": {"sessions": len(sessions), "tls_sessions": len(encrypted),
-                    "share": round(len(encrypted) / len(sessions), 4) if len(sessions) else None,
-                    "plaintext_auth_sessions": plaintext_auth,
-                    "messages": received.num_rows,
-                    "tls_messages": int(pc.sum(pc.fill_null(received["tls_in"], False))
-                                        .as_py() or 0),
-                    "protocols": _shares(tls_seen["tls_protocol"]),
-                    "ciphers": _shares(tls_seen["tls_cipher"])},
-        # no TLS line for any SMTP delivery: Postfix's smtp_tls_loglevel 0 logs none
-        "outbound": {"logged": out.num_rows > 0 or not sent,
-                     "tls_connections": out.num_rows, "smtp_deliveries": int(sent),
-                     "protocols": _shares(out["tls_protocol"]),
-                     "ciphers": _shares(out["tls_cipher"])},
-    }
+THIS_HOST = ["127.0.0.1", "::1"]
 
 
 def top_clients(f: Frames, limit: int | None) -> tuple[list[dict[str, Any]], int]:
@@ -393,7 +303,7 @@ def top_clients(f: Frames, limit: int | None) -> tuple[list[dict[str, Any]], int
     cols = {"connections": connects.sub(passed.astype("object").value_counts(),
                                         fill_value=0).clip(lower=0), **counted}
     table = pd.DataFrame(cols)
-    table = table[~table.index.isin(_THIS_HOST)]
+    table = table[~table.index.isin(THIS_HOST)]
     if table.empty:
         return [], 0
     table = table.fillna(0).astype(int)
