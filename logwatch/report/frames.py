@@ -86,7 +86,6 @@ class Frames:
     deliveries: pd.DataFrame
     rejects: pd.DataFrame
     auth: pd.DataFrame
-    tls: pd.DataFrame
     sessions: pd.DataFrame
     connects: pd.DataFrame
     screen: pd.DataFrame
@@ -122,7 +121,7 @@ def frames_of(c: Collected, zone: str) -> Frames:
     return Frames(
         deliveries=_in_lifetimes(_frame(c.deliveries, zone), c.deliveries, c.messages),
         rejects=_frame(c.rejects, zone),
-        auth=_frame(c.auth, zone), tls=_frame(c.tls, zone, ()),
+        auth=_frame(c.auth, zone),
         sessions=_frame(c.sessions, zone, ("start", "end")),
         connects=_frame(c.connects, zone),
         screen=_frame(c.screen, zone),
