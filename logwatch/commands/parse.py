@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 
 from logwatch.commands.amounts import whole
@@ -22,7 +23,7 @@ from logwatch.stats_text import stats_text
 from logwatch.sources.blocks import SalvagingReader
 from logwatch.sources.opener import READ_ERRORS, open_source
 
-__all__ = ["register", "run", "add_input_options"]
+__all__ = ["register", "run", "add_input_options", "syslog_word"]
 
 
 def _stats_format(text: str) -> str:
@@ -45,13 +46,16 @@ def _year(text: str) -> int:
     return year
 
 
-def _host(text: str) -> str:
-    """The host column of every row of a log without one: an empty name (or one with
-    spaces, which no syslog host has) would be a row no query or rule can name."""
-    if not text or any(c.isspace() or not c.isprintable() for c in text):
-        raise argparse.ArgumentTypeError(f"{text!r}: a host name, not empty and without "
-                                         "spaces")
-    return text
+def syslog_word(what: str) -> Callable[[str], str]:
+    """An argparse type for a name a syslog line carries as one word (a host, a program's
+    syslog_name): an empty one, or one with spaces, matches no line, and as the host
+    column of a log without one it would be a row no query or rule can name."""
+    def word(text: str) -> str:
+        if not text or any(c.isspace() or not c.isprintable() for c in text):
+            raise argparse.ArgumentTypeError(f"{text!r}: {what}, not empty and without "
+                                             "spaces")
+        return text
+    return word
 
 
 def add_input_options(p: argparse.ArgumentParser, configured: bool = False) -> None:
@@ -65,7 +69,7 @@ def add_input_options(p: argparse.ArgumentParser, configured: bool = False) -> N
                       "site.timezone, else the machine's)" if configured else "the machine's)"))
     p.add_argument("--log-format", dest="fmt", choices=FORMATS,
                    help="line format (default: detected per file)")
-    p.add_argument("--host", type=_host,
+    p.add_argument("--host", type=syslog_word("a host name"),
                    help="host name for logs that have none (Exim's own files)")
     p.add_argument("-j", "--jobs", type=whole("processes", 1), default=os.cpu_count() or 1,
                    help="processes to parse with (default: one per core; 1 = this one)")

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from logwatch import __version__
 from logwatch.commands.detect import add_config_option, site_and_options
-from logwatch.commands.parse import add_input_options
+from logwatch.commands.parse import add_input_options, syslog_word
 from logwatch.commands.amounts import positive, whole
 from logwatch.commands.say import print_errors, print_notes
 from logwatch.errors import UsageError
@@ -132,6 +132,8 @@ def _add_pflogsumm_options(g: argparse._ArgumentGroup) -> None:
     _pflogsumm(g, "--smtpd-stats", action="store_true",
                help="accepted: the SMTPD connection statistics are always there")
     _pflogsumm(g, "--syslog-name", action="append", default=[], metavar="NAME",
+               type=syslog_word("a syslog name as main.cf's syslog_name gives it (mta, "
+                                "postfix-out)"),
                help="Postfix's syslog_name where it is not postfix or postfix-* "
                     "(NAME/smtpd lines); repeat for several")
     _pflogsumm(g, "--mailq", action="store_true",
@@ -217,17 +219,9 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
             "detail_limits": {t: n for t, n in tables.items() if n is not None}}
 
 
-def _syslog_names(names: list[str]) -> tuple[str, ...]:
-    for name in names:
-        if not name or any(c.isspace() for c in name):
-            raise UsageError(f"--syslog-name {name!r}: a syslog name as main.cf's "
-                             "syslog_name gives it (mta, postfix-out), without spaces")
-    return tuple(names)
-
-
 def run(args: argparse.Namespace) -> int:
     cfg, options = site_and_options(args)
-    options.syslog_names = _syslog_names(args.syslog_name)
+    options.syslog_names = tuple(args.syslog_name)
     zone = options.zone
     since, until = period(args, zone)
     ropts = ReportOptions(since=since, until=until, zone=zone, **_limits(args),
